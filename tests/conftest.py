@@ -1,0 +1,20 @@
+"""Fixtures shared by every test layer."""
+from __future__ import annotations
+
+import pytest
+
+from wazo_like_auth.config import load_config
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    """A validated config for tests: fast bcrypt, state in a temporary directory, and no
+    system configuration file read."""
+    empty = tmp_path / 'config.yml'
+    empty.write_text('{}\n')
+
+    def make(**flags):
+        defaults = {'state_dir': str(tmp_path / 'state'), 'password_hash_rounds': 4,
+                    'token_secret': 'test-secret-' + 'x' * 40}
+        return load_config(config_file=str(empty), flags={**defaults, **flags}, environ={})
+    return make

@@ -1,0 +1,36 @@
+"""A throw-away PostgreSQL for the tests: testing.postgresql, with the server binaries found and
+root privileges dropped exactly as the service's embedded database does."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import testing.postgresql
+
+from wazo_like_auth import embedded_db
+
+
+class Postgresql(testing.postgresql.Postgresql):
+    def initialize(self):
+        bindir = embedded_db.find_bindir()
+        self.settings['initdb'] = str(bindir / 'initdb')
+        self.settings['postgres'] = str(bindir / 'postgres')
+        super().initialize()
+
+    def initialize_database(self):
+        data = os.path.join(self.base_dir, 'data')
+        if os.path.exists(os.path.join(data, 'PG_VERSION')):
+            return
+        embedded_db.hand_over(self.base_dir)
+        result = subprocess.run(
+            embedded_db.command(self.initdb, '-D', data, '--lc-messages=C', '--locale=C',
+                                '-E', 'UTF8', '-U', 'postgres', '-A', 'trust'),
+            capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f'initdb failed: {result.stderr}')
+
+    def get_server_commandline(self):
+        return embedded_db.command(
+            self.postgres, '-p', str(self.settings['port']), '-D',
+            os.path.join(self.base_dir, 'data'), '-k', os.path.join(self.base_dir, 'tmp'),
+            '-h', '127.0.0.1', '-F', '-c', 'logging_collector=off', '-c', 'max_connections=300')

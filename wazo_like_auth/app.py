@@ -1,0 +1,75 @@
+"""The application factory: builds every object of the service and wires them together."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import db
+from .acl import AccessCheckCache
+from .http import routes
+from .http.api import Api
+from .http.errors import envelope, handle_error
+from .passwords import PasswordHasher
+from .services.status import StatusService
+from .services.tokens import TokenService, TokenSettings
+from .services.validation import TokenChecker
+
+MAX_TARGET_LENGTH = 16 * 1024
+
+
+def create_app(config: dict, *, engine: Engine | None = None,
+               hasher: PasswordHasher | None = None) -> Flask:
+    """A WSGI application for a validated ``config`` (see config.load_config)."""
+    app = Flask('wazo_like_auth')
+    app.config['MAX_CONTENT_LENGTH'] = config['rest_api']['max_body_size']
+    app.json.sort_keys = False
+    engine = engine or db.make_engine(config)
+    services = build_services(config, engine, hasher or PasswordHasher(
+        rounds=config['password_hash_rounds']))
+    app.extensions['wazo_like_auth'] = services
+    api = Api(app, catch_all_404s=True)
+    routes.register(api, services)
+    app.register_error_handler(HTTPException, handle_error)
+    app.register_error_handler(Exception, handle_error)
+    num_proxies = config['rest_api']['num_proxies']
+    if num_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=num_proxies, x_proto=num_proxies)
+    app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH)
+    return app
+
+
+def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict[str, Any]:
+    sessions = db.make_sessionmaker(engine)
+    settings = TokenSettings(default_lifetime=config['default_token_lifetime'],
+                             xivo_uuid=config['uuid'],
+                             default_user_policy=config['default_user_policy'])
+    return {
+        'engine': engine,
+        'sessions': sessions,
+        'hasher': hasher,
+        'token_service': TokenService(sessions=sessions, hasher=hasher, settings=settings),
+        'token_checker': TokenChecker(engine=engine, access_checks=AccessCheckCache()),
+        'status_service': StatusService(engine=engine),
+    }
+
+
+class _TargetLimit:
+    """Answers 414 in the envelope when the path and query string are too long to be ours."""
+
+    def __init__(self, app, limit: int):
+        self._app = app
+        self._limit = limit
+
+    def __call__(self, environ, start_response):
+        target = len(environ.get('PATH_INFO', '')) + len(environ.get('QUERY_STRING', ''))
+        if target <= self._limit:
+            return self._app(environ, start_response)
+        body = json.dumps(envelope(414, 'uri-too-long', 'Request target too long')).encode()
+        start_response('414 URI Too Long', [('Content-Type', 'application/json'),
+                                            ('Content-Length', str(len(body)))])
+        return [body]

@@ -1,0 +1,63 @@
+"""Console entry point: ``wazo-like-auth serve | upgrade-db | bootstrap``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import config as configuration
+from .logs import setup_logging
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='wazo-like-auth',
+                                     description='Wazo-compatible authentication service')
+    commands = parser.add_subparsers(dest='command', required=True)
+    serve = commands.add_parser('serve', help='run the HTTP service')
+    upgrade = commands.add_parser('upgrade-db', help='migrate the database to the newest schema')
+    bootstrap = commands.add_parser('bootstrap', help='create or reset a full-access user')
+    bootstrap.add_argument('--username', required=True)
+    bootstrap.add_argument('--password', required=True)
+    for sub in (serve, upgrade, bootstrap):
+        sub.add_argument('--config', help='configuration file (default: %s when it exists)'
+                         % configuration.DEFAULT_CONFIG_FILE)
+        sub.add_argument('--db-uri', help='PostgreSQL URI (default: embedded PostgreSQL)')
+        sub.add_argument('--state-dir', help='state directory (embedded database, secrets)')
+    serve.add_argument('--listen', help='address to listen on')
+    serve.add_argument('--port', type=int, help='port to listen on')
+    serve.add_argument('--workers', type=int, help='number of worker processes')
+    return parser
+
+
+def _flags(args: argparse.Namespace) -> dict:
+    flags: dict = {}
+    for name in ('db_uri', 'state_dir'):
+        if getattr(args, name, None) is not None:
+            flags[name] = getattr(args, name)
+    rest = {key: getattr(args, key) for key in ('listen', 'port', 'workers')
+            if getattr(args, key, None) is not None}
+    if rest:
+        flags['rest_api'] = rest
+    return flags
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = configuration.load_config(args.config, flags=_flags(args))
+    except configuration.ConfigError as e:
+        print(f'wazo-like-auth: configuration error: {e}', file=sys.stderr)
+        return 2
+    setup_logging(config)
+    from . import commands
+    try:
+        return getattr(commands, args.command.replace('-', '_'))(config, args)
+    except commands.CommandError as e:
+        print(f'wazo-like-auth: {e}', file=sys.stderr)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

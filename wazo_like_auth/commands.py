@@ -1,0 +1,83 @@
+"""What each subcommand of the CLI does, given a validated configuration."""
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+
+from . import config as configuration
+from . import db, server
+from .embedded_db import EmbeddedDatabaseError
+from .passwords import PasswordHasher
+from .services.bootstrap import BootstrapService
+
+logger = logging.getLogger(__name__)
+
+
+class CommandError(Exception):
+    pass
+
+
+def serve(config: dict, args: argparse.Namespace) -> int:
+    """Run the service until SIGTERM/SIGINT; start an embedded PostgreSQL when no db_uri."""
+    embedded = None
+    try:
+        if not config['db_uri']:
+            embedded = server.start_embedded(config)
+            config = {**config, 'db_uri': embedded.uri}
+        if not config['token_secret']:
+            config = {**config, 'token_secret': configuration.token_secret(config).decode()}
+        server.prepare_database(config)
+        if embedded is not None:
+            _announce_first_admin(config)
+        server.Server(config).run()
+    except EmbeddedDatabaseError as e:
+        raise CommandError(str(e)) from None
+    except SystemExit as e:  # gunicorn's arbiter exits when it stops
+        return int(e.code or 0)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _announce_first_admin(config: dict) -> None:
+    password = server.first_admin(config)
+    if password is None:
+        return
+    rest = config['rest_api']
+    scheme = 'https' if rest['certificate'] else 'http'
+    host = '127.0.0.1' if rest['listen'] in ('0.0.0.0', '::') else rest['listen']
+    url = f"{scheme}://{host}:{rest['port']}/api/auth/0.1/token"
+    print(f"\nFirst start: created user 'admin' with full access; its password is in "
+          f"{config['state_dir']}/credentials and shown only now.\n"
+          f"  curl -sk -X POST -u {shlex.quote('admin:' + password)} "
+          f"-H 'Content-Type: application/json' -d '{{\"expiration\": 3600}}' {url}\n",
+          flush=True)
+
+
+def upgrade_db(config: dict, args: argparse.Namespace) -> int:
+    if not config['db_uri']:
+        raise CommandError('upgrade-db needs db_uri (config, WAZO_LIKE_AUTH_DB_URI or --db-uri)')
+    engine = db.make_engine(config, pool_size=1)
+    try:
+        db.upgrade(engine)
+    finally:
+        engine.dispose()
+    print('database schema is up to date')
+    return 0
+
+
+def bootstrap(config: dict, args: argparse.Namespace) -> int:
+    if not config['db_uri']:
+        raise CommandError('bootstrap needs db_uri (config, WAZO_LIKE_AUTH_DB_URI or --db-uri)')
+    engine = db.make_engine(config, pool_size=1)
+    try:
+        db.upgrade(engine)
+        BootstrapService(sessions=db.make_sessionmaker(engine),
+                         hasher=PasswordHasher(rounds=config['password_hash_rounds'])
+                         ).ensure_admin(args.username, args.password)
+    finally:
+        engine.dispose()
+    print(f'user {args.username} has full access')
+    return 0

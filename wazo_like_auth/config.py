@@ -1,0 +1,254 @@
+"""Configuration: the only module that reads configuration files and the environment.
+
+Precedence, lowest first: defaults below → the config file (``--config``, else
+``/etc/wazo-like-auth/config.yml`` when it exists) → ``conf.d/*.yml`` beside it in sorted order
+(last wins, dicts deep-merge) → environment allow-list → command-line flags. The result is
+validated once; a bad value stops start-up with a message naming the key.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_CONFIG_FILE = '/etc/wazo-like-auth/config.yml'
+MAX_TOKEN_LIFETIME = 315_360_000  # ten years, as wazo-auth
+
+DEFAULTS: dict[str, Any] = {
+    'rest_api': {
+        'listen': '127.0.0.1',
+        'port': 9497,
+        'workers': None,  # None: chosen from the CPU count at start
+        'threads': 4,
+        'certificate': None,
+        'private_key': None,
+        'num_proxies': 0,
+        'max_body_size': 1024 * 1024,
+    },
+    'db_uri': None,  # None: an embedded PostgreSQL in state_dir
+    'db_pool_size': 5,
+    'db_connect_timeout': 2,
+    'db_statement_timeout': 2000,
+    'state_dir': None,  # None: /var/lib/wazo-like-auth as root, else ~/.local/state/...
+    'token_secret': None,  # None: generated once into state_dir/token_secret
+    'default_token_lifetime': 7200,
+    'max_user_concurrent_sessions': 100,
+    'token_cleanup_interval': 60,
+    'token_cleanup_batch_size': 5000,
+    'password_hash_rounds': 12,
+    'default_user_policy': None,
+    'uuid': None,
+    'bootstrap_user_on_startup': False,
+    'bootstrap_user_username': None,
+    'bootstrap_user_password': None,
+    'log_level': 'info',
+    'log_filename': None,
+}
+
+ENVIRONMENT = {
+    'WAZO_LIKE_AUTH_DB_URI': ('db_uri',),
+    'WAZO_LIKE_AUTH_PORT': ('rest_api', 'port'),
+    'XIVO_UUID': ('uuid',),
+}
+
+LOG_LEVELS = ('debug', 'info', 'warning', 'error', 'critical')
+SECRET_KEYS = ('token_secret', 'bootstrap_user_password')
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message names the key."""
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError('must be an integer')
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError('must be an integer') from None
+        if str(number) != str(value).strip() and not isinstance(value, int):
+            raise ValueError('must be an integer')
+        if number < minimum or (maximum is not None and number > maximum):
+            raise ValueError(f'must be between {minimum} and {maximum}' if maximum is not None
+                             else f'must be at least {minimum}')
+        return number
+    return check
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else check(value)
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError('must be a non-empty string')
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ('true', 'false', '1', '0', 'yes', 'no'):
+        return value.lower() in ('true', '1', 'yes')
+    raise ValueError('must be true or false')
+
+
+def _log_level(value: Any) -> str:
+    if not isinstance(value, str) or value.lower() not in LOG_LEVELS:
+        raise ValueError(f'must be one of {", ".join(LOG_LEVELS)}')
+    return value.lower()
+
+
+def _secret(value: Any) -> str:
+    if not isinstance(value, str) or len(value) < 32:
+        raise ValueError('must be a string of at least 32 characters')
+    return value
+
+
+VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
+    ('rest_api', 'listen'): _string,
+    ('rest_api', 'port'): _integer(1, 65535),
+    ('rest_api', 'workers'): _optional(_integer(1, 256)),
+    ('rest_api', 'threads'): _integer(1, 256),
+    ('rest_api', 'certificate'): _optional(_string),
+    ('rest_api', 'private_key'): _optional(_string),
+    ('rest_api', 'num_proxies'): _integer(0, 10),
+    ('rest_api', 'max_body_size'): _integer(1024),
+    ('db_uri',): _optional(_string),
+    ('db_pool_size',): _integer(1, 500),
+    ('db_connect_timeout',): _integer(1, 300),
+    ('db_statement_timeout',): _integer(0),
+    ('state_dir',): _optional(_string),
+    ('token_secret',): _optional(_secret),
+    ('default_token_lifetime',): _integer(1, MAX_TOKEN_LIFETIME),
+    ('max_user_concurrent_sessions',): _integer(1),
+    ('token_cleanup_interval',): _integer(0),
+    ('token_cleanup_batch_size',): _integer(1),
+    ('password_hash_rounds',): _integer(4, 31),
+    ('default_user_policy',): _optional(_string),
+    ('uuid',): _optional(_string),
+    ('bootstrap_user_on_startup',): _boolean,
+    ('bootstrap_user_username',): _optional(_string),
+    ('bootstrap_user_password',): _optional(_string),
+    ('log_level',): _log_level,
+    ('log_filename',): _optional(_string),
+}
+
+
+def default_state_dir() -> str:
+    # Root's home is closed to the unprivileged user the embedded PostgreSQL runs as.
+    return '/var/lib/wazo-like-auth' if os.geteuid() == 0 else '~/.local/state/wazo-like-auth'
+
+
+def deep_merge(base: dict, overlay: Mapping) -> dict:
+    """``overlay`` on top of ``base``: dicts merge key by key, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        content = yaml.safe_load(path.read_text(encoding='utf-8'))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f'{path}: cannot be read: {e}') from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f'{path}: must contain a mapping of keys')
+    return content
+
+
+def _files(config_file: str | None) -> list[Path]:
+    if config_file is None:
+        if not Path(DEFAULT_CONFIG_FILE).exists():
+            return []
+        config_file = DEFAULT_CONFIG_FILE
+    main = Path(config_file)
+    if not main.exists():
+        raise ConfigError(f'{main}: no such configuration file')
+    conf_d = main.parent / 'conf.d'
+    extra = sorted(p for p in conf_d.glob('*.yml') if not p.name.startswith('.')) \
+        if conf_d.is_dir() else []
+    return [main, *extra]
+
+
+def _set(config: dict, path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        config = config.setdefault(key, {})
+    config[path[-1]] = value
+
+
+def validate(config: dict) -> dict:
+    """Return a copy of ``config`` with every known key checked and normalised."""
+    result = copy.deepcopy(config)
+    for path, check in VALIDATORS.items():
+        node: Any = result
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            raise ConfigError(f'{".".join(path[:-1])}: must be a mapping')
+        try:
+            node[path[-1]] = check(node.get(path[-1]))
+        except ValueError as e:
+            raise ConfigError(f'{".".join(path)}: {e}') from None
+    if bool(result['rest_api']['certificate']) != bool(result['rest_api']['private_key']):
+        raise ConfigError('rest_api.certificate: must be set together with rest_api.private_key')
+    result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
+    return result
+
+
+def load_config(config_file: str | None = None, flags: Mapping | None = None,
+                environ: Mapping[str, str] | None = None) -> dict:
+    """Defaults → files → environment → flags, validated. Raises ConfigError."""
+    config = copy.deepcopy(DEFAULTS)
+    for path in _files(config_file):
+        config = deep_merge(config, _read_yaml(path))
+    environ = os.environ if environ is None else environ
+    for variable, path in ENVIRONMENT.items():
+        if environ.get(variable):
+            _set(config, path, environ[variable])
+    config = deep_merge(config, flags or {})
+    return validate(config)
+
+
+def token_secret(config: dict) -> bytes:
+    """The server secret: from config, else read from (or created once in) state_dir.
+
+    Created with mode 0600. It derives refresh-token values (spec D3): losing or rotating it
+    invalidates every refresh token.
+    """
+    if config['token_secret']:
+        return config['token_secret'].encode('utf-8')
+    path = Path(config['state_dir']) / 'token_secret'
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _secret(path.read_text().strip()).encode('utf-8')
+    with os.fdopen(fd, 'w') as f:
+        value = secrets.token_hex(32)
+        f.write(value + '\n')
+    return value.encode('utf-8')
+
+
+def public_view(config: dict) -> dict:
+    """The configuration with every secret masked, for GET /config and logs."""
+    shown = copy.deepcopy(config)
+    for key in SECRET_KEYS:
+        if shown.get(key):
+            shown[key] = '********'
+    if shown.get('db_uri'):
+        from sqlalchemy.engine import make_url
+        shown['db_uri'] = make_url(shown['db_uri']).render_as_string(hide_password=True)
+    return shown

@@ -1,0 +1,65 @@
+"""Engine, sessions and migrations.
+
+Connections time out fast (connect and statement timeouts, pre-ping) so that a database outage
+turns into quick 503 answers instead of hung workers.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import URL, Engine, create_engine, make_url, text
+from sqlalchemy.orm import sessionmaker
+
+MIGRATIONS = Path(__file__).parent / 'migrations'
+# Any constant works; it only has to be the same for every node upgrading one database.
+MIGRATION_LOCK_ID = 0x7761_7a6f
+
+
+def url(uri: str) -> URL:
+    """``uri`` with the psycopg2 driver, the one this service ships with.
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3; users write bare URIs.
+    """
+    parsed = make_url(uri)
+    if parsed.drivername == 'postgresql':
+        parsed = parsed.set(drivername='postgresql+psycopg2')
+    return parsed
+
+
+def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``config['db_uri']`` with the service's timeouts."""
+    statement_timeout = config['db_statement_timeout']
+    return create_engine(
+        url(config['db_uri']),
+        pool_size=pool_size or config['db_pool_size'],
+        max_overflow=2,
+        pool_pre_ping=True,
+        pool_timeout=config['db_connect_timeout'],
+        connect_args={
+            'connect_timeout': config['db_connect_timeout'],
+            'application_name': 'wazo-like-auth',
+            'options': f'-c statement_timeout={statement_timeout} -c timezone=UTC',
+        },
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration; safe to run from several nodes at once."""
+    cfg = AlembicConfig(str(MIGRATIONS / 'alembic.ini'))
+    cfg.set_main_option('script_location', str(MIGRATIONS))
+    with engine.connect() as connection:
+        connection.execute(text('SELECT pg_advisory_lock(:id)'), {'id': MIGRATION_LOCK_ID})
+        connection.commit()
+        try:
+            cfg.attributes['connection'] = connection
+            command.upgrade(cfg, 'head')
+            connection.commit()
+        finally:
+            connection.execute(text('SELECT pg_advisory_unlock(:id)'), {'id': MIGRATION_LOCK_ID})
+            connection.commit()

@@ -1,0 +1,186 @@
+"""An embedded PostgreSQL for the default run (no ``db_uri``) and the test suite.
+
+Server binaries are found on PATH, through ``pg_config --bindir``, under
+``/usr/lib/postgresql/*/bin`` (newest first), or in the ``pgserver`` wheel, which ships them.
+PostgreSQL refuses to run as root, so as root every server command runs through ``setpriv`` as an
+unprivileged user (``postgres`` when it exists, else ``nobody``) on a data directory chowned to
+it first. ``setpriv`` execs the command, so signals reach PostgreSQL itself (unlike ``runuser``).
+"""
+from __future__ import annotations
+
+import glob
+import importlib.util
+import logging
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    pass
+
+
+def find_bindir() -> Path:
+    """The directory holding ``initdb`` and ``postgres``. Raises EmbeddedDatabaseError."""
+    for candidate in _bindir_candidates():
+        if candidate and (candidate / 'initdb').exists() and (candidate / 'postgres').exists():
+            return candidate
+    raise EmbeddedDatabaseError(
+        'no PostgreSQL server binaries found: install postgresql (apt-get install postgresql) '
+        'or the pgserver wheel (pip install pgserver), or set db_uri')
+
+
+def _bindir_candidates():
+    on_path = shutil.which('postgres')
+    yield Path(on_path).parent if on_path else None
+    pg_config = shutil.which('pg_config')
+    if pg_config:
+        try:
+            out = subprocess.run([pg_config, '--bindir'], capture_output=True, text=True,
+                                 timeout=10, check=False).stdout.strip()
+            yield Path(out) if out else None
+        except (OSError, subprocess.SubprocessError):
+            pass
+    versions = sorted(glob.glob('/usr/lib/postgresql/*/bin'),
+                      key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
+                      else 0, reverse=True)
+    yield from (Path(p) for p in versions)
+    spec = importlib.util.find_spec('pgserver')
+    if spec and spec.origin:
+        yield Path(spec.origin).parent / 'pginstall' / 'bin'
+
+
+def server_user() -> str | None:
+    """The user PostgreSQL runs as when we are root; None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ('postgres', 'nobody'):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise EmbeddedDatabaseError('running as root with no unprivileged user to run PostgreSQL')
+
+
+def command(program: Path | str, *args: str) -> list[str]:
+    """``program args`` as a command line, dropping root privileges when needed."""
+    user = server_user()
+    if user is None:
+        return [str(program), *args]
+    return ['setpriv', f'--reuid={user}', f'--regid={user}', '--init-groups', '--',
+            str(program), *args]
+
+
+def hand_over(path: Path) -> None:
+    """Give ``path`` (recursively) to the server user when we are root."""
+    user = server_user()
+    if user is None:
+        return
+    entry = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL cluster in ``data_dir``, listening on 127.0.0.1 only, trust auth."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, database: str = 'wazo_auth'):
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.database = database
+        self._bindir = find_bindir()
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f'postgresql://postgres@127.0.0.1:{self.port}/{self.database}'
+
+    def initialize(self) -> None:
+        """Create the cluster unless it exists already."""
+        if (self.data_dir / 'PG_VERSION').exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        hand_over(self.data_dir)
+        result = subprocess.run(
+            command(self._bindir / 'initdb', '-D', str(self.data_dir), '-U', 'postgres',
+                    '-A', 'trust', '-E', 'UTF8', '--locale=C', '--lc-messages=C'),
+            capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise EmbeddedDatabaseError(f'initdb failed: {result.stderr.strip()}')
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the server and create the database; returns once it accepts connections."""
+        self.initialize()
+        log = open(self.data_dir.parent / 'postgresql.log', 'ab')
+        self._process = subprocess.Popen(
+            command(self._bindir / 'postgres', '-D', str(self.data_dir), '-p', str(self.port),
+                    '-h', '127.0.0.1', '-k', '', '-c', 'logging_collector=off',
+                    '-c', 'max_connections=200'),
+            stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        self._wait_ready(timeout)
+        self._create_database()
+
+    def _wait_ready(self, timeout: float) -> None:
+        import psycopg2
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise EmbeddedDatabaseError(
+                    f'PostgreSQL exited at start; see {self.data_dir.parent}/postgresql.log')
+            try:
+                psycopg2.connect(host='127.0.0.1', port=self.port, user='postgres',
+                                 dbname='postgres', connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise EmbeddedDatabaseError('PostgreSQL did not start in time') from None
+                time.sleep(0.1)
+
+    def _create_database(self) -> None:
+        import psycopg2
+        conn = psycopg2.connect(host='127.0.0.1', port=self.port, user='postgres',
+                                dbname='postgres')
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute('SELECT 1 FROM pg_database WHERE datname = %s', (self.database,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{self.database}"')
+        finally:
+            conn.close()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT); SIGKILL if it does not stop in ``timeout`` seconds."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signal.SIGINT)
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> EmbeddedPostgres:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

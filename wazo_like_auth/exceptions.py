@@ -1,0 +1,100 @@
+"""One exception hierarchy for the whole service.
+
+Every error a client can see is a ``ServiceError``: its class carries the HTTP status and the
+``error_id``; an instance may refine the message and add ``details``. ``http/api.py`` is the only
+place that turns them into responses (the envelope of spec D4).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    status_code = 500
+    error_id = 'internal-error'
+    message = 'Internal Server Error'
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
+        self.message = message or self.message
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class InvalidData(ServiceError):
+    status_code = 400
+    error_id = 'invalid-data'
+    message = 'Invalid data'
+
+
+class InvalidListParam(InvalidData):
+    error_id = 'invalid-list-param'
+    message = 'Invalid list parameter'
+
+
+class PasswordTooLong(InvalidData):
+    error_id = 'password-too-long'
+    message = 'Password must be at most 72 bytes in UTF-8'
+
+
+class AuthenticationFailed(ServiceError):
+    """Any failed login. The message never says why (spec D4): an attacker learns nothing."""
+    status_code = 401
+    error_id = 'authentication-failed'
+    message = 'Authentication Failed'
+
+
+class Unauthorized(ServiceError):
+    """A protected endpoint refused the token (missing, invalid, expired or lacking the ACL)."""
+    status_code = 401
+    error_id = 'unauthorized'
+    message = 'Unauthorized'
+
+
+class UnauthorizedTenant(ServiceError):
+    status_code = 401
+    error_id = 'unauthorized-tenant'
+    message = 'Unauthorized tenant'
+
+
+class TokenNotFound(ServiceError):
+    status_code = 404
+    error_id = 'no-such-token'
+    message = 'No such token'
+
+
+class ForbiddenScope(ServiceError):
+    """Token checks answer 403 for a missing scope or tenant, never 401 (wazo client contract)."""
+    status_code = 403
+    error_id = 'forbidden'
+    message = 'Forbidden'
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    error_id = 'not-found'
+    message = 'Not found'
+
+
+class UnknownUser(NotFound):
+    error_id = 'unknown-user'
+    message = 'No such user'
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    error_id = 'conflict'
+    message = 'Conflict detected'
+
+
+class TooManySessions(ServiceError):
+    status_code = 429
+    error_id = 'too-many-sessions'
+    message = 'Too many sessions'
+
+
+class DatabaseUnavailable(ServiceError):
+    status_code = 503
+    error_id = 'database-unavailable'
+    message = 'Database unavailable'

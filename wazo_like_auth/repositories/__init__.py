@@ -1,0 +1,1 @@
+"""Data access: functions that take a SQLAlchemy session (or connection) and never commit."""

@@ -1,0 +1,102 @@
+"""Production serving: gunicorn in front of create_app, and the embedded PostgreSQL."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import string
+from pathlib import Path
+
+from gunicorn.app.base import BaseApplication
+
+from . import db
+from .app import create_app
+from .embedded_db import EmbeddedPostgres
+from .passwords import PasswordHasher
+from .services.bootstrap import BootstrapService
+
+logger = logging.getLogger(__name__)
+
+
+def default_workers() -> int:
+    return max(2, os.cpu_count() or 1)
+
+
+class Server(BaseApplication):
+    """gunicorn with our settings; every worker builds its own app (engines are per process)."""
+
+    def __init__(self, config: dict):
+        self._config = config
+        super().__init__()
+
+    def load_config(self):
+        rest = self._config['rest_api']
+        settings = {
+            'bind': f"{rest['listen']}:{rest['port']}",
+            'workers': rest['workers'] or default_workers(),
+            'worker_class': 'gthread',
+            'threads': rest['threads'],
+            'keepalive': 30,
+            'graceful_timeout': 10,
+            'timeout': 30,
+            # Request lines up to 1 MiB reach the app, which answers 414 in the envelope
+            # past 16 KiB instead of gunicorn's plain-text error.
+            'limit_request_line': 0,
+            'accesslog': None,
+            'control_socket_disable': True,
+            'certfile': rest['certificate'],
+            'keyfile': rest['private_key'],
+        }
+        for key, value in settings.items():
+            if value is not None and key in self.cfg.settings:
+                self.cfg.set(key, value)
+
+    def load(self):
+        return create_app(self._config)
+
+
+def prepare_database(config: dict) -> None:
+    """Migrate the configured database, and bootstrap its user when asked to."""
+    engine = db.make_engine(config, pool_size=1)
+    try:
+        db.upgrade(engine)
+        if config['bootstrap_user_on_startup']:
+            bootstrap = BootstrapService(sessions=db.make_sessionmaker(engine),
+                                         hasher=PasswordHasher(
+                                             rounds=config['password_hash_rounds']))
+            bootstrap.ensure_admin(config['bootstrap_user_username'],
+                                   config['bootstrap_user_password'])
+    finally:
+        engine.dispose()
+
+
+def start_embedded(config: dict) -> EmbeddedPostgres:
+    """Start (creating on first use) the embedded PostgreSQL of ``state_dir``."""
+    state = Path(config['state_dir'])
+    state.mkdir(parents=True, exist_ok=True)
+    # The server user must traverse state_dir to reach its data directory.
+    state.chmod(0o711)
+    database = EmbeddedPostgres(state / 'postgresql' / 'data')
+    database.start()
+    return database
+
+
+def first_admin(config: dict) -> str | None:
+    """On the first embedded start, create 'admin' with a random password written to
+    state_dir/credentials (mode 0600). Returns the password, or None if already done."""
+    path = Path(config['state_dir']) / 'credentials'
+    if path.exists() or config['bootstrap_user_on_startup']:
+        return None
+    alphabet = string.ascii_letters + string.digits
+    password = ''.join(secrets.choice(alphabet) for _ in range(24))
+    engine = db.make_engine(config, pool_size=1)
+    try:
+        BootstrapService(sessions=db.make_sessionmaker(engine),
+                         hasher=PasswordHasher(rounds=config['password_hash_rounds'])
+                         ).ensure_admin('admin', password)
+    finally:
+        engine.dispose()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        f.write(f'username: admin\npassword: {password}\n')
+    return password

@@ -1,0 +1,51 @@
+"""Full-access users for first start and for `wazo-like-auth bootstrap` (admin spec §6.2)."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import sessionmaker
+
+from ..models import Policy, Session, User, UserPolicy
+from ..passwords import PasswordHasher
+from ..repositories import tenants as tenant_repo
+from ..repositories import users as user_repo
+
+logger = logging.getLogger(__name__)
+
+ADMIN_POLICY_SLUG = 'wazo_default_master_user_policy'
+
+
+class BootstrapService:
+    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher):
+        self._sessions = sessions
+        self._hasher = hasher
+
+    def ensure_admin(self, username: str, password: str, purpose: str = 'internal') -> uuid.UUID:
+        """Create or reset an enabled user of the top tenant holding the full-access policy.
+
+        Idempotent: running it again with the same password changes nothing. A reset password
+        revokes the user's sessions (spec D5).
+        """
+        new_hash = self._hasher.hash(password)
+        with self._sessions.begin() as db:
+            top = tenant_repo.top_tenant_uuid(db)
+            policy = db.scalars(select(Policy).where(Policy.slug == ADMIN_POLICY_SLUG,
+                                                     Policy.tenant_uuid == top)).one()
+            user = user_repo.find_by_username(db, username)
+            if user is None:
+                user = User(uuid=uuid.uuid4(), username=username, tenant_uuid=top,
+                            purpose=purpose, password_hash=new_hash, enabled=True)
+                db.add(user)
+                db.flush()
+                logger.info('bootstrap: created user %s', username)
+            elif not self._hasher.verify(password, user.password_hash) or not user.enabled:
+                user.password_hash = new_hash
+                user.enabled = True
+                db.execute(delete(Session).where(Session.user_uuid == user.uuid))
+                logger.info('bootstrap: reset user %s', username)
+            link = db.get(UserPolicy, (user.uuid, policy.uuid))
+            if link is None:
+                db.add(UserPolicy(user_uuid=user.uuid, policy_uuid=policy.uuid))
+            return user.uuid

@@ -1,0 +1,139 @@
+"""Logins (POST /token) and revocation (DELETE /token/{t}).
+
+A password login reads the user in a short transaction, verifies the password with no database
+connection held (bcrypt takes a quarter of a second; checks must not wait for it), then writes
+the session and token in a second transaction that re-reads the user, so a user disabled or
+deleted meanwhile gets no token.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy.orm import sessionmaker
+
+from .. import tokens
+from ..exceptions import AuthenticationFailed
+from ..models import User
+from ..passwords import PasswordHasher
+from ..repositories import tenants as tenant_repo
+from ..repositories import tokens as token_repo
+from ..repositories import users as user_repo
+from .views import token_view
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    """What a client asked for; built by the HTTP layer, free of Flask."""
+    login: str | None = None
+    password: str | None = None
+    expiration: int | None = None
+    backend: str = 'wazo_user'
+    access_type: str = 'online'
+    client_id: str | None = None
+    refresh_token: str | None = None
+    mobile: bool = False
+    user_agent: str = ''
+    remote_addr: str = ''
+
+
+@dataclass
+class IssuedToken:
+    data: dict[str, Any]
+    sessions_revoked: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    default_lifetime: int
+    xivo_uuid: str | None
+    default_user_policy: str | None
+
+
+class TokenService:
+    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
+                 settings: TokenSettings):
+        self._sessions = sessions
+        self._hasher = hasher
+        self._settings = settings
+
+    def login(self, request: LoginRequest) -> IssuedToken:
+        """A token for a login + password. Raises AuthenticationFailed whatever went wrong."""
+        if not _plausible(request.login) or not request.password \
+                or request.backend != 'wazo_user':
+            self._hasher.burn()
+            self._fail(request, 'invalid login request')
+        with self._sessions() as db:
+            user = user_repo.find_enabled_by_login(db, request.login)
+            candidate = (user.uuid, user.password_hash) if user else (None, None)
+        if not self._hasher.verify(request.password, candidate[1]):
+            self._fail(request, 'wrong login or password')
+        with self._sessions.begin() as db:
+            user = db.get(User, candidate[0])
+            if user is None or not user.enabled or user.password_hash != candidate[1]:
+                self._fail(request, 'user changed during login')
+            if self._hasher.needs_rehash(user.password_hash):
+                user.password_hash = self._hasher.hash(request.password)
+            return self.issue(db, user, request)
+
+    def issue(self, db, user: User, request: LoginRequest,
+              refresh_token_uuid: uuid.UUID | None = None) -> IssuedToken:
+        """Insert a session and a token for ``user`` within the caller's transaction."""
+        value = tokens.new_token()
+        now = dt.datetime.now(dt.timezone.utc)
+        lifetime = request.expiration or self._settings.default_lifetime
+        metadata = self.metadata(user)
+        columns = dict(
+            auth_id=str(user.uuid), pbx_user_uuid=metadata['pbx_user_uuid'],
+            xivo_uuid=self._settings.xivo_uuid, issued_at=now,
+            expires_at=now + dt.timedelta(seconds=lifetime),
+            acl=user_repo.token_acl(db, user.uuid, self._settings.default_user_policy),
+            metadata_=metadata, user_agent=request.user_agent, remote_addr=request.remote_addr,
+            refresh_token_uuid=refresh_token_uuid,
+        )
+        session_uuid = uuid.uuid4()
+        token_repo.insert(db, digest=tokens.token_digest(value), session_uuid=session_uuid,
+                          tenant_uuid=user.tenant_uuid, user_uuid=user.uuid,
+                          mobile=request.mobile, **columns)
+        logger.info('Successful login: %s got token %s from %s using agent "%s"',
+                    request.login, tokens.redact(value), request.remote_addr, request.user_agent)
+        row = SimpleNamespace(session_uuid=session_uuid, metadata=metadata, **{
+            k: v for k, v in columns.items() if k != 'metadata_'})
+        return IssuedToken(data=token_view(value, row))
+
+    def metadata(self, user: User) -> dict[str, Any]:
+        """Token metadata by purpose (wazo-token-api §1.3 step 1, spec D9)."""
+        return {
+            'uuid': str(user.uuid),
+            'tenant_uuid': str(user.tenant_uuid),
+            'auth_id': str(user.uuid),
+            'pbx_user_uuid': str(user.uuid) if user.purpose == 'user' else None,
+            'xivo_uuid': self._settings.xivo_uuid,
+            'purpose': user.purpose,
+        }
+
+    def revoke(self, token: str) -> None:
+        """Delete a token (and its session when emptied); unknown tokens are not an error."""
+        value = tokens.normalize(token)
+        if value is None:
+            return
+        with self._sessions.begin() as db:
+            token_repo.delete_by_digest(db, tokens.token_digest(value))
+
+    @staticmethod
+    def _fail(request: LoginRequest, reason: str) -> None:
+        logger.info('Failed login: %s for "%s" from %s using agent "%s"', reason,
+                    request.login, request.remote_addr, request.user_agent)
+        raise AuthenticationFailed()
+
+
+def _plausible(login: str | None) -> bool:
+    """Logins PostgreSQL can compare: non-empty, bounded, without NUL."""
+    return bool(login) and len(login) <= 1024 and '\x00' not in login
