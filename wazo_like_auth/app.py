@@ -14,7 +14,12 @@ from .acl import AccessCheckCache
 from .http import routes
 from .http.api import Api
 from .http.errors import envelope, handle_error
+from .config import token_secret
 from .passwords import PasswordHasher
+from .services.authorization import Authorizer
+from .services.cleanup import ExpiredTokenCleaner
+from .services.refresh_tokens import RefreshTokenService
+from .services.sessions import SessionService
 from .services.status import StatusService
 from .services.tokens import TokenService, TokenSettings
 from .services.validation import TokenChecker
@@ -23,8 +28,11 @@ MAX_TARGET_LENGTH = 16 * 1024
 
 
 def create_app(config: dict, *, engine: Engine | None = None,
-               hasher: PasswordHasher | None = None) -> Flask:
-    """A WSGI application for a validated ``config`` (see config.load_config)."""
+               hasher: PasswordHasher | None = None, background: bool = False) -> Flask:
+    """A WSGI application for a validated ``config`` (see config.load_config).
+
+    ``background`` starts the periodic jobs (expired-token purge); the server sets it.
+    """
     app = Flask('wazo_like_auth')
     app.config['MAX_CONTENT_LENGTH'] = config['rest_api']['max_body_size']
     app.json.sort_keys = False
@@ -32,6 +40,8 @@ def create_app(config: dict, *, engine: Engine | None = None,
     services = build_services(config, engine, hasher or PasswordHasher(
         rounds=config['password_hash_rounds']))
     app.extensions['wazo_like_auth'] = services
+    if background:
+        services['cleaner'].start()
     api = Api(app, catch_all_404s=True)
     routes.register(api, services)
     app.register_error_handler(HTTPException, handle_error)
@@ -47,14 +57,24 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
     sessions = db.make_sessionmaker(engine)
     settings = TokenSettings(default_lifetime=config['default_token_lifetime'],
                              xivo_uuid=config['uuid'],
-                             default_user_policy=config['default_user_policy'])
+                             default_user_policy=config['default_user_policy'],
+                             max_user_sessions=config['max_user_concurrent_sessions'])
+    refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
+    checker = TokenChecker(engine=engine, access_checks=AccessCheckCache())
     return {
         'engine': engine,
         'sessions': sessions,
         'hasher': hasher,
-        'token_service': TokenService(sessions=sessions, hasher=hasher, settings=settings),
-        'token_checker': TokenChecker(engine=engine, access_checks=AccessCheckCache()),
+        'authorizer': Authorizer(engine=engine, checker=checker),
+        'token_service': TokenService(sessions=sessions, hasher=hasher, settings=settings,
+                                      refresh_tokens=refresh_tokens),
+        'token_checker': checker,
+        'refresh_token_service': refresh_tokens,
+        'session_service': SessionService(sessions=sessions),
         'status_service': StatusService(engine=engine),
+        'cleaner': ExpiredTokenCleaner(engine=engine,
+                                       interval=config['token_cleanup_interval'],
+                                       batch_size=config['token_cleanup_batch_size']),
     }
 
 

@@ -52,7 +52,7 @@ class Server(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        return create_app(self._config)
+        return create_app(self._config, background=True)
 
 
 def prepare_database(config: dict) -> None:

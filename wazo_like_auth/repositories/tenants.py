@@ -27,3 +27,22 @@ def top_tenant_uuid(session: Session) -> uuid.UUID:
 def is_subtenant(db: Session | Connection, child: uuid.UUID, parent: uuid.UUID) -> bool:
     """True iff ``child`` exists and is ``parent`` or one of its descendants."""
     return bool(db.execute(_IS_SUBTENANT, {'child': child, 'parent': parent}).scalar())
+
+
+_DESCENDANTS = text("""
+WITH RECURSIVE tree (uuid) AS (
+    SELECT uuid FROM tenant WHERE uuid = :root
+    UNION
+    SELECT t.uuid FROM tenant t JOIN tree ON t.parent_uuid = tree.uuid AND t.uuid <> t.parent_uuid
+)
+SELECT uuid FROM tree
+""")
+
+
+def descendants(db: Session | Connection, root: uuid.UUID) -> list[uuid.UUID]:
+    """``root`` and every tenant below it (empty when ``root`` does not exist)."""
+    return list(db.execute(_DESCENDANTS, {'root': root}).scalars())
+
+
+def exists(db: Session | Connection, tenant_uuid: uuid.UUID) -> bool:
+    return db.execute(select(Tenant.uuid).where(Tenant.uuid == tenant_uuid)).first() is not None

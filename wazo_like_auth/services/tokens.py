@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
-from ..exceptions import AuthenticationFailed
+from ..exceptions import AuthenticationFailed, TooManySessions
 from ..models import User
 from ..passwords import PasswordHasher
-from ..repositories import tenants as tenant_repo
+from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
+from .refresh_tokens import RefreshTokenService
 from .views import token_view
 
 logger = logging.getLogger(__name__)
@@ -55,17 +56,24 @@ class TokenSettings:
     default_lifetime: int
     xivo_uuid: str | None
     default_user_policy: str | None
+    max_user_sessions: int = 100
 
 
 class TokenService:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
-                 settings: TokenSettings):
+                 settings: TokenSettings, refresh_tokens: RefreshTokenService):
         self._sessions = sessions
         self._hasher = hasher
         self._settings = settings
+        self._refresh_tokens = refresh_tokens
 
     def login(self, request: LoginRequest) -> IssuedToken:
-        """A token for a login + password. Raises AuthenticationFailed whatever went wrong."""
+        """A token for a refresh token + client_id, else for a login + password.
+
+        Raises AuthenticationFailed whatever went wrong, TooManySessions at the session limit.
+        """
+        if request.refresh_token and request.client_id:
+            return self._refresh_login(request)
         if not _plausible(request.login) or not request.password \
                 or request.backend != 'wazo_user':
             self._hasher.burn()
@@ -76,20 +84,59 @@ class TokenService:
         if not self._hasher.verify(request.password, candidate[1]):
             self._fail(request, 'wrong login or password')
         with self._sessions.begin() as db:
-            user = db.get(User, candidate[0])
+            # The row lock serialises logins of one user: exact session limit, one refresh
+            # token per client even under concurrent offline logins.
+            user = db.get(User, candidate[0], with_for_update=True)
             if user is None or not user.enabled or user.password_hash != candidate[1]:
                 self._fail(request, 'user changed during login')
             if self._hasher.needs_rehash(user.password_hash):
                 user.password_hash = self._hasher.hash(request.password)
-            return self.issue(db, user, request)
+            return self._grant(db, user, request, request.login)
 
-    def issue(self, db, user: User, request: LoginRequest,
-              refresh_token_uuid: uuid.UUID | None = None) -> IssuedToken:
+    def _refresh_login(self, request: LoginRequest) -> IssuedToken:
+        """No password, no bcrypt: the refresh token is looked up by digest and client_id."""
+        with self._sessions.begin() as db:
+            row = self._refresh_tokens.find(db, request.refresh_token, request.client_id)
+            user = db.get(User, row.user_uuid, with_for_update=True) if row else None
+            if user is None or not user.enabled:
+                self._fail(request, 'unknown refresh token or client_id')
+            issued = self.issue(db, user, request, row.login, refresh_token_uuid=row.uuid,
+                                persistent=row.metadata_)
+            self._check_session_limit(db, user)
+            return issued
+
+    def _grant(self, db, user: User, request: LoginRequest, login: str) -> IssuedToken:
+        refresh = None
+        if request.access_type == 'offline':
+            refresh = self._refresh_tokens.obtain(
+                db, user, login=login, client_id=request.client_id, mobile=request.mobile,
+                backend=request.backend, user_agent=request.user_agent,
+                remote_addr=request.remote_addr)
+        issued = self.issue(db, user, request, login,
+                            refresh_token_uuid=refresh.uuid if refresh else None)
+        self._check_session_limit(db, user)
+        if refresh is not None:
+            issued.sessions_revoked = refresh.sessions_revoked
+            issued.extra['refresh_token'] = refresh.value
+        return issued
+
+    def _check_session_limit(self, db, user: User) -> None:
+        """At most max_user_concurrent_sessions live sessions for purposes user and
+        external_api, counting the one just created (the transaction rolls back on excess)."""
+        if user.purpose == 'internal':
+            return
+        if session_repo.count_live_of_user(db, user.uuid) > self._settings.max_user_sessions:
+            raise TooManySessions(
+                f'User {user.uuid} has exceeded the maximum number of active sessions')
+
+    def issue(self, db, user: User, request: LoginRequest, login: str,
+              refresh_token_uuid: uuid.UUID | None = None,
+              persistent: dict | None = None) -> IssuedToken:
         """Insert a session and a token for ``user`` within the caller's transaction."""
         value = tokens.new_token()
         now = dt.datetime.now(dt.timezone.utc)
         lifetime = request.expiration or self._settings.default_lifetime
-        metadata = self.metadata(user)
+        metadata = {**(persistent or {}), **self.metadata(user)}
         columns = dict(
             auth_id=str(user.uuid), pbx_user_uuid=metadata['pbx_user_uuid'],
             xivo_uuid=self._settings.xivo_uuid, issued_at=now,
@@ -103,7 +150,7 @@ class TokenService:
                           tenant_uuid=user.tenant_uuid, user_uuid=user.uuid,
                           mobile=request.mobile, **columns)
         logger.info('Successful login: %s got token %s from %s using agent "%s"',
-                    request.login, tokens.redact(value), request.remote_addr, request.user_agent)
+                    login, tokens.redact(value), request.remote_addr, request.user_agent)
         row = SimpleNamespace(session_uuid=session_uuid, metadata=metadata, **{
             k: v for k, v in columns.items() if k != 'metadata_'})
         return IssuedToken(data=token_view(value, row))

@@ -1,0 +1,59 @@
+"""Refresh tokens: one per (user, client_id), known by the SHA-256 of their value (spec D3)."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session as DbSession
+
+from ..models import RefreshToken, User
+
+
+def find(db: DbSession, digest: bytes, client_id: str) -> RefreshToken | None:
+    return db.scalars(select(RefreshToken).where(RefreshToken.token_hash == digest,
+                                                 RefreshToken.client_id == client_id)).first()
+
+
+def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str) -> RefreshToken | None:
+    return db.scalars(select(RefreshToken).where(RefreshToken.user_uuid == user_uuid,
+                                                 RefreshToken.client_id == client_id)).first()
+
+
+def insert_if_absent(db: DbSession, *, row_uuid: uuid.UUID, digest: bytes,
+                     **columns: Any) -> bool:
+    """Insert unless (user, client_id) already has one; True if inserted."""
+    statement = insert(RefreshToken).values(uuid=row_uuid, token_hash=digest, **columns) \
+        .on_conflict_do_nothing(constraint='auth_refresh_token__uniq__user_client') \
+        .returning(RefreshToken.uuid)
+    return db.execute(statement).first() is not None
+
+
+def mobile_of_user(db: DbSession, user_uuid: uuid.UUID) -> list[uuid.UUID]:
+    return list(db.scalars(select(RefreshToken.uuid).where(RefreshToken.user_uuid == user_uuid,
+                                                           RefreshToken.mobile.is_(True))))
+
+
+def delete_uuids(db: DbSession, uuids: Sequence[uuid.UUID]) -> int:
+    if not uuids:
+        return 0
+    return len(list(db.scalars(delete(RefreshToken).where(RefreshToken.uuid.in_(uuids))
+                               .returning(RefreshToken.uuid))))
+
+
+def listing(tenants: Sequence[uuid.UUID], user_uuid: uuid.UUID | None = None) -> Select:
+    """Refresh tokens whose user is in ``tenants``, with the user's tenant."""
+    query = select(RefreshToken.client_id, RefreshToken.created_at, RefreshToken.mobile,
+                   RefreshToken.user_uuid, User.tenant_uuid,
+                   RefreshToken.metadata_.label('metadata')) \
+        .join(User, User.uuid == RefreshToken.user_uuid) \
+        .where(User.tenant_uuid.in_(tenants))
+    if user_uuid is not None:
+        query = query.where(RefreshToken.user_uuid == user_uuid)
+    return query
+
+
+LIST_COLUMNS = {'created_at': RefreshToken.created_at, 'client_id': RefreshToken.client_id,
+                'mobile': RefreshToken.mobile}

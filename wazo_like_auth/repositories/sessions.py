@@ -1,0 +1,48 @@
+"""Sessions, and the one way access tokens are revoked in bulk: deleting their sessions
+(tokens cascade). Every revocation path ends here."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy.orm import Session as DbSession
+
+from ..models import Session, Token
+
+
+def delete_where(db: DbSession, *conditions: ColumnElement[bool]) -> list[uuid.UUID]:
+    """Delete the sessions matching ``conditions`` (and their tokens); returns their uuids."""
+    return list(db.scalars(delete(Session).where(*conditions).returning(Session.uuid)))
+
+
+def delete_of_user(db: DbSession, user_uuid: uuid.UUID) -> list[uuid.UUID]:
+    """Revoke every session and access token of a user (spec D5)."""
+    return delete_where(db, Session.user_uuid == user_uuid)
+
+
+def delete_from_refresh_tokens(db: DbSession,
+                               refresh_uuids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Revoke the sessions whose token was obtained with one of these refresh tokens."""
+    if not refresh_uuids:
+        return []
+    created_from = select(Token.session_uuid).where(Token.refresh_token_uuid.in_(refresh_uuids))
+    return delete_where(db, Session.uuid.in_(created_from))
+
+
+def count_live_of_user(db: DbSession, user_uuid: uuid.UUID) -> int:
+    """Sessions of a user holding an unexpired token (expired ones do not count)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return db.scalar(select(func.count()).select_from(Session)
+                     .join(Token, Token.session_uuid == Session.uuid)
+                     .where(Session.user_uuid == user_uuid, Token.expires_at > now)) or 0
+
+
+def listing(tenants: Sequence[uuid.UUID], user_uuid: uuid.UUID | None = None) -> Select:
+    """Sessions of ``tenants`` (optionally of one user) as (uuid, mobile, tenant, user) rows."""
+    query = select(Session.uuid, Session.mobile, Session.tenant_uuid, Session.user_uuid) \
+        .where(Session.tenant_uuid.in_(tenants))
+    if user_uuid is not None:
+        query = query.where(Session.user_uuid == user_uuid)
+    return query

@@ -1,0 +1,98 @@
+"""Who is calling a protected endpoint, and in which tenant (wazo-token-api §0.4)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from ..exceptions import TokenNotFound, Unauthorized, UnauthorizedTenant, UnknownUser
+from ..models import User
+from ..repositories import tenants as tenant_repo
+from .validation import TokenChecker
+
+
+@dataclass
+class AuthContext:
+    """The caller of a protected endpoint: its token and its scoping tenant."""
+    token: str
+    row: Any
+    tenant_uuid: uuid.UUID
+    _engine: Engine = field(repr=False)
+
+    @property
+    def user_uuid(self) -> uuid.UUID | None:
+        return _as_uuid((self.row.metadata or {}).get('uuid'))
+
+    @property
+    def session_uuid(self) -> uuid.UUID:
+        return self.row.session_uuid
+
+    def visible_tenants(self, recurse: bool = True) -> list[uuid.UUID]:
+        """The scoping tenant, and with ``recurse`` every tenant below it."""
+        if not recurse:
+            return [self.tenant_uuid]
+        with self._engine.connect() as conn:
+            return tenant_repo.descendants(conn, self.tenant_uuid)
+
+    def user_scope(self, user_uuid: uuid.UUID) -> list[uuid.UUID]:
+        """The visible tenants, provided ``user_uuid`` is a user in one of them.
+
+        Raises UnknownUser (404) otherwise, so a caller cannot probe other tenants' users.
+        """
+        tenants = self.visible_tenants()
+        with self._engine.connect() as conn:
+            tenant = conn.execute(select(User.tenant_uuid).where(User.uuid == user_uuid)).scalar()
+        if tenant is None or tenant not in tenants:
+            raise UnknownUser(details={'uuid': str(user_uuid)})
+        return tenants
+
+
+class Authorizer:
+    def __init__(self, *, engine: Engine, checker: TokenChecker):
+        self._engine = engine
+        self._checker = checker
+
+    def authorize(self, token: str, required: str, tenant_header: str | None) -> AuthContext:
+        """Check ``token`` for the ``required`` ACL, then resolve the scoping tenant.
+
+        Raises Unauthorized (401) for a missing/unknown/expired token or a missing ACL, and
+        UnauthorizedTenant (401) for a Wazo-Tenant outside the caller's tenant tree.
+        """
+        try:
+            value, row = self._checker.find(token)
+        except TokenNotFound:
+            raise Unauthorized(details={'invalid_token': token, 'required_access': required,
+                                        'reason': 'not_found_or_expired'}) from None
+        if not self._checker.allows(row, required):
+            raise Unauthorized(details={'invalid_token': token, 'required_access': required,
+                                        'reason': 'missing_permission_or_invalid_tenant',
+                                        'tenant_uuid': tenant_header})
+        with self._engine.connect() as conn:
+            tenant = self._scoping_tenant(conn, row, tenant_header)
+        return AuthContext(token=value, row=row, tenant_uuid=tenant, _engine=self._engine)
+
+    @staticmethod
+    def _scoping_tenant(conn, row: Any, header: str | None) -> uuid.UUID:
+        metadata = row.metadata or {}
+        own = None
+        user_uuid = _as_uuid(metadata.get('uuid'))
+        if user_uuid is not None:
+            own = conn.execute(select(User.tenant_uuid).where(User.uuid == user_uuid)).scalar()
+        own = own or _as_uuid(metadata.get('tenant_uuid'))
+        if not header:
+            if own is None:
+                raise UnauthorizedTenant(details={'tenant_uuid': None})
+            return own
+        wanted = _as_uuid(header)
+        if wanted is None or own is None or not tenant_repo.is_subtenant(conn, wanted, own):
+            raise UnauthorizedTenant(details={'tenant_uuid': header})
+        return wanted
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None

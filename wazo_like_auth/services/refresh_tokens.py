@@ -1,0 +1,105 @@
+"""Refresh tokens: offline access bound to a client_id (wazo-token-api §1.3, §3.3).
+
+Values are derived, not stored: HMAC(token_secret, row uuid), so a repeated non-mobile offline
+login answers the same value while a database dump holds only its SHA-256 (spec D3).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import sessionmaker
+
+from .. import tokens
+from ..exceptions import NotFound
+from ..models import User
+from ..repositories import refresh_tokens as refresh_repo
+from ..repositories import sessions as session_repo
+from .listing import ListQuery, Page, paginate
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownRefreshToken(NotFound):
+    error_id = 'cannot-find-refresh-token-matching-client-id'
+
+
+@dataclass(frozen=True)
+class Obtained:
+    uuid: uuid.UUID
+    value: str
+    sessions_revoked: int
+
+
+class RefreshTokenService:
+    def __init__(self, *, sessions: sessionmaker, secret: bytes):
+        self._sessions = sessions
+        self._secret = secret
+
+    def value_of(self, row_uuid: uuid.UUID) -> str:
+        return tokens.derive_refresh_token(self._secret, row_uuid)
+
+    def obtain(self, db, user: User, *, login: str, client_id: str, mobile: bool,
+               backend: str, user_agent: str, remote_addr: str) -> Obtained:
+        """The user's refresh token for ``client_id`` within the caller's transaction.
+
+        Non-mobile: the existing one is reused (same value). Mobile: the user's other mobile
+        refresh tokens, any existing one for this client, and the sessions created from them
+        are removed, and a new one is made. The caller holds the user row lock.
+        """
+        revoked = 0
+        existing = refresh_repo.find_for_client(db, user.uuid, client_id)
+        if mobile:
+            doomed = set(refresh_repo.mobile_of_user(db, user.uuid))
+            if existing is not None:
+                doomed.add(existing.uuid)
+            revoked = len(session_repo.delete_from_refresh_tokens(db, list(doomed)))
+            refresh_repo.delete_uuids(db, list(doomed))
+            db.expire_all()
+        elif existing is not None:
+            return Obtained(existing.uuid, self.value_of(existing.uuid), 0)
+        row_uuid = uuid.uuid4()
+        value = self.value_of(row_uuid)
+        inserted = refresh_repo.insert_if_absent(
+            db, row_uuid=row_uuid, digest=tokens.token_digest(value), client_id=client_id,
+            user_uuid=user.uuid, backend=backend, login=login, user_agent=user_agent,
+            remote_addr=remote_addr, mobile=mobile, metadata_={})
+        if not inserted:  # created meanwhile by a login not serialised with ours
+            current = refresh_repo.find_for_client(db, user.uuid, client_id)
+            return Obtained(current.uuid, self.value_of(current.uuid), revoked)
+        logger.info('refresh token created for user %s client_id %r', user.uuid, client_id)
+        return Obtained(row_uuid, value, revoked)
+
+    def find(self, db, value: str, client_id: str):
+        """The refresh-token row for a value and client_id, or None."""
+        canonical = tokens.normalize(value)
+        if canonical is None:
+            return None
+        return refresh_repo.find(db, tokens.token_digest(canonical), client_id)
+
+    def list(self, tenants: list[uuid.UUID], query: ListQuery,
+             user_uuid: uuid.UUID | None = None) -> Page:
+        with self._sessions() as db:
+            total, filtered, rows = paginate(
+                db, refresh_repo.listing(tenants, user_uuid), query,
+                columns=refresh_repo.LIST_COLUMNS, searchable=('client_id',))
+        return Page(total, filtered, [_item(row) for row in rows])
+
+    def delete(self, tenants: list[uuid.UUID], user_uuid: uuid.UUID, client_id: str) -> None:
+        """Delete the user's refresh token for ``client_id``; the access tokens obtained with it
+        keep working until they expire (wazo-auth behaviour)."""
+        with self._sessions.begin() as db:
+            row = refresh_repo.find_for_client(db, user_uuid, client_id)
+            if row is None or db.get(User, user_uuid).tenant_uuid not in tenants:
+                raise UnknownRefreshToken(f'unknown refresh_token for client_id "{client_id}"',
+                                          details={'client_id': client_id})
+            refresh_repo.delete_uuids(db, [row.uuid])
+        logger.info('refresh token of user %s for client_id %r deleted', user_uuid, client_id)
+
+
+def _item(row: Any) -> dict[str, Any]:
+    return {'client_id': row.client_id, 'created_at': row.created_at.isoformat(),
+            'mobile': row.mobile, 'user_uuid': str(row.user_uuid),
+            'tenant_uuid': str(row.tenant_uuid), 'metadata': row.metadata or {}}
