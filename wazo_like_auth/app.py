@@ -22,6 +22,8 @@ from .services.refresh_tokens import RefreshTokenService
 from .services.sessions import SessionService
 from .services.status import StatusService
 from .services.tokens import TokenService, TokenSettings
+from .services.validation_cache import (RevocationListener, ValidationCache,
+                                        clear_on_local_revocation)
 from .services.validation import TokenChecker
 
 MAX_TARGET_LENGTH = 16 * 1024
@@ -40,6 +42,8 @@ def create_app(config: dict, *, engine: Engine | None = None,
     services = build_services(config, engine, hasher or PasswordHasher(
         rounds=config['password_hash_rounds']))
     app.extensions['wazo_like_auth'] = services
+    if config['validation_cache']:
+        services['revocation_listener'].start()
     if background:
         services['cleaner'].start()
     api = Api(app, catch_all_404s=True)
@@ -60,7 +64,9 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
                              default_user_policy=config['default_user_policy'],
                              max_user_sessions=config['max_user_concurrent_sessions'])
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
-    checker = TokenChecker(engine=engine, access_checks=AccessCheckCache())
+    cache = ValidationCache(max_size=config['validation_cache_size'])
+    clear_on_local_revocation(sessions, cache)
+    checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache)
     return {
         'engine': engine,
         'sessions': sessions,
@@ -69,6 +75,8 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
         'token_service': TokenService(sessions=sessions, hasher=hasher, settings=settings,
                                       refresh_tokens=refresh_tokens),
         'token_checker': checker,
+        'validation_cache': cache,
+        'revocation_listener': RevocationListener(dsn=listener_dsn(engine), cache=cache),
         'refresh_token_service': refresh_tokens,
         'session_service': SessionService(sessions=sessions),
         'status_service': StatusService(engine=engine),
@@ -76,6 +84,19 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
                                        interval=config['token_cleanup_interval'],
                                        batch_size=config['token_cleanup_batch_size']),
     }
+
+
+def shutdown(app: Flask) -> None:
+    """Stop the background threads of an app (tests build many apps in one process)."""
+    services = app.extensions['wazo_like_auth']
+    services['revocation_listener'].stop()
+    services['cleaner'].stop()
+
+
+def listener_dsn(engine: Engine) -> dict[str, Any]:
+    """psycopg2 connection arguments for the engine's database."""
+    args = engine.url.translate_connect_args(username='user', database='dbname')
+    return {**args, **engine.url.query}
 
 
 class _TargetLimit:

@@ -168,8 +168,10 @@ class Session(Base):
     uuid: Mapped[uuid.UUID] = _uuid_pk()
     tenant_uuid: Mapped[uuid.UUID] = mapped_column(
         ForeignKey('tenant.uuid', ondelete='CASCADE'), nullable=False)
-    # The owner, when the token's auth_id is a user: lets user deletion revoke in one statement.
-    user_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The owner, when the token's auth_id is a user: deleting the user revokes its sessions
+    # and tokens by cascade (spec D5), whichever path deletes it.
+    user_uuid: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey('auth_user.uuid', ondelete='CASCADE'))
     mobile: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
     created_at: Mapped[dt.datetime] = _created_at()
 

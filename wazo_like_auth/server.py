@@ -23,10 +23,15 @@ def default_workers() -> int:
 
 
 class Server(BaseApplication):
-    """gunicorn with our settings; every worker builds its own app (engines are per process)."""
+    """gunicorn with our settings; every worker builds its own app (engines are per process).
 
-    def __init__(self, config: dict):
+    ``app_factory`` (default: the service) lets the benchmark serve its bare 204 ceiling app
+    with exactly the same server settings.
+    """
+
+    def __init__(self, config: dict, app_factory=None):
         self._config = config
+        self._app_factory = app_factory or (lambda: create_app(config, background=True))
         super().__init__()
 
     def load_config(self):
@@ -52,7 +57,7 @@ class Server(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        return create_app(self._config, background=True)
+        return self._app_factory()
 
 
 def prepare_database(config: dict) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, select, text
 
 from tests.postgres import Postgresql
 from wazo_like_auth import db
-from wazo_like_auth.app import create_app
+from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.models import Policy, Tenant, User, UserPolicy
 from wazo_like_auth.passwords import PasswordHasher
 
@@ -42,7 +42,10 @@ def engine(db_uri):
 def _clean_database(engine):
     yield
     with engine.begin() as conn:
-        conn.execute(text(f'TRUNCATE {", ".join(_EMPTIED)} CASCADE'))
+        # DELETE, not TRUNCATE ... CASCADE: tenant.contact_uuid references auth_user, and a
+        # cascading truncate would empty the tenant table, top tenant included.
+        for table in _EMPTIED:
+            conn.execute(text(f'DELETE FROM {table}'))
         conn.execute(text('DELETE FROM auth_policy WHERE slug <> :s'),
                      {'s': 'wazo_default_master_user_policy'})
         conn.execute(text('DELETE FROM tenant WHERE uuid <> parent_uuid'))
@@ -55,7 +58,9 @@ def config(make_config, db_uri):
 
 @pytest.fixture
 def app(config, engine):
-    return create_app(config, engine=engine)
+    app = create_app(config, engine=engine)
+    yield app
+    shutdown(app)
 
 
 @pytest.fixture

@@ -15,23 +15,35 @@ from sqlalchemy import Engine, select
 
 from .. import tokens
 from ..acl import AccessCheckCache
+from .validation_cache import ValidationCache
 from ..exceptions import ForbiddenScope, TokenNotFound, UnknownUser
 from ..models import User
 from ..repositories import tenants as tenant_repo
 from ..repositories import tokens as token_repo
 
 class TokenChecker:
-    def __init__(self, *, engine: Engine, access_checks: AccessCheckCache):
+    def __init__(self, *, engine: Engine, access_checks: AccessCheckCache,
+                 cache: ValidationCache):
         self._engine = engine
         self._access_checks = access_checks
+        self._cache = cache
 
     def find(self, token: str) -> tuple[str, Any]:
-        """The canonical value and row of a live token; TokenNotFound when unknown or expired."""
+        """The canonical value and row of a live token; TokenNotFound when unknown or expired.
+
+        Expiry is checked on every call, cached or not.
+        """
         value = tokens.normalize(token)
         if value is None:
             raise TokenNotFound()
-        with self._engine.connect() as conn:
-            row = token_repo.find_by_digest(conn, tokens.token_digest(value))
+        digest = tokens.token_digest(value)
+        row = self._cache.get(digest) if self._cache.enabled else None
+        if row is None:
+            generation = self._cache.generation
+            with self._engine.connect() as conn:
+                row = token_repo.find_by_digest(conn, digest)
+            if row is not None:
+                self._cache.put(digest, row, generation)
         if row is None or row.expires_at <= dt.datetime.now(dt.timezone.utc):
             raise TokenNotFound()
         return value, row

@@ -117,7 +117,7 @@ CREATE INDEX auth_refresh_token__idx__client_id ON auth_refresh_token (client_id
 CREATE TABLE auth_session (
     uuid uuid PRIMARY KEY,
     tenant_uuid uuid NOT NULL REFERENCES tenant (uuid) ON DELETE CASCADE,
-    user_uuid uuid,
+    user_uuid uuid REFERENCES auth_user (uuid) ON DELETE CASCADE,
     mobile boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now()
 );

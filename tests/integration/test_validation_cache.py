@@ -1,0 +1,100 @@
+"""The per-process validation cache: hits, cluster-wide invalidation, fail-closed listener."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.models import Session
+from wazo_like_auth.repositories import sessions as session_repo
+from wazo_like_auth.services.validation_cache import LISTENER_NAME
+
+
+def _wait(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def services(app):
+    services = app.extensions['wazo_like_auth']
+    assert _wait(lambda: services['validation_cache'].enabled)
+    return services
+
+
+@pytest.fixture
+def other_node(config, engine):
+    """A second app on the same database, as another node would be."""
+    app = create_app(config, engine=engine)
+    assert _wait(lambda: app.extensions['wazo_like_auth']['validation_cache'].enabled)
+    yield app
+    shutdown(app)
+
+
+def _token(make_user, login, **body):
+    make_user(acl=['confd.#'])
+    return login(body=body).get_json()['data']['token']
+
+
+def _revoked_within(client, token, seconds):
+    started = time.monotonic()
+    ok = _wait(lambda: client.head(f'/0.1/token/{token}').status_code == 404, seconds)
+    return ok, time.monotonic() - started
+
+
+def test_second_check_is_served_from_the_cache(services, client, make_user, login):
+    token = _token(make_user, login)
+    assert client.head(f'/0.1/token/{token}').status_code == 204
+    hits = services['validation_cache'].hits
+    assert client.head(f'/0.1/token/{token}?scope=confd.users.read').status_code == 204
+    assert services['validation_cache'].hits == hits + 1
+
+
+def test_revocation_on_another_node_is_seen(services, client, other_node, make_user, login):
+    """The bound (<= 100 ms) is measured by `make bench --nodes 2`, not here."""
+    token = _token(make_user, login)
+    assert client.head(f'/0.1/token/{token}').status_code == 204  # now cached here
+    assert other_node.test_client().delete(f'/0.1/token/{token}').status_code == 200
+    ok, _ = _revoked_within(client, token, 2.0)
+    assert ok
+
+
+def test_revocation_by_cascade_is_seen(services, client, engine, make_user, login):
+    token = _token(make_user, login)
+    assert client.head(f'/0.1/token/{token}').status_code == 204
+    with engine.begin() as conn:  # as a user deletion made by another node would
+        conn.execute(text('DELETE FROM auth_user'))
+    ok, _ = _revoked_within(client, token, 2.0)
+    assert ok
+
+
+def test_local_revocation_is_seen_by_the_next_check(services, client, make_user, login):
+    token = _token(make_user, login)
+    session = client.get(f'/0.1/token/{token}').get_json()['data']['session_uuid']
+    assert client.head(f'/0.1/token/{token}').status_code == 204
+    with services['sessions'].begin() as db:  # a revocation committed by this process
+        session_repo.delete_where(db, Session.uuid == uuid.UUID(session))
+    assert client.head(f'/0.1/token/{token}').status_code == 404
+
+
+def test_cached_token_is_refused_once_expired(services, client, make_user, login):
+    token = _token(make_user, login, expiration=1)
+    assert client.head(f'/0.1/token/{token}').status_code == 204
+    time.sleep(1.05)
+    assert client.head(f'/0.1/token/{token}').status_code == 404
+
+
+def test_cache_turns_off_when_the_listener_is_lost_and_back_after(services, engine):
+    cache = services['validation_cache']
+    with engine.begin() as conn:
+        conn.execute(text('SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                          'WHERE application_name = :name'), {'name': LISTENER_NAME})
+    assert _wait(lambda: not cache.enabled, 5.0)
+    assert _wait(lambda: cache.enabled, 5.0)
