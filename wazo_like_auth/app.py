@@ -21,6 +21,7 @@ from .services.cleanup import ExpiredTokenCleaner
 from .services.refresh_tokens import RefreshTokenService
 from .services.sessions import SessionService
 from .services.status import StatusService
+from .services.throttle import CheckGuard, LoginThrottle, ThrottleSettings
 from .services.tokens import TokenService, TokenSettings
 from .services.validation_cache import (RevocationListener, ValidationCache,
                                         clear_on_local_revocation)
@@ -64,16 +65,19 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
                              default_user_policy=config['default_user_policy'],
                              max_user_sessions=config['max_user_concurrent_sessions'])
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
+    throttling = throttle_settings(config)
     cache = ValidationCache(max_size=config['validation_cache_size'])
     clear_on_local_revocation(sessions, cache)
-    checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache)
+    checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
+                           guard=CheckGuard(throttling))
     return {
         'engine': engine,
         'sessions': sessions,
         'hasher': hasher,
         'authorizer': Authorizer(engine=engine, checker=checker),
-        'token_service': TokenService(sessions=sessions, hasher=hasher, settings=settings,
-                                      refresh_tokens=refresh_tokens),
+        'token_service': TokenService(
+            sessions=sessions, hasher=hasher, settings=settings, refresh_tokens=refresh_tokens,
+            throttle=LoginThrottle(sessions=sessions, settings=throttling)),
         'token_checker': checker,
         'validation_cache': cache,
         'revocation_listener': RevocationListener(dsn=listener_dsn(engine), cache=cache),
@@ -84,6 +88,16 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
                                        interval=config['token_cleanup_interval'],
                                        batch_size=config['token_cleanup_batch_size']),
     }
+
+
+def throttle_settings(config: dict) -> ThrottleSettings:
+    t = config['throttle']
+    return ThrottleSettings(
+        per_address=t['login_failures_per_address'], per_login=t['login_failures_per_login'],
+        window=t['login_window'], known_address_days=t['known_address_days'],
+        refresh_per_address=t['refresh_failures_per_address'],
+        checks_per_minute=t['unknown_token_checks_per_minute'],
+        trusted_networks=tuple(t['trusted_networks']))
 
 
 def shutdown(app: Flask) -> None:

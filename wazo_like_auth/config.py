@@ -8,6 +8,7 @@ validated once; a bad value stops start-up with a message naming the key.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -42,6 +43,15 @@ DEFAULTS: dict[str, Any] = {
     'token_cleanup_batch_size': 5000,
     'password_hash_rounds': 12,
     'validation_cache': True,
+    'throttle': {
+        'login_failures_per_address': 5,
+        'login_failures_per_login': 20,
+        'login_window': 900,
+        'known_address_days': 30,
+        'refresh_failures_per_address': 20,
+        'unknown_token_checks_per_minute': 600,
+        'trusted_networks': ['127.0.0.0/8', '::1/128'],
+    },
     'validation_cache_size': 10000,
     'default_user_policy': None,
     'uuid': None,
@@ -107,6 +117,15 @@ def _log_level(value: Any) -> str:
     return value.lower()
 
 
+def _networks(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise ValueError('must be a list of networks such as 127.0.0.0/8')
+    try:
+        return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+    except (TypeError, ValueError) as e:
+        raise ValueError(f'must be a list of networks: {e}') from None
+
+
 def _secret(value: Any) -> str:
     if not isinstance(value, str) or len(value) < 32:
         raise ValueError('must be a string of at least 32 characters')
@@ -134,6 +153,13 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('token_cleanup_batch_size',): _integer(1),
     ('password_hash_rounds',): _integer(4, 31),
     ('validation_cache',): _boolean,
+    ('throttle', 'login_failures_per_address'): _integer(1),
+    ('throttle', 'login_failures_per_login'): _integer(1),
+    ('throttle', 'login_window'): _integer(1),
+    ('throttle', 'known_address_days'): _integer(1),
+    ('throttle', 'refresh_failures_per_address'): _integer(1),
+    ('throttle', 'unknown_token_checks_per_minute'): _integer(1),
+    ('throttle', 'trusted_networks'): _networks,
     ('validation_cache_size',): _integer(1),
     ('default_user_policy',): _optional(_string),
     ('uuid',): _optional(_string),

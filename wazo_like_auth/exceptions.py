@@ -94,7 +94,72 @@ class TooManySessions(ServiceError):
     message = 'Too many sessions'
 
 
+class TooManyAttempts(ServiceError):
+    """Guessing throttled; the answer carries Retry-After."""
+    status_code = 429
+    error_id = 'too-many-attempts'
+    message = 'Too many attempts, retry later'
+
+
 class DatabaseUnavailable(ServiceError):
     status_code = 503
     error_id = 'database-unavailable'
     message = 'Database unavailable'
+
+
+class UnknownPolicy(NotFound):
+    error_id = 'unknown-policy'
+    message = 'No such policy'
+
+
+class UnknownGroup(NotFound):
+    error_id = 'unknown-group'
+    message = 'No such group'
+
+
+class ForbiddenPolicy(ServiceError):
+    """A read-only policy (config-managed, or shared by an ancestor tenant) cannot change."""
+    status_code = 403
+    error_id = 'forbidden-policy'
+    message = 'Forbidden policy modification'
+
+
+class ForbiddenGroup(ServiceError):
+    """A read-only (system-managed) group cannot be renamed, deleted or change members."""
+    status_code = 403
+    error_id = 'forbidden-group'
+    message = 'Forbidden group modification'
+
+
+class MismatchingTenant(InvalidData):
+    # wazo-auth's error_id, spelling included: clients may match on it.
+    error_id = 'missmatching-tenant'
+    message = 'Resources are not in the same tenant'
+
+
+class UnknownTenant(NotFound):
+    error_id = 'unknown-tenant'
+    message = 'No such tenant'
+
+
+class TenantIdentityConflict(Conflict):
+    error_id = 'tenant-identity-conflict'
+    message = 'Tenant Conflict detected'
+
+
+class TopTenantConflict(ServiceError):
+    """A new tenant may not take the uuid of its own parent: that would make a second top."""
+    status_code = 403
+    error_id = 'conflict'
+    message = 'Conflict detected'
+
+
+class DeletingOwnTenant(ServiceError):
+    status_code = 403
+    error_id = 'deleting-own-tenant-forbidden'
+    message = 'Deleting its own tenant is forbidden'
+
+
+class TenantHasChildren(InvalidData):
+    error_id = 'tenant-has-children'
+    message = 'A tenant with sub-tenants cannot be deleted'

@@ -16,7 +16,8 @@ from wazo_like_auth.passwords import PasswordHasher
 
 # Tables emptied between tests; the top tenant and seeded policy survive.
 _EMPTIED = ('auth_token', 'auth_session', 'auth_refresh_token', 'auth_user_policy',
-            'auth_user_group', 'auth_group_policy', 'auth_email', 'auth_group', 'auth_user')
+            'auth_user_group', 'auth_group_policy', 'auth_email', 'auth_group', 'auth_user',
+            'auth_login_failure', 'auth_login_known_address')
 
 
 @pytest.fixture(scope='session')

@@ -30,7 +30,8 @@ def required_acl(template: str):
             values = {k: str(v).replace('.', '_') for k, v in kwargs.items()}
             required = template.format(**values)
             auth = self._authorizer.authorize(request_token(), required,
-                                              request.headers.get('Wazo-Tenant'))
+                                              request.headers.get('Wazo-Tenant'),
+                                              request.remote_addr or '')
             return method(self, *args, auth=auth, **kwargs)
         return wrapper
     return decorate

@@ -44,12 +44,13 @@ class Token(Resource):
         self._checker = token_checker
 
     def head(self, token):
-        self._checker.check(token, request.args.get('scope'), request.args.get('tenant'))
+        self._checker.check(token, request.args.get('scope'), request.args.get('tenant'),
+                            request.remote_addr or '')
         return '', 204
 
     def get(self, token):
         value, row = self._checker.check(token, request.args.get('scope'),
-                                         request.args.get('tenant'))
+                                         request.args.get('tenant'), request.remote_addr or '')
         return {'data': token_view(value, row)}, 200, NO_STORE
 
     def delete(self, token):
@@ -63,5 +64,6 @@ class TokenScopesCheck(Resource):
 
     def post(self, token):
         body = ScopesCheckSchema().load(json_object())
-        scopes = self._checker.check_scopes(token, body['scopes'], body['tenant_uuid'])
+        scopes = self._checker.check_scopes(token, body['scopes'], body['tenant_uuid'],
+                                            request.remote_addr or '')
         return {'scopes': scopes}, 200

@@ -54,14 +54,15 @@ class Authorizer:
         self._engine = engine
         self._checker = checker
 
-    def authorize(self, token: str, required: str, tenant_header: str | None) -> AuthContext:
+    def authorize(self, token: str, required: str, tenant_header: str | None,
+                  client: str = '') -> AuthContext:
         """Check ``token`` for the ``required`` ACL, then resolve the scoping tenant.
 
         Raises Unauthorized (401) for a missing/unknown/expired token or a missing ACL, and
         UnauthorizedTenant (401) for a Wazo-Tenant outside the caller's tenant tree.
         """
         try:
-            value, row = self._checker.find(token)
+            value, row = self._checker.find(token, client)
         except TokenNotFound:
             raise Unauthorized(details={'invalid_token': token, 'required_access': required,
                                         'reason': 'not_found_or_expired'}) from None

@@ -24,6 +24,7 @@ from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
 from .refresh_tokens import RefreshTokenService
+from .throttle import LoginThrottle
 from .views import token_view
 
 logger = logging.getLogger(__name__)
@@ -61,23 +62,43 @@ class TokenSettings:
 
 class TokenService:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
-                 settings: TokenSettings, refresh_tokens: RefreshTokenService):
+                 settings: TokenSettings, refresh_tokens: RefreshTokenService,
+                 throttle: LoginThrottle):
         self._sessions = sessions
         self._hasher = hasher
         self._settings = settings
         self._refresh_tokens = refresh_tokens
+        self._throttle = throttle
 
     def login(self, request: LoginRequest) -> IssuedToken:
         """A token for a refresh token + client_id, else for a login + password.
 
-        Raises AuthenticationFailed whatever went wrong, TooManySessions at the session limit.
+        Raises AuthenticationFailed whatever went wrong, TooManyAttempts when guessing is
+        throttled (no bcrypt spent), TooManySessions at the session limit.
         """
         if request.refresh_token and request.client_id:
-            return self._refresh_login(request)
-        if not _plausible(request.login) or not request.password \
-                or request.backend != 'wazo_user':
+            self._throttle.check_refresh(request.remote_addr)
+            try:
+                return self._refresh_login(request)
+            except AuthenticationFailed:
+                self._throttle.refresh_failed(request.remote_addr)
+                raise
+        if not _plausible(request.login) or not request.password:
             self._hasher.burn()
             self._fail(request, 'invalid login request')
+        self._throttle.check_login(request.login, request.remote_addr)
+        try:
+            issued = self._password_login(request)
+        except AuthenticationFailed:
+            self._throttle.login_failed(request.login, request.remote_addr)
+            raise
+        self._throttle.login_succeeded(request.login, request.remote_addr)
+        return issued
+
+    def _password_login(self, request: LoginRequest) -> IssuedToken:
+        if request.backend != 'wazo_user':
+            self._hasher.burn()
+            self._fail(request, 'unknown backend')
         with self._sessions() as db:
             user = user_repo.find_enabled_by_login(db, request.login)
             candidate = (user.uuid, user.password_hash) if user else (None, None)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 
 from .. import tokens
 from ..acl import AccessCheckCache
+from .throttle import CheckGuard
 from .validation_cache import ValidationCache
 from ..exceptions import ForbiddenScope, TokenNotFound, UnknownUser
 from ..models import User
@@ -23,16 +24,26 @@ from ..repositories import tokens as token_repo
 
 class TokenChecker:
     def __init__(self, *, engine: Engine, access_checks: AccessCheckCache,
-                 cache: ValidationCache):
+                 cache: ValidationCache, guard: CheckGuard):
         self._engine = engine
         self._access_checks = access_checks
         self._cache = cache
+        self._guard = guard
 
-    def find(self, token: str) -> tuple[str, Any]:
+    def find(self, token: str, client: str = '') -> tuple[str, Any]:
         """The canonical value and row of a live token; TokenNotFound when unknown or expired.
 
-        Expiry is checked on every call, cached or not.
+        Expiry is checked on every call, cached or not. ``client`` (the caller's address)
+        is throttled with TooManyAttempts when it keeps asking for unknown tokens.
         """
+        self._guard.refuse_if_scanning(client)
+        try:
+            return self._find(token)
+        except TokenNotFound:
+            self._guard.not_found(client)
+            raise
+
+    def _find(self, token: str) -> tuple[str, Any]:
         value = tokens.normalize(token)
         if value is None:
             raise TokenNotFound()
@@ -53,22 +64,23 @@ class TokenChecker:
             return True
         return self._access_checks.get(row.acl, row.auth_id, str(row.session_uuid)).matches(scope)
 
-    def check(self, token: str, scope: str | None = None,
-              tenant: str | None = None) -> tuple[str, Any]:
+    def check(self, token: str, scope: str | None = None, tenant: str | None = None,
+              client: str = '') -> tuple[str, Any]:
         """Check a token for an optional scope and tenant (wazo-token-api §2.2).
 
-        Raises TokenNotFound (404), ForbiddenScope (403) or UnknownUser (404).
+        Raises TokenNotFound (404), ForbiddenScope (403), UnknownUser (404) or
+        TooManyAttempts (429, for a client scanning for tokens).
         """
-        value, row = self.find(token)
+        value, row = self.find(token, client)
         if not self.allows(row, scope):
             raise ForbiddenScope(f'Unauthorized for {_ascii(scope)}')
         if tenant:
             self.check_tenant(row, tenant)
         return value, row
 
-    def check_scopes(self, token: str, scopes: list[str],
-                     tenant: str | None = None) -> dict[str, bool]:
-        _, row = self.find(token)
+    def check_scopes(self, token: str, scopes: list[str], tenant: str | None = None,
+                     client: str = '') -> dict[str, bool]:
+        _, row = self.find(token, client)
         if tenant:
             self.check_tenant(row, tenant)
         return {scope: self.allows(row, scope) for scope in scopes}
