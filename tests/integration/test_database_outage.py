@@ -1,0 +1,105 @@
+"""The service under a PostgreSQL outage: quick 503s in the envelope, then recovery by itself.
+
+This module runs its own PostgreSQL, stopped and restarted in the middle of the test.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import create_engine
+
+from tests.integration.conftest import basic
+from tests.postgres import Postgresql
+from wazo_like_auth import db
+from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.embedded_db import free_port
+from wazo_like_auth.services.bootstrap import BootstrapService
+
+
+class RestartablePostgresql:
+    """A PostgreSQL that can be stopped and started again on the same data and port."""
+
+    def __init__(self):
+        self._base_dir = tempfile.mkdtemp(prefix='wla-outage-')
+        self._port = free_port()
+        self._server = self._start()
+        self.uri = self._server.url()
+
+    def _start(self):
+        return Postgresql(base_dir=self._base_dir, port=self._port)
+
+    def stop(self):
+        self._server.stop()
+
+    def restart(self):
+        self._server = self._start()
+
+    def close(self):
+        self._server.stop()
+        shutil.rmtree(self._base_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def outage_db():
+    pg = RestartablePostgresql()
+    engine = create_engine(db.url(pg.uri))
+    db.upgrade(engine)
+    engine.dispose()
+    yield pg
+    pg.close()
+
+
+@pytest.fixture
+def outage_app(outage_db, make_config):
+    config = make_config(db_uri=outage_db.uri)
+    app = create_app(config)
+    services = app.extensions['wazo_like_auth']
+    BootstrapService(sessions=services['sessions'], hasher=services['hasher']) \
+        .ensure_admin('admin', 'pw')
+    yield app
+    shutdown(app)
+
+
+def _timed(client, method, path, **kwargs):
+    started = time.monotonic()
+    response = client.open(path, method=method, **kwargs)
+    return response, time.monotonic() - started
+
+
+def _answers_during_outage(app, token):
+    """(status, seconds, body) of a mix of requests, from several threads at once."""
+    calls = [('HEAD', f'/0.1/token/{token}', {}), ('GET', f'/0.1/token/{token}', {}),
+             ('POST', '/0.1/token', {'json': {}, 'headers': basic('admin', 'pw')}),
+             ('GET', '/0.1/sessions', {'headers': {'X-Auth-Token': token}})] * 5
+
+    def call(spec):
+        method, path, kwargs = spec
+        response, seconds = _timed(app.test_client(), method, path, **kwargs)
+        return response.status_code, seconds, response.get_json(silent=True)
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(call, calls))
+
+
+def test_outage_answers_503_quickly_then_recovers_without_restart(outage_db, outage_app):
+    client = outage_app.test_client()
+    tokens = [client.post('/0.1/token', json={}, headers=basic('admin', 'pw'))
+              .get_json()['data']['token'] for _ in range(3)]
+    outage_db.stop()
+    try:
+        answers = _answers_during_outage(outage_app, tokens[0])
+        assert {status for status, _, _ in answers} == {503}
+        assert max(seconds for _, seconds, _ in answers) < 2.5
+        bodies = [body for status, _, body in answers if body is not None]
+        assert all(body['error_id'] == 'database-unavailable' for body in bodies)
+        status = client.get('/0.1/status')
+        assert status.status_code == 503
+        assert status.get_json()['database']['status'] == 'fail'
+    finally:
+        outage_db.restart()
+    assert client.get('/0.1/status').status_code == 200
+    assert [client.head(f'/0.1/token/{t}').status_code for t in tokens] == [204] * 3
+    assert client.post('/0.1/token', json={}, headers=basic('admin', 'pw')).status_code == 200
