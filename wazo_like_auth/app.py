@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db
 from .acl import AccessCheckCache
-from .http import routes
+from .http import request_log, routes
 from .http.api import Api
 from .http.errors import envelope, handle_error
 from .config import token_secret
@@ -47,6 +47,7 @@ def create_app(config: dict, *, engine: Engine | None = None,
         services['revocation_listener'].start()
     if background:
         services['cleaner'].start()
+    request_log.install(app)
     api = Api(app, catch_all_404s=True)
     routes.register(api, services)
     app.register_error_handler(HTTPException, handle_error)

@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     'bootstrap_user_password': None,
     'log_level': 'info',
     'log_filename': None,
+    'log_format': 'plain',
 }
 
 ENVIRONMENT = {
@@ -109,6 +110,14 @@ def _boolean(value: Any) -> bool:
     if isinstance(value, str) and value.lower() in ('true', 'false', '1', '0', 'yes', 'no'):
         return value.lower() in ('true', '1', 'yes')
     raise ValueError('must be true or false')
+
+
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f'must be one of {", ".join(choices)}')
+        return value
+    return check
 
 
 def _log_level(value: Any) -> str:
@@ -168,6 +177,7 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('bootstrap_user_password',): _optional(_string),
     ('log_level',): _log_level,
     ('log_filename',): _optional(_string),
+    ('log_format',): _one_of('plain', 'json'),
 }
 
 

@@ -1,0 +1,57 @@
+"""Logs: one line per request with a request id; never a token, refresh token or password."""
+from __future__ import annotations
+
+import json
+import logging
+
+from tests.integration.conftest import basic
+from wazo_like_auth.logs import JsonFormatter
+
+PASSWORD = 'Sup3r-Secr3t-pass'
+
+
+def _exercise(client, make_user):
+    """Login, offline login, refresh, checks, scopes check and revocation; returns secrets."""
+    make_user('alice', PASSWORD, acl=['auth.#'])
+    first = client.post('/0.1/token', json={'access_type': 'offline', 'client_id': 'app'},
+                        headers=basic('alice', PASSWORD)).get_json()['data']
+    refreshed = client.post('/0.1/token', json={'refresh_token': first['refresh_token'],
+                                                'client_id': 'app'}).get_json()['data']
+    for token in (first['token'], refreshed['token']):
+        client.head(f'/0.1/token/{token}?scope=auth.tokens.read')
+        client.get(f'/0.1/token/{token}')
+        client.post(f'/0.1/token/{token}/scopes/check', json={'scopes': ['a']})
+        client.get('/0.1/users/me/tokens', headers={'X-Auth-Token': token})
+    client.post('/0.1/token', json={}, headers=basic('alice', 'wrong-' + PASSWORD))
+    client.delete(f"/0.1/token/{refreshed['token']}")
+    return [first['token'], first['refresh_token'], refreshed['token'], PASSWORD]
+
+
+def test_no_secret_reaches_the_logs(client, make_user, caplog):
+    caplog.set_level(logging.DEBUG)
+    secrets = _exercise(client, make_user)
+    text = '\n'.join(caplog.messages + [JsonFormatter().format(r) for r in caplog.records])
+    assert 'Successful login' in text and 'Failed login' in text
+    for secret in secrets:
+        assert secret not in text
+
+
+def test_each_request_is_logged_once_with_route_and_redacted_token(client, make_user, caplog):
+    make_user(acl=['auth.#'])
+    token = client.post('/0.1/token', json={}, headers=basic('alice', 's3cret')) \
+        .get_json()['data']['token']
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger='wazo_like_auth.access')
+    client.head(f'/0.1/token/{token}')
+    [record] = [r for r in caplog.records if r.name == 'wazo_like_auth.access']
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry['route'] == '/0.1/token/<token>'
+    assert entry['status'] == 204 and entry['method'] == 'HEAD'
+    assert entry['token'].endswith(token[-8:]) and token not in json.dumps(entry)
+
+
+def test_request_id_is_echoed_or_generated(client):
+    echoed = client.get('/0.1/status', headers={'X-Request-Id': 'abc-123'})
+    assert echoed.headers['X-Request-Id'] == 'abc-123'
+    generated = client.get('/0.1/status', headers={'X-Request-Id': 'bad id with spaces'})
+    assert len(generated.headers['X-Request-Id']) == 32

@@ -1,0 +1,52 @@
+"""One log line per request: method, route template, status, duration, redacted token, remote
+address and request id (from ``X-Request-Id`` or generated, echoed back).
+
+The route template is logged, never the raw path: token-check paths carry the token itself.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+
+from .. import tokens
+from .auth import request_token
+
+logger = logging.getLogger('wazo_like_auth.access')
+
+_REQUEST_ID = re.compile(r'^[A-Za-z0-9._-]{1,128}$')
+
+
+def install(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+    incoming = request.headers.get('X-Request-Id', '')
+    # An id we did not make is echoed only when harmless for logs and headers.
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def _finish(response):
+    request_id = g.get('request_id') or uuid.uuid4().hex
+    response.headers['X-Request-Id'] = request_id
+    if not logger.isEnabledFor(logging.INFO):
+        return response
+    token = request.view_args.get('token') if request.view_args else None
+    token = token or request_token()
+    duration = (time.perf_counter() - g.get('started', time.perf_counter())) * 1000
+    logger.info('%s %s %s %.1fms', request.method, _route(), response.status_code, duration,
+                extra={'request_id': request_id, 'remote_addr': request.remote_addr or '',
+                       'token': tokens.redact(token) if token else '',
+                       'status': response.status_code, 'duration_ms': round(duration, 2),
+                       'method': request.method, 'route': _route()})
+    return response
+
+
+def _route() -> str:
+    return request.url_rule.rule if request.url_rule else '<unmatched>'
