@@ -11,18 +11,24 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db
 from .acl import AccessCheckCache
+from .http import metrics as metrics_http
 from .http import request_log, routes
 from .http.api import Api
 from .http.errors import envelope, handle_error
 from .config import token_secret
+from .metrics import Metrics
 from .passwords import PasswordHasher
 from .services.authorization import Authorizer
 from .services.cleanup import ExpiredTokenCleaner
+from .services.groups import GroupService
+from .services.policies import PolicyService
 from .services.refresh_tokens import RefreshTokenService
 from .services.sessions import SessionService
 from .services.status import StatusService
+from .services.tenants import TenantService
 from .services.throttle import CheckGuard, LoginThrottle, ThrottleSettings
 from .services.tokens import TokenService, TokenSettings
+from .services.users import UserService
 from .services.validation_cache import (RevocationListener, ValidationCache,
                                         clear_on_local_revocation)
 from .services.validation import TokenChecker
@@ -48,6 +54,10 @@ def create_app(config: dict, *, engine: Engine | None = None,
     if background:
         services['cleaner'].start()
     request_log.install(app)
+    if services['metrics'] is not None:
+        metrics_http.install(app, metrics=services['metrics'],
+                             cache=services['validation_cache'], engine=engine,
+                             allowed_networks=config['metrics']['allowed_networks'])
     api = Api(app, catch_all_404s=True)
     routes.register(api, services)
     app.register_error_handler(HTTPException, handle_error)
@@ -67,6 +77,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
                              max_user_sessions=config['max_user_concurrent_sessions'])
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
     throttling = throttle_settings(config)
+    metrics = Metrics() if config['metrics']['enabled'] else None
     cache = ValidationCache(max_size=config['validation_cache_size'])
     clear_on_local_revocation(sessions, cache)
     checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
@@ -84,10 +95,16 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
         'revocation_listener': RevocationListener(dsn=listener_dsn(engine), cache=cache),
         'refresh_token_service': refresh_tokens,
         'session_service': SessionService(sessions=sessions),
+        'policy_service': PolicyService(sessions=sessions),
+        'group_service': GroupService(sessions=sessions),
+        'tenant_service': TenantService(sessions=sessions),
+        'user_service': UserService(sessions=sessions, hasher=hasher),
         'status_service': StatusService(engine=engine),
+        'metrics': metrics,
         'cleaner': ExpiredTokenCleaner(engine=engine,
                                        interval=config['token_cleanup_interval'],
-                                       batch_size=config['token_cleanup_batch_size']),
+                                       batch_size=config['token_cleanup_batch_size'],
+                                       on_purged=metrics.purged.inc if metrics else None),
     }
 
 

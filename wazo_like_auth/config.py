@@ -61,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     'log_level': 'info',
     'log_filename': None,
     'log_format': 'plain',
+    'metrics': {
+        'enabled': True,
+        'allowed_networks': ['127.0.0.0/8', '::1/128'],
+    },
 }
 
 ENVIRONMENT = {
@@ -178,6 +182,8 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('log_level',): _log_level,
     ('log_filename',): _optional(_string),
     ('log_format',): _one_of('plain', 'json'),
+    ('metrics', 'enabled'): _boolean,
+    ('metrics', 'allowed_networks'): _networks,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import string
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class Server(BaseApplication):
 
     def __init__(self, config: dict, app_factory=None):
         self._config = config
+        if config['metrics']['enabled']:
+            _prepare_metrics_dir(config)
         self._app_factory = app_factory or (lambda: create_app(config, background=True))
         super().__init__()
 
@@ -49,6 +52,7 @@ class Server(BaseApplication):
             'limit_request_line': 0,
             'accesslog': None,
             'control_socket_disable': True,
+            'child_exit': _child_exit,
             'certfile': rest['certificate'],
             'keyfile': rest['private_key'],
         }
@@ -58,6 +62,22 @@ class Server(BaseApplication):
 
     def load(self):
         return self._app_factory()
+
+
+def _prepare_metrics_dir(config: dict) -> None:
+    """Workers share metric values through files here (prometheus-client multi-process
+    mode); the directory is emptied at start so no dead process's values linger."""
+    path = Path(config['state_dir']) / 'metrics'
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, mode=0o700)
+    os.environ['PROMETHEUS_MULTIPROC_DIR'] = str(path)
+
+
+def _child_exit(server, worker) -> None:
+    if os.environ.get('PROMETHEUS_MULTIPROC_DIR'):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def prepare_database(config: dict) -> None:

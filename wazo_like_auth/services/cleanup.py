@@ -8,6 +8,7 @@ whether purged or not).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 import threading
 import time
 
@@ -27,8 +28,10 @@ DELETE FROM auth_session WHERE uuid IN (SELECT session_uuid FROM doomed)
 
 
 class ExpiredTokenCleaner:
-    def __init__(self, *, engine: Engine, interval: float, batch_size: int):
+    def __init__(self, *, engine: Engine, interval: float, batch_size: int,
+                 on_purged: Callable[[int], None] | None = None):
         self._engine = engine
+        self._on_purged = on_purged
         self._interval = interval
         self._batch_size = batch_size
         self._stop = threading.Event()
@@ -60,6 +63,8 @@ class ExpiredTokenCleaner:
                 break
         if removed:
             logger.info('expired tokens purged: %d sessions removed', removed)
+            if self._on_purged is not None:
+                self._on_purged(removed)
         return removed
 
     def start(self) -> None:
@@ -69,8 +74,12 @@ class ExpiredTokenCleaner:
         self._thread = threading.Thread(target=self._run, name='token-cleanup', daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop and wait (at most ``timeout`` s) for a cycle in progress to end, so
+        no purge runs on behind a shut-down app; a batch in progress still commits."""
         self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

@@ -1,0 +1,52 @@
+"""GET /metrics: Prometheus text format whose counters follow the traffic."""
+from __future__ import annotations
+
+import uuid
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.conftest import basic
+
+
+def _samples(client) -> dict[tuple, float]:
+    response = client.get('/metrics')
+    assert response.status_code == 200
+    values = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return values
+
+
+def _value(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_counters_move_with_logins_checks_and_revocations(client, make_user):
+    make_user(acl=['confd.#'])
+    before = _samples(client)
+    token = client.post('/0.1/token', json={}, headers=basic('alice', 's3cret')) \
+        .get_json()['data']['token']
+    client.post('/0.1/token', json={}, headers=basic('alice', 'wrong'))
+    client.head(f'/0.1/token/{token}')
+    client.head(f'/0.1/token/{token}?scope=other')
+    client.head(f'/0.1/token/{uuid.uuid4()}')
+    client.delete(f'/0.1/token/{token}')
+    after = _samples(client)
+
+    def moved(name, **labels):
+        return _value(after, name, **labels) - _value(before, name, **labels)
+    assert moved('wazo_auth_logins_total', outcome='ok', kind='password') == 1
+    assert moved('wazo_auth_logins_total', outcome='failed', kind='password') == 1
+    assert moved('wazo_auth_token_checks_total', result='204') == 1
+    assert moved('wazo_auth_token_checks_total', result='403') == 1
+    assert moved('wazo_auth_token_checks_total', result='404') == 1
+    assert moved('wazo_auth_revocations_total', route='/token/<token>') == 1
+    assert moved('wazo_auth_request_duration_seconds_count',
+                 method='HEAD', route='/token/<token>') == 3
+
+
+def test_metrics_are_refused_outside_the_allowed_networks(client):
+    response = client.get('/metrics', environ_base={'REMOTE_ADDR': '203.0.113.9'})
+    assert response.status_code == 403
+    assert response.get_json()['error_id'] == 'forbidden'

@@ -1,0 +1,68 @@
+"""GET /metrics (Prometheus text format), open only to the configured networks, and the hook
+that feeds the metrics from every answered request."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from collections.abc import Sequence
+
+from flask import Flask, Response, g, request
+from sqlalchemy import Engine
+
+from ..exceptions import ServiceError
+from ..metrics import Metrics
+from .api import PREFIXES
+
+
+class MetricsForbidden(ServiceError):
+    status_code = 403
+    error_id = 'forbidden'
+    message = 'Metrics are not served to this address'
+
+
+def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,
+            allowed_networks: Sequence[str]) -> None:
+    networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+
+    def record(response):
+        rule = request.url_rule.rule if request.url_rule else '<unmatched>'
+        seconds = time.perf_counter() - g.get('started', time.perf_counter())
+        metrics.record(request.method, _unprefixed(rule), response.status_code, seconds,
+                       _login_body(rule))
+        return response
+
+    def serve_metrics():
+        if not _allowed(request.remote_addr, networks):
+            raise MetricsForbidden()
+        metrics.sync(cache, engine.pool)
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
+
+    app.after_request(record)
+    app.add_url_rule('/metrics', 'metrics', serve_metrics, methods=['GET'])
+
+
+def _unprefixed(rule: str) -> str:
+    for prefix in PREFIXES:
+        if rule.startswith(prefix + '/'):
+            return rule[len(prefix):]
+    return rule
+
+
+def _login_body(rule: str) -> dict | None:
+    if request.method != 'POST' or not rule.endswith('/token'):
+        return None
+    try:
+        body = json.loads(request.get_data(cache=True) or b'null')
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _allowed(address: str | None, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or '')
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)

@@ -1,0 +1,79 @@
+"""Prometheus metrics, derived from requests and responses at one point (``record``).
+
+Under gunicorn the workers share values through prometheus-client's multi-process mode: the
+server sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker imports prometheus_client, which is
+why the import happens in ``Metrics.__init__`` (called by create_app in the worker).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+# (method, route suffix) → what the request was, for the outcome counters.
+_TOKEN_CHECK = {('HEAD', '/token/<token>'), ('GET', '/token/<token>')}
+_SCOPES_CHECK = ('POST', '/token/<token>/scopes/check')
+_REVOCATIONS = {('DELETE', '/token/<token>'), ('DELETE', '/sessions/<uuid:session_uuid>'),
+                ('DELETE', '/users/<uuid:user_uuid>/sessions/<uuid:session_uuid>'),
+                ('DELETE', '/users/<uuid:user_uuid>/tokens/<client_id>'),
+                ('DELETE', '/users/me/tokens/<client_id>')}
+_LOGIN_OUTCOMES = {200: 'ok', 401: 'failed', 429: 'throttled'}
+
+
+class Metrics:
+    def __init__(self):
+        import prometheus_client as prom
+        self._prom = prom
+        self.registry = prom.CollectorRegistry()
+        r = self.registry
+        self.logins = prom.Counter('wazo_auth_logins', 'Logins by outcome', ['outcome', 'kind'],
+                                   registry=r)
+        self.checks = prom.Counter('wazo_auth_token_checks', 'Token checks by answer',
+                                   ['result'], registry=r)
+        self.revocations = prom.Counter('wazo_auth_revocations', 'Revocation requests',
+                                        ['route'], registry=r)
+        self.latency = prom.Histogram(
+            'wazo_auth_request_duration_seconds', 'Request latency per route',
+            ['method', 'route'], registry=r,
+            buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
+        self.pool = prom.Gauge('wazo_auth_db_pool_checked_out', 'Database connections in use',
+                               registry=r, multiprocess_mode='livesum')
+        self.cache_hits = prom.Counter('wazo_auth_validation_cache_hits',
+                                       'Token checks answered from the cache', registry=r)
+        self.cache_invalidations = prom.Counter('wazo_auth_validation_cache_invalidations',
+                                                'Cache invalidations received', registry=r)
+        self.purged = prom.Counter('wazo_auth_expired_sessions_purged',
+                                   'Expired sessions removed by the purge', registry=r)
+        self._seen = {'hits': 0, 'invalidations': 0}
+
+    def record(self, method: str, route: str, status: int, seconds: float,
+               body: dict[str, Any] | None) -> None:
+        """Count one answered request; ``route`` is the URL rule without its prefix."""
+        self.latency.labels(method, route).observe(seconds)
+        if (method, route) in _TOKEN_CHECK or (method, route) == _SCOPES_CHECK:
+            self.checks.labels(str(status)).inc()
+        elif (method, route) == ('POST', '/token'):
+            kind = 'refresh' if body and body.get('refresh_token') else 'password'
+            self.logins.labels(_LOGIN_OUTCOMES.get(status, 'error'), kind).inc()
+        elif (method, route) in _REVOCATIONS and status < 400:
+            self.revocations.labels(route).inc()
+
+    def sync(self, cache: Any, pool: Any) -> None:
+        """Carry the cache's own counters and the pool's use into the metrics."""
+        for name, counter in (('hits', self.cache_hits),
+                              ('invalidations', self.cache_invalidations)):
+            current = getattr(cache, name)
+            if current > self._seen[name]:
+                counter.inc(current - self._seen[name])
+            self._seen[name] = current
+        self.pool.set(pool.checkedout())
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text exposition of every process's metrics."""
+        prom = self._prom
+        if os.environ.get('PROMETHEUS_MULTIPROC_DIR'):
+            from prometheus_client import multiprocess
+            registry = prom.CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        else:
+            registry = self.registry
+        return prom.generate_latest(registry), prom.CONTENT_TYPE_LATEST
