@@ -53,7 +53,7 @@ def create_app(config: dict, *, engine: Engine | None = None,
         services['revocation_listener'].start()
     if background:
         services['cleaner'].start()
-    request_log.install(app)
+    request_log.install(app, successful_checks=config['access_log']['successful_checks'])
     if services['metrics'] is not None:
         metrics_http.install(app, metrics=services['metrics'],
                              cache=services['validation_cache'], engine=engine,

@@ -10,12 +10,15 @@ from __future__ import annotations
 import copy
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .oauth2.settings import validate_clients
 
 DEFAULT_CONFIG_FILE = '/etc/wazo-like-auth/config.yml'
 MAX_TOKEN_LIFETIME = 315_360_000  # ten years, as wazo-auth
@@ -54,13 +57,28 @@ DEFAULTS: dict[str, Any] = {
     },
     'validation_cache_size': 10000,
     'default_user_policy': None,
+    'default_policies': {},  # slug -> {acl: [...], description: ...}, config-managed
+    'update_policy_on_startup': True,
     'uuid': None,
     'bootstrap_user_on_startup': False,
     'bootstrap_user_username': None,
     'bootstrap_user_password': None,
     'log_level': 'info',
     'log_filename': None,
+    # OAuth 2.0 (wazo_like_auth/oauth2): the issuer URL of discovery documents and device
+    # verification links; None derives it from each request (scheme://host/api/auth/0.1).
+    'public_url': None,
+    'clients': [],  # OAuth 2.0 clients declared here (see oauth2/settings.py)
+    'oauth2': {
+        'device_code_lifetime': 600,
+        'device_poll_interval': 5,
+        'device_max_failures': 10,  # failed codes or sign-ins per address and window
+        'device_failure_window': 600,
+    },
     'log_format': 'plain',
+    'access_log': {
+        'successful_checks': False,
+    },
     'metrics': {
         'enabled': True,
         'allowed_networks': ['127.0.0.0/8', '::1/128'],
@@ -139,11 +157,44 @@ def _networks(value: Any) -> list[str]:
         raise ValueError(f'must be a list of networks: {e}') from None
 
 
+def _public_url(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(('http://', 'https://')) \
+            or '?' in value or '#' in value:
+        raise ValueError('must be an http(s) URL without query or fragment')
+    return value.rstrip('/')
+
+
 def _secret(value: Any) -> str:
     if not isinstance(value, str) or len(value) < 32:
         raise ValueError('must be a string of at least 32 characters')
     return value
 
+
+
+def _default_policies(value: Any) -> dict[str, dict]:
+    """slug -> {acl: [str], description: str | None}. A null entry is dropped, so a later
+    conf.d file can remove a policy an earlier one declared."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError('must be a mapping of policy slug to {acl, description}')
+    return {slug: _default_policy(slug, policy) for slug, policy in value.items()
+            if policy is not None}
+
+
+def _default_policy(slug: Any, policy: Any) -> dict:
+    if not isinstance(slug, str) or not re.fullmatch(r'[a-zA-Z0-9_-]{1,80}', slug):
+        raise ValueError(f'{slug!r}: a policy slug is 1 to 80 of a-z, A-Z, 0-9, _ and -')
+    if not isinstance(policy, dict):
+        raise ValueError(f'{slug}: must be a mapping with acl and description')
+    acl = policy.get('acl') or []
+    if not isinstance(acl, list) or not all(
+            isinstance(a, str) and len(a) <= 1024 and '\x00' not in a for a in acl):
+        raise ValueError(f'{slug}.acl: must be a list of strings of at most 1024 characters')
+    description = policy.get('description')
+    if description is not None and not isinstance(description, str):
+        raise ValueError(f'{slug}.description: must be a string')
+    return {'acl': list(dict.fromkeys(acl)), 'description': description}
 
 VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('rest_api', 'listen'): _string,
@@ -175,13 +226,22 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('throttle', 'trusted_networks'): _networks,
     ('validation_cache_size',): _integer(1),
     ('default_user_policy',): _optional(_string),
+    ('default_policies',): _default_policies,
+    ('update_policy_on_startup',): _boolean,
     ('uuid',): _optional(_string),
     ('bootstrap_user_on_startup',): _boolean,
     ('bootstrap_user_username',): _optional(_string),
     ('bootstrap_user_password',): _optional(_string),
     ('log_level',): _log_level,
     ('log_filename',): _optional(_string),
+    ('public_url',): _optional(_public_url),
+    ('clients',): validate_clients,
+    ('oauth2', 'device_code_lifetime'): _integer(60, 86400),
+    ('oauth2', 'device_poll_interval'): _integer(1, 3600),
+    ('oauth2', 'device_max_failures'): _integer(1),
+    ('oauth2', 'device_failure_window'): _integer(1),
     ('log_format',): _one_of('plain', 'json'),
+    ('access_log', 'successful_checks'): _boolean,
     ('metrics', 'enabled'): _boolean,
     ('metrics', 'allowed_networks'): _networks,
 }
@@ -202,6 +262,24 @@ def deep_merge(base: dict, overlay: Mapping) -> dict:
             merged[key] = copy.deepcopy(value)
     return merged
 
+
+
+def _merge_file(config: dict, content: Mapping) -> dict:
+    """``deep_merge``, except that ``default_policies.<slug>.acl`` lists concatenate across
+    files: each Wazo package ships a conf.d file adding its ACL to the same default policy."""
+    merged = deep_merge(config, content)
+    before, added = config.get('default_policies'), content.get('default_policies')
+    if not isinstance(before, dict) or not isinstance(added, dict):
+        return merged
+    for slug, policy in added.items():
+        previous = before.get(slug)
+        if _has_acl_list(previous) and _has_acl_list(policy):
+            merged['default_policies'][slug]['acl'] = previous['acl'] + policy['acl']
+    return merged
+
+
+def _has_acl_list(policy: Any) -> bool:
+    return isinstance(policy, dict) and isinstance(policy.get('acl'), list)
 
 def _read_yaml(path: Path) -> dict:
     try:
@@ -259,7 +337,7 @@ def load_config(config_file: str | None = None, flags: Mapping | None = None,
     """Defaults → files → environment → flags, validated. Raises ConfigError."""
     config = copy.deepcopy(DEFAULTS)
     for path in _files(config_file):
-        config = deep_merge(config, _read_yaml(path))
+        config = _merge_file(config, _read_yaml(path))
     environ = os.environ if environ is None else environ
     for variable, path in ENVIRONMENT.items():
         if environ.get(variable):
@@ -294,6 +372,9 @@ def public_view(config: dict) -> dict:
     for key in SECRET_KEYS:
         if shown.get(key):
             shown[key] = '********'
+    for client in shown.get('clients') or []:
+        if client.get('client_secret'):
+            client['client_secret'] = '********'
     if shown.get('db_uri'):
         from sqlalchemy.engine import make_url
         shown['db_uri'] = make_url(shown['db_uri']).render_as_string(hide_password=True)

@@ -5,6 +5,7 @@ import json
 import logging
 
 from tests.integration.conftest import basic
+from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.logs import JsonFormatter
 
 PASSWORD = 'Sup3r-Secr3t-pass'
@@ -36,18 +37,42 @@ def test_no_secret_reaches_the_logs(client, make_user, caplog):
         assert secret not in text
 
 
-def test_each_request_is_logged_once_with_route_and_redacted_token(client, make_user, caplog):
+def _access_records(caplog):
+    return [json.loads(JsonFormatter().format(r)) for r in caplog.records
+            if r.name == 'wazo_like_auth.access']
+
+
+def _token(client, make_user):
     make_user(acl=['auth.#'])
-    token = client.post('/0.1/token', json={}, headers=basic('alice', 's3cret')) \
+    return client.post('/0.1/token', json={}, headers=basic('alice', 's3cret')) \
         .get_json()['data']['token']
+
+
+def test_refused_check_is_logged_once_with_route_and_redacted_token(client, make_user, caplog):
+    token = _token(client, make_user)
     caplog.clear()
     caplog.set_level(logging.INFO, logger='wazo_like_auth.access')
-    client.head(f'/0.1/token/{token}')
-    [record] = [r for r in caplog.records if r.name == 'wazo_like_auth.access']
-    entry = json.loads(JsonFormatter().format(record))
+    client.head(f'/0.1/token/{token}?scope=confd.users.read')
+    [entry] = _access_records(caplog)
     assert entry['route'] == '/0.1/token/<token>'
-    assert entry['status'] == 204 and entry['method'] == 'HEAD'
+    assert entry['status'] == 403 and entry['method'] == 'HEAD'
     assert entry['token'].endswith(token[-8:]) and token not in json.dumps(entry)
+
+
+def test_successful_checks_are_logged_only_when_asked(make_config, db_uri, engine, client,
+                                                      make_user, caplog):
+    token = _token(client, make_user)
+    caplog.set_level(logging.INFO, logger='wazo_like_auth.access')
+    caplog.clear()
+    client.head(f'/0.1/token/{token}')
+    assert _access_records(caplog) == []
+    config = make_config(db_uri=db_uri, access_log={'successful_checks': True})
+    verbose = create_app(config, engine=engine)
+    try:
+        verbose.test_client().head(f'/0.1/token/{token}')
+    finally:
+        shutdown(verbose)
+    assert [entry['status'] for entry in _access_records(caplog)] == [204]
 
 
 def test_request_id_is_echoed_or_generated(client):

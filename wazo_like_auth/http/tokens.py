@@ -1,7 +1,9 @@
 """Token resources: login, checks, scopes check, revocation (wazo-token-api §1–§3.1)."""
 from __future__ import annotations
 
-from flask import request
+import json
+
+from flask import Response, request
 from flask_restful import Resource
 
 from ..services.tokens import LoginRequest, TokenService
@@ -38,20 +40,25 @@ class Tokens(Resource):
         return {'data': {**issued.data, **issued.extra}}, 200, headers
 
 
-class Token(Resource):
-    def __init__(self, *, token_service: TokenService, token_checker: TokenChecker):
+def token_check_view(checker: TokenChecker):
+    """HEAD/GET /token/{t}: the hot path, as a plain Flask view.
+
+    Every API call of every backend service comes through here, so it skips flask-restful's
+    dispatch and serialisation; errors still reach the one error handler (http/errors.py).
+    """
+    def check_token(token):
+        value, row = checker.check(token, request.args.get('scope'),
+                                   request.args.get('tenant'), request.remote_addr or '')
+        if request.method == 'HEAD':
+            return Response(status=204)
+        body = json.dumps({'data': token_view(value, row)})
+        return Response(body, status=200, headers=NO_STORE, mimetype='application/json')
+    return check_token
+
+
+class TokenRevocation(Resource):
+    def __init__(self, *, token_service: TokenService):
         self._tokens = token_service
-        self._checker = token_checker
-
-    def head(self, token):
-        self._checker.check(token, request.args.get('scope'), request.args.get('tenant'),
-                            request.remote_addr or '')
-        return '', 204
-
-    def get(self, token):
-        value, row = self._checker.check(token, request.args.get('scope'),
-                                         request.args.get('tenant'), request.remote_addr or '')
-        return {'data': token_view(value, row)}, 200, NO_STORE
 
     def delete(self, token):
         self._tokens.revoke(token)
