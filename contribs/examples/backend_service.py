@@ -1,0 +1,60 @@
+"""An example backend service protected by wazo-like-auth tokens.
+
+Run it next to a running wazo-like-auth:
+
+    python contribs/examples/backend_service.py --auth-url http://127.0.0.1:9497/0.1 --port 9500
+
+    curl http://127.0.0.1:9500/public                                    # 200, no token
+    curl -H "X-Auth-Token: $TOKEN" http://127.0.0.1:9500/users/$UUID/profile
+        # 200 if the token has confd.users.$UUID.read (or confd.#), 403 if not,
+        # 401 without a valid token, 503 if the auth service is down
+
+It needs only flask, flask-restful and requests besides ``wazo_like_auth/verifier.py``.
+"""
+from __future__ import annotations
+
+import argparse
+
+from flask import Flask, g
+from flask_restful import Api, Resource
+
+from wazo_like_auth.verifier import TokenVerifier
+
+
+def create_app(auth_url: str, **verifier_options) -> Flask:
+    """The backend's WSGI app; ``verifier_options`` go to TokenVerifier (cache_ttl, ...)."""
+    app = Flask(__name__)
+    verifier = TokenVerifier(auth_url, **verifier_options)
+
+    @app.get('/public')
+    def public():
+        return {'status': 'ok'}
+
+    @app.get('/users/<user_uuid>/profile')
+    @verifier.required_acl('confd.users.{user_uuid}.read')
+    def profile(user_uuid):
+        # g.auth_token is the caller's token, to forward to other services if needed.
+        return {'uuid': user_uuid, 'display_name': f'User {user_uuid[:8]}'}
+
+    class UserSettings(Resource):
+        """The same guard on a flask-restful resource method."""
+
+        @verifier.required_acl('confd.users.{user_uuid}.settings.read')
+        def get(self, user_uuid):
+            return {'uuid': user_uuid, 'language': 'en_US', 'authenticated': bool(g.auth_token)}
+
+    Api(app).add_resource(UserSettings, '/users/<user_uuid>/settings')
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--auth-url', default='http://127.0.0.1:9497/0.1')
+    parser.add_argument('--port', type=int, default=9500)
+    parser.add_argument('--cache-ttl', type=float, default=5.0)
+    args = parser.parse_args(argv)
+    create_app(args.auth_url, cache_ttl=args.cache_ttl).run('127.0.0.1', args.port)
+
+
+if __name__ == '__main__':
+    main()

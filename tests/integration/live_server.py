@@ -1,0 +1,60 @@
+"""Serve a WSGI app over real HTTP in a background thread, for tests of HTTP clients.
+
+``LiveServer(app)`` listens on 127.0.0.1 on a free port and records every request it answers
+(method and path), so a test can count how often a client really called the service.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    # werkzeug logs every request line, and token check paths contain tokens.
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+class LiveServer:
+    def __init__(self, app):
+        self._app = app
+        self._lock = threading.Lock()
+        self.requests: list[tuple[str, str]] = []
+        self._server = make_server('127.0.0.1', 0, self._record, threaded=True,
+                                   request_handler=_QuietHandler)
+        # A short poll interval: shutdown() waits for the loop to notice, once per test.
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={'poll_interval': 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self._server.server_port}'
+
+    def count(self, method: str, path_prefix: str = '') -> int:
+        """How many requests with ``method`` and a path starting with ``path_prefix`` arrived."""
+        with self._lock:
+            return sum(1 for m, p in self.requests if m == method and p.startswith(path_prefix))
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def _record(self, environ, start_response):
+        with self._lock:
+            self.requests.append((environ['REQUEST_METHOD'], environ.get('PATH_INFO', '')))
+        return self._app(environ, start_response)
+
+
+def closed_port_url() -> str:
+    """The URL of a local port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    return f'http://127.0.0.1:{port}'

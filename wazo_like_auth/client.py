@@ -1,0 +1,313 @@
+"""A client library for applications that call services protected by wazo-like-auth.
+
+Only depends on ``requests`` (``pip install wazo-like-auth[client]``); it imports nothing else of
+the service, so a script can vendor this one file.
+
+    client = AuthClient('http://127.0.0.1:9497/0.1', username='alice', password='s3cret',
+                        client_id='my-app', offline=True)
+    client.token()                # logs in once, renews before expiry
+    store(client.refresh_token)   # later runs: AuthClient(url, refresh_token=..., client_id=...)
+    client.request('GET', 'https://confd.example/1.1/users/me')   # X-Auth-Token, one retry
+
+Contract:
+- ``token()`` returns an access token that the client believes valid for at least the renewal
+  margin: ``min(max(renew_margin, renew_fraction * lifetime), lifetime / 2)`` seconds. The
+  lifetime is the server's (``utc_expires_at - utc_issued_at``), counted from when the login
+  request was *sent* on the local monotonic clock, so a skewed wall clock does not matter.
+- Renewal uses the refresh token when there is one (no password sent), else the password; if the
+  refresh token was revoked and a password is known, it falls back to a password login.
+- Thread-safe: one lock guards the current token, so N threads needing a renewal cause one login.
+- A renewal opens a new session on the server; the replaced token is not revoked (other threads
+  may still be using it) and simply expires.
+- Tokens and passwords are never logged; at most a token's last 8 characters. Note that
+  urllib3 logs request lines at DEBUG, and token checks carry the token in the path: keep the
+  ``urllib3`` logger at INFO or above in production.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import quote
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, for every call this module makes
+_UTC_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
+
+
+class AuthError(Exception):
+    """Base of every error of this module; ``status_code``/``error_id`` when the server said."""
+
+    def __init__(self, message: str, *, status_code: int | None = None,
+                 error_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.error_id = error_id
+
+
+class InvalidCredentials(AuthError):
+    """The login was refused (401): wrong password, disabled user, revoked refresh token."""
+
+
+class TooManySessions(AuthError):
+    """The user has reached the server's concurrent-session limit (429)."""
+
+
+class ServiceUnavailable(AuthError):
+    """The auth service could not be reached, timed out, or answered 5xx. Retry later."""
+
+
+class UnexpectedResponse(AuthError):
+    """Any other answer (400, non-JSON body, ...): usually a client configuration error."""
+
+
+@dataclass(frozen=True)
+class _Issued:
+    value: str
+    data: dict[str, Any]
+    renew_at: float    # on the client's clock
+    expires_at: float  # on the client's clock
+
+
+class TokenAuth(requests.auth.AuthBase):
+    """``requests`` auth that sets ``X-Auth-Token`` to ``client.token()`` (no retry)."""
+
+    def __init__(self, client: AuthClient):
+        self._client = client
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers['X-Auth-Token'] = self._client.token()
+        return request
+
+
+class AuthClient:
+    """Logs in to wazo-like-auth and keeps a valid access token; see the module docstring.
+
+    Credentials: ``username`` + ``password`` and/or ``refresh_token`` + ``client_id``.
+    ``offline=True`` asks the password login for a refresh token (needs ``client_id``); it is
+    then available as ``refresh_token`` and used for every later renewal.
+    ``clock`` is a monotonic time source in seconds (tests pass a controllable one).
+    """
+
+    def __init__(self, base_url: str, *, username: str | None = None,
+                 password: str | None = None, client_id: str | None = None,
+                 refresh_token: str | None = None, offline: bool = False,
+                 expiration: int = 3600, renew_margin: float = 30.0,
+                 renew_fraction: float = 0.1, timeout: Any = DEFAULT_TIMEOUT,
+                 session: requests.Session | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        if not (username and password) and not (refresh_token and client_id):
+            raise ValueError('need username+password or refresh_token+client_id')
+        if offline and not (client_id and username and password):
+            raise ValueError('offline=True needs username, password and client_id')
+        if int(expiration) < 1:
+            raise ValueError('expiration must be at least 1 second')
+        self._base = base_url.rstrip('/')
+        self._username, self._password = username, password
+        self._client_id, self._refresh_token, self._offline = client_id, refresh_token, offline
+        self._expiration = int(expiration)
+        self._margin, self._fraction = renew_margin, renew_fraction
+        self._timeout = timeout
+        self._http = session or requests.Session()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current: _Issued | None = None
+
+    @property
+    def refresh_token(self) -> str | None:
+        """The refresh token in use (given, or obtained by an offline login); store it safely."""
+        with self._lock:
+            return self._refresh_token
+
+    @property
+    def token_data(self) -> dict[str, Any]:
+        """The ``data`` of the last login (acl, metadata, session_uuid, ...); {} before any."""
+        with self._lock:
+            return dict(self._current.data) if self._current else {}
+
+    @property
+    def auth(self) -> TokenAuth:
+        return TokenAuth(self)
+
+    def url(self, path_or_url: str) -> str:
+        """An absolute URL as is; a path relative to the auth base URL."""
+        if path_or_url.startswith(('http://', 'https://')):
+            return path_or_url
+        return f'{self._base}/{path_or_url.lstrip("/")}'
+
+    def token(self) -> str:
+        """A valid access token, logging in or renewing first when needed.
+
+        If the service is unreachable while the current token is in its renewal margin but
+        not yet expired, that token is returned (and renewal is tried again on the next call).
+        Raises InvalidCredentials, TooManySessions, ServiceUnavailable or UnexpectedResponse.
+        """
+        with self._lock:
+            current = self._current
+            now = self._clock()
+            if current is not None and now < current.renew_at:
+                return current.value
+            try:
+                return self._renew_locked().value
+            except ServiceUnavailable:
+                if current is None or now >= current.expires_at:
+                    raise
+                logger.warning('Auth service unavailable; keeping token %s until it expires',
+                               _redact(current.value))
+                return current.value
+
+    def renew(self, stale: str | None = None) -> str:
+        """Log in again now and return the new token.
+
+        With ``stale``, only renew if the current token is still ``stale``: when several
+        threads see the same dead token, the first one renews and the others reuse its result.
+        """
+        with self._lock:
+            current = self._current
+            if stale is not None and current is not None and current.value != stale:
+                return current.value
+            return self._renew_locked().value
+
+    def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
+        """Send a request with ``X-Auth-Token``; on 401/404 retry once if the token was dead.
+
+        When the answer is 401 or 404, the client asks the auth service whether the token it
+        sent is still valid (one HEAD). Only if it is not (expired, revoked) does it log in
+        again and resend the request once; a 401/404 with a live token (missing ACL, absent
+        resource) is returned as is, since renewing would not change it and would open a
+        session per call. Bodies must be re-sendable (bytes, str, ``json=``), not streams.
+        ``kwargs`` are those of ``requests.request``; the default timeout is DEFAULT_TIMEOUT.
+        """
+        kwargs.setdefault('timeout', self._timeout)
+        url = self.url(path_or_url)
+        sent = self.token()
+        response = self._send(method, url, sent, kwargs)
+        if response.status_code not in (401, 404):
+            return response
+        replacement = self._replacement_for(sent)
+        if replacement is None:
+            return response
+        response.close()
+        return self._send(method, url, replacement, kwargs)
+
+    def logout(self) -> None:
+        """Revoke the current access token (the refresh token, if any, stays valid)."""
+        with self._lock:
+            current, self._current = self._current, None
+        if current is not None:
+            self._call('DELETE', f'/token/{quote(current.value, safe="")}')
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AuthClient:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def _send(self, method: str, url: str, token: str,
+              kwargs: dict[str, Any]) -> requests.Response:
+        headers = {**(kwargs.get('headers') or {}), 'X-Auth-Token': token}
+        return self._http.request(method, url, **{**kwargs, 'headers': headers})
+
+    def _replacement_for(self, sent: str) -> str | None:
+        """A token to retry with instead of ``sent``, or None when ``sent`` is still valid."""
+        with self._lock:
+            current = self._current
+            if current is not None and current.value != sent:
+                return current.value  # another thread already renewed
+            response = self._call('HEAD', f'/token/{quote(sent, safe="")}')
+            if response.status_code == 204:
+                return None
+            logger.info('Token %s is no longer valid; logging in again', _redact(sent))
+            return self._renew_locked().value
+
+    def _renew_locked(self) -> _Issued:
+        """Log in (refresh token first, password as fallback); caller holds the lock."""
+        if self._refresh_token and self._client_id:
+            try:
+                return self._login({'refresh_token': self._refresh_token,
+                                    'client_id': self._client_id}, credentials=None)
+            except InvalidCredentials:
+                if not (self._username and self._password):
+                    raise
+                logger.warning('Refresh token %s refused; falling back to the password',
+                               _redact(self._refresh_token))
+        body: dict[str, Any] = {}
+        if self._offline:
+            body = {'access_type': 'offline', 'client_id': self._client_id}
+        return self._login(body, credentials=(self._username, self._password))
+
+    def _login(self, body: dict[str, Any], credentials: tuple[str, str] | None) -> _Issued:
+        sent_at = self._clock()
+        response = self._call('POST', '/token', json={**body, 'expiration': self._expiration},
+                              auth=credentials)
+        if response.status_code != 200:
+            raise _login_error(response)
+        try:
+            data = response.json()['data']
+            value = data['token']
+        except (ValueError, KeyError, TypeError):
+            raise UnexpectedResponse('POST /token answered 200 without a token') from None
+        if data.get('refresh_token'):
+            self._refresh_token = data['refresh_token']
+        lifetime = _lifetime(data, self._expiration)
+        margin = min(max(self._margin, self._fraction * lifetime), lifetime / 2)
+        self._current = _Issued(value=value, data=data, renew_at=sent_at + lifetime - margin,
+                                expires_at=sent_at + lifetime)
+        logger.debug('Got token %s valid %.0f s', _redact(value), lifetime)
+        return self._current
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One call to the auth service; connection problems and 5xx → ServiceUnavailable."""
+        url = self.url(path)
+        try:
+            response = self._http.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.RequestException as error:
+            raise ServiceUnavailable(f'auth service unreachable at {self._base}: '
+                                     f'{type(error).__name__}') from None
+        if response.status_code >= 500:
+            raise ServiceUnavailable(f'auth service answered {response.status_code}',
+                                     status_code=response.status_code,
+                                     error_id=_body_field(response, 'error_id'))
+        return response
+
+
+def _login_error(response: requests.Response) -> AuthError:
+    status = response.status_code
+    kind = {401: InvalidCredentials, 429: TooManySessions}.get(status, UnexpectedResponse)
+    message = _body_field(response, 'message') or f'POST /token answered {status}'
+    return kind(message, status_code=status, error_id=_body_field(response, 'error_id'))
+
+
+def _body_field(response: requests.Response, name: str) -> str | None:
+    """A string field of a JSON error envelope, or None (no body on HEAD, not JSON, ...)."""
+    try:
+        value = response.json().get(name)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _lifetime(data: dict[str, Any], requested: int) -> float:
+    """The server's idea of the token lifetime; the requested one if the times are unusable."""
+    try:
+        issued = dt.datetime.strptime(data['utc_issued_at'], _UTC_FORMAT)
+        expires = dt.datetime.strptime(data['utc_expires_at'], _UTC_FORMAT)
+    except (KeyError, TypeError, ValueError):
+        return float(requested)
+    lifetime = (expires - issued).total_seconds()
+    return lifetime if lifetime > 0 else float(requested)
+
+
+def _redact(value: str) -> str:
+    """What a log line may show of a token (wazo-auth's convention)."""
+    return 'XXXXXXXX-XXXX-XXXX-XXXX-XXXX' + value[-8:] if len(value) >= 8 else 'XXXXXXXX'
