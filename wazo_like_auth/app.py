@@ -17,6 +17,7 @@ from .http.api import Api
 from .http.errors import envelope, handle_error
 from .config import token_secret
 from .metrics import Metrics
+from .oauth2 import wiring as oauth2_wiring
 from .passwords import PasswordHasher
 from .services.authorization import Authorizer
 from .services.cleanup import ExpiredTokenCleaner
@@ -82,7 +83,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
     clear_on_local_revocation(sessions, cache)
     checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
                            guard=CheckGuard(throttling))
-    return {
+    services = {
         'engine': engine,
         'sessions': sessions,
         'hasher': hasher,
@@ -106,6 +107,8 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
                                        batch_size=config['token_cleanup_batch_size'],
                                        on_purged=metrics.purged.inc if metrics else None),
     }
+    services.update(oauth2_wiring.build(config, services, throttling))
+    return services
 
 
 def throttle_settings(config: dict) -> ThrottleSettings:

@@ -9,6 +9,7 @@ from . import config as configuration
 from . import db, server
 from .embedded_db import EmbeddedDatabaseError
 from .passwords import PasswordHasher
+from .services import startup
 from .services.bootstrap import BootstrapService
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def bootstrap(config: dict, args: argparse.Namespace) -> int:
     engine = db.make_engine(config, pool_size=1)
     try:
         db.upgrade(engine)
+        startup.prepare(config, engine)
         BootstrapService(sessions=db.make_sessionmaker(engine),
                          hasher=PasswordHasher(rounds=config['password_hash_rounds'])
                          ).ensure_admin(args.username, args.password)

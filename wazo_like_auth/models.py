@@ -200,3 +200,61 @@ class Token(Base):
     remote_addr: Mapped[str] = mapped_column(Text, nullable=False, server_default='')
     refresh_token_uuid: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey('auth_refresh_token.uuid', ondelete='SET NULL'))
+    # The OAuth 2.0 client the token was issued to (migration 0004); NULL for the Wazo API.
+    client_id: Mapped[str | None] = mapped_column(Text)
+
+
+class Client(Base):
+    """An OAuth 2.0 client. The secret is kept only as a bcrypt hash (NULL when public)."""
+    __tablename__ = 'auth_client'
+    __table_args__ = (
+        UniqueConstraint('client_id', name='auth_client__uniq__client_id'),
+        Index('auth_client__idx__tenant_uuid', 'tenant_uuid'),
+    )
+    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    client_id: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False, server_default='')
+    tenant_uuid: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey('tenant.uuid', ondelete='CASCADE'), nullable=False)
+    secret_hash: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
+    grant_types: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False,
+                                                   server_default='{}')
+    acl: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default='{}')
+    config_managed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
+    created_at: Mapped[dt.datetime] = _created_at()
+
+
+class ClientPolicy(Base):
+    __tablename__ = 'auth_client_policy'
+    __table_args__ = (Index('auth_client_policy__idx__policy_uuid', 'policy_uuid'),)
+    client_uuid: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey('auth_client.uuid', ondelete='CASCADE'), primary_key=True)
+    policy_uuid: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey('auth_policy.uuid', ondelete='CASCADE'), primary_key=True)
+
+
+class DeviceCode(Base):
+    """An RFC 8628 device authorization: the device code is known only by its SHA-256."""
+    __tablename__ = 'auth_device_code'
+    __table_args__ = (
+        UniqueConstraint('device_code_hash', name='auth_device_code__uniq__device_code_hash'),
+        UniqueConstraint('user_code', name='auth_device_code__uniq__user_code'),
+        Index('auth_device_code__idx__expires_at', 'expires_at'),
+    )
+    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    device_code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    user_code: Mapped[str] = mapped_column(Text, nullable=False)
+    client_uuid: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey('auth_client.uuid', ondelete='CASCADE'), nullable=False)
+    scope: Mapped[str] = mapped_column(Text, nullable=False, server_default='')
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default='pending')
+    user_uuid: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey('auth_user.uuid', ondelete='CASCADE'))
+    consent_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    consent_user_uuid: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey('auth_user.uuid', ondelete='CASCADE'))
+    poll_interval: Mapped[int] = mapped_column(nullable=False)
+    last_polled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _created_at()
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

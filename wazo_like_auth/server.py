@@ -14,7 +14,9 @@ from . import db
 from .app import create_app
 from .embedded_db import EmbeddedPostgres
 from .passwords import PasswordHasher
+from .services import startup
 from .services.bootstrap import BootstrapService
+from .services.clients import ClientService
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +83,16 @@ def _child_exit(server, worker) -> None:
 
 
 def prepare_database(config: dict) -> None:
-    """Migrate the configured database, and bootstrap its user when asked to."""
+    """Migrate the configured database, reconcile it with the configuration (top tenant,
+    all-users groups, default policies: services/startup.py), and bootstrap its user when
+    asked to."""
     engine = db.make_engine(config, pool_size=1)
     try:
         db.upgrade(engine)
+        startup.prepare(config, engine)
+        ClientService(sessions=db.make_sessionmaker(engine),
+                      hasher=PasswordHasher(rounds=config['password_hash_rounds'])
+                      ).reconcile(config['clients'])
         if config['bootstrap_user_on_startup']:
             bootstrap = BootstrapService(sessions=db.make_sessionmaker(engine),
                                          hasher=PasswordHasher(

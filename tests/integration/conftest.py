@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, select, text
 
+from tests.integration.admin_client import admin  # noqa: F401 (fixture for all modules)
 from tests.postgres import Postgresql
 from wazo_like_auth import db
 from wazo_like_auth.app import create_app, shutdown
@@ -15,7 +16,8 @@ from wazo_like_auth.models import Policy, Tenant, User, UserPolicy
 from wazo_like_auth.passwords import PasswordHasher
 
 # Tables emptied between tests; the top tenant and seeded policy survive.
-_EMPTIED = ('auth_token', 'auth_session', 'auth_refresh_token', 'auth_user_policy',
+_EMPTIED = ('auth_device_code', 'auth_device_attempt', 'auth_client',
+            'auth_token', 'auth_session', 'auth_refresh_token', 'auth_user_policy',
             'auth_user_group', 'auth_group_policy', 'auth_email', 'auth_group', 'auth_user',
             'auth_login_failure', 'auth_login_known_address')
 

@@ -12,6 +12,7 @@ import functools
 from flask import request
 from flask_restful import Resource
 
+from ..exceptions import ServiceError
 from ..services.authorization import Authorizer
 
 
@@ -29,12 +30,27 @@ def required_acl(template: str):
         def wrapper(self, *args, **kwargs):
             values = {k: str(v).replace('.', '_') for k, v in kwargs.items()}
             required = template.format(**values)
-            auth = self._authorizer.authorize(request_token(), required,
-                                              request.headers.get('Wazo-Tenant'),
-                                              request.remote_addr or '')
+            try:
+                auth = self._authorizer.authorize(request_token(), required,
+                                                  request.headers.get('Wazo-Tenant'),
+                                                  request.remote_addr or '')
+            except ServiceError as e:
+                _bearer_challenge(e)
+                raise
             return method(self, *args, auth=auth, **kwargs)
         return wrapper
     return decorate
+
+
+def _bearer_challenge(error: ServiceError) -> None:
+    """RFC 6750 §3: a 401 to a request that used ``Authorization: Bearer`` says why in
+    WWW-Authenticate (OAuth clients read it); the body stays the envelope."""
+    scheme = request.headers.get('Authorization', '').partition(' ')[0].lower()
+    if error.status_code != 401 or scheme != 'bearer' or request.headers.get('X-Auth-Token'):
+        return
+    missing_acl = error.details.get('reason') == 'missing_permission_or_invalid_tenant'
+    code = 'insufficient_scope' if missing_acl else 'invalid_token'
+    error.headers.setdefault('WWW-Authenticate', f'Bearer realm="wazo-like-auth", error="{code}"')
 
 
 class ProtectedResource(Resource):

@@ -25,10 +25,18 @@ def list_query(*, sort_columns: Sequence[str], default_order: str | None,
         offset=_natural(args, 'offset') or 0,
         order=_choice(args, 'order', sort_columns, default_order),
         direction=_choice(args, 'direction', ('asc', 'desc'), 'asc'),
-        search=args.get('search') or None,
+        search=_text(args, 'search') or None,
         recurse=boolean(args, 'recurse', False),
-        filters={name: args[name] for name in filters if name in args},
+        filters={name: _text(args, name) for name in filters if name in args},
     )
+
+
+def _text(args, name: str) -> str | None:
+    """A free-text parameter; PostgreSQL cannot compare text holding NUL (a 500 otherwise)."""
+    value = args.get(name)
+    if value is not None and '\x00' in value:
+        raise _invalid(name, 'Not a valid text string.', 'type')
+    return value
 
 
 def boolean(args, name: str, default: bool) -> bool:

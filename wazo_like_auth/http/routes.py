@@ -3,18 +3,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import groups as gr
+from . import links as ln
+from . import oauth2_routes
+from . import policies as po
 from . import refresh_tokens as rt
 from . import sessions as ss
-from .api import Api
+from . import tenants as tn
+from . import user_emails as ue
+from . import users as us
+from .api import PREFIXES, Api
 from .status import Status
-from .tokens import Token, Tokens, TokenScopesCheck
+from .tokens import Tokens, TokenRevocation, TokenScopesCheck, token_check_view
 
 
 def register(api: Api, services: dict[str, Any]) -> None:
     tokens = services['token_service']
     checker = services['token_checker']
     api.route(Tokens, '/token', token_service=tokens)
-    api.route(Token, '/token/<token>', token_service=tokens, token_checker=checker)
+    api.route(TokenRevocation, '/token/<token>', token_service=tokens)
+    check_token = token_check_view(checker)
+    for prefix in PREFIXES:
+        api.app.add_url_rule(prefix + '/token/<token>', 'check_token', check_token,
+                             methods=['GET', 'HEAD'])
     api.route(TokenScopesCheck, '/token/<token>/scopes/check', token_checker=checker)
     api.route(Status, '/status', status_service=services['status_service'])
 
@@ -32,3 +43,38 @@ def register(api: Api, services: dict[str, Any]) -> None:
     api.route(ss.UserSessions, '/users/<uuid:user_uuid>/sessions', **sessions)
     api.route(ss.UserSession, '/users/<uuid:user_uuid>/sessions/<uuid:session_uuid>',
               **sessions)
+
+    tenants = {**protected, 'tenants': services['tenant_service']}
+    api.route(tn.Tenants, '/tenants', **tenants)
+    api.route(tn.TenantItem, '/tenants/<uuid:tenant_uuid>', **tenants)
+    api.route(tn.TenantDomains, '/tenants/<uuid:tenant_uuid>/domains', **tenants)
+    api.route(tn.TenantParent, '/tenants/<uuid:tenant_uuid>/parent/<uuid:parent_tenant_uuid>',
+              **tenants)
+
+    users = {**protected, 'users': services['user_service']}
+    api.route(us.Users, '/users', **users)
+    api.route(us.UserItem, '/users/<uuid:user_uuid>', **users)
+    api.route(us.UserPassword, '/users/<uuid:user_uuid>/password', **users)
+    api.route(ue.UserEmails, '/users/<uuid:user_uuid>/emails', **users)
+    api.route(ue.AdminUserEmails, '/admin/users/<uuid:user_uuid>/emails', **users)
+    api.route(ue.MyEmails, '/users/me/emails', **users)
+
+    # {policy} is a uuid or a slug, one segment (policies.PolicyRefConverter).
+    api.app.url_map.converters['policy'] = po.PolicyRefConverter
+    policies = {**protected, 'policies': services['policy_service']}
+    api.route(po.Policies, '/policies', **policies)
+    api.route(po.PolicyItem, '/policies/<policy:policy>', **policies)
+    api.route(po.PolicyAccess, '/policies/<policy:policy>/acl/<access>', **policies)
+    api.route(ln.UserPolicies, '/users/<uuid:user_uuid>/policies', **policies)
+    api.route(ln.UserPolicy, '/users/<uuid:user_uuid>/policies/<policy:policy>', **policies)
+
+    groups = {**protected, 'groups': services['group_service']}
+    api.route(gr.Groups, '/groups', **groups)
+    api.route(gr.GroupItem, '/groups/<uuid:group_uuid>', **groups)
+    api.route(ln.UserGroups, '/users/<uuid:user_uuid>/groups', **groups)
+    api.route(ln.GroupUsers, '/groups/<uuid:group_uuid>/users', **groups)
+    api.route(ln.GroupUser, '/groups/<uuid:group_uuid>/users/<uuid:user_uuid>', **groups)
+    api.route(ln.GroupPolicies, '/groups/<uuid:group_uuid>/policies', **groups)
+    api.route(ln.GroupPolicy, '/groups/<uuid:group_uuid>/policies/<policy:policy>', **groups)
+
+    oauth2_routes.register(api, services)

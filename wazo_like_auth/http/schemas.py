@@ -17,7 +17,8 @@ class TokenRequestSchema(_Lenient):
     expiration = fields.Integer(strict=False, validate=validate.Range(1, MAX_TOKEN_LIFETIME))
     access_type = fields.String(load_default='online',
                                 validate=validate.OneOf(['online', 'offline']))
-    client_id = fields.String(validate=validate.Length(1, 1024))
+    # No NUL: PostgreSQL text cannot hold it, the lookup would fail with a 500.
+    client_id = fields.String(validate=[validate.Length(1, 1024), validate.Regexp('^[^\x00]*$')])
     refresh_token = fields.String(validate=validate.Length(1, 1024))
     saml_session_id = fields.String(validate=validate.Length(1, 1024))
     tenant_id = fields.String()

@@ -50,10 +50,16 @@ def token_check_view(checker: TokenChecker):
         value, row = checker.check(token, request.args.get('scope'),
                                    request.args.get('tenant'), request.remote_addr or '')
         if request.method == 'HEAD':
-            return Response(status=204)
+            return _no_content()
         body = json.dumps({'data': token_view(value, row)})
         return Response(body, status=200, headers=NO_STORE, mimetype='application/json')
     return check_token
+
+
+def _no_content() -> Response:
+    response = Response(status=204)
+    del response.headers['Content-Type']  # a 204 has no body, hence no type
+    return response
 
 
 class TokenRevocation(Resource):

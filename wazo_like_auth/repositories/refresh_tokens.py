@@ -17,9 +17,25 @@ def find(db: DbSession, digest: bytes, client_id: str) -> RefreshToken | None:
                                                  RefreshToken.client_id == client_id)).first()
 
 
-def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str) -> RefreshToken | None:
-    return db.scalars(select(RefreshToken).where(RefreshToken.user_uuid == user_uuid,
-                                                 RefreshToken.client_id == client_id)).first()
+def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str, *,
+                    hold: bool = False) -> RefreshToken | None:
+    """The user's refresh token for ``client_id``; ``hold`` keeps it from being deleted until
+    the transaction ends (FOR KEY SHARE), so a token may still reference it."""
+    query = select(RefreshToken).where(RefreshToken.user_uuid == user_uuid,
+                                       RefreshToken.client_id == client_id)
+    return db.scalars(_held(query) if hold else query).first()
+
+
+def hold(db: DbSession, row_uuid: uuid.UUID) -> RefreshToken | None:
+    """The refresh token ``row_uuid`` as it is now, kept from deletion until the transaction
+    ends (FOR KEY SHARE); None if it was deleted meanwhile."""
+    return db.scalars(_held(select(RefreshToken).where(RefreshToken.uuid == row_uuid))).first()
+
+
+def _held(query: Select) -> Select:
+    # populate_existing: a row already in the session is re-read, not served from memory.
+    return query.with_for_update(read=True, key_share=True) \
+        .execution_options(populate_existing=True)
 
 
 def insert_if_absent(db: DbSession, *, row_uuid: uuid.UUID, digest: bytes,

@@ -1,9 +1,12 @@
-"""User lookups for login and ACL assembly."""
+"""Users: lookups for login and ACL assembly, administration, e-mails."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, text
+from sqlalchemy import delete as delete_statement
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ..models import Email, GroupPolicy, Policy, User, UserGroup, UserPolicy
@@ -50,3 +53,78 @@ def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None
         for policy_acl in session.scalars(query):
             acl.extend(policy_acl)
     return acl
+
+
+# Logins are unique across two tables (usernames and e-mail addresses, case-insensitively);
+# no index can enforce that, so the writes that add logins are serialised by this lock.
+_LOGINS_LOCK = 0x7761_7a6f_6c6f_67  # arbitrary, fixed: "wazolog"
+
+
+def lock_logins(db: Session) -> None:
+    """Hold the login lock until the end of the transaction."""
+    db.execute(text('SELECT pg_advisory_xact_lock(:key)'), {'key': _LOGINS_LOCK})
+
+
+def login_taken(db: Session, login: str, other_than: uuid.UUID | None = None) -> bool:
+    """True when a user other than ``other_than`` has ``login`` as its username or one of its
+    e-mail addresses, case-insensitively, in any tenant (admin spec §1.2)."""
+    lowered = login.lower()
+    by_username = select(User.uuid).where(func.lower(User.username) == lowered)
+    by_email = select(Email.user_uuid).where(func.lower(Email.address) == lowered)
+    if other_than is not None:
+        by_username = by_username.where(User.uuid != other_than)
+        by_email = by_email.where(Email.user_uuid != other_than)
+    return db.execute(by_username.union_all(by_email).limit(1)).first() is not None
+
+
+def listing(tenants: Sequence[uuid.UUID]) -> Select:
+    return select(User).where(User.tenant_uuid.in_(tenants))
+
+
+def emails_of(db: Session, user_uuids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Email]]:
+    """The e-mails of each user, main first."""
+    found: dict[uuid.UUID, list[Email]] = {user_uuid: [] for user_uuid in user_uuids}
+    if user_uuids:
+        query = select(Email).where(Email.user_uuid.in_(user_uuids)) \
+            .order_by(Email.main.desc(), Email.address)
+        for email in db.scalars(query):
+            found[email.user_uuid].append(email)
+    return found
+
+
+def replace_emails(db: Session, user_uuid: uuid.UUID, items: Sequence[dict]) -> list[Email]:
+    """Make ``items`` ({address, main, confirmed: bool | None}) the user's e-mails.
+
+    An address equal to a current one keeps that e-mail's uuid, and its confirmed state unless
+    ``confirmed`` is given; new addresses are unconfirmed unless ``confirmed`` says otherwise.
+    """
+    current = {email.address: email for email in emails_of(db, [user_uuid])[user_uuid]}
+    wanted = {item['address'] for item in items}
+    for address, email in current.items():
+        if address not in wanted:
+            db.delete(email)
+    db.flush()  # a case-variant of a removed address may be added below
+    result = []
+    for item in items:
+        email = current.get(item['address'])
+        if email is None:
+            email = Email(uuid=uuid.uuid4(), user_uuid=user_uuid, address=item['address'],
+                          confirmed=False)
+            db.add(email)
+        email.main = item['main']
+        if item.get('confirmed') is not None:
+            email.confirmed = item['confirmed']
+        result.append(email)
+    db.flush()
+    return result
+
+
+def join_group(db: Session, user_uuid: uuid.UUID, group_uuid: uuid.UUID) -> None:
+    db.execute(pg_insert(UserGroup).values(user_uuid=user_uuid, group_uuid=group_uuid)
+               .on_conflict_do_nothing())
+
+
+def delete(db: Session, user_uuid: uuid.UUID) -> None:
+    """Delete a user; its e-mails, policy and group links and refresh tokens cascade, tenants
+    it was the contact of get no contact. Its sessions are the caller's business (D5)."""
+    db.execute(delete_statement(User).where(User.uuid == user_uuid))

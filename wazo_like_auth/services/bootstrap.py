@@ -39,6 +39,8 @@ class BootstrapService:
                             purpose=purpose, password_hash=new_hash, enabled=True)
                 db.add(user)
                 db.flush()
+                # Like every user created in a tenant, it joins the tenant's all-users group.
+                user_repo.join_group(db, user.uuid, tenant_repo.ensure_all_users_group(db, top))
                 logger.info('bootstrap: created user %s', username)
             elif not self._hasher.verify(password, user.password_hash) or not user.enabled:
                 user.password_hash = new_hash

@@ -1,7 +1,7 @@
 """The parsed form of list parameters, and how a query applies them."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,13 @@ class Page:
 
     def as_dict(self) -> dict[str, Any]:
         return {'total': self.total, 'filtered': self.filtered, 'items': self.items}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A strict filter that is not a plain column (membership, EXISTS...): ``build`` turns the
+    raw query value into the WHERE clause. Use it as a value of ``paginate``'s ``columns``."""
+    build: Callable[[Any], Any]
 
 
 def search_pattern(search: str) -> str:
@@ -65,6 +72,8 @@ def paginate(db: Session, base: Select, query: ListQuery, *, columns: Mapping[st
 
 def _strict(column: Any, value: str) -> Any:
     """Exact match of a column with a raw query-string value; booleans read as booleans."""
+    if isinstance(column, Condition):
+        return column.build(value)
     if isinstance(column.type, Boolean):
         lowered = value.lower()
         if lowered in ('true', '1', 'yes', 'on', 't', 'y'):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
-from ..exceptions import NotFound
+from ..exceptions import Conflict, NotFound
 from ..models import User
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
@@ -24,6 +24,15 @@ logger = logging.getLogger(__name__)
 
 class UnknownRefreshToken(NotFound):
     error_id = 'cannot-find-refresh-token-matching-client-id'
+
+    @classmethod
+    def of(cls, client_id: str) -> UnknownRefreshToken:
+        return cls(f'unknown refresh_token for client_id "{client_id}"',
+                   details={'client_id': client_id})
+
+
+class RefreshTokenConflict(Conflict):
+    message = 'The refresh token changed during the login; try again'
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,9 @@ class RefreshTokenService:
         are removed, and a new one is made. The caller holds the user row lock.
         """
         revoked = 0
-        existing = refresh_repo.find_for_client(db, user.uuid, client_id)
+        # Held: a concurrent DELETE /users/{u}/tokens/{c} must not remove the row that the
+        # caller's new token is about to reference (that would be a foreign-key 500).
+        existing = refresh_repo.find_for_client(db, user.uuid, client_id, hold=True)
         if mobile:
             doomed = set(refresh_repo.mobile_of_user(db, user.uuid))
             if existing is not None:
@@ -67,7 +78,9 @@ class RefreshTokenService:
             user_uuid=user.uuid, backend=backend, login=login, user_agent=user_agent,
             remote_addr=remote_addr, mobile=mobile, metadata_={})
         if not inserted:  # created meanwhile by a login not serialised with ours
-            current = refresh_repo.find_for_client(db, user.uuid, client_id)
+            current = refresh_repo.find_for_client(db, user.uuid, client_id, hold=True)
+            if current is None:  # and already deleted again: 409, the client may retry
+                raise RefreshTokenConflict()
             return Obtained(current.uuid, self.value_of(current.uuid), revoked)
         logger.info('refresh token created for user %s client_id %r', user.uuid, client_id)
         return Obtained(row_uuid, value, revoked)
@@ -78,6 +91,11 @@ class RefreshTokenService:
         if canonical is None:
             return None
         return refresh_repo.find(db, tokens.token_digest(canonical), client_id)
+
+    def hold(self, db, row_uuid: uuid.UUID):
+        """The row again, kept from deletion until the caller's transaction ends, or None if
+        it was deleted meanwhile (e.g. replaced by a mobile login)."""
+        return refresh_repo.hold(db, row_uuid)
 
     def list(self, tenants: list[uuid.UUID], query: ListQuery,
              user_uuid: uuid.UUID | None = None) -> Page:
@@ -90,12 +108,14 @@ class RefreshTokenService:
     def delete(self, tenants: list[uuid.UUID], user_uuid: uuid.UUID, client_id: str) -> None:
         """Delete the user's refresh token for ``client_id``; the access tokens obtained with it
         keep working until they expire (wazo-auth behaviour)."""
+        if '\x00' in client_id:  # no such client_id can be stored (PostgreSQL text)
+            raise UnknownRefreshToken.of(client_id)
         with self._sessions.begin() as db:
             row = refresh_repo.find_for_client(db, user_uuid, client_id)
-            if row is None or db.get(User, user_uuid).tenant_uuid not in tenants:
-                raise UnknownRefreshToken(f'unknown refresh_token for client_id "{client_id}"',
-                                          details={'client_id': client_id})
-            refresh_repo.delete_uuids(db, [row.uuid])
+            # A concurrent delete may remove it first: then it is unknown here too.
+            if row is None or db.get(User, user_uuid).tenant_uuid not in tenants \
+                    or not refresh_repo.delete_uuids(db, [row.uuid]):
+                raise UnknownRefreshToken.of(client_id)
         logger.info('refresh token of user %s for client_id %r deleted', user_uuid, client_id)
 
 

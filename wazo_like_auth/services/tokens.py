@@ -119,7 +119,10 @@ class TokenService:
         with self._sessions.begin() as db:
             row = self._refresh_tokens.find(db, request.refresh_token, request.client_id)
             user = db.get(User, row.user_uuid, with_for_update=True) if row else None
-            if user is None or not user.enabled:
+            # Re-read under the user lock: a mobile login may have replaced the refresh token
+            # while we waited (its new token would reference a deleted row: a 500).
+            row = self._refresh_tokens.hold(db, row.uuid) if user else None
+            if row is None or user is None or not user.enabled:
                 self._fail(request, 'unknown refresh token or client_id')
             issued = self.issue(db, user, request, row.login, refresh_token_uuid=row.uuid,
                                 persistent=row.metadata_)

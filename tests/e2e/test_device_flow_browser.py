@@ -1,0 +1,195 @@
+"""The device authorization grant end to end in a real headless browser (Debian's chromium
+and chromedriver, driven by selenium): a person opens verification_uri_complete, signs in,
+approves or denies, and the polling device gets its token or its refusal.
+
+Skips only when chromium or chromedriver is missing (`.ci/install-browser` installs them).
+Screenshots of the pages are saved in a temporary directory whose path is printed.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
+from sqlalchemy import create_engine, select, text
+
+from tests.integration.apps import running_app
+from tests.integration.live_server import LiveServer
+from tests.postgres import Postgresql
+from wazo_like_auth import db
+from wazo_like_auth.config import load_config
+from wazo_like_auth.models import Policy, Tenant, User, UserPolicy
+from wazo_like_auth.passwords import PasswordHasher
+
+DEVICE = 'urn:ietf:params:oauth:grant-type:device_code'
+CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason='chromium or chromedriver not installed (run .ci/install-browser)')
+
+
+@pytest.fixture(scope='module')
+def own_engine():
+    """A PostgreSQL of this module's own: the shared one of tests/e2e/conftest.py is not
+    emptied between tests, and this module leaves users and clients behind."""
+    with Postgresql() as pg:
+        engine = create_engine(db.url(pg.url()))
+        db.upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture(scope='module')
+def server(own_engine, tmp_path_factory):
+    engine = own_engine
+    state = tmp_path_factory.mktemp('state')
+    empty = state / 'config.yml'
+    empty.write_text('{}\n')
+    config = load_config(config_file=str(empty), environ={}, flags={
+        'db_uri': engine.url.render_as_string(hide_password=False), 'state_dir': str(state),
+        'password_hash_rounds': 4, 'token_secret': 'e2e-secret-' + 'x' * 40,
+        'oauth2': {'device_poll_interval': 1}})
+    with running_app(config, engine) as app:
+        services = app.extensions['wazo_like_auth']
+        services['client_service'].reconcile([{
+            'client_id': 'tv', 'client_secret': None, 'public': True, 'name': 'Living room TV',
+            'grant_types': [DEVICE, 'refresh_token'], 'acl': [], 'policies': []}])
+        _make_user(engine, 'alice', 's3cret', ['confd.users.me.read'])
+        with LiveServer(app) as live:
+            yield live
+
+
+@pytest.fixture(scope='module')
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    options = Options()
+    options.binary_location = CHROMIUM
+    # Running as root in a container needs --no-sandbox; the rest keeps chromium quiet,
+    # offline and independent of any profile.
+    for argument in ('--headless=new', '--no-sandbox', '--disable-gpu',
+                     '--disable-dev-shm-usage', '--disable-background-networking',
+                     '--disable-component-update', '--disable-sync', '--no-first-run',
+                     '--window-size=420,860',
+                     f'--user-data-dir={tmp_path_factory.mktemp("chromium-profile")}'):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope='module')
+def screenshots(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('device-flow-screenshots')
+    print(f'\ndevice flow screenshots: {folder}')
+    return folder
+
+
+def _make_user(engine, username: str, password: str, acl: list[str]) -> None:
+    sessions = db.make_sessionmaker(engine)
+    with sessions.begin() as s:
+        top = s.scalars(select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid)).one()
+        user = User(uuid=uuid.uuid4(), username=username, tenant_uuid=top,
+                    password_hash=PasswordHasher(rounds=4).hash(password))
+        policy = Policy(tenant_uuid=top, name=f'p-{username}', slug=f'p-{username}', acl=acl)
+        s.add_all([user, policy])
+        s.flush()
+        s.add(UserPolicy(user_uuid=user.uuid, policy_uuid=policy.uuid))
+
+
+def start(server) -> dict:
+    response = requests.post(f'{server.url}/api/auth/0.1/oauth2/device_authorization',
+                             data={'client_id': 'tv'}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def poll(server, device_code: str) -> dict:
+    return OAuth2Session('tv', token_endpoint_auth_method='none').fetch_token(
+        f'{server.url}/api/auth/0.1/oauth2/token', grant_type=DEVICE, device_code=device_code)
+
+
+def poll_error(server, device_code: str) -> str:
+    with pytest.raises(OAuthError) as refused:
+        poll(server, device_code)
+    return refused.value.error
+
+
+def sign_in(browser, started: dict, password: str = 's3cret') -> None:
+    from selenium.webdriver.common.by import By
+    browser.get(started['verification_uri_complete'])
+    code = browser.find_element(By.ID, 'user_code')
+    assert code.get_attribute('value') == started['user_code']  # pre-filled from the link
+    browser.find_element(By.ID, 'username').send_keys('alice')
+    browser.find_element(By.ID, 'password').send_keys(password)
+    browser.find_element(By.ID, 'continue').click()
+
+
+def wait_for(browser, expected: str) -> str:
+    """The page text once it shows ``expected``: a click returns before the next page has
+    loaded, so read only when it is there (10 s at most)."""
+    from selenium.common.exceptions import TimeoutException, WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def shown(driver):
+        try:
+            page = driver.find_element(By.TAG_NAME, 'body').text
+        except WebDriverException:  # between two pages
+            return False
+        return page if expected in page else False
+    try:
+        return WebDriverWait(browser, 10, poll_frequency=0.1).until(shown)
+    except TimeoutException:
+        raise AssertionError(f'{expected!r} not in page: {browser.page_source[:2000]}') from None
+
+
+def test_person_approves_in_the_browser_and_the_device_gets_a_token(server, browser,
+                                                                    screenshots):
+    from selenium.webdriver.common.by import By
+    started = start(server)
+    assert poll_error(server, started['device_code']) == 'authorization_pending'
+
+    sign_in(browser, started)
+    assert started['user_code'] in wait_for(browser, 'Living room TV')
+    browser.save_screenshot(str(screenshots / 'consent.png'))
+    browser.find_element(By.ID, 'approve').click()
+    wait_for(browser, 'Device connected')
+    browser.save_screenshot(str(screenshots / 'approved.png'))
+    time.sleep(1)
+    token = poll(server, started['device_code'])
+
+    check = requests.head(f'{server.url}/api/auth/0.1/token/{token["access_token"]}',
+                          params={'scope': 'confd.users.me.read'}, timeout=10)
+    assert check.status_code == 204
+
+
+def test_person_denies_in_the_browser(server, browser, screenshots):
+    from selenium.webdriver.common.by import By
+    started = start(server)
+
+    sign_in(browser, started)
+    wait_for(browser, 'Allow access?')
+    browser.find_element(By.ID, 'deny').click()
+
+    wait_for(browser, 'Request denied')
+    browser.save_screenshot(str(screenshots / 'denied.png'))
+    assert poll_error(server, started['device_code']) == 'access_denied'
+
+
+def test_expired_code_is_refused_in_the_browser(server, browser, own_engine, screenshots):
+    started = start(server)
+    with own_engine.begin() as conn:
+        conn.execute(text("UPDATE auth_device_code SET expires_at = now() - interval '1 s'"))
+
+    sign_in(browser, started)
+
+    wait_for(browser, 'unknown or has expired')
+    browser.save_screenshot(str(screenshots / 'expired.png'))
+    assert poll_error(server, started['device_code']) == 'expired_token'

@@ -1,0 +1,303 @@
+"""ACL matching (wazo-token-api §2.4): what a token's ACL grants."""
+from __future__ import annotations
+
+import pytest
+
+from wazo_like_auth.acl import AccessCheck, AccessCheckCache
+
+AUTH_ID = '5f2ab0c6-8d3e-4a6b-9c1f-0e2d3c4b5a69'
+OTHER_ID = 'a1b2c3d4-e5f6-4711-8899-aabbccddeeff'
+SESSION = '0c9d8e7f-6a5b-4c3d-2e1f-a0b1c2d3e4f5'
+OTHER_SESSION = 'ffffffff-6a5b-4c3d-2e1f-a0b1c2d3e4f5'
+
+
+def grants(acl, required, auth_id=AUTH_ID, session=SESSION) -> bool:
+    return AccessCheck(acl, auth_id, session).matches(required)
+
+
+# --- plain patterns: anchoring, case, literal characters ----------------------------------
+
+
+@pytest.mark.parametrize('required', ['confd.users.read'])
+def test_exact_pattern_grants_the_same_access(required):
+    assert grants(['confd.users.read'], required)
+
+
+@pytest.mark.parametrize('required', [
+    'confd.users.read.more',   # no implicit suffix
+    'x.confd.users.read',      # no implicit prefix
+    'confd.users',             # no implicit truncation
+    'confd.users.rea',
+    'confd.users.read\n',      # a trailing newline is not the end of the access
+    'confd.users.read ',
+])
+def test_patterns_are_anchored_at_both_ends(required):
+    assert not grants(['confd.users.read'], required)
+
+
+@pytest.mark.parametrize('acl, required', [
+    (['confd.users.read'], 'Confd.users.read'),
+    (['Confd.users.read'], 'confd.users.read'),
+    (['confd.USERS.read'], 'confd.users.read'),
+])
+def test_matching_is_case_sensitive(acl, required):
+    assert not grants(acl, required)
+
+
+def test_dot_in_a_pattern_is_a_literal_dot():
+    assert not grants(['confd.users.read'], 'confdXusersXread')
+
+
+@pytest.mark.parametrize('pattern, literal, not_granted', [
+    ('a+b', 'a+b', ['ab', 'aab', 'aaab']),
+    ('a(b)', 'a(b)', ['ab', 'a']),
+    ('a?', 'a?', ['a', '']),
+    ('[x]', '[x]', ['x']),
+    ('a$', 'a$', ['a']),
+    ('^a', '^a', ['a']),
+    ('a|b', 'a|b', ['a', 'b']),
+    ('a{2}', 'a{2}', ['aa']),
+    ('a\\d', 'a\\d', ['a1']),
+    ('(?i)abc', '(?i)abc', ['ABC', 'abc']),
+])
+def test_regex_metacharacters_in_patterns_are_literal(pattern, literal, not_granted):
+    assert grants([pattern], literal)
+    for required in not_granted:
+        assert not grants([pattern], required), required
+
+
+def test_regex_metacharacters_in_the_required_access_are_literal():
+    assert not grants(['confd.users.read'], 'confd.users.re.*')
+    assert not grants(['confd.users.read'], '.*')
+
+
+# --- the * wildcard ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('pattern, required', [
+    ('confd.*.read', 'confd.users.read'),
+    ('confd.user*', 'confd.users'),
+    ('confd.*s.read', 'confd.users.read'),
+    ('confd.*', 'confd.anything_without_dots'),
+    ('confd.users*', 'confd.users'),            # zero characters
+    ('*', 'word'),
+])
+def test_star_matches_one_word_or_part_of_one(pattern, required):
+    assert grants([pattern], required)
+
+
+@pytest.mark.parametrize('pattern, required', [
+    ('confd.*.read', 'confd.users.42.read'),    # does not cross a dot
+    ('confd.*', 'confd.users.read'),
+    ('*', 'a.b'),
+    ('confd.*', 'confd.a#b'),                   # does not cross a hash
+    ('confd.user*', 'confd.user.s'),
+    ('confd.*.read', 'confd.users.write'),
+])
+def test_star_does_not_cross_dots_or_hashes(pattern, required):
+    assert not grants([pattern], required)
+
+
+# --- the # wildcard ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('required', ['confd', 'confd.users.read', 'a.b.c.d.e', '', '#', '.'])
+def test_hash_alone_grants_everything(required):
+    assert grants(['#'], required)
+
+
+@pytest.mark.parametrize('required', ['confd.x', 'confd.x.y', 'confd.users.42.read', 'confd.'])
+def test_hash_matches_anything_including_dots(required):
+    assert grants(['confd.#'], required)
+
+
+def test_trailing_hash_requires_its_dot():
+    assert not grants(['confd.#'], 'confd')
+    assert not grants(['confd.#'], 'confdx.users')
+
+
+def test_hash_in_the_middle_of_a_pattern():
+    assert grants(['confd.#.read'], 'confd.users.42.read')
+    assert not grants(['confd.#.read'], 'confd.users.42.write')
+
+
+# --- negative patterns ------------------------------------------------------------------
+
+
+def test_negative_pattern_wins_over_every_positive():
+    acl = ['#', 'confd.users.read', '!confd.users.read']
+    assert not grants(acl, 'confd.users.read')
+    assert grants(acl, 'confd.users.write')
+
+
+def test_negative_pattern_order_does_not_matter():
+    assert not grants(['!confd.#', 'confd.users.read'], 'confd.users.read')
+    assert not grants(['confd.users.read', '!confd.#'], 'confd.users.read')
+
+
+def test_negative_wildcards_deny_what_they_match():
+    acl = ['confd.#', '!confd.*.delete']
+    assert not grants(acl, 'confd.users.delete')
+    assert grants(acl, 'confd.users.42.delete')
+    assert grants(acl, 'confd.users.read')
+
+
+def test_negative_patterns_alone_grant_nothing():
+    assert not grants(['!confd.users.read'], 'confd.users.write')
+
+
+def test_negative_patterns_use_the_reserved_words():
+    acl = ['auth.users.#', '!auth.users.me.delete']
+    assert not grants(acl, f'auth.users.{AUTH_ID}.delete')
+    assert grants(acl, f'auth.users.{OTHER_ID}.delete')
+
+
+# --- reserved words: me, my_session, edit -------------------------------------------------
+
+
+def test_me_matches_the_literal_word_me():
+    assert grants(['users.me.#'], 'users.me.123')
+
+
+def test_me_matches_the_tokens_auth_id():
+    assert grants(['users.me.#'], f'users.{AUTH_ID}.x')
+    assert grants(['auth.users.me.tokens.read'], f'auth.users.{AUTH_ID}.tokens.read')
+
+
+def test_me_does_not_match_another_users_id():
+    assert not grants(['users.me.#'], f'users.{OTHER_ID}.x')
+
+
+def test_me_without_an_auth_id_matches_only_the_word():
+    assert grants(['users.me.read'], 'users.me.read', auth_id=None)
+    assert not grants(['users.me.read'], 'users..read', auth_id=None)
+    assert not grants(['users.me.read'], f'users.{AUTH_ID}.read', auth_id=None)
+
+
+def test_my_session_matches_the_tokens_session_uuid():
+    acl = ['auth.sessions.my_session.delete']
+    assert grants(acl, f'auth.sessions.{SESSION}.delete')
+    assert grants(acl, 'auth.sessions.my_session.delete')
+    assert not grants(acl, f'auth.sessions.{OTHER_SESSION}.delete')
+
+
+def test_edit_pattern_also_matches_update():
+    assert grants(['confd.users.edit'], 'confd.users.update')
+    assert grants(['confd.users.edit'], 'confd.users.edit')
+
+
+def test_update_pattern_does_not_match_edit():
+    assert not grants(['x.update'], 'x.edit')
+
+
+def test_substitution_is_on_the_pattern_side_only():
+    assert not grants([f'users.{AUTH_ID}.read'], 'users.me.read')
+    assert not grants([f'auth.sessions.{SESSION}.delete'], 'auth.sessions.my_session.delete')
+
+
+@pytest.mark.parametrize('pattern, required', [
+    ('users.meta.read', f'users.{AUTH_ID}ta.read'),
+    ('users.mine.read', f'users.{AUTH_ID}.read'),
+    ('users.xme.read', f'users.x{AUTH_ID}.read'),
+    ('x.editor', 'x.updateor'),
+    ('x.credit', 'x.crupdate'),
+    ('x.my_sessions', f'x.{SESSION}s'),
+    ('users.me*.read', f'users.{AUTH_ID}.read'),
+])
+def test_reserved_words_are_substituted_only_as_whole_segments(pattern, required):
+    assert not grants([pattern], required)
+
+
+def test_reserved_word_as_first_and_last_segment():
+    assert grants(['me.x'], f'{AUTH_ID}.x')
+    assert grants(['x.me'], f'x.{AUTH_ID}')
+    assert grants(['me'], AUTH_ID)
+    assert grants(['edit'], 'update')
+
+
+def test_auth_id_with_regex_characters_is_literal():
+    assert grants(['users.me.read'], 'users.a+b.read', auth_id='a+b')
+    assert not grants(['users.me.read'], 'users.aab.read', auth_id='a+b')
+
+
+def test_reserved_words_are_case_sensitive():
+    assert not grants(['users.ME.read'], f'users.{AUTH_ID}.read')
+    assert not grants(['users.Edit'], 'users.update')
+
+
+# --- empty ACL, no scope, empty scope -----------------------------------------------------
+
+
+def test_empty_acl_grants_nothing():
+    assert not grants([], 'confd.users.read')
+    assert not grants([], '')
+
+
+@pytest.mark.parametrize('acl', [[], ['!#'], ['confd.users.read']])
+def test_no_scope_asked_is_always_granted(acl):
+    assert grants(acl, None)
+
+
+@pytest.mark.parametrize('acl', [['#'], ['*'], ['confd.users.read', '#'], ['*', 'x']])
+def test_empty_scope_is_granted_by_wildcard_only_patterns(acl):
+    assert grants(acl, '')
+
+
+@pytest.mark.parametrize('acl', [['confd.users.read'], ['me'], ['edit'], ['confd.#'],
+                                 ['.'], ['#', '!#'], ['*', '!*']])
+def test_empty_scope_is_refused_by_other_patterns(acl):
+    assert not grants(acl, '')
+
+
+def test_empty_pattern_grants_only_the_empty_scope():
+    assert grants([''], '')
+    assert not grants([''], 'confd')
+
+
+def test_many_patterns_any_one_grants():
+    acl = [f'service{i}.#' for i in range(500)]
+    assert grants(acl, 'service499.users.read')
+    assert not grants(acl, 'service500.users.read')
+
+
+# --- the cache of compiled ACLs -----------------------------------------------------------
+
+
+def test_cache_returns_a_checker_equivalent_to_a_fresh_one():
+    cache = AccessCheckCache()
+    acl = ['confd.#', '!confd.users.delete', 'auth.users.me.read', 'auth.sessions.my_session.*']
+    cached = cache.get(acl, AUTH_ID, SESSION)
+    fresh = AccessCheck(acl, AUTH_ID, SESSION)
+    for required in ['confd.users.read', 'confd.users.delete', f'auth.users.{AUTH_ID}.read',
+                     f'auth.users.{OTHER_ID}.read', f'auth.sessions.{SESSION}.delete',
+                     f'auth.sessions.{OTHER_SESSION}.delete', '', None]:
+        assert cached.matches(required) == fresh.matches(required), required
+
+
+def test_cache_reuses_the_compiled_acl_for_the_same_key():
+    cache = AccessCheckCache()
+    assert cache.get(['a.#'], AUTH_ID, SESSION) is cache.get(('a.#',), AUTH_ID, SESSION)
+
+
+def test_cache_keys_on_auth_id_and_session():
+    cache = AccessCheckCache()
+    mine = cache.get(['users.me.read'], AUTH_ID, SESSION)
+    theirs = cache.get(['users.me.read'], OTHER_ID, SESSION)
+    assert mine.matches(f'users.{AUTH_ID}.read')
+    assert not theirs.matches(f'users.{AUTH_ID}.read')
+    assert theirs.matches(f'users.{OTHER_ID}.read')
+    other_session = cache.get(['s.my_session'], AUTH_ID, OTHER_SESSION)
+    assert not other_session.matches(f's.{SESSION}')
+
+
+def test_cache_stays_bounded_evicting_the_least_recently_used():
+    cache = AccessCheckCache(max_size=3)
+    first = cache.get(['first'], AUTH_ID, SESSION)
+    kept = cache.get(['kept'], AUTH_ID, SESSION)
+    for i in range(2):
+        cache.get([f'filler{i}'], AUTH_ID, SESSION)
+        assert cache.get(['kept'], AUTH_ID, SESSION) is kept  # recently used: kept
+    for i in range(100):
+        cache.get([f'more{i}'], AUTH_ID, SESSION)
+    assert cache.get(['first'], AUTH_ID, SESSION) is not first
+    assert cache.get(['kept'], AUTH_ID, SESSION) is not kept

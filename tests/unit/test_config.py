@@ -1,0 +1,250 @@
+"""Configuration: precedence, validation, secrets (design.md "Configuration", spec D3, D5)."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+import yaml
+
+from wazo_like_auth.config import ConfigError, load_config, public_view, token_secret
+
+
+@pytest.fixture
+def config_dir(tmp_path):
+    directory = tmp_path / 'etc'
+    (directory / 'conf.d').mkdir(parents=True)
+    return directory
+
+
+def write(path, content: dict) -> str:
+    path.write_text(yaml.safe_dump(content))
+    return str(path)
+
+
+def load(config_dir, main: dict | None = None, conf_d: dict | None = None,
+         environ: dict | None = None, flags: dict | None = None) -> dict:
+    main_file = write(config_dir / 'config.yml', main or {})
+    for name, content in (conf_d or {}).items():
+        write(config_dir / 'conf.d' / name, content)
+    return load_config(main_file, flags=flags, environ=environ or {})
+
+
+def error_of(config_dir, **kwargs) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load(config_dir, **kwargs)
+    return str(raised.value)
+
+
+# --- precedence -------------------------------------------------------------------------
+
+
+def test_defaults_apply_without_any_setting(config_dir):
+    config = load(config_dir)
+    assert config['rest_api']['port'] == 9497
+    assert config['rest_api']['listen'] == '127.0.0.1'
+    assert config['default_token_lifetime'] == 7200
+    assert config['password_hash_rounds'] == 12
+    assert config['db_uri'] is None
+
+
+def test_config_file_overrides_defaults(config_dir):
+    config = load(config_dir, main={'default_token_lifetime': 60, 'rest_api': {'port': 9000}})
+    assert config['default_token_lifetime'] == 60
+    assert config['rest_api']['port'] == 9000
+    assert config['rest_api']['listen'] == '127.0.0.1'  # nested defaults survive
+
+
+def test_conf_d_overrides_the_config_file(config_dir):
+    config = load(config_dir, main={'default_token_lifetime': 60},
+                  conf_d={'50-local.yml': {'default_token_lifetime': 120}})
+    assert config['default_token_lifetime'] == 120
+
+
+def test_conf_d_files_apply_in_sorted_order_last_wins(config_dir):
+    config = load(config_dir, conf_d={
+        '20-second.yml': {'default_token_lifetime': 200},
+        '10-first.yml': {'default_token_lifetime': 100},
+        '30-third.yml': {'log_level': 'debug'},
+    })
+    assert config['default_token_lifetime'] == 200
+    assert config['log_level'] == 'debug'
+
+
+def test_conf_d_files_deep_merge_dicts(config_dir):
+    config = load(config_dir, main={'rest_api': {'port': 9000, 'threads': 8}}, conf_d={
+        '10-a.yml': {'rest_api': {'listen': '0.0.0.0'}},
+        '20-b.yml': {'rest_api': {'threads': 16}},
+    })
+    assert config['rest_api']['port'] == 9000
+    assert config['rest_api']['listen'] == '0.0.0.0'
+    assert config['rest_api']['threads'] == 16
+    assert config['rest_api']['num_proxies'] == 0
+
+
+def test_conf_d_ignores_hidden_and_non_yml_files(config_dir):
+    (config_dir / 'conf.d' / '.99-hidden.yml').write_text('default_token_lifetime: 5\n')
+    (config_dir / 'conf.d' / '99-notes.txt').write_text('default_token_lifetime: 6\n')
+    assert load(config_dir)['default_token_lifetime'] == 7200
+
+
+def test_empty_conf_d_file_changes_nothing(config_dir):
+    (config_dir / 'conf.d' / '10-empty.yml').write_text('')
+    assert load(config_dir)['default_token_lifetime'] == 7200
+
+
+def test_environment_overrides_files(config_dir):
+    config = load(config_dir, main={'db_uri': 'postgresql://file/db', 'rest_api': {'port': 9000}},
+                  conf_d={'10-a.yml': {'uuid': 'from-file'}},
+                  environ={'WAZO_LIKE_AUTH_DB_URI': 'postgresql://env/db',
+                           'WAZO_LIKE_AUTH_PORT': '9100', 'XIVO_UUID': 'from-env'})
+    assert config['db_uri'] == 'postgresql://env/db'
+    assert config['rest_api']['port'] == 9100
+    assert config['uuid'] == 'from-env'
+
+
+def test_only_allow_listed_environment_variables_are_read(config_dir):
+    config = load(config_dir, environ={'WAZO_LIKE_AUTH_LOG_LEVEL': 'debug',
+                                       'DEFAULT_TOKEN_LIFETIME': '5',
+                                       'WAZO_LIKE_AUTH_TOKEN_SECRET': 'e' * 40})
+    assert config['log_level'] == 'info'
+    assert config['default_token_lifetime'] == 7200
+    assert config['token_secret'] is None
+
+
+def test_empty_environment_variable_is_ignored(config_dir):
+    config = load(config_dir, main={'rest_api': {'port': 9000}},
+                  environ={'WAZO_LIKE_AUTH_PORT': ''})
+    assert config['rest_api']['port'] == 9000
+
+
+def test_flags_override_environment_and_files(config_dir):
+    config = load(config_dir, main={'rest_api': {'port': 9000}},
+                  environ={'WAZO_LIKE_AUTH_PORT': '9100',
+                           'WAZO_LIKE_AUTH_DB_URI': 'postgresql://env/db'},
+                  flags={'rest_api': {'port': 9200}, 'db_uri': 'postgresql://flag/db'})
+    assert config['rest_api']['port'] == 9200
+    assert config['db_uri'] == 'postgresql://flag/db'
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(tmp_path / 'nowhere.yml'), environ={})
+    assert 'nowhere.yml' in str(raised.value)
+
+
+def test_config_file_that_is_not_a_mapping_is_an_error(config_dir):
+    (config_dir / 'config.yml').write_text('- a\n- b\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(config_dir / 'config.yml'), environ={})
+    assert 'config.yml' in str(raised.value)
+
+
+def test_unparsable_conf_d_file_is_an_error_naming_it(config_dir):
+    (config_dir / 'conf.d' / '10-broken.yml').write_text('rest_api: [unclosed\n')
+    assert '10-broken.yml' in error_of(config_dir)
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('settings, key', [
+    ({'rest_api': {'port': 'abc'}}, 'rest_api.port'),
+    ({'rest_api': {'port': 0}}, 'rest_api.port'),
+    ({'rest_api': {'port': 70000}}, 'rest_api.port'),
+    ({'rest_api': {'port': True}}, 'rest_api.port'),
+    ({'rest_api': {'port': 80.5}}, 'rest_api.port'),
+    ({'rest_api': {'workers': 0}}, 'rest_api.workers'),
+    ({'rest_api': {'max_body_size': 'big'}}, 'rest_api.max_body_size'),
+    ({'rest_api': 'everything'}, 'rest_api'),
+    ({'password_hash_rounds': 3}, 'password_hash_rounds'),
+    ({'password_hash_rounds': 32}, 'password_hash_rounds'),
+    ({'log_level': 'loud'}, 'log_level'),
+    ({'default_token_lifetime': 0}, 'default_token_lifetime'),
+    ({'default_token_lifetime': 315360001}, 'default_token_lifetime'),
+    ({'token_secret': 'short'}, 'token_secret'),
+    ({'bootstrap_user_on_startup': 'perhaps'}, 'bootstrap_user_on_startup'),
+    ({'db_uri': ''}, 'db_uri'),
+    ({'db_uri': 42}, 'db_uri'),
+])
+def test_bad_value_is_an_error_naming_the_key(config_dir, settings, key):
+    assert key in error_of(config_dir, main=settings)
+
+
+def test_bad_environment_value_is_an_error_naming_the_key(config_dir):
+    assert 'rest_api.port' in error_of(config_dir, environ={'WAZO_LIKE_AUTH_PORT': 'abc'})
+
+
+def test_certificate_without_private_key_is_an_error(config_dir):
+    assert 'rest_api' in error_of(config_dir, main={'rest_api': {'certificate': '/x.pem'}})
+
+
+def test_numeric_strings_become_integers(config_dir):
+    config = load(config_dir, main={'rest_api': {'port': '8080'}, 'password_hash_rounds': '10'})
+    assert config['rest_api']['port'] == 8080
+    assert config['password_hash_rounds'] == 10
+
+
+def test_log_level_is_case_insensitive(config_dir):
+    assert load(config_dir, main={'log_level': 'DEBUG'})['log_level'] == 'debug'
+
+
+def test_state_dir_home_is_expanded(config_dir):
+    assert load(config_dir, main={'state_dir': '~/x'})['state_dir'] == \
+        os.path.expanduser('~/x')
+
+
+# --- secrets ----------------------------------------------------------------------------
+
+
+def test_public_view_masks_the_token_secret_and_bootstrap_password(config_dir):
+    config = load(config_dir, main={'token_secret': 's' * 40,
+                                    'bootstrap_user_password': 'boot-pass-123'})
+    shown = public_view(config)
+    assert 's' * 40 not in str(shown)
+    assert 'boot-pass-123' not in str(shown)
+    assert shown['token_secret'] and shown['bootstrap_user_password']
+
+
+def test_public_view_masks_the_database_password(config_dir):
+    config = load(config_dir, main={'db_uri': 'postgresql://auth:hunter2@db.example:5432/auth'})
+    shown = public_view(config)
+    assert 'hunter2' not in str(shown)
+    assert 'db.example' in shown['db_uri'] and 'auth' in shown['db_uri']
+
+
+def test_public_view_leaves_the_configuration_untouched(config_dir):
+    config = load(config_dir, main={'token_secret': 's' * 40,
+                                    'db_uri': 'postgresql://auth:hunter2@db/auth'})
+    public_view(config)
+    assert config['token_secret'] == 's' * 40
+    assert 'hunter2' in config['db_uri']
+
+
+def test_configured_token_secret_is_used_and_no_file_written(config_dir, tmp_path):
+    config = load(config_dir, main={'token_secret': 's' * 40,
+                                    'state_dir': str(tmp_path / 'state')})
+    assert token_secret(config) == b's' * 40
+    assert not (tmp_path / 'state' / 'token_secret').exists()
+
+
+def test_token_secret_is_created_once_with_mode_0600(config_dir, tmp_path):
+    config = load(config_dir, main={'state_dir': str(tmp_path / 'state')})
+    first = token_secret(config)
+    path = tmp_path / 'state' / 'token_secret'
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) >= 32
+    assert token_secret(config) == first
+    assert path.read_text().strip().encode() == first
+
+
+def test_token_secret_file_is_reread_by_a_new_configuration(config_dir, tmp_path):
+    state = str(tmp_path / 'state')
+    first = token_secret(load(config_dir, main={'state_dir': state}))
+    assert token_secret(load(config_dir, main={'state_dir': state})) == first
+
+
+def test_different_state_dirs_get_different_secrets(config_dir, tmp_path):
+    a = token_secret(load(config_dir, main={'state_dir': str(tmp_path / 'a')}))
+    b = token_secret(load(config_dir, main={'state_dir': str(tmp_path / 'b')}))
+    assert a != b

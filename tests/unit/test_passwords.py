@@ -1,0 +1,87 @@
+"""Password hashing (spec D6)."""
+from __future__ import annotations
+
+import pytest
+
+from wazo_like_auth.exceptions import PasswordTooLong
+from wazo_like_auth.passwords import PasswordHasher
+
+
+@pytest.fixture(scope='module')
+def hasher():
+    return PasswordHasher(rounds=4)
+
+
+def test_hashed_password_verifies(hasher):
+    assert hasher.verify('s3cret', hasher.hash('s3cret'))
+
+
+def test_wrong_password_does_not_verify(hasher):
+    hashed = hasher.hash('s3cret')
+    assert not hasher.verify('s3cret ', hashed)
+    assert not hasher.verify('S3cret', hashed)
+    assert not hasher.verify('', hashed)
+
+
+def test_hash_is_salted_and_does_not_contain_the_password(hasher):
+    first, second = hasher.hash('s3cret'), hasher.hash('s3cret')
+    assert first != second
+    assert 's3cret' not in first
+
+
+def test_non_ascii_password_verifies(hasher):
+    assert hasher.verify('pässwörd€', hasher.hash('pässwörd€'))
+    assert not hasher.verify('passwörd€', hasher.hash('pässwörd€'))
+
+
+def test_password_of_72_bytes_is_accepted(hasher):
+    password = 'a' * 72
+    assert hasher.verify(password, hasher.hash(password))
+
+
+@pytest.mark.parametrize('password', ['a' * 73, 'é' * 37, '€' * 25])
+def test_password_over_72_utf8_bytes_is_refused(hasher, password):
+    with pytest.raises(PasswordTooLong) as raised:
+        hasher.hash(password)
+    assert raised.value.status_code == 400
+    assert raised.value.error_id == 'password-too-long'
+
+
+def test_over_long_password_never_matches_its_72_byte_prefix(hasher):
+    """Never truncated: bcrypt alone would accept anything sharing the first 72 bytes."""
+    hashed = hasher.hash('a' * 72)
+    assert not hasher.verify('a' * 72 + 'b', hashed)
+    assert not hasher.verify('a' * 100, hashed)
+
+
+def test_missing_hash_never_verifies(hasher):
+    assert not hasher.verify('', None)
+    assert not hasher.verify('anything', None)
+
+
+def test_corrupt_hash_never_verifies(hasher):
+    assert not hasher.verify('s3cret', 'not-a-bcrypt-hash')
+    assert not hasher.verify('s3cret', '')
+
+
+def test_hash_made_with_a_lower_cost_needs_rehash():
+    old = PasswordHasher(rounds=4).hash('s3cret')
+    assert PasswordHasher(rounds=5).needs_rehash(old)
+
+
+def test_hash_made_with_the_configured_or_higher_cost_needs_no_rehash(hasher):
+    assert not hasher.needs_rehash(hasher.hash('s3cret'))
+    assert not hasher.needs_rehash(PasswordHasher(rounds=5).hash('s3cret'))
+
+
+def test_hash_made_with_a_lower_cost_still_verifies():
+    old = PasswordHasher(rounds=4).hash('s3cret')
+    assert PasswordHasher(rounds=5).verify('s3cret', old)
+
+
+def test_unreadable_hash_needs_rehash(hasher):
+    assert hasher.needs_rehash('garbage')
+
+
+def test_hash_uses_the_configured_cost():
+    assert PasswordHasher(rounds=5).hash('x').split('$')[2] == '05'

@@ -1,0 +1,82 @@
+"""OAuth 2.0 client administration (/clients), in the admin API's style: 200 on creation
+(admin spec quirk 1), the envelope for errors, list parameters, tenant scoping by Wazo-Tenant.
+
+The client secret appears in the answers of POST /clients and POST /clients/{uuid}/secret only.
+"""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+
+from ..oauth2.clients import client_id_error
+from ..services.grants import Grants
+from ..services.listing import ListQuery
+from .auth import ProtectedResource, required_acl
+from .body import json_object
+from .listing import list_query
+
+_ACL_ENTRY = fields.String(validate=[validate.Length(1, 1024), validate.Regexp('^[^\x00]*$')])
+
+
+class ClientSchema(Schema):
+    """Body of POST and PUT /clients[/{uuid}]; ``client_id`` and ``public`` are read only at
+    creation. Unknown keys are ignored, as everywhere in the admin API."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    client_id = fields.String()
+    name = fields.String(load_default='', validate=[validate.Length(max=256),
+                                                    validate.Regexp('^[^\x00]*$')])
+    public = fields.Boolean(load_default=False)
+    # Omitted: the defaults of oauth2.settings.default_grant_types for the client's type.
+    grant_types = fields.List(fields.String(), load_default=None)
+    acl = fields.List(_ACL_ENTRY, load_default=list, validate=validate.Length(max=1000))
+    policies = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=100))
+
+    @validates('client_id')
+    def _client_id(self, value, **kwargs):
+        error = client_id_error(value)
+        if error:
+            raise ValidationError(error)
+
+
+def _query() -> ListQuery:
+    return list_query(sort_columns=('client_id', 'name', 'public', 'created_at'),
+                      default_order='client_id', filters=('client_id', 'public', 'uuid'))
+
+
+class Clients(ProtectedResource):
+    @required_acl('auth.clients.read')
+    def get(self, auth):
+        query = _query()
+        return self._clients.list(auth.visible_tenants(query.recurse), query).as_dict()
+
+    @required_acl('auth.clients.create')
+    def post(self, auth):
+        body = ClientSchema().load(json_object())
+        grants = Grants.of(auth)
+        return self._clients.create(auth.tenant_uuid, body, auth.visible_tenants(),
+                                    grants.may_add), 200
+
+
+class ClientItem(ProtectedResource):
+    @required_acl('auth.clients.{client_uuid}.read')
+    def get(self, client_uuid, auth):
+        return self._clients.get(auth.visible_tenants(), client_uuid), 200
+
+    @required_acl('auth.clients.{client_uuid}.update')
+    def put(self, client_uuid, auth):
+        body = ClientSchema().load(json_object())
+        tenants = auth.visible_tenants()
+        return self._clients.update(tenants, client_uuid, body, Grants.of(auth).may_add), 200
+
+    @required_acl('auth.clients.{client_uuid}.delete')
+    def delete(self, client_uuid, auth):
+        self._clients.delete(auth.visible_tenants(), client_uuid)
+        return '', 204
+
+
+class ClientSecret(ProtectedResource):
+    @required_acl('auth.clients.{client_uuid}.update')
+    def post(self, client_uuid, auth):
+        return self._clients.rotate_secret(auth.visible_tenants(), client_uuid), 200

@@ -1,0 +1,148 @@
+"""HTTP resources of the OAuth 2.0 endpoints (token, introspection, revocation, device
+authorization, userinfo, discovery).
+
+These answer RFC bodies, not the Wazo envelope of spec D4: successes are the RFC documents,
+errors are ``{"error", "error_description"}`` (RFC 6749 §5.2) with the RFC status and headers,
+because OAuth client libraries read exactly that. Routing errors on these paths (404, 405,
+413) keep the envelope, like everything else of the service.
+"""
+from __future__ import annotations
+
+import functools
+from urllib.parse import parse_qsl
+
+from flask import request
+from flask_restful import Resource
+
+from ..exceptions import ServiceError
+from ..oauth2 import discovery
+from ..oauth2.errors import (InvalidGrant, InvalidRequest, InvalidToken, OAuth2Error,
+                             TemporarilyUnavailable)
+from ..services.oauth_tokens import Origin
+from .auth import request_token
+
+FORM = 'application/x-www-form-urlencoded'
+NO_STORE = {'Cache-Control': 'no-store', 'Pragma': 'no-cache'}
+MAX_FIELDS = 32
+
+
+def oauth_form() -> dict[str, str]:
+    """The form parameters of the request body (RFC 6749 §3.2, §3.1).
+
+    Raises InvalidRequest for another media type (JSON included), a body that is not UTF-8
+    form encoding, a NUL character, or a parameter given twice (§3.2: MUST NOT). Parameters
+    without a value count as omitted (§3.1).
+    """
+    if request.mimetype != FORM:
+        raise InvalidRequest(f'The body must be {FORM}')
+    try:
+        pairs = parse_qsl(request.get_data(cache=True).decode('utf-8'), keep_blank_values=True,
+                          max_num_fields=MAX_FIELDS, errors='strict')
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest('The body is not valid form encoding') from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if '\x00' in name or '\x00' in value:
+            raise InvalidRequest('Parameters cannot contain NUL')
+        if value == '':
+            continue
+        if name in form:
+            raise InvalidRequest(f'Parameter {name} is repeated')
+        form[name] = value
+    return form
+
+
+def origin() -> Origin:
+    return Origin(user_agent=request.headers.get('User-Agent', ''),
+                  remote_addr=request.remote_addr or '')
+
+
+def issuer(public_url: str | None) -> str:
+    """Configured ``public_url``, else derived from the request (scheme and Host as the client
+    used them, behind ProxyFix when proxies are configured)."""
+    return public_url or request.host_url.rstrip('/') + '/api/auth/0.1'
+
+
+def oauth_answers(method):
+    """Answers OAuth2Error as its RFC body; other service errors become the nearest OAuth
+    error (a throttled login: 429 temporarily_unavailable with Retry-After; other 4xx:
+    invalid_grant; 5xx: 503 temporarily_unavailable). Every answer is no-store."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            body, status = method(*args, **kwargs)
+        except OAuth2Error as e:
+            return e.body(), e.status_code, {**NO_STORE, **e.headers}
+        except ServiceError as e:
+            if e.status_code == 429:
+                error = TemporarilyUnavailable(e.message, headers=e.headers)
+                return error.body(), 429, {**NO_STORE, **error.headers}
+            error = InvalidGrant(e.message) if e.status_code < 500 else TemporarilyUnavailable()
+            return error.body(), error.status_code, NO_STORE
+        return body, status, NO_STORE
+    return wrapper
+
+
+class _OAuthResource(Resource):
+    def __init__(self, *, endpoint):
+        self._endpoint = endpoint
+
+
+class OAuthToken(_OAuthResource):
+    @oauth_answers
+    def post(self):
+        return self._endpoint.handle(oauth_form(), request.headers.get('Authorization'),
+                                     origin()), 200
+
+
+class OAuthIntrospection(_OAuthResource):
+    @oauth_answers
+    def post(self):
+        return self._endpoint.handle(oauth_form(), request.headers.get('Authorization')), 200
+
+
+class OAuthRevocation(_OAuthResource):
+    @oauth_answers
+    def post(self):
+        self._endpoint.handle(oauth_form(), request.headers.get('Authorization'))
+        return {}, 200
+
+
+class OAuthDeviceAuthorization(Resource):
+    def __init__(self, *, endpoint, public_url: str | None):
+        self._endpoint = endpoint
+        self._public_url = public_url
+
+    @oauth_answers
+    def post(self):
+        uri = discovery.verification_uri(issuer(self._public_url))
+        return self._endpoint.handle(oauth_form(), request.headers.get('Authorization'),
+                                     uri), 200
+
+
+class OAuthUserinfo(Resource):
+    """OpenID Connect UserInfo claims for a bearer token: sub, preferred_username, name,
+    email (when the owner has them). No ACL is needed: a token may read its own owner."""
+
+    def __init__(self, *, oauth_tokens):
+        self._tokens = oauth_tokens
+
+    @oauth_answers
+    def get(self):
+        token = request_token()
+        claims = self._tokens.userinfo(token) if token else None
+        if claims is None:
+            raise InvalidToken()
+        return claims, 200
+
+    post = get
+
+
+class Discovery(Resource):
+    """RFC 8414 metadata; the same document answers /.well-known/openid-configuration."""
+
+    def __init__(self, *, public_url: str | None):
+        self._public_url = public_url
+
+    def get(self):
+        return discovery.metadata(issuer(self._public_url)), 200

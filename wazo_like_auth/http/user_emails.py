@@ -1,0 +1,37 @@
+"""A user's e-mail addresses (admin spec §1.9): replaced as a whole list."""
+from __future__ import annotations
+
+from ..exceptions import UnknownUser
+from .admin_schemas import AdminEmailsSchema, EmailsSchema
+from .auth import ProtectedResource, required_acl
+from .body import json_object
+from .users import reach
+
+
+class UserEmails(ProtectedResource):
+    """The user's own view: addresses and which is main; ``confirmed`` is not its to set."""
+
+    @required_acl('auth.users.{user_uuid}.emails.update')
+    def put(self, user_uuid, auth):
+        body = EmailsSchema().load(json_object())
+        return self._users.replace_emails(reach(auth, user_uuid), user_uuid, body['emails'])
+
+
+class AdminUserEmails(ProtectedResource):
+    """An administrator may also say whether each address is confirmed."""
+
+    @required_acl('auth.admin.users.{user_uuid}.emails.update')
+    def put(self, user_uuid, auth):
+        body = AdminEmailsSchema().load(json_object())
+        return self._users.replace_emails(reach(auth, user_uuid), user_uuid, body['emails'])
+
+
+class MyEmails(ProtectedResource):
+    """PUT /users/me/emails: UserEmails for the token's own user."""
+
+    @required_acl('auth.users.me.emails.update')
+    def put(self, auth):
+        if auth.user_uuid is None:
+            raise UnknownUser(details={'uuid': 'me'})
+        body = EmailsSchema().load(json_object())
+        return self._users.replace_emails(None, auth.user_uuid, body['emails'])

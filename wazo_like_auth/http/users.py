@@ -1,0 +1,52 @@
+"""User administration (admin spec §1.3–§1.8): thin resources over UserService."""
+from __future__ import annotations
+
+from ..services.user_views import LIST_FILTERS, LIST_SORT
+from .admin_schemas import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema
+from .auth import ProtectedResource, required_acl
+from .body import json_object
+from .listing import list_query
+
+
+def reach(auth, user_uuid):
+    """The scope a user must be in for the caller to act on it: none for the caller itself
+    (a self-service call works whatever Wazo-Tenant says), else the scoping tenant."""
+    return None if auth.user_uuid == user_uuid else auth.tenant_uuid
+
+
+class Users(ProtectedResource):
+    @required_acl('auth.users.create')
+    def post(self, auth):
+        body = UserCreateSchema().load(json_object())
+        return self._users.create(auth.tenant_uuid, body)
+
+    @required_acl('auth.users.read')
+    def get(self, auth):
+        query = list_query(sort_columns=LIST_SORT, default_order='username',
+                           filters=LIST_FILTERS)
+        return self._users.list(auth.visible_tenants(query.recurse), query).as_dict()
+
+
+class UserItem(ProtectedResource):
+    @required_acl('auth.users.{user_uuid}.read')
+    def get(self, user_uuid, auth):
+        return self._users.get(auth.tenant_uuid, user_uuid)
+
+    @required_acl('auth.users.{user_uuid}.update')
+    def put(self, user_uuid, auth):
+        body = UserUpdateSchema().load(json_object())
+        return self._users.update(auth.tenant_uuid, user_uuid, body)
+
+    @required_acl('auth.users.{user_uuid}.delete')
+    def delete(self, user_uuid, auth):
+        self._users.delete(auth.tenant_uuid, user_uuid)
+        return '', 204
+
+
+class UserPassword(ProtectedResource):
+    @required_acl('auth.users.{user_uuid}.password.update')
+    def put(self, user_uuid, auth):
+        body = PasswordChangeSchema().load(json_object())
+        self._users.change_password(reach(auth, user_uuid), user_uuid,
+                                    body['old_password'], body['new_password'])
+        return '', 204

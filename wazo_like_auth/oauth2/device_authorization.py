@@ -1,0 +1,28 @@
+"""The device authorization endpoint (RFC 8628 §3.1-3.2)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..services.clients import ClientService
+from ..services.device_flow import DeviceFlow
+from ..services.oauth_tokens import OFFLINE_ACCESS
+from .clients import DEVICE_CODE, REFRESH_TOKEN, scope_tokens
+from .errors import InvalidScope, UnauthorizedClient
+from .token_endpoint import authenticate_client
+
+
+class DeviceAuthorizationEndpoint:
+    def __init__(self, *, clients: ClientService, devices: DeviceFlow):
+        self._clients = clients
+        self._devices = devices
+
+    def handle(self, form: Mapping[str, str], authorization: str | None,
+               verification_uri: str) -> dict[str, Any]:
+        client = authenticate_client(self._clients, form, authorization)
+        if DEVICE_CODE not in client.grant_types:
+            raise UnauthorizedClient('This client may not use the device code grant')
+        scope = scope_tokens(form.get('scope'))
+        if OFFLINE_ACCESS in scope and REFRESH_TOKEN not in client.grant_types:
+            raise InvalidScope('offline_access needs the refresh_token grant for this client')
+        return self._devices.start(client, scope, verification_uri)

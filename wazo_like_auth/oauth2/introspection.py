@@ -1,0 +1,22 @@
+"""Token introspection (RFC 7662). Callers authenticate as confidential clients (§2.1); any
+such client may introspect any access token, as anyone holding a token value may check it
+with HEAD /token/{t}; refresh tokens are described only to the client they belong to."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..services.clients import ClientService
+from ..services.oauth_tokens import OAuthTokenService
+from .token_endpoint import authenticate_client, required
+
+
+class IntrospectionEndpoint:
+    def __init__(self, *, clients: ClientService, tokens: OAuthTokenService):
+        self._clients = clients
+        self._tokens = tokens
+
+    def handle(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
+        client = authenticate_client(self._clients, form, authorization, confidential=True)
+        token = required(form, 'token')
+        return self._tokens.introspect(token, client, form.get('token_type_hint'))

@@ -1,0 +1,83 @@
+"""Validation of the ``clients:`` configuration list (clients declared for unattended setups).
+
+Each item: ``client_id`` (required), ``client_secret`` (required unless ``public``), ``name``,
+``grant_types`` (default: ``[client_credentials]`` for confidential clients, the device code
+and refresh token grants for public ones), ``acl`` (list of ACL entries), ``policies`` (slugs of
+policies of the top tenant), ``public`` (default false). Pure: called by config.py.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .clients import CLIENT_CREDENTIALS, DEVICE_CODE, REFRESH_TOKEN, client_id_error, \
+    grant_types_error
+
+_KEYS = {'client_id', 'client_secret', 'name', 'grant_types', 'acl', 'policies', 'public'}
+
+
+def default_grant_types(public: bool) -> list[str]:
+    return [DEVICE_CODE, REFRESH_TOKEN] if public else [CLIENT_CREDENTIALS]
+
+
+def validate_clients(value: Any) -> list[dict[str, Any]]:
+    """The normalised list; raises ValueError naming the item and the field."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError('must be a list of clients')
+    seen: set[str] = set()
+    result = []
+    for index, item in enumerate(value):
+        try:
+            client = _client(item)
+        except ValueError as e:
+            raise ValueError(f'[{index}]: {e}') from None
+        if client['client_id'] in seen:
+            raise ValueError(f'[{index}].client_id: declared twice')
+        seen.add(client['client_id'])
+        result.append(client)
+    return result
+
+
+def _client(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise ValueError('must be a mapping')
+    unknown = set(item) - _KEYS
+    if unknown:
+        raise ValueError(f'unknown keys {sorted(unknown)}')
+    error = client_id_error(item.get('client_id'))
+    if error:
+        raise ValueError(f'client_id: {error}')
+    public = item.get('public', False)
+    if not isinstance(public, bool):
+        raise ValueError('public: must be true or false')
+    secret = item.get('client_secret')
+    if public and secret is not None:
+        raise ValueError('client_secret: a public client has no secret')
+    if not public and (not isinstance(secret, str) or len(secret) < 16):
+        raise ValueError('client_secret: must be a string of at least 16 characters')
+    if not public and len(secret.encode('utf-8')) > 72:
+        raise ValueError('client_secret: must be at most 72 bytes in UTF-8')
+    grant_types = item.get('grant_types', default_grant_types(public))
+    error = grant_types_error(grant_types, public)
+    if error:
+        raise ValueError(f'grant_types: {error}')
+    return {
+        'client_id': item['client_id'], 'client_secret': secret, 'public': public,
+        'name': _text(item, 'name', item['client_id']), 'grant_types': list(grant_types),
+        'acl': _strings(item, 'acl'), 'policies': _strings(item, 'policies'),
+    }
+
+
+def _text(item: dict, key: str, default: str) -> str:
+    value = item.get(key, default)
+    if not isinstance(value, str):
+        raise ValueError(f'{key}: must be a string')
+    return value
+
+
+def _strings(item: dict, key: str) -> list[str]:
+    value = item.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f'{key}: must be a list of non-empty strings')
+    return value

@@ -1,0 +1,79 @@
+"""OAuth 2.0 clients, their policies, and the tokens issued to them."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, delete, select, update
+from sqlalchemy.orm import Session as DbSession
+
+from ..models import Client, ClientPolicy, Policy, RefreshToken, Session, Token
+from . import refresh_tokens as refresh_repo
+from . import sessions as session_repo
+
+
+def find_by_client_id(db: DbSession, client_id: str) -> Client | None:
+    return db.scalars(select(Client).where(Client.client_id == client_id)).first()
+
+
+def get_in(db: DbSession, client_uuid: uuid.UUID, tenants: Sequence[uuid.UUID],
+           *, for_update: bool = False) -> Client | None:
+    query = select(Client).where(Client.uuid == client_uuid, Client.tenant_uuid.in_(tenants))
+    if for_update:
+        query = query.with_for_update()
+    return db.scalars(query).first()
+
+
+def policies_of(db: DbSession, client_uuids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list]:
+    """client uuid -> [(policy uuid, slug)] sorted by policy name."""
+    rows = db.execute(select(ClientPolicy.client_uuid, Policy.uuid, Policy.slug)
+                      .join(Policy, Policy.uuid == ClientPolicy.policy_uuid)
+                      .where(ClientPolicy.client_uuid.in_(client_uuids))
+                      .order_by(Policy.name))
+    result: dict[uuid.UUID, list] = {u: [] for u in client_uuids}
+    for client_uuid, policy_uuid, slug in rows:
+        result[client_uuid].append((policy_uuid, slug))
+    return result
+
+
+def set_policies(db: DbSession, client_uuid: uuid.UUID, policy_uuids: Sequence[uuid.UUID]):
+    db.execute(delete(ClientPolicy).where(ClientPolicy.client_uuid == client_uuid))
+    for policy_uuid in dict.fromkeys(policy_uuids):
+        db.add(ClientPolicy(client_uuid=client_uuid, policy_uuid=policy_uuid))
+    db.flush()
+
+
+def token_acl(db: DbSession, client: Client) -> list[str]:
+    """The ACL of a client_credentials token: the client's own entries, then its policies'
+    (by policy name), order kept."""
+    acl = list(client.acl)
+    for policy_acl in db.scalars(select(Policy.acl)
+                                 .join(ClientPolicy, ClientPolicy.policy_uuid == Policy.uuid)
+                                 .where(ClientPolicy.client_uuid == client.uuid)
+                                 .order_by(Policy.name)):
+        acl.extend(policy_acl)
+    return acl
+
+
+def listing(tenants: Sequence[uuid.UUID]) -> Select:
+    return select(Client).where(Client.tenant_uuid.in_(tenants))
+
+
+LIST_COLUMNS = {'client_id': Client.client_id, 'name': Client.name, 'public': Client.public,
+                'created_at': Client.created_at, 'uuid': Client.uuid}
+
+
+def revoke_all(db: DbSession, client: Client) -> int:
+    """Revoke everything issued to a client: its access tokens (with their sessions), the
+    refresh tokens bound to its client_id and the sessions created from them."""
+    refresh_uuids = list(db.scalars(select(RefreshToken.uuid)
+                                    .where(RefreshToken.client_id == client.client_id)))
+    revoked = session_repo.delete_from_refresh_tokens(db, refresh_uuids)
+    refresh_repo.delete_uuids(db, refresh_uuids)
+    issued = select(Token.session_uuid).where(Token.client_id == client.client_id)
+    revoked += session_repo.delete_where(db, Session.uuid.in_(issued))
+    return len(revoked)
+
+
+def set_token_client(db: DbSession, digest: bytes, client_id: str) -> None:
+    db.execute(update(Token).where(Token.token_hash == digest).values(client_id=client_id))

@@ -1,0 +1,117 @@
+"""Group queries: groups of tenants, memberships, and the all-users groups (admin spec §4.7)."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (ColumnElement, Select, String, cast, delete, func, literal, or_,
+                        select, update)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from ..models import Group, GroupPolicy, Policy, Tenant, User, UserGroup
+
+FIELDS = (Group.uuid, Group.tenant_uuid, Group.name, Group.slug, Group.system_managed)
+ALL_USERS_PREFIX = 'wazo-all-users-tenant-'
+
+
+def listing(tenants: Sequence[uuid.UUID]) -> Select:
+    return select(*FIELDS).where(Group.tenant_uuid.in_(tenants))
+
+
+def of_user(user_uuid: uuid.UUID) -> Select:
+    """Every group the user is a member of, whatever its tenant."""
+    return (select(*FIELDS).join(UserGroup, UserGroup.group_uuid == Group.uuid)
+            .where(UserGroup.user_uuid == user_uuid))
+
+
+def find(db: Session, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -> Any:
+    """The group if it belongs to one of ``tenants``, else None."""
+    return db.execute(listing(tenants).where(Group.uuid == group_uuid)).first()
+
+
+def clash(db: Session, tenant: uuid.UUID, *, name: str, slug: str | None = None,
+          exclude: uuid.UUID | None = None) -> Any:
+    """A group of ``tenant`` with the same name (exact) or slug (any case)."""
+    same = [Group.name == name]
+    if slug is not None:
+        same.append(func.lower(Group.slug) == slug.lower())
+    query = select(Group.uuid, Group.name).where(Group.tenant_uuid == tenant, or_(*same))
+    if exclude is not None:
+        query = query.where(Group.uuid != exclude)
+    return db.execute(query.limit(1)).first()
+
+
+def slug_free(db: Session, tenant: uuid.UUID, slug: str) -> bool:
+    taken = select(Group.uuid).where(Group.tenant_uuid == tenant,
+                                     func.lower(Group.slug) == slug.lower())
+    return db.execute(taken.limit(1)).first() is None
+
+
+def rename(db: Session, group_uuid: uuid.UUID, name: str) -> None:
+    db.execute(update(Group).where(Group.uuid == group_uuid).values(name=name))
+
+
+def delete_one(db: Session, group_uuid: uuid.UUID) -> None:
+    """Delete a group; its memberships and policy links go with it (ON DELETE CASCADE)."""
+    db.execute(delete(Group).where(Group.uuid == group_uuid))
+
+
+def add_member(db: Session, group_uuid: uuid.UUID, user_uuid: uuid.UUID) -> None:
+    db.execute(pg_insert(UserGroup).values(user_uuid=user_uuid, group_uuid=group_uuid)
+               .on_conflict_do_nothing())
+
+
+def remove_member(db: Session, group_uuid: uuid.UUID, user_uuid: uuid.UUID) -> bool:
+    return db.execute(delete(UserGroup).where(UserGroup.group_uuid == group_uuid,
+                                              UserGroup.user_uuid == user_uuid)).rowcount > 0
+
+
+def members(group_uuid: uuid.UUID) -> Select:
+    """The users of a group, as (User,) rows."""
+    return (select(User).join(UserGroup, UserGroup.user_uuid == User.uuid)
+            .where(UserGroup.group_uuid == group_uuid))
+
+
+def has_member(value: str) -> ColumnElement[bool]:
+    """Strict list filter: the group has the user whose uuid reads ``value``."""
+    return Group.uuid.in_(select(UserGroup.group_uuid)
+                          .where(cast(UserGroup.user_uuid, String) == value))
+
+
+def holds_policy(value: str) -> ColumnElement[bool]:
+    """Strict list filter: the group holds the policy whose uuid reads ``value``."""
+    return Group.uuid.in_(select(GroupPolicy.group_uuid)
+                          .where(cast(GroupPolicy.policy_uuid, String) == value))
+
+
+def holds_policy_slug(value: str) -> ColumnElement[bool]:
+    """Strict list filter: the group holds a policy with this slug."""
+    return Group.uuid.in_(select(GroupPolicy.group_uuid)
+                          .join(Policy, Policy.uuid == GroupPolicy.policy_uuid)
+                          .where(Policy.slug == value))
+
+
+def _all_users_name(tenant_uuid: Any) -> Any:
+    return func.concat(ALL_USERS_PREFIX, cast(tenant_uuid, String))
+
+
+def create_all_users_groups(db: Session) -> None:
+    """Give every tenant that lacks one its read-only all-users group (admin spec §4.7), named
+    like ``tenants.all_users_group_name``. Idempotent, one statement."""
+    rows = select(func.gen_random_uuid(), Tenant.uuid, _all_users_name(Tenant.uuid),
+                  _all_users_name(Tenant.uuid), literal(True))
+    db.execute(pg_insert(Group).from_select(
+        ['uuid', 'tenant_uuid', 'name', 'slug', 'system_managed'], rows)
+        .on_conflict_do_nothing())
+
+
+def fill_all_users_groups(db: Session) -> None:
+    """Make every user a member of its tenant's all-users group. Idempotent, one statement."""
+    pairs = (select(User.uuid, Group.uuid)
+             .join(Group, Group.tenant_uuid == User.tenant_uuid)
+             .where(Group.system_managed.is_(True),
+                    Group.name == _all_users_name(User.tenant_uuid)))
+    db.execute(pg_insert(UserGroup).from_select(['user_uuid', 'group_uuid'], pairs)
+               .on_conflict_do_nothing())

@@ -1,0 +1,33 @@
+"""Reads of access tokens for the OAuth 2.0 endpoints (introspection, revocation, userinfo):
+a token with its client and its owner's names, in one query."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session as DbSession
+
+from ..models import Email, RefreshToken, Session, Token, User
+
+
+def describe(db: DbSession, digest: bytes) -> Row | None:
+    """The token of ``digest`` (expired or not) with ``client_id`` (the OAuth client it was
+    issued to, else the client of the refresh token it came from), and its user's
+    ``username``, ``firstname``, ``lastname``, ``tenant_uuid`` and ``user_uuid`` if any."""
+    main_email = (select(Email.address).where(Email.user_uuid == User.uuid, Email.main.is_(True))
+                  .limit(1).scalar_subquery())
+    return db.execute(
+        select(Token.auth_id, Token.acl, Token.issued_at, Token.expires_at,
+               Token.metadata_.label('metadata'),
+               func.coalesce(Token.client_id, RefreshToken.client_id).label('client_id'),
+               Session.tenant_uuid, Session.user_uuid, User.username, User.firstname,
+               User.lastname, main_email.label('email'))
+        .join(Session, Session.uuid == Token.session_uuid)
+        .outerjoin(RefreshToken, RefreshToken.uuid == Token.refresh_token_uuid)
+        .outerjoin(User, User.uuid == Session.user_uuid)
+        .where(Token.token_hash == digest)).first()
+
+
+def username_of(db: DbSession, user_uuid: uuid.UUID) -> str | None:
+    return db.scalar(select(User.username).where(User.uuid == user_uuid))

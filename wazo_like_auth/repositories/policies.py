@@ -1,0 +1,177 @@
+"""Policy queries: visibility across tenants (admin spec §3.2), name clashes, ACL edits, links.
+
+Rows returned by ``listing``/``find``/``stored`` carry the stored columns plus how the policy is
+shown to the caller: ``shown_tenant_uuid``, ``read_only`` and ``shown_shared``.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (ColumnElement, Select, String, and_, any_, case, cast, delete, exists,
+                        func, literal, not_, or_, select, update)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from ..models import GroupPolicy, Policy, UserPolicy
+from . import tenants as tenant_repo
+
+FIELDS = (Policy.uuid, Policy.tenant_uuid, Policy.name, Policy.slug, Policy.description,
+          Policy.acl, Policy.config_managed, Policy.shared)
+
+
+@dataclass(frozen=True)
+class Viewpoint:
+    """Where a request looks at policies from (admin spec §3.2).
+
+    ``tenants`` is T: the scoping tenant, plus its descendants for recursive views;
+    ``ancestors`` are the scoping tenant and every tenant above it, whose shared policies it sees.
+    """
+    scoping: uuid.UUID
+    tenants: tuple[uuid.UUID, ...]
+    ancestors: tuple[uuid.UUID, ...]
+
+
+def viewpoint(db: Session, scoping: uuid.UUID, tenants: Sequence[uuid.UUID]) -> Viewpoint:
+    return Viewpoint(scoping, tuple(tenants) or (scoping,),
+                     tuple(tenant_repo.ancestors(db, scoping)))
+
+
+def visible(view: Viewpoint) -> ColumnElement[bool]:
+    """Policies of T, config-managed ones, and those shared by the scoping tenant's ancestors."""
+    return or_(Policy.tenant_uuid.in_(view.tenants), Policy.config_managed.is_(True),
+               and_(Policy.shared.is_(True), Policy.tenant_uuid.in_(view.ancestors)))
+
+
+def shown_from(view: Viewpoint) -> list[Any]:
+    """How policies show relative to ``view``: one from outside T (an ancestor's shared policy,
+    a config-managed one) appears as the scoping tenant's own, read-only and not shared."""
+    inside = Policy.tenant_uuid.in_(view.tenants)
+    return [case((inside, Policy.tenant_uuid),
+                 else_=literal(view.scoping, UUID(as_uuid=True))).label('shown_tenant_uuid'),
+            or_(Policy.config_managed, and_(Policy.shared, not_(inside))).label('read_only'),
+            and_(Policy.shared, inside).label('shown_shared')]
+
+
+def shown_as_stored() -> list[Any]:
+    """The view without a T: own tenant, read-only iff config-managed, stored ``shared``."""
+    return [Policy.tenant_uuid.label('shown_tenant_uuid'),
+            Policy.config_managed.label('read_only'), Policy.shared.label('shown_shared')]
+
+
+def listing(view: Viewpoint) -> Select:
+    return select(*FIELDS, *shown_from(view)).where(visible(view))
+
+
+def of_user(user_uuid: uuid.UUID) -> Select:
+    """The policies attached directly to a user, shown as stored."""
+    return (select(*FIELDS, *shown_as_stored())
+            .join(UserPolicy, UserPolicy.policy_uuid == Policy.uuid)
+            .where(UserPolicy.user_uuid == user_uuid))
+
+
+def stored(db: Session, policy_uuid: uuid.UUID) -> Any:
+    return db.execute(select(*FIELDS, *shown_as_stored())
+                      .where(Policy.uuid == policy_uuid)).first()
+
+
+def find(db: Session, view: Viewpoint, ref: uuid.UUID | str) -> Any:
+    """The visible policy with this uuid, or this slug (case-sensitive, the scoping tenant's
+    own before a read-only one); None if there is none."""
+    query = listing(view)
+    if isinstance(ref, uuid.UUID):
+        query = query.where(Policy.uuid == ref)
+    else:
+        query = query.where(Policy.slug == ref).order_by(
+            (Policy.tenant_uuid == view.scoping).desc())
+    return db.execute(query.limit(1)).first()
+
+
+def clash(db: Session, tenant: uuid.UUID, *, name: str | None = None, slug: str | None = None,
+          shared: bool = False, exclude: uuid.UUID | None = None) -> Policy | None:
+    """A policy that a policy of ``tenant`` named ``name``/``slug`` would collide with (admin
+    spec §3.3): same name (exact) or slug (any case) in the tenant, a shared one above it, or
+    when ``shared``, any one below it."""
+    same = []
+    if name is not None:
+        same.append(Policy.name == name)
+    if slug is not None:
+        same.append(func.lower(Policy.slug) == slug.lower())
+    where = [Policy.tenant_uuid == tenant,
+             and_(Policy.shared.is_(True),
+                  Policy.tenant_uuid.in_(tenant_repo.ancestors(db, tenant)))]
+    if shared:
+        where.append(Policy.tenant_uuid.in_(tenant_repo.descendants(db, tenant)))
+    query = select(Policy).where(or_(*same), or_(*where))
+    if exclude is not None:
+        query = query.where(Policy.uuid != exclude)
+    return db.scalars(query.limit(1)).first()
+
+
+def replace(db: Session, policy_uuid: uuid.UUID, **values: Any) -> None:
+    db.execute(update(Policy).where(Policy.uuid == policy_uuid).values(**values))
+
+
+def delete_one(db: Session, policy_uuid: uuid.UUID) -> None:
+    """Delete a policy; its user and group links go with it (ON DELETE CASCADE)."""
+    db.execute(delete(Policy).where(Policy.uuid == policy_uuid))
+
+
+def add_access(db: Session, policy_uuid: uuid.UUID, access: str) -> bool:
+    """Append ``access`` unless present (one statement, so concurrent adds cannot duplicate);
+    False when it was already there."""
+    present = literal(access) == any_(Policy.acl)
+    result = db.execute(update(Policy)
+                        .where(Policy.uuid == policy_uuid, not_(present))
+                        .values(acl=func.array_append(Policy.acl, access,
+                                                      type_=Policy.acl.type)))
+    return result.rowcount > 0
+
+
+def remove_access(db: Session, policy_uuid: uuid.UUID, access: str) -> None:
+    db.execute(update(Policy).where(Policy.uuid == policy_uuid)
+               .values(acl=func.array_remove(Policy.acl, access, type_=Policy.acl.type)))
+
+
+def link_user(db: Session, user_uuid: uuid.UUID, policy_uuid: uuid.UUID) -> None:
+    db.execute(pg_insert(UserPolicy).values(user_uuid=user_uuid, policy_uuid=policy_uuid)
+               .on_conflict_do_nothing())
+
+
+def unlink_user(db: Session, user_uuid: uuid.UUID, policy_uuid: uuid.UUID) -> bool:
+    return db.execute(delete(UserPolicy).where(UserPolicy.user_uuid == user_uuid,
+                                               UserPolicy.policy_uuid == policy_uuid)
+                      ).rowcount > 0
+
+
+def link_group(db: Session, group_uuid: uuid.UUID, policy_uuid: uuid.UUID) -> None:
+    db.execute(pg_insert(GroupPolicy).values(group_uuid=group_uuid, policy_uuid=policy_uuid)
+               .on_conflict_do_nothing())
+
+
+def unlink_group(db: Session, group_uuid: uuid.UUID, policy_uuid: uuid.UUID) -> bool:
+    return db.execute(delete(GroupPolicy).where(GroupPolicy.group_uuid == group_uuid,
+                                                GroupPolicy.policy_uuid == policy_uuid)
+                      ).rowcount > 0
+
+
+def in_use(db: Session, policy_uuid: uuid.UUID) -> bool:
+    """Whether a user or a group holds the policy."""
+    by_user = exists().where(UserPolicy.policy_uuid == policy_uuid)
+    by_group = exists().where(GroupPolicy.policy_uuid == policy_uuid)
+    return bool(db.scalar(select(or_(by_user, by_group))))
+
+
+def held_by_user(value: str) -> ColumnElement[bool]:
+    """Strict list filter: the policy is attached to the user whose uuid reads ``value``."""
+    return Policy.uuid.in_(select(UserPolicy.policy_uuid)
+                           .where(cast(UserPolicy.user_uuid, String) == value))
+
+
+def held_by_group(value: str) -> ColumnElement[bool]:
+    """Strict list filter: the policy is attached to the group whose uuid reads ``value``."""
+    return Policy.uuid.in_(select(GroupPolicy.policy_uuid)
+                           .where(cast(GroupPolicy.group_uuid, String) == value))

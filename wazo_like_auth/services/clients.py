@@ -1,0 +1,300 @@
+"""Registered OAuth 2.0 clients: administration, authentication, and configuration reconcile.
+
+A confidential client's secret is generated here, returned once (at creation or rotation) and
+stored only as a bcrypt hash. Verifying it costs a bcrypt check, done with no database
+connection held; a successful check is remembered in memory for a few minutes (keyed by the
+client, a SHA-256 of the presented secret and the stored hash), so introspection callers and
+client_credentials loops do not pay bcrypt on every request. A new secret changes the stored
+hash, so remembered checks of the old one never match again.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from ..exceptions import Conflict, InvalidData, NotFound, ServiceError, Unauthorized
+from ..models import Client, Policy
+from ..oauth2.clients import ClientCredentials, grant_types_error
+from ..oauth2.settings import default_grant_types
+from ..passwords import PasswordHasher
+from ..repositories import clients as client_repo
+from ..repositories import tenants as tenant_repo
+from .listing import ListQuery, Page, paginate
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_LOCK = 0x7761_7a6f_636c_6e74  # arbitrary, fixed: "wazoclnt"
+
+
+class UnknownClient(NotFound):
+    error_id = 'unknown-client'
+    message = 'No such client'
+
+
+class ReadOnlyClient(ServiceError):
+    status_code = 403
+    error_id = 'read-only-client'
+    message = 'This client is declared in the configuration and cannot be changed here'
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    uuid: uuid.UUID
+    client_id: str
+    name: str
+    tenant_uuid: uuid.UUID
+    public: bool
+    grant_types: tuple[str, ...]
+
+
+class ClientService:
+    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
+                 remember_seconds: float = 300):
+        self._sessions = sessions
+        self._hasher = hasher
+        self._verified = _VerifiedSecrets(ttl=remember_seconds)
+
+    # -- administration (one transaction per method) -------------------------------------
+
+    def create(self, tenant_uuid: uuid.UUID, fields: dict[str, Any], tenants: list[uuid.UUID],
+               may_add: Callable[[str], bool]) -> dict[str, Any]:
+        """Create a client in ``tenant_uuid``; the answer holds ``client_secret`` (confidential
+        clients), the only time it is shown. Raises Conflict for a taken client_id."""
+        secret = None if fields['public'] else secrets.token_urlsafe(32)
+        client = Client(uuid=uuid.uuid4(), tenant_uuid=tenant_uuid,
+                        client_id=fields.get('client_id') or f'client-{secrets.token_hex(8)}',
+                        secret_hash=self._hasher.hash(secret) if secret else None)
+        try:
+            with self._sessions.begin() as db:
+                self._apply(db, client, fields, tenants, may_add)
+                db.add(client)
+                db.flush()
+                client_repo.set_policies(db, client.uuid, fields['policies'])
+                view = self._view(db, client)
+        except IntegrityError:
+            raise Conflict(f'Client "{client.client_id}" already exists',
+                           details={'client_id': client.client_id}) from None
+        logger.info('client %s created in tenant %s', client.client_id, tenant_uuid)
+        return {**view, 'client_secret': secret} if secret else view
+
+    def get(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID) -> dict[str, Any]:
+        with self._sessions() as db:
+            return self._view(db, self._visible(db, client_uuid, tenants))
+
+    def list(self, tenants: list[uuid.UUID], query: ListQuery) -> Page:
+        with self._sessions() as db:
+            total, filtered, rows = paginate(db, client_repo.listing(tenants), query,
+                                             columns=client_repo.LIST_COLUMNS,
+                                             searchable=('client_id', 'name'))
+            clients = [row[0] for row in rows]
+            policies = client_repo.policies_of(db, [c.uuid for c in clients])
+            return Page(total, filtered, [_view(c, policies[c.uuid]) for c in clients])
+
+    def update(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID, fields: dict[str, Any],
+               may_add: Callable[[str], bool]) -> dict[str, Any]:
+        """Full replacement of name, grant_types, acl and policies (client_id and public are
+        fixed at creation). Existing tokens are snapshots and keep their ACL."""
+        with self._sessions.begin() as db:
+            client = self._writable(db, client_uuid, tenants)
+            fields = {**fields, 'public': client.public}
+            self._apply(db, client, fields, tenants, may_add)
+            client_repo.set_policies(db, client.uuid, fields['policies'])
+            return self._view(db, client)
+
+    def rotate_secret(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID) -> dict[str, Any]:
+        """A new secret for a confidential client; the old one stops working at once."""
+        secret = secrets.token_urlsafe(32)
+        new_hash = self._hasher.hash(secret)
+        with self._sessions.begin() as db:
+            client = self._writable(db, client_uuid, tenants)
+            if client.public:
+                raise InvalidData('A public client has no secret', details={'public': True})
+            client.secret_hash = new_hash
+            view = self._view(db, client)
+        logger.info('client %s: secret rotated', client.client_id)
+        return {**view, 'client_secret': secret}
+
+    def delete(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID) -> None:
+        """Delete a client and revoke every token and refresh token issued to it."""
+        with self._sessions.begin() as db:
+            client = self._writable(db, client_uuid, tenants)
+            revoked = client_repo.revoke_all(db, client)
+            db.delete(client)
+        logger.info('client %s deleted, %d sessions revoked', client.client_id, revoked)
+
+    # -- OAuth 2.0 client authentication ------------------------------------------------
+
+    def authenticate(self, credentials: ClientCredentials) -> AuthenticatedClient | None:
+        """The client if ``credentials`` prove it, else None.
+
+        A public client proves nothing but its client_id and must not present a secret; a
+        confidential one must present its secret. Unknown clients spend one bcrypt check.
+        """
+        with self._sessions() as db:
+            client = client_repo.find_by_client_id(db, credentials.client_id)
+            found = _authenticated(client) if client else None
+            stored = client.secret_hash if client else None
+        if found is None:
+            self._hasher.burn()
+            return None
+        if found.public:
+            return None if credentials.secret else found
+        for candidate in credentials.secret_candidates():
+            if self._verified.check(found.client_id, candidate, stored) \
+                    or self._verify(found.client_id, candidate, stored):
+                return found
+        return None
+
+    def _verify(self, client_id: str, secret: str, stored: str | None) -> bool:
+        if not self._hasher.verify(secret, stored):
+            return False
+        self._verified.remember(client_id, secret, stored)
+        return True
+
+    # -- configuration --------------------------------------------------------------------
+
+    def reconcile(self, declared: Sequence[dict[str, Any]]) -> None:
+        """Make the config-managed clients match the ``clients:`` configuration list: create
+        or update each (in the top tenant), delete the ones no longer declared. A client_id
+        already registered through the API is left alone, with a warning."""
+        with self._sessions.begin() as db:
+            # Nodes starting together take turns; the second finds nothing to do.
+            db.execute(text('SELECT pg_advisory_xact_lock(:id)'), {'id': RECONCILE_LOCK})
+            top = tenant_repo.top_tenant_uuid(db)
+            for item in declared:
+                self._reconcile_one(db, top, item)
+            names = {item['client_id'] for item in declared}
+            for client in db.scalars(select(Client).where(Client.config_managed.is_(True))):
+                if client.client_id not in names:
+                    client_repo.revoke_all(db, client)
+                    db.delete(client)
+                    logger.info('client %s: no longer in configuration, deleted',
+                                client.client_id)
+
+    def _reconcile_one(self, db, top: uuid.UUID, item: dict[str, Any]) -> None:
+        client = client_repo.find_by_client_id(db, item['client_id'])
+        if client is not None and not client.config_managed:
+            logger.warning('client %s exists and is managed through the API: its '
+                           'configuration entry is ignored', item['client_id'])
+            return
+        if client is None:
+            client = Client(uuid=uuid.uuid4(), client_id=item['client_id'], tenant_uuid=top)
+            db.add(client)
+        secret = item['client_secret']
+        if secret is None:
+            client.secret_hash = None
+        elif not (client.secret_hash and self._hasher.verify(secret, client.secret_hash)):
+            client.secret_hash = self._hasher.hash(secret)
+        client.name, client.public = item['name'], item['public']
+        client.grant_types, client.acl = item['grant_types'], item['acl']
+        client.config_managed = True
+        db.flush()
+        slugs = {slug: None for slug in item['policies']}
+        for policy in db.scalars(select(Policy).where(Policy.tenant_uuid == top,
+                                                      Policy.slug.in_(list(slugs)))):
+            slugs[policy.slug] = policy.uuid
+        for slug in [s for s, found in slugs.items() if found is None]:
+            logger.warning('client %s: no policy "%s" in the top tenant', client.client_id, slug)
+        client_repo.set_policies(db, client.uuid, [u for u in slugs.values() if u])
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _apply(self, db, client: Client, fields: dict[str, Any], tenants: list[uuid.UUID],
+               may_add: Callable[[str], bool]) -> None:
+        """Set name, grant types and ACL after the anti-escalation guard (admin spec §0.6):
+        the caller must hold every entry the client would get, its policies' included."""
+        grant_types = fields['grant_types']
+        if grant_types is None:
+            grant_types = default_grant_types(fields['public'])
+        error = grant_types_error(grant_types, fields['public'])
+        if error:
+            raise InvalidData(error, details={'grant_types': [error]})
+        policies = list(db.scalars(select(Policy).where(Policy.uuid.in_(fields['policies']))))
+        visible = {p.uuid for p in policies if p.tenant_uuid in tenants or p.config_managed}
+        missing = [str(u) for u in fields['policies'] if u not in visible]
+        if missing:
+            raise InvalidData('Unknown policies', details={'policies': missing})
+        for access in [*fields['acl'], *(a for p in policies for a in p.acl)]:
+            if not may_add(access):
+                raise Unauthorized(details={'required_access': access})
+        client.name = fields['name']
+        client.public = fields['public']
+        client.grant_types = list(grant_types)
+        client.acl = list(fields['acl'])
+
+    def _visible(self, db, client_uuid: uuid.UUID, tenants: list[uuid.UUID],
+                 for_update: bool = False) -> Client:
+        client = client_repo.get_in(db, client_uuid, tenants, for_update=for_update)
+        if client is None:
+            raise UnknownClient(details={'uuid': str(client_uuid)})
+        return client
+
+    def _writable(self, db, client_uuid: uuid.UUID, tenants: list[uuid.UUID]) -> Client:
+        client = self._visible(db, client_uuid, tenants, for_update=True)
+        if client.config_managed:
+            raise ReadOnlyClient(details={'uuid': str(client_uuid)})
+        return client
+
+    @staticmethod
+    def _view(db, client: Client) -> dict[str, Any]:
+        return _view(client, client_repo.policies_of(db, [client.uuid])[client.uuid])
+
+
+def _view(client: Client, policies: list) -> dict[str, Any]:
+    return {
+        'uuid': str(client.uuid), 'client_id': client.client_id, 'name': client.name,
+        'tenant_uuid': str(client.tenant_uuid), 'public': client.public,
+        'grant_types': list(client.grant_types), 'acl': list(client.acl),
+        'policies': [{'uuid': str(u), 'slug': slug} for u, slug in policies],
+        'read_only': client.config_managed,
+        'created_at': client.created_at.isoformat() if client.created_at else None,
+    }
+
+
+def _authenticated(client: Client) -> AuthenticatedClient:
+    return AuthenticatedClient(uuid=client.uuid, client_id=client.client_id, name=client.name,
+                               tenant_uuid=client.tenant_uuid, public=client.public,
+                               grant_types=tuple(client.grant_types))
+
+
+class _VerifiedSecrets:
+    """Recently verified (client_id, secret digest, stored hash) triples, bounded and
+    expiring; memory only."""
+
+    def __init__(self, *, ttl: float, max_size: int = 1024):
+        self._ttl = ttl
+        self._max_size = max_size
+        self._items: OrderedDict[tuple, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(client_id: str, secret: str, stored: str | None) -> tuple:
+        digest = hashlib.sha256(secret.encode('utf-8', 'surrogatepass')).digest()
+        return client_id, digest, stored
+
+    def check(self, client_id: str, secret: str, stored: str | None) -> bool:
+        key = self._key(client_id, secret, stored)
+        with self._lock:
+            expires = self._items.get(key)
+            if expires is None or expires < time.monotonic():
+                self._items.pop(key, None)
+                return False
+            return True
+
+    def remember(self, client_id: str, secret: str, stored: str | None) -> None:
+        with self._lock:
+            self._items[self._key(client_id, secret, stored)] = time.monotonic() + self._ttl
+            if len(self._items) > self._max_size:
+                self._items.popitem(last=False)

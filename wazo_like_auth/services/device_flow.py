@@ -1,0 +1,233 @@
+"""RFC 8628 device authorization grant: start, poll, and the verification page's steps.
+
+The device code is 256 random bits known to the database only by its SHA-256. A person signs
+in on the verification page (password checked with no database connection held, as logins
+are); signing in stores the SHA-256 of a one-time consent value on the authorization, and only
+a form carrying that value can approve or deny. Failed user codes and failed sign-ins count
+against the client address in PostgreSQL (shared by every node, RFC 8628 §5.1).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+
+from .. import tokens
+from ..exceptions import TooManyAttempts, TooManySessions
+from ..models import Client, DeviceCode, User
+from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
+                             new_user_code, normalize_user_code)
+from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant,
+                             OAuth2Error, SlowDown, TemporarilyUnavailable)
+from ..passwords import PasswordHasher
+from ..repositories import clients as client_repo
+from ..repositories import device_codes as device_repo
+from ..repositories import sessions as session_repo
+from ..repositories import users as user_repo
+from .clients import AuthenticatedClient
+from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
+from .refresh_tokens import RefreshTokenService
+from .throttle import LoginThrottle
+from .tokens import LoginRequest, TokenService
+
+logger = logging.getLogger(__name__)
+
+
+class VerificationFailed(Exception):
+    """A verification-page step failed; ``reason`` says which, for the page to explain."""
+
+    def __init__(self, reason: str, status: int):
+        self.reason = reason
+        self.status = status
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What the signed-in person is asked to approve; ``nonce`` goes in the consent form."""
+    nonce: str
+    user_code: str
+    client_id: str
+    client_name: str
+    username: str
+    scope: list[str]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode('utf-8')).digest()
+
+
+class DeviceFlow:
+    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
+                 token_service: TokenService, refresh_tokens: RefreshTokenService,
+                 throttle: LoginThrottle, settings: DeviceSettings, max_user_sessions: int):
+        self._sessions = sessions
+        self._hasher = hasher
+        self._tokens = token_service
+        self._refresh = refresh_tokens
+        self._throttle = throttle
+        self._settings = settings
+        self._max_user_sessions = max_user_sessions
+
+    def start(self, client: AuthenticatedClient, scope: list[str],
+              verification_uri: str) -> dict:
+        """RFC 8628 §3.2: a new device code and user code for ``client``."""
+        device_code = secrets.token_urlsafe(32)
+        now = dt.datetime.now(dt.timezone.utc)
+        with self._sessions.begin() as db:
+            device_repo.purge_expired(db, now - dt.timedelta(seconds=self._settings.lifetime))
+            user_code = self._insert(db, client, device_code, scope, now)
+        shown = display_user_code(user_code)
+        logger.info('client %s started a device authorization', client.client_id)
+        return {'device_code': device_code, 'user_code': shown,
+                'verification_uri': verification_uri,
+                'verification_uri_complete': f'{verification_uri}?user_code={shown}',
+                'expires_in': self._settings.lifetime, 'interval': self._settings.interval}
+
+    def _insert(self, db, client, device_code: str, scope: list[str], now) -> str:
+        for _ in range(5):  # a taken user code is one in 2.6e10 per live code: retry
+            user_code = new_user_code()
+            if device_repo.insert_if_absent(
+                    db, device_code_hash=_digest(device_code), user_code=user_code,
+                    client_uuid=client.uuid, scope=' '.join(scope),
+                    poll_interval=self._settings.interval,
+                    expires_at=now + dt.timedelta(seconds=self._settings.lifetime)):
+                return user_code
+        raise TemporarilyUnavailable('No free user code, try again')
+
+    def poll(self, client: AuthenticatedClient, device_code: str, origin: Origin) -> Grant:
+        """RFC 8628 §3.4-3.5: the token once approved, else the OAuth error to answer.
+        A redeemed code is deleted, so a second redemption is invalid_grant."""
+        with self._sessions.begin() as db:
+            outcome = self._poll(db, client, device_code, origin)
+        if isinstance(outcome, OAuth2Error):
+            raise outcome
+        return outcome
+
+    def _poll(self, db, client, device_code: str, origin: Origin) -> Grant | OAuth2Error:
+        row = device_repo.for_poll(db, _digest(device_code), client.uuid)
+        now = dt.datetime.now(dt.timezone.utc)
+        if row is None:
+            return InvalidGrant('Unknown or already used device code')
+        if row.expires_at <= now:
+            return ExpiredToken()
+        if row.status == 'denied':
+            return AccessDenied()
+        if row.status == 'pending':
+            too_fast = row.last_polled_at is not None \
+                and now < row.last_polled_at + dt.timedelta(seconds=row.poll_interval)
+            row.last_polled_at = now
+            if too_fast:
+                row.poll_interval += SLOW_DOWN_STEP
+                return SlowDown(f'Polling too fast: wait {row.poll_interval} seconds')
+            return AuthorizationPending()
+        return self._redeem(db, row, client, origin)
+
+    def _redeem(self, db, row: DeviceCode, client, origin: Origin) -> Grant | OAuth2Error:
+        user = db.get(User, row.user_uuid, with_for_update=True) if row.user_uuid else None
+        db.delete(row)
+        if user is None or not user.enabled:
+            return InvalidGrant('The user who approved is no longer enabled')
+        login = user.username or str(user.uuid)
+        request = LoginRequest(login=login, client_id=client.client_id,
+                               user_agent=origin.user_agent, remote_addr=origin.remote_addr)
+        refresh = None
+        if OFFLINE_ACCESS in row.scope.split():
+            refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
+                                           mobile=False, backend='wazo_user',
+                                           user_agent=origin.user_agent,
+                                           remote_addr=origin.remote_addr)
+        issued = self._tokens.issue(db, user, request, login,
+                                    refresh_token_uuid=refresh.uuid if refresh else None)
+        client_repo.set_token_client(db, tokens.token_digest(issued.data['token']),
+                                     client.client_id)
+        if user.purpose != 'internal' and \
+                session_repo.count_live_of_user(db, user.uuid) > self._max_user_sessions:
+            raise TooManySessions(f'User {user.uuid} has exceeded the maximum number of '
+                                  'active sessions')
+        if refresh is not None:
+            issued.extra['refresh_token'] = refresh.value
+        return grant_of(issued)
+
+    # -- the verification page ----------------------------------------------------------
+
+    def blocked(self, address: str) -> bool:
+        with self._sessions() as db:
+            return device_repo.failures(db, address, self._settings.failure_window) \
+                >= self._settings.max_failures
+
+    def sign_in(self, address: str, user_code: str, login: str, password: str) -> Consent:
+        """Check the user code, then the person's credentials; raises VerificationFailed
+        (``throttled`` 429, ``unknown_code`` 400, ``bad_credentials`` 401).
+
+        Wrong user codes count against the address here; wrong passwords go through the
+        login throttle of POST /token, so the page is no side door for password guessing.
+        """
+        if self.blocked(address):
+            raise VerificationFailed('throttled', 429)
+        code = normalize_user_code(user_code)
+        with self._sessions() as db:
+            row = device_repo.pending_by_user_code(db, code, _now()) if code else None
+        if row is None:
+            self._fail(address, 'unknown user code')
+            raise VerificationFailed('unknown_code', 400)
+        if not login or len(login) > 1024 or '\x00' in login:
+            self._hasher.burn()
+            raise VerificationFailed('bad_credentials', 401)
+        try:
+            self._throttle.check_login(login, address)
+        except TooManyAttempts:
+            raise VerificationFailed('throttled', 429) from None
+        with self._sessions() as db:
+            user = user_repo.find_enabled_by_login(db, login)
+            candidate = (user.uuid, user.password_hash) if user else (None, None)
+        if not self._hasher.verify(password or '', candidate[1]):
+            logger.info('device verification: wrong credentials for "%s" from %s', login,
+                        address)
+            self._throttle.login_failed(login, address)
+            raise VerificationFailed('bad_credentials', 401)
+        self._throttle.login_succeeded(login, address)
+        return self._ask_consent(code, candidate[0])
+
+    def _ask_consent(self, code: str, user_uuid) -> Consent:
+        nonce = secrets.token_urlsafe(32)
+        now = dt.datetime.now(dt.timezone.utc)
+        with self._sessions.begin() as db:
+            row = device_repo.pending_by_user_code(db, code, now, for_update=True)
+            user = db.get(User, user_uuid)
+            if row is None or user is None or not user.enabled:
+                raise VerificationFailed('unknown_code', 400)
+            row.consent_hash, row.consent_user_uuid = _digest(nonce), user.uuid
+            client = db.get(Client, row.client_uuid)
+            return Consent(nonce=nonce, user_code=display_user_code(code),
+                           client_id=client.client_id, client_name=client.name,
+                           username=user.username or str(user.uuid),
+                           scope=row.scope.split())
+
+    def decide(self, nonce: str, approve: bool) -> str:
+        """Approve or deny the authorization the consent ``nonce`` was issued for; returns
+        the client's name. Raises VerificationFailed('expired', 400) when it is gone."""
+        now = dt.datetime.now(dt.timezone.utc)
+        with self._sessions.begin() as db:
+            row = device_repo.pending_by_consent(db, _digest(nonce or ''), now)
+            if row is None:
+                raise VerificationFailed('expired', 400)
+            row.status = 'approved' if approve else 'denied'
+            row.user_uuid, row.consent_hash = row.consent_user_uuid, None
+            client = db.get(Client, row.client_uuid)
+            logger.info('device authorization for client %s %s by user %s', client.client_id,
+                        row.status, row.user_uuid)
+            return client.name or client.client_id
+
+    def _fail(self, address: str, reason: str) -> None:
+        logger.info('device verification failed from %s: %s', address, reason)
+        with self._sessions.begin() as db:
+            device_repo.record_failure(db, address, self._settings.failure_window)

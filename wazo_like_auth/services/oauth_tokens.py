@@ -1,0 +1,215 @@
+"""Tokens of the OAuth 2.0 endpoints: the SAME access tokens, sessions and refresh tokens as
+the Wazo API (a token from either validates with HEAD /token/{t} and is listed in sessions).
+
+User grants go through TokenService (same login checks, bcrypt off the database connection,
+session limit, refresh-token store); the token is then marked with the client it was issued to.
+Client tokens (client_credentials) belong to no user: auth_id is the client_id, the session is
+in the client's tenant, metadata carries that tenant so tenant checks work, and the ACL comes
+from the client's own entries and policies.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import sessionmaker
+
+from .. import tokens
+from ..models import Client
+from ..oauth2.clients import scope_string
+from ..repositories import clients as client_repo
+from ..repositories import oauth_tokens as oauth_repo
+from ..repositories import refresh_tokens as refresh_repo
+from ..repositories import sessions as session_repo
+from ..repositories import tokens as token_repo
+from .clients import AuthenticatedClient
+from .refresh_tokens import RefreshTokenService
+from .tokens import IssuedToken, LoginRequest, TokenService
+
+logger = logging.getLogger(__name__)
+
+OFFLINE_ACCESS = 'offline_access'
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, recorded on the tokens it creates."""
+    user_agent: str = ''
+    remote_addr: str = ''
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A token endpoint success (RFC 6749 §5.1), before serialisation."""
+    access_token: str
+    expires_in: int
+    acl: list[str]
+    refresh_token: str | None = None
+
+    def response(self) -> dict[str, Any]:
+        extra = [OFFLINE_ACCESS] if self.refresh_token else []
+        body = {'access_token': self.access_token, 'token_type': 'Bearer',
+                'expires_in': self.expires_in, 'scope': scope_string(self.acl, extra)}
+        if self.refresh_token:
+            body['refresh_token'] = self.refresh_token
+        return body
+
+
+def grant_of(issued: IssuedToken) -> Grant:
+    data = issued.data
+    issued_at = dt.datetime.fromisoformat(data['utc_issued_at'])
+    expires_at = dt.datetime.fromisoformat(data['utc_expires_at'])
+    return Grant(access_token=data['token'], acl=list(data['acl']),
+                 expires_in=round((expires_at - issued_at).total_seconds()),
+                 refresh_token=issued.extra.get('refresh_token'))
+
+
+class OAuthTokenService:
+    def __init__(self, *, sessions: sessionmaker, token_service: TokenService,
+                 refresh_tokens: RefreshTokenService, lifetime: int, xivo_uuid: str | None):
+        self._sessions = sessions
+        self._tokens = token_service
+        self._refresh = refresh_tokens
+        self._lifetime = lifetime
+        self._xivo_uuid = xivo_uuid
+
+    def password(self, client: AuthenticatedClient, username: str, password: str,
+                 offline: bool, origin: Origin) -> Grant:
+        """RFC 6749 §4.3 through the Wazo login; raises AuthenticationFailed like POST /token.
+        ``offline`` also gives the user's refresh token for this client (access_type=offline)."""
+        issued = self._tokens.login(LoginRequest(
+            login=username, password=password, access_type='offline' if offline else 'online',
+            client_id=client.client_id, user_agent=origin.user_agent,
+            remote_addr=origin.remote_addr))
+        self._mark(issued, client)
+        return grant_of(issued)
+
+    def refresh(self, client: AuthenticatedClient, refresh_token: str, origin: Origin) -> Grant:
+        """RFC 6749 §6: a token for a refresh token bound to this client (AuthenticationFailed
+        otherwise). The refresh token is not rotated: it keeps working, as in the Wazo API."""
+        issued = self._tokens.login(LoginRequest(
+            refresh_token=refresh_token, client_id=client.client_id,
+            user_agent=origin.user_agent, remote_addr=origin.remote_addr))
+        self._mark(issued, client)
+        return grant_of(issued)
+
+    def _mark(self, issued: IssuedToken, client: AuthenticatedClient) -> None:
+        with self._sessions.begin() as db:
+            client_repo.set_token_client(db, tokens.token_digest(issued.data['token']),
+                                         client.client_id)
+
+    def for_client(self, client: AuthenticatedClient, origin: Origin) -> Grant | None:
+        """RFC 6749 §4.4: a token for the client itself; None if it was deleted meanwhile."""
+        value = tokens.new_token()
+        now = dt.datetime.now(dt.timezone.utc)
+        metadata = {'uuid': None, 'tenant_uuid': str(client.tenant_uuid),
+                    'auth_id': client.client_id, 'pbx_user_uuid': None,
+                    'xivo_uuid': self._xivo_uuid, 'purpose': 'client',
+                    'client_id': client.client_id}
+        with self._sessions.begin() as db:
+            row = db.get(Client, client.uuid)
+            if row is None:
+                return None
+            acl = client_repo.token_acl(db, row)
+            token_repo.insert(
+                db, digest=tokens.token_digest(value), session_uuid=uuid.uuid4(),
+                tenant_uuid=row.tenant_uuid, user_uuid=None, mobile=False,
+                auth_id=client.client_id, pbx_user_uuid=None, xivo_uuid=self._xivo_uuid,
+                issued_at=now, expires_at=now + dt.timedelta(seconds=self._lifetime), acl=acl,
+                metadata_=metadata, user_agent=origin.user_agent,
+                remote_addr=origin.remote_addr, client_id=client.client_id)
+        logger.info('client %s got token %s from %s', client.client_id, tokens.redact(value),
+                    origin.remote_addr)
+        return Grant(access_token=value, expires_in=self._lifetime, acl=acl)
+
+    def introspect(self, value: str, client: AuthenticatedClient,
+                   hint: str | None = None) -> dict[str, Any]:
+        """RFC 7662 §2.2: what a live access token (any), or a refresh token of the calling
+        client, is; ``{"active": false}`` for anything else."""
+        canonical = tokens.normalize(value or '')
+        if canonical is None:
+            return {'active': False}
+        with self._sessions() as db:
+            lookups = [self._describe_access, self._describe_refresh]
+            if hint == 'refresh_token':
+                lookups.reverse()
+            for lookup in lookups:
+                found = lookup(db, canonical, client)
+                if found is not None:
+                    return {'active': True, **found}
+        return {'active': False}
+
+    @staticmethod
+    def _describe_access(db, value: str, client: AuthenticatedClient) -> dict | None:
+        row = oauth_repo.describe(db, tokens.token_digest(value))
+        if row is None or row.expires_at <= dt.datetime.now(dt.timezone.utc):
+            return None
+        found = {'scope': scope_string(row.acl), 'client_id': row.client_id,
+                 'username': row.username, 'sub': row.auth_id, 'token_type': 'Bearer',
+                 'exp': int(row.expires_at.timestamp()), 'iat': int(row.issued_at.timestamp()),
+                 'tenant_uuid': str(row.tenant_uuid)}
+        return {key: v for key, v in found.items() if v is not None}
+
+    def _describe_refresh(self, db, value: str, client: AuthenticatedClient) -> dict | None:
+        row = self._refresh.find(db, value, client.client_id)
+        if row is None:
+            return None
+        found = {'scope': OFFLINE_ACCESS, 'client_id': row.client_id,
+                 'username': oauth_repo.username_of(db, row.user_uuid),
+                 'sub': str(row.user_uuid), 'token_type': 'refresh_token',
+                 'iat': int(row.created_at.timestamp())}
+        return {key: v for key, v in found.items() if v is not None}
+
+    def revoke(self, value: str, client: AuthenticatedClient, hint: str | None = None) -> None:
+        """RFC 7009 §2.1: revoke an access token or refresh token issued to ``client``.
+        A refresh token takes the sessions created from it along. Tokens of other clients,
+        and unknown values, are left alone without error."""
+        canonical = tokens.normalize(value or '')
+        if canonical is None:
+            return
+        with self._sessions.begin() as db:
+            steps = [self._revoke_access, self._revoke_refresh]
+            if hint == 'refresh_token':
+                steps.reverse()
+            for step in steps:
+                if step(db, canonical, client):
+                    return
+
+    @staticmethod
+    def _revoke_access(db, value: str, client: AuthenticatedClient) -> bool:
+        digest = tokens.token_digest(value)
+        row = oauth_repo.describe(db, digest)
+        if row is None or row.client_id != client.client_id:
+            return False
+        token_repo.delete_by_digest(db, digest)
+        logger.info('client %s revoked token %s', client.client_id, tokens.redact(value))
+        return True
+
+    def _revoke_refresh(self, db, value: str, client: AuthenticatedClient) -> bool:
+        row = self._refresh.find(db, value, client.client_id)
+        if row is None:
+            return False
+        revoked = session_repo.delete_from_refresh_tokens(db, [row.uuid])
+        refresh_repo.delete_uuids(db, [row.uuid])
+        logger.info('client %s revoked a refresh token of user %s and %d sessions',
+                    client.client_id, row.user_uuid, len(revoked))
+        return True
+
+    def userinfo(self, value: str) -> dict[str, Any] | None:
+        """Who a live access token belongs to (OpenID Connect UserInfo claims we can honour),
+        or None when the token is unknown or expired."""
+        canonical = tokens.normalize(value or '')
+        if canonical is None:
+            return None
+        with self._sessions() as db:
+            row = oauth_repo.describe(db, tokens.token_digest(canonical))
+        if row is None or row.expires_at <= dt.datetime.now(dt.timezone.utc):
+            return None
+        name = ' '.join(p for p in (row.firstname, row.lastname) if p) or None
+        claims = {'sub': row.auth_id, 'preferred_username': row.username, 'name': name,
+                  'email': row.email, 'tenant_uuid': str(row.tenant_uuid),
+                  'client_id': row.client_id if row.user_uuid is None else None}
+        return {key: v for key, v in claims.items() if v is not None}

@@ -1,0 +1,208 @@
+"""Policies (admin spec §3) and their direct links to users (§1.10).
+
+A policy is addressed by uuid or by slug (``ref``). By uuid it is looked for in T = the scoping
+tenant and its descendants; by slug in the scoping tenant only (the HTTP layer picks T). Either
+way, config-managed policies and policies shared by an ancestor are visible too, read-only.
+Every change that gives or takes access goes through the caller's ``Grants`` (§0.6).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .. import slugs
+from ..exceptions import Conflict, ForbiddenPolicy, ServiceError, UnknownPolicy, UnknownUser
+from ..models import Policy
+from ..repositories import policies as policy_repo
+from .grants import Grants
+from .listing import Condition, ListQuery, Page, paginate
+
+logger = logging.getLogger(__name__)
+
+SORT_COLUMNS = ('name', 'slug', 'description', 'uuid')
+FILTERS = ('uuid', 'name', 'slug', 'user_uuid', 'group_uuid', 'tenant_uuid', 'read_only')
+USER_POLICY_SORT_COLUMNS = ('name', 'description', 'uuid')
+USER_POLICY_FILTERS = ('uuid', 'name', 'group_uuid', 'tenant_uuid')
+Ref = uuid.UUID | str
+UNIQUE_VIOLATION = '23505'
+SLUG_RE = re.compile(slugs.POLICY_SLUG_RE)
+# Bytewise order whatever the database's collation: `-` before `_`, as wazo-auth sorts.
+TEXT_COLUMNS = {'uuid': Policy.uuid, 'name': Policy.name.collate('C'),
+                'slug': Policy.slug.collate('C'), 'description': Policy.description.collate('C')}
+LINK_COLUMNS = {'user_uuid': Condition(policy_repo.held_by_user),
+                'group_uuid': Condition(policy_repo.held_by_group)}
+
+
+class PolicyService:
+    def __init__(self, *, sessions: sessionmaker):
+        self._sessions = sessions
+
+    def create(self, scoping: uuid.UUID, body: dict[str, Any], grants: Grants) -> dict[str, Any]:
+        """Create a policy in the scoping tenant; 401 for access the caller lacks, 409 on a
+        name or slug clash (§3.3). The slug is derived from the name when not given."""
+        acl = unique(body['acl'])
+        grants.ensure_may_add(acl)
+        name, shared = body['name'], body['shared']
+        with unique_violations_as(_conflict(name)), self._sessions.begin() as db:
+            _ensure_free(db, scoping, name=name, slug=body['slug'], shared=shared)
+            slug = body['slug'] or slugs.derive(name, lambda s: policy_repo.clash(
+                db, scoping, slug=s, shared=shared) is None)
+            policy = Policy(uuid=uuid.uuid4(), tenant_uuid=scoping, name=name, slug=slug,
+                            description=body['description'], acl=acl, shared=shared)
+            db.add(policy)
+            db.flush()
+            logger.info('policy %s (%s) created in tenant %s', policy.uuid, slug, scoping)
+            return item(policy_repo.stored(db, policy.uuid))
+
+    def list(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], query: ListQuery) -> Page:
+        with self._sessions() as db:
+            view = policy_repo.viewpoint(db, scoping, tenants)
+            shown_tenant, read_only, _ = (c.element for c in policy_repo.shown_from(view))
+            columns = {**TEXT_COLUMNS, 'tenant_uuid': shown_tenant, 'read_only': read_only,
+                       **LINK_COLUMNS}
+            total, filtered, rows = paginate(db, policy_repo.listing(view), query,
+                                             columns=columns, searchable=('name', 'description'))
+        return Page(total, filtered, [item(row) for row in rows])
+
+    def get(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref) -> dict[str, Any]:
+        with self._sessions() as db:
+            return item(find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref))
+
+    def update(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
+               body: dict[str, Any], grants: Grants) -> dict[str, Any]:
+        """Replace name, description and ACL (§3.6): the caller must hold every access of the
+        new ACL and of each dropped entry; read-only policies answer 403."""
+        acl = unique(body['acl'])
+        grants.ensure_may_add(acl)
+        with unique_violations_as(_conflict(body['name'])), self._sessions.begin() as db:
+            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            grants.ensure_may_remove(a for a in row.acl if a not in acl)
+            _ensure_writable(row)
+            _ensure_free(db, row.tenant_uuid, name=body['name'], shared=row.shared,
+                         exclude=row.uuid)
+            policy_repo.replace(db, row.uuid, name=body['name'],
+                                description=body['description'], acl=acl)
+            return item(policy_repo.stored(db, row.uuid))
+
+    def delete(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
+               grants: Grants) -> None:
+        """Delete a writable policy whose every access the caller holds; its links go too."""
+        with self._sessions.begin() as db:
+            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            grants.ensure_may_remove(row.acl)
+            _ensure_writable(row)
+            policy_repo.delete_one(db, row.uuid)
+        logger.info('policy %s deleted', row.uuid)
+
+    def add_access(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
+                   access: str, grants: Grants) -> None:
+        """Append one access (§3.8); 409 when already there, 403 on a read-only policy."""
+        grants.ensure_may_add([access])
+        with self._sessions.begin() as db:
+            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            _ensure_writable(row)
+            if not policy_repo.add_access(db, row.uuid, access):
+                raise Conflict(f'Policy already associated to {access}',
+                               details={'acl': {'constraint_id': 'unique', 'value': access}})
+
+    def remove_access(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
+                      access: str, grants: Grants) -> None:
+        """Remove one access; removing an absent one is fine (204)."""
+        grants.ensure_may_remove([access])
+        with self._sessions.begin() as db:
+            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            _ensure_writable(row)
+            policy_repo.remove_access(db, row.uuid, access)
+
+    def list_of_user(self, user_uuid: uuid.UUID, query: ListQuery) -> Page:
+        """The policies attached directly to a user (group policies excluded), shown as
+        stored: own tenant, read-only iff config-managed."""
+        columns = {**TEXT_COLUMNS, 'tenant_uuid': Policy.tenant_uuid,
+                   'group_uuid': LINK_COLUMNS['group_uuid']}
+        with self._sessions() as db:
+            total, filtered, rows = paginate(db, policy_repo.of_user(user_uuid), query,
+                                             columns=columns, searchable=('name', 'description'))
+        return Page(total, filtered, [item(row) for row in rows])
+
+    def attach_to_user(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID],
+                       user_uuid: uuid.UUID, ref: Ref, grants: Grants) -> None:
+        """Attach a visible policy to a user (idempotent); the caller must hold all its ACL."""
+        try:
+            with self._sessions.begin() as db:
+                row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+                grants.ensure_may_add(row.acl)
+                policy_repo.link_user(db, user_uuid, row.uuid)
+        except IntegrityError:  # the user was deleted meanwhile
+            raise UnknownUser(details={'uuid': str(user_uuid)}) from None
+
+    def detach_from_user(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID],
+                         user_uuid: uuid.UUID, ref: Ref, grants: Grants) -> None:
+        """Detach a visible policy (not attached: fine); the caller must hold all its ACL."""
+        with self._sessions.begin() as db:
+            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            grants.ensure_may_remove(row.acl)
+            policy_repo.unlink_user(db, user_uuid, row.uuid)
+
+
+def item(row: Any) -> dict[str, Any]:
+    """The policy object (§3.1) of a repository row."""
+    return {'uuid': str(row.uuid), 'tenant_uuid': str(row.shown_tenant_uuid), 'name': row.name,
+            'slug': row.slug, 'description': row.description, 'acl': list(row.acl),
+            'read_only': bool(row.read_only), 'shared': bool(row.shown_shared)}
+
+
+def unique(acl: Iterable[str]) -> list[str]:
+    """A policy's ACL is a set kept in insertion order: later duplicates are dropped."""
+    return list(dict.fromkeys(acl))
+
+
+def ref_details(ref: Ref) -> dict[str, str]:
+    return {'uuid': str(ref)} if isinstance(ref, uuid.UUID) else {'slug': ref}
+
+
+def find_visible(db: Session, view: policy_repo.Viewpoint, ref: Ref) -> Any:
+    """The visible policy ``ref``; raises UnknownPolicy (404)."""
+    # A segment that cannot be a slug (NUL included, which PostgreSQL refuses) matches nothing.
+    possible = isinstance(ref, uuid.UUID) or (len(ref) <= 80 and SLUG_RE.match(ref))
+    row = policy_repo.find(db, view, ref) if possible else None
+    if row is None:
+        raise UnknownPolicy(f'No such policy: "{ref}"', details=ref_details(ref))
+    return row
+
+
+def _ensure_writable(row: Any) -> None:
+    if row.read_only:
+        raise ForbiddenPolicy(f'Forbidden policy modification: "{row.uuid}"',
+                              details={'uuid': str(row.uuid)})
+
+
+def _ensure_free(db: Session, tenant: uuid.UUID, *, name: str, slug: str | None = None,
+                 shared: bool = False, exclude: uuid.UUID | None = None) -> None:
+    other = policy_repo.clash(db, tenant, name=name, slug=slug, shared=shared, exclude=exclude)
+    if other is not None:
+        field = 'name' if other.name == name else 'slug'
+        raise _conflict(name, field)
+
+
+def _conflict(name: str, field: str = 'name') -> Conflict:
+    message = f'Policy "{name}" already exists'
+    return Conflict(message, details={field: {'constraint_id': 'unique', 'message': message}})
+
+
+@contextlib.contextmanager
+def unique_violations_as(error: ServiceError):
+    """Raise ``error`` for a unique violation: a concurrent write won the race past our
+    checks, and the database constraint had the last word."""
+    try:
+        yield
+    except IntegrityError as e:
+        if getattr(e.orig, 'pgcode', '') == UNIQUE_VIOLATION:
+            raise error from None
+        raise

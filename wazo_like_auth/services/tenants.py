@@ -1,0 +1,255 @@
+"""Tenant administration (admin spec §2): the tree below the top tenant.
+
+Every method is scoped by the caller's scoping tenant ``scope``: a tenant outside the subtree of
+``scope`` is answered exactly like a tenant that does not exist (404), so a caller learns
+nothing about other trees.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import string
+import uuid
+from typing import Any
+
+from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..exceptions import (Conflict, DeletingOwnTenant, InvalidData, TenantHasChildren,
+                          TenantIdentityConflict, TopTenantConflict, UnknownTenant, UnknownUser)
+from ..models import Session as AuthSession
+from ..models import Tenant, User
+from ..repositories import sessions as session_repo
+from ..repositories import tenants as tenant_repo
+from .listing import Condition, ListQuery, Page, paginate
+
+logger = logging.getLogger(__name__)
+
+# Without identity providers (LDAP, SAML: spec D7) only the native method exists.
+TENANT_AUTHENTICATION_METHODS = ('native',)
+_SLUG_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def _domain_condition(value: str) -> Any:
+    return literal(value) == func.any(Tenant.domain_names)
+
+
+def _uuids_condition(values: list[str]) -> Any:
+    return cast(Tenant.uuid, String).in_(values)
+
+
+def _domains_text() -> Any:
+    return func.array_to_string(Tenant.domain_names, ' ')
+
+
+LIST_COLUMNS = {
+    'name': Tenant.name.collate('C'), 'slug': Tenant.slug.collate('C'), 'uuid': Tenant.uuid,
+    'domain_name': Condition(_domain_condition), 'uuids': Condition(_uuids_condition),
+    'domains': _domains_text(),
+}
+LIST_SEARCHABLE = ('name', 'slug', 'domains')
+
+
+def tenant_view(tenant: Tenant) -> dict[str, Any]:
+    """The tenant object of every response (§2.1)."""
+    address = tenant.address or {}
+    return {
+        'uuid': str(tenant.uuid),
+        'parent_uuid': str(tenant.parent_uuid),
+        'name': tenant.name,
+        'slug': tenant.slug,
+        'contact': str(tenant.contact_uuid) if tenant.contact_uuid else None,
+        'phone': tenant.phone,
+        'default_authentication_method': tenant.default_authentication_method,
+        'domain_names': list(tenant.domain_names or []),
+        'address': {name: address.get(name) for name in
+                    ('line_1', 'line_2', 'city', 'state', 'country', 'zip_code')},
+    }
+
+
+def domain_uuid(tenant_uuid: uuid.UUID, name: str) -> uuid.UUID:
+    """A domain's stable identity: the same while the tenant keeps that name (§2.5, §2.7)."""
+    return uuid.uuid5(tenant_uuid, name)
+
+
+class TenantService:
+    def __init__(self, *, sessions: sessionmaker):
+        self._sessions = sessions
+
+    def create(self, scope: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a tenant below ``scope`` with its all-users group (§2.2)."""
+        _check_method(body['default_authentication_method'])
+        new_uuid = body.get('uuid') or uuid.uuid4()
+        if new_uuid == scope:
+            raise TopTenantConflict(details={'parent_uuid': {
+                'constraint_id': 'unique', 'message': 'A master tenant already exist'}})
+        try:
+            with self._sessions.begin() as db:
+                tenant_repo.lock_tree(db)
+                if tenant_repo.exists(db, new_uuid):
+                    raise _identity_conflict(new_uuid)
+                slug = self._slug(db, body.get('slug'), body.get('name'))
+                tenant = Tenant(uuid=new_uuid, parent_uuid=scope, slug=slug)
+                self._apply(db, tenant, body, scope)
+                db.add(tenant)
+                db.flush()
+                tenant_repo.ensure_all_users_group(db, new_uuid)
+                logger.info('tenant %s created below %s', new_uuid, scope)
+                return tenant_view(tenant)
+        except IntegrityError as error:
+            raise _conflict(error, new_uuid) from None
+
+    def list(self, tenants: list[uuid.UUID], query: ListQuery) -> Page:
+        with self._sessions() as db:
+            total, filtered, rows = paginate(db, tenant_repo.listing(tenants), query,
+                                             columns=LIST_COLUMNS, searchable=LIST_SEARCHABLE)
+            return Page(total, filtered, [tenant_view(row[0]) for row in rows])
+
+    def get(self, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> dict[str, Any]:
+        with self._sessions() as db:
+            return tenant_view(_visible(db, scope, tenant_uuid))
+
+    def domains(self, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> dict[str, Any]:
+        """GET /tenants/{t}/domains: ``{"total", "items": [{"name", "uuid"}]}`` (§2.7)."""
+        with self._sessions() as db:
+            tenant = _visible(db, scope, tenant_uuid)
+            items = [{'name': name, 'uuid': str(domain_uuid(tenant.uuid, name))}
+                     for name in tenant.domain_names]
+        return {'total': len(items), 'items': items}
+
+    def update(self, scope: uuid.UUID, tenant_uuid: uuid.UUID,
+               body: dict[str, Any]) -> dict[str, Any]:
+        """Replace every writable field of a visible tenant (§2.5)."""
+        _check_method(body['default_authentication_method'])
+        try:
+            with self._sessions.begin() as db:
+                tenant_repo.lock_tree(db)
+                tenant = _visible(db, scope, tenant_uuid)
+                self._apply(db, tenant, body, scope)
+                logger.info('tenant %s updated', tenant_uuid)
+                db.flush()
+                return tenant_view(tenant)
+        except IntegrityError as error:
+            raise _conflict(error, tenant_uuid) from None
+
+    def delete(self, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> None:
+        """Delete a visible tenant without sub-tenants, with everything in it, sessions and
+        tokens included, in one transaction (§2.6)."""
+        if tenant_uuid == scope:
+            raise DeletingOwnTenant(f'Deleting its own tenant is forbidden: "{tenant_uuid}"',
+                                    details={'tenant_uuid': str(tenant_uuid)})
+        try:
+            with self._sessions.begin() as db:
+                tenant_repo.lock_tree(db)
+                _visible(db, scope, tenant_uuid)
+                if tenant_repo.has_children(db, tenant_uuid):
+                    raise _has_children(tenant_uuid)
+                # Sessions cascade with their tenant; this also catches any session of the
+                # tenant's users recorded under another tenant, so none outlives its user.
+                members = select(User.uuid).where(User.tenant_uuid == tenant_uuid)
+                session_repo.delete_where(db, AuthSession.user_uuid.in_(members))
+                tenant_repo.delete(db, tenant_uuid)
+        except IntegrityError:  # a child appeared meanwhile: its parent key protects it
+            raise _has_children(tenant_uuid) from None
+        logger.info('tenant %s deleted', tenant_uuid)
+
+    def move(self, scope: uuid.UUID, tenant_uuid: uuid.UUID, parent_uuid: uuid.UUID) -> None:
+        """Make ``parent_uuid`` the parent of ``tenant_uuid``; both visible, no cycle (§2.7)."""
+        with self._sessions.begin() as db:
+            tenant_repo.lock_tree(db)
+            tenant = _visible(db, scope, tenant_uuid)
+            _visible(db, scope, parent_uuid)
+            if tenant_repo.is_subtenant(db, parent_uuid, tenant_uuid):
+                raise Conflict(f'Parent ({parent_uuid}) is a descendent of tenant: '
+                               f'"{tenant_uuid}"', details={'uuid': str(tenant_uuid),
+                                                            'parent_uuid': str(parent_uuid)})
+            tenant.parent_uuid = parent_uuid
+        logger.info('tenant %s moved below %s', tenant_uuid, parent_uuid)
+
+    @staticmethod
+    def _apply(db: Session, tenant: Tenant, body: dict[str, Any], scope: uuid.UUID) -> None:
+        """Copy the writable fields, checking the contact and the domain names."""
+        contact = body['contact']
+        if contact is not None and not _user_visible(db, scope, contact):
+            raise UnknownUser(f'No such user: "{contact}"', details={'uuid': str(contact)})
+        taken = tenant_repo.domains_taken(db, body['domain_names'], other_than=tenant.uuid)
+        if taken:
+            raise Conflict(details={'domain_names': {
+                'constraint_id': 'unique',
+                'message': f'Domain names {taken} are already in use, no duplicates allowed'}})
+        address = body['address']
+        tenant.name = body['name']
+        tenant.phone = body['phone']
+        tenant.contact_uuid = contact
+        tenant.default_authentication_method = body['default_authentication_method']
+        tenant.domain_names = body['domain_names']
+        tenant.address = address if any(v is not None for v in address.values()) else None
+
+    @staticmethod
+    def _slug(db: Session, wanted: str | None, name: str | None) -> str:
+        """The requested slug (409 if taken), else one derived from the name when free, else
+        three random characters."""
+        if wanted is not None:
+            if tenant_repo.slug_taken(db, wanted):
+                raise _slug_conflict(wanted)
+            return wanted
+        derived = re.sub(r'[^a-zA-Z0-9_]', '', name or '')[:10]
+        if derived and not tenant_repo.slug_taken(db, derived):
+            return derived
+        while True:
+            candidate = ''.join(secrets.choice(_SLUG_ALPHABET) for _ in range(3))
+            if not tenant_repo.slug_taken(db, candidate):
+                return candidate
+
+
+def _visible(db: Session, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> Tenant:
+    tenant = tenant_repo.get(db, tenant_uuid)
+    if tenant is None or not tenant_repo.is_subtenant(db, tenant_uuid, scope):
+        raise UnknownTenant(f'No such tenant: "{tenant_uuid}"',
+                            details={'uuid': str(tenant_uuid)})
+    return tenant
+
+
+def _user_visible(db: Session, scope: uuid.UUID, user_uuid: uuid.UUID) -> bool:
+    tenant = db.scalar(select(User.tenant_uuid).where(User.uuid == user_uuid))
+    return tenant is not None and tenant_repo.is_subtenant(db, tenant, scope)
+
+
+def _check_method(method: str) -> None:
+    if method not in TENANT_AUTHENTICATION_METHODS:
+        raise InvalidData(f'Invalid default authentication method {method}',
+                          details={'default_authentication_method': method})
+
+
+def _has_children(tenant_uuid: uuid.UUID) -> TenantHasChildren:
+    return TenantHasChildren(
+        f'Unauthorized delete of tenant : "{tenant_uuid}" ; since it has at least one child',
+        details={'uuid': str(tenant_uuid)})
+
+
+def _identity_conflict(tenant_uuid: uuid.UUID) -> TenantIdentityConflict:
+    return TenantIdentityConflict(details={'uuid': {
+        'constraint_id': 'unique',
+        'message': f'A tenant with identity uuid="{tenant_uuid}" already exists'}})
+
+
+def _slug_conflict(slug: str) -> Conflict:
+    return Conflict(details={'slug': {'constraint_id': 'unique',
+                                      'message': f'The slug "{slug}" is already used'}})
+
+
+def _conflict(error: IntegrityError, tenant_uuid: uuid.UUID) -> Exception:
+    """The answer to a unique or foreign-key violation that a concurrent write caused after
+    our checks passed."""
+    constraint = getattr(getattr(error.orig, 'diag', None), 'constraint_name', None) or ''
+    if constraint == 'tenant_pkey':
+        return _identity_conflict(tenant_uuid)
+    if constraint == 'tenant_slug_key':
+        return Conflict(details={'slug': {'constraint_id': 'unique',
+                                          'message': 'The slug is already used'}})
+    if constraint == 'tenant_contact_uuid_fkey':
+        return UnknownUser(details={})
+    logger.warning('tenant %s: unexpected integrity error on %s', tenant_uuid, constraint)
+    return Conflict()

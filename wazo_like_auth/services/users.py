@@ -1,0 +1,220 @@
+"""User administration (admin spec §1): users, their e-mail addresses, their password.
+
+``scope`` is the caller's scoping tenant: a user outside its subtree answers 404 exactly like a
+user that does not exist. ``scope=None`` (used only when the caller acts on itself) skips it.
+
+Revocation (spec D5): disabling a user, deleting it or changing its password deletes all its
+sessions and access tokens in the same transaction; deletion also drops its refresh tokens (a
+foreign-key cascade). Logins (usernames and addresses) are unique case-insensitively across
+both, in every tenant (§1.2); every write that adds a login holds the login lock.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..exceptions import (AuthenticationFailed, Conflict, InvalidData, UnknownTenant,
+                          UnknownUser)
+from ..models import User
+from ..passwords import PasswordHasher
+from ..repositories import sessions as session_repo
+from ..repositories import tenants as tenant_repo
+from ..repositories import users as user_repo
+from .listing import ListQuery, Page, paginate
+from .user_views import LIST_COLUMNS, LIST_SEARCHABLE, email_view, user_view
+
+logger = logging.getLogger(__name__)
+
+# Without identity providers (LDAP, SAML: spec D7): a user's own password, or the tenant's
+# default method (which is native).
+USER_AUTHENTICATION_METHODS = ('native', 'default')
+
+
+class UserService:
+    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher):
+        self._sessions = sessions
+        self._hasher = hasher
+
+    def create(self, tenant_uuid: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a user in ``tenant_uuid``, member of its all-users group (§1.3)."""
+        method = _method(body)
+        password = body['password']
+        password_hash = self._hasher.hash(password) if password is not None else None
+        user_uuid = body.get('uuid') or uuid.uuid4()
+        try:
+            with self._sessions.begin() as db:
+                user_repo.lock_logins(db)
+                _check_login(db, 'username', body['username'])
+                _check_login(db, 'email_address', body['email_address'])
+                if user_repo.get(db, user_uuid) is not None:
+                    raise _uuid_conflict(user_uuid)
+                user = User(uuid=user_uuid, tenant_uuid=tenant_uuid, password_hash=password_hash)
+                _apply(user, body, method)
+                db.add(user)
+                db.flush()
+                emails = []
+                if body['email_address'] is not None:
+                    emails = user_repo.replace_emails(db, user_uuid, [{
+                        'address': body['email_address'], 'main': True, 'confirmed': True}])
+                group = tenant_repo.ensure_all_users_group(db, tenant_uuid)
+                user_repo.join_group(db, user_uuid, group)
+                view = user_view(user, emails)
+        except IntegrityError as error:
+            raise _integrity_error(error, user_uuid) from None
+        logger.info('user %s created in tenant %s', user_uuid, tenant_uuid)
+        return view
+
+    def list(self, tenants: list[uuid.UUID], query: ListQuery) -> Page:
+        with self._sessions() as db:
+            total, filtered, rows = paginate(db, user_repo.listing(tenants), query,
+                                             columns=LIST_COLUMNS, searchable=LIST_SEARCHABLE)
+            users = [row[0] for row in rows]
+            emails = user_repo.emails_of(db, [user.uuid for user in users])
+            return Page(total, filtered, [user_view(user, emails[user.uuid]) for user in users])
+
+    def get(self, scope: uuid.UUID, user_uuid: uuid.UUID) -> dict[str, Any]:
+        with self._sessions() as db:
+            return _view(db, _visible(db, scope, user_uuid))
+
+    def update(self, scope: uuid.UUID, user_uuid: uuid.UUID,
+               body: dict[str, Any]) -> dict[str, Any]:
+        """Replace the user's fields (§1.6: omitted ones take their defaults); a disabled user
+        loses its sessions and access tokens at once."""
+        method = _method(body)
+        try:
+            with self._sessions.begin() as db:
+                user_repo.lock_logins(db)
+                user = _visible(db, scope, user_uuid, lock=True)
+                _check_login(db, 'username', body['username'], other_than=user_uuid)
+                _apply(user, body, method)
+                revoked = [] if user.enabled else session_repo.delete_of_user(db, user_uuid)
+                db.flush()
+                view = _view(db, user)
+        except IntegrityError as error:
+            raise _integrity_error(error, user_uuid) from None
+        logger.info('user %s updated%s', user_uuid,
+                    f', {len(revoked)} sessions revoked' if revoked else '')
+        return view
+
+    def delete(self, scope: uuid.UUID, user_uuid: uuid.UUID) -> None:
+        """Delete a user with its sessions, access and refresh tokens (§1.7, D5)."""
+        with self._sessions.begin() as db:
+            _visible(db, scope, user_uuid, lock=True)
+            revoked = session_repo.delete_of_user(db, user_uuid)
+            user_repo.delete(db, user_uuid)
+        logger.info('user %s deleted, %d sessions revoked', user_uuid, len(revoked))
+
+    def change_password(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
+                        old_password: str, new_password: str) -> None:
+        """Set a new password if ``old_password`` logs the user in (§1.8).
+
+        The old password is checked as a login would check it: the user's login (its username,
+        else its main confirmed address) must resolve to this enabled user. Any failure is
+        AuthenticationFailed. bcrypt runs with no database connection held.
+        """
+        new_hash = self._hasher.hash(new_password)
+        with self._sessions() as db:
+            user = _visible(db, scope, user_uuid)
+            current = _login_hash(db, user)
+        if not self._hasher.verify(old_password, current):
+            raise AuthenticationFailed()
+        with self._sessions.begin() as db:
+            user = db.get(User, user_uuid, with_for_update=True)
+            # Changed meanwhile (disabled, deleted, another new password): start again.
+            if user is None or not user.enabled or user.password_hash != current:
+                raise AuthenticationFailed()
+            user.password_hash = new_hash
+            revoked = session_repo.delete_of_user(db, user_uuid)
+        logger.info('user %s changed its password, %d sessions revoked', user_uuid, len(revoked))
+
+    def replace_emails(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
+                       items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Make ``items`` the user's e-mail addresses (§1.9); returns them."""
+        try:
+            with self._sessions.begin() as db:
+                user_repo.lock_logins(db)
+                for item in items:
+                    _check_login(db, 'email_address', item['address'], other_than=user_uuid)
+                _visible(db, scope, user_uuid, lock=True)
+                view = [email_view(e) for e in user_repo.replace_emails(db, user_uuid, items)]
+        except IntegrityError as error:
+            raise _integrity_error(error, user_uuid) from None
+        logger.info('user %s has %d e-mail addresses', user_uuid, len(items))
+        return view
+
+
+def _visible(db: Session, scope: uuid.UUID | None, user_uuid: uuid.UUID,
+             lock: bool = False) -> User:
+    user = db.get(User, user_uuid, with_for_update=lock)
+    if user is None or (scope is not None
+                        and not tenant_repo.is_subtenant(db, user.tenant_uuid, scope)):
+        raise UnknownUser(f'No such user: "{user_uuid}"', details={'uuid': str(user_uuid)})
+    return user
+
+
+def _view(db: Session, user: User) -> dict[str, Any]:
+    return user_view(user, user_repo.emails_of(db, [user.uuid])[user.uuid])
+
+
+def _login_hash(db: Session, user: User) -> str | None:
+    """The password hash a login with the user's own login would check, or None."""
+    if user.username:
+        login = user.username
+    else:
+        emails = user_repo.emails_of(db, [user.uuid])[user.uuid]
+        login = next((e.address for e in emails if e.main and e.confirmed), None)
+    found = user_repo.find_enabled_by_login(db, login) if login else None
+    return found.password_hash if found is not None and found.uuid == user.uuid else None
+
+
+def _method(body: dict[str, Any]) -> str:
+    """The requested authentication method, else ``default`` for people and ``native`` for
+    internal and external_api users."""
+    method = body.get('authentication_method')
+    if method is None:
+        return 'default' if body['purpose'] == 'user' else 'native'
+    if method not in USER_AUTHENTICATION_METHODS:
+        raise InvalidData(f'Invalid authentication method {method}',
+                          details={'authentication_method': method})
+    return method
+
+
+def _apply(user: User, body: dict[str, Any], method: str) -> None:
+    user.username = body['username']
+    user.firstname = body['firstname']
+    user.lastname = body['lastname']
+    user.purpose = body['purpose']
+    user.enabled = body['enabled']
+    user.authentication_method = method
+
+
+def _check_login(db: Session, field: str, login: str | None,
+                 other_than: uuid.UUID | None = None) -> None:
+    if login is not None and user_repo.login_taken(db, login, other_than):
+        raise _login_conflict(field, login)
+
+
+def _login_conflict(field: str, login: str) -> Conflict:
+    return Conflict(details={field: {'constraint_id': 'unique',
+                                     'message': f'The login "{login}" is already used'}})
+
+
+def _uuid_conflict(user_uuid: uuid.UUID) -> Conflict:
+    return Conflict(details={'uuid': {'constraint_id': 'unique',
+                                      'message': f'The uuid "{user_uuid}" is already used'}})
+
+
+def _integrity_error(error: IntegrityError, user_uuid: uuid.UUID) -> Exception:
+    """A violation our checks could not see coming: a concurrent write (the login lock makes
+    login clashes impossible, not uuid clashes or a tenant deleted meanwhile)."""
+    constraint = getattr(getattr(error.orig, 'diag', None), 'constraint_name', None) or ''
+    if constraint == 'auth_user_pkey':
+        return _uuid_conflict(user_uuid)
+    if constraint == 'auth_user_tenant_uuid_fkey':
+        return UnknownTenant(details={})
+    logger.warning('user %s: unexpected integrity error on %s', user_uuid, constraint)
+    return Conflict()
