@@ -30,6 +30,13 @@ def _together(app, count: int, action: Callable[[object, int], object]) -> list:
 
 
 @pytest.fixture
+def config(make_config, db_uri):
+    # These races make refresh logins fail on purpose; guessing throttling, which would turn
+    # those failures into 429s, is tested in test_throttling.py.
+    return make_config(db_uri=db_uri, throttle={'refresh_failures_per_address': 100_000})
+
+
+@pytest.fixture
 def alice(make_user):
     return make_user('alice')
 
