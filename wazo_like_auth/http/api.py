@@ -23,7 +23,7 @@ class Api(flask_restful.Api):
     def route(self, resource, *paths: str, **kwargs) -> None:
         """Serve ``resource`` at every path under both prefixes."""
         self.add_resource(resource, *_prefixed(paths),
-                          resource_class_kwargs=kwargs or None)
+                          resource_class_kwargs=kwargs)
 
 
 def _prefixed(paths: Iterable[str]) -> list[str]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from ..models import Policy, Session, User, UserPolicy
+from ..models import Policy, User, UserPolicy
 from ..passwords import PasswordHasher
+from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 
@@ -31,8 +32,7 @@ class BootstrapService:
         new_hash = self._hasher.hash(password)
         with self._sessions.begin() as db:
             top = tenant_repo.top_tenant_uuid(db)
-            policy = db.scalars(select(Policy).where(Policy.slug == ADMIN_POLICY_SLUG,
-                                                     Policy.tenant_uuid == top)).one()
+            policy = self._admin_policy(db, top)
             user = user_repo.find_by_username(db, username)
             if user is None:
                 user = User(uuid=uuid.uuid4(), username=username, tenant_uuid=top,
@@ -45,9 +45,22 @@ class BootstrapService:
             elif not self._hasher.verify(password, user.password_hash) or not user.enabled:
                 user.password_hash = new_hash
                 user.enabled = True
-                db.execute(delete(Session).where(Session.user_uuid == user.uuid))
+                session_repo.delete_of_user(db, user.uuid)
                 logger.info('bootstrap: reset user %s', username)
             link = db.get(UserPolicy, (user.uuid, policy.uuid))
             if link is None:
                 db.add(UserPolicy(user_uuid=user.uuid, policy_uuid=policy.uuid))
             return user.uuid
+
+    @staticmethod
+    def _admin_policy(db, top: uuid.UUID) -> Policy:
+        """The top tenant's full-access policy, recreated if an administrator deleted it."""
+        policy = db.scalars(select(Policy).where(Policy.slug == ADMIN_POLICY_SLUG,
+                                                 Policy.tenant_uuid == top)).first()
+        if policy is None:
+            policy = Policy(uuid=uuid.uuid4(), tenant_uuid=top, name=ADMIN_POLICY_SLUG,
+                            slug=ADMIN_POLICY_SLUG, description='Full access', acl=['#'])
+            db.add(policy)
+            db.flush()
+            logger.warning('bootstrap: recreated the full-access policy %s', ADMIN_POLICY_SLUG)
+        return policy

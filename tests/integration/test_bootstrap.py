@@ -1,0 +1,40 @@
+"""`wazo-like-auth bootstrap` and bootstrap_user_on_startup share BootstrapService."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.integration.conftest import basic
+from wazo_like_auth.passwords import PasswordHasher
+from wazo_like_auth.services.bootstrap import BootstrapService
+
+
+def _bootstrap(sessions):
+    return BootstrapService(sessions=sessions, hasher=PasswordHasher(rounds=4))
+
+
+def _acl(client, password='pw'):
+    response = client.post('/0.1/token', json={}, headers=basic('root', password))
+    return response.status_code, (response.get_json().get('data') or {}).get('acl')
+
+
+def test_bootstrap_creates_a_full_access_user_and_is_idempotent(client, sessions):
+    first = _bootstrap(sessions).ensure_admin('root', 'pw')
+    assert _bootstrap(sessions).ensure_admin('root', 'pw') == first
+    assert _acl(client) == (200, ['#'])
+
+
+def test_bootstrap_with_a_new_password_resets_it_and_revokes_sessions(client, sessions):
+    _bootstrap(sessions).ensure_admin('root', 'pw')
+    token = client.post('/0.1/token', json={}, headers=basic('root', 'pw')) \
+        .get_json()['data']['token']
+    _bootstrap(sessions).ensure_admin('root', 'new-pw')
+    assert client.head(f'/0.1/token/{token}').status_code == 404
+    assert _acl(client, 'pw')[0] == 401
+    assert _acl(client, 'new-pw') == (200, ['#'])
+
+
+def test_bootstrap_recreates_a_deleted_full_access_policy(client, sessions, engine):
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM auth_policy WHERE slug = 'wazo_default_master_user_policy'"))
+    _bootstrap(sessions).ensure_admin('root', 'pw')
+    assert _acl(client) == (200, ['#'])
