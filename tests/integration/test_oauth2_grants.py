@@ -197,3 +197,19 @@ def test_client_token_calls_protected_endpoints_in_its_tenant(api, make_client):
 
     assert listed.status_code == 200, listed.text
     assert service['tenant_uuid'] in {s['tenant_uuid'] for s in listed.json()['items']}
+
+
+def test_refresh_token_of_a_confidential_client_is_refused_on_the_wazo_path(
+        api, make_client, alice):
+    """RFC 6749 §6: a confidential client authenticates to redeem its refresh token; the Wazo
+    refresh login has no client authentication, so it refuses such client_ids."""
+    app = make_client('webapp', grant_types=PASSWORD_GRANTS)
+    session = OAuth2Session('webapp', app['client_secret'], scope='offline_access')
+    token = session.fetch_token(api.token_url(), username='alice', password='s3cret')
+
+    wazo = api.session.post(f'{api.url}/token', timeout=10, json={
+        'refresh_token': token['refresh_token'], 'client_id': 'webapp'})
+
+    assert wazo.status_code == 401
+    assert wazo.json()['message'] == 'Authentication Failed'
+    assert api.is_valid(session.refresh_token(api.token_url())['access_token'])

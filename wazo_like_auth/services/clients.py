@@ -9,13 +9,9 @@ hash, so remembered checks of the old one never match again.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
-import threading
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +28,7 @@ from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
 from ..repositories import tenants as tenant_repo
 from .listing import ListQuery, Page, paginate
+from .verified_secrets import VerifiedSecrets
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +61,7 @@ class ClientService:
                  remember_seconds: float = 300):
         self._sessions = sessions
         self._hasher = hasher
-        self._verified = _VerifiedSecrets(ttl=remember_seconds)
+        self._verified = VerifiedSecrets(ttl=remember_seconds)
 
     # -- administration (one transaction per method) -------------------------------------
 
@@ -267,34 +264,3 @@ def _authenticated(client: Client) -> AuthenticatedClient:
     return AuthenticatedClient(uuid=client.uuid, client_id=client.client_id, name=client.name,
                                tenant_uuid=client.tenant_uuid, public=client.public,
                                grant_types=tuple(client.grant_types))
-
-
-class _VerifiedSecrets:
-    """Recently verified (client_id, secret digest, stored hash) triples, bounded and
-    expiring; memory only."""
-
-    def __init__(self, *, ttl: float, max_size: int = 1024):
-        self._ttl = ttl
-        self._max_size = max_size
-        self._items: OrderedDict[tuple, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(client_id: str, secret: str, stored: str | None) -> tuple:
-        digest = hashlib.sha256(secret.encode('utf-8', 'surrogatepass')).digest()
-        return client_id, digest, stored
-
-    def check(self, client_id: str, secret: str, stored: str | None) -> bool:
-        key = self._key(client_id, secret, stored)
-        with self._lock:
-            expires = self._items.get(key)
-            if expires is None or expires < time.monotonic():
-                self._items.pop(key, None)
-                return False
-            return True
-
-    def remember(self, client_id: str, secret: str, stored: str | None) -> None:
-        with self._lock:
-            self._items[self._key(client_id, secret, stored)] = time.monotonic() + self._ttl
-            if len(self._items) > self._max_size:
-                self._items.popitem(last=False)

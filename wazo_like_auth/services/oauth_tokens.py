@@ -91,7 +91,7 @@ class OAuthTokenService:
         """RFC 6749 §6: a token for a refresh token bound to this client (AuthenticationFailed
         otherwise). The refresh token is not rotated: it keeps working, as in the Wazo API."""
         issued = self._tokens.login(LoginRequest(
-            refresh_token=refresh_token, client_id=client.client_id,
+            refresh_token=refresh_token, client_id=client.client_id, client_authenticated=True,
             user_agent=origin.user_agent, remote_addr=origin.remote_addr))
         self._mark(issued, client)
         return grant_of(issued)

@@ -20,6 +20,7 @@ from .. import tokens
 from ..exceptions import AuthenticationFailed, TooManySessions
 from ..models import User
 from ..passwords import PasswordHasher
+from ..repositories import clients as client_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
@@ -43,6 +44,8 @@ class LoginRequest:
     mobile: bool = False
     user_agent: str = ''
     remote_addr: str = ''
+    # True when the OAuth 2.0 token endpoint has authenticated client_id with its secret.
+    client_authenticated: bool = False
 
 
 @dataclass
@@ -117,6 +120,10 @@ class TokenService:
     def _refresh_login(self, request: LoginRequest) -> IssuedToken:
         """No password, no bcrypt: the refresh token is looked up by digest and client_id."""
         with self._sessions.begin() as db:
+            if not request.client_authenticated and _confidential_client(db, request.client_id):
+                # Its refresh tokens are redeemed at the OAuth 2.0 token endpoint, with the
+                # client's secret (RFC 6749 §6); this path has no client authentication.
+                self._fail(request, 'refresh token of a confidential client')
             row = self._refresh_tokens.find(db, request.refresh_token, request.client_id)
             user = db.get(User, row.user_uuid, with_for_update=True) if row else None
             # Re-read under the user lock: a mobile login may have replaced the refresh token
@@ -208,3 +215,8 @@ class TokenService:
 def _plausible(login: str | None) -> bool:
     """Logins PostgreSQL can compare: non-empty, bounded, without NUL."""
     return bool(login) and len(login) <= 1024 and '\x00' not in login
+
+
+def _confidential_client(db, client_id: str) -> bool:
+    client = client_repo.find_by_client_id(db, client_id)
+    return client is not None and not client.public

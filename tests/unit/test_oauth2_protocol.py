@@ -1,0 +1,102 @@
+"""Pure OAuth 2.0 protocol helpers: client credentials (RFC 6749 §2.3), scopes (§3.3), user
+codes (RFC 8628 §6.1), client registration rules."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from wazo_like_auth.oauth2.clients import (client_credentials, client_id_error,
+                                           grant_types_error, scope_string, scope_tokens)
+from wazo_like_auth.oauth2.device import (USER_CODE_ALPHABET, display_user_code,
+                                          new_user_code, normalize_user_code)
+from wazo_like_auth.oauth2.errors import InvalidClient, InvalidRequest, InvalidScope
+from wazo_like_auth.services.verified_secrets import VerifiedSecrets
+
+
+def basic(raw: str) -> str:
+    return 'Basic ' + base64.b64encode(raw.encode()).decode()
+
+
+def test_basic_credentials_are_form_decoded_and_the_raw_secret_kept_as_a_fallback():
+    found = client_credentials(basic('my%2Eapp:a+b%25c'), {})
+    assert (found.client_id, found.method) == ('my.app', 'client_secret_basic')
+    assert found.secret_candidates() == ['a b%c', 'a+b%25c']
+
+
+def test_a_plain_secret_has_one_candidate():
+    assert client_credentials(basic('app:plain-secret'), {}).secret_candidates() == \
+        ['plain-secret']
+
+
+def test_form_credentials():
+    post = client_credentials(None, {'client_id': 'app', 'client_secret': 's+1'})
+    public = client_credentials(None, {'client_id': 'tv'})
+    assert (post.method, post.secret_candidates()) == ('client_secret_post', ['s+1'])
+    assert (public.method, public.secret) == ('none', None)
+
+
+@pytest.mark.parametrize('header, form, error', [
+    (None, {}, InvalidClient),
+    ('Basic !!', {}, InvalidClient),
+    (basic('no-colon'), {}, InvalidClient),
+    (basic(':secret'), {}, InvalidClient),
+    (basic('app:s'), {'client_secret': 's'}, InvalidRequest),
+    (basic('app:s'), {'client_id': 'other'}, InvalidRequest),
+])
+def test_unusable_credentials(header, form, error):
+    with pytest.raises(error):
+        client_credentials(header, form)
+
+
+def test_bearer_header_is_not_client_authentication():
+    assert client_credentials('Bearer x', {'client_id': 'tv'}).method == 'none'
+
+
+def test_scope_tokens():
+    assert scope_tokens('offline_access  a.b offline_access') == ['offline_access', 'a.b']
+    assert scope_tokens(None) == []
+    for bad in ('a"b', 'a\\b', 'caf\u00e9'):
+        with pytest.raises(InvalidScope):
+            scope_tokens(bad)
+
+
+def test_scope_string_leaves_out_entries_that_are_not_scope_tokens():
+    assert scope_string(['confd.#', 'with space', '!x', 'a"b'], ['offline_access']) == \
+        'confd.# !x offline_access'
+
+
+@pytest.mark.parametrize('client_id, ok', [
+    ('backend', True), ('a.b_c~d-1', True), ('', False), ('a b', False), ('x' * 129, False),
+    ('0e4bc4b1-2c56-4e0a-9d5b-7f0c0d0c0a6f', False), ('0e4bc4b12c564e0a9d5b7f0c0d0c0a6f', False),
+    (42, False)])
+def test_client_ids(client_id, ok):
+    assert (client_id_error(client_id) is None) == ok
+
+
+def test_grant_types():
+    assert grant_types_error(['password', 'refresh_token'], public=True) is None
+    assert grant_types_error(['client_credentials'], public=True)
+    assert grant_types_error(['implicit'], public=False)
+    assert grant_types_error('password', public=False)
+
+
+def test_user_codes():
+    code = new_user_code()
+    assert len(code) == 8 and set(code) <= set(USER_CODE_ALPHABET)
+    assert normalize_user_code(display_user_code(code).lower()) == code
+    assert normalize_user_code(' bcdf - ghjk ') == 'BCDFGHJK'
+    for bad in (None, '', 'BCDF-GHJ', 'ABCD-EFGH', 'BCDF-GHJKL', 'x' * 100):
+        assert normalize_user_code(bad) is None
+
+
+def test_verified_secrets_are_bound_to_the_stored_hash_and_expire():
+    remembered = VerifiedSecrets(ttl=60)
+    remembered.remember('app', 'secret', 'hash-1')
+    assert remembered.check('app', 'secret', 'hash-1')
+    assert not remembered.check('app', 'secret', 'hash-2')
+    assert not remembered.check('app', 'other', 'hash-1')
+    assert not remembered.check('other', 'secret', 'hash-1')
+    expired = VerifiedSecrets(ttl=-1)
+    expired.remember('app', 'secret', 'hash-1')
+    assert not expired.check('app', 'secret', 'hash-1')
