@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test unit bench clean
+.PHONY: run test unit bench fuzz clean
 
 run: $(VENV)/.installed
 	$(BIN)/wazo-like-auth serve $(ARGS)
@@ -14,6 +14,16 @@ test: $(VENV)/.installed-test
 
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest tests/unit $(ARGS)
+
+# Long fuzzing run of every documented operation (schemathesis); the suite runs 5 examples each.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(VENV)/.installed-test
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/integration/test_fuzz.py $(ARGS)
+
+# Load test on 127.0.0.1 (wrk when installed); results appended to contribs/bench/RESULTS.md.
+# e.g. make bench ARGS='--quick' or ARGS='--scale 1000000 --nodes 2'
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m contribs.bench $(ARGS)
 
 $(VENV)/.created:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \

@@ -1,0 +1,41 @@
+"""The ceiling: a bare Flask app whose only route answers 204, served exactly like the service.
+
+``python -m contribs.bench.ceiling --config FILE`` reads the same configuration file format as
+``wazo-like-auth serve`` and runs ``wazo_like_auth.server.Server`` with the same gunicorn
+settings (workers, threads, keep-alive), so the only difference measured is the application.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flask import Flask
+
+from wazo_like_auth.config import load_config
+from wazo_like_auth.server import Server
+
+
+def bare_app() -> Flask:
+    app = Flask('bench_ceiling')
+
+    @app.route('/0.1/token/<token>', methods=['GET', 'HEAD'])
+    def check(token):
+        return '', 204
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='python -m contribs.bench.ceiling')
+    parser.add_argument('--config', required=True)
+    args = parser.parse_args(argv)
+    config = load_config(args.config, environ={})
+    try:
+        Server(config, app_factory=bare_app).run()
+    except SystemExit as e:  # gunicorn's arbiter exits when it stops
+        return int(e.code or 0)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

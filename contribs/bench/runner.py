@@ -1,0 +1,159 @@
+"""One benchmark run, in order: bcrypt reference, servers up, scenarios × concurrency,
+then the optional scale and multi-node parts. Progress goes to stdout as it happens."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from wazo_like_auth import config as configuration
+from wazo_like_auth.server import default_workers
+
+from . import load, nodes, scale, scenarios
+from .report import NodesSection, RunReport, ScaleSection
+from .scenarios import Scenario
+from .services_runner import Cluster, Settings, libpq_uri
+
+PURGE_WINDOW_LIMIT = 600.0  # the check load stops after this even if the purge goes on
+_STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    """A progress line, stamped with the seconds since the run started."""
+    print(f'[{time.monotonic() - _STARTED:6.1f} s] {message}', flush=True)
+
+
+@dataclass(frozen=True)
+class Options:
+    command: str
+    duration: float = 10.0
+    warmup: float = 2.0
+    concurrency: tuple[int, ...] = (8, 32)
+    scale: int = 200_000
+    nodes: int = 2
+    revocations: int = 100
+    db_uri: str | None = None
+    rounds: int = 12
+    workers: int | None = None
+    threads: int | None = None
+    generator: str = 'auto'
+    validation_cache: bool = True
+    output: Path | None = None
+
+
+def bcrypt_verify_seconds(rounds: int, samples: int = 3) -> float:
+    """The median CPU time of one bcrypt verification at ``rounds``, in this process.
+
+    CPU time, not wall time: on a busy machine the wall time also counts waiting for a core.
+    """
+    import bcrypt
+    hashed = bcrypt.hashpw(b'bench-password', bcrypt.gensalt(rounds))
+    times = []
+    for _ in range(samples):
+        started = time.thread_time()
+        bcrypt.checkpw(b'bench-password', hashed)
+        times.append(time.thread_time() - started)
+    return statistics.median(times)
+
+
+def postgres_version(db_uri: str) -> str:
+    import psycopg2
+    conn = psycopg2.connect(libpq_uri(db_uri), connect_timeout=5)
+    try:
+        with conn.cursor() as cur:
+            cur.execute('SHOW server_version')
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _progress(row: scenarios.Row) -> None:
+    r = row.result
+    say(f'{row.scenario.name:<28} c={row.concurrency:<3} {r.rps:>9,.1f} req/s  '
+        f'p50 {r.p50:7.2f}  p99 {r.p99:7.2f} ms  errors {r.errors}')
+
+
+def _settings(options: Options) -> dict:
+    workers = options.workers or default_workers()
+    threads = options.threads or configuration.DEFAULTS['rest_api']['threads']
+    return {'duration': f'{options.duration:g} s', 'warm-up': f'{options.warmup:g} s',
+            'concurrency': ','.join(map(str, options.concurrency)),
+            'gunicorn': f'{workers} workers × {threads} threads (gthread)',
+            'bcrypt cost': options.rounds,
+            'database': 'given by --db-uri' if options.db_uri else 'embedded PostgreSQL',
+            'scale': options.scale, 'nodes': options.nodes}
+
+
+def _scale(options: Options, generator, cluster: Cluster, fixtures) -> ScaleSection:
+    say(f'preloading {options.scale:,} live + {options.scale:,} expired tokens')
+    seconds = scale.preload(cluster.db_uri, options.scale)
+    section = ScaleSection(options.scale, seconds, scale.PurgeOutcome())
+    request = scenarios.head_check(fixtures.token)
+    big = Scenario('head', f'check HEAD, +{2 * options.scale:,} tokens', 'service', request)
+    for concurrency in options.concurrency:
+        section.rows.append(scenarios.measure(generator, cluster, big, concurrency,
+                                              duration=options.duration, warmup=options.warmup))
+        _progress(section.rows[-1])
+    purge = scale.PurgeDuringLoad(str(cluster.config_path(0)), cluster.db_uri,
+                                  min_window=min(1.0, options.duration))
+    during = Scenario('purge', 'check HEAD during purge', 'service', request)
+    section.during_purge = scenarios.measure(
+        generator, cluster, during, max(options.concurrency), duration=PURGE_WINDOW_LIMIT,
+        warmup=0.0, extra=purge, stop=purge.stop_event)
+    section.purge = purge.join()
+    _progress(section.during_purge)
+    if options.db_uri:
+        scale.remove_filler(cluster.db_uri)
+    return section
+
+
+def _nodes(options: Options, cluster: Cluster, fixtures) -> NodesSection:
+    say(f'revoking {options.revocations} tokens on node 0')
+    stats = nodes.revocation_lag(cluster.nodes[0].port, [n.port for n in cluster.nodes[1:]],
+                                 fixtures, options.revocations)
+    known = 'validation_cache' in configuration.DEFAULTS
+    label = str(options.validation_cache).lower() if known else 'not in this version'
+    return NodesSection(options.nodes, options.revocations, stats, label)
+
+
+def run(options: Options) -> RunReport:
+    generator = load.choose(options.generator)
+    name = generator.name
+    if name == 'wrk':
+        from .loadgen_wrk import wrk_version
+        name = wrk_version()
+    print(f'load generator: {generator.name}', flush=True)
+    load_average = os.getloadavg()[0]
+    verify = bcrypt_verify_seconds(options.rounds)
+    say(f'one bcrypt verify at cost {options.rounds}: {verify * 1000:.1f} ms of CPU')
+    settings = Settings(rounds=options.rounds, db_uri=options.db_uri, workers=options.workers,
+                        threads=options.threads, validation_cache=options.validation_cache)
+    started = dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    with Cluster(settings, nodes=options.nodes) as cluster:
+        say(f'{options.nodes} node(s) and the ceiling are up')
+        fixtures = scenarios.prepare(cluster.nodes[0].port, settings.username, settings.password)
+        report = RunReport(command=options.command, started=started, generator=name,
+                           settings=_settings(options),
+                           postgres_version=postgres_version(cluster.db_uri),
+                           bcrypt_verify=verify, load_average=load_average)
+        for concurrency in options.concurrency:
+            for scenario in scenarios.build(fixtures, options.rounds):
+                report.rows.append(scenarios.measure(
+                    generator, cluster, scenario, concurrency, duration=options.duration,
+                    warmup=options.warmup))
+                _progress(report.rows[-1])
+        if options.scale:
+            report.scale = _scale(options, generator, cluster, fixtures)
+        if options.nodes > 1:
+            report.nodes = _nodes(options, cluster, fixtures)
+    return report
+
+
+def quick(options: Options, given: set[str]) -> Options:
+    """--quick: tiny numbers for a smoke run, except what was given explicitly."""
+    small = {'duration': 1.0, 'warmup': 0.2, 'concurrency': (2,), 'scale': 1000, 'rounds': 4,
+             'revocations': 10}
+    return replace(options, **{k: v for k, v in small.items() if k not in given})

@@ -1,0 +1,149 @@
+"""The scenarios: what is sent, to which server, and how one is measured into a table row.
+
+The checks use a token of the bootstrapped user (ACL ``#``) and a realistic Wazo scope; the
+refresh exchange uses a refresh token from one offline login. Unknown tokens are checked with
+GET, not HEAD: wrk cannot read a HEAD response that announces a body (404 + Content-Length).
+"""
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+
+from .cpu import CpuProbe
+from .load import HOST, Generator, Probe, Request, Result
+
+SCOPE = 'confd.users.me.read'
+SCOPES = ['confd.users.me.read', 'calld.calls.read', 'auth.users.me.tokens.read',
+          'dird.directories.lookup.default.read', 'webhookd.subscriptions.create']
+CLIENT_ID = 'wazo-like-auth-bench'
+JSON = {'Content-Type': 'application/json'}
+EMPTY_BASIC = 'Basic Og=='  # what wazo clients send with a refresh token
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    name: str
+    target: str  # 'service' or 'ceiling'
+    request: Request
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: Scenario
+    concurrency: int
+    result: Result
+    service_cpu: float | None  # CPU seconds of the server under test during the window
+    postgres_cpu: float | None
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    token: str
+    refresh_token: str
+    basic: str  # Authorization header value of the bootstrapped user
+
+
+def basic(username: str, password: str) -> str:
+    return 'Basic ' + base64.b64encode(f'{username}:{password}'.encode()).decode()
+
+
+def call(port: int, method: str, path: str, body: dict | None = None,
+         headers: dict | None = None) -> tuple[int, dict | None]:
+    """One request on a fresh connection; (status, JSON body or None)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, body=payload, headers={**JSON, **(headers or {})})
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(raw) if raw else None
+    except ValueError:
+        return response.status, None
+
+
+def obtain_token(port: int, authorization: str, body: dict) -> dict:
+    status, answer = call(port, 'POST', '/0.1/token', body, {'Authorization': authorization})
+    if status != 200:
+        raise RuntimeError(f'POST /0.1/token answered {status}: {answer}')
+    return answer['data']
+
+
+def prepare(port: int, username: str, password: str) -> Fixtures:
+    credentials = basic(username, password)
+    token = obtain_token(port, credentials, {'expiration': 86400})['token']
+    offline = obtain_token(port, credentials, {'access_type': 'offline', 'client_id': CLIENT_ID})
+    return Fixtures(token=token, refresh_token=offline['refresh_token'], basic=credentials)
+
+
+def refresh_request(fixtures: Fixtures) -> Request:
+    body = {'refresh_token': fixtures.refresh_token, 'client_id': CLIENT_ID}
+    return Request('POST', '/0.1/token', json.dumps(body).encode(),
+                   {**JSON, 'Authorization': EMPTY_BASIC}, 200)
+
+
+def head_check(token: str) -> Request:
+    return Request('HEAD', f'/0.1/token/{token}?scope={SCOPE}', expect=204)
+
+
+def build(fixtures: Fixtures, rounds: int) -> list[Scenario]:
+    """Every scenario of one concurrency level, in the order they run: the ceiling right after
+    the check it bounds, so the two see the same machine state."""
+    token = fixtures.token
+    unknown = secrets.token_hex(16)
+    unknown = f'{unknown[:8]}-{unknown[8:12]}-{unknown[12:16]}-{unknown[16:20]}-{unknown[20:]}'
+    scopes = json.dumps({'scopes': SCOPES}).encode()
+    return [
+        Scenario('head', 'check HEAD', 'service', head_check(token)),
+        Scenario('ceiling', 'ceiling (bare 204)', 'ceiling', head_check(token)),
+        Scenario('get', 'check GET', 'service',
+                 Request('GET', f'/0.1/token/{token}?scope={SCOPE}', expect=200)),
+        Scenario('unknown', 'check unknown (404)', 'service',
+                 Request('GET', f'/0.1/token/{unknown}?scope={SCOPE}', expect=404)),
+        Scenario('scopes', 'scopes check (5)', 'service',
+                 Request('POST', f'/0.1/token/{token}/scopes/check', scopes, JSON, 200)),
+        Scenario('login', f'login (bcrypt {rounds})', 'service',
+                 Request('POST', '/0.1/token', b'{"expiration": 600}',
+                         {**JSON, 'Authorization': fixtures.basic}, 200)),
+        Scenario('refresh', 'refresh exchange', 'service', refresh_request(fixtures)),
+    ]
+
+
+class _Chain:
+    """Several probes as one: started in order, stopped in reverse."""
+
+    def __init__(self, *probes: Probe):
+        self._probes = probes
+
+    def start(self) -> None:
+        for probe in self._probes:
+            probe.start()
+
+    def stop(self) -> None:
+        for probe in reversed(self._probes):
+            probe.stop()
+
+
+def measure(generator: Generator, cluster, scenario: Scenario, concurrency: int, *,
+            duration: float, warmup: float, extra: Probe | None = None,
+            stop: threading.Event | None = None) -> Row:
+    """Run one scenario at one concurrency, from idle servers; CPU of its server and of
+    PostgreSQL alongside."""
+    if scenario.target == 'ceiling':
+        port, servers = cluster.ceiling.port, cluster.ceiling_pids
+    else:
+        port, servers = cluster.nodes[0].port, cluster.service_pids
+    probe = CpuProbe({'service': servers, 'postgres': cluster.postgres_pids})
+    chained = _Chain(probe, extra) if extra else probe
+    cluster.settle()
+    result = generator.run(port, scenario.request, connections=concurrency, duration=duration,
+                           warmup=warmup, probe=chained, stop=stop, settle=cluster.settle)
+    return Row(scenario, concurrency, result, probe.used.get('service'),
+               probe.used.get('postgres'))

@@ -1,0 +1,80 @@
+"""`python -m contribs.bench --quick` end to end: real `wazo-like-auth serve` (two nodes on one
+embedded PostgreSQL), the ceiling, the bundled load generator, scale and purge, revocation
+propagation. Asserts that every part produced numbers, never how fast they are."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = ('check HEAD', 'ceiling (bare 204)', 'check GET', 'check unknown (404)',
+             'scopes check (5)', 'login (bcrypt 4)', 'refresh exchange',
+             'check HEAD, +2,000 tokens', 'check HEAD during purge')
+RATIOS = ('check/ceiling: ', 'login/(cores ÷ one bcrypt verify): ', 'refresh/check: ')
+
+
+def _table(text: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith('| ') and not line.startswith('| scenario'):
+            cells = [cell.strip() for cell in line.strip('|').split('|')]
+            rows[cells[0]] = cells
+    return rows
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    output = tmp_path_factory.mktemp('bench') / 'RESULTS.md'
+    completed = subprocess.run(
+        [sys.executable, '-m', 'contribs.bench', '--quick', '--generator', 'bundled',
+         '--nodes', '2', '--output', str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return completed.stdout, output
+
+
+@pytest.mark.e2e
+def test_every_scenario_has_throughput_and_no_error(run):
+    stdout, _ = run
+    assert 'load generator: bundled' in stdout
+    rows = _table(stdout)
+    for name in SCENARIOS:
+        assert name in rows, f'{name} missing from:\n{stdout}'
+        cells = rows[name]
+        assert float(cells[2].replace(',', '')) > 0, cells
+        assert cells[6] == '0', f'{name} had errors: {cells}'
+
+
+@pytest.mark.e2e
+def test_ratio_lines_come_last(run):
+    stdout, _ = run
+    lines = stdout.splitlines()
+    for prefix in RATIOS:
+        found = [line for line in lines if line.startswith(prefix)]
+        assert len(found) == 1, prefix
+        assert re.search(r'\d+\.\d+ at c=2', found[0]), found[0]
+    last = max(i for i, line in enumerate(lines) if line.startswith('| '))
+    assert all(any(line.startswith(p) for line in lines[last:]) for p in RATIOS)
+
+
+@pytest.mark.e2e
+def test_scale_and_nodes_are_reported(run):
+    stdout, _ = run
+    assert re.search(r'purge: 1,\d{3} expired sessions removed', stdout), stdout
+    assert re.search(r'still accepted elsewhere for: p50 [\d.]+ ms, max [\d.]+ ms over 10 '
+                     r'revocations \(\d+ stale 204 answers, 0 never refused\)', stdout), stdout
+
+
+@pytest.mark.e2e
+def test_results_file_gets_the_run(run):
+    stdout, output = run
+    text = output.read_text()
+    assert text.startswith('# Benchmark results')
+    assert '- command: `python -m contribs.bench --quick --generator bundled' in text
+    assert re.search(r'- machine: \d+ cores, ', text)
+    assert re.search(r'- versions: python [\d.]+, gunicorn .*PostgreSQL \d+', text)
+    assert _table(text) == _table(stdout)
