@@ -44,13 +44,22 @@ class Metrics:
         self.purged = prom.Counter('wazo_auth_expired_sessions_purged',
                                    'Expired sessions removed by the purge', registry=r)
         self._seen = {'hits': 0, 'invalidations': 0}
+        # Labelled children resolved once: labels() costs more than the observation itself.
+        self._latency_children: dict[tuple[str, str], Any] = {}
+        self._check_children: dict[int, Any] = {}
 
     def record(self, method: str, route: str, status: int, seconds: float,
                body: dict[str, Any] | None) -> None:
         """Count one answered request; ``route`` is the URL rule without its prefix."""
-        self.latency.labels(method, route).observe(seconds)
+        child = self._latency_children.get((method, route))
+        if child is None:
+            child = self._latency_children[(method, route)] = self.latency.labels(method, route)
+        child.observe(seconds)
         if (method, route) in _TOKEN_CHECK or (method, route) == _SCOPES_CHECK:
-            self.checks.labels(str(status)).inc()
+            counter = self._check_children.get(status)
+            if counter is None:
+                counter = self._check_children[status] = self.checks.labels(str(status))
+            counter.inc()
         elif (method, route) == ('POST', '/token'):
             kind = 'refresh' if body and body.get('refresh_token') else 'password'
             self.logins.labels(_LOGIN_OUTCOMES.get(status, 'error'), kind).inc()
@@ -58,7 +67,8 @@ class Metrics:
             self.revocations.labels(route).inc()
 
     def sync(self, cache: Any, pool: Any) -> None:
-        """Carry the cache's own counters and the pool's use into the metrics."""
+        """Carry this process's cache counters and pool use into the metrics (every process
+        calls it periodically, since the scrape reaches only one of them)."""
         for name, counter in (('hits', self.cache_hits),
                               ('invalidations', self.cache_invalidations)):
             current = getattr(cache, name)

@@ -14,6 +14,9 @@ from ..metrics import Metrics
 from .api import PREFIXES
 
 
+SYNC_INTERVAL = 1.0  # seconds between two copies of a process's cache and pool figures
+
+
 class MetricsForbidden(ServiceError):
     status_code = 403
     error_id = 'forbidden'
@@ -23,12 +26,16 @@ class MetricsForbidden(ServiceError):
 def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,
             allowed_networks: Sequence[str]) -> None:
     networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    last_sync = [0.0]
 
     def record(response):
+        now = time.perf_counter()
         rule = request.url_rule.rule if request.url_rule else '<unmatched>'
-        seconds = time.perf_counter() - g.get('started', time.perf_counter())
-        metrics.record(request.method, _unprefixed(rule), response.status_code, seconds,
-                       _login_body(rule))
+        metrics.record(request.method, _unprefixed(rule), response.status_code,
+                       now - g.get('started', now), _login_body(rule))
+        if now - last_sync[0] > SYNC_INTERVAL:
+            last_sync[0] = now
+            metrics.sync(cache, engine.pool)
         return response
 
     def serve_metrics():
