@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, exists, select
+from sqlalchemy import insert as insert_statement
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
 
@@ -25,12 +26,14 @@ def find_by_digest(conn: Connection | DbSession, digest: bytes) -> Row | None:
 
 def insert(db: DbSession, *, digest: bytes, session_uuid: uuid.UUID, tenant_uuid: uuid.UUID,
            user_uuid: uuid.UUID | None, mobile: bool, **columns: Any) -> None:
-    """Insert a session and its one token."""
-    db.add(Session(uuid=session_uuid, tenant_uuid=tenant_uuid, user_uuid=user_uuid,
-                   mobile=mobile))
-    db.flush()
-    db.add(Token(token_hash=digest, session_uuid=session_uuid, **columns))
-    db.flush()
+    """Insert a session and its one token, in one statement (one round trip on the login
+    and refresh paths)."""
+    new_session = insert_statement(Session).values(
+        uuid=session_uuid, tenant_uuid=tenant_uuid, user_uuid=user_uuid, mobile=mobile,
+    ).returning(Session.uuid).cte('new_session')
+    db.execute(insert_statement(Token).values(
+        token_hash=digest, session_uuid=select(new_session.c.uuid).scalar_subquery(), **columns,
+    ).add_cte(new_session))
 
 
 def delete_by_digest(db: DbSession, digest: bytes) -> uuid.UUID | None:

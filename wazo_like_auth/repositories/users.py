@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, literal, select, text, union_all
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -38,26 +38,25 @@ def find_by_username(session: Session, username: str) -> User | None:
 
 def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None) -> list[str]:
     """The ACL a new token gets: default policy, then the user's groups' policies, then the
-    user's own policies (wazo-token-api §1.3 step 3). Plain concatenation, order kept."""
-    acl: list[str] = []
+    user's own policies (wazo-token-api §1.3 step 3). Plain concatenation, order kept; one
+    query."""
+    parts = [
+        select(Policy.acl, literal(1).label('part'), Policy.name)
+        .join(GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid)
+        .join(UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid)
+        .where(UserGroup.user_uuid == user_uuid),
+        select(Policy.acl, literal(2).label('part'), Policy.name)
+        .join(UserPolicy, UserPolicy.policy_uuid == Policy.uuid)
+        .where(UserPolicy.user_uuid == user_uuid),
+    ]
     if default_policy:
-        default = session.scalars(select(Policy.acl).where(Policy.name == default_policy)
-                                  .order_by(Policy.config_managed.desc()).limit(1)).first()
-        acl.extend(default or [])
-    groups = (select(Policy.acl).join(GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid)
-              .join(UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid)
-              .where(UserGroup.user_uuid == user_uuid).order_by(Policy.name))
-    own = (select(Policy.acl).join(UserPolicy, UserPolicy.policy_uuid == Policy.uuid)
-           .where(UserPolicy.user_uuid == user_uuid).order_by(Policy.name))
-    for query in (groups, own):
-        for policy_acl in session.scalars(query):
-            acl.extend(policy_acl)
-    return acl
-
-
-# Logins are unique across two tables (usernames and e-mail addresses, case-insensitively);
-# no index can enforce that, so the writes that add logins are serialised by this lock.
-_LOGINS_LOCK = 0x7761_7a6f_6c6f_67  # arbitrary, fixed: "wazolog"
+        default = select(Policy.acl, literal(0).label('part'), Policy.name) \
+            .where(Policy.name == default_policy) \
+            .order_by(Policy.config_managed.desc()).limit(1).subquery()
+        parts.insert(0, select(default.c.acl, default.c.part, default.c.name))
+    query = union_all(*parts).subquery()
+    rows = session.execute(select(query.c.acl).order_by(query.c.part, query.c.name))
+    return [entry for (acl,) in rows for entry in acl]
 
 
 def lock_logins(db: Session) -> None:

@@ -82,10 +82,14 @@ class LoginThrottle:
                        {'key': _pair_key(login, address)})
             db.execute(_REMEMBER_ADDRESS, {'login': login.lower(), 'address': address})
 
-    def check_refresh(self, address: str) -> None:
-        with self._sessions() as db:
-            key = _refresh_key(address)
-            self._refuse_over(self._counts(db, [key]).get(key), self._settings.refresh_per_address)
+    def check_refresh(self, address: str, db=None) -> None:
+        """Raise TooManyAttempts if this address guessed too many refresh tokens; ``db`` lets
+        the check share the caller's transaction (one connection for the whole exchange)."""
+        if db is None:
+            with self._sessions() as own:
+                return self.check_refresh(address, own)
+        key = _refresh_key(address)
+        self._refuse_over(self._counts(db, [key]).get(key), self._settings.refresh_per_address)
 
     def refresh_failed(self, address: str) -> None:
         self._record([_refresh_key(address)])

@@ -80,7 +80,6 @@ class TokenService:
         throttled (no bcrypt spent), TooManySessions at the session limit.
         """
         if request.refresh_token and request.client_id:
-            self._throttle.check_refresh(request.remote_addr)
             try:
                 return self._refresh_login(request)
             except AuthenticationFailed:
@@ -118,14 +117,20 @@ class TokenService:
             return self._grant(db, user, request, request.login)
 
     def _refresh_login(self, request: LoginRequest) -> IssuedToken:
-        """No password, no bcrypt: the refresh token is looked up by digest and client_id."""
+        """No password, no bcrypt: the refresh token is looked up by digest and client_id.
+
+        The user row is share-locked, not exclusively: exchanges of one user run in parallel
+        (the session limit may then be passed by the exchanges in flight), while a disable or a
+        password login waits for them. Lock order user → refresh token, as mobile logins do.
+        """
         with self._sessions.begin() as db:
+            self._throttle.check_refresh(request.remote_addr, db)
             if not request.client_authenticated and _confidential_client(db, request.client_id):
                 # Its refresh tokens are redeemed at the OAuth 2.0 token endpoint, with the
                 # client's secret (RFC 6749 §6); this path has no client authentication.
                 self._fail(request, 'refresh token of a confidential client')
             row = self._refresh_tokens.find(db, request.refresh_token, request.client_id)
-            user = db.get(User, row.user_uuid, with_for_update=True) if row else None
+            user = db.get(User, row.user_uuid, with_for_update={'read': True}) if row else None
             # Re-read under the user lock: a mobile login may have replaced the refresh token
             # while we waited (its new token would reference a deleted row: a 500).
             row = self._refresh_tokens.hold(db, row.uuid) if user else None
