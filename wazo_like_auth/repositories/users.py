@@ -59,6 +59,11 @@ def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None
     return [entry for (acl,) in rows for entry in acl]
 
 
+# Logins are unique across two tables (usernames and e-mail addresses, case-insensitively);
+# no index can enforce that, so the writes that add logins are serialised by this lock.
+_LOGINS_LOCK = 0x7761_7a6f_6c6f_67  # arbitrary, fixed: "wazolog"
+
+
 def lock_logins(db: Session) -> None:
     """Hold the login lock until the end of the transaction."""
     db.execute(text('SELECT pg_advisory_xact_lock(:key)'), {'key': _LOGINS_LOCK})
