@@ -13,6 +13,7 @@ from . import db
 from .acl import AccessCheckCache
 from .http import metrics as metrics_http
 from .http import request_log, routes
+from .http.body_limit import ChunkedBodyLimit
 from .http.api import Api
 from .http.errors import envelope, handle_error
 from .config import token_secret
@@ -21,6 +22,7 @@ from .oauth2 import wiring as oauth2_wiring
 from .passwords import PasswordHasher
 from .services.authorization import Authorizer
 from .services.cleanup import ExpiredTokenCleaner
+from .services.configuration import ConfigService
 from .services.groups import GroupService
 from .services.policies import PolicyService
 from .services.refresh_tokens import RefreshTokenService
@@ -66,6 +68,7 @@ def create_app(config: dict, *, engine: Engine | None = None,
     num_proxies = config['rest_api']['num_proxies']
     if num_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=num_proxies, x_proto=num_proxies)
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, config['rest_api']['max_body_size'])
     app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH)
     return app
 
@@ -101,6 +104,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
         'tenant_service': TenantService(sessions=sessions),
         'user_service': UserService(sessions=sessions, hasher=hasher),
         'status_service': StatusService(engine=engine),
+        'config_service': ConfigService(config=config, sessions=sessions),
         'metrics': metrics,
         'cleaner': ExpiredTokenCleaner(engine=engine,
                                        interval=config['token_cleanup_interval'],

@@ -44,7 +44,8 @@ class Server(BaseApplication):
         settings = {
             'bind': f"{rest['listen']}:{rest['port']}",
             'workers': rest['workers'] or default_workers(),
-            'worker_class': 'gthread',
+            # gthread, answering the requests gunicorn refuses itself in our envelope.
+            'worker_class': 'wazo_like_auth.gunicorn_worker.EnvelopeThreadWorker',
             'threads': rest['threads'],
             'keepalive': 30,
             'graceful_timeout': 10,
@@ -52,6 +53,11 @@ class Server(BaseApplication):
             # Request lines up to 1 MiB reach the app, which answers 414 in the envelope
             # past 16 KiB instead of gunicorn's plain-text error.
             'limit_request_line': 0,
+            # Header lines up to 8 KiB (nginx's default buffer) and 100 headers pass; a
+            # bigger header is refused by gunicorn with 431 before the app (the envelope,
+            # from gunicorn_worker).
+            'limit_request_field_size': 8190,
+            'limit_request_fields': 100,
             'accesslog': None,
             'control_socket_disable': True,
             'child_exit': _child_exit,

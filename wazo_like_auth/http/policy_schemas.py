@@ -12,6 +12,10 @@ from ..slugs import POLICY_SLUG_RE
 from .admin_schemas import Text
 
 MAX_ACCESS_LENGTH = 1024
+# Every token of a user carries the ACL of all its policies, and every check matches against
+# it: an unbounded list (a 1 MiB body holds ~200 000 entries) would bloat every token row and
+# check. Wazo's own policies hold tens of entries.
+MAX_ACL_ENTRIES = 4096
 
 
 def _slug() -> Text:
@@ -21,7 +25,8 @@ def _slug() -> Text:
 
 def _acl() -> fields.List:
     # Entries are not otherwise validated (admin spec §3.1): `!`, `*`, `#`, `me` are all fine.
-    return fields.List(Text(validate=validate.Length(max=MAX_ACCESS_LENGTH)), load_default=list)
+    return fields.List(Text(validate=validate.Length(max=MAX_ACCESS_LENGTH)), load_default=list,
+                       validate=validate.Length(max=MAX_ACL_ENTRIES))
 
 
 class _Lenient(Schema):

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import config_resources as cf
 from . import groups as gr
 from . import links as ln
 from . import oauth2_routes
+from . import openapi
 from . import policies as po
 from . import refresh_tokens as rt
 from . import sessions as ss
@@ -28,6 +30,11 @@ def register(api: Api, services: dict[str, Any]) -> None:
                              methods=['GET', 'HEAD'])
     api.route(TokenScopesCheck, '/token/<token>/scopes/check', token_checker=checker)
     api.route(Status, '/status', status_service=services['status_service'])
+    api.route(cf.Config, '/config', authorizer=services['authorizer'],
+              config=services['config_service'])
+    api.route(cf.Backends, '/backends', config=services['config_service'])
+    openapi.document_yaml()  # a broken fragment stops start-up, not the first reader
+    api.route(cf.ApiSpec, '/api/api.yml')
 
     protected = {'authorizer': services['authorizer']}
     refresh = {**protected, 'refresh_tokens': services['refresh_token_service']}

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from .. import tokens
 from ..exceptions import TokenNotFound, Unauthorized, UnauthorizedTenant, UnknownUser
 from ..models import User
 from ..repositories import tenants as tenant_repo
@@ -64,10 +65,12 @@ class Authorizer:
         try:
             value, row = self._checker.find(token, client)
         except TokenNotFound:
-            raise Unauthorized(details={'invalid_token': token, 'required_access': required,
+            raise Unauthorized(details={'invalid_token': _shown(token),
+                                        'required_access': required,
                                         'reason': 'not_found_or_expired'}) from None
         if not self._checker.allows(row, required):
-            raise Unauthorized(details={'invalid_token': token, 'required_access': required,
+            raise Unauthorized(details={'invalid_token': _shown(token),
+                                        'required_access': required,
                                         'reason': 'missing_permission_or_invalid_tenant',
                                         'tenant_uuid': tenant_header})
         with self._engine.connect() as conn:
@@ -90,6 +93,12 @@ class Authorizer:
         if wanted is None or own is None or not tenant_repo.is_subtenant(conn, wanted, own):
             raise UnauthorizedTenant(details={'tenant_uuid': header})
         return wanted
+
+
+def _shown(token: str) -> str:
+    """The token as a 401 body names it: redacted, as in the logs. wazo-auth echoes it whole,
+    but clients log error bodies, and the token may be a valid one lacking an ACL."""
+    return tokens.redact(token) if token else ''
 
 
 def _as_uuid(value: Any) -> uuid.UUID | None:

@@ -5,8 +5,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, Select, String, and_, cast, false, func, or_, select
+from sqlalchemy import Boolean, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
+
+from ..exceptions import InvalidListParam
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def paginate(db: Session, base: Select, query: ListQuery, *, columns: Mapping[st
     match over ``searchable``.
     """
     total = db.scalar(select(func.count()).select_from(base.subquery()))
-    conditions = [_strict(columns[name], value) for name, value in query.filters.items()]
+    conditions = [_strict(name, columns[name], value) for name, value in query.filters.items()]
     if query.search and searchable:
         pattern = search_pattern(query.search)
         conditions.append(or_(*(cast(columns[name], String).ilike(pattern)
@@ -70,8 +72,9 @@ def paginate(db: Session, base: Select, query: ListQuery, *, columns: Mapping[st
     return total, filtered, list(db.execute(filtered_query))
 
 
-def _strict(column: Any, value: str) -> Any:
-    """Exact match of a column with a raw query-string value; booleans read as booleans."""
+def _strict(name: str, column: Any, value: str) -> Any:
+    """Exact match of a column with a raw query-string value; booleans read as booleans, and
+    anything else given for a boolean is a 400 (admin spec §0.4: bad booleans)."""
     if isinstance(column, Condition):
         return column.build(value)
     if isinstance(column.type, Boolean):
@@ -80,5 +83,6 @@ def _strict(column: Any, value: str) -> Any:
             return column.is_(True)
         if lowered in ('false', '0', 'no', 'off', 'f', 'n'):
             return column.is_(False)
-        return false()
+        raise InvalidListParam(f'Invalid value for {name}: Not a valid boolean.', details={
+            name: [{'message': 'Not a valid boolean.', 'constraint_id': 'type'}]})
     return cast(column, String) == value

@@ -2,6 +2,11 @@
 
 Values are derived, not stored: HMAC(token_secret, row uuid), so a repeated non-mobile offline
 login answers the same value while a database dump holds only its SHA-256 (spec D3).
+
+Rotating token_secret invalidates every refresh token: a presented value is accepted only if it
+is the one derived under the current secret (a lookup by digest alone would keep old values
+working while re-derived ones failed), and the next offline login of the same client re-keys
+its row under the current secret.
 """
 from __future__ import annotations
 
@@ -70,7 +75,7 @@ class RefreshTokenService:
             refresh_repo.delete_uuids(db, list(doomed))
             db.expire_all()
         elif existing is not None:
-            return Obtained(existing.uuid, self.value_of(existing.uuid), 0)
+            return Obtained(existing.uuid, self._current_value(existing), 0)
         row_uuid = uuid.uuid4()
         value = self.value_of(row_uuid)
         inserted = refresh_repo.insert_if_absent(
@@ -81,16 +86,29 @@ class RefreshTokenService:
             current = refresh_repo.find_for_client(db, user.uuid, client_id, hold=True)
             if current is None:  # and already deleted again: 409, the client may retry
                 raise RefreshTokenConflict()
-            return Obtained(current.uuid, self.value_of(current.uuid), revoked)
+            return Obtained(current.uuid, self._current_value(current), revoked)
         logger.info('refresh token created for user %s client_id %r', user.uuid, client_id)
         return Obtained(row_uuid, value, revoked)
 
+    def _current_value(self, row) -> str:
+        """The row's value under the current secret; a row made under a previous secret is
+        re-keyed (its old value stops working), within the caller's transaction."""
+        value = self.value_of(row.uuid)
+        digest = tokens.token_digest(value)
+        if row.token_hash != digest:
+            row.token_hash = digest
+        return value
+
     def find(self, db, value: str, client_id: str):
-        """The refresh-token row for a value and client_id, or None."""
+        """The refresh-token row for a value and client_id, or None (also when the value was
+        derived under a previous token_secret)."""
         canonical = tokens.normalize(value)
         if canonical is None:
             return None
-        return refresh_repo.find(db, tokens.token_digest(canonical), client_id)
+        row = refresh_repo.find(db, tokens.token_digest(canonical), client_id)
+        if row is None or not tokens.constant_time_equals(self.value_of(row.uuid), canonical):
+            return None
+        return row
 
     def hold(self, db, row_uuid: uuid.UUID):
         """The row again, kept from deletion until the caller's transaction ends, or None if
