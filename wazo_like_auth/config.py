@@ -8,20 +8,18 @@ validated once; a bad value stops start-up with a message naming the key.
 from __future__ import annotations
 
 import copy
-import ipaddress
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .oauth2.settings import validate_clients
+from .config_values import VALIDATORS, secret
 
 DEFAULT_CONFIG_FILE = '/etc/wazo-like-auth/config.yml'
-MAX_TOKEN_LIFETIME = 315_360_000  # ten years, as wazo-auth
 
 DEFAULTS: dict[str, Any] = {
     'rest_api': {
@@ -91,7 +89,6 @@ ENVIRONMENT = {
     'XIVO_UUID': ('uuid',),
 }
 
-LOG_LEVELS = ('debug', 'info', 'warning', 'error', 'critical')
 SECRET_KEYS = ('token_secret', 'bootstrap_user_password')
 # public_view masks every key naming a secret, at any depth (clients[].client_secret...), so a
 # secret added later is hidden by default. rest_api.private_key is a file path, not a secret.
@@ -102,154 +99,6 @@ MASK = '********'
 
 class ConfigError(Exception):
     """A configuration value is wrong; the message names the key."""
-
-
-def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if isinstance(value, bool):
-            raise ValueError('must be an integer')
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ValueError('must be an integer') from None
-        if str(number) != str(value).strip() and not isinstance(value, int):
-            raise ValueError('must be an integer')
-        if number < minimum or (maximum is not None and number > maximum):
-            raise ValueError(f'must be between {minimum} and {maximum}' if maximum is not None
-                             else f'must be at least {minimum}')
-        return number
-    return check
-
-
-def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda value: None if value is None else check(value)
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError('must be a non-empty string')
-    return value
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ('true', 'false', '1', '0', 'yes', 'no'):
-        return value.lower() in ('true', '1', 'yes')
-    raise ValueError('must be true or false')
-
-
-def _one_of(*choices: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f'must be one of {", ".join(choices)}')
-        return value
-    return check
-
-
-def _log_level(value: Any) -> str:
-    if not isinstance(value, str) or value.lower() not in LOG_LEVELS:
-        raise ValueError(f'must be one of {", ".join(LOG_LEVELS)}')
-    return value.lower()
-
-
-def _networks(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        raise ValueError('must be a list of networks such as 127.0.0.0/8')
-    try:
-        return [str(ipaddress.ip_network(item, strict=False)) for item in value]
-    except (TypeError, ValueError) as e:
-        raise ValueError(f'must be a list of networks: {e}') from None
-
-
-def _public_url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(('http://', 'https://')) \
-            or '?' in value or '#' in value:
-        raise ValueError('must be an http(s) URL without query or fragment')
-    return value.rstrip('/')
-
-
-def _secret(value: Any) -> str:
-    if not isinstance(value, str) or len(value) < 32:
-        raise ValueError('must be a string of at least 32 characters')
-    return value
-
-
-
-def _default_policies(value: Any) -> dict[str, dict]:
-    """slug -> {acl: [str], description: str | None}. A null entry is dropped, so a later
-    conf.d file can remove a policy an earlier one declared."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValueError('must be a mapping of policy slug to {acl, description}')
-    return {slug: _default_policy(slug, policy) for slug, policy in value.items()
-            if policy is not None}
-
-
-def _default_policy(slug: Any, policy: Any) -> dict:
-    if not isinstance(slug, str) or not re.fullmatch(r'[a-zA-Z0-9_-]{1,80}', slug):
-        raise ValueError(f'{slug!r}: a policy slug is 1 to 80 of a-z, A-Z, 0-9, _ and -')
-    if not isinstance(policy, dict):
-        raise ValueError(f'{slug}: must be a mapping with acl and description')
-    acl = policy.get('acl') or []
-    if not isinstance(acl, list) or not all(
-            isinstance(a, str) and len(a) <= 1024 and '\x00' not in a for a in acl):
-        raise ValueError(f'{slug}.acl: must be a list of strings of at most 1024 characters')
-    description = policy.get('description')
-    if description is not None and not isinstance(description, str):
-        raise ValueError(f'{slug}.description: must be a string')
-    return {'acl': list(dict.fromkeys(acl)), 'description': description}
-
-VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
-    ('rest_api', 'listen'): _string,
-    ('rest_api', 'port'): _integer(1, 65535),
-    ('rest_api', 'workers'): _optional(_integer(1, 256)),
-    ('rest_api', 'threads'): _integer(1, 256),
-    ('rest_api', 'certificate'): _optional(_string),
-    ('rest_api', 'private_key'): _optional(_string),
-    ('rest_api', 'num_proxies'): _integer(0, 10),
-    ('rest_api', 'max_body_size'): _integer(1024),
-    ('db_uri',): _optional(_string),
-    ('db_pool_size',): _integer(1, 500),
-    ('db_connect_timeout',): _integer(1, 300),
-    ('db_statement_timeout',): _integer(0),
-    ('state_dir',): _optional(_string),
-    ('token_secret',): _optional(_secret),
-    ('default_token_lifetime',): _integer(1, MAX_TOKEN_LIFETIME),
-    ('max_user_concurrent_sessions',): _integer(1),
-    ('token_cleanup_interval',): _integer(0),
-    ('token_cleanup_batch_size',): _integer(1),
-    ('password_hash_rounds',): _integer(4, 31),
-    ('validation_cache',): _boolean,
-    ('throttle', 'login_failures_per_address'): _integer(1),
-    ('throttle', 'login_failures_per_login'): _integer(1),
-    ('throttle', 'login_window'): _integer(1),
-    ('throttle', 'known_address_days'): _integer(1),
-    ('throttle', 'refresh_failures_per_address'): _integer(1),
-    ('throttle', 'unknown_token_checks_per_minute'): _integer(1),
-    ('throttle', 'trusted_networks'): _networks,
-    ('validation_cache_size',): _integer(1),
-    ('default_user_policy',): _optional(_string),
-    ('default_policies',): _default_policies,
-    ('update_policy_on_startup',): _boolean,
-    ('uuid',): _optional(_string),
-    ('bootstrap_user_on_startup',): _boolean,
-    ('bootstrap_user_username',): _optional(_string),
-    ('bootstrap_user_password',): _optional(_string),
-    ('log_level',): _log_level,
-    ('log_filename',): _optional(_string),
-    ('public_url',): _optional(_public_url),
-    ('clients',): validate_clients,
-    ('oauth2', 'device_code_lifetime'): _integer(60, 86400),
-    ('oauth2', 'device_poll_interval'): _integer(1, 3600),
-    ('oauth2', 'device_max_failures'): _integer(1),
-    ('oauth2', 'device_failure_window'): _integer(1),
-    ('log_format',): _one_of('plain', 'json'),
-    ('access_log', 'successful_checks'): _boolean,
-    ('metrics', 'enabled'): _boolean,
-    ('metrics', 'allowed_networks'): _networks,
-}
 
 
 def default_state_dir() -> str:
@@ -364,7 +213,7 @@ def token_secret(config: dict) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _secret(path.read_text().strip()).encode('utf-8')
+        return secret(path.read_text().strip()).encode('utf-8')
     with os.fdopen(fd, 'w') as f:
         value = secrets.token_hex(32)
         f.write(value + '\n')

@@ -31,6 +31,15 @@ def test_secret_is_shown_once_and_stored_as_a_bcrypt_hash(api, make_client, admi
     assert stored.startswith('$2b$') and created['client_secret'] not in stored
 
 
+def test_answers_carrying_a_client_secret_are_not_cacheable(api, admin_token):
+    created = api.admin('POST', '/clients', admin_token, json={'client_id': 'cache-me'})
+    rotated = api.admin('POST', f'/clients/{created.json()["uuid"]}/secret', admin_token)
+    for response in (created, rotated):
+        assert response.status_code == 200 and response.json()['client_secret']
+        assert response.headers['Cache-Control'] == 'no-store'
+        assert response.headers['Pragma'] == 'no-cache'
+
+
 def test_public_client_has_no_secret_and_device_grants_by_default(make_client):
     created = make_client('tv', public=True)
     assert 'client_secret' not in created

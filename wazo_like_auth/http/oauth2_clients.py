@@ -13,6 +13,7 @@ from ..services.listing import ListQuery
 from .auth import ProtectedResource, required_acl
 from .body import json_object
 from .listing import list_query
+from .tokens import NO_STORE
 
 _ACL_ENTRY = fields.String(validate=[validate.Length(1, 1024), validate.Regexp('^[^\x00]*$')])
 
@@ -56,7 +57,7 @@ class Clients(ProtectedResource):
         body = ClientSchema().load(json_object())
         grants = Grants.of(auth)
         return self._clients.create(auth.tenant_uuid, body, auth.visible_tenants(),
-                                    grants.may_add), 200
+                                    grants.may_add), 200, NO_STORE  # carries the secret
 
 
 class ClientItem(ProtectedResource):
@@ -79,4 +80,4 @@ class ClientItem(ProtectedResource):
 class ClientSecret(ProtectedResource):
     @required_acl('auth.clients.{client_uuid}.update')
     def post(self, client_uuid, auth):
-        return self._clients.rotate_secret(auth.visible_tenants(), client_uuid), 200
+        return self._clients.rotate_secret(auth.visible_tenants(), client_uuid), 200, NO_STORE

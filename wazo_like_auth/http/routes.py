@@ -20,15 +20,28 @@ from .tokens import Tokens, TokenRevocation, TokenScopesCheck, token_check_view
 
 
 def register(api: Api, services: dict[str, Any]) -> None:
+    _tokens(api, services)
+    _service(api, services)
+    protected = {'authorizer': services['authorizer']}
+    _refresh_tokens_and_sessions(api, services, protected)
+    _tenants_and_users(api, services, protected)
+    _policies_and_groups(api, services, protected)
+    oauth2_routes.register(api, services)
+
+
+def _tokens(api: Api, services: dict[str, Any]) -> None:
     tokens = services['token_service']
     checker = services['token_checker']
     api.route(Tokens, '/token', token_service=tokens)
     api.route(TokenRevocation, '/token/<token>', token_service=tokens)
-    check_token = token_check_view(checker)
+    check_token = token_check_view(checker)  # the hot path: a plain Flask view
     for prefix in PREFIXES:
         api.app.add_url_rule(prefix + '/token/<token>', 'check_token', check_token,
                              methods=['GET', 'HEAD'])
     api.route(TokenScopesCheck, '/token/<token>/scopes/check', token_checker=checker)
+
+
+def _service(api: Api, services: dict[str, Any]) -> None:
     api.route(Status, '/status', status_service=services['status_service'])
     api.route(cf.Config, '/config', authorizer=services['authorizer'],
               config=services['config_service'])
@@ -36,7 +49,8 @@ def register(api: Api, services: dict[str, Any]) -> None:
     openapi.document_yaml()  # a broken fragment stops start-up, not the first reader
     api.route(cf.ApiSpec, '/api/api.yml')
 
-    protected = {'authorizer': services['authorizer']}
+
+def _refresh_tokens_and_sessions(api: Api, services: dict[str, Any], protected: dict) -> None:
     refresh = {**protected, 'refresh_tokens': services['refresh_token_service']}
     api.route(rt.RefreshTokens, '/tokens', **refresh)
     api.route(rt.MyRefreshTokens, '/users/me/tokens', **refresh)
@@ -51,6 +65,8 @@ def register(api: Api, services: dict[str, Any]) -> None:
     api.route(ss.UserSession, '/users/<uuid:user_uuid>/sessions/<uuid:session_uuid>',
               **sessions)
 
+
+def _tenants_and_users(api: Api, services: dict[str, Any], protected: dict) -> None:
     tenants = {**protected, 'tenants': services['tenant_service']}
     api.route(tn.Tenants, '/tenants', **tenants)
     api.route(tn.TenantItem, '/tenants/<uuid:tenant_uuid>', **tenants)
@@ -66,6 +82,8 @@ def register(api: Api, services: dict[str, Any]) -> None:
     api.route(ue.AdminUserEmails, '/admin/users/<uuid:user_uuid>/emails', **users)
     api.route(ue.MyEmails, '/users/me/emails', **users)
 
+
+def _policies_and_groups(api: Api, services: dict[str, Any], protected: dict) -> None:
     # {policy} is a uuid or a slug, one segment (policies.PolicyRefConverter).
     api.app.url_map.converters['policy'] = po.PolicyRefConverter
     policies = {**protected, 'policies': services['policy_service']}
@@ -83,5 +101,3 @@ def register(api: Api, services: dict[str, Any]) -> None:
     api.route(ln.GroupUser, '/groups/<uuid:group_uuid>/users/<uuid:user_uuid>', **groups)
     api.route(ln.GroupPolicies, '/groups/<uuid:group_uuid>/policies', **groups)
     api.route(ln.GroupPolicy, '/groups/<uuid:group_uuid>/policies/<policy:policy>', **groups)
-
-    oauth2_routes.register(api, services)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..config import MAX_TOKEN_LIFETIME
+from ..config_values import MAX_TOKEN_LIFETIME
 
 
 class _Lenient(Schema):

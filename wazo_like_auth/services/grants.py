@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import tokens
 from ..acl import AccessCheck
 from ..exceptions import Unauthorized
 
@@ -52,4 +53,5 @@ class Grants:
                 raise self._refused(access)
 
     def _refused(self, access: str) -> Unauthorized:
-        return Unauthorized(details={'invalid_token': self._token, 'required_access': access})
+        return Unauthorized(details={'invalid_token': tokens.redact(self._token),
+                                     'required_access': access})
