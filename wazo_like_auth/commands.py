@@ -8,9 +8,6 @@ import shlex
 from . import config as configuration
 from . import db, server
 from .embedded_db import EmbeddedDatabaseError
-from .passwords import PasswordHasher
-from .services import startup
-from .services.bootstrap import BootstrapService
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +69,6 @@ def upgrade_db(config: dict, args: argparse.Namespace) -> int:
 def bootstrap(config: dict, args: argparse.Namespace) -> int:
     if not config['db_uri']:
         raise CommandError('bootstrap needs db_uri (config, WAZO_LIKE_AUTH_DB_URI or --db-uri)')
-    engine = db.make_engine(config, pool_size=1)
-    try:
-        db.upgrade(engine)
-        startup.prepare(config, engine)
-        BootstrapService(sessions=db.make_sessionmaker(engine),
-                         hasher=PasswordHasher(rounds=config['password_hash_rounds'])
-                         ).ensure_admin(args.username, args.password)
-    finally:
-        engine.dispose()
+    server.prepare_database(config, admin=(args.username, args.password))
     print(f'user {args.username} has full access')
     return 0

@@ -88,23 +88,22 @@ def _child_exit(server, worker) -> None:
         multiprocess.mark_process_dead(worker.pid)
 
 
-def prepare_database(config: dict) -> None:
+def prepare_database(config: dict, *, admin: tuple[str, str] | None = None) -> None:
     """Migrate the configured database, reconcile it with the configuration (top tenant,
-    all-users groups, default policies: services/startup.py), and bootstrap its user when
-    asked to."""
+    all-users groups, default policies: services/startup.py; declared OAuth 2.0 clients), and
+    create or reset a full-access user: ``admin`` (username, password), else the configured
+    bootstrap user when asked for. `serve` and `bootstrap` share this."""
+    if admin is None and config['bootstrap_user_on_startup']:
+        admin = (config['bootstrap_user_username'], config['bootstrap_user_password'])
     engine = db.make_engine(config, pool_size=1)
     try:
         db.upgrade(engine)
         startup.prepare(config, engine)
-        ClientService(sessions=db.make_sessionmaker(engine),
-                      hasher=PasswordHasher(rounds=config['password_hash_rounds'])
-                      ).reconcile(config['clients'])
-        if config['bootstrap_user_on_startup']:
-            bootstrap = BootstrapService(sessions=db.make_sessionmaker(engine),
-                                         hasher=PasswordHasher(
-                                             rounds=config['password_hash_rounds']))
-            bootstrap.ensure_admin(config['bootstrap_user_username'],
-                                   config['bootstrap_user_password'])
+        sessions = db.make_sessionmaker(engine)
+        hasher = PasswordHasher(rounds=config['password_hash_rounds'])
+        ClientService(sessions=sessions, hasher=hasher).reconcile(config['clients'])
+        if admin is not None:
+            BootstrapService(sessions=sessions, hasher=hasher).ensure_admin(*admin)
     finally:
         engine.dispose()
 
@@ -128,13 +127,7 @@ def first_admin(config: dict) -> str | None:
         return None
     alphabet = string.ascii_letters + string.digits
     password = ''.join(secrets.choice(alphabet) for _ in range(24))
-    engine = db.make_engine(config, pool_size=1)
-    try:
-        BootstrapService(sessions=db.make_sessionmaker(engine),
-                         hasher=PasswordHasher(rounds=config['password_hash_rounds'])
-                         ).ensure_admin('admin', password)
-    finally:
-        engine.dispose()
+    prepare_database(config, admin=('admin', password))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as f:
         f.write(f'username: admin\npassword: {password}\n')

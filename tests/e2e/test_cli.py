@@ -1,0 +1,49 @@
+"""The console commands other than serve: upgrade-db, bootstrap, and configuration errors."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.cli import main
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / 'config.yml'
+    path.write_text(f'state_dir: {tmp_path}/state\npassword_hash_rounds: 4\n'
+                    f'token_secret: {"s" * 40}\n')
+    return str(path)
+
+
+def test_upgrade_db_migrates_and_says_so(config_file, db_uri, engine, capsys):
+    assert main(['upgrade-db', '--config', config_file, '--db-uri', db_uri]) == 0
+    assert 'up to date' in capsys.readouterr().out
+
+
+def test_bootstrap_gives_a_user_full_access(config_file, db_uri, engine, make_config):
+    args = ['bootstrap', '--config', config_file, '--db-uri', db_uri,
+            '--username', 'operator', '--password', 'op-secret']
+    assert main(args) == 0
+    assert main(args) == 0  # idempotent
+    app = create_app(make_config(db_uri=db_uri), engine=engine)
+    try:
+        basic = base64.b64encode(b'operator:op-secret').decode()
+        answer = app.test_client().post('/0.1/token', json={},
+                                        headers={'Authorization': f'Basic {basic}'})
+    finally:
+        shutdown(app)
+    assert answer.status_code == 200 and answer.get_json()['data']['acl'] == ['#']
+
+
+def test_a_bad_configuration_value_stops_with_the_key_named(tmp_path, capsys):
+    path = tmp_path / 'config.yml'
+    path.write_text('rest_api:\n  port: 70000\n')
+    assert main(['upgrade-db', '--config', str(path), '--db-uri', 'postgresql://x/y']) == 2
+    assert 'rest_api.port' in capsys.readouterr().err
+
+
+def test_upgrade_db_without_a_database_says_what_is_missing(config_file, capsys):
+    assert main(['upgrade-db', '--config', config_file]) == 1
+    assert 'db_uri' in capsys.readouterr().err
