@@ -19,7 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = commands.add_parser('upgrade-db', help='migrate the database to the newest schema')
     bootstrap = commands.add_parser('bootstrap', help='create or reset a full-access user')
     bootstrap.add_argument('--username', required=True)
-    bootstrap.add_argument('--password', required=True)
+    bootstrap.add_argument('--password', required=True,
+                           help='the password, or - to read it from standard input '
+                                '(keeps it out of the process list)')
     for sub in (serve, upgrade, bootstrap):
         sub.add_argument('--config', help='configuration file (default: %s when it exists)'
                          % configuration.DEFAULT_CONFIG_FILE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
+import sys
 
 from . import config as configuration
 from . import db, server
@@ -69,6 +70,9 @@ def upgrade_db(config: dict, args: argparse.Namespace) -> int:
 def bootstrap(config: dict, args: argparse.Namespace) -> int:
     if not config['db_uri']:
         raise CommandError('bootstrap needs db_uri (config, WAZO_LIKE_AUTH_DB_URI or --db-uri)')
-    server.prepare_database(config, admin=(args.username, args.password))
+    password = sys.stdin.readline().rstrip('\r\n') if args.password == '-' else args.password
+    if not password:
+        raise CommandError('bootstrap needs a non-empty password')
+    server.prepare_database(config, admin=(args.username, password))
     print(f'user {args.username} has full access')
     return 0

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import pytest
+from sqlalchemy import text
 
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.cli import main
+from wazo_like_auth.passwords import PasswordHasher
 
 
 @pytest.fixture
@@ -35,6 +38,17 @@ def test_bootstrap_gives_a_user_full_access(config_file, db_uri, engine, make_co
     finally:
         shutdown(app)
     assert answer.status_code == 200 and answer.get_json()['data']['acl'] == ['#']
+
+
+def test_bootstrap_reads_the_password_from_standard_input(config_file, db_uri, engine,
+                                                          monkeypatch):
+    monkeypatch.setattr('sys.stdin', io.StringIO('from-stdin\n'))
+    assert main(['bootstrap', '--config', config_file, '--db-uri', db_uri,
+                 '--username', 'piped', '--password', '-']) == 0
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM auth_user "
+                                   "WHERE username = 'piped'")).scalar()
+    assert PasswordHasher(rounds=4).verify('from-stdin', stored)
 
 
 def test_a_bad_configuration_value_stops_with_the_key_named(tmp_path, capsys):
