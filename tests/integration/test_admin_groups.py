@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from tests.integration.admin_client import admin  # noqa: F401
+from tests.integration.group_fixtures import all_users, child  # noqa: F401
 from tests.integration.offline_access import assert_error, make_tenant
-from wazo_like_auth.models import Group
 
 GROUP_KEYS = {'uuid', 'tenant_uuid', 'name', 'slug', 'read_only', 'system_managed'}
 
@@ -16,20 +16,6 @@ def new_group(admin, tenant=None, **body):
     return admin.ok('POST', '/groups', json={'name': 'g', **body}, tenant=tenant)
 
 
-@pytest.fixture
-def child(sessions, top_tenant):
-    return make_tenant(sessions, top_tenant, 'child')
-
-
-@pytest.fixture
-def all_users(sessions, top_tenant):
-    """The top tenant's read-only all-users group."""
-    group_uuid = uuid.uuid4()
-    name = f'wazo-all-users-tenant-{top_tenant}'
-    with sessions.begin() as db:
-        db.add(Group(uuid=group_uuid, tenant_uuid=top_tenant, name=name, slug=name,
-                     system_managed=True))
-    return str(group_uuid)
 
 
 def test_create_answers_the_group_that_get_and_list_return(admin, top_tenant):

@@ -7,10 +7,10 @@ import uuid
 import pytest
 
 from tests.integration.admin_client import AdminClient, admin, token_of  # noqa: F401
+from tests.integration.group_fixtures import all_users, child  # noqa: F401
 from tests.integration.conftest import basic
 from tests.integration.offline_access import assert_error, make_tenant
 from wazo_like_auth.app import create_app, shutdown
-from wazo_like_auth.models import Group
 
 USER_KEYS = {'uuid', 'username', 'firstname', 'lastname', 'purpose', 'emails', 'enabled',
              'tenant_uuid', 'authentication_method'}
@@ -36,19 +36,6 @@ def scope_ok(client, token, scope):
     return status == 204
 
 
-@pytest.fixture
-def child(sessions, top_tenant):
-    return make_tenant(sessions, top_tenant, 'child')
-
-
-@pytest.fixture
-def all_users(sessions, top_tenant):
-    group_uuid = uuid.uuid4()
-    name = f'wazo-all-users-tenant-{top_tenant}'
-    with sessions.begin() as db:
-        db.add(Group(uuid=group_uuid, tenant_uuid=top_tenant, name=name, slug=name,
-                     system_managed=True))
-    return str(group_uuid)
 
 
 def test_attached_policy_reaches_new_tokens_only(admin, client, make_user, login):
