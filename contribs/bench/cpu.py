@@ -74,6 +74,21 @@ def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
     return readings
 
 
+def rss_megabytes(pids: Iterable[int]) -> dict[int, float]:
+    """Resident memory of each process, in MiB (processes gone meanwhile are left out)."""
+    readings = {}
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/status') as status:
+                for line in status:
+                    if line.startswith('VmRSS:'):
+                        readings[pid] = int(line.split()[1]) / 1024
+                        break
+        except OSError:
+            continue
+    return readings
+
+
 @dataclass
 class CpuProbe:
     """A load-generator probe measuring named groups of processes over the window.

@@ -70,6 +70,9 @@ class RunReport:
     load_average: float = 0.0  # 1-minute load average when the run started: other work skews
     scale: ScaleSection | None = None
     nodes: NodesSection | None = None
+    # Largest service process RSS (MiB) after the first scenario and after all of them, and
+    # the token checks answered in between: memory per worker must stay flat.
+    memory: tuple[float, float, int] | None = None
 
 
 def machine(load_average: float) -> str:
@@ -208,6 +211,10 @@ def render(report: RunReport) -> str:
         lines += ['Scale:', ''] + _scale_lines(report.scale, report.rows) + ['']
     if report.nodes:
         lines += ['Nodes:', ''] + _nodes_lines(report.nodes) + ['']
+    if report.memory:
+        first, last, checks = report.memory
+        lines += ['Memory:', '', f'- largest service process RSS: {first:.1f} MiB after the '
+                  f'first scenario, {last:.1f} MiB after {checks:,} token checks', '']
     lines += ['Ratios:', '', '```'] + ratios(report) + ['```', '']
     return '\n'.join(lines)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from wazo_like_auth import config as configuration
 from wazo_like_auth.server import default_workers
 
-from . import load, nodes, scale, scenarios
+from . import cpu, load, nodes, scale, scenarios
 from .report import NodesSection, RunReport, ScaleSection
 from .scenarios import Scenario
 from .services_runner import Cluster, Settings, libpq_uri
@@ -139,17 +139,29 @@ def run(options: Options) -> RunReport:
                            settings=_settings(options),
                            postgres_version=postgres_version(cluster.db_uri),
                            bcrypt_verify=verify, load_average=load_average)
+        first_rss = None
         for concurrency in options.concurrency:
             for scenario in scenarios.build(fixtures, options.rounds):
                 report.rows.append(scenarios.measure(
                     generator, cluster, scenario, concurrency, duration=options.duration,
                     warmup=options.warmup))
                 _progress(report.rows[-1])
+                first_rss = first_rss or _largest_rss(cluster)
+        report.memory = (first_rss, _largest_rss(cluster), _checks_answered(report.rows))
         if options.scale:
             report.scale = _scale(options, generator, cluster, fixtures)
         if options.nodes > 1:
             report.nodes = _nodes(options, cluster, fixtures)
     return report
+
+
+def _largest_rss(cluster: Cluster) -> float:
+    return max(cpu.rss_megabytes(cluster.service_pids()).values(), default=0.0)
+
+
+def _checks_answered(rows) -> int:
+    checks = {'head', 'get', 'unknown', 'scopes'}
+    return sum(row.result.requests for row in rows if row.scenario.key in checks)
 
 
 def quick(options: Options, given: set[str]) -> Options:

@@ -78,3 +78,13 @@ def test_results_file_gets_the_run(run):
     assert re.search(r'- machine: \d+ cores, ', text)
     assert re.search(r'- versions: python [\d.]+, gunicorn .*PostgreSQL \d+', text)
     assert _table(text) == _table(stdout)
+
+
+@pytest.mark.e2e
+def test_memory_of_the_service_is_reported(run):
+    stdout, _ = run
+    found = re.search(r'largest service process RSS: ([\d.]+) MiB after the first scenario, '
+                      r'([\d.]+) MiB after ([\d,]+) token checks', stdout)
+    assert found, stdout
+    assert float(found[1]) > 10 and float(found[2]) > 10
+    assert int(found[3].replace(',', '')) > 0
