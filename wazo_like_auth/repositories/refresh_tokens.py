@@ -5,16 +5,28 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import RefreshToken, User
 
 
-def find(db: DbSession, digest: bytes, client_id: str) -> RefreshToken | None:
-    return db.scalars(select(RefreshToken).where(RefreshToken.token_hash == digest,
-                                                 RefreshToken.client_id == client_id)).first()
+# The refresh exchange reads plain rows with statements built once: ORM loading would cost
+# more than the queries themselves on this path.
+_COLUMNS = (RefreshToken.uuid, RefreshToken.user_uuid, RefreshToken.client_id,
+            RefreshToken.login, RefreshToken.metadata_.label('metadata_'),
+            RefreshToken.created_at, RefreshToken.mobile)
+_FIND = select(*_COLUMNS).where(RefreshToken.token_hash == bindparam('digest'),
+                                RefreshToken.client_id == bindparam('client_id'))
+_HOLD = select(*_COLUMNS).where(RefreshToken.uuid == bindparam('row_uuid')) \
+    .with_for_update(read=True, key_share=True)
+
+
+def find(db: DbSession, digest: bytes, client_id: str) -> Row | None:
+    """The refresh token of this digest and client_id, as a plain row, or None."""
+    return db.connection().execute(_FIND, {'digest': digest, 'client_id': client_id}).first()
 
 
 def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str, *,
@@ -26,10 +38,10 @@ def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str, *,
     return db.scalars(_held(query) if hold else query).first()
 
 
-def hold(db: DbSession, row_uuid: uuid.UUID) -> RefreshToken | None:
+def hold(db: DbSession, row_uuid: uuid.UUID) -> Row | None:
     """The refresh token ``row_uuid`` as it is now, kept from deletion until the transaction
     ends (FOR KEY SHARE); None if it was deleted meanwhile."""
-    return db.scalars(_held(select(RefreshToken).where(RefreshToken.uuid == row_uuid))).first()
+    return db.connection().execute(_HOLD, {'row_uuid': row_uuid}).first()
 
 
 def _held(query: Select) -> Select:

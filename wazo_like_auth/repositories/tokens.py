@@ -24,16 +24,33 @@ def find_by_digest(conn: Connection | DbSession, digest: bytes) -> Row | None:
     return conn.execute(_FIND_BY_HASH, {'digest': digest}).first()
 
 
+_TOKEN_FIELDS = ('auth_id', 'pbx_user_uuid', 'xivo_uuid', 'issued_at', 'expires_at', 'acl',
+                 'metadata_', 'user_agent', 'remote_addr', 'refresh_token_uuid', 'client_id')
+
+
+def _insert_statement():
+    new_session = insert_statement(Session).values(
+        uuid=bindparam('session_uuid'), tenant_uuid=bindparam('tenant_uuid'),
+        user_uuid=bindparam('user_uuid'), mobile=bindparam('mobile'),
+    ).returning(Session.uuid).cte('new_session')
+    return insert_statement(Token).values(
+        token_hash=bindparam('digest'), session_uuid=select(new_session.c.uuid).scalar_subquery(),
+        **{name: bindparam(name) for name in _TOKEN_FIELDS},
+    ).add_cte(new_session)
+
+
+# Built once: constructing an INSERT per login costs more than running it.
+_INSERT = _insert_statement()
+
+
 def insert(db: DbSession, *, digest: bytes, session_uuid: uuid.UUID, tenant_uuid: uuid.UUID,
            user_uuid: uuid.UUID | None, mobile: bool, **columns: Any) -> None:
     """Insert a session and its one token, in one statement (one round trip on the login
-    and refresh paths)."""
-    new_session = insert_statement(Session).values(
-        uuid=session_uuid, tenant_uuid=tenant_uuid, user_uuid=user_uuid, mobile=mobile,
-    ).returning(Session.uuid).cte('new_session')
-    db.execute(insert_statement(Token).values(
-        token_hash=digest, session_uuid=select(new_session.c.uuid).scalar_subquery(), **columns,
-    ).add_cte(new_session))
+    and refresh paths). ``columns`` are Token attributes; absent ones are NULL."""
+    params = dict.fromkeys(_TOKEN_FIELDS)
+    params.update(columns, digest=digest, session_uuid=session_uuid, tenant_uuid=tenant_uuid,
+                  user_uuid=user_uuid, mobile=mobile)
+    db.connection().execute(_INSERT, params)
 
 
 def delete_by_digest(db: DbSession, digest: bytes) -> uuid.UUID | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, literal, select, text, union_all
+from sqlalchemy import Select, bindparam, func, literal, select, text, union_all
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -31,31 +31,52 @@ def get(session: Session, user_uuid: uuid.UUID) -> User | None:
     return session.get(User, user_uuid)
 
 
+_SHARE_LOCK = select(User.uuid, User.tenant_uuid, User.purpose, User.enabled, User.username) \
+    .where(User.uuid == bindparam('user_uuid')).with_for_update(read=True)
+
+
+def share_lock(db: Session, user_uuid: uuid.UUID):
+    """The user as a plain row, share-locked until the transaction ends (a disable or a
+    password login waits; other share-lockers do not), or None."""
+    return db.connection().execute(_SHARE_LOCK, {'user_uuid': user_uuid}).first()
+
+
 def find_by_username(session: Session, username: str) -> User | None:
     return session.scalars(
         select(User).where(func.lower(User.username) == username.lower())).first()
+
+
+def _token_acl_query(with_default: bool) -> Select:
+    user = bindparam('user_uuid', type_=UserGroup.user_uuid.type)
+    parts = [
+        select(Policy.acl, literal(1).label('part'), Policy.name)
+        .join(GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid)
+        .join(UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid)
+        .where(UserGroup.user_uuid == user),
+        select(Policy.acl, literal(2).label('part'), Policy.name)
+        .join(UserPolicy, UserPolicy.policy_uuid == Policy.uuid)
+        .where(UserPolicy.user_uuid == user),
+    ]
+    if with_default:
+        default = select(Policy.acl, literal(0).label('part'), Policy.name) \
+            .where(Policy.name == bindparam('default_policy')) \
+            .order_by(Policy.config_managed.desc()).limit(1).subquery()
+        parts.insert(0, select(default.c.acl, default.c.part, default.c.name))
+    query = union_all(*parts).subquery()
+    return select(query.c.acl).order_by(query.c.part, query.c.name)
+
+
+# Built once: every login and refresh runs one of them.
+_TOKEN_ACL = {True: _token_acl_query(True), False: _token_acl_query(False)}
 
 
 def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None) -> list[str]:
     """The ACL a new token gets: default policy, then the user's groups' policies, then the
     user's own policies (wazo-token-api §1.3 step 3). Plain concatenation, order kept; one
     query."""
-    parts = [
-        select(Policy.acl, literal(1).label('part'), Policy.name)
-        .join(GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid)
-        .join(UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid)
-        .where(UserGroup.user_uuid == user_uuid),
-        select(Policy.acl, literal(2).label('part'), Policy.name)
-        .join(UserPolicy, UserPolicy.policy_uuid == Policy.uuid)
-        .where(UserPolicy.user_uuid == user_uuid),
-    ]
-    if default_policy:
-        default = select(Policy.acl, literal(0).label('part'), Policy.name) \
-            .where(Policy.name == default_policy) \
-            .order_by(Policy.config_managed.desc()).limit(1).subquery()
-        parts.insert(0, select(default.c.acl, default.c.part, default.c.name))
-    query = union_all(*parts).subquery()
-    rows = session.execute(select(query.c.acl).order_by(query.c.part, query.c.name))
+    query = _TOKEN_ACL[bool(default_policy)]
+    rows = session.connection().execute(query, {'user_uuid': user_uuid,
+                                                'default_policy': default_policy})
     return [entry for (acl,) in rows for entry in acl]
 
 

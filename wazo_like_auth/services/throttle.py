@@ -40,6 +40,9 @@ ON CONFLICT (key) DO UPDATE SET
                         THEN now() ELSE auth_login_failure.window_start END
 """)
 
+_COUNTS = text('SELECT key, failures, window_start FROM auth_login_failure WHERE key = ANY(:keys) '
+               'AND window_start >= now() - make_interval(secs => :window)')
+
 _REMEMBER_ADDRESS = text("""
 INSERT INTO auth_login_known_address (login, address, last_success) VALUES (:login, :address, now())
 ON CONFLICT (login, address) DO UPDATE SET last_success = now()
@@ -95,10 +98,7 @@ class LoginThrottle:
         self._record([_refresh_key(address)])
 
     def _counts(self, db, keys: list[str]) -> dict[str, tuple[int, dt.datetime]]:
-        rows = db.execute(text(
-            'SELECT key, failures, window_start FROM auth_login_failure WHERE key = ANY(:keys) '
-            'AND window_start >= now() - make_interval(secs => :window)'),
-            {'keys': keys, 'window': self._settings.window})
+        rows = db.connection().execute(_COUNTS, {'keys': keys, 'window': self._settings.window})
         return {row.key: (row.failures, row.window_start) for row in rows}
 
     def _known(self, db, login: str, address: str) -> bool:

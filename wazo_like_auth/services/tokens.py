@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
@@ -125,12 +126,13 @@ class TokenService:
         """
         with self._sessions.begin() as db:
             self._throttle.check_refresh(request.remote_addr, db)
-            if not request.client_authenticated and _confidential_client(db, request.client_id):
+            if not request.client_authenticated \
+                    and client_repo.is_confidential(db, request.client_id):
                 # Its refresh tokens are redeemed at the OAuth 2.0 token endpoint, with the
                 # client's secret (RFC 6749 §6); this path has no client authentication.
                 self._fail(request, 'refresh token of a confidential client')
             row = self._refresh_tokens.find(db, request.refresh_token, request.client_id)
-            user = db.get(User, row.user_uuid, with_for_update={'read': True}) if row else None
+            user = user_repo.share_lock(db, row.user_uuid) if row else None
             # Re-read under the user lock: a mobile login may have replaced the refresh token
             # while we waited (its new token would reference a deleted row: a 500).
             row = self._refresh_tokens.hold(db, row.uuid) if user else None
@@ -156,7 +158,7 @@ class TokenService:
             issued.extra['refresh_token'] = refresh.value
         return issued
 
-    def _check_session_limit(self, db, user: User) -> None:
+    def _check_session_limit(self, db, user: User | Row) -> None:
         """At most max_user_concurrent_sessions live sessions for purposes user and
         external_api, counting the one just created (the transaction rolls back on excess)."""
         if user.purpose == 'internal':
@@ -165,10 +167,11 @@ class TokenService:
             raise TooManySessions(
                 f'User {user.uuid} has exceeded the maximum number of active sessions')
 
-    def issue(self, db, user: User, request: LoginRequest, login: str,
+    def issue(self, db, user: User | Row, request: LoginRequest, login: str,
               refresh_token_uuid: uuid.UUID | None = None,
               persistent: dict | None = None) -> IssuedToken:
-        """Insert a session and a token for ``user`` within the caller's transaction."""
+        """Insert a session and a token for ``user`` (an ORM user or a row with its uuid,
+        tenant_uuid and purpose) within the caller's transaction."""
         value = tokens.new_token()
         now = dt.datetime.now(dt.timezone.utc)
         lifetime = request.expiration or self._settings.default_lifetime
@@ -191,7 +194,7 @@ class TokenService:
             k: v for k, v in columns.items() if k != 'metadata_'})
         return IssuedToken(data=token_view(value, row))
 
-    def metadata(self, user: User) -> dict[str, Any]:
+    def metadata(self, user: User | Row) -> dict[str, Any]:
         """Token metadata by purpose (wazo-token-api §1.3 step 1, spec D9)."""
         return {
             'uuid': str(user.uuid),
@@ -221,7 +224,3 @@ def _plausible(login: str | None) -> bool:
     """Logins PostgreSQL can compare: non-empty, bounded, without NUL."""
     return bool(login) and len(login) <= 1024 and '\x00' not in login
 
-
-def _confidential_client(db, client_id: str) -> bool:
-    client = client_repo.find_by_client_id(db, client_id)
-    return client is not None and not client.public
