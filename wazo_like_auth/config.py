@@ -117,7 +117,6 @@ def deep_merge(base: dict, overlay: Mapping) -> dict:
     return merged
 
 
-
 def _merge_file(config: dict, content: Mapping) -> dict:
     """``deep_merge``, except that ``default_policies.<slug>.acl`` lists concatenate across
     files: each Wazo package ships a conf.d file adding its ACL to the same default policy."""
@@ -134,6 +133,7 @@ def _merge_file(config: dict, content: Mapping) -> dict:
 
 def _has_acl_list(policy: Any) -> bool:
     return isinstance(policy, dict) and isinstance(policy.get('acl'), list)
+
 
 def _read_yaml(path: Path) -> dict:
     try:

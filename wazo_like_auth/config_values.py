@@ -84,7 +84,6 @@ def secret(value: Any) -> str:
     return value
 
 
-
 def _default_policies(value: Any) -> dict[str, dict]:
     """slug -> {acl: [str], description: str | None}. A null entry is dropped, so a later
     conf.d file can remove a policy an earlier one declared."""
@@ -109,6 +108,7 @@ def _default_policy(slug: Any, policy: Any) -> dict:
     if description is not None and not isinstance(description, str):
         raise ValueError(f'{slug}.description: must be a string')
     return {'acl': list(dict.fromkeys(acl)), 'description': description}
+
 
 VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('rest_api', 'listen'): _string,

@@ -16,8 +16,6 @@ def new_group(admin, tenant=None, **body):
     return admin.ok('POST', '/groups', json={'name': 'g', **body}, tenant=tenant)
 
 
-
-
 def test_create_answers_the_group_that_get_and_list_return(admin, top_tenant):
     created = new_group(admin, name='Sales team', slug='sales')
 

@@ -36,8 +36,6 @@ def scope_ok(client, token, scope):
     return status == 204
 
 
-
-
 def test_attached_policy_reaches_new_tokens_only(admin, client, make_user, login):
     user = make_user('bob')
     policy = new_policy(admin, name='calls', acl=['calld.#'])

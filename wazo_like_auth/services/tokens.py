@@ -223,4 +223,3 @@ class TokenService:
 def _plausible(login: str | None) -> bool:
     """Logins PostgreSQL can compare: non-empty, bounded, without NUL."""
     return bool(login) and len(login) <= 1024 and '\x00' not in login
-

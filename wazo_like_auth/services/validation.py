@@ -1,8 +1,10 @@
 """Token checks: the hot path of the product (HEAD/GET /token/{t}, scopes/check, and the
 in-process check of protected endpoints).
 
-One indexed lookup by token digest, on a plain Core connection; the ACL match uses patterns
-compiled once per distinct ACL. The tenant check costs one more query, only when asked.
+A token found in the per-process validation cache costs no query and no ACL compilation;
+otherwise one indexed lookup by token digest on a plain Core connection, whose result (with its
+ACL compiled) joins the cache. Expiry is checked on every call. The tenant check costs one more
+query, only when asked.
 """
 from __future__ import annotations
 
@@ -15,12 +17,13 @@ from sqlalchemy import Engine, select
 
 from .. import tokens
 from ..acl import AccessCheckCache
-from .throttle import CheckGuard
-from .validation_cache import ValidationCache
 from ..exceptions import ForbiddenScope, TokenNotFound, UnknownUser
 from ..models import User
 from ..repositories import tenants as tenant_repo
 from ..repositories import tokens as token_repo
+from .throttle import CheckGuard
+from .validation_cache import ValidationCache
+
 
 class CheckedToken:
     """A token row with its ACL compiled: what the validation cache keeps, so a cached check
