@@ -82,6 +82,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
     throttling = throttle_settings(config)
     metrics = Metrics() if config['metrics']['enabled'] else None
+    login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
     cache = ValidationCache(max_size=config['validation_cache_size'])
     clear_on_local_revocation(sessions, cache)
     checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
@@ -93,7 +94,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
         'authorizer': Authorizer(engine=engine, checker=checker),
         'token_service': TokenService(
             sessions=sessions, hasher=hasher, settings=settings, refresh_tokens=refresh_tokens,
-            throttle=LoginThrottle(sessions=sessions, settings=throttling)),
+            throttle=login_throttle),
         'token_checker': checker,
         'validation_cache': cache,
         'revocation_listener': RevocationListener(dsn=listener_dsn(engine), cache=cache),
@@ -109,7 +110,8 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
         'cleaner': ExpiredTokenCleaner(engine=engine,
                                        interval=config['token_cleanup_interval'],
                                        batch_size=config['token_cleanup_batch_size'],
-                                       on_purged=metrics.purged.inc if metrics else None),
+                                       on_purged=metrics.purged.inc if metrics else None,
+                                       also=[login_throttle.purge]),
     }
     services.update(oauth2_wiring.build(config, services, throttling))
     return services

@@ -5,6 +5,7 @@ import time
 import uuid
 
 import pytest
+from sqlalchemy import text
 
 from tests.integration.conftest import basic
 from wazo_like_auth.app import create_app, shutdown
@@ -123,3 +124,20 @@ def test_trusted_networks_are_never_throttled_for_checks(throttled_app):
     client = app.test_client()
     answers = {client.head(f'/0.1/token/{uuid.uuid4()}').status_code for _ in range(20)}
     assert answers == {404}
+
+
+def test_the_purge_forgets_counters_and_addresses_past_their_window(throttled_app, make_user,
+                                                                    engine):
+    make_user()
+    app = throttled_app()
+    _login(app, ATTACKER, 'guess')
+    _login(app, USER_HOME, 's3cret')
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE auth_login_failure SET window_start = now() - interval '1 day'"))
+        conn.execute(text("UPDATE auth_login_known_address "
+                          "SET last_success = now() - interval '31 days'"))
+    app.extensions['wazo_like_auth']['cleaner'].purge()
+    with engine.connect() as conn:
+        left = [conn.execute(text(f'SELECT count(*) FROM {table}')).scalar()
+                for table in ('auth_login_failure', 'auth_login_known_address')]
+    assert left == [0, 0]

@@ -8,7 +8,7 @@ whether purged or not).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 import threading
 import time
 
@@ -29,9 +29,13 @@ DELETE FROM auth_session WHERE uuid IN (SELECT session_uuid FROM doomed)
 
 class ExpiredTokenCleaner:
     def __init__(self, *, engine: Engine, interval: float, batch_size: int,
-                 on_purged: Callable[[int], None] | None = None):
+                 on_purged: Callable[[int], None] | None = None,
+                 also: Sequence[Callable[[], None]] = ()):
+        """``also``: more housekeeping run by the lock holder in each cycle (e.g. forgetting
+        stale login-failure counters)."""
         self._engine = engine
         self._on_purged = on_purged
+        self._also = tuple(also)
         self._interval = interval
         self._batch_size = batch_size
         self._stop = threading.Event()
@@ -46,7 +50,10 @@ class ExpiredTokenCleaner:
             if not got:
                 return None
             try:
-                return self._purge_batches()
+                removed = self._purge_batches()
+                for task in self._also:
+                    task()
+                return removed
             finally:
                 lock_conn.execute(text('SELECT pg_advisory_unlock(:id)'), {'id': CLEANUP_LOCK_ID})
                 lock_conn.commit()
