@@ -163,3 +163,33 @@ class DeletingOwnTenant(ServiceError):
 class TenantHasChildren(InvalidData):
     error_id = 'tenant-has-children'
     message = 'A tenant with sub-tenants cannot be deleted'
+
+
+class UnknownRefreshToken(NotFound):
+    error_id = 'cannot-find-refresh-token-matching-client-id'
+
+    @classmethod
+    def of(cls, client_id: str) -> UnknownRefreshToken:
+        return cls(f'unknown refresh_token for client_id "{client_id}"',
+                   details={'client_id': client_id})
+
+
+class RefreshTokenConflict(Conflict):
+    message = 'The refresh token changed during the login; try again'
+
+
+class UnknownClient(NotFound):
+    error_id = 'unknown-client'
+    message = 'No such client'
+
+
+class ReadOnlyClient(ServiceError):
+    status_code = 403
+    error_id = 'read-only-client'
+    message = 'This client is declared in the configuration and cannot be changed here'
+
+
+class MetricsForbidden(ServiceError):
+    status_code = 403
+    error_id = 'forbidden'
+    message = 'Metrics are not served to this address'

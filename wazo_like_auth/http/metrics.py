@@ -9,18 +9,12 @@ from collections.abc import Sequence
 from flask import Flask, Response, g, request
 from sqlalchemy import Engine
 
-from ..exceptions import ServiceError
+from ..exceptions import MetricsForbidden
 from ..metrics import Metrics
 from .api import PREFIXES
 
 
 SYNC_INTERVAL = 1.0  # seconds between two copies of a process's cache and pool figures
-
-
-class MetricsForbidden(ServiceError):
-    status_code = 403
-    error_id = 'forbidden'
-    message = 'Metrics are not served to this address'
 
 
 def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,

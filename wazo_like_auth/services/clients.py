@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from ..exceptions import Conflict, InvalidData, NotFound, ServiceError, Unauthorized
+from ..exceptions import Conflict, InvalidData, ReadOnlyClient, Unauthorized, UnknownClient
 from ..models import Client, Policy
 from ..oauth2.clients import ClientCredentials, grant_types_error
 from ..oauth2.settings import default_grant_types
@@ -33,17 +33,6 @@ from .verified_secrets import VerifiedSecrets
 logger = logging.getLogger(__name__)
 
 RECONCILE_LOCK = 0x7761_7a6f_636c_6e74  # arbitrary, fixed: "wazoclnt"
-
-
-class UnknownClient(NotFound):
-    error_id = 'unknown-client'
-    message = 'No such client'
-
-
-class ReadOnlyClient(ServiceError):
-    status_code = 403
-    error_id = 'read-only-client'
-    message = 'This client is declared in the configuration and cannot be changed here'
 
 
 @dataclass(frozen=True)

@@ -18,26 +18,13 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
-from ..exceptions import Conflict, NotFound
+from ..exceptions import RefreshTokenConflict, UnknownRefreshToken
 from ..models import User
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from .listing import ListQuery, Page, paginate
 
 logger = logging.getLogger(__name__)
-
-
-class UnknownRefreshToken(NotFound):
-    error_id = 'cannot-find-refresh-token-matching-client-id'
-
-    @classmethod
-    def of(cls, client_id: str) -> UnknownRefreshToken:
-        return cls(f'unknown refresh_token for client_id "{client_id}"',
-                   details={'client_id': client_id})
-
-
-class RefreshTokenConflict(Conflict):
-    message = 'The refresh token changed during the login; try again'
 
 
 @dataclass(frozen=True)
