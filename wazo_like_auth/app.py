@@ -75,10 +75,6 @@ def create_app(config: dict, *, engine: Engine | None = None,
 
 def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict[str, Any]:
     sessions = db.make_sessionmaker(engine)
-    settings = TokenSettings(default_lifetime=config['default_token_lifetime'],
-                             xivo_uuid=config['uuid'],
-                             default_user_policy=config['default_user_policy'],
-                             max_user_sessions=config['max_user_concurrent_sessions'])
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
     throttling = throttle_settings(config)
     metrics = Metrics() if config['metrics']['enabled'] else None
@@ -93,8 +89,8 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
         'hasher': hasher,
         'authorizer': Authorizer(engine=engine, checker=checker),
         'token_service': TokenService(
-            sessions=sessions, hasher=hasher, settings=settings, refresh_tokens=refresh_tokens,
-            throttle=login_throttle),
+            sessions=sessions, hasher=hasher, settings=token_settings(config),
+            refresh_tokens=refresh_tokens, throttle=login_throttle),
         'token_checker': checker,
         'validation_cache': cache,
         'revocation_listener': RevocationListener(dsn=listener_dsn(engine), cache=cache),
@@ -115,6 +111,13 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
     }
     services.update(oauth2_wiring.build(config, services, throttling))
     return services
+
+
+def token_settings(config: dict) -> TokenSettings:
+    return TokenSettings(default_lifetime=config['default_token_lifetime'],
+                         xivo_uuid=config['uuid'],
+                         default_user_policy=config['default_user_policy'],
+                         max_user_sessions=config['max_user_concurrent_sessions'])
 
 
 def throttle_settings(config: dict) -> ThrottleSettings:
