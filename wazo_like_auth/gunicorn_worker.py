@@ -32,7 +32,8 @@ _ERROR_IDS = {400: 'invalid-request', 403: 'forbidden', 414: 'uri-too-long',
 
 def write_envelope(sock, status: int, reason: str, mesg: str) -> None:
     """gunicorn.util.write_error's contract (a complete response, then gunicorn closes the
-    connection), with the envelope as the body."""
+    connection), with the envelope as the body. ``mesg`` is left out on purpose: gunicorn
+    puts the offending request text there, and a request line may carry a token."""
     body = json.dumps(envelope(status, _ERROR_IDS.get(status, 'http-error'), reason)).encode()
     head = (f'HTTP/1.1 {status} {reason}\r\nConnection: close\r\n'
             f'Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n')

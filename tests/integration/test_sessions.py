@@ -27,6 +27,16 @@ def _session_of(engine, token: str) -> str:
     return str(token_row(engine, token).session_uuid)
 
 
+def _outsider_and_alices_session(client, make_user, sessions, top_tenant):
+    """Headers of an admin of another tenant, and alice's token and session uuid."""
+    other = make_tenant(sessions, top_tenant, 'other')
+    make_user('other-admin', acl=['auth.#'], tenant_uuid=other)
+    admin = auth(token_of(client, 'other-admin'))
+    token = token_of(client, 'alice')
+    return admin, token, _session_of(client.application.extensions['wazo_like_auth']['engine'],
+                                     token)
+
+
 def _items(response) -> list[dict]:
     assert response.status_code == 200, response.get_json()
     return response.get_json()['items']
@@ -98,11 +108,8 @@ def test_session_path_that_is_not_a_uuid_is_not_found(client, admin):
 
 def test_deleting_a_session_of_another_tenant_does_nothing(client, make_user, sessions,
                                                            top_tenant, alice):
-    other = make_tenant(sessions, top_tenant, 'other')
-    make_user('other-admin', acl=['auth.#'], tenant_uuid=other)
-    admin = auth(token_of(client, 'other-admin'))
-    token = token_of(client, 'alice')
-    session = _session_of(client.application.extensions['wazo_like_auth']['engine'], token)
+    admin, token, session = _outsider_and_alices_session(client, make_user, sessions,
+                                                         top_tenant)
 
     assert client.delete(f'/0.1/sessions/{session}', headers=admin).status_code == 204
 
@@ -156,11 +163,8 @@ def test_deleting_another_users_session_through_a_user_path_does_nothing(
 
 def test_user_session_delete_for_an_invisible_user_is_unknown_user(client, make_user, sessions,
                                                                    top_tenant, alice):
-    other = make_tenant(sessions, top_tenant, 'other')
-    make_user('other-admin', acl=['auth.#'], tenant_uuid=other)
-    admin = auth(token_of(client, 'other-admin'))
-    token = token_of(client, 'alice')
-    session = _session_of(client.application.extensions['wazo_like_auth']['engine'], token)
+    admin, token, session = _outsider_and_alices_session(client, make_user, sessions,
+                                                         top_tenant)
 
     response = client.delete(f'/0.1/users/{alice}/sessions/{session}', headers=admin)
 
