@@ -14,9 +14,10 @@ from .acl import AccessCheckCache
 from .http import metrics as metrics_http
 from .http import request_log, routes
 from .http.body_limit import ChunkedBodyLimit
+from .http.check_fast_path import CheckFastPath
 from .http.api import Api
 from .http.errors import envelope, handle_error
-from .config import token_secret
+from .config import hash_concurrency, token_secret
 from .metrics import Metrics
 from .oauth2 import wiring as oauth2_wiring
 from .passwords import PasswordHasher
@@ -50,27 +51,36 @@ def create_app(config: dict, *, engine: Engine | None = None,
     app.json.sort_keys = False
     engine = engine or db.make_engine(config)
     services = build_services(config, engine, hasher or PasswordHasher(
-        rounds=config['password_hash_rounds']))
+        rounds=config['password_hash_rounds'], concurrency=hash_concurrency(config)))
     app.extensions['wazo_like_auth'] = services
     if config['validation_cache']:
         services['revocation_listener'].start()
     if background:
         services['cleaner'].start()
     request_log.install(app, successful_checks=config['access_log']['successful_checks'])
+    observe = None
     if services['metrics'] is not None:
-        metrics_http.install(app, metrics=services['metrics'],
-                             cache=services['validation_cache'], engine=engine,
-                             allowed_networks=config['metrics']['allowed_networks'])
+        observe = metrics_http.install(app, metrics=services['metrics'],
+                                       cache=services['validation_cache'], engine=engine,
+                                       allowed_networks=config['metrics']['allowed_networks'])
     api = Api(app, catch_all_404s=True)
     routes.register(api, services)
     app.register_error_handler(HTTPException, handle_error)
     app.register_error_handler(Exception, handle_error)
+    _wrap(app, config, services['token_checker'], observe)
+    return app
+
+
+def _wrap(app: Flask, config: dict, checker: TokenChecker, observe) -> None:
+    """The WSGI layers in front of Flask, innermost first."""
+    # Cached successful checks skip Flask; not when every successful check must be logged.
+    if config['validation_cache'] and not config['access_log']['successful_checks']:
+        app.wsgi_app = CheckFastPath(app.wsgi_app, checker, observe)
     num_proxies = config['rest_api']['num_proxies']
     if num_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=num_proxies, x_proto=num_proxies)
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, config['rest_api']['max_body_size'])
     app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH)
-    return app
 
 
 def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict[str, Any]:

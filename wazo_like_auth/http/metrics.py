@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask import Flask, Response, g, request
 from sqlalchemy import Engine
@@ -18,18 +18,25 @@ SYNC_INTERVAL = 1.0  # seconds between two copies of a process's cache and pool 
 
 
 def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,
-            allowed_networks: Sequence[str]) -> None:
+            allowed_networks: Sequence[str]) -> Callable[[str, str, int, float], None]:
+    """Serve /metrics and count every request Flask answers; returns ``observe(method,
+    route, status, seconds)`` for the answers given before Flask (check_fast_path)."""
     networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
     last_sync = [0.0]
 
-    def record(response):
+    def count(method: str, route: str, status: int, seconds: float, body=None) -> None:
+        metrics.record(method, route, status, seconds, body)
         now = time.perf_counter()
-        rule = request.url_rule.rule if request.url_rule else '<unmatched>'
-        metrics.record(request.method, _unprefixed(rule), response.status_code,
-                       now - g.get('started', now), _login_body(rule))
         if now - last_sync[0] > SYNC_INTERVAL:
             last_sync[0] = now
             metrics.sync(cache, engine.pool)
+
+    def record(response):
+        started = g.get('started')
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        rule = request.url_rule.rule if request.url_rule else '<unmatched>'
+        count(request.method, _unprefixed(rule), response.status_code, seconds,
+              _login_body(rule))
         return response
 
     def serve_metrics():
@@ -41,6 +48,7 @@ def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,
 
     app.after_request(record)
     app.add_url_rule('/metrics', 'metrics', serve_metrics, methods=['GET'])
+    return count
 
 
 def _unprefixed(rule: str) -> str:

@@ -36,9 +36,13 @@ def install(app: Flask, *, successful_checks: bool) -> None:
 
 def _start() -> None:
     g.started = time.perf_counter()
-    incoming = request.headers.get('X-Request-Id')
-    # An id we did not make is echoed only when harmless for logs and headers.
-    g.request_id = incoming if incoming and _REQUEST_ID.match(incoming) else _new_id()
+    g.request_id = request_id(request.headers.get('X-Request-Id'))
+
+
+def request_id(incoming: str | None) -> str:
+    """The id of a request: the client's ``X-Request-Id`` when harmless for logs and
+    headers, else a new one."""
+    return incoming if incoming and _REQUEST_ID.match(incoming) else _new_id()
 
 
 def _new_id() -> str:

@@ -14,11 +14,15 @@ from .credentials import basic_credentials
 from .schemas import ScopesCheckSchema, TokenRequestSchema
 
 NO_STORE = {'Cache-Control': 'no-store', 'Pragma': 'no-cache'}
+# Built once for the hot paths: building a schema costs more than loading a body with it, and
+# load() keeps no state between calls (marshmallow 4 has no context), so threads share them.
+_TOKEN_REQUEST = TokenRequestSchema()
+_SCOPES_CHECK = ScopesCheckSchema()
 
 
 def login_request() -> LoginRequest:
     """The LoginRequest of the current POST /token request."""
-    body = TokenRequestSchema().load(json_object())
+    body = _TOKEN_REQUEST.load(json_object())
     login, password = basic_credentials(request.headers.get('Authorization'))
     return LoginRequest(
         login=login, password=password, expiration=body.get('expiration'),
@@ -45,6 +49,7 @@ def token_check_view(checker: TokenChecker):
 
     Every API call of every backend service comes through here, so it skips flask-restful's
     dispatch and serialisation; errors still reach the one error handler (http/errors.py).
+    Cached successful checks do not even get here: check_fast_path answers them first.
     """
     def check_token(token):
         current = request._get_current_object()  # one proxy lookup instead of five
@@ -53,9 +58,14 @@ def token_check_view(checker: TokenChecker):
                                    current.remote_addr or '')
         if current.method == 'HEAD':
             return _NoContent(status=204)
-        body = json.dumps({'data': token_view(value, row)})
-        return Response(body, status=200, headers=NO_STORE, mimetype='application/json')
+        return Response(check_body(value, row), status=200, headers=NO_STORE,
+                        mimetype='application/json')
     return check_token
+
+
+def check_body(value: str, row) -> bytes:
+    """The body of a successful GET /token/{t}."""
+    return json.dumps({'data': token_view(value, row)}).encode()
 
 
 class _NoContent(Response):
@@ -76,7 +86,7 @@ class TokenScopesCheck(Resource):
         self._checker = token_checker
 
     def post(self, token):
-        body = ScopesCheckSchema().load(json_object())
+        body = _SCOPES_CHECK.load(json_object())
         scopes = self._checker.check_scopes(token, body['scopes'], body['tenant_uuid'],
                                             request.remote_addr or '')
         return {'scopes': scopes}, 200

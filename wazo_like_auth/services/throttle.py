@@ -139,10 +139,14 @@ class CheckGuard:
         self._counts: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 
-    def refuse_if_scanning(self, address: str) -> None:
-        minute = int(time.monotonic() // 60)
+    def refusing(self, address: str) -> bool:
+        """True while ``address`` is over its budget of unknown tokens for this minute."""
         count = self._counts.get(address)
-        if count and count[0] == minute and count[1] >= self._limit:
+        return bool(count) and count[0] == int(time.monotonic() // 60) and \
+            count[1] >= self._limit
+
+    def refuse_if_scanning(self, address: str) -> None:
+        if self.refusing(address):
             raise TooManyAttempts(headers={'Retry-After': str(60 - int(time.monotonic() % 60))})
 
     def not_found(self, address: str) -> None:

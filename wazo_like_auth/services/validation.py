@@ -76,6 +76,22 @@ class TokenChecker:
             raise TokenNotFound()
         return value, row
 
+    def peek(self, token: str, scope: str | None, client: str = '') -> tuple[str, Any] | None:
+        """What ``check(token, scope)`` would return, answered from the cache alone; None
+        whenever only the full check can answer (not cached, expired, scope refused, client
+        throttled, cache off). No side effect: a None is followed by the full check, which
+        does the counting."""
+        if not self._cache.enabled or self._guard.refusing(client):
+            return None
+        value = tokens.normalize(token)
+        if value is None:
+            return None
+        row = self._cache.get(tokens.token_digest(value))
+        if row is None or row.expires_at <= dt.datetime.now(dt.timezone.utc) or \
+                not self.allows(row, scope):
+            return None
+        return value, row
+
     @staticmethod
     def allows(row: CheckedToken, scope: str | None) -> bool:
         return scope is None or row.access.matches(scope)

@@ -1,0 +1,76 @@
+"""The token check's fast path: a cached, successful HEAD/GET /token/{t} answered before Flask.
+
+Every API call of every backend service is one check, and nearly all of them ask about a token
+this process has checked moments ago. For those, Flask's request context, URL matching and
+hooks cost more than the check itself. This WSGI middleware answers them from the validation
+cache with the status, headers and body of the Flask view (``tokens.token_check_view``).
+
+Everything else goes to the Flask application untouched, which runs the full check (and fills
+the cache): a token not in the cache or expired, a refused scope, a ``tenant`` argument, any
+query string other than one plain ``scope``, a client throttled for scanning, the cache off or
+its listener down. The fast path has no side effect besides its answer and the metrics, so a
+request that falls through is counted, throttled and logged exactly once, by the full path.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from ..services.validation import TokenChecker
+from . import request_log
+from .api import PREFIXES
+from .tokens import NO_STORE, check_body
+
+ROUTE = '/token/<token>'
+_PATH = re.compile('(?:' + '|'.join(re.escape(p) for p in PREFIXES) + r')/token/([0-9A-Fa-f-]{36})')
+# Scopes as Wazo services send them; anything percent-encoded is left to werkzeug's parser.
+_QUERY = re.compile(r'scope=([A-Za-z0-9._:*-]{1,512})')
+_GET_HEADERS = [(name, value) for name, value in NO_STORE.items()]
+
+Observe = Callable[[str, str, int, float], None]  # method, route, status, seconds
+
+
+class CheckFastPath:
+    def __init__(self, app, checker: TokenChecker, observe: Observe | None = None):
+        self._app = app
+        self._checker = checker
+        self._observe = observe
+
+    def __call__(self, environ, start_response):
+        method = environ.get('REQUEST_METHOD')
+        if method == 'HEAD' or method == 'GET':
+            started = time.perf_counter()
+            found = self._cached(environ)
+            if found is not None:
+                return self._answer(environ, start_response, method, found, started)
+        return self._app(environ, start_response)
+
+    def _cached(self, environ):
+        """(value, row) of a cached check that would succeed; None to take the full path."""
+        path = _PATH.fullmatch(environ.get('PATH_INFO', ''))
+        if path is None:
+            return None
+        query = environ.get('QUERY_STRING', '')
+        if query:
+            scope = _QUERY.fullmatch(query)
+            if scope is None:
+                return None
+            scope = scope.group(1)
+        else:
+            scope = None
+        return self._checker.peek(path.group(1), scope, environ.get('REMOTE_ADDR') or '')
+
+    def _answer(self, environ, start_response, method, found, started):
+        request_id = ('X-Request-Id', request_log.request_id(environ.get('HTTP_X_REQUEST_ID')))
+        if method == 'HEAD':
+            start_response('204 NO CONTENT', [request_id])
+            body, status = [], 204
+        else:
+            payload = check_body(*found)
+            start_response('200 OK', [*_GET_HEADERS, ('Content-Type', 'application/json'),
+                                      ('Content-Length', str(len(payload))), request_id])
+            body, status = [payload], 200
+        if self._observe is not None:
+            self._observe(method, ROUTE, status, time.perf_counter() - started)
+        return body
