@@ -26,14 +26,14 @@ DEFAULTS: dict[str, Any] = {
         'listen': '127.0.0.1',
         'port': 9497,
         'workers': None,  # None: chosen from the CPU count at start
-        'threads': 4,
+        'threads': 8,
         'certificate': None,
         'private_key': None,
         'num_proxies': 0,
         'max_body_size': 1024 * 1024,
     },
     'db_uri': None,  # None: an embedded PostgreSQL in state_dir
-    'db_pool_size': 5,
+    'db_pool_size': None,  # None: one connection per request thread
     'db_connect_timeout': 2,
     'db_statement_timeout': 2000,
     'state_dir': None,  # None: /var/lib/wazo-like-auth as root, else ~/.local/state/...
@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     'token_cleanup_interval': 60,
     'token_cleanup_batch_size': 5000,
     'password_hash_rounds': 12,
+    'password_hash_concurrency': None,  # None: cores ÷ workers, at least 1
     'validation_cache': True,
     'throttle': {
         'login_failures_per_address': 5,
@@ -99,6 +100,26 @@ MASK = '********'
 
 class ConfigError(Exception):
     """A configuration value is wrong; the message names the key."""
+
+
+def default_workers() -> int:
+    return max(2, os.cpu_count() or 1)
+
+
+def workers(config: dict) -> int:
+    """gunicorn worker processes."""
+    return config['rest_api']['workers'] or default_workers()
+
+
+def hash_concurrency(config: dict) -> int:
+    """bcrypt threads per process: by default the workers together use every core."""
+    return config['password_hash_concurrency'] or max(1, -(-(os.cpu_count() or 1) //
+                                                          workers(config)))
+
+
+def pool_size(config: dict) -> int:
+    """Pooled database connections per process: by default, no request thread waits for one."""
+    return config['db_pool_size'] or config['rest_api']['threads']
 
 
 def default_state_dir() -> str:

@@ -12,6 +12,7 @@ from gunicorn.app.base import BaseApplication
 
 from . import db
 from .app import create_app
+from .config import workers
 from .embedded_db import EmbeddedPostgres
 from .passwords import PasswordHasher
 from .services import startup
@@ -19,10 +20,6 @@ from .services.bootstrap import BootstrapService
 from .services.clients import ClientService
 
 logger = logging.getLogger(__name__)
-
-
-def default_workers() -> int:
-    return max(2, os.cpu_count() or 1)
 
 
 class Server(BaseApplication):
@@ -43,7 +40,7 @@ class Server(BaseApplication):
         rest = self._config['rest_api']
         settings = {
             'bind': f"{rest['listen']}:{rest['port']}",
-            'workers': rest['workers'] or default_workers(),
+            'workers': workers(self._config),
             # gthread, answering the requests gunicorn refuses itself in our envelope.
             'worker_class': 'wazo_like_auth.gunicorn_worker.EnvelopeThreadWorker',
             'threads': rest['threads'],

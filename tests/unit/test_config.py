@@ -7,7 +7,8 @@ import stat
 import pytest
 import yaml
 
-from wazo_like_auth.config import ConfigError, load_config, public_view, token_secret
+from wazo_like_auth.config import (ConfigError, hash_concurrency, load_config, public_view,
+                                   token_secret)
 
 
 @pytest.fixture
@@ -159,6 +160,7 @@ def test_unparsable_conf_d_file_is_an_error_naming_it(config_dir):
     ({'rest_api': 'everything'}, 'rest_api'),
     ({'password_hash_rounds': 3}, 'password_hash_rounds'),
     ({'password_hash_rounds': 32}, 'password_hash_rounds'),
+    ({'password_hash_concurrency': 0}, 'password_hash_concurrency'),
     ({'log_level': 'loud'}, 'log_level'),
     ({'default_token_lifetime': 0}, 'default_token_lifetime'),
     ({'default_token_lifetime': 315360001}, 'default_token_lifetime'),
@@ -248,3 +250,20 @@ def test_different_state_dirs_get_different_secrets(config_dir, tmp_path):
     a = token_secret(load(config_dir, main={'state_dir': str(tmp_path / 'a')}))
     b = token_secret(load(config_dir, main={'state_dir': str(tmp_path / 'b')}))
     assert a != b
+
+
+@pytest.mark.parametrize('workers', [1, 2, 3, 64])
+def test_hashing_threads_of_all_workers_cover_the_cores_by_default(config_dir, workers):
+    config = load_config(write(config_dir / 'config.yml', {'rest_api': {'workers': workers}}),
+                         environ={})
+    per_worker = hash_concurrency(config)
+    cores = os.cpu_count()
+    assert per_worker >= 1
+    assert per_worker * workers >= cores
+    assert per_worker == 1 or (per_worker - 1) * workers < cores
+
+
+def test_hashing_threads_can_be_set(config_dir):
+    config = load_config(write(config_dir / 'config.yml', {'password_hash_concurrency': 3}),
+                         environ={})
+    assert hash_concurrency(config) == 3

@@ -1,6 +1,9 @@
 """Password hashing (spec D6)."""
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 
 from wazo_like_auth.exceptions import PasswordTooLong
@@ -85,3 +88,21 @@ def test_unreadable_hash_needs_rehash(hasher):
 
 def test_hash_uses_the_configured_cost():
     assert PasswordHasher(rounds=5).hash('x').split('$')[2] == '05'
+
+
+def test_hashing_runs_on_its_own_lower_priority_threads():
+    hasher = PasswordHasher(rounds=4, concurrency=2)
+    hasher.verify('s3cret', hasher.hash('s3cret'))
+    pool = [t for t in threading.enumerate() if t.name.startswith('password-hash')]
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert pool
+    assert {os.getpriority(os.PRIO_PROCESS, t.native_id) for t in pool} == {min(19, mine + 10)}
+
+
+def test_a_forked_child_hashes_with_its_own_threads(hasher):
+    hashed = hasher.hash('s3cret')  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # an inherited pool has no threads: this would hang without a new one
+        os._exit(0 if hasher.verify('s3cret', hashed) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
