@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import Client, ClientPolicy, Policy, RefreshToken, Session, Token
@@ -14,15 +14,6 @@ from . import sessions as session_repo
 
 def find_by_client_id(db: DbSession, client_id: str) -> Client | None:
     return db.scalars(select(Client).where(Client.client_id == client_id)).first()
-
-
-_CONFIDENTIAL = select(Client.uuid).where(Client.client_id == bindparam('client_id'),
-                                          Client.public.is_(False))
-
-
-def is_confidential(db: DbSession, client_id: str) -> bool:
-    """True when ``client_id`` is a registered client that has a secret."""
-    return db.connection().execute(_CONFIDENTIAL, {'client_id': client_id}).first() is not None
 
 
 def get_in(db: DbSession, client_uuid: uuid.UUID, tenants: Sequence[uuid.UUID],

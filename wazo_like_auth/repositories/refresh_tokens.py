@@ -5,12 +5,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import Select, bindparam, delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import RefreshToken, User
+from ..models import Client, RefreshToken, User
 
 
 # The refresh exchange reads plain rows with statements built once: ORM loading would cost
@@ -20,13 +20,31 @@ _COLUMNS = (RefreshToken.uuid, RefreshToken.user_uuid, RefreshToken.client_id,
             RefreshToken.created_at, RefreshToken.mobile)
 _FIND = select(*_COLUMNS).where(RefreshToken.token_hash == bindparam('digest'),
                                 RefreshToken.client_id == bindparam('client_id'))
-_HOLD = select(*_COLUMNS).where(RefreshToken.uuid == bindparam('row_uuid')) \
-    .with_for_update(read=True, key_share=True)
+# One statement for the whole lookup of an exchange. FOR SHARE OF user, then refresh token (the
+# order PostgreSQL takes them, and the order mobile logins lock in): a disable or a password
+# login of the user waits for the exchange, and a refresh token deleted while the lock was
+# awaited (replaced by a mobile login) drops out of the result instead of being used.
+_CONFIDENTIAL = exists().where(Client.client_id == RefreshToken.client_id,
+                               Client.public.is_(False))
+_EXCHANGE = select(*_COLUMNS, User.tenant_uuid, User.purpose, User.enabled,
+                   _CONFIDENTIAL.label('confidential')) \
+    .join(User, User.uuid == RefreshToken.user_uuid) \
+    .where(RefreshToken.token_hash == bindparam('digest'),
+           RefreshToken.client_id == bindparam('client_id')) \
+    .with_for_update(read=True, of=[User.__table__, RefreshToken.__table__])
 
 
 def find(db: DbSession, digest: bytes, client_id: str) -> Row | None:
     """The refresh token of this digest and client_id, as a plain row, or None."""
     return db.connection().execute(_FIND, {'digest': digest, 'client_id': client_id}).first()
+
+
+def find_for_exchange(db: DbSession, digest: bytes, client_id: str) -> Row | None:
+    """The refresh token of this digest and client_id with its user's tenant_uuid, purpose
+    and enabled, and ``confidential`` (its client has a secret), both rows share-locked
+    until the transaction ends; None when there is none."""
+    return db.connection().execute(_EXCHANGE, {'digest': digest,
+                                               'client_id': client_id}).first()
 
 
 def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str, *,
@@ -36,12 +54,6 @@ def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str, *,
     query = select(RefreshToken).where(RefreshToken.user_uuid == user_uuid,
                                        RefreshToken.client_id == client_id)
     return db.scalars(_held(query) if hold else query).first()
-
-
-def hold(db: DbSession, row_uuid: uuid.UUID) -> Row | None:
-    """The refresh token ``row_uuid`` as it is now, kept from deletion until the transaction
-    ends (FOR KEY SHARE); None if it was deleted meanwhile."""
-    return db.connection().execute(_HOLD, {'row_uuid': row_uuid}).first()
 
 
 def _held(query: Select) -> Select:

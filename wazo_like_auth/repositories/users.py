@@ -31,16 +31,6 @@ def get(session: Session, user_uuid: uuid.UUID) -> User | None:
     return session.get(User, user_uuid)
 
 
-_SHARE_LOCK = select(User.uuid, User.tenant_uuid, User.purpose, User.enabled, User.username) \
-    .where(User.uuid == bindparam('user_uuid')).with_for_update(read=True)
-
-
-def share_lock(db: Session, user_uuid: uuid.UUID):
-    """The user as a plain row, share-locked until the transaction ends (a disable or a
-    password login waits; other share-lockers do not), or None."""
-    return db.connection().execute(_SHARE_LOCK, {'user_uuid': user_uuid}).first()
-
-
 def find_by_username(session: Session, username: str) -> User | None:
     return session.scalars(
         select(User).where(func.lower(User.username) == username.lower())).first()

@@ -89,18 +89,22 @@ class RefreshTokenService:
     def find(self, db, value: str, client_id: str):
         """The refresh-token row for a value and client_id, or None (also when the value was
         derived under a previous token_secret)."""
+        return self._lookup(refresh_repo.find, db, value, client_id)
+
+    def find_for_exchange(self, db, value: str, client_id: str):
+        """As ``find``, with the row's user, both share-locked
+        (repositories.refresh_tokens.find_for_exchange); also None when the row was deleted
+        while the lock was awaited."""
+        return self._lookup(refresh_repo.find_for_exchange, db, value, client_id)
+
+    def _lookup(self, query, db, value: str, client_id: str):
         canonical = tokens.normalize(value)
         if canonical is None:
             return None
-        row = refresh_repo.find(db, tokens.token_digest(canonical), client_id)
+        row = query(db, tokens.token_digest(canonical), client_id)
         if row is None or not tokens.constant_time_equals(self.value_of(row.uuid), canonical):
             return None
         return row
-
-    def hold(self, db, row_uuid: uuid.UUID):
-        """The row again, kept from deletion until the caller's transaction ends, or None if
-        it was deleted meanwhile (e.g. replaced by a mobile login)."""
-        return refresh_repo.hold(db, row_uuid)
 
     def list(self, tenants: list[uuid.UUID], query: ListQuery,
              user_uuid: uuid.UUID | None = None) -> Page:

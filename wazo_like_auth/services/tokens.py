@@ -21,7 +21,6 @@ from .. import tokens
 from ..exceptions import AuthenticationFailed, TooManySessions
 from ..models import User
 from ..passwords import PasswordHasher
-from ..repositories import clients as client_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
@@ -126,18 +125,16 @@ class TokenService:
         """
         with self._sessions.begin() as db:
             self._throttle.check_refresh(request.remote_addr, db)
-            if not request.client_authenticated \
-                    and client_repo.is_confidential(db, request.client_id):
+            row = self._refresh_tokens.find_for_exchange(db, request.refresh_token,
+                                                         request.client_id)
+            if row is None or not row.enabled:
+                self._fail(request, 'unknown refresh token or client_id')
+            if row.confidential and not request.client_authenticated:
                 # Its refresh tokens are redeemed at the OAuth 2.0 token endpoint, with the
                 # client's secret (RFC 6749 §6); this path has no client authentication.
                 self._fail(request, 'refresh token of a confidential client')
-            row = self._refresh_tokens.find(db, request.refresh_token, request.client_id)
-            user = user_repo.share_lock(db, row.user_uuid) if row else None
-            # Re-read under the user lock: a mobile login may have replaced the refresh token
-            # while we waited (its new token would reference a deleted row: a 500).
-            row = self._refresh_tokens.hold(db, row.uuid) if user else None
-            if row is None or user is None or not user.enabled:
-                self._fail(request, 'unknown refresh token or client_id')
+            user = SimpleNamespace(uuid=row.user_uuid, tenant_uuid=row.tenant_uuid,
+                                   purpose=row.purpose)
             issued = self.issue(db, user, request, row.login, refresh_token_uuid=row.uuid,
                                 persistent=row.metadata_)
             self._check_session_limit(db, user)
