@@ -3,6 +3,10 @@
 ``python -m contribs.bench.ceiling --config FILE`` reads the same configuration file format as
 ``wazo-like-auth serve`` and runs ``wazo_like_auth.server.Server`` with the same gunicorn
 settings (workers, threads, keep-alive), so the only difference measured is the application.
+
+The same server also answers 204 under ``/wsgi/`` with no framework at all: gunicorn's own
+ceiling. The service answers cached checks before Flask (http/check_fast_path.py), so the
+check is compared with both; the prefix test costs the Flask route well under a microsecond.
 """
 from __future__ import annotations
 
@@ -22,7 +26,21 @@ def bare_app() -> Flask:
     def check(token):
         return '', 204
 
+    app.wsgi_app = _BareWsgi(app.wsgi_app)
     return app
+
+
+class _BareWsgi:
+    """204 for every path under /wsgi/, with nothing between gunicorn and the answer."""
+
+    def __init__(self, app):
+        self._app = app
+
+    def __call__(self, environ, start_response):
+        if environ['PATH_INFO'].startswith('/wsgi/'):
+            start_response('204 NO CONTENT', [])
+            return []
+        return self._app(environ, start_response)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,13 +12,15 @@ from pathlib import Path
 
 from .nodes import RevocationStats
 from .scale import PurgeOutcome
+from .load import Result
 from .scenarios import Row
 
 HEADER = """# Benchmark results
 
 `make bench` (or `python -m contribs.bench --help` for the options) starts
 `wazo-like-auth serve` as users run it (gunicorn, embedded PostgreSQL unless `--db-uri`) and a
-bare Flask app answering 204 with the same gunicorn settings (the ceiling), then measures each
+bare Flask app answering 204 with the same gunicorn settings (the ceiling; the same server also
+answers 204 with no framework at all under `/wsgi/`: gunicorn alone), then measures each
 scenario at each concurrency, alternating service and ceiling in one run. Latencies are in ms;
 CPU columns are CPU seconds spent during the measured window by the server under test
 (gunicorn master + workers) and by PostgreSQL (all its processes). Each run is appended below.
@@ -51,6 +53,12 @@ class ScaleSection:
 
 
 @dataclass
+class MixedSection:
+    checks: Row  # token checks measured while the logins ran
+    logins: Result  # the logins, over the same window (and a short lead before it)
+
+
+@dataclass
 class NodesSection:
     count: int
     revocations: int
@@ -69,6 +77,7 @@ class RunReport:
     bcrypt_verify: float = 0.0  # CPU seconds of one verification at the configured cost
     load_average: float = 0.0  # 1-minute load average when the run started: other work skews
     scale: ScaleSection | None = None
+    mixed: MixedSection | None = None
     nodes: NodesSection | None = None
     # Largest service process RSS (MiB) after the first scenario and after all of them, and
     # the token checks answered in between: memory per worker must stay flat.
@@ -147,7 +156,7 @@ def ratios(report: RunReport) -> list[str]:
     """Throughput ratios; after ';' the same ratio from CPU per request, which is what the
     throughputs would compare as if the servers had the CPU to themselves."""
     rps = {key: {c: row.result.rps for c, row in _by(report.rows, key).items()}
-           for key in ('head', 'ceiling', 'login', 'refresh')}
+           for key in ('head', 'ceiling', 'wsgi', 'login', 'refresh')}
     cost = {key: _cpu_per_request(report.rows, key) for key in rps}
     cores = os.cpu_count() or 1
     bound = cores / report.bcrypt_verify if report.bcrypt_verify else 0.0
@@ -156,6 +165,8 @@ def ratios(report: RunReport) -> list[str]:
     return [
         _ratio_line('check/ceiling', rps['head'], rps['ceiling'],
                     by_cpu + _pairs(cost['ceiling'], cost['head'])),
+        _ratio_line('check/gunicorn alone (bare WSGI 204)', rps['head'], rps['wsgi'],
+                    by_cpu + _pairs(cost['wsgi'], cost['head'])),
         _ratio_line('login/(cores ÷ one bcrypt verify)', rps['login'],
                     {c: bound for c in rps['login']},
                     f' ({cores} cores ÷ {report.bcrypt_verify * 1000:.1f} ms CPU = '
@@ -186,6 +197,16 @@ def _scale_lines(scale: ScaleSection, rows: list[Row]) -> list[str]:
     return lines
 
 
+def _mixed_lines(mixed: MixedSection, rows: list[Row]) -> list[str]:
+    c = mixed.checks.concurrency
+    alone = _by(rows, 'head').get(c)
+    logins_alone = _by(rows, 'login').get(c)
+    return [f'- check p99 while {c} connections keep logging in: {mixed.checks.result.p99:.2f} '
+            f'ms at c={c}' + (f' (alone: {alone.result.p99:.2f} ms)' if alone else ''),
+            f'- logins meanwhile: {mixed.logins.rps:.1f}/s, {mixed.logins.errors} errors'
+            + (f' (alone: {logins_alone.result.rps:.1f}/s)' if logins_alone else '')]
+
+
 def _nodes_lines(nodes: NodesSection) -> list[str]:
     s = nodes.stats
     return [f'- {nodes.count} nodes on one database, validation_cache: {nodes.validation_cache}',
@@ -203,12 +224,16 @@ def render(report: RunReport) -> str:
              f'- load generator: {report.generator}',
              f'- settings: {settings}', '']
     rows = list(report.rows)
+    if report.mixed:
+        rows.append(report.mixed.checks)
     if report.scale:
         rows += report.scale.rows + ([report.scale.during_purge]
                                      if report.scale.during_purge else [])
     lines += table(rows) + ['']
     if report.scale:
         lines += ['Scale:', ''] + _scale_lines(report.scale, report.rows) + ['']
+    if report.mixed:
+        lines += ['Checks during logins:', ''] + _mixed_lines(report.mixed, report.rows) + ['']
     if report.nodes:
         lines += ['Nodes:', ''] + _nodes_lines(report.nodes) + ['']
     if report.memory:

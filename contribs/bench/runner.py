@@ -10,10 +10,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wazo_like_auth import config as configuration
-from wazo_like_auth.server import default_workers
 
-from . import cpu, load, nodes, scale, scenarios
-from .report import NodesSection, RunReport, ScaleSection
+from . import cpu, load, mixed, nodes, scale, scenarios
+from .report import MixedSection, NodesSection, RunReport, ScaleSection
 from .scenarios import Scenario
 from .services_runner import Cluster, Settings, libpq_uri
 
@@ -77,7 +76,7 @@ def _progress(row: scenarios.Row) -> None:
 
 
 def _settings(options: Options) -> dict:
-    workers = options.workers or default_workers()
+    workers = options.workers or configuration.default_workers()
     threads = options.threads or configuration.DEFAULTS['rest_api']['threads']
     return {'duration': f'{options.duration:g} s', 'warm-up': f'{options.warmup:g} s',
             'concurrency': ','.join(map(str, options.concurrency)),
@@ -108,6 +107,23 @@ def _scale(options: Options, generator, cluster: Cluster, fixtures) -> ScaleSect
     if options.db_uri:
         scale.remove_filler(cluster.db_uri)
     return section
+
+
+def _mixed(options: Options, generator, cluster: Cluster, fixtures) -> MixedSection:
+    """Checks at the first concurrency level while as many connections keep logging in."""
+    concurrency = options.concurrency[0]
+    say(f'checks while {concurrency} connections keep logging in')
+    scenario = Scenario('mixed', 'check HEAD while logins run', 'service',
+                        scenarios.head_check(fixtures.token))
+    cluster.settle()
+    with mixed.BackgroundLoad(generator, cluster.nodes[0].port,
+                              scenarios.login_request(fixtures), concurrency) as logins:
+        row = scenarios.measure(generator, cluster, scenario, concurrency,
+                                duration=options.duration, warmup=0.0, from_idle=False)
+    if logins.error is not None:
+        raise logins.error
+    _progress(row)
+    return MixedSection(row, logins.result)
 
 
 def _nodes(options: Options, cluster: Cluster, fixtures) -> NodesSection:
@@ -147,6 +163,7 @@ def run(options: Options) -> RunReport:
                     warmup=options.warmup))
                 _progress(report.rows[-1])
                 first_rss = first_rss or _largest_rss(cluster)
+        report.mixed = _mixed(options, generator, cluster, fixtures)
         report.memory = (first_rss, _largest_rss(cluster), _checks_answered(report.rows))
         if options.scale:
             report.scale = _scale(options, generator, cluster, fixtures)

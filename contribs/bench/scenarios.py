@@ -89,8 +89,13 @@ def refresh_request(fixtures: Fixtures) -> Request:
                    {**JSON, 'Authorization': EMPTY_BASIC}, 200)
 
 
-def head_check(token: str) -> Request:
-    return Request('HEAD', f'/0.1/token/{token}?scope={SCOPE}', expect=204)
+def head_check(token: str, prefix: str = '/0.1') -> Request:
+    return Request('HEAD', f'{prefix}/token/{token}?scope={SCOPE}', expect=204)
+
+
+def login_request(fixtures: Fixtures) -> Request:
+    return Request('POST', '/0.1/token', b'{"expiration": 600}',
+                   {**JSON, 'Authorization': fixtures.basic}, 200)
 
 
 def build(fixtures: Fixtures, rounds: int) -> list[Scenario]:
@@ -103,15 +108,15 @@ def build(fixtures: Fixtures, rounds: int) -> list[Scenario]:
     return [
         Scenario('head', 'check HEAD', 'service', head_check(token)),
         Scenario('ceiling', 'ceiling (bare 204)', 'ceiling', head_check(token)),
+        Scenario('wsgi', 'gunicorn alone (WSGI 204)', 'ceiling',
+                 head_check(token, prefix='/wsgi/0.1')),
         Scenario('get', 'check GET', 'service',
                  Request('GET', f'/0.1/token/{token}?scope={SCOPE}', expect=200)),
         Scenario('unknown', 'check unknown (404)', 'service',
                  Request('GET', f'/0.1/token/{unknown}?scope={SCOPE}', expect=404)),
         Scenario('scopes', 'scopes check (5)', 'service',
                  Request('POST', f'/0.1/token/{token}/scopes/check', scopes, JSON, 200)),
-        Scenario('login', f'login (bcrypt {rounds})', 'service',
-                 Request('POST', '/0.1/token', b'{"expiration": 600}',
-                         {**JSON, 'Authorization': fixtures.basic}, 200)),
+        Scenario('login', f'login (bcrypt {rounds})', 'service', login_request(fixtures)),
         Scenario('refresh', 'refresh exchange', 'service', refresh_request(fixtures)),
     ]
 
@@ -133,16 +138,17 @@ class _Chain:
 
 def measure(generator: Generator, cluster, scenario: Scenario, concurrency: int, *,
             duration: float, warmup: float, extra: Probe | None = None,
-            stop: threading.Event | None = None) -> Row:
-    """Run one scenario at one concurrency, from idle servers; CPU of its server and of
-    PostgreSQL alongside."""
+            stop: threading.Event | None = None, from_idle: bool = True) -> Row:
+    """Run one scenario at one concurrency, from idle servers unless ``from_idle`` is false
+    (another load is running); CPU of its server and of PostgreSQL alongside."""
     if scenario.target == 'ceiling':
         port, servers = cluster.ceiling.port, cluster.ceiling_pids
     else:
         port, servers = cluster.nodes[0].port, cluster.service_pids
     probe = CpuProbe({'service': servers, 'postgres': cluster.postgres_pids})
     chained = _Chain(probe, extra) if extra else probe
-    cluster.settle()
+    if from_idle:
+        cluster.settle()
     result = generator.run(port, scenario.request, connections=concurrency, duration=duration,
                            warmup=warmup, probe=chained, stop=stop, settle=cluster.settle)
     return Row(scenario, concurrency, result, probe.used.get('service'),

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = ('check HEAD', 'ceiling (bare 204)', 'check GET', 'check unknown (404)',
+SCENARIOS = ('check HEAD', 'ceiling (bare 204)', 'gunicorn alone (WSGI 204)', 'check GET',
+             'check unknown (404)', 'check HEAD while logins run',
              'scopes check (5)', 'login (bcrypt 4)', 'refresh exchange',
              'check HEAD, +2,000 tokens', 'check HEAD during purge')
-RATIOS = ('check/ceiling: ', 'login/(cores ÷ one bcrypt verify): ', 'refresh/check: ')
+RATIOS = ('check/ceiling: ', 'check/gunicorn alone (bare WSGI 204): ', 'login/(cores ÷ one bcrypt verify): ', 'refresh/check: ')
 
 
 def _table(text: str) -> dict[str, list[str]]:
@@ -67,6 +68,15 @@ def test_scale_and_nodes_are_reported(run):
     assert re.search(r'purge: 1,\d{3} expired sessions removed', stdout), stdout
     assert re.search(r'still accepted elsewhere for: p50 [\d.]+ ms, max [\d.]+ ms over 10 '
                      r'revocations \(\d+ stale 204 answers, 0 never refused\)', stdout), stdout
+
+
+@pytest.mark.e2e
+def test_checks_during_logins_are_reported(run):
+    stdout, _ = run
+    assert re.search(r'check p99 while 2 connections keep logging in: [\d.]+ ms at c=2 '
+                     r'\(alone: [\d.]+ ms\)', stdout), stdout
+    found = re.search(r'logins meanwhile: ([\d.]+)/s, 0 errors', stdout)
+    assert found and float(found[1]) > 0, stdout
 
 
 @pytest.mark.e2e
