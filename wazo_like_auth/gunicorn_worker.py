@@ -13,6 +13,7 @@ phrase alone: gunicorn's detail text can quote the request line, which may carry
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from gunicorn import util
@@ -48,6 +49,14 @@ class EnvelopeThreadWorker(ThreadWorker):
         # call util.write_error through the module, so this reaches every refusal.
         util.write_error = write_envelope
         super().init_process()
+
+    def accept(self, listener):
+        # Every worker polls the shared listening socket, and all wake for a new connection.
+        # Without a yield, the first one awake takes a whole burst (a client pool connecting
+        # at once) and serves it on one core while the others idle; yielding after each accept
+        # lets the other woken workers take their turn.
+        super().accept(listener)
+        os.sched_yield()
 
     def handle_error(self, req, client, addr, exc):
         # gunicorn logs a refused request line whole (WARNING "Invalid request from ...").
