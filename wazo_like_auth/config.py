@@ -26,14 +26,14 @@ DEFAULTS: dict[str, Any] = {
         'listen': '127.0.0.1',
         'port': 9497,
         'workers': None,  # None: chosen from the CPU count at start
-        'threads': 8,
+        'threads': 32,
         'certificate': None,
         'private_key': None,
         'num_proxies': 0,
         'max_body_size': 1024 * 1024,
     },
     'db_uri': None,  # None: an embedded PostgreSQL in state_dir
-    'db_pool_size': None,  # None: one connection per request thread
+    'db_pool_size': 8,
     'db_connect_timeout': 2,
     'db_statement_timeout': 2000,
     'state_dir': None,  # None: /var/lib/wazo-like-auth as root, else ~/.local/state/...
@@ -115,11 +115,6 @@ def hash_concurrency(config: dict) -> int:
     """bcrypt threads per process: by default the workers together use every core."""
     return config['password_hash_concurrency'] or max(1, -(-(os.cpu_count() or 1) //
                                                           workers(config)))
-
-
-def pool_size(config: dict) -> int:
-    """Pooled database connections per process: by default, no request thread waits for one."""
-    return config['db_pool_size'] or config['rest_api']['threads']
 
 
 def default_state_dir() -> str:

@@ -120,7 +120,7 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('rest_api', 'num_proxies'): _integer(0, 10),
     ('rest_api', 'max_body_size'): _integer(1024),
     ('db_uri',): _optional(_string),
-    ('db_pool_size',): _optional(_integer(1, 500)),
+    ('db_pool_size',): _integer(1, 500),
     ('db_connect_timeout',): _integer(1, 300),
     ('db_statement_timeout',): _integer(0),
     ('state_dir',): _optional(_string),

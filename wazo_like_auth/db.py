@@ -12,8 +12,6 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.orm import sessionmaker
 
-from .config import pool_size as configured_pool_size
-
 MIGRATIONS = Path(__file__).parent / 'migrations'
 # Any constant works; it only has to be the same for every node upgrading one database.
 MIGRATION_LOCK_ID = 0x7761_7a6f
@@ -35,7 +33,7 @@ def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
     statement_timeout = config['db_statement_timeout']
     return create_engine(
         url(config['db_uri']),
-        pool_size=pool_size or configured_pool_size(config),
+        pool_size=pool_size or config['db_pool_size'],
         max_overflow=2,
         pool_pre_ping=True,
         pool_timeout=config['db_connect_timeout'],

@@ -77,7 +77,7 @@ class RunReport:
     bcrypt_verify: float = 0.0  # CPU seconds of one verification at the configured cost
     load_average: float = 0.0  # 1-minute load average when the run started: other work skews
     scale: ScaleSection | None = None
-    mixed: MixedSection | None = None
+    mixed: list[MixedSection] = field(default_factory=list)  # one per concurrency level
     nodes: NodesSection | None = None
     # Largest service process RSS (MiB) after the first scenario and after all of them, and
     # the token checks answered in between: memory per worker must stay flat.
@@ -224,8 +224,7 @@ def render(report: RunReport) -> str:
              f'- load generator: {report.generator}',
              f'- settings: {settings}', '']
     rows = list(report.rows)
-    if report.mixed:
-        rows.append(report.mixed.checks)
+    rows += [section.checks for section in report.mixed]
     if report.scale:
         rows += report.scale.rows + ([report.scale.during_purge]
                                      if report.scale.during_purge else [])
@@ -233,7 +232,10 @@ def render(report: RunReport) -> str:
     if report.scale:
         lines += ['Scale:', ''] + _scale_lines(report.scale, report.rows) + ['']
     if report.mixed:
-        lines += ['Checks during logins:', ''] + _mixed_lines(report.mixed, report.rows) + ['']
+        lines += ['Checks during logins:', '']
+        for section in report.mixed:
+            lines += _mixed_lines(section, report.rows)
+        lines += ['']
     if report.nodes:
         lines += ['Nodes:', ''] + _nodes_lines(report.nodes) + ['']
     if report.memory:

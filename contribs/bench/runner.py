@@ -100,7 +100,7 @@ def _scale(options: Options, generator, cluster: Cluster, fixtures) -> ScaleSect
                                   min_window=min(1.0, options.duration))
     during = Scenario('purge', 'check HEAD during purge', 'service', request)
     section.during_purge = scenarios.measure(
-        generator, cluster, during, max(options.concurrency), duration=PURGE_WINDOW_LIMIT,
+        generator, cluster, during, options.concurrency[0], duration=PURGE_WINDOW_LIMIT,
         warmup=0.0, extra=purge, stop=purge.stop_event)
     section.purge = purge.join()
     _progress(section.during_purge)
@@ -109,9 +109,9 @@ def _scale(options: Options, generator, cluster: Cluster, fixtures) -> ScaleSect
     return section
 
 
-def _mixed(options: Options, generator, cluster: Cluster, fixtures) -> MixedSection:
-    """Checks at the first concurrency level while as many connections keep logging in."""
-    concurrency = options.concurrency[0]
+def _mixed(options: Options, generator, cluster: Cluster, fixtures,
+           concurrency: int) -> MixedSection:
+    """Checks at ``concurrency`` while as many connections keep logging in."""
     say(f'checks while {concurrency} connections keep logging in')
     scenario = Scenario('mixed', 'check HEAD while logins run', 'service',
                         scenarios.head_check(fixtures.token))
@@ -155,29 +155,42 @@ def run(options: Options) -> RunReport:
                            settings=_settings(options),
                            postgres_version=postgres_version(cluster.db_uri),
                            bcrypt_verify=verify, load_average=load_average)
-        first_rss = None
-        for concurrency in options.concurrency:
-            for scenario in scenarios.build(fixtures, options.rounds):
-                report.rows.append(scenarios.measure(
-                    generator, cluster, scenario, concurrency, duration=options.duration,
-                    warmup=options.warmup))
-                _progress(report.rows[-1])
-                first_rss = first_rss or _largest_rss(cluster)
-        report.mixed = _mixed(options, generator, cluster, fixtures)
-        report.memory = (first_rss, _largest_rss(cluster), _checks_answered(report.rows))
+        first_rss = _scenarios(options, generator, cluster, fixtures, report)
+        report.mixed = [_mixed(options, generator, cluster, fixtures, c)
+                        for c in options.concurrency]
         if options.scale:
             report.scale = _scale(options, generator, cluster, fixtures)
+        report.memory = (first_rss, _largest_rss(cluster), _checks_answered(report))
         if options.nodes > 1:
             report.nodes = _nodes(options, cluster, fixtures)
     return report
+
+
+def _scenarios(options: Options, generator, cluster: Cluster, fixtures,
+               report: RunReport) -> float:
+    """Every scenario at every concurrency into ``report.rows``; the largest service RSS
+    after the first one."""
+    first_rss = None
+    for concurrency in options.concurrency:
+        for scenario in scenarios.build(fixtures, options.rounds):
+            report.rows.append(scenarios.measure(
+                generator, cluster, scenario, concurrency, duration=options.duration,
+                warmup=options.warmup))
+            _progress(report.rows[-1])
+            first_rss = first_rss or _largest_rss(cluster)
+    return first_rss
 
 
 def _largest_rss(cluster: Cluster) -> float:
     return max(cpu.rss_megabytes(cluster.service_pids()).values(), default=0.0)
 
 
-def _checks_answered(rows) -> int:
-    checks = {'head', 'get', 'unknown', 'scopes'}
+def _checks_answered(report: RunReport) -> int:
+    """Token checks answered by the service so far, in every part of the run."""
+    rows = report.rows + [section.checks for section in report.mixed]
+    if report.scale:
+        rows += report.scale.rows + [r for r in [report.scale.during_purge] if r]
+    checks = {'head', 'get', 'unknown', 'scopes', 'mixed', 'purge'}
     return sum(row.result.requests for row in rows if row.scenario.key in checks)
 
 
