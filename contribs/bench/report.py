@@ -179,9 +179,10 @@ def ratios(report: RunReport) -> list[str]:
 def _scale_lines(scale: ScaleSection, rows: list[Row]) -> list[str]:
     lines = [f'- preloaded {scale.count:,} live + {scale.count:,} expired tokens with COPY in '
              f'{scale.preload_seconds:.1f} s']
-    big = {c: row.result.rps for c, row in _by(scale.rows, 'head').items()}
-    base = {c: row.result.rps for c, row in _by(rows, 'head').items()}
-    lines.append('- ' + _ratio_line('check with the big table ÷ base table', big, base))
+    for key, label in (('head', 'check'), ('unknown', 'unknown-token check')):
+        big = {c: row.result.rps for c, row in _by(scale.rows, key).items()}
+        base = {c: row.result.rps for c, row in _by(rows, key).items()}
+        lines.append('- ' + _ratio_line(f'{label} with the big table ÷ base table', big, base))
     purge = scale.purge
     if purge.error:
         lines.append(f'- purge FAILED after {purge.seconds:.2f} s: {purge.error}')

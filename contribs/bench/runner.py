@@ -91,11 +91,16 @@ def _scale(options: Options, generator, cluster: Cluster, fixtures) -> ScaleSect
     seconds = scale.preload(cluster.db_uri, options.scale)
     section = ScaleSection(options.scale, seconds, scale.PurgeOutcome())
     request = scenarios.head_check(fixtures.token)
-    big = Scenario('head', f'check HEAD, +{2 * options.scale:,} tokens', 'service', request)
+    extra = f', +{2 * options.scale:,} tokens'
+    big = [Scenario('head', 'check HEAD' + extra, 'service', request),
+           Scenario('unknown', 'check unknown (404)' + extra, 'service',
+                    scenarios.unknown_check())]
     for concurrency in options.concurrency:
-        section.rows.append(scenarios.measure(generator, cluster, big, concurrency,
-                                              duration=options.duration, warmup=options.warmup))
-        _progress(section.rows[-1])
+        for scenario in big:
+            section.rows.append(scenarios.measure(generator, cluster, scenario, concurrency,
+                                                  duration=options.duration,
+                                                  warmup=options.warmup))
+            _progress(section.rows[-1])
     purge = scale.PurgeDuringLoad(str(cluster.config_path(0)), cluster.db_uri,
                                   min_window=min(1.0, options.duration))
     during = Scenario('purge', 'check HEAD during purge', 'service', request)

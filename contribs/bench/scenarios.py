@@ -98,12 +98,17 @@ def login_request(fixtures: Fixtures) -> Request:
                    {**JSON, 'Authorization': fixtures.basic}, 200)
 
 
+def unknown_check() -> Request:
+    """GET of a random token nobody has: a database lookup each time."""
+    unknown = secrets.token_hex(16)
+    unknown = f'{unknown[:8]}-{unknown[8:12]}-{unknown[12:16]}-{unknown[16:20]}-{unknown[20:]}'
+    return Request('GET', f'/0.1/token/{unknown}?scope={SCOPE}', expect=404)
+
+
 def build(fixtures: Fixtures, rounds: int) -> list[Scenario]:
     """Every scenario of one concurrency level, in the order they run: the ceiling right after
     the check it bounds, so the two see the same machine state."""
     token = fixtures.token
-    unknown = secrets.token_hex(16)
-    unknown = f'{unknown[:8]}-{unknown[8:12]}-{unknown[12:16]}-{unknown[16:20]}-{unknown[20:]}'
     scopes = json.dumps({'scopes': SCOPES}).encode()
     return [
         Scenario('head', 'check HEAD', 'service', head_check(token)),
@@ -112,8 +117,7 @@ def build(fixtures: Fixtures, rounds: int) -> list[Scenario]:
                  head_check(token, prefix='/wsgi/0.1')),
         Scenario('get', 'check GET', 'service',
                  Request('GET', f'/0.1/token/{token}?scope={SCOPE}', expect=200)),
-        Scenario('unknown', 'check unknown (404)', 'service',
-                 Request('GET', f'/0.1/token/{unknown}?scope={SCOPE}', expect=404)),
+        Scenario('unknown', 'check unknown (404)', 'service', unknown_check()),
         Scenario('scopes', 'scopes check (5)', 'service',
                  Request('POST', f'/0.1/token/{token}/scopes/check', scopes, JSON, 200)),
         Scenario('login', f'login (bcrypt {rounds})', 'service', login_request(fixtures)),

@@ -179,7 +179,9 @@ class Cluster:
             self._start_node(0)
             if not self.db_uri:
                 self.db_uri = embedded_uri(self.workdir / 'state0')
-            self.postmaster = postmaster_pid(self.db_uri)
+                self.postmaster = embedded_postmaster(self.workdir / 'state0')
+            else:
+                self.postmaster = postmaster_pid(self.db_uri)
             # Node 0 has migrated and bootstrapped; the others may start together.
             others = [self._start_node(i, wait=False) for i in range(1, self.node_count)]
             for node in others:
@@ -222,6 +224,12 @@ def embedded_uri(state_dir: Path) -> str:
     """The URI of the embedded PostgreSQL of ``state_dir`` (its port is in postmaster.pid)."""
     lines = (state_dir / 'postgresql' / 'data' / 'postmaster.pid').read_text().splitlines()
     return f'postgresql://postgres@{HOST}:{int(lines[3])}/wazo_auth'
+
+
+def embedded_postmaster(state_dir: Path) -> int:
+    """The pid of the embedded PostgreSQL of ``state_dir`` (first line of postmaster.pid)."""
+    path = state_dir / 'postgresql' / 'data' / 'postmaster.pid'
+    return int(path.read_text().splitlines()[0])
 
 
 def postmaster_pid(db_uri: str) -> int | None:
