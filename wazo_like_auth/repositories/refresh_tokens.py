@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import Client, RefreshToken, User
+from ..prepared import PreparedQuery
 
 
 # The refresh exchange reads plain rows with statements built once: ORM loading would cost
@@ -26,12 +27,12 @@ _FIND = select(*_COLUMNS).where(RefreshToken.token_hash == bindparam('digest'),
 # awaited (replaced by a mobile login) drops out of the result instead of being used.
 _CONFIDENTIAL = exists().where(Client.client_id == RefreshToken.client_id,
                                Client.public.is_(False))
-_EXCHANGE = select(*_COLUMNS, User.tenant_uuid, User.purpose, User.enabled,
+_EXCHANGE = PreparedQuery('wla_refresh_exchange', select(*_COLUMNS, User.tenant_uuid, User.purpose, User.enabled,
                    _CONFIDENTIAL.label('confidential')) \
     .join(User, User.uuid == RefreshToken.user_uuid) \
     .where(RefreshToken.token_hash == bindparam('digest'),
            RefreshToken.client_id == bindparam('client_id')) \
-    .with_for_update(read=True, of=[User.__table__, RefreshToken.__table__])
+    .with_for_update(read=True, of=[User.__table__, RefreshToken.__table__]))
 
 
 def find(db: DbSession, digest: bytes, client_id: str) -> Row | None:
@@ -43,8 +44,7 @@ def find_for_exchange(db: DbSession, digest: bytes, client_id: str) -> Row | Non
     """The refresh token of this digest and client_id with its user's tenant_uuid, purpose
     and enabled, and ``confidential`` (its client has a secret), both rows share-locked
     until the transaction ends; None when there is none."""
-    return db.connection().execute(_EXCHANGE, {'digest': digest,
-                                               'client_id': client_id}).first()
+    return _EXCHANGE.execute(db.connection(), {'digest': digest, 'client_id': client_id}).first()
 
 
 def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str, *,

@@ -10,18 +10,20 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import Session, Token
+from ..prepared import PreparedQuery
 
-# The hot path reads one plain row (no ORM hydration) with a statement built once.
-_FIND_BY_HASH = select(
+# The hot path reads one plain row (no ORM hydration) with a prepared statement: one indexed
+# lookup, planned once per connection.
+_FIND_BY_HASH = PreparedQuery('wla_token_by_digest', select(
     Token.auth_id, Token.session_uuid, Token.acl, Token.expires_at, Token.issued_at,
     Token.pbx_user_uuid, Token.xivo_uuid, Token.metadata_.label('metadata'),
     Token.user_agent, Token.remote_addr,
-).where(Token.token_hash == bindparam('digest'))
+).where(Token.token_hash == bindparam('digest')))
 
 
-def find_by_digest(conn: Connection | DbSession, digest: bytes) -> Row | None:
+def find_by_digest(conn: Connection, digest: bytes) -> Row | None:
     """The token row for ``digest``, expired or not, or None."""
-    return conn.execute(_FIND_BY_HASH, {'digest': digest}).first()
+    return _FIND_BY_HASH.execute(conn, {'digest': digest}).first()
 
 
 _TOKEN_FIELDS = ('auth_id', 'pbx_user_uuid', 'xivo_uuid', 'issued_at', 'expires_at', 'acl',

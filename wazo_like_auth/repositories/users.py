@@ -4,12 +4,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, bindparam, func, literal, select, text, union_all
+from sqlalchemy import Select, bindparam, func, literal_column, select, text, union_all
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ..models import Email, GroupPolicy, Policy, User, UserGroup, UserPolicy
+from ..prepared import PreparedQuery
 
 
 def find_enabled_by_login(session: Session, login: str) -> User | None:
@@ -39,25 +40,26 @@ def find_by_username(session: Session, username: str) -> User | None:
 def _token_acl_query(with_default: bool) -> Select:
     user = bindparam('user_uuid', type_=UserGroup.user_uuid.type)
     parts = [
-        select(Policy.acl, literal(1).label('part'), Policy.name)
+        select(Policy.acl, literal_column('1').label('part'), Policy.name)
         .join(GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid)
         .join(UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid)
         .where(UserGroup.user_uuid == user),
-        select(Policy.acl, literal(2).label('part'), Policy.name)
+        select(Policy.acl, literal_column('2').label('part'), Policy.name)
         .join(UserPolicy, UserPolicy.policy_uuid == Policy.uuid)
         .where(UserPolicy.user_uuid == user),
     ]
     if with_default:
-        default = select(Policy.acl, literal(0).label('part'), Policy.name) \
+        default = select(Policy.acl, literal_column('0').label('part'), Policy.name) \
             .where(Policy.name == bindparam('default_policy')) \
-            .order_by(Policy.config_managed.desc()).limit(1).subquery()
+            .order_by(Policy.config_managed.desc()).limit(literal_column('1')).subquery()
         parts.insert(0, select(default.c.acl, default.c.part, default.c.name))
     query = union_all(*parts).subquery()
     return select(query.c.acl).order_by(query.c.part, query.c.name)
 
 
-# Built once: every login and refresh runs one of them.
-_TOKEN_ACL = {True: _token_acl_query(True), False: _token_acl_query(False)}
+# Prepared: every login and refresh runs one, and planning it costs more than running it.
+_TOKEN_ACL = {True: PreparedQuery('wla_token_acl_with_default', _token_acl_query(True)),
+              False: PreparedQuery('wla_token_acl', _token_acl_query(False))}
 
 
 def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None) -> list[str]:
@@ -65,7 +67,7 @@ def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None
     user's own policies (wazo-token-api §1.3 step 3). Plain concatenation, order kept; one
     query."""
     query = _TOKEN_ACL[bool(default_policy)]
-    rows = session.connection().execute(query, {'user_uuid': user_uuid,
+    rows = query.execute(session.connection(), {'user_uuid': user_uuid,
                                                 'default_policy': default_policy})
     return [entry for (acl,) in rows for entry in acl]
 

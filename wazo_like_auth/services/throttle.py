@@ -29,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import TooManyAttempts
+from ..prepared import PreparedQuery
 
 _RECORD_FAILURE = text("""
 INSERT INTO auth_login_failure (key, failures, window_start) VALUES (:key, 1, now())
@@ -40,8 +41,10 @@ ON CONFLICT (key) DO UPDATE SET
                         THEN now() ELSE auth_login_failure.window_start END
 """)
 
-_COUNTS = text('SELECT key, failures, window_start FROM auth_login_failure WHERE key = ANY(:keys) '
-               'AND window_start >= now() - make_interval(secs => :window)')
+# Prepared: every login and refresh exchange runs it.
+_COUNTS = PreparedQuery('wla_login_failures', text(
+    'SELECT key, failures, window_start FROM auth_login_failure WHERE key = ANY(:keys) '
+    'AND window_start >= now() - make_interval(secs => :window)'))
 
 _REMEMBER_ADDRESS = text("""
 INSERT INTO auth_login_known_address (login, address, last_success) VALUES (:login, :address, now())
@@ -98,7 +101,7 @@ class LoginThrottle:
         self._record([_refresh_key(address)])
 
     def _counts(self, db, keys: list[str]) -> dict[str, tuple[int, dt.datetime]]:
-        rows = db.connection().execute(_COUNTS, {'keys': keys, 'window': self._settings.window})
+        rows = _COUNTS.execute(db.connection(), {'keys': keys, 'window': self._settings.window})
         return {row.key: (row.failures, row.window_start) for row in rows}
 
     def _known(self, db, login: str, address: str) -> bool:
