@@ -176,13 +176,22 @@ def ratios(report: RunReport) -> list[str]:
     ]
 
 
+def _over(rows: list[Row], key: str) -> dict[int, float]:
+    """req/s of ``key`` ÷ req/s of the ceiling measured in the same part of the run."""
+    ceiling = _by(rows, 'ceiling')
+    return {c: row.result.rps / ceiling[c].result.rps for c, row in _by(rows, key).items()
+            if c in ceiling and ceiling[c].result.rps > 0}
+
+
 def _scale_lines(scale: ScaleSection, rows: list[Row]) -> list[str]:
     lines = [f'- preloaded {scale.count:,} live + {scale.count:,} expired tokens with COPY in '
              f'{scale.preload_seconds:.1f} s']
     for key, label in (('head', 'check'), ('unknown', 'unknown-token check')):
         big = {c: row.result.rps for c, row in _by(scale.rows, key).items()}
         base = {c: row.result.rps for c, row in _by(rows, key).items()}
-        lines.append('- ' + _ratio_line(f'{label} with the big table ÷ base table', big, base))
+        lines.append('- ' + _ratio_line(f'{label} with the big table ÷ base table', big, base)
+                     + '; each over the ceiling measured alongside: '
+                     + _pairs(_over(scale.rows, key), _over(rows, key)))
     purge = scale.purge
     if purge.error:
         lines.append(f'- purge FAILED after {purge.seconds:.2f} s: {purge.error}')

@@ -92,7 +92,9 @@ def _scale(options: Options, generator, cluster: Cluster, fixtures) -> ScaleSect
     section = ScaleSection(options.scale, seconds, scale.PurgeOutcome())
     request = scenarios.head_check(fixtures.token)
     extra = f', +{2 * options.scale:,} tokens'
+    # The ceiling again, alongside: the machine's drift since the base rows cancels out.
     big = [Scenario('head', 'check HEAD' + extra, 'service', request),
+           Scenario('ceiling', 'ceiling (bare 204), scale phase', 'ceiling', request),
            Scenario('unknown', 'check unknown (404)' + extra, 'service',
                     scenarios.unknown_check())]
     for concurrency in options.concurrency:

@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = ('check HEAD', 'ceiling (bare 204)', 'gunicorn alone (WSGI 204)', 'check GET',
              'check unknown (404)', 'check HEAD while logins run',
              'scopes check (5)', 'login (bcrypt 4)', 'refresh exchange',
-             'check HEAD, +2,000 tokens', 'check unknown (404), +2,000 tokens',
+             'check HEAD, +2,000 tokens', 'ceiling (bare 204), scale phase',
+             'check unknown (404), +2,000 tokens',
              'check HEAD during purge')
 RATIOS = ('check/ceiling: ', 'check/gunicorn alone (bare WSGI 204): ', 'login/(cores ÷ one bcrypt verify): ', 'refresh/check: ')
 
@@ -68,8 +69,8 @@ def test_ratio_lines_come_last(run):
 def test_scale_and_nodes_are_reported(run):
     stdout, _ = run
     assert re.search(r'purge: 1,\d{3} expired sessions removed', stdout), stdout
-    assert re.search(r'unknown-token check with the big table ÷ base table: [\d.]+ at c=2',
-                     stdout), stdout
+    assert re.search(r'unknown-token check with the big table ÷ base table: [\d.]+ at c=2; '
+                     r'each over the ceiling measured alongside: [\d.]+ at c=2', stdout), stdout
     assert re.search(r'still accepted elsewhere for: p50 [\d.]+ ms, max [\d.]+ ms over 10 '
                      r'revocations \(\d+ stale 204 answers, 0 never refused\)', stdout), stdout
 
