@@ -17,7 +17,8 @@ SCENARIOS = ('check HEAD', 'ceiling (bare 204)', 'gunicorn alone (WSGI 204)', 'c
              'check HEAD, +2,000 tokens', 'ceiling (bare 204), scale phase',
              'check unknown (404), +2,000 tokens',
              'check HEAD during purge')
-RATIOS = ('check/ceiling: ', 'check/gunicorn alone (bare WSGI 204): ', 'login/(cores ÷ one bcrypt verify): ', 'refresh/check: ')
+RATIOS = ('check/ceiling: ', 'check/gunicorn alone (bare WSGI 204): ',
+          'login/(cores ÷ one bcrypt verify): ', 'refresh/check: ')
 
 
 def _table(text: str) -> dict[str, list[str]]:

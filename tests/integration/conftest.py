@@ -3,6 +3,7 @@ migrations, every test starting from the freshly migrated content."""
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 
 import pytest
@@ -108,6 +109,24 @@ def make_user(sessions, top_tenant):
                 s.add(UserPolicy(user_uuid=user.uuid, policy_uuid=policy.uuid))
             return user.uuid
     return make
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    """Poll ``predicate`` until it is true (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def services(app):
+    """The app's services, once its validation cache listens for revocations."""
+    services = app.extensions['wazo_like_auth']
+    assert wait_until(lambda: services['validation_cache'].enabled)
+    return services
 
 
 def basic(login: str, password: str) -> dict[str, str]:

@@ -14,22 +14,6 @@ from wazo_like_auth.http.check_fast_path import CheckFastPath
 SCOPE = 'confd.users.me.read'
 
 
-def _wait(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
-@pytest.fixture
-def services(app):
-    services = app.extensions['wazo_like_auth']
-    assert _wait(lambda: services['validation_cache'].enabled)
-    return services
-
-
 @pytest.fixture
 def token(services, make_user, login):
     make_user(acl=['confd.#'])

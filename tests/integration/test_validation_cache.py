@@ -7,33 +7,18 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from tests.integration.conftest import wait_until
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.models import Session
 from wazo_like_auth.repositories import sessions as session_repo
 from wazo_like_auth.services.validation_cache import LISTENER_NAME
 
 
-def _wait(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
-@pytest.fixture
-def services(app):
-    services = app.extensions['wazo_like_auth']
-    assert _wait(lambda: services['validation_cache'].enabled)
-    return services
-
-
 @pytest.fixture
 def other_node(config, engine):
     """A second app on the same database, as another node would be."""
     app = create_app(config, engine=engine)
-    assert _wait(lambda: app.extensions['wazo_like_auth']['validation_cache'].enabled)
+    assert wait_until(lambda: app.extensions['wazo_like_auth']['validation_cache'].enabled)
     yield app
     shutdown(app)
 
@@ -45,7 +30,7 @@ def _token(make_user, login, **body):
 
 def _revoked_within(client, token, seconds):
     started = time.monotonic()
-    ok = _wait(lambda: client.head(f'/0.1/token/{token}').status_code == 404, seconds)
+    ok = wait_until(lambda: client.head(f'/0.1/token/{token}').status_code == 404, seconds)
     return ok, time.monotonic() - started
 
 
@@ -96,5 +81,5 @@ def test_cache_turns_off_when_the_listener_is_lost_and_back_after(services, engi
     with engine.begin() as conn:
         conn.execute(text('SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
                           'WHERE application_name = :name'), {'name': LISTENER_NAME})
-    assert _wait(lambda: not cache.enabled, 5.0)
-    assert _wait(lambda: cache.enabled, 5.0)
+    assert wait_until(lambda: not cache.enabled, 5.0)
+    assert wait_until(lambda: cache.enabled, 5.0)

@@ -23,10 +23,10 @@ from .api import PREFIXES
 from .tokens import NO_STORE, check_body
 
 ROUTE = '/token/<token>'
-_PATH = re.compile('(?:' + '|'.join(re.escape(p) for p in PREFIXES) + r')/token/([0-9A-Fa-f-]{36})')
+_PATH = re.compile('(?:' + '|'.join(map(re.escape, PREFIXES)) + r')/token/([0-9A-Fa-f-]{36})')
 # Scopes as Wazo services send them; anything percent-encoded is left to werkzeug's parser.
 _QUERY = re.compile(r'scope=([A-Za-z0-9._:*-]{1,512})')
-_GET_HEADERS = [(name, value) for name, value in NO_STORE.items()]
+_GET_HEADERS = list(NO_STORE.items())
 
 Observe = Callable[[str, str, int, float], None]  # method, route, status, seconds
 

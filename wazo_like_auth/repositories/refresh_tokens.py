@@ -27,12 +27,12 @@ _FIND = select(*_COLUMNS).where(RefreshToken.token_hash == bindparam('digest'),
 # awaited (replaced by a mobile login) drops out of the result instead of being used.
 _CONFIDENTIAL = exists().where(Client.client_id == RefreshToken.client_id,
                                Client.public.is_(False))
-_EXCHANGE = PreparedQuery('wla_refresh_exchange', select(*_COLUMNS, User.tenant_uuid, User.purpose, User.enabled,
-                   _CONFIDENTIAL.label('confidential')) \
-    .join(User, User.uuid == RefreshToken.user_uuid) \
-    .where(RefreshToken.token_hash == bindparam('digest'),
-           RefreshToken.client_id == bindparam('client_id')) \
-    .with_for_update(read=True, of=[User.__table__, RefreshToken.__table__]))
+_EXCHANGE = PreparedQuery('wla_refresh_exchange', select(
+    *_COLUMNS, User.tenant_uuid, User.purpose, User.enabled, _CONFIDENTIAL.label('confidential'),
+).join(User, User.uuid == RefreshToken.user_uuid).where(
+    RefreshToken.token_hash == bindparam('digest'),
+    RefreshToken.client_id == bindparam('client_id'),
+).with_for_update(read=True, of=[User.__table__, RefreshToken.__table__]))
 
 
 def find(db: DbSession, digest: bytes, client_id: str) -> Row | None:
