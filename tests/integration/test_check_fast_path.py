@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from wazo_like_auth.app import create_app, shutdown
+from tests.integration.apps import running_app
+from tests.integration.conftest import basic
 from wazo_like_auth.http.check_fast_path import CheckFastPath
 
 SCOPE = 'confd.users.me.read'
@@ -115,8 +116,7 @@ def test_scanning_client_is_refused_even_for_a_cached_token(make_config, db_uri,
                                                            make_user, login):
     config = make_config(db_uri=db_uri, throttle={'unknown_token_checks_per_minute': 3,
                                                   'trusted_networks': []})
-    app = create_app(config, engine=engine)
-    try:
+    with running_app(config, engine) as app:
         client = app.test_client()
         make_user(acl=['confd.#'])
         token = login(body={}).get_json()['data']['token']
@@ -125,8 +125,6 @@ def test_scanning_client_is_refused_even_for_a_cached_token(make_config, db_uri,
         for _ in range(3):
             client.head(f'/0.1/token/{uuid.uuid4()}', environ_base=scanner)
         assert client.head(f'/0.1/token/{token}', environ_base=scanner).status_code == 429
-    finally:
-        shutdown(app)
 
 
 def test_cached_checks_are_counted_by_the_metrics(client, token):
@@ -143,17 +141,14 @@ def test_cached_checks_are_counted_by_the_metrics(client, token):
 def test_logging_every_successful_check_logs_cached_ones_too(make_config, db_uri, engine,
                                                             make_user, caplog):
     config = make_config(db_uri=db_uri, access_log={'successful_checks': True})
-    app = create_app(config, engine=engine)
-    try:
+    with running_app(config, engine) as app:
         client = app.test_client()
         make_user(acl=['confd.#'])
-        token = client.post('/0.1/token', json={}, headers={
-            'Authorization': 'Basic YWxpY2U6czNjcmV0'}).get_json()['data']['token']
+        token = client.post('/0.1/token', json={}, headers=basic('alice', 's3cret')) \
+            .get_json()['data']['token']
         with caplog.at_level('INFO', logger='wazo_like_auth.access'):
             for _ in range(3):
                 assert client.head(f'/0.1/token/{token}').status_code == 204
         checks = [r for r in caplog.records if r.name == 'wazo_like_auth.access'
                   and r.getMessage().startswith('HEAD /0.1/token/<token> 204')]
         assert len(checks) == 3
-    finally:
-        shutdown(app)

@@ -72,7 +72,7 @@ class TokenChecker:
             if found is not None:
                 row = CheckedToken(found, self._access_checks)
                 self._cache.put(digest, row, generation)
-        if row is None or row.expires_at <= dt.datetime.now(dt.timezone.utc):
+        if not _live(row):
             raise TokenNotFound()
         return value, row
 
@@ -87,8 +87,7 @@ class TokenChecker:
         if value is None:
             return None
         row = self._cache.get(tokens.token_digest(value))
-        if row is None or row.expires_at <= dt.datetime.now(dt.timezone.utc) or \
-                not self.allows(row, scope):
+        if not _live(row) or not self.allows(row, scope):
             return None
         return value, row
 
@@ -139,6 +138,10 @@ class TokenChecker:
         if owner is None:
             raise UnknownUser(details={'uuid': str(user_uuid)})
         return owner
+
+
+def _live(row: CheckedToken | None) -> bool:
+    return row is not None and row.expires_at > dt.datetime.now(dt.timezone.utc)
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
