@@ -17,6 +17,7 @@ from .http.body_limit import ChunkedBodyLimit
 from .http.check_fast_path import CheckFastPath
 from .http.api import Api
 from .http.errors import envelope, handle_error
+from .http.forwarded_warning import ForwardedForWarning
 from .config import hash_concurrency, token_secret
 from .metrics import Metrics
 from .oauth2 import wiring as oauth2_wiring
@@ -79,6 +80,8 @@ def _wrap(app: Flask, config: dict, checker: TokenChecker, observe) -> None:
     num_proxies = config['rest_api']['num_proxies']
     if num_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=num_proxies, x_proto=num_proxies)
+    else:
+        app.wsgi_app = ForwardedForWarning(app.wsgi_app)
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, config['rest_api']['max_body_size'])
     app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH)
 

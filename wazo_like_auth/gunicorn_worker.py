@@ -8,23 +8,22 @@ holding NUL or CR (400), a malformed chunked body (400). Every such answer goes 
 ``gunicorn.util.write_error``; this worker replaces that one function in its own process, so
 the status and reason stay gunicorn's and only the body changes. The message is the reason
 phrase alone: gunicorn's detail text can quote the request line, which may carry a token
-(``/token/{t}``); for the same reason a refused request line is logged with tokens redacted.
+(``/token/{t}``); for the same reason every line of gunicorn's error log (a refused request
+line, "Error handling request <uri>", their tracebacks) has its tokens redacted and its control
+characters escaped, as our own log lines do.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
-import re
 
 from gunicorn import util
-from gunicorn.http.errors import InvalidRequestLine
 from gunicorn.workers.gthread import ThreadWorker
 
 from . import tokens
 from .http.errors import envelope
-
-_TOKEN_FORM = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
-                         r'[0-9a-fA-F]{12}')
+from .logs import escape
 
 _ERROR_IDS = {400: 'invalid-request', 403: 'forbidden', 414: 'uri-too-long',
               417: 'expectation-failed', 431: 'request-header-fields-too-large',
@@ -48,6 +47,7 @@ class EnvelopeThreadWorker(ThreadWorker):
         # Runs in the worker process only, before it serves anything; gunicorn's workers
         # call util.write_error through the module, so this reaches every refusal.
         util.write_error = write_envelope
+        self.log.error_log.addFilter(redact_record)
         super().init_process()
 
     def accept(self, listener):
@@ -58,9 +58,11 @@ class EnvelopeThreadWorker(ThreadWorker):
         super().accept(listener)
         os.sched_yield()
 
-    def handle_error(self, req, client, addr, exc):
-        # gunicorn logs a refused request line whole (WARNING "Invalid request from ...").
-        if isinstance(exc, InvalidRequestLine) and isinstance(exc.req, str):
-            exc = InvalidRequestLine(_TOKEN_FORM.sub(lambda m: tokens.redact(m.group()),
-                                                     exc.req))
-        super().handle_error(req, client, addr, exc)
+
+def redact_record(record: logging.LogRecord) -> bool:
+    """A filter of gunicorn's error log: its lines quote request lines and URIs whole
+    ("Invalid request from ...", "Error handling request ..."), which may carry a token."""
+    record.msg, record.args = escape(tokens.redact_all(record.getMessage())), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = tokens.redact_all(logging.Formatter().formatException(record.exc_info))
+    return True

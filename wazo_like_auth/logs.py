@@ -2,11 +2,17 @@
 
 ``log_format: plain`` (default) or ``json`` (one object per line); to stderr, or to
 ``log_filename`` when set.
+
+Messages hold values from requests (logins, user agents, paths, addresses): both formatters
+escape control characters in the message and the access fields (``\n`` → ``\\n``), so a
+request can never write a line that looks like another log line (log forging). In the plain
+format every line of a traceback is indented, so no traceback line reads as a log line either.
 """
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 
 FORMAT = '%(asctime)s [%(process)d] (%(levelname)s) (%(name)s): %(message)s'
@@ -14,22 +20,63 @@ FORMAT = '%(asctime)s [%(process)d] (%(levelname)s) (%(name)s): %(message)s'
 ACCESS_FIELDS = ('request_id', 'remote_addr', 'token', 'status', 'duration_ms', 'method', 'route')
 
 
+# C0 and C1 control characters, DEL, the Unicode line and paragraph separators (what a
+# terminal, a log viewer or a line-based collector may take as the end of a line or obey), and
+# lone surrogates (which a UTF-8 log file cannot hold: the line would be lost).
+_CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
+_NAMED = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def escape(value: object) -> str:
+    """``value`` as text with every control character written as an escape (``\\n``,
+    ``\\x1b``, ``\\u2028``): one line, nothing a terminal would interpret."""
+    return _CONTROL.sub(_escaped, str(value))
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    return f'\\x{ord(char):02x}' if ord(char) < 0x100 else f'\\u{ord(char):04x}'
+
+
+def _escaped_message(record: logging.LogRecord) -> logging.LogRecord:
+    """A copy of ``record`` whose message is formatted and escaped."""
+    copy = logging.makeLogRecord(record.__dict__)
+    copy.msg, copy.args = escape(record.getMessage()), None
+    return copy
+
+
 class PlainFormatter(logging.Formatter):
     def __init__(self):
         super().__init__(FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = [f'{name}={getattr(record, name)}' for name in ACCESS_FIELDS
+        line = super().format(_escaped_message(record))
+        extras = [f'{name}={escape(getattr(record, name))}' for name in ACCESS_FIELDS
                   if name in ('request_id', 'remote_addr', 'token') and getattr(record, name, '')]
-        return f'{line} {" ".join(extras)}' if extras else line
+        if not extras:
+            return line
+        first, newline, rest = line.partition('\n')
+        return f'{first} {" ".join(extras)}{newline}{rest}'
+
+    def formatException(self, ei) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    # A traceback quotes exception messages, which may quote request values.
+    return '\n'.join('    ' + line for line in text.splitlines())
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {'time': self.formatTime(record), 'level': record.levelname,
                  'logger': record.name, 'process': record.process,
-                 'message': record.getMessage()}
+                 'message': escape(record.getMessage())}
         entry.update({name: getattr(record, name) for name in ACCESS_FIELDS
                       if hasattr(record, name)})
         if record.exc_info:

@@ -15,6 +15,9 @@ import secrets
 import uuid
 
 _TOKEN_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+# A token anywhere in a text, in either case (token paths are matched case-insensitively).
+_TOKEN_FORM = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
+                         r'[0-9a-fA-F]{12}')
 
 
 def _format(raw: bytes) -> str:
@@ -48,6 +51,16 @@ def derive_refresh_token(secret: bytes, row_id: uuid.UUID) -> str:
 def redact(value: str) -> str:
     """The only form of a token that may appear in a log line (wazo-auth's convention)."""
     return 'XXXXXXXX-XXXX-XXXX-XXXX-XXXX' + value[-8:] if len(value) >= 8 else 'XXXXXXXX'
+
+
+def redact_all(text: str) -> str:
+    """``text`` (a path, a request line) with every part shaped like a token redacted.
+
+    For logs of paths that may carry a token (``/token/{t}``). A token cannot be told from
+    another UUID, so user or session uuids in the same text are shortened the same way: their
+    last 8 characters stay, enough to tell them apart.
+    """
+    return _TOKEN_FORM.sub(lambda m: redact(m.group()), text)
 
 
 def constant_time_equals(a: str | bytes, b: str | bytes) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from .. import tokens
 from ..exceptions import DatabaseUnavailable, InvalidData, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def handle_error(error: BaseException) -> Response:
         return error_response(400, InvalidData.error_id, 'Invalid data',
                               _details(error.messages))
     if _database_down(error):
-        logger.warning('Database unavailable on %s %s: %s', request.method, request.path,
+        logger.warning('Database unavailable on %s %s: %s', request.method, _logged_path(),
                        type(error).__name__)
         error = DatabaseUnavailable()
         return error_response(error.status_code, error.error_id, error.message)
@@ -68,8 +69,13 @@ def handle_error(error: BaseException) -> Response:
             headers['Allow'] = ', '.join(error.valid_methods)
         return error_response(status, _HTTP_ERROR_IDS.get(status, 'http-error'),
                               error.description or error.name, headers=headers)
-    logger.exception('Unexpected error on %s %s', request.method, request.path)
+    logger.exception('Unexpected error on %s %s', request.method, _logged_path())
     return error_response(500, 'internal-error', 'Internal Server Error')
+
+
+def _logged_path() -> str:
+    # Token checks and revocations carry the token in the path (design rule 9).
+    return tokens.redact_all(request.path)
 
 
 def _details(messages: Any) -> dict[str, Any]:

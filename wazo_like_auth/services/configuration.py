@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
+from .. import tokens
 from ..config import public_view
 from ..exceptions import Unauthorized
 from ..repositories import tenants as tenant_repo
@@ -29,7 +30,8 @@ class ConfigService:
         administrator with ``#`` must not read the operator's configuration.
         """
         if self._token_tenant(auth) != self._top_tenant():
-            raise Unauthorized(details={'invalid_token': auth.token,
+            # Redacted as in every other 401: clients log error bodies.
+            raise Unauthorized(details={'invalid_token': tokens.redact(auth.token),
                                         'reason': 'not_top_tenant'})
         return self._shown
 
