@@ -94,8 +94,10 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
     login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
     cache = ValidationCache(max_size=config['validation_cache_size'])
     clear_on_local_revocation(sessions, cache)
+    # One budget of unknown tokens per address for every way of presenting a token.
+    guard = CheckGuard(throttling)
     checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
-                           guard=CheckGuard(throttling))
+                           guard=guard)
     services = {
         'engine': engine,
         'sessions': sessions,
@@ -105,6 +107,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
             sessions=sessions, hasher=hasher, settings=token_settings(config),
             refresh_tokens=refresh_tokens, throttle=login_throttle),
         'token_checker': checker,
+        'check_guard': guard,
         'validation_cache': cache,
         'revocation_listener': RevocationListener(dsn=listener_dsn(engine), cache=cache),
         'refresh_token_service': refresh_tokens,
@@ -112,7 +115,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
         'policy_service': PolicyService(sessions=sessions),
         'group_service': GroupService(sessions=sessions),
         'tenant_service': TenantService(sessions=sessions),
-        'user_service': UserService(sessions=sessions, hasher=hasher),
+        'user_service': UserService(sessions=sessions, hasher=hasher, throttle=login_throttle),
         'status_service': StatusService(engine=engine),
         'config_service': ConfigService(config=config, sessions=sessions),
         'metrics': metrics,

@@ -129,8 +129,7 @@ class OAuthUserinfo(Resource):
 
     @oauth_answers
     def get(self):
-        token = request_token()
-        claims = self._tokens.userinfo(token) if token else None
+        claims = self._tokens.userinfo(request_token(), request.remote_addr or '')
         if claims is None:
             raise InvalidToken()
         return claims, 200

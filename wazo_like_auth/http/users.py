@@ -1,6 +1,8 @@
 """User administration (admin spec §1.3–§1.8): thin resources over UserService."""
 from __future__ import annotations
 
+from flask import request
+
 from ..services.user_views import LIST_FILTERS, LIST_SORT
 from .admin_schemas import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema
 from .auth import ProtectedResource, required_acl
@@ -48,5 +50,6 @@ class UserPassword(ProtectedResource):
     def put(self, user_uuid, auth):
         body = PasswordChangeSchema().load(json_object())
         self._users.change_password(reach(auth, user_uuid), user_uuid,
-                                    body['old_password'], body['new_password'])
+                                    body['old_password'], body['new_password'],
+                                    address=request.remote_addr or '')
         return '', 204

@@ -25,7 +25,7 @@ def build(config: dict, services: dict[str, Any],
     tokens = OAuthTokenService(sessions=sessions, token_service=services['token_service'],
                                refresh_tokens=services['refresh_token_service'],
                                lifetime=config['default_token_lifetime'],
-                               xivo_uuid=config['uuid'])
+                               xivo_uuid=config['uuid'], guard=services['check_guard'])
     devices = DeviceFlow(sessions=sessions, hasher=hasher,
                          token_service=services['token_service'],
                          refresh_tokens=services['refresh_token_service'],

@@ -27,6 +27,7 @@ from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from .clients import AuthenticatedClient
 from .refresh_tokens import RefreshTokenService
+from .throttle import CheckGuard
 from .tokens import IssuedToken, LoginRequest, TokenService
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,10 @@ def grant_of(issued: IssuedToken) -> Grant:
 
 class OAuthTokenService:
     def __init__(self, *, sessions: sessionmaker, token_service: TokenService,
-                 refresh_tokens: RefreshTokenService, lifetime: int, xivo_uuid: str | None):
+                 refresh_tokens: RefreshTokenService, lifetime: int, xivo_uuid: str | None,
+                 guard: CheckGuard):
         self._sessions = sessions
+        self._guard = guard
         self._tokens = token_service
         self._refresh = refresh_tokens
         self._lifetime = lifetime
@@ -198,18 +201,30 @@ class OAuthTokenService:
                     client.client_id, row.user_uuid, len(revoked))
         return True
 
-    def userinfo(self, value: str) -> dict[str, Any] | None:
+    def userinfo(self, value: str, address: str) -> dict[str, Any] | None:
         """Who a live access token belongs to (OpenID Connect UserInfo claims we can honour),
-        or None when the token is unknown or expired."""
-        canonical = tokens.normalize(value or '')
-        if canonical is None:
-            return None
-        with self._sessions() as db:
-            row = oauth_repo.describe(db, tokens.token_digest(canonical))
-        if row is None or row.expires_at <= dt.datetime.now(dt.timezone.utc):
+        or None when the token is unknown or expired.
+
+        Inside the unknown-token budget of token checks (HEAD /token/{t}): an unknown token
+        counts against ``address``, and an address over budget gets TooManyAttempts, so this
+        endpoint is no side door for scanning tokens.
+        """
+        self._guard.refuse_if_scanning(address)
+        row = self._live(value or '')
+        if row is None:
+            self._guard.not_found(address)
             return None
         name = ' '.join(p for p in (row.firstname, row.lastname) if p) or None
         claims = {'sub': row.auth_id, 'preferred_username': row.username, 'name': name,
                   'email': row.email, 'tenant_uuid': str(row.tenant_uuid),
                   'client_id': row.client_id if row.user_uuid is None else None}
         return {key: v for key, v in claims.items() if v is not None}
+
+    def _live(self, value: str):
+        canonical = tokens.normalize(value)
+        if canonical is None:
+            return None
+        with self._sessions() as db:
+            row = oauth_repo.describe(db, tokens.token_digest(canonical))
+        return row if row is not None and row.expires_at > dt.datetime.now(dt.timezone.utc) \
+            else None

@@ -1,15 +1,19 @@
 """Online-guessing defences (OWASP ASVS V6.3, RFC 6819 §4.4.3.6, RFC 7662 §4).
 
-Logins: failures are counted in PostgreSQL, so every node shares them, per (login, address) and
-per login, in a fixed window.
-- After ``per_address`` failures for a login from one address, that address gets 429 with
-  Retry-After for that login until the window ends; no bcrypt is spent on it.
-- After ``per_login`` failures for a login from all addresses together, only addresses the user
+Logins: failures are counted in PostgreSQL, so every node shares them, per (user, address) and
+per user, in a fixed window. The user is the one the login string names (its username or any of
+its confirmed e-mails, in any case): all its login strings share one budget. A login string
+naming no user is counted as itself, so unknown and known logins are throttled alike.
+- After ``per_address`` failures for a user from one address, that address gets 429 with
+  Retry-After for that user until the window ends; no bcrypt is spent on it.
+- After ``per_login`` failures for a user from all addresses together, only addresses the user
   successfully logged in from within ``known_address_days`` may still try. So a distributed
   attack is slowed to ``per_login`` guesses per window, while the real user, from an address
   they used before, is never locked out (ASVS 6.3.1); from a new address they wait at most one
   window. Throttled attempts do not count as failures.
-- A successful login clears its (login, address) counter and remembers the address.
+- A successful login clears its (user, address) counter and remembers the address.
+- A password change (PUT /users/{u}/password) checks ``old_password`` under the same budget: a
+  wrong one counts as a failed login of that user.
 Refresh-token logins: failures per address, same window.
 Token checks: unknown-token answers per address and minute, in memory per process (checks are
 the hot path; a database write per check would be the attacker's amplifier). Trusted networks
@@ -22,6 +26,7 @@ import ipaddress
 import math
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +35,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import TooManyAttempts
 from ..prepared import PreparedQuery
+from ..repositories import logins as login_repo
 
 _RECORD_FAILURE = text("""
 INSERT INTO auth_login_failure (key, failures, window_start) VALUES (:key, 1, now())
@@ -69,24 +75,46 @@ class LoginThrottle:
         self._settings = settings
 
     def check_login(self, login: str, address: str) -> None:
-        """Raise TooManyAttempts (429) if this login may not be tried from this address now."""
-        s = self._settings
-        pair, per_login = _pair_key(login, address), _login_key(login)
+        """Raise TooManyAttempts (429) if the user ``login`` names may not be tried from this
+        address now."""
         with self._sessions() as db:
-            counts = self._counts(db, [pair, per_login])
-            self._refuse_over(counts.get(pair), s.per_address)
-            if counts.get(per_login) and counts[per_login][0] >= s.per_login \
-                    and not self._known(db, login, address):
-                self._refuse_over(counts[per_login], s.per_login)
+            self._check(db, _subject(db, login), address, also_known_as=login.lower())
+
+    def check_user(self, user_uuid: uuid.UUID, address: str) -> None:
+        """check_login for a password check of a known user (PUT /users/{u}/password)."""
+        with self._sessions() as db:
+            self._check(db, _user_subject(user_uuid), address)
+
+    def _check(self, db, subject: str, address: str, also_known_as: str = '') -> None:
+        s = self._settings
+        pair, per_subject = _pair_key(subject, address), _subject_key(subject)
+        counts = self._counts(db, [pair, per_subject])
+        self._refuse_over(counts.get(pair), s.per_address)
+        if counts.get(per_subject) and counts[per_subject][0] >= s.per_login \
+                and not self._known(db, [subject, also_known_as], address):
+            self._refuse_over(counts[per_subject], s.per_login)
 
     def login_failed(self, login: str, address: str) -> None:
-        self._record([_pair_key(login, address), _login_key(login)])
+        with self._sessions.begin() as db:
+            self._record(db, _subject(db, login), address)
+
+    def user_failed(self, user_uuid: uuid.UUID, address: str) -> None:
+        with self._sessions.begin() as db:
+            self._record(db, _user_subject(user_uuid), address)
 
     def login_succeeded(self, login: str, address: str) -> None:
         with self._sessions.begin() as db:
-            db.execute(text('DELETE FROM auth_login_failure WHERE key = :key'),
-                       {'key': _pair_key(login, address)})
-            db.execute(_REMEMBER_ADDRESS, {'login': login.lower(), 'address': address})
+            self._succeeded(db, _subject(db, login), address)
+
+    def user_succeeded(self, user_uuid: uuid.UUID, address: str) -> None:
+        with self._sessions.begin() as db:
+            self._succeeded(db, _user_subject(user_uuid), address)
+
+    @staticmethod
+    def _succeeded(db, subject: str, address: str) -> None:
+        db.execute(text('DELETE FROM auth_login_failure WHERE key = :key'),
+                   {'key': _pair_key(subject, address)})
+        db.execute(_REMEMBER_ADDRESS, {'login': subject, 'address': address})
 
     def check_refresh(self, address: str, db=None) -> None:
         """Raise TooManyAttempts if this address guessed too many refresh tokens; ``db`` lets
@@ -98,17 +126,20 @@ class LoginThrottle:
         self._refuse_over(self._counts(db, [key]).get(key), self._settings.refresh_per_address)
 
     def refresh_failed(self, address: str) -> None:
-        self._record([_refresh_key(address)])
+        with self._sessions.begin() as db:
+            self._count_failure(db, _refresh_key(address))
 
     def _counts(self, db, keys: list[str]) -> dict[str, tuple[int, dt.datetime]]:
         rows = _COUNTS.execute(db.connection(), {'keys': keys, 'window': self._settings.window})
         return {row.key: (row.failures, row.window_start) for row in rows}
 
-    def _known(self, db, login: str, address: str) -> bool:
+    def _known(self, db, subjects: list[str], address: str) -> bool:
+        # Addresses remembered before failures were counted per user are keyed by the login
+        # string: ``also_known_as`` finds them until they expire.
         return db.execute(text(
-            'SELECT 1 FROM auth_login_known_address WHERE login = :login AND address = :address '
-            'AND last_success >= now() - make_interval(days => :days)'),
-            {'login': login.lower(), 'address': address,
+            'SELECT 1 FROM auth_login_known_address WHERE login = ANY(:logins) '
+            'AND address = :address AND last_success >= now() - make_interval(days => :days)'),
+            {'logins': subjects, 'address': address,
              'days': self._settings.known_address_days}).first() is not None
 
     def _refuse_over(self, count: tuple[int, dt.datetime] | None, limit: int) -> None:
@@ -118,10 +149,12 @@ class LoginThrottle:
         wait = max(1, math.ceil((end - dt.datetime.now(dt.timezone.utc)).total_seconds()))
         raise TooManyAttempts(headers={'Retry-After': str(wait)}, details={'retry_after': wait})
 
-    def _record(self, keys: list[str]) -> None:
-        with self._sessions.begin() as db:
-            for key in keys:
-                db.execute(_RECORD_FAILURE, {'key': key, 'window': self._settings.window})
+    def _record(self, db, subject: str, address: str) -> None:
+        self._count_failure(db, _pair_key(subject, address))
+        self._count_failure(db, _subject_key(subject))
+
+    def _count_failure(self, db, key: str) -> None:
+        db.execute(_RECORD_FAILURE, {'key': key, 'window': self._settings.window})
 
     def purge(self) -> None:
         """Forget counters and addresses past their window (run with the token purge)."""
@@ -170,12 +203,23 @@ class CheckGuard:
         return any(ip in network for network in self._trusted)
 
 
-def _pair_key(login: str, address: str) -> str:
-    return f'login-address:{login.lower()}|{address}'
+def _subject(db, login: str) -> str:
+    """Whose password a login tries: the user ``login`` names (by username or any confirmed
+    e-mail, so all its login strings share one budget), else the string itself."""
+    user_uuid = login_repo.user_named(db, login)
+    return _user_subject(user_uuid) if user_uuid else f'name:{login.lower()}'
 
 
-def _login_key(login: str) -> str:
-    return f'login:{login.lower()}'
+def _user_subject(user_uuid: uuid.UUID) -> str:
+    return f'user:{user_uuid}'
+
+
+def _pair_key(subject: str, address: str) -> str:
+    return f'subject-address:{subject}|{address}'
+
+
+def _subject_key(subject: str) -> str:
+    return f'subject:{subject}'
 
 
 def _refresh_key(address: str) -> str:

@@ -25,6 +25,7 @@ from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 from .listing import ListQuery, Page, paginate
+from .throttle import LoginThrottle
 from .user_views import LIST_COLUMNS, LIST_SEARCHABLE, email_view, user_view
 
 logger = logging.getLogger(__name__)
@@ -35,9 +36,11 @@ USER_AUTHENTICATION_METHODS = ('native', 'default')
 
 
 class UserService:
-    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher):
+    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
+                 throttle: LoginThrottle):
         self._sessions = sessions
         self._hasher = hasher
+        self._throttle = throttle
 
     def create(self, tenant_uuid: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
         """Create a user in ``tenant_uuid``, member of its all-users group (§1.3)."""
@@ -109,18 +112,22 @@ class UserService:
         logger.info('user %s deleted, %d sessions revoked', user_uuid, len(revoked))
 
     def change_password(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
-                        old_password: str, new_password: str) -> None:
+                        old_password: str, new_password: str, address: str = '') -> None:
         """Set a new password if ``old_password`` logs the user in (§1.8).
 
         The old password is checked as a login would check it: the user's login (its username,
         else its main confirmed address) must resolve to this enabled user. Any failure is
-        AuthenticationFailed. bcrypt runs with no database connection held.
+        AuthenticationFailed. A wrong ``old_password`` is a failed login of the user from
+        ``address``, under the login throttle: TooManyAttempts (429) once over budget, before
+        any bcrypt. bcrypt runs with no database connection held.
         """
-        new_hash = self._hasher.hash(new_password)
         with self._sessions() as db:
             user = _visible(db, scope, user_uuid)
             current = _login_hash(db, user)
+        self._throttle.check_user(user_uuid, address)
+        new_hash = self._hasher.hash(new_password)
         if not self._hasher.verify(old_password, current):
+            self._throttle.user_failed(user_uuid, address)
             raise AuthenticationFailed()
         with self._sessions.begin() as db:
             user = db.get(User, user_uuid, with_for_update=True)
@@ -129,6 +136,7 @@ class UserService:
                 raise AuthenticationFailed()
             user.password_hash = new_hash
             revoked = session_repo.delete_of_user(db, user_uuid)
+        self._throttle.user_succeeded(user_uuid, address)
         logger.info('user %s changed its password, %d sessions revoked', user_uuid, len(revoked))
 
     def replace_emails(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
