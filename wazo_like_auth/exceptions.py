@@ -13,12 +13,17 @@ class ServiceError(Exception):
     status_code = 500
     error_id = 'internal-error'
     message = 'Internal Server Error'
+    # wazo-auth's ``resource`` key, where its error bodies carry one (admin spec §0.4): set on
+    # the classes that always name one resource, given by the raiser for shared ones
+    # (Conflict), or by the endpoint for validation errors (http/errors.py).
+    resource: str | None = None
 
     def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, resource: str | None = None):
         self.message = message or self.message
         self.details = details or {}
         self.headers = headers or {}
+        self.resource = resource or self.resource
         super().__init__(self.message)
 
 
@@ -31,6 +36,7 @@ class InvalidData(ServiceError):
 class InvalidListParam(InvalidData):
     error_id = 'invalid-list-param'
     message = 'Invalid list parameter'
+    resource = 'users'
 
 
 class PasswordTooLong(InvalidData):
@@ -80,6 +86,7 @@ class NotFound(ServiceError):
 class UnknownUser(NotFound):
     error_id = 'unknown-user'
     message = 'No such user'
+    resource = 'users'
 
 
 class Conflict(ServiceError):
@@ -115,6 +122,7 @@ class UnknownPolicy(NotFound):
 class UnknownGroup(NotFound):
     error_id = 'unknown-group'
     message = 'No such group'
+    resource = 'groups'
 
 
 class ForbiddenPolicy(ServiceError):
@@ -129,22 +137,26 @@ class ForbiddenGroup(ServiceError):
     status_code = 403
     error_id = 'forbidden-group'
     message = 'Forbidden group modification'
+    resource = 'groups'
 
 
 class MismatchingTenant(InvalidData):
     # wazo-auth's error_id, spelling included: clients may match on it.
     error_id = 'missmatching-tenant'
     message = 'Resources are not in the same tenant'
+    resource = 'groups'
 
 
 class UnknownTenant(NotFound):
     error_id = 'unknown-tenant'
     message = 'No such tenant'
+    resource = 'tenants'
 
 
 class TenantIdentityConflict(Conflict):
     error_id = 'tenant-identity-conflict'
     message = 'Tenant Conflict detected'
+    resource = 'tenants'
 
 
 class TopTenantConflict(ServiceError):
@@ -152,21 +164,25 @@ class TopTenantConflict(ServiceError):
     status_code = 403
     error_id = 'conflict'
     message = 'Conflict detected'
+    resource = 'tenants'
 
 
 class DeletingOwnTenant(ServiceError):
     status_code = 403
     error_id = 'deleting-own-tenant-forbidden'
     message = 'Deleting its own tenant is forbidden'
+    resource = 'tenants'
 
 
 class TenantHasChildren(InvalidData):
     error_id = 'tenant-has-children'
     message = 'A tenant with sub-tenants cannot be deleted'
+    resource = 'tenants'
 
 
 class UnknownRefreshToken(NotFound):
     error_id = 'cannot-find-refresh-token-matching-client-id'
+    resource = 'tokens'
 
     @classmethod
     def of(cls, client_id: str) -> UnknownRefreshToken:

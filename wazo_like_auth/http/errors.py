@@ -28,8 +28,9 @@ _HTTP_ERROR_IDS = {
 
 
 def envelope(status: int, error_id: str, message: str,
-             details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
+             details: dict[str, Any] | None = None,
+             resource: str | None = None) -> dict[str, Any]:
+    body = {
         'message': message,
         'error_id': error_id,
         'details': details or {},
@@ -37,12 +38,16 @@ def envelope(status: int, error_id: str, message: str,
         'reason': [message],
         'status_code': status,
     }
+    if resource:
+        body['resource'] = resource
+    return body
 
 
 def error_response(status: int, error_id: str, message: str,
                    details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(envelope(status, error_id, message, details))
+                   headers: dict[str, str] | None = None,
+                   resource: str | None = None) -> Response:
+    body = json.dumps(envelope(status, error_id, message, details, resource))
     response = Response(body, status=status, mimetype='application/json')
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -52,11 +57,14 @@ def error_response(status: int, error_id: str, message: str,
 def handle_error(error: BaseException) -> Response:
     """Map any exception to the envelope; unknown ones are logged and answered 500."""
     if isinstance(error, ServiceError):
+        resource = error.resource
+        if resource is None and error.error_id == InvalidData.error_id:
+            resource = _body_resource()
         return error_response(error.status_code, error.error_id, error.message, error.details,
-                              error.headers)
+                              error.headers, resource)
     if isinstance(error, ValidationError):
         return error_response(400, InvalidData.error_id, 'Invalid data',
-                              _details(error.messages))
+                              _details(error.messages), resource=_body_resource())
     if _database_down(error):
         logger.warning('Database unavailable on %s %s: %s', request.method, _logged_path(),
                        type(error).__name__)
@@ -71,6 +79,17 @@ def handle_error(error: BaseException) -> Response:
                               error.description or error.name, headers=headers)
     logger.exception('Unexpected error on %s %s', request.method, _logged_path())
     return error_response(500, 'internal-error', 'Internal Server Error')
+
+
+def _body_resource() -> str | None:
+    """The ``resource`` wazo-auth names in an invalid-data error of this endpoint (admin spec
+    §0.4): ``emails`` for e-mail lists, else ``users``, ``tenants`` or ``groups`` by the
+    endpoint's family; None elsewhere (policies, clients, tokens: no resource there)."""
+    rule = request.url_rule.rule if request.url_rule else ''
+    if rule.endswith('/emails'):
+        return 'emails'
+    family = rule.split('/0.1/', 1)[-1].split('/', 1)[0]
+    return family if family in ('users', 'tenants', 'groups') else None
 
 
 def _logged_path() -> str:

@@ -164,7 +164,8 @@ class TenantService:
             if tenant_repo.is_subtenant(db, parent_uuid, tenant_uuid):
                 raise Conflict(f'Parent ({parent_uuid}) is a descendent of tenant: '
                                f'"{tenant_uuid}"', details={'uuid': str(tenant_uuid),
-                                                            'parent_uuid': str(parent_uuid)})
+                                                            'parent_uuid': str(parent_uuid)},
+                               resource='tenants')
             tenant.parent_uuid = parent_uuid
         logger.info('tenant %s moved below %s', tenant_uuid, parent_uuid)
 
@@ -176,7 +177,7 @@ class TenantService:
             raise UnknownUser(f'No such user: "{contact}"', details={'uuid': str(contact)})
         taken = tenant_repo.domains_taken(db, body['domain_names'], other_than=tenant.uuid)
         if taken:
-            raise Conflict(details={'domain_names': {
+            raise Conflict(resource='tenants', details={'domain_names': {
                 'constraint_id': 'unique',
                 'message': f'Domain names {taken} are already in use, no duplicates allowed'}})
         address = body['address']
@@ -236,8 +237,8 @@ def _identity_conflict(tenant_uuid: uuid.UUID) -> TenantIdentityConflict:
 
 
 def _slug_conflict(slug: str) -> Conflict:
-    return Conflict(details={'slug': {'constraint_id': 'unique',
-                                      'message': f'The slug "{slug}" is already used'}})
+    return Conflict(resource='tenants', details={'slug': {
+        'constraint_id': 'unique', 'message': f'The slug "{slug}" is already used'}})
 
 
 def _conflict(error: IntegrityError, tenant_uuid: uuid.UUID) -> Exception:
@@ -247,9 +248,9 @@ def _conflict(error: IntegrityError, tenant_uuid: uuid.UUID) -> Exception:
     if constraint == 'tenant_pkey':
         return _identity_conflict(tenant_uuid)
     if constraint == 'tenant_slug_key':
-        return Conflict(details={'slug': {'constraint_id': 'unique',
-                                          'message': 'The slug is already used'}})
+        return Conflict(resource='tenants', details={'slug': {
+            'constraint_id': 'unique', 'message': 'The slug is already used'}})
     if constraint == 'tenant_contact_uuid_fkey':
         return UnknownUser(details={})
     logger.warning('tenant %s: unexpected integrity error on %s', tenant_uuid, constraint)
-    return Conflict()
+    return Conflict(resource='tenants')

@@ -207,13 +207,13 @@ def _check_login(db: Session, field: str, login: str | None,
 
 
 def _login_conflict(field: str, login: str) -> Conflict:
-    return Conflict(details={field: {'constraint_id': 'unique',
-                                     'message': f'The login "{login}" is already used'}})
+    return Conflict(resource='users', details={field: {
+        'constraint_id': 'unique', 'message': f'The login "{login}" is already used'}})
 
 
 def _uuid_conflict(user_uuid: uuid.UUID) -> Conflict:
-    return Conflict(details={'uuid': {'constraint_id': 'unique',
-                                      'message': f'The uuid "{user_uuid}" is already used'}})
+    return Conflict(resource='users', details={'uuid': {
+        'constraint_id': 'unique', 'message': f'The uuid "{user_uuid}" is already used'}})
 
 
 def _integrity_error(error: IntegrityError, user_uuid: uuid.UUID) -> Exception:
@@ -225,4 +225,4 @@ def _integrity_error(error: IntegrityError, user_uuid: uuid.UUID) -> Exception:
     if constraint == 'auth_user_tenant_uuid_fkey':
         return UnknownTenant(details={})
     logger.warning('user %s: unexpected integrity error on %s', user_uuid, constraint)
-    return Conflict()
+    return Conflict(resource='users')
