@@ -220,7 +220,9 @@ class OAuthTokenService:
                   'client_id': row.client_id if row.user_uuid is None else None}
         return {key: v for key, v in claims.items() if v is not None}
 
-    def _live(self, value: str):
+    def _live(self, value: str) -> Any:
+        """The row of a live access token ``value`` (repositories.oauth_tokens.describe), or
+        None when it is not a token, unknown or expired."""
         canonical = tokens.normalize(value)
         if canonical is None:
             return None
