@@ -11,7 +11,9 @@ from tests.integration.admin_client import admin  # noqa: F401
 from tests.integration.conftest import basic
 from tests.integration.envelope import assert_envelope
 from tests.integration.group_fixtures import all_users  # noqa: F401
+from tests.integration.openapi_check import check_response
 from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.http import openapi
 
 ATTACKER = '203.0.113.66'
 USER_HOME = '198.51.100.7'
@@ -84,6 +86,7 @@ def test_old_password_guessing_is_throttled_like_logins(throttled_app, alice):
         assert_envelope(_change(app, ATTACKER, token, alice, 'guess'), 401)
     refused = _change(app, ATTACKER, token, alice, 's3cret')
     assert assert_envelope(refused, 429)['error_id'] == 'too-many-attempts'
+    check_response(openapi.document(), 'PUT', f'/0.1/users/{alice}/password', refused)
     assert int(refused.headers['Retry-After']) > 0
     assert _login(app, ATTACKER, 'alice@example.com', 's3cret').status_code == 429
     assert _login(app, USER_HOME, 'alice', 's3cret').status_code == 200
@@ -113,6 +116,7 @@ def test_userinfo_is_inside_the_unknown_token_throttle(throttled_app, make_user)
     assert answers == [401] * 3 and refused.status_code == 429
     assert int(refused.headers['Retry-After']) > 0
     assert refused.get_json()['error'] == 'temporarily_unavailable'
+    check_response(openapi.document(), 'GET', '/0.1/oauth2/userinfo', refused)
     assert client.head(f'/0.1/token/{uuid.uuid4()}', environ_base=attacker).status_code == 429
     other = client.get('/0.1/oauth2/userinfo', headers=bearer(uuid.uuid4()),
                        environ_base={'REMOTE_ADDR': USER_HOME})
@@ -135,50 +139,57 @@ def test_userinfo_and_admin_endpoints_count_toward_the_check_budget(throttled_ap
 
 # 15. Admin error bodies carry wazo-auth's `resource` where the spec shows it.
 
-def _resource(response, status: int, error_id: str):
+def _resource(admin, method: str, path: str, status: int, error_id: str, **kwargs):
+    """The ``resource`` of an error answer, checked against the served OpenAPI document."""
+    response = admin.request(method, path, **kwargs)
     body = assert_envelope(response, status)
     assert body['error_id'] == error_id, body
+    check_response(openapi.document(), method, '/0.1' + path, response)
     return body.get('resource')
 
 
 def test_unknown_users_tenants_groups_and_refresh_tokens_name_their_resource(admin, make_user):
     alice = make_user('alice')
     unknown = uuid.uuid4()
-    assert _resource(admin.get(f'/users/{unknown}/tokens'), 404, 'unknown-user') == 'users'
-    assert _resource(admin.get(f'/users/{unknown}'), 404, 'unknown-user') == 'users'
-    assert _resource(admin.delete(f'/users/{alice}/tokens/no-such-client'), 404,
+    assert _resource(admin, 'GET', f'/users/{unknown}/tokens', 404, 'unknown-user') == 'users'
+    assert _resource(admin, 'GET', f'/users/{unknown}', 404, 'unknown-user') == 'users'
+    assert _resource(admin, 'DELETE', f'/users/{alice}/tokens/no-such-client', 404,
                      'cannot-find-refresh-token-matching-client-id') == 'tokens'
-    assert _resource(admin.get(f'/tenants/{unknown}'), 404, 'unknown-tenant') == 'tenants'
-    assert _resource(admin.get(f'/groups/{unknown}'), 404, 'unknown-group') == 'groups'
+    assert _resource(admin, 'GET', f'/tenants/{unknown}', 404, 'unknown-tenant') == 'tenants'
+    assert _resource(admin, 'GET', f'/groups/{unknown}', 404, 'unknown-group') == 'groups'
 
 
 def test_validation_errors_name_the_resource_of_the_endpoint(admin, make_user):
     alice = make_user('alice')
-    assert _resource(admin.post('/users', json={'username': 7}), 400, 'invalid-data') == 'users'
-    assert _resource(admin.put(f'/users/{alice}/password', json={}), 400,
-                     'invalid-data') == 'users'
-    assert _resource(admin.post('/tenants', json={'name': 7}), 400, 'invalid-data') == 'tenants'
-    assert _resource(admin.post('/groups', json={}), 400, 'invalid-data') == 'groups'
-    assert _resource(admin.put(f'/users/{alice}/emails', json={'emails': 'x'}), 400,
-                     'invalid-data') == 'emails'
+    assert _resource(admin, 'POST', '/users', 400, 'invalid-data',
+                     json={'username': 7}) == 'users'
+    assert _resource(admin, 'PUT', f'/users/{alice}/password', 400, 'invalid-data',
+                     json={}) == 'users'
+    assert _resource(admin, 'POST', '/tenants', 400, 'invalid-data',
+                     json={'name': 7}) == 'tenants'
+    assert _resource(admin, 'POST', '/groups', 400, 'invalid-data', json={}) == 'groups'
+    assert _resource(admin, 'PUT', f'/users/{alice}/emails', 400, 'invalid-data',
+                     json={'emails': 'x'}) == 'emails'
     for path in ('/users', '/groups', '/tenants'):
-        assert _resource(admin.get(path, query='limit=-1'), 400, 'invalid-list-param') == 'users'
+        assert _resource(admin, 'GET', path, 400, 'invalid-list-param',
+                         query='limit=-1') == 'users'
 
 
 def test_conflicts_and_forbidden_changes_name_their_resource(admin, make_user, top_tenant,
                                                              all_users):
     make_user('alice')
     sub = admin.ok('POST', '/tenants', json={'name': 'sub', 'slug': 'sub'})['uuid']
-    assert _resource(admin.post('/users', json={'username': 'alice'}), 409,
-                     'conflict') == 'users'
-    assert _resource(admin.post('/tenants', json={'name': 'again', 'slug': 'sub'}), 409,
-                     'conflict') == 'tenants'
-    assert _resource(admin.delete(f'/tenants/{top_tenant}'), 403,
+    assert _resource(admin, 'POST', '/users', 409, 'conflict',
+                     json={'username': 'alice'}) == 'users'
+    assert _resource(admin, 'POST', '/tenants', 409, 'conflict',
+                     json={'name': 'again', 'slug': 'sub'}) == 'tenants'
+    assert _resource(admin, 'DELETE', f'/tenants/{top_tenant}', 403,
                      'deleting-own-tenant-forbidden') == 'tenants'
-    assert _resource(admin.delete(f'/groups/{all_users}'), 403, 'forbidden-group') == 'groups'
+    assert _resource(admin, 'DELETE', f'/groups/{all_users}', 403,
+                     'forbidden-group') == 'groups'
     group = admin.ok('POST', '/groups', json={'name': 'top-group'})['uuid']
     bob = make_user('bob', tenant_uuid=sub)
-    assert _resource(admin.put(f'/groups/{group}/users/{bob}'), 400,
+    assert _resource(admin, 'PUT', f'/groups/{group}/users/{bob}', 400,
                      'missmatching-tenant') == 'groups'
 
 
