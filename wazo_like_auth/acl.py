@@ -90,3 +90,118 @@ class AccessCheckCache:
             if len(self._items) > self._max_size:
                 self._items.popitem(last=False)
         return check
+
+
+# -- What a holder may hand out (admin spec §0.6; issue 12) ---------------------------------------
+#
+# An access pattern denotes a set of access strings (its language). Granting a positive entry `e`
+# (in a policy, a client, or through a link) gives its holders every string of `e`; the giver
+# must hold them all. Negatives are compared by language, not by text: `!confd.users.#` meets
+# `confd.#`, since `confd.users.1.delete` matches both.
+
+_LIT, _STAR, _HASH, _WORD = 'lit', 'star', 'hash', 'word'
+_MAX_VARIANTS = 64  # reserved words expand a pattern into variants; beyond this, refuse
+
+
+def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
+                  carried: Sequence[str] = (), auth_id: str | None = None,
+                  session_uuid: str | None = None) -> str | None:
+    """The first positive entry of ``granted`` that a token with ACL ``holder`` may not hand
+    out, or None when it may hand out all of them.
+
+    A positive entry ``e`` may be handed out iff both hold:
+
+    1. ``e`` read as a literal string is granted by ``holder`` (a positive pattern matches it,
+       no negative one does): giving ``confd.#`` needs ``confd.#`` or ``#``, giving
+       ``confd.*.read`` needs a pattern such as ``confd.*.read``, ``confd.*.*`` or ``confd.#``;
+    2. for every negative pattern ``!n`` of ``holder`` whose language meets the language of
+       ``e`` (some access string matches both), the grant carries the same restriction: a
+       negative entry ``!m`` of ``granted`` or ``carried`` whose pattern, read as a literal
+       string, matches ``n``.
+
+    In (2), the holder's ``me``/``my_session`` stand for ``me`` and its own auth_id/session and
+    ``edit`` for ``edit`` and ``update``; the grant's ``me``/``my_session`` stand for any one
+    word (whoever gets it), and a carried ``!m`` covers them only literally. Negative entries
+    are never refused: they only take access away.
+    """
+    holder_check = AccessCheck(list(holder), auth_id, session_uuid)
+    bounds = AccessCheck([a[1:] for a in [*granted, *carried] if a.startswith('!')])
+    denied = [_variants(a[1:], auth_id, session_uuid) for a in holder if a.startswith('!')]
+    for entry in granted:
+        if entry.startswith('!'):
+            continue
+        if not holder_check.matches(entry):
+            return entry
+        shapes = _variants(entry, None, None, granted_side=True)
+        for variants in denied:
+            if shapes is None or variants is None:
+                return entry  # too many reserved words to reason about: refuse
+            meeting = [text for text, n in variants if any(_meet(s, n) for _, s in shapes)]
+            if any(not bounds.matches(text) for text in meeting):
+                return entry
+    return None
+
+
+def _variants(pattern: str, auth_id: str | None, session_uuid: str | None,
+              granted_side: bool = False) -> list[tuple[str, list]] | None:
+    """``pattern`` as (text, tokens) alternatives, reserved words expanded; None if too many."""
+    variants: list[tuple[str, list]] = [('', [])]
+    for index, segment in enumerate(pattern.split('.')):
+        choices = _segment_choices(segment, auth_id, session_uuid, granted_side)
+        if len(variants) * len(choices) > _MAX_VARIANTS:
+            return None
+        dot = [(_LIT, '.')] if index else []
+        variants = [(text + ('.' if index else '') + word, tokens + dot + more)
+                    for text, tokens in variants for word, more in choices]
+    return variants
+
+
+def _segment_choices(segment: str, auth_id, session_uuid, granted_side: bool) -> list:
+    if granted_side and segment in ('me', 'my_session'):
+        return [(segment, [(_WORD, '')])]  # the grantee's own id: any one word
+    substitute = _RESERVED.get(segment)
+    if substitute:
+        words = [w for w in substitute(auth_id, session_uuid) if w]
+        return [(w, [(_LIT, c) for c in w]) for w in dict.fromkeys(words)]
+    kinds = {'*': (_STAR, ''), '#': (_HASH, '')}
+    return [(segment, [kinds.get(c, (_LIT, c)) for c in segment])]
+
+
+def _meet(a: list, b: list) -> bool:
+    """True iff some string matches both token sequences (a product-automaton search)."""
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i][0] != _LIT:
+            stack.append((i + 1, j))
+        if j < len(b) and b[j][0] != _LIT:
+            stack.append((i, j + 1))
+        if i < len(a) and j < len(b) and _share(a[i], b[j]):
+            stack.append((i + (a[i][0] == _LIT), j + (b[j][0] == _LIT)))
+    return False
+
+
+def _share(x: tuple, y: tuple) -> bool:
+    """True iff one character can be read by both tokens."""
+    if x[0] == _LIT:
+        return _reads(y, x[1])
+    if y[0] == _LIT:
+        return _reads(x, y[1])
+    return True  # two wildcards both read letters
+
+
+def _reads(token: tuple, char: str) -> bool:
+    kind = token[0]
+    if kind == _LIT:
+        return token[1] == char
+    if kind == _STAR:
+        return char not in '.#'
+    if kind == _WORD:
+        return char != '.'
+    return True  # _HASH

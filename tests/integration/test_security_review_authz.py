@@ -178,7 +178,7 @@ def test_a_fenced_caller_cannot_create_a_policy_wider_than_itself(client, make_u
         error = assert_error(fenced.post('/policies', json={'name': 'wide', 'acl': acl}), 401,
                              'unauthorized')
         assert error['details']['required_access'] == acl[0]
-    assert fenced.ok('GET', '/policies', query={'search': 'wide'})['total'] == 0
+    assert fenced.ok('GET', '/policies', query={'search': 'wide'})['filtered'] == 0
 
     bounded = fenced.ok('POST', '/policies',
                         json={'name': 'bounded', 'acl': ['confd.#', '!confd.users.#']})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..services import groups as service
+from ..services.grants import Grants
 from .auth import ProtectedResource, required_acl
 from .body import json_object
 from .listing import list_query
@@ -35,5 +36,5 @@ class GroupItem(ProtectedResource):
 
     @required_acl('auth.groups.{group_uuid}.delete')
     def delete(self, group_uuid, auth):
-        self._groups.delete(auth.visible_tenants(), group_uuid)
+        self._groups.delete(auth.visible_tenants(), group_uuid, Grants.of(auth))
         return '', 204

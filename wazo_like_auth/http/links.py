@@ -3,7 +3,8 @@
 Users and groups in a path must be visible from the scoping tenant (its subtree), else 404
 ``unknown-user`` / ``unknown-group``. A policy in a path is found as in /policies/{p}: by uuid in
 the subtree, by slug in the scoping tenant, plus the read-only ones every tenant sees. Linking
-or unlinking a policy needs every access it holds (§0.6).
+or unlinking a policy, and adding or removing a group member, needs every access it gives or
+takes (§0.6, ``acl.refused_grant``).
 """
 from __future__ import annotations
 
@@ -68,12 +69,13 @@ class GroupUser(ProtectedResource):
     @required_acl('auth.groups.{group_uuid}.users.{user_uuid}.create')
     def put(self, group_uuid, user_uuid, auth):
         tenants = auth.user_scope(user_uuid)
-        self._groups.add_member(tenants, group_uuid, user_uuid)
+        self._groups.add_member(tenants, group_uuid, user_uuid, Grants.of(auth))
         return '', 204
 
     @required_acl('auth.groups.{group_uuid}.users.{user_uuid}.delete')
     def delete(self, group_uuid, user_uuid, auth):
-        self._groups.remove_member(auth.visible_tenants(), group_uuid, user_uuid)
+        self._groups.remove_member(auth.visible_tenants(), group_uuid, user_uuid,
+                                   Grants.of(auth))
         return '', 204
 
 

@@ -57,7 +57,7 @@ class Clients(ProtectedResource):
         body = ClientSchema().load(json_object())
         grants = Grants.of(auth)
         return self._clients.create(auth.tenant_uuid, body, auth.visible_tenants(),
-                                    grants.may_add), 200, NO_STORE  # carries the secret
+                                    grants.ensure_may_add), 200, NO_STORE  # carries the secret
 
 
 class ClientItem(ProtectedResource):
@@ -68,8 +68,8 @@ class ClientItem(ProtectedResource):
     @required_acl('auth.clients.{client_uuid}.update')
     def put(self, client_uuid, auth):
         body = ClientSchema().load(json_object())
-        tenants = auth.visible_tenants()
-        return self._clients.update(tenants, client_uuid, body, Grants.of(auth).may_add), 200
+        return self._clients.update(auth.visible_tenants(), client_uuid, body,
+                                    Grants.of(auth).ensure_may_add), 200
 
     @required_acl('auth.clients.{client_uuid}.delete')
     def delete(self, client_uuid, auth):

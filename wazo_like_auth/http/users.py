@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import request
 
+from ..services.grants import Grants
 from ..services.user_views import LIST_FILTERS, LIST_SORT
+from ..services.users import STATUS_FIELDS
 from .admin_schemas import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema
 from .auth import ProtectedResource, required_acl
 from .body import json_object
@@ -36,8 +38,13 @@ class UserItem(ProtectedResource):
 
     @required_acl('auth.users.{user_uuid}.update')
     def put(self, user_uuid, auth):
-        body = UserUpdateSchema().load(json_object())
-        return self._users.update(auth.tenant_uuid, user_uuid, body)
+        given = json_object()
+        body = UserUpdateSchema().load(given)
+        # Through `me` only: purpose and enabled are not the caller's to change (issue 12).
+        self_service = not Grants.of(auth).holds_beyond_me(f'auth.users.{user_uuid}.update')
+        if self_service:
+            body = {k: v for k, v in body.items() if k in given or k not in STATUS_FIELDS}
+        return self._users.update(auth.tenant_uuid, user_uuid, body, self_service=self_service)
 
     @required_acl('auth.users.{user_uuid}.delete')
     def delete(self, user_uuid, auth):

@@ -68,6 +68,16 @@ def remove_member(db: Session, group_uuid: uuid.UUID, user_uuid: uuid.UUID) -> b
                                               UserGroup.user_uuid == user_uuid)).rowcount > 0
 
 
+def acl_of(db: Session, group_uuid: uuid.UUID) -> list[str]:
+    """Every entry the group's policies give its members (policy-name order), share-locking
+    the policy links so none is attached or detached until the transaction ends."""
+    links = select(GroupPolicy.policy_uuid).where(GroupPolicy.group_uuid == group_uuid) \
+        .with_for_update(read=True)
+    held = list(db.scalars(links))
+    rows = db.scalars(select(Policy.acl).where(Policy.uuid.in_(held)).order_by(Policy.name))
+    return [entry for acl in rows for entry in acl]
+
+
 def members(group_uuid: uuid.UUID) -> Select:
     """The users of a group, as (User,) rows."""
     return (select(User).join(UserGroup, UserGroup.user_uuid == User.uuid)

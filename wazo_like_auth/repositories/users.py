@@ -4,12 +4,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, bindparam, func, literal_column, select, text, union_all
+from sqlalchemy import Select, bindparam, func, literal_column, or_, select, text, union_all
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from ..models import Email, GroupPolicy, Policy, User, UserGroup, UserPolicy
+from ..models import Email, GroupPolicy, Policy, Tenant, User, UserGroup, UserPolicy
 from ..prepared import PreparedQuery
 
 
@@ -49,8 +49,12 @@ def _token_acl_query(with_default: bool) -> Select:
         .where(UserPolicy.user_uuid == user),
     ]
     if with_default:
+        # Only a policy the operator controls: declared in the configuration, else made in the
+        # top tenant. A namesake in any other tenant is ignored (issue 12, item 2).
+        top = select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid).scalar_subquery()
         default = select(Policy.acl, literal_column('0').label('part'), Policy.name) \
-            .where(Policy.name == bindparam('default_policy')) \
+            .where(Policy.name == bindparam('default_policy'),
+                   or_(Policy.config_managed.is_(True), Policy.tenant_uuid == top)) \
             .order_by(Policy.config_managed.desc()).limit(literal_column('1')).subquery()
         parts.insert(0, select(default.c.acl, default.c.part, default.c.name))
     query = union_all(*parts).subquery()
@@ -65,7 +69,8 @@ _TOKEN_ACL = {True: PreparedQuery('wla_token_acl_with_default', _token_acl_query
 def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None) -> list[str]:
     """The ACL a new token gets: default policy, then the user's groups' policies, then the
     user's own policies (wazo-token-api §1.3 step 3). Plain concatenation, order kept; one
-    query."""
+    query. The default policy is the one named ``default_policy`` declared in the
+    configuration, else the top tenant's; never another tenant's."""
     query = _TOKEN_ACL[bool(default_policy)]
     rows = query.execute(session.connection(), {'user_uuid': user_uuid,
                                                 'default_policy': default_policy})

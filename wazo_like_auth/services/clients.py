@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from ..exceptions import Conflict, InvalidData, ReadOnlyClient, Unauthorized, UnknownClient
+from ..exceptions import Conflict, InvalidData, ReadOnlyClient, UnknownClient
 from ..models import Client, Policy
 from ..oauth2.clients import ClientCredentials, grant_types_error
 from ..oauth2.settings import default_grant_types
@@ -55,7 +55,7 @@ class ClientService:
     # -- administration (one transaction per method) -------------------------------------
 
     def create(self, tenant_uuid: uuid.UUID, fields: dict[str, Any], tenants: list[uuid.UUID],
-               may_add: Callable[[str], bool]) -> dict[str, Any]:
+               ensure_grantable: Callable[[list[str]], None]) -> dict[str, Any]:
         """Create a client in ``tenant_uuid``; the answer holds ``client_secret`` (confidential
         clients), the only time it is shown. Raises Conflict for a taken client_id."""
         secret = None if fields['public'] else secrets.token_urlsafe(32)
@@ -64,7 +64,7 @@ class ClientService:
                         secret_hash=self._hasher.hash(secret) if secret else None)
         try:
             with self._sessions.begin() as db:
-                self._apply(db, client, fields, tenants, may_add)
+                self._apply(db, client, fields, tenants, ensure_grantable)
                 db.add(client)
                 db.flush()
                 client_repo.set_policies(db, client.uuid, fields['policies'])
@@ -89,13 +89,13 @@ class ClientService:
             return Page(total, filtered, [_view(c, policies[c.uuid]) for c in clients])
 
     def update(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID, fields: dict[str, Any],
-               may_add: Callable[[str], bool]) -> dict[str, Any]:
+               ensure_grantable: Callable[[list[str]], None]) -> dict[str, Any]:
         """Full replacement of name, grant_types, acl and policies (client_id and public are
         fixed at creation). Existing tokens are snapshots and keep their ACL."""
         with self._sessions.begin() as db:
             client = self._writable(db, client_uuid, tenants)
             fields = {**fields, 'public': client.public}
-            self._apply(db, client, fields, tenants, may_add)
+            self._apply(db, client, fields, tenants, ensure_grantable)
             client_repo.set_policies(db, client.uuid, fields['policies'])
             return self._view(db, client)
 
@@ -198,9 +198,10 @@ class ClientService:
     # -- internals ------------------------------------------------------------------------
 
     def _apply(self, db, client: Client, fields: dict[str, Any], tenants: list[uuid.UUID],
-               may_add: Callable[[str], bool]) -> None:
+               ensure_grantable: Callable[[list[str]], None]) -> None:
         """Set name, grant types and ACL after the anti-escalation guard (admin spec §0.6):
-        the caller must hold every entry the client would get, its policies' included."""
+        ``ensure_grantable`` (Grants.ensure_may_add) sees every entry the client's tokens would
+        get, its policies' included, as one grant."""
         grant_types = fields['grant_types']
         if grant_types is None:
             grant_types = default_grant_types(fields['public'])
@@ -212,9 +213,7 @@ class ClientService:
         missing = [str(u) for u in fields['policies'] if u not in visible]
         if missing:
             raise InvalidData('Unknown policies', details={'policies': missing})
-        for access in [*fields['acl'], *(a for p in policies for a in p.acl)]:
-            if not may_add(access):
-                raise Unauthorized(details={'required_access': access})
+        ensure_grantable([*fields['acl'], *(a for p in policies for a in p.acl)])
         client.name = fields['name']
         client.public = fields['public']
         client.grant_types = list(grant_types)

@@ -1,10 +1,11 @@
 """The anti-escalation guard (admin spec §0.6): nobody hands out access they do not hold.
 
-Every path that puts access into a policy, or a policy onto a user or group (policy create,
-update, ``acl/{access}``, user↔policy and group↔policy links) checks each access with
-``ensure_may_add``; every path that takes access away checks ``ensure_may_remove``. Without it,
-an administrator holding ``auth.policies.#`` could write ``#`` into a policy and attach it to
-themselves.
+Every path that puts access into a policy or a client, or a policy onto a user or group, or a
+user into a group (policy create, update, ``acl/{access}``, client create and update,
+user↔policy, group↔policy and group↔user links) checks the entries it gives with
+``ensure_may_add``; every path that takes access away (the same, reversed, and group deletion)
+checks ``ensure_may_remove``. Without it, an administrator holding ``auth.policies.#`` could
+write ``#`` into a policy and attach it to themselves. The rule itself is ``acl.refused_grant``.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import tokens
-from ..acl import AccessCheck
+from ..acl import AccessCheck, refused_grant
 from ..exceptions import Unauthorized
 
 
@@ -22,7 +23,10 @@ class Grants:
     def __init__(self, token: str, acl: Iterable[str], auth_id: str | None = None,
                  session_uuid: str | None = None):
         self._token = token
-        self._check = AccessCheck(list(acl), auth_id, session_uuid)
+        self._acl = list(acl)
+        self._auth_id = auth_id
+        self._session_uuid = session_uuid
+        self._check = AccessCheck(self._acl, auth_id, session_uuid)
 
     @classmethod
     def of(cls, auth: Any) -> Grants:
@@ -30,26 +34,35 @@ class Grants:
         row = auth.row
         return cls(auth.token, row.acl, row.auth_id, str(row.session_uuid))
 
-    def may_add(self, access: str) -> bool:
-        # A negative entry only ever takes access away, so anyone may add one. A positive entry
-        # is matched as a literal string: adding `confd.#` needs a pattern covering the text
-        # `confd.#` (`#` or `confd.#`), not merely some `confd.x`.
-        return access.startswith('!') or self._check.matches(access)
+    def holds_beyond_me(self, access: str) -> bool:
+        """True iff the ACL grants ``access`` without its ``me``/``my_session`` words: the
+        caller holds it for other users' resources, not only as a self-service right."""
+        return AccessCheck(self._acl).matches(access)
 
-    def may_remove(self, access: str) -> bool:
-        # Removing `!x` grants `x` back, so it needs `x`; a token denied `x` can never lift it.
-        return self._check.matches(access[1:] if access.startswith('!') else access)
+    def ensure_may_add(self, accesses: Iterable[str], alongside: Iterable[str] = ()) -> None:
+        """Raises Unauthorized (401) naming the first entry of ``accesses`` (given together,
+        as one grant) the caller may not hand out; the negatives of ``alongside`` (the rest of
+        the policy they join) bound them too (``acl.refused_grant``)."""
+        refused = refused_grant(self._acl, list(accesses), carried=list(alongside),
+                                auth_id=self._auth_id, session_uuid=self._session_uuid)
+        if refused is not None:
+            raise self._refused(refused)
 
-    def ensure_may_add(self, accesses: Iterable[str]) -> None:
-        """Raises Unauthorized (401) naming the first access the caller may not add."""
+    def ensure_may_remove(self, accesses: Iterable[str], remaining: Iterable[str] = ()) -> None:
+        """Raises Unauthorized (401) naming the first access the caller may not remove.
+
+        A positive entry must be held (literally, as for adding it). Removing ``!x`` hands
+        ``x`` back, so ``x`` must be one the caller may hand out, bounded by the negatives of
+        ``remaining`` (what stays in the same policy or grant)."""
+        remaining = list(remaining)
         for access in accesses:
-            if not self.may_add(access):
-                raise self._refused(access)
-
-    def ensure_may_remove(self, accesses: Iterable[str]) -> None:
-        """Raises Unauthorized (401) naming the first access the caller may not remove."""
-        for access in accesses:
-            if not self.may_remove(access):
+            if access.startswith('!'):
+                allowed = refused_grant(self._acl, [access[1:]], carried=remaining,
+                                        auth_id=self._auth_id,
+                                        session_uuid=self._session_uuid) is None
+            else:
+                allowed = self._check.matches(access)
+            if not allowed:
                 raise self._refused(access)
 
     def _refused(self, access: str) -> Unauthorized:

@@ -80,9 +80,14 @@ class GroupService:
             group_repo.rename(db, group.uuid, body['name'])
             return item(_visible(db, tenants, group_uuid))
 
-    def delete(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -> None:
+    def delete(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
+               grants: Grants) -> None:
+        """Delete a writable group: detaching its policies from its members, the caller must
+        be allowed to remove every entry they give (deny entries included)."""
         with self._sessions.begin() as db:
-            group_repo.delete_one(db, _writable(_visible(db, tenants, group_uuid)).uuid)
+            group = _writable(_visible(db, tenants, group_uuid))
+            grants.ensure_may_remove(group_repo.acl_of(db, group.uuid))
+            group_repo.delete_one(db, group.uuid)
         logger.info('group %s deleted', group_uuid)
 
     def list_members(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
@@ -97,8 +102,10 @@ class GroupService:
         return Page(total, filtered, [user_views.user_view(u, emails[u.uuid]) for u in users])
 
     def add_member(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
-                   user_uuid: uuid.UUID) -> None:
-        """Add a user (already checked visible) to a writable group of its own tenant."""
+                   user_uuid: uuid.UUID, grants: Grants) -> None:
+        """Add a user (already checked visible) to a writable group of its own tenant; the
+        caller must be allowed to hand out every entry the group's policies give, as when
+        attaching them to the user (§0.6)."""
         try:
             with self._sessions.begin() as db:
                 group = _visible(db, tenants, group_uuid)
@@ -109,16 +116,21 @@ class GroupService:
                     raise MismatchingTenant(details={
                         'user_tenant_uuid': str(user.tenant_uuid),
                         'group_tenant_uuid': str(group.tenant_uuid)})
-                group_repo.add_member(db, _writable(group).uuid, user_uuid)
+                grants.ensure_may_add(group_repo.acl_of(db, _writable(group).uuid))
+                group_repo.add_member(db, group.uuid, user_uuid)
         except IntegrityError:  # the user or group was deleted meanwhile
             raise UnknownUser(details={'uuid': str(user_uuid)}) from None
 
     def remove_member(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
-                      user_uuid: uuid.UUID) -> None:
-        """Remove a member; a non-member is fine, an unknown user is 404 (§4.5)."""
+                      user_uuid: uuid.UUID, grants: Grants) -> None:
+        """Remove a member; a non-member is fine, an unknown user is 404 (§4.5). Removing a
+        member detaches the group's policies from it: the caller must be allowed to remove
+        every entry they give (a deny entry hands access back)."""
         with self._sessions.begin() as db:
             group = _writable(_visible(db, tenants, group_uuid))
             removed = group_repo.remove_member(db, group.uuid, user_uuid)
+            if removed:
+                grants.ensure_may_remove(group_repo.acl_of(db, group.uuid))
             if not removed and user_repo.get(db, user_uuid) is None:
                 raise UnknownUser(details={'uuid': str(user_uuid)})
 

@@ -83,7 +83,7 @@ class PolicyService:
         grants.ensure_may_add(acl)
         with unique_violations_as(_conflict(body['name'])), self._sessions.begin() as db:
             row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
-            grants.ensure_may_remove(a for a in row.acl if a not in acl)
+            grants.ensure_may_remove((a for a in row.acl if a not in acl), remaining=acl)
             _ensure_writable(row)
             _ensure_free(db, row.tenant_uuid, name=body['name'], shared=row.shared,
                          exclude=row.uuid)
@@ -103,10 +103,11 @@ class PolicyService:
 
     def add_access(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
                    access: str, grants: Grants) -> None:
-        """Append one access (§3.8); 409 when already there, 403 on a read-only policy."""
-        grants.ensure_may_add([access])
+        """Append one access (§3.8); 409 when already there, 403 on a read-only policy. The
+        policy's own negatives bound the new entry (``acl.refused_grant``)."""
         with self._sessions.begin() as db:
             row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            grants.ensure_may_add([access], alongside=row.acl)
             _ensure_writable(row)
             if not policy_repo.add_access(db, row.uuid, access):
                 raise Conflict(f'Policy already associated to {access}',
@@ -115,9 +116,9 @@ class PolicyService:
     def remove_access(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
                       access: str, grants: Grants) -> None:
         """Remove one access; removing an absent one is fine (204)."""
-        grants.ensure_may_remove([access])
         with self._sessions.begin() as db:
             row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            grants.ensure_may_remove([access], remaining=[a for a in row.acl if a != access])
             _ensure_writable(row)
             policy_repo.remove_access(db, row.uuid, access)
 

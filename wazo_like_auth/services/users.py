@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..exceptions import (AuthenticationFailed, Conflict, InvalidData, UnknownTenant,
-                          UnknownUser)
+from ..exceptions import (AuthenticationFailed, Conflict, InvalidData, Unauthorized,
+                          UnknownTenant, UnknownUser)
 from ..models import User
 from ..passwords import PasswordHasher
 from ..repositories import sessions as session_repo
@@ -83,15 +83,21 @@ class UserService:
         with self._sessions() as db:
             return _view(db, _visible(db, scope, user_uuid))
 
-    def update(self, scope: uuid.UUID, user_uuid: uuid.UUID,
-               body: dict[str, Any]) -> dict[str, Any]:
+    def update(self, scope: uuid.UUID, user_uuid: uuid.UUID, body: dict[str, Any], *,
+               self_service: bool = False) -> dict[str, Any]:
         """Replace the user's fields (§1.6: omitted ones take their defaults); a disabled user
-        loses its sessions and access tokens at once."""
-        method = _method(body)
+        loses its sessions and access tokens at once.
+
+        ``self_service``: the caller holds the update ACL only through ``me``. It may not
+        change ``purpose`` or ``enabled`` (Unauthorized, 401); omitted, they keep their values.
+        """
         try:
             with self._sessions.begin() as db:
                 user_repo.lock_logins(db)
                 user = _visible(db, scope, user_uuid, lock=True)
+                if self_service:
+                    body = _status_kept(user, body)
+                method = _method(body)
                 _check_login(db, 'username', body['username'], other_than=user_uuid)
                 _apply(user, body, method)
                 revoked = [] if user.enabled else session_repo.delete_of_user(db, user_uuid)
@@ -189,6 +195,20 @@ def _method(body: dict[str, Any]) -> str:
         raise InvalidData(f'Invalid authentication method {method}',
                           details={'authentication_method': method})
     return method
+
+
+STATUS_FIELDS = ('purpose', 'enabled')
+
+
+def _status_kept(user: User, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the user's current purpose and enabled where omitted; Unauthorized if it
+    asks to change them (issue 12: a self-service caller could lift its session limit)."""
+    for name in STATUS_FIELDS:
+        if name in body and body[name] != getattr(user, name):
+            raise Unauthorized(details={'required_access': f'auth.users.{user.uuid}.update',
+                                        'field': name})
+    return {**body, **{name: getattr(user, name) for name in STATUS_FIELDS
+                       if name not in body}}
 
 
 def _apply(user: User, body: dict[str, Any], method: str) -> None:
