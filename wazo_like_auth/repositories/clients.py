@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import Client, ClientPolicy, Policy, RefreshToken, Session, Token
+from ..models import Client, ClientPolicy, Policy, Session, Token
 from . import refresh_tokens as refresh_repo
 from . import sessions as session_repo
+from . import tenants as tenant_repo
 
 
 def find_by_client_id(db: DbSession, client_id: str) -> Client | None:
@@ -65,9 +66,11 @@ LIST_COLUMNS = {'client_id': Client.client_id, 'name': Client.name, 'public': Cl
 
 def revoke_all(db: DbSession, client: Client) -> int:
     """Revoke everything issued to a client: its access tokens (with their sessions), the
-    refresh tokens bound to its client_id and the sessions created from them."""
-    refresh_uuids = list(db.scalars(select(RefreshToken.uuid)
-                                    .where(RefreshToken.client_id == client.client_id)))
+    refresh tokens it governs (bound to its client_id, of users of its tenant or a tenant
+    below) and the sessions created from them. Another tenant's refresh tokens that merely
+    share the client_id are left alone."""
+    governed = tenant_repo.descendants(db, client.tenant_uuid)
+    refresh_uuids = refresh_repo.of_client_in(db, client.client_id, governed)
     revoked = session_repo.delete_from_refresh_tokens(db, refresh_uuids)
     refresh_repo.delete_uuids(db, refresh_uuids)
     issued = select(Token.session_uuid).where(Token.client_id == client.client_id)

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
@@ -25,10 +25,13 @@ _FIND = select(*_COLUMNS).where(RefreshToken.token_hash == bindparam('digest'),
 # order PostgreSQL takes them, and the order mobile logins lock in): a disable or a password
 # login of the user waits for the exchange, and a refresh token deleted while the lock was
 # awaited (replaced by a mobile login) drops out of the result instead of being used.
-_CONFIDENTIAL = exists().where(Client.client_id == RefreshToken.client_id,
-                               Client.public.is_(False))
+# The tenant of the confidential client registered with this client_id, if any: it governs
+# the refresh token only when the user is in that tenant's tree (services.refresh_tokens).
+_CONFIDENTIAL_TENANT = select(Client.tenant_uuid).where(
+    Client.client_id == RefreshToken.client_id, Client.public.is_(False)).scalar_subquery()
 _EXCHANGE = PreparedQuery('wla_refresh_exchange', select(
-    *_COLUMNS, User.tenant_uuid, User.purpose, User.enabled, _CONFIDENTIAL.label('confidential'),
+    *_COLUMNS, User.tenant_uuid, User.purpose, User.enabled,
+    _CONFIDENTIAL_TENANT.label('confidential_tenant_uuid'),
 ).join(User, User.uuid == RefreshToken.user_uuid).where(
     RefreshToken.token_hash == bindparam('digest'),
     RefreshToken.client_id == bindparam('client_id'),
@@ -42,8 +45,9 @@ def find(db: DbSession, digest: bytes, client_id: str) -> Row | None:
 
 def find_for_exchange(db: DbSession, digest: bytes, client_id: str) -> Row | None:
     """The refresh token of this digest and client_id with its user's tenant_uuid, purpose
-    and enabled, and ``confidential`` (its client has a secret), both rows share-locked
-    until the transaction ends; None when there is none."""
+    and enabled, and ``confidential_tenant_uuid`` (the tenant of the confidential client
+    registered with that client_id, else None), both rows share-locked until the transaction
+    ends; None when there is none."""
     return _EXCHANGE.execute(db.connection(), {'digest': digest, 'client_id': client_id}).first()
 
 
@@ -81,6 +85,14 @@ def delete_uuids(db: DbSession, uuids: Sequence[uuid.UUID]) -> int:
         return 0
     return len(list(db.scalars(delete(RefreshToken).where(RefreshToken.uuid.in_(uuids))
                                .returning(RefreshToken.uuid))))
+
+
+def of_client_in(db: DbSession, client_id: str, tenants: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The refresh tokens bound to ``client_id`` whose user is in one of ``tenants``."""
+    return list(db.scalars(select(RefreshToken.uuid)
+                           .join(User, User.uuid == RefreshToken.user_uuid)
+                           .where(RefreshToken.client_id == client_id,
+                                  User.tenant_uuid.in_(tenants))))
 
 
 def listing(tenants: Sequence[uuid.UUID], user_uuid: uuid.UUID | None = None) -> Select:

@@ -30,7 +30,7 @@ from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from .clients import AuthenticatedClient
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
-from .refresh_tokens import RefreshTokenService
+from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .tokens import LoginRequest, TokenService
 
@@ -136,6 +136,8 @@ class DeviceFlow:
         db.delete(row)
         if user is None or not user.enabled:
             return InvalidGrant('The user who approved is no longer enabled')
+        if not governs(db, client.tenant_uuid, user.tenant_uuid):
+            return InvalidGrant("The user who approved is outside the client's tenants")
         login = user.username or str(user.uuid)
         request = LoginRequest(login=login, client_id=client.client_id,
                                user_agent=origin.user_agent, remote_addr=origin.remote_addr)

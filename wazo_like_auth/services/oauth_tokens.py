@@ -85,8 +85,8 @@ class OAuthTokenService:
         ``offline`` also gives the user's refresh token for this client (access_type=offline)."""
         issued = self._tokens.login(LoginRequest(
             login=username, password=password, access_type='offline' if offline else 'online',
-            client_id=client.client_id, user_agent=origin.user_agent,
-            remote_addr=origin.remote_addr))
+            client_id=client.client_id, client_tenant_uuid=client.tenant_uuid,
+            user_agent=origin.user_agent, remote_addr=origin.remote_addr))
         self._mark(issued, client)
         return grant_of(issued)
 
@@ -95,7 +95,8 @@ class OAuthTokenService:
         otherwise). The refresh token is not rotated: it keeps working, as in the Wazo API."""
         issued = self._tokens.login(LoginRequest(
             refresh_token=refresh_token, client_id=client.client_id, client_authenticated=True,
-            user_agent=origin.user_agent, remote_addr=origin.remote_addr))
+            client_tenant_uuid=client.tenant_uuid, user_agent=origin.user_agent,
+            remote_addr=origin.remote_addr))
         self._mark(issued, client)
         return grant_of(issued)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import sessionmaker
@@ -22,6 +23,7 @@ from ..exceptions import RefreshTokenConflict, UnknownRefreshToken
 from ..models import User
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
+from ..repositories import tenants as tenant_repo
 from .listing import ListQuery, Page, paginate
 
 logger = logging.getLogger(__name__)
@@ -91,11 +93,20 @@ class RefreshTokenService:
         derived under a previous token_secret)."""
         return self._lookup(refresh_repo.find, db, value, client_id)
 
-    def find_for_exchange(self, db, value: str, client_id: str):
+    def find_for_exchange(self, db, value: str, client_id: str,
+                          client_tenant: uuid.UUID | None = None):
         """As ``find``, with the row's user, both share-locked
-        (repositories.refresh_tokens.find_for_exchange); also None when the row was deleted
-        while the lock was awaited."""
-        return self._lookup(refresh_repo.find_for_exchange, db, value, client_id)
+        (repositories.refresh_tokens.find_for_exchange), and ``confidential``: a confidential
+        client registered with this client_id governs it (the user is in the client's tenant
+        or below). None when the row was deleted while the lock was awaited, and, for an
+        authenticated client (``client_tenant``), when the user is outside its tenants."""
+        row = self._lookup(refresh_repo.find_for_exchange, db, value, client_id)
+        if row is None or (client_tenant is not None
+                           and not governs(db, client_tenant, row.tenant_uuid)):
+            return None
+        owner = row.confidential_tenant_uuid
+        confidential = owner is not None and governs(db, owner, row.tenant_uuid)
+        return SimpleNamespace(**row._mapping, confidential=confidential)
 
     def _lookup(self, query, db, value: str, client_id: str):
         canonical = tokens.normalize(value)
@@ -126,6 +137,14 @@ class RefreshTokenService:
                     or not refresh_repo.delete_uuids(db, [row.uuid]):
                 raise UnknownRefreshToken.of(client_id)
         logger.info('refresh token of user %s for client_id %r deleted', user_uuid, client_id)
+
+
+def governs(db, client_tenant: uuid.UUID, user_tenant: uuid.UUID) -> bool:
+    """A registered client governs the refresh tokens bound to its client_id of the users of
+    its own tenant and of the tenants below it; elsewhere its client_id is a free-form Wazo
+    one it has no say over (issue 12: another tenant must not break them)."""
+    return client_tenant == user_tenant or tenant_repo.is_subtenant(db, user_tenant,
+                                                                    client_tenant)
 
 
 def _item(row: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ..passwords import PasswordHasher
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
-from .refresh_tokens import RefreshTokenService
+from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .views import token_view
 
@@ -46,6 +46,9 @@ class LoginRequest:
     remote_addr: str = ''
     # True when the OAuth 2.0 token endpoint has authenticated client_id with its secret.
     client_authenticated: bool = False
+    # The tenant of the registered client at the OAuth 2.0 token endpoint: it serves only the
+    # users of its tenant and the tenants below (refresh_tokens.governs).
+    client_tenant_uuid: uuid.UUID | None = None
 
 
 @dataclass
@@ -112,6 +115,9 @@ class TokenService:
             user = db.get(User, candidate[0], with_for_update=True)
             if user is None or not user.enabled or user.password_hash != candidate[1]:
                 self._fail(request, 'user changed during login')
+            if request.client_tenant_uuid is not None \
+                    and not governs(db, request.client_tenant_uuid, user.tenant_uuid):
+                self._fail(request, "user outside the client's tenants")
             if self._hasher.needs_rehash(user.password_hash):
                 user.password_hash = self._hasher.hash(request.password)
             return self._grant(db, user, request, request.login)
@@ -126,7 +132,8 @@ class TokenService:
         with self._sessions.begin() as db:
             self._throttle.check_refresh(request.remote_addr, db)
             row = self._refresh_tokens.find_for_exchange(db, request.refresh_token,
-                                                         request.client_id)
+                                                         request.client_id,
+                                                         request.client_tenant_uuid)
             if row is None or not row.enabled:
                 self._fail(request, 'unknown refresh token or client_id')
             if row.confidential and not request.client_authenticated:
