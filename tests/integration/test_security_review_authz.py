@@ -8,9 +8,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
 from tests.integration.admin_client import AdminClient, admin, token_of  # noqa: F401
 from tests.integration.conftest import basic
+from tests.integration.oauth_live import api, live, make_client, oauth_app  # noqa: F401
+from tests.integration.oauth_live import admin_token, oauth_config  # noqa: F401
 from tests.integration.offline_access import (assert_error, is_valid, make_tenant,
                                               offline_login, refresh_login, refresh_rows)
 from wazo_like_auth.app import create_app, shutdown
@@ -311,6 +314,29 @@ def test_a_client_of_the_users_own_tenant_still_governs_its_refresh_tokens(
     admin.ok('DELETE', f"/clients/{a_client['uuid']}", 204, tenant=tenant_a)
     assert refresh_rows(engine) == []
     assert not is_valid(client, session_token)
+
+
+def test_a_client_serves_no_user_of_another_tenant_at_the_oauth_endpoint(
+        api, make_client, make_user, sessions, top_tenant):
+    tenant_a = make_tenant(sessions, top_tenant, 'a')
+    tenant_b = make_tenant(sessions, top_tenant, 'b')
+    make_user('alice', tenant_uuid=tenant_a)
+    make_user('brian', tenant_uuid=tenant_b)
+    make_user('b-admin', 'pw', acl=['auth.clients.#'], tenant_uuid=tenant_b)
+    b_client = make_client('crm-app', grant_types=['password', 'refresh_token'],
+                           token=api.login('b-admin', 'pw'))
+    wazo = api.session.post(f'{api.url}/token', auth=('alice', 's3cret'), timeout=10,
+                            json={'access_type': 'offline', 'client_id': 'crm-app'})
+    alice_refresh = wazo.json()['data']['refresh_token']
+    session = OAuth2Session('crm-app', b_client['client_secret'], scope='offline_access')
+
+    with pytest.raises(OAuthError, match='invalid_grant'):
+        session.fetch_token(api.token_url(), username='alice', password='s3cret')
+    with pytest.raises(OAuthError, match='invalid_grant'):
+        session.refresh_token(api.token_url(), refresh_token=alice_refresh)
+    own = session.fetch_token(api.token_url(), username='brian', password='s3cret')
+    assert api.is_valid(session.refresh_token(api.token_url(),
+                                              refresh_token=own['refresh_token'])['access_token'])
 
 
 # -- 13. purpose and enabled are not self-service -------------------------------------------------
