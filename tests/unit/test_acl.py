@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from wazo_like_auth.acl import AccessCheck, AccessCheckCache
+from wazo_like_auth.acl import AccessCheck, AccessCheckCache, refused_grant
 
 AUTH_ID = '5f2ab0c6-8d3e-4a6b-9c1f-0e2d3c4b5a69'
 OTHER_ID = 'a1b2c3d4-e5f6-4711-8899-aabbccddeeff'
@@ -301,3 +301,106 @@ def test_cache_stays_bounded_evicting_the_least_recently_used():
         cache.get([f'more{i}'], AUTH_ID, SESSION)
     assert cache.get(['first'], AUTH_ID, SESSION) is not first
     assert cache.get(['kept'], AUTH_ID, SESSION) is not kept
+
+
+# --- what a holder may hand out (acl.refused_grant; issue 12) ----------------------------
+
+FENCED = ['confd.#', '!confd.users.#']
+
+
+def refused(holder, granted, carried=(), auth_id=AUTH_ID, session=SESSION):
+    return refused_grant(holder, granted, carried=carried, auth_id=auth_id,
+                         session_uuid=session)
+
+
+@pytest.mark.parametrize('granted, expected', [
+    (['confd.#'], 'confd.#'),                          # would allow confd.users.1.delete
+    (['confd.#', '!confd.users.#'], None),             # carries the same negation
+    (['confd.#', '!confd.#'], None),                   # a wider negation covers it too
+    (['confd.#', '!confd.users.*'], 'confd.#'),        # narrower: confd.users.1.x still open
+    (['confd.#', '!confd.x'], 'confd.#'),
+    (['confd.lines.#'], None),                         # does not meet the negation
+    (['confd.*.read'], 'confd.*.read'),                # confd.users.read
+    (['confd.users*.read'], 'confd.users*.read'),      # `*` may be empty: confd.users.read
+    (['confd.user.#', 'confd.users'], None),           # near misses meet nothing
+    (['confd.users.1.read'], 'confd.users.1.read'),    # denied outright
+    (['#'], '#'),                                      # not held
+    (['!confd.lines.#', '!x'], None),                  # negatives only take away
+])
+def test_a_grant_must_stay_inside_the_holders_negations(granted, expected):
+    assert refused(FENCED, granted) == expected
+
+
+def test_negations_elsewhere_in_the_grant_bound_it():
+    assert refused(FENCED, ['confd.#'], carried=['!confd.users.#']) is None
+    assert refused(FENCED, ['confd.#'], carried=['!confd.users.1']) == 'confd.#'
+
+
+@pytest.mark.parametrize('granted, expected', [
+    (['*.lines.#'], None),
+    (['confd.#'], 'confd.#'),
+    (['#.read'], '#.read'),                            # `#` crosses dots: x.users.y.read
+    (['confd.users'], None),                           # .users. needs a dot after it
+])
+def test_wildcard_negations_are_compared_by_language(granted, expected):
+    assert refused(['#', '!*.users.#'], granted) == expected
+
+
+ME_FENCE = ['auth.users.#', '!auth.users.me.password.#']
+
+
+@pytest.mark.parametrize('granted, expected', [
+    ([f'auth.users.{OTHER_ID}.password.update'], None),
+    ([f'auth.users.{AUTH_ID}.password.update'], f'auth.users.{AUTH_ID}.password.update'),
+    (['auth.users.*.password.update'], 'auth.users.*.password.update'),
+    # The grantee's `me` is whoever gets it: it may be the holder, or anyone.
+    (['auth.users.me.password.update'], 'auth.users.me.password.update'),
+    (['auth.users.me.emails.read'], None),
+    # A carried `me` bounds the grantee's own resources, not the holder's.
+    (['auth.users.*.password.update', '!auth.users.me.password.#'],
+     'auth.users.*.password.update'),
+    (['auth.users.*.password.update', f'!auth.users.{AUTH_ID}.password.#',
+      '!auth.users.me.password.#'], None),
+    (['auth.users.*.password.update', '!auth.users.*.password.#'], None),
+])
+def test_me_in_a_negation_stands_for_the_holder(granted, expected):
+    assert refused(ME_FENCE, granted) == expected
+
+
+def test_edit_stands_for_update_on_both_sides():
+    assert refused(['#', '!confd.*.update'], ['confd.x.edit']) == 'confd.x.edit'
+    assert refused(['#', '!confd.x.edit'], ['confd.x.update']) == 'confd.x.update'
+    assert refused(['#', '!confd.x.edit'], ['confd.x.read']) is None
+
+
+def test_my_session_in_a_negation_stands_for_the_holders_session():
+    holder = ['auth.sessions.#', '!auth.sessions.my_session.delete']
+    assert refused(holder, [f'auth.sessions.{OTHER_SESSION}.delete']) is None
+    assert refused(holder, ['auth.sessions.*.delete']) == 'auth.sessions.*.delete'
+
+
+def test_too_many_reserved_words_are_refused_not_expanded():
+    holder = ['#', '!' + '.'.join(['me'] * 40)]
+    assert refused(holder, ['x']) == 'x'
+
+
+def _brute_force_meet(a: str, b: str) -> bool:
+    """Some string over {a, b, .} of at most len(a) + len(b) characters matches both; the
+    shortest common string is never longer (each character advances one of the patterns)."""
+    import itertools
+    check_a, check_b = AccessCheck([a]), AccessCheck([b])
+    for size in range(len(a) + len(b) + 1):
+        for chars in itertools.product('ab.', repeat=size):
+            text = ''.join(chars)
+            if check_a.matches(text) and check_b.matches(text):
+                return True
+    return False
+
+
+def test_negation_meets_agree_with_brute_force():
+    import itertools
+    shapes = [''.join(p) for n in (1, 2, 3) for p in itertools.product('ab.*#', repeat=n)]
+    for grant, negation in itertools.product(shapes, shapes[:40]):
+        expected = grant if _brute_force_meet(grant, negation) else None
+        assert refused(['#', '!' + negation], [grant], auth_id=None) == expected, \
+            (grant, negation)
