@@ -10,6 +10,9 @@ A token's ACL is a list of patterns; a required access is a dot-separated string
 
 Patterns are compiled once per distinct (acl, auth_id, session) into two alternations, so a check
 is at most two regex matches whatever the size of the ACL.
+
+``refused_grant`` is the rule of what a holder of an ACL may hand out (policies, clients, links):
+positive entries it holds, bounded by its negative ones compared by language.
 """
 from __future__ import annotations
 
@@ -101,6 +104,9 @@ class AccessCheckCache:
 
 _LIT, _STAR, _HASH, _WORD = 'lit', 'star', 'hash', 'word'
 _MAX_VARIANTS = 64  # reserved words expand a pattern into variants; beyond this, refuse
+# Comparing two patterns visits at most len(a) * len(b) states; a grant whose comparisons need
+# more than this many in all (thousands of long, wildcard-laden entries) is refused, not timed.
+_MAX_STEPS = 1_000_000
 
 
 def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
@@ -127,19 +133,28 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     holder_check = AccessCheck(list(holder), auth_id, session_uuid)
     bounds = AccessCheck([a[1:] for a in [*granted, *carried] if a.startswith('!')])
     denied = [_variants(a[1:], auth_id, session_uuid) for a in holder if a.startswith('!')]
+    budget = [_MAX_STEPS]
     for entry in granted:
         if entry.startswith('!'):
             continue
         if not holder_check.matches(entry):
             return entry
         shapes = _variants(entry, None, None, granted_side=True)
-        for variants in denied:
-            if shapes is None or variants is None:
-                return entry  # too many reserved words to reason about: refuse
-            meeting = [text for text, n in variants if any(_meet(s, n) for _, s in shapes)]
-            if any(not bounds.matches(text) for text in meeting):
-                return entry
+        try:
+            for variants in denied:
+                if shapes is None or variants is None:
+                    return entry  # too many reserved words to reason about: refuse
+                meeting = [text for text, n in variants
+                           if any(_meet(s, n, budget) for _, s in shapes)]
+                if any(not bounds.matches(text) for text in meeting):
+                    return entry
+        except _TooComplex:
+            return entry
     return None
+
+
+class _TooComplex(Exception):
+    pass
 
 
 def _variants(pattern: str, auth_id: str | None, session_uuid: str | None,
@@ -167,8 +182,12 @@ def _segment_choices(segment: str, auth_id, session_uuid, granted_side: bool) ->
     return [(segment, [kinds.get(c, (_LIT, c)) for c in segment])]
 
 
-def _meet(a: list, b: list) -> bool:
-    """True iff some string matches both token sequences (a product-automaton search)."""
+def _meet(a: list, b: list, budget: list[int]) -> bool:
+    """True iff some string matches both token sequences (a product-automaton search);
+    raises _TooComplex once ``budget[0]`` states have been visited."""
+    if not _ends_compatible(a, b):
+        return False
+    open_a, open_b = _open_tails(a), _open_tails(b)
     seen: set[tuple[int, int]] = set()
     stack = [(0, 0)]
     while stack:
@@ -176,8 +195,11 @@ def _meet(a: list, b: list) -> bool:
         if (i, j) in seen:
             continue
         seen.add((i, j))
-        if i == len(a) and j == len(b):
-            return True
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooComplex()
+        if (i == len(a) and j == len(b)) or open_a[i] or open_b[j]:
+            return True  # both done, or one side matches any rest: the other's will do
         if i < len(a) and a[i][0] != _LIT:
             stack.append((i + 1, j))
         if j < len(b) and b[j][0] != _LIT:
@@ -185,6 +207,27 @@ def _meet(a: list, b: list) -> bool:
         if i < len(a) and j < len(b) and _share(a[i], b[j]):
             stack.append((i + (a[i][0] == _LIT), j + (b[j][0] == _LIT)))
     return False
+
+
+def _open_tails(tokens: list) -> list[bool]:
+    """For each position, True iff the rest is only ``#`` wildcards (matches any string),
+    or is empty at the end (matches the empty rest only: left to the search)."""
+    tails = [False] * (len(tokens) + 1)
+    for i in range(len(tokens) - 1, -1, -1):
+        tails[i] = tokens[i][0] == _HASH and (tails[i + 1] or i + 1 == len(tokens))
+    return tails
+
+
+def _ends_compatible(a: list, b: list) -> bool:
+    """A cheap necessary condition: the literal characters before the first wildcard, and
+    after the last one, agree on both sides."""
+    for step in (1, -1):
+        for x, y in zip(a[::step], b[::step]):
+            if x[0] != _LIT or y[0] != _LIT:
+                break
+            if x[1] != y[1]:
+                return False
+    return True
 
 
 def _share(x: tuple, y: tuple) -> bool:
