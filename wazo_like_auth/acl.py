@@ -137,20 +137,25 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     for entry in granted:
         if entry.startswith('!'):
             continue
-        if not holder_check.matches(entry):
-            return entry
-        shapes = _variants(entry, None, None, granted_side=True)
-        try:
-            for variants in denied:
-                if shapes is None or variants is None:
-                    return entry  # too many reserved words to reason about: refuse
-                meeting = [text for text, n in variants
-                           if any(_meet(s, n, budget) for _, s in shapes)]
-                if any(not bounds.matches(text) for text in meeting):
-                    return entry
-        except _TooComplex:
+        if not holder_check.matches(entry) or not _bounded(entry, denied, bounds, budget):
             return entry
     return None
+
+
+def _bounded(entry: str, denied: list, bounds: AccessCheck, budget: list[int]) -> bool:
+    """Rule (2) of ``refused_grant`` for one entry; False when undecidable within limits."""
+    shapes = _variants(entry, None, None, granted_side=True)
+    try:
+        for variants in denied:
+            if shapes is None or variants is None:
+                return False  # too many reserved words to reason about
+            meeting = [text for text, n in variants
+                       if any(_meet(s, n, budget) for _, s in shapes)]
+            if any(not bounds.matches(text) for text in meeting):
+                return False
+    except _TooComplex:
+        return False
+    return True
 
 
 class _TooComplex(Exception):
