@@ -5,7 +5,7 @@ Each test plays the attacker (a user, a tenant administrator) and checks what th
 attacker's next token would notice."""
 from __future__ import annotations
 
-import uuid
+import time
 
 import pytest
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
@@ -14,6 +14,9 @@ from tests.integration.admin_client import AdminClient, admin, token_of  # noqa:
 from tests.integration.conftest import basic
 from tests.integration.oauth_live import api, live, make_client, oauth_app  # noqa: F401
 from tests.integration.oauth_live import admin_token, oauth_config  # noqa: F401
+from tests.integration.test_oauth2_device import Person
+from tests.integration.test_oauth2_device import poll_error as device_poll_error
+from tests.integration.test_oauth2_device import start as device_start
 from tests.integration.offline_access import (assert_error, is_valid, make_tenant,
                                               offline_login, refresh_login, refresh_rows)
 from wazo_like_auth.app import create_app, shutdown
@@ -337,6 +340,24 @@ def test_a_client_serves_no_user_of_another_tenant_at_the_oauth_endpoint(
     own = session.fetch_token(api.token_url(), username='brian', password='s3cret')
     assert api.is_valid(session.refresh_token(api.token_url(),
                                               refresh_token=own['refresh_token'])['access_token'])
+
+
+def test_a_device_approved_by_a_user_of_another_tenant_gets_no_token(
+        api, make_client, make_user, sessions, top_tenant):
+    tenant_a = make_tenant(sessions, top_tenant, 'a')
+    tenant_b = make_tenant(sessions, top_tenant, 'b')
+    make_user('alice', tenant_uuid=tenant_a)
+    make_user('b-admin', 'pw', acl=['auth.clients.#'], tenant_uuid=tenant_b)
+    make_client('tv', public=True, name='B TV', token=api.login('b-admin', 'pw'))
+    tv = OAuth2Session('tv', token_endpoint_auth_method='none')
+    started = device_start(api)
+    person = Person()
+
+    consent = person.sign_in(started['verification_uri_complete'], 'alice', 's3cret')
+    assert person.decide(consent, 'approve').status_code == 200
+    time.sleep(1)
+
+    assert device_poll_error(api, tv, started['device_code']) == 'invalid_grant'
 
 
 # -- 13. purpose and enabled are not self-service -------------------------------------------------
