@@ -186,3 +186,12 @@ def test_basic_credentials_are_form_decoded_as_rfc_6749_requires(api, oauth_app)
     assert rfc.status_code == 200, rfc.text
     assert api.is_valid(rfc.json()['access_token'], scope='x.y')
     assert api.is_valid(raw['access_token'], scope='x.y')
+
+
+@pytest.mark.parametrize('path', ['/oauth2/token', '/oauth2/introspect', '/oauth2/revoke'])
+def test_a_basic_client_id_with_nul_is_an_unknown_client(api, backend, path):
+    """PostgreSQL cannot hold NUL: such a client_id is unknown, never a 500 from the lookup
+    (found by the fuzz suite). Form values with NUL are an invalid_request already."""
+    response = api.post_form(path, {'grant_type': 'client_credentials', 'token': 'x'},
+                             headers=basic_header('back\x00end', 'secret'))
+    assert_oauth_error(response, 401, 'invalid_client')

@@ -77,12 +77,21 @@ def client_credentials(authorization: str | None,
     if basic is not None:
         if 'client_secret' in form or form.get('client_id', basic[0]) != basic[0]:
             raise InvalidRequest('Use one client authentication method per request')
-        return ClientCredentials(basic[0], basic[1], 'client_secret_basic')
+        return ClientCredentials(_storable(basic[0]), basic[1], 'client_secret_basic')
     client_id = form.get('client_id')
     if not client_id:
         raise InvalidClient('Client authentication is required')
     secret = form.get('client_secret')
     return ClientCredentials(client_id, secret, 'client_secret_post' if secret else 'none')
+
+
+def _storable(client_id: str) -> str:
+    # No client can have a client_id with NUL (PostgreSQL text refuses it): such an id is an
+    # unknown client, answered before the lookup would fail with a 500. (Form values with NUL
+    # are refused earlier, as invalid_request.)
+    if '\x00' in client_id:
+        raise InvalidClient('Unknown client')
+    return client_id
 
 
 def _basic(authorization: str | None) -> tuple[str, str] | None:
