@@ -32,7 +32,7 @@ def serve(config: dict, args: argparse.Namespace) -> int:
         server.Server(config).run()
     except EmbeddedDatabaseError as e:
         raise CommandError(str(e)) from None
-    except SystemExit as e:  # gunicorn's arbiter exits when it stops
+    except SystemExit as e:  # granian exits non-zero when it stops on a failure
         return int(e.code or 0)
     finally:
         if embedded is not None:

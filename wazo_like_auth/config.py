@@ -107,7 +107,7 @@ def default_workers() -> int:
 
 
 def workers(config: dict) -> int:
-    """gunicorn worker processes."""
+    """Worker processes of the HTTP server."""
     return config['rest_api']['workers'] or default_workers()
 
 

@@ -1,4 +1,10 @@
-"""Production serving: gunicorn in front of create_app, and the embedded PostgreSQL."""
+"""Production serving: granian in front of create_app, and the embedded PostgreSQL.
+
+granian (a Rust HTTP server, PyPI ``granian``) parses HTTP, holds idle and slow connections
+and writes answers outside Python; each worker process runs the WSGI application on a pool of
+blocking threads. Its master forks the workers: every worker builds its own app (engines,
+listener, purge, bcrypt pool, metrics) in ``_WorkerApp``, once, before it serves.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,12 +14,16 @@ import shutil
 import string
 from pathlib import Path
 
-from gunicorn.app.base import BaseApplication
+from granian.constants import HTTPModes, Interfaces, SSLProtocols
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import Server as Granian
 
 from . import db
 from .app import create_app
 from .config import workers
 from .embedded_db import EmbeddedPostgres
+from .logs import setup_logging
 from .passwords import PasswordHasher
 from .services import startup
 from .services.bootstrap import BootstrapService
@@ -21,52 +31,84 @@ from .services.clients import ClientService
 
 logger = logging.getLogger(__name__)
 
+# A stopping worker finishes its in-flight requests within this, then is killed.
+GRACEFUL_TIMEOUT = 10
+# An idle keep-alive connection, or a request whose head is not complete, is closed after this.
+HEADER_READ_TIMEOUT = 30
+# The request line and headers together: past this granian answers 431 itself (empty body).
+# Request targets up to 16 KiB reach the app (past that: 414 in the envelope, app.py).
+MAX_HEAD_SIZE = 32 * 1024
+# granian's own messages (worker spawned, respawned, stopped) go to our handlers.
+_GRANIAN_LOGGING = {
+    'version': 1, 'disable_existing_loggers': False, 'formatters': {}, 'handlers': {},
+    'loggers': {'_granian': {'handlers': [], 'propagate': True},
+                'granian.access': {'handlers': [], 'propagate': True}},
+}
 
-class Server(BaseApplication):
-    """gunicorn with our settings; every worker builds its own app (engines are per process).
 
-    ``app_factory`` (default: the service) lets the benchmark serve its bare 204 ceiling app
-    with exactly the same server settings.
-    """
+class Server:
+    """granian with our settings; ``app_factory`` (default: the service) lets the benchmark
+    serve its bare 204 ceiling apps with exactly the same server settings."""
 
     def __init__(self, config: dict, app_factory=None):
         self._config = config
         if config['metrics']['enabled']:
             _prepare_metrics_dir(config)
         self._app_factory = app_factory or (lambda: create_app(config, background=True))
-        super().__init__()
 
-    def load_config(self):
-        rest = self._config['rest_api']
-        settings = {
-            'bind': f"{rest['listen']}:{rest['port']}",
-            'workers': workers(self._config),
-            # gthread, answering the requests gunicorn refuses itself in our envelope.
-            'worker_class': 'wazo_like_auth.gunicorn_worker.EnvelopeThreadWorker',
-            'threads': rest['threads'],
-            'keepalive': 30,
-            'graceful_timeout': 10,
-            'timeout': 30,
-            # Request lines up to 1 MiB reach the app, which answers 414 in the envelope
-            # past 16 KiB instead of gunicorn's plain-text error.
-            'limit_request_line': 0,
-            # Header lines up to 8 KiB (nginx's default buffer) and 100 headers pass; a
-            # bigger header is refused by gunicorn with 431 before the app (the envelope,
-            # from gunicorn_worker).
-            'limit_request_field_size': 8190,
-            'limit_request_fields': 100,
-            'accesslog': None,
-            'control_socket_disable': True,
-            'child_exit': _child_exit,
-            'certfile': rest['certificate'],
-            'keyfile': rest['private_key'],
-        }
-        for key, value in settings.items():
-            if value is not None and key in self.cfg.settings:
-                self.cfg.set(key, value)
+    def run(self) -> None:
+        """Serve until SIGTERM/SIGINT (graceful: in-flight requests finish); a worker that
+        dies is replaced. Raises SystemExit when granian stops on a failure."""
+        server = _Granian(**settings(self._config))
+        setup_logging(self._config)  # granian configured logging in its constructor
+        server.serve(target_loader=_WorkerApp(self._config, self._app_factory),
+                     wrap_loader=False)
 
-    def load(self):
-        return self._app_factory()
+
+def settings(config: dict) -> dict:
+    """granian's constructor arguments for our configuration."""
+    rest = config['rest_api']
+    tls = {}
+    if rest['certificate']:
+        tls = {'ssl_cert': Path(rest['certificate']), 'ssl_key': Path(rest['private_key']),
+               'ssl_protocol_min': SSLProtocols.tls12}
+    return {
+        'target': 'wazo_like_auth', 'address': rest['listen'], 'port': rest['port'],
+        'interface': Interfaces.WSGI, 'workers': workers(config),
+        # Logins wait for bcrypt on its own pool: with this many threads, checks still find
+        # a free thread while every bcrypt slot is busy.
+        'blocking_threads': rest['threads'],
+        'http': HTTPModes.http1, 'websockets': False,
+        'http1_settings': HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT * 1000,
+                                        keep_alive=True, max_buffer_size=MAX_HEAD_SIZE),
+        'log_level': LogLevels.info, 'log_dictconfig': _GRANIAN_LOGGING,
+        'respawn_failed_workers': True, 'respawn_interval': 0,
+        'workers_kill_timeout': GRACEFUL_TIMEOUT,
+        **tls,
+    }
+
+
+class _WorkerApp:
+    """Called by granian in each worker process, once, to get the WSGI application."""
+
+    def __init__(self, config: dict, factory):
+        self._config = config
+        self._factory = factory
+
+    def __call__(self):
+        setup_logging(self._config)  # the worker re-ran granian's logging set-up
+        return self._factory()
+
+
+class _Granian(Granian):
+    """granian's process manager, telling prometheus-client when a worker is gone so that a
+    dead worker's gauges leave the aggregated metrics."""
+
+    def _respawn_workers(self, workers, spawn_target, target_loader, delay: float = 0):
+        replaced = [self.wrks[idx].inner.pid for idx in workers]
+        super()._respawn_workers(workers, spawn_target, target_loader, delay)
+        for pid in replaced:  # every one has exited by now
+            _mark_dead(pid)
 
 
 def _prepare_metrics_dir(config: dict) -> None:
@@ -79,10 +121,10 @@ def _prepare_metrics_dir(config: dict) -> None:
     os.environ['PROMETHEUS_MULTIPROC_DIR'] = str(path)
 
 
-def _child_exit(server, worker) -> None:
+def _mark_dead(pid: int) -> None:
     if os.environ.get('PROMETHEUS_MULTIPROC_DIR'):
         from prometheus_client import multiprocess
-        multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(pid)
 
 
 def prepare_database(config: dict, *, admin: tuple[str, str] | None = None) -> None:

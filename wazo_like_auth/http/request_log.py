@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import re
 import secrets
 import time
@@ -25,6 +26,17 @@ logger = logging.getLogger('wazo_like_auth.access')
 _REQUEST_ID = re.compile(r'^[A-Za-z0-9._-]{1,128}$')
 _PREFIX = secrets.token_hex(10)
 _COUNTER = itertools.count(1)
+
+
+def _new_process() -> None:
+    """A forked worker (the server imports this module before forking) gets its own prefix:
+    otherwise every worker would hand out the same ids."""
+    global _PREFIX, _COUNTER
+    _PREFIX = secrets.token_hex(10)
+    _COUNTER = itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_process)
 
 
 def install(app: Flask, *, successful_checks: bool) -> None:
