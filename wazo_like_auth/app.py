@@ -34,8 +34,8 @@ from .services.tenants import TenantService
 from .services.throttle import CheckGuard, LoginThrottle, ThrottleSettings
 from .services.tokens import TokenService, TokenSettings
 from .services.users import UserService
-from .services.validation_cache import (RevocationListener, ValidationCache,
-                                        clear_on_local_revocation)
+from .services.local_revocation import evict_on_local_revocation
+from .services.validation_cache import RevocationListener, ValidationCache
 from .services.validation import TokenChecker
 
 MAX_TARGET_LENGTH = 16 * 1024
@@ -93,7 +93,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
     metrics = Metrics() if config['metrics']['enabled'] else None
     login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
     cache = ValidationCache(max_size=config['validation_cache_size'])
-    clear_on_local_revocation(sessions, cache)
+    evict_on_local_revocation(sessions, cache)
     # One budget of unknown tokens per address for every way of presenting a token.
     guard = CheckGuard(throttling)
     checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
