@@ -1,11 +1,12 @@
 """The ceiling: a bare Flask app whose only route answers 204, served exactly like the service.
 
 ``python -m contribs.bench.ceiling --config FILE`` reads the same configuration file format as
-``wazo-like-auth serve`` and runs ``wazo_like_auth.server.Server`` with the same gunicorn
-settings (workers, threads, keep-alive), so the only difference measured is the application.
+``wazo-like-auth serve`` and runs ``wazo_like_auth.server.Server`` with the same granian
+settings (workers, blocking threads, keep-alive), so the only difference measured is the
+application.
 
-The same server also answers 204 under ``/wsgi/`` with no framework at all: gunicorn's own
-ceiling. The service answers cached checks before Flask (http/check_fast_path.py), so the
+The same server also answers 204 under ``/wsgi/`` with no framework at all: granian's own
+ceiling, the Python-server limit. The service answers cached checks before Flask (http/check_fast_path.py), so the
 check is compared with both; the prefix test costs the Flask route well under a microsecond.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ def bare_app() -> Flask:
 
 
 class _BareWsgi:
-    """204 for every path under /wsgi/, with nothing between gunicorn and the answer."""
+    """204 for every path under /wsgi/, with nothing between granian and the answer."""
 
     def __init__(self, app):
         self._app = app
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config, environ={})
     try:
         Server(config, app_factory=bare_app).run()
-    except SystemExit as e:  # gunicorn's arbiter exits when it stops
+    except SystemExit as e:  # granian exits non-zero when it stops on a failure
         return int(e.code or 0)
     return 0
 

@@ -40,11 +40,11 @@ def _non_negative(value: str) -> float:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='python -m contribs.bench', description=(
-        'Load-test wazo-like-auth (real gunicorn, loopback only) against a bare 204 ceiling.'))
+        'Load-test wazo-like-auth (real granian, loopback only) against bare 204 ceilings.'))
     p.add_argument('--duration', type=_positive(float), help='measured seconds per scenario '
                    '(default 10)')
     p.add_argument('--warmup', type=_non_negative, help='discarded seconds before each (default 2)')
-    p.add_argument('--concurrency', type=_levels, help='connection counts (default 8,32)')
+    p.add_argument('--concurrency', type=_levels, help='connection counts (default 8,64)')
     p.add_argument('--scale', type=lambda v: int(_non_negative(v)),
                    help='preload N live + N expired tokens, measure checks and the purge '
                    '(default 200000; 0 skips)')
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--db-uri', help='PostgreSQL to use (default: embedded, thrown away)')
     p.add_argument('--rounds', type=_positive(int),
                    help='bcrypt cost, password_hash_rounds (default 12)')
-    p.add_argument('--workers', type=_positive(int), help='gunicorn workers (default: the '
+    p.add_argument('--workers', type=_positive(int), help='granian workers (default: the '
                    "service's own default)")
     p.add_argument('--threads', type=_positive(int), help='threads per worker (default: the '
                    "service's own default)")

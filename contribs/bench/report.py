@@ -10,6 +10,8 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import churn, targets
+from .churn import ChurnSection
 from .nodes import RevocationStats
 from .scale import PurgeOutcome
 from .load import Result
@@ -18,12 +20,14 @@ from .scenarios import Row
 HEADER = """# Benchmark results
 
 `make bench` (or `python -m contribs.bench --help` for the options) starts
-`wazo-like-auth serve` as users run it (gunicorn, embedded PostgreSQL unless `--db-uri`) and a
-bare Flask app answering 204 with the same gunicorn settings (the ceiling; the same server also
-answers 204 with no framework at all under `/wsgi/`: gunicorn alone), then measures each
-scenario at each concurrency, alternating service and ceiling in one run. Latencies are in ms;
-CPU columns are CPU seconds spent during the measured window by the server under test
-(gunicorn master + workers) and by PostgreSQL (all its processes). Each run is appended below.
+`wazo-like-auth serve` as users run it (granian, embedded PostgreSQL unless `--db-uri`), a
+bare Flask app answering 204 with the same granian settings (the ceiling; the same server also
+answers 204 with no framework at all under `/wsgi/`: granian's bare WSGI 204, the Python-server
+limit) and, when installed, nginx answering `return 204` with as many workers (the machine's
+HTTP limit), then measures each scenario at each concurrency, alternating service and ceilings
+in one run. Latencies are in ms; CPU columns are CPU seconds spent during the measured window
+by the server under test (granian master + workers) and by PostgreSQL (all its processes).
+Each run is appended below. (Runs before 2026-12-06 served with gunicorn.)
 
 Reading the numbers:
 - The load generator shares the machine with the servers; on a 2-core machine req/s are
@@ -39,7 +43,7 @@ Reading the numbers:
 - `--scale` filler is written with COPY, not the API; `--nodes` revokes on node 0 and polls
   the other nodes with HEAD until they answer 404.
 """
-PACKAGES = ('gunicorn', 'flask', 'werkzeug', 'flask-restful', 'sqlalchemy', 'psycopg2-binary',
+PACKAGES = ('granian', 'flask', 'werkzeug', 'flask-restful', 'sqlalchemy', 'psycopg2-binary',
             'bcrypt')
 
 
@@ -79,6 +83,7 @@ class RunReport:
     scale: ScaleSection | None = None
     mixed: list[MixedSection] = field(default_factory=list)  # one per concurrency level
     nodes: NodesSection | None = None
+    churn: ChurnSection | None = None
     # Largest service process RSS (MiB) after the first scenario and after all of them, and
     # the token checks answered in between: memory per worker must stay flat.
     memory: tuple[float, float, int] | None = None
@@ -156,7 +161,7 @@ def ratios(report: RunReport) -> list[str]:
     """Throughput ratios; after ';' the same ratio from CPU per request, which is what the
     throughputs would compare as if the servers had the CPU to themselves."""
     rps = {key: {c: row.result.rps for c, row in _by(report.rows, key).items()}
-           for key in ('head', 'ceiling', 'wsgi', 'login', 'refresh')}
+           for key in ('head', 'ceiling', 'wsgi', 'nginx', 'login', 'refresh')}
     cost = {key: _cpu_per_request(report.rows, key) for key in rps}
     cores = os.cpu_count() or 1
     bound = cores / report.bcrypt_verify if report.bcrypt_verify else 0.0
@@ -165,15 +170,34 @@ def ratios(report: RunReport) -> list[str]:
     return [
         _ratio_line('check/ceiling', rps['head'], rps['ceiling'],
                     by_cpu + _pairs(cost['ceiling'], cost['head'])),
-        _ratio_line('check/gunicorn alone (bare WSGI 204)', rps['head'], rps['wsgi'],
-                    by_cpu + _pairs(cost['wsgi'], cost['head'])),
+        _ratio_line('check/granian bare WSGI 204 (Python-server limit)', rps['head'],
+                    rps['wsgi'], by_cpu + _pairs(cost['wsgi'], cost['head'])),
+        _ratio_line('check/nginx return 204 (machine HTTP limit)', rps['head'], rps['nginx'])
+        if rps['nginx'] else 'check/nginx return 204 (machine HTTP limit): not measured, '
+        'nginx not installed',
         _ratio_line('login/(cores ÷ one bcrypt verify)', rps['login'],
                     {c: bound for c in rps['login']},
                     f' ({cores} cores ÷ {report.bcrypt_verify * 1000:.1f} ms CPU = '
                     f'{bound:.1f} logins/s){by_cpu}{_pairs(verify, cost["login"])}'),
         _ratio_line('refresh/check', rps['refresh'], rps['head'],
                     by_cpu + _pairs(cost['head'], cost['refresh'])),
-    ]
+    ] + _churn_ratios(report.churn)
+
+
+def _churn_ratios(churn: ChurnSection | None) -> list[str]:
+    if not churn or not churn.runs:
+        return []
+    return [f'churn: hit ratio on known tokens: {churn.hit_ratio:.3f}',
+            f'churn: check throughput ÷ no churn: {churn.throughput_ratio:.3f}']
+
+
+def _churn_lines(churn: ChurnSection) -> list[str]:
+    lines = []
+    for run in churn.runs:
+        ops = ', '.join(f'{k} {v:,}' for k, v in sorted(run.counts.items()) if k != 'errors')
+        lines.append(f'- {run.label}: {run.check_rps:,.1f} checks/s over {run.seconds:.1f} s, '
+                     f'hit ratio {run.hit_ratio:.3f}, errors {run.errors} ({ops})')
+    return lines
 
 
 def _over(rows: list[Row], key: str) -> dict[int, float]:
@@ -248,11 +272,18 @@ def render(report: RunReport) -> str:
         lines += ['']
     if report.nodes:
         lines += ['Nodes:', ''] + _nodes_lines(report.nodes) + ['']
+    if report.churn and report.churn.runs:
+        lines += [f'Churn mix ({churn.CLIENTS} clients: {churn.CHECKERS} checking their '
+                  f'cached tokens; with churn, the others send {churn.CHURN_RATE:g} req/s '
+                  'each of refresh exchanges 10 : token deletes 5 : admin writes 5 : admin '
+                  'reads 10, and one login a second):', '']
+        lines += _churn_lines(report.churn) + ['']
     if report.memory:
         first, last, checks = report.memory
         lines += ['Memory:', '', f'- largest service process RSS: {first:.1f} MiB after the '
                   f'first scenario, {last:.1f} MiB after {checks:,} token checks', '']
-    lines += ['Ratios:', '', '```'] + ratios(report) + ['```', '']
+    lines += ['Targets (issue 14), as ratios within this run:', ''] + targets.lines(report)
+    lines += ['', 'Ratios:', '', '```'] + ratios(report) + ['```', '']
     return '\n'.join(lines)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from wazo_like_auth import config as configuration
 
-from . import cpu, load, mixed, nodes, scale, scenarios
+from . import churn, cpu, load, mixed, nginx, nodes, scale, scenarios
 from .report import MixedSection, NodesSection, RunReport, ScaleSection
 from .scenarios import Scenario
 from .services_runner import Cluster, Settings, libpq_uri
@@ -30,7 +30,7 @@ class Options:
     command: str
     duration: float = 10.0
     warmup: float = 2.0
-    concurrency: tuple[int, ...] = (8, 32)
+    concurrency: tuple[int, ...] = (8, 64)
     scale: int = 200_000
     nodes: int = 2
     revocations: int = 100
@@ -80,7 +80,7 @@ def _settings(options: Options) -> dict:
     threads = options.threads or configuration.DEFAULTS['rest_api']['threads']
     return {'duration': f'{options.duration:g} s', 'warm-up': f'{options.warmup:g} s',
             'concurrency': ','.join(map(str, options.concurrency)),
-            'gunicorn': f'{workers} workers × {threads} threads (gthread)',
+            'granian': f'{workers} workers × {threads} blocking threads (WSGI)',
             'bcrypt cost': options.rounds,
             'database': 'given by --db-uri' if options.db_uri else 'embedded PostgreSQL',
             'scale': options.scale, 'nodes': options.nodes}
@@ -133,6 +133,16 @@ def _mixed(options: Options, generator, cluster: Cluster, fixtures,
     return MixedSection(row, logins.result)
 
 
+def _churn(options: Options, cluster: Cluster, fixtures) -> churn.ChurnSection:
+    say(f'churn mix: {churn.CLIENTS} clients, checks alone then with churn, alternately')
+    section = churn.measure(cluster.nodes[0].port, fixtures, duration=options.duration,
+                            rounds=1 if options.duration < 5 else 2, settle=cluster.settle)
+    for run in section.runs:
+        say(f'{run.label:<28} checks {run.check_rps:9,.1f}/s  hit ratio {run.hit_ratio:.3f}  '
+            f'errors {run.errors}')
+    return section
+
+
 def _nodes(options: Options, cluster: Cluster, fixtures) -> NodesSection:
     say(f'revoking {options.revocations} tokens on node 0')
     stats = nodes.revocation_lag(cluster.nodes[0].port, [n.port for n in cluster.nodes[1:]],
@@ -157,6 +167,8 @@ def run(options: Options) -> RunReport:
     started = dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     with Cluster(settings, nodes=options.nodes) as cluster:
         say(f'{options.nodes} node(s) and the ceiling are up')
+        if cluster.nginx is None:
+            say(nginx.MISSING)
         fixtures = scenarios.prepare(cluster.nodes[0].port, settings.username, settings.password)
         report = RunReport(command=options.command, started=started, generator=name,
                            settings=_settings(options),
@@ -165,6 +177,7 @@ def run(options: Options) -> RunReport:
         first_rss = _scenarios(options, generator, cluster, fixtures, report)
         report.mixed = [_mixed(options, generator, cluster, fixtures, c)
                         for c in options.concurrency]
+        report.churn = _churn(options, cluster, fixtures)
         if options.scale:
             report.scale = _scale(options, generator, cluster, fixtures)
         report.memory = (first_rss, _largest_rss(cluster), _checks_answered(report))
@@ -179,7 +192,7 @@ def _scenarios(options: Options, generator, cluster: Cluster, fixtures,
     after the first one."""
     first_rss = None
     for concurrency in options.concurrency:
-        for scenario in scenarios.build(fixtures, options.rounds):
+        for scenario in scenarios.build(fixtures, options.rounds, cluster.nginx is not None):
             report.rows.append(scenarios.measure(
                 generator, cluster, scenario, concurrency, duration=options.duration,
                 warmup=options.warmup))

@@ -28,7 +28,7 @@ EMPTY_BASIC = 'Basic Og=='  # what wazo clients send with a refresh token
 class Scenario:
     key: str
     name: str
-    target: str  # 'service' or 'ceiling'
+    target: str  # 'service', 'ceiling' or 'nginx'
     request: Request
 
 
@@ -105,16 +105,21 @@ def unknown_check() -> Request:
     return Request('GET', f'/0.1/token/{unknown}?scope={SCOPE}', expect=404)
 
 
-def build(fixtures: Fixtures, rounds: int) -> list[Scenario]:
-    """Every scenario of one concurrency level, in the order they run: the ceiling right after
-    the check it bounds, so the two see the same machine state."""
+WSGI_NAME = 'granian bare WSGI 204 (Python-server limit)'
+NGINX_NAME = 'nginx return 204 (machine HTTP limit)'
+
+
+def build(fixtures: Fixtures, rounds: int, nginx: bool = False) -> list[Scenario]:
+    """Every scenario of one concurrency level, in the order they run: the ceilings right
+    after the check they bound, so they see the same machine state."""
     token = fixtures.token
     scopes = json.dumps({'scopes': SCOPES}).encode()
+    limits = [Scenario('nginx', NGINX_NAME, 'nginx', head_check(token))] if nginx else []
     return [
         Scenario('head', 'check HEAD', 'service', head_check(token)),
         Scenario('ceiling', 'ceiling (bare 204)', 'ceiling', head_check(token)),
-        Scenario('wsgi', 'gunicorn alone (WSGI 204)', 'ceiling',
-                 head_check(token, prefix='/wsgi/0.1')),
+        Scenario('wsgi', WSGI_NAME, 'ceiling', head_check(token, prefix='/wsgi/0.1')),
+        *limits,
         Scenario('get', 'check GET', 'service',
                  Request('GET', f'/0.1/token/{token}?scope={SCOPE}', expect=200)),
         Scenario('unknown', 'check unknown (404)', 'service', unknown_check()),
@@ -147,6 +152,8 @@ def measure(generator: Generator, cluster, scenario: Scenario, concurrency: int,
     (another load is running); CPU of its server and of PostgreSQL alongside."""
     if scenario.target == 'ceiling':
         port, servers = cluster.ceiling.port, cluster.ceiling_pids
+    elif scenario.target == 'nginx':
+        port, servers = cluster.nginx.port, cluster.nginx_pids
     else:
         port, servers = cluster.nodes[0].port, cluster.service_pids
     probe = CpuProbe({'service': servers, 'postgres': cluster.postgres_pids})

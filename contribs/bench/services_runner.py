@@ -1,4 +1,5 @@
-"""Start and stop what is measured: `wazo-like-auth serve` nodes and the bare ceiling server.
+"""Start and stop what is measured: `wazo-like-auth serve` nodes, the bare ceiling server and,
+when installed, nginx answering 204 (the machine's HTTP limit, nginx.py).
 
 Node 0 runs as users run it: ``wazo-like-auth serve --config FILE``, on its embedded PostgreSQL
 unless a database URI is given. Further nodes serve the same database (node 0's embedded one,
@@ -25,7 +26,7 @@ from sqlalchemy import make_url
 from wazo_like_auth import config as configuration
 from wazo_like_auth.embedded_db import free_port
 
-from . import cpu
+from . import cpu, nginx
 from .load import HOST
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ def libpq_uri(uri: str) -> str:
 
 
 class ServerProcess:
-    """One gunicorn-based server started by the benchmark, known by its pid only."""
+    """One server started by the benchmark, known by its pid only."""
 
     def __init__(self, name: str, argv: list[str], port: int, log: Path):
         self.name, self.argv, self.port, self.log = name, argv, port, log
@@ -96,7 +97,7 @@ class ServerProcess:
             return ''
 
     def terminate(self) -> None:
-        """SIGTERM: gunicorn's graceful stop (serve then stops its embedded PostgreSQL)."""
+        """SIGTERM: a graceful stop (serve then stops its embedded PostgreSQL)."""
         if self._popen is not None and self._popen.poll() is None:
             self._popen.send_signal(signal.SIGTERM)
 
@@ -122,6 +123,7 @@ class Cluster:
         self.workdir.chmod(0o711)
         self.nodes: list[ServerProcess] = []
         self.ceiling: ServerProcess | None = None
+        self.nginx: ServerProcess | None = None
         self.db_uri: str | None = settings.db_uri
         self.postmaster: int | None = None
 
@@ -173,9 +175,18 @@ class Cluster:
         ceiling.start()  # its readiness is awaited once the nodes are up
         return ceiling
 
+    def _start_nginx(self) -> None:
+        found = nginx.command(self.workdir / 'nginx',
+                              self.settings.workers or configuration.default_workers())
+        if found is not None:
+            argv, port = found
+            self.nginx = ServerProcess('nginx', argv, port, self.workdir / 'nginx.log')
+            self.nginx.start()
+
     def __enter__(self) -> Cluster:
         try:
             self._start_ceiling()
+            self._start_nginx()
             self._start_node(0)
             if not self.db_uri:
                 self.db_uri = embedded_uri(self.workdir / 'state0')
@@ -187,6 +198,8 @@ class Cluster:
             for node in others:
                 node.wait_ready('/0.1/status')
             self.ceiling.wait_ready('/0.1/token/ready')
+            if self.nginx:
+                self.nginx.wait_ready('/ready')
         except BaseException:
             self.close()
             raise
@@ -196,7 +209,7 @@ class Cluster:
         self.close()
 
     def close(self) -> None:
-        processes = ([self.ceiling] if self.ceiling else []) + self.nodes
+        processes = [p for p in (self.ceiling, self.nginx) if p] + self.nodes
         for process in processes:
             process.terminate()
         for process in processes:
@@ -204,7 +217,7 @@ class Cluster:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def service_pids(self) -> set[int]:
-        """gunicorn masters and workers of every node (not the embedded PostgreSQL)."""
+        """granian masters and workers of every node (not the embedded PostgreSQL)."""
         return cpu.tree([node.pid for node in self.nodes],
                         exclude=[self.postmaster] if self.postmaster else [])
 
@@ -214,10 +227,13 @@ class Cluster:
     def ceiling_pids(self) -> set[int]:
         return cpu.tree([self.ceiling.pid]) if self.ceiling else set()
 
+    def nginx_pids(self) -> set[int]:
+        return cpu.tree([self.nginx.pid]) if self.nginx else set()
+
     def settle(self) -> float:
         """Wait until every server and PostgreSQL are idle; the seconds waited."""
         return cpu.wait_idle(lambda: self.service_pids() | self.ceiling_pids()
-                             | self.postgres_pids())
+                             | self.nginx_pids() | self.postgres_pids())
 
 
 def embedded_uri(state_dir: Path) -> str:

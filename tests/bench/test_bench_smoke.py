@@ -4,6 +4,7 @@ propagation. Asserts that every part produced numbers, never how fast they are."
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,14 +12,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = ('check HEAD', 'ceiling (bare 204)', 'gunicorn alone (WSGI 204)', 'check GET',
+SCENARIOS = ('check HEAD', 'ceiling (bare 204)', 'granian bare WSGI 204 (Python-server limit)',
+             'check GET',
              'check unknown (404)', 'check HEAD while logins run',
              'scopes check (5)', 'login (bcrypt 4)', 'refresh exchange',
              'check HEAD, +2,000 tokens', 'ceiling (bare 204), scale phase',
              'check unknown (404), +2,000 tokens',
              'check HEAD during purge')
-RATIOS = ('check/ceiling: ', 'check/gunicorn alone (bare WSGI 204): ',
+RATIOS = ('check/ceiling: ', 'check/granian bare WSGI 204 (Python-server limit): ',
           'login/(cores ÷ one bcrypt verify): ', 'refresh/check: ')
+NGINX = 'nginx return 204 (machine HTTP limit)'
 
 
 def _table(text: str) -> dict[str, list[str]]:
@@ -92,7 +95,7 @@ def test_results_file_gets_the_run(run):
     assert text.startswith('# Benchmark results')
     assert '- command: `python -m contribs.bench --quick --generator bundled' in text
     assert re.search(r'- machine: \d+ cores, ', text)
-    assert re.search(r'- versions: python [\d.]+, gunicorn .*PostgreSQL \d+', text)
+    assert re.search(r'- versions: python [\d.]+, granian .*PostgreSQL \d+', text)
     assert _table(text) == _table(stdout)
 
 
@@ -104,3 +107,33 @@ def test_memory_of_the_service_is_reported(run):
     assert found, stdout
     assert float(found[1]) > 10 and float(found[2]) > 10
     assert int(found[3].replace(',', '')) > 0
+
+
+@pytest.mark.e2e
+def test_the_machine_http_limit_is_measured_or_its_absence_said(run):
+    stdout, _ = run
+    if shutil.which('nginx') or Path('/usr/sbin/nginx').exists():
+        cells = _table(stdout)[NGINX]
+        assert float(cells[2].replace(',', '')) > 0 and cells[6] == '0', cells
+        assert re.search(r'^check/nginx return 204 \(machine HTTP limit\): [\d.]+ at c=2$',
+                         stdout, re.M), stdout
+    else:
+        assert 'nginx not installed: no machine HTTP limit row' in stdout
+
+
+@pytest.mark.e2e
+def test_churn_mix_and_targets_are_reported(run):
+    stdout, _ = run
+    alone = re.search(r'- checks alone: ([\d,.]+) checks/s .* hit ratio ([\d.]+), errors 0',
+                      stdout)
+    churned = re.search(r'- with churn: ([\d,.]+) checks/s .* hit ratio ([\d.]+), errors 0 '
+                        r'\(check [\d,]+, delete \d+, login \d+, read \d+, refresh \d+, '
+                        r'write \d+\)', stdout)
+    assert alone and churned, stdout
+    assert float(churned[1].replace(',', '')) > 0 and 0 < float(churned[2]) <= 1
+    for measure in ('cached check ÷ granian bare WSGI 204', 'check p99 at c=2',
+                    'churn mix: hit ratio on known tokens',
+                    'churn mix: check throughput ÷ no churn'):
+        assert re.search(rf'^\| {re.escape(measure)} \| [^|]+ \| [^|]*\d[^|]* \| '
+                         r'(yes|no|–) \|$', stdout, re.M), measure
+    assert re.search(r'^churn: hit ratio on known tokens: [\d.]+$', stdout, re.M)
