@@ -1,6 +1,6 @@
 """Prometheus metrics, derived from requests and responses at one point (``record``).
 
-Under gunicorn the workers share values through prometheus-client's multi-process mode: the
+Under granian the workers share values through prometheus-client's multi-process mode: the
 server sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker imports prometheus_client, which is
 why the import happens in ``Metrics.__init__`` (called by create_app in the worker).
 """

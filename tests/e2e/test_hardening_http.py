@@ -44,9 +44,11 @@ ENVELOPE_KEYS = {'message', 'error_id', 'details', 'timestamp', 'reason', 'statu
 
 
 def settings(db_uri: str, state: Path, port: int, **overrides) -> dict:
+    """``rest_api`` in ``overrides`` is merged with the defaults here (listen, port)."""
     return {
         'db_uri': db_uri,
-        'rest_api': {'listen': '127.0.0.1', 'port': port, 'workers': 2},
+        'rest_api': {'listen': '127.0.0.1', 'port': port, 'workers': 2,
+                     **overrides.pop('rest_api', {})},
         'state_dir': str(state),
         'bootstrap_user_on_startup': True,
         'bootstrap_user_username': ADMIN[0],

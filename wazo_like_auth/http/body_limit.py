@@ -22,7 +22,7 @@ class ChunkedBodyLimit:
 
     def __call__(self, environ, start_response):
         chunked = 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower()
-        # wsgi.input_terminated: the server ends the stream at the last chunk (gunicorn does).
+        # wsgi.input_terminated: the server ends the stream at the last chunk (granian does).
         if not chunked or not environ.get('wsgi.input_terminated'):
             return self._app(environ, start_response)
         body = _read_at_most(environ['wsgi.input'], self._limit + 1)

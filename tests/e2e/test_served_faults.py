@@ -1,0 +1,138 @@
+"""Faults against the granian-served process: slow clients, a PostgreSQL outage, a graceful
+stop with a request in flight. Everything on 127.0.0.1, each test bounded in time."""
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from sqlalchemy import create_engine
+
+from tests.e2e.test_hardening_http import ADMIN, served
+from tests.integration.test_database_outage import RestartablePostgresql
+from wazo_like_auth import db
+
+pytestmark = pytest.mark.e2e
+
+REQUEST = b'GET /0.1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+
+
+def small_server(directory, db_uri, **overrides):
+    """One worker with two threads: a server holding a thread per connection would be
+    blocked by the slow clients below; granian holds them in its Rust event loop."""
+    return served(directory, db_uri, rest_api={'workers': 1, 'threads': 2}, **overrides)
+
+
+def timed_status(svc, token: str) -> tuple[int, float]:
+    started = time.monotonic()
+    response = requests.head(svc.url(f'/0.1/token/{token}'), timeout=5)
+    return response.status_code, time.monotonic() - started
+
+
+def log_in(svc) -> str:
+    response = requests.post(svc.url('/0.1/token'), auth=ADMIN, json={}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()['data']['token']
+
+
+def trickle(port: int, stop: threading.Event, sent: list[int]) -> None:
+    """Send a request one byte a second until ``stop``."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        for byte in REQUEST:
+            if stop.wait(1.0):
+                return
+            with contextlib.suppress(OSError):
+                sock.sendall(bytes([byte]))
+                sent.append(byte)
+
+
+def test_requests_trickled_one_byte_a_second_do_not_block_others(tmp_path, db_uri, engine):
+    with small_server(tmp_path, db_uri) as svc:
+        token = log_in(svc)
+        stop, sent = threading.Event(), []
+        slow = [threading.Thread(target=trickle, args=(svc.port, stop, sent))
+                for _ in range(4)]  # more slow clients than the worker has threads
+        for thread in slow:
+            thread.start()
+        try:
+            time.sleep(1.5)
+            answers = [timed_status(svc, token) for _ in range(20)]
+            assert len(sent) >= 4  # the slow requests are in flight meanwhile
+        finally:
+            stop.set()
+            for thread in slow:
+                thread.join(5)
+        assert {status for status, _ in answers} == {204}
+        assert max(seconds for _, seconds in answers) < 1.0, answers
+
+
+def test_200_idle_keep_alive_connections_do_not_block_others(tmp_path, db_uri, engine):
+    with small_server(tmp_path, db_uri) as svc:
+        token = log_in(svc)
+        idle = []
+        try:
+            for _ in range(200):
+                sock = socket.create_connection(('127.0.0.1', svc.port), timeout=10)
+                idle.append(sock)
+                sock.sendall(REQUEST)
+                assert sock.recv(65536).startswith(b'HTTP/1.1 200')
+            answers = [timed_status(svc, token) for _ in range(20)]
+            assert {status for status, _ in answers} == {204}
+            assert max(seconds for _, seconds in answers) < 1.0, answers
+            # The idle connections are still open and served.
+            for sock in idle[::50]:
+                sock.sendall(REQUEST)
+                assert sock.recv(65536).startswith(b'HTTP/1.1 200')
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+def test_sigterm_finishes_the_request_in_flight(tmp_path, db_uri, engine):
+    # A login at bcrypt cost 13 takes a good fraction of a second: SIGTERM arrives meanwhile.
+    with small_server(tmp_path, db_uri, password_hash_rounds=13) as svc:
+        with ThreadPoolExecutor(1) as pool:
+            login = pool.submit(requests.post, svc.url('/0.1/token'), auth=ADMIN, json={},
+                                timeout=30)
+            time.sleep(0.15)
+            assert not login.done()
+            svc.process.send_signal(signal.SIGTERM)
+            assert login.result().status_code == 200
+        assert svc.process.wait(15) == 0
+
+
+@pytest.fixture
+def outage_db():
+    pg = RestartablePostgresql()
+    engine = create_engine(db.url(pg.uri))
+    db.upgrade(engine)
+    engine.dispose()
+    yield pg
+    pg.close()
+
+
+def test_outage_answers_503_in_the_envelope_within_2_s_then_recovers(tmp_path, outage_db):
+    with small_server(tmp_path, outage_db.uri) as svc:
+        tokens = [log_in(svc) for _ in range(3)]
+        outage_db.stop()
+        try:
+            started = time.monotonic()
+            answers = [requests.get(svc.url(f'/0.1/token/{t}'), timeout=10) for t in tokens]
+            assert time.monotonic() - started < 3 * 2.0
+            for answer in answers:
+                assert answer.status_code == 503, answer.text
+                assert answer.json()['error_id'] == 'database-unavailable'
+                assert answer.elapsed.total_seconds() < 2.0
+        finally:
+            outage_db.restart()
+        deadline = time.monotonic() + 10
+        while requests.get(svc.url('/0.1/status'), timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, 'not recovered 10 s after the restart'
+            time.sleep(0.2)
+        assert [timed_status(svc, t)[0] for t in tokens] == [204] * 3
+        log_in(svc)
