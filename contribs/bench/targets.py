@@ -30,23 +30,30 @@ def _met(values: list[float], ok) -> str:
 
 
 def lines(report) -> list[str]:
-    head, wsgi, nginx = _rows(report, 'head'), _rows(report, 'wsgi'), _rows(report, 'nginx')
     out = ['| measure | target | this run | met |', '|---|---|---|---|']
 
     def add(measure, target, figure, met='–'):
         out.append(f'| {measure} | {target} | {figure} | {met} |')
 
+    _throughput(report, add)
+    _costs(report, add)
+    _under_load(report, add)
+    return out
+
+
+def _throughput(report, add) -> None:
+    head, wsgi, nginx = _rows(report, 'head'), _rows(report, 'wsgi'), _rows(report, 'nginx')
     text, values = _ratio_cells(head, wsgi)
     add('cached check ÷ granian bare WSGI 204', '≥ 0.6', text, _met(values, lambda v: v >= .6))
-    if nginx:
-        add('cached check ÷ nginx `return 204`', 'reported (≈ 0.3)',
-            _ratio_cells(head, nginx)[0])
-    else:
-        add('cached check ÷ nginx `return 204`', 'reported (≈ 0.3)', 'nginx not installed')
-    first = min(head) if head else None
-    if first is not None:
+    add('cached check ÷ nginx `return 204`', 'reported (≈ 0.3)',
+        _ratio_cells(head, nginx)[0] if nginx else 'nginx not installed')
+    if head:
+        first = min(head)
         p99 = head[first].result.p99
         add(f'check p99 at c={first}', '≤ 2 ms', f'{p99:.2f} ms', _met([p99], lambda v: v <= 2))
+
+
+def _costs(report, add) -> None:
     for c, row in sorted(_rows(report, 'unknown').items()):
         add(f'unknown-token check, c={c}', 'reported',
             f'{row.result.rps:,.0f} req/s; CPU/req service {_fmt(_cpu_ms(row, "service"))} ms, '
@@ -54,12 +61,15 @@ def lines(report) -> list[str]:
     for c, row in sorted(_rows(report, 'refresh').items()):
         cost = [v for v in (_cpu_ms(row, 'service'), _cpu_ms(row, 'postgres')) if v is not None]
         add(f'refresh exchange CPU (service + PostgreSQL), c={c}', '≤ 2 ms',
-            f'{sum(cost):.2f} ms' if cost else 'n/a', _met([sum(cost)] if cost else [],
-                                                           lambda v: v <= 2))
+            f'{sum(cost):.2f} ms' if cost else 'n/a',
+            _met([sum(cost)] if cost else [], lambda v: v <= 2))
     bound = (os.cpu_count() or 1) / report.bcrypt_verify if report.bcrypt_verify else 0
     logins = [row.result.rps / bound for row in _rows(report, 'login').values() if bound]
     add('logins/s ÷ (cores ÷ one bcrypt verify)', '≥ 0.9',
         ', '.join(f'{v:.2f}' for v in logins) or 'n/a', _met(logins, lambda v: v >= .9))
+
+
+def _under_load(report, add) -> None:
     storm = [m.checks.result.p99 for m in report.mixed]
     add('check p99 while logins saturate bcrypt', '≤ 20 ms',
         ', '.join(f'{v:.2f} ms at c={m.checks.concurrency}'
@@ -67,7 +77,7 @@ def lines(report) -> list[str]:
         _met(storm, lambda v: v <= 20))
     if report.memory:
         first_rss, last_rss, checks = report.memory
-        add('worker RSS after the run\'s checks', 'flat, ≤ 100 MB',
+        add("worker RSS after the run's checks", 'flat, ≤ 100 MB',
             f'{first_rss:.1f} → {last_rss:.1f} MiB after {checks:,} checks',
             _met([last_rss], lambda v: v <= 100))
     if report.churn and report.churn.runs:
@@ -76,7 +86,6 @@ def lines(report) -> list[str]:
             _met([hit], lambda v: v >= .9))
         add('churn mix: check throughput ÷ no churn', '≥ 0.8', f'{ratio:.3f}',
             _met([ratio], lambda v: v >= .8))
-    return out
 
 
 def _fmt(value: float | None) -> str:
