@@ -81,7 +81,7 @@ def settings(config: dict) -> dict:
         'http': HTTPModes.http1, 'websockets': False,
         'http1_settings': HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT * 1000,
                                         keep_alive=True, max_buffer_size=MAX_HEAD_SIZE),
-        'log_level': LogLevels.info, 'log_dictconfig': _GRANIAN_LOGGING,
+        'log_level': LogLevels(config['log_level'].lower()), 'log_dictconfig': _GRANIAN_LOGGING,
         'respawn_failed_workers': True, 'respawn_interval': 0,
         'workers_kill_timeout': GRACEFUL_TIMEOUT,
         **tls,

@@ -30,6 +30,7 @@ import requests
 from sqlalchemy import text
 
 from wazo_like_auth import tokens
+from wazo_like_auth.services.validation_cache import LISTENER_NAME
 from tests.e2e.test_serve import free_port, serve_command, service, write_config
 
 pytestmark = pytest.mark.e2e
@@ -373,6 +374,22 @@ def test_no_secret_in_the_served_process_output_at_debug_level(svc, admin_token)
             assert form not in output, secret
 
 
+# --- per-worker start-up ------------------------------------------------------------------
+
+
+def test_each_worker_listens_for_revocations_once(svc, engine):
+    """Every worker builds its own app once: two workers, two LISTEN connections."""
+    def listeners():
+        with engine.connect() as conn:
+            return conn.execute(text(
+                'SELECT count(*) FROM pg_stat_activity WHERE application_name = :name '
+                'AND datname = current_database()'), {'name': LISTENER_NAME}).scalar()
+    assert wait_for(lambda: listeners() == 2, 10), listeners()
+    prefixes = {requests.get(svc.url('/0.1/status'), timeout=5).headers['x-request-id'][:20]
+            for _ in range(40)}
+    assert len(prefixes) == 2  # request ids: one random prefix per worker process
+
+
 # --- a worker killed in the middle of logins -----------------------------------------------
 
 
@@ -436,6 +453,10 @@ def test_a_worker_killed_mid_login_loses_only_its_own_requests(tmp_path, db_uri,
         try:
             assert wait_for(lambda: sum(a.status == 200 for a in attempts) >= 2, 30)
             victim = sorted(workers)[0]
+            # Its live gauges (prometheus multi-process files) exist, and go with it.
+            live_gauges = lambda: list((tmp_path / 'state' / 'metrics').glob(  # noqa: E731
+                f'gauge_live*_{victim}.db'))
+            assert wait_for(live_gauges, 10), f'no metrics file of worker {victim}'
             os.kill(victim, signal.SIGKILL)
             killed_at = time.monotonic()
             replaced = wait_for(lambda: len(workers_of(master) - workers) == 1
@@ -450,6 +471,7 @@ def test_a_worker_killed_mid_login_loses_only_its_own_requests(tmp_path, db_uri,
                 thread.join(60)
         assert replaced, f'the killed worker was not replaced:\n{svc.output()}'
         assert victim not in workers_of(master)
+        assert live_gauges() == []
 
         statuses = {a.status for a in attempts}
         assert statuses <= {200, None}, statuses
