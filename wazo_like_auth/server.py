@@ -102,7 +102,9 @@ class _WorkerApp:
 
 class _Granian(Granian):
     """granian's process manager, telling prometheus-client when a worker is gone so that a
-    dead worker's gauges leave the aggregated metrics."""
+    dead worker's gauges leave the aggregated metrics. granian has no child-exit hook: this
+    extends its (private) respawn step, which every replacement of a worker goes through;
+    setup.cfg pins granian to 2.x for it."""
 
     def _respawn_workers(self, workers, spawn_target, target_loader, delay: float = 0):
         replaced = [self.wrks[idx].inner.pid for idx in workers]
