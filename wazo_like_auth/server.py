@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import string
+import sys
 from pathlib import Path
 
 from granian.constants import HTTPModes, Interfaces, SSLProtocols
@@ -38,6 +39,11 @@ HEADER_READ_TIMEOUT = 30
 # The request line and headers together: past this granian answers 431 itself (empty body).
 # Request targets up to 16 KiB reach the app (past that: 414 in the envelope, app.py).
 MAX_HEAD_SIZE = 32 * 1024
+# How often a worker's threads hand the GIL over (Python's default: 5 ms). A check arriving
+# while a longer request runs Python (an admin write, a refresh exchange) waits for the GIL at
+# most this long: in the bench's churn mix, check throughput under churn went from about 0.35
+# to 0.55 of the checks alone with 0.5 ms.
+GIL_SWITCH_INTERVAL = 0.0005
 # granian's own messages (worker spawned, respawned, stopped) go to our handlers.
 _GRANIAN_LOGGING = {
     'version': 1, 'disable_existing_loggers': False, 'formatters': {}, 'handlers': {},
@@ -97,6 +103,7 @@ class _WorkerApp:
 
     def __call__(self):
         setup_logging(self._config)  # the worker re-ran granian's logging set-up
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         return self._factory()
 
 

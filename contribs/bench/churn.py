@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import random
 import re
+import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class _Client:
         self.pool = [self.refresh() for _ in range(POOL)]
         self.policy: str | None = None
         self.written = 0
+        self.run = secrets.token_hex(4)  # policy names stay unique across runs
 
     def send(self, method: str, path: str, body: dict | None = None,
              headers: dict | None = None) -> tuple[int, bytes]:
@@ -119,7 +121,8 @@ class _Client:
         if self.policy is None:
             self.written += 1
             status, raw = self.send('POST', '/0.1/policies', {
-                'name': f'churn-{self.index}-{self.written}', 'acl': ['churn.read']},
+                'name': f'churn-{self.run}-{self.index}-{self.written}',
+                'acl': ['churn.read']},
                 self.admin)
             self.policy = json.loads(raw)['uuid'] if status == 200 else None
             return status == 200
@@ -143,7 +146,9 @@ class _Client:
         else:
             ok = getattr(self, op)()
         counts[op] += 1
-        counts['errors'] += not ok
+        if not ok:
+            counts['errors'] += 1
+            counts[f'{op} errors'] += 1
 
 
 def _draw(rng: random.Random) -> str:
@@ -169,7 +174,9 @@ def _client(index, port, fixtures, churn, duration, ready, go, results) -> None:
                 continue
             if index == CHECKERS:
                 counts['login'] += 1
-                counts['errors'] += not client.login()
+                if not client.login():
+                    counts['errors'] += 1
+                    counts['login errors'] += 1
             else:
                 client.step(_draw(client.rng), counts)
             time.sleep(max(0.0, pace - (time.monotonic() - now)))
