@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
         'listen': '127.0.0.1',
         'port': 9497,
         'workers': None,  # None: chosen from the CPU count at start
-        'threads': 32,
+        'threads': 128,
         'certificate': None,
         'private_key': None,
         'num_proxies': 0,
