@@ -24,7 +24,8 @@ from . import db
 from .app import create_app
 from .config import workers
 from .embedded_db import EmbeddedPostgres
-from .logs import setup_logging
+from . import tokens
+from .logs import escape, setup_logging
 from .passwords import PasswordHasher
 from .services import startup
 from .services.bootstrap import BootstrapService
@@ -66,7 +67,7 @@ class Server:
         """Serve until SIGTERM/SIGINT (graceful: in-flight requests finish); a worker that
         dies is replaced. Raises SystemExit when granian stops on a failure."""
         server = _Granian(**settings(self._config))
-        setup_logging(self._config)  # granian configured logging in its constructor
+        _setup_logging(self._config)  # granian configured logging in its constructor
         server.serve(target_loader=_WorkerApp(self._config, self._app_factory),
                      wrap_loader=False)
 
@@ -102,7 +103,7 @@ class _WorkerApp:
         self._factory = factory
 
     def __call__(self):
-        setup_logging(self._config)  # the worker re-ran granian's logging set-up
+        _setup_logging(self._config)  # the worker re-ran granian's logging set-up
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         return self._factory()
 
@@ -118,6 +119,26 @@ class _Granian(Granian):
         super()._respawn_workers(workers, spawn_target, target_loader, delay)
         for pid in replaced:  # every one has exited by now
             _mark_dead(pid)
+
+
+def _setup_logging(config: dict) -> None:
+    """Our handlers, and granian's records redacted and escaped on their way to them."""
+    setup_logging(config)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_granian_records)
+
+
+def _granian_records(record: logging.LogRecord) -> bool:
+    return redact_record(record) if record.name.startswith('_granian') else True
+
+
+def redact_record(record: logging.LogRecord) -> bool:
+    """A log filter for the server's own lines, which may quote a request's path (and so a
+    token): tokens redacted, control characters escaped, as our own log lines are."""
+    record.msg, record.args = escape(tokens.redact_all(record.getMessage())), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = tokens.redact_all(logging.Formatter().formatException(record.exc_info))
+    return True
 
 
 def _prepare_metrics_dir(config: dict) -> None:

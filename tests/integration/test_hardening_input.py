@@ -122,7 +122,7 @@ def test_deeply_nested_json_answers_400(client, token, alice, method, path):
 
 
 def chunked(client, path: str, body: bytes, headers: dict):
-    """A request as gunicorn hands over a chunked body: no Content-Length, the stream ended
+    """A request as granian hands over a chunked body: no Content-Length, the stream ended
     by the server (wsgi.input_terminated)."""
     return client.post(path, input_stream=io.BytesIO(body),
                        headers={**headers, 'Transfer-Encoding': 'chunked'},

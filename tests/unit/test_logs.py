@@ -6,7 +6,7 @@ import logging
 import sys
 
 from wazo_like_auth import tokens
-from wazo_like_auth.gunicorn_worker import redact_record
+from wazo_like_auth.server import redact_record
 from wazo_like_auth.logs import JsonFormatter, PlainFormatter, escape
 
 TOKEN = '3f2a9c4e-1b7d-0e5f-f6a8-9b0c1d2e3f4a'
@@ -54,7 +54,7 @@ def test_redact_all_redacts_every_token_shaped_part_in_either_case():
     assert redacted.startswith(f'/0.1/token/{tokens.redact(TOKEN)}/scopes/check')
 
 
-def test_gunicorn_error_lines_are_redacted_and_escaped():
+def test_server_log_lines_are_redacted_and_escaped():
     record = _record('Error handling request %s', f'/0.1/token/{TOKEN}\nforged')
     assert redact_record(record)
     assert record.getMessage() == \
