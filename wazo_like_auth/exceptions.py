@@ -209,3 +209,15 @@ class MetricsForbidden(ServiceError):
     status_code = 403
     error_id = 'forbidden'
     message = 'Metrics are not served to this address'
+
+
+class UnknownEmail(NotFound):
+    error_id = 'unknown-email'
+    message = 'No such email'
+
+
+class MailUnavailable(ServiceError):
+    """Mail is not configured (``smtp.host``): nothing that needs a mail can be done."""
+    status_code = 503
+    error_id = 'mail-unavailable'
+    message = 'Mail is not configured on this server'

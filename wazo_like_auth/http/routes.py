@@ -6,6 +6,7 @@ from typing import Any
 from . import config_resources as cf
 from . import groups as gr
 from . import links as ln
+from . import mail_routes
 from . import oauth2_routes
 from . import openapi
 from . import policies as po
@@ -27,6 +28,7 @@ def register(api: Api, services: dict[str, Any]) -> None:
     _tenants_and_users(api, services, protected)
     _policies_and_groups(api, services, protected)
     oauth2_routes.register(api, services)
+    mail_routes.register(api, services)
 
 
 def _tokens(api: Api, services: dict[str, Any]) -> None:
