@@ -31,7 +31,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import mail_tokens
-from ..mail.messages import BadRecipient, MailComposer
+from ..mail.messages import BadRecipient, MailComposer, clean_header_text
 from ..mail.smtp import PermanentFailure, SmtpConnection, TemporaryFailure
 from ..mail_settings import MailSettings
 from ..repositories import mail as mail_repo
@@ -147,7 +147,8 @@ class MailSender:
         link = link_template.format(**{k: urllib.parse.quote(str(v), safe='') for k, v in {
             'token': value, 'user_uuid': context['user_uuid'],
             'email_uuid': context.get('email_uuid', '')}.items()})
-        values = {'link': link, 'username': context.get('username'),
+        username = clean_header_text(context.get('username') or '') or None  # one line
+        values = {'link': link, 'username': username,
                   'address': recipient, 'expires_at': expires_at.astimezone(dt.timezone.utc).strftime('%Y-%m-%d %H:%M')}
         return self._composer.compose(kind, recipient, context.get('username'), values)
 
