@@ -144,12 +144,12 @@ class MailSender:
         value = mail_tokens.derive(self._key, token.uuid)
         link_template = (self._settings.password_reset_link if kind == 'password_reset'
                          else self._settings.email_confirmation_link)
-        link = link_template.format(**{k: urllib.parse.quote(str(v), safe='') for k, v in {
-            'token': value, 'user_uuid': context['user_uuid'],
-            'email_uuid': context.get('email_uuid', '')}.items()})
+        link = _fill(link_template, token=value, user_uuid=context['user_uuid'],
+                     email_uuid=context.get('email_uuid', ''))
         username = clean_header_text(context.get('username') or '') or None  # one line
-        values = {'link': link, 'username': username,
-                  'address': recipient, 'expires_at': expires_at.astimezone(dt.timezone.utc).strftime('%Y-%m-%d %H:%M')}
+        expires = expires_at.astimezone(dt.timezone.utc).strftime('%Y-%m-%d %H:%M')
+        values = {'link': link, 'username': username, 'address': recipient,
+                  'expires_at': expires}
         return self._composer.compose(kind, recipient, context.get('username'), values)
 
     def start(self) -> None:
@@ -175,3 +175,11 @@ class MailSender:
             except Exception:  # a failed cycle (database down...) must not kill the loop
                 logger.warning('mail delivery cycle failed', exc_info=True)
             self._wake.wait(self._settings.poll_interval)
+
+
+def _fill(template: str, **values: str) -> str:
+    """``template`` with each ``{name}`` replaced by the URL-quoted value; any other brace is
+    left as is (an operator's link template is not a format string)."""
+    for name, value in values.items():
+        template = template.replace('{' + name + '}', urllib.parse.quote(str(value), safe=''))
+    return template
