@@ -8,8 +8,9 @@ import threading
 import pytest
 from sqlalchemy import text
 
+from tests.integration.admin_client import AdminClient
 from tests.integration.apps import running_app
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import basic, wait_until
 from tests.integration.smtp_server import (Mailbox, deliver, free_port, link_in,  # noqa: F401
                                            mail_config, mailbox, path_of, text_of)
 from wazo_like_auth.app import create_app, shutdown
@@ -147,3 +148,23 @@ def test_a_broken_template_override_stops_start_up(mail_config, mailbox, engine,
     with pytest.raises(jinja2.TemplateSyntaxError):
         create_app(mail_config(mailbox.port, mail={'templates_dir': str(tmp_path)}),
                    engine=engine)
+
+
+def test_a_mail_that_fails_to_render_does_not_hold_the_others(mail_config, mailbox, engine,  # noqa
+                                                              make_user, tmp_path):
+    (tmp_path / 'password_reset.txt').write_text('{{ no_such_variable }}\n')
+    make_user('alice', 's3cret', email='alice@example.com')
+    bob = make_user('bob', 's3cret', email='bob@example.com', email_confirmed=False)
+    make_user('root', 'r00t', acl=['#'])
+    with running_app(mail_config(mailbox.port, mail={'templates_dir': str(tmp_path)}),
+                     engine) as app:
+        client = app.test_client()
+        assert client.get(RESET, query_string={'username': 'alice'}).status_code == 204
+        admin = AdminClient(client, client.post('/0.1/token', json={}, headers=basic(
+            'root', 'r00t')).get_json()['data']['token'])
+        email = admin.ok('GET', f'/users/{bob}')['emails'][0]['uuid']
+        admin.ok('GET', f'/users/{bob}/emails/{email}/confirm', 204)
+        deliver(app)
+    assert [recipients for recipients, _, _ in mailbox.received] == [['bob@example.com']]
+    assert [(kind, attempts) for kind, attempts, _ in outbox(engine)] == \
+        [('password_reset', 1)]

@@ -72,6 +72,8 @@ def test_a_taken_login_is_409_and_creates_nothing(client, make_user, sessions, t
 
 @pytest.mark.parametrize('body', [{}, {**BODY, 'email_address': 'not-an-address'},
                                   {**BODY, 'username': ''}, {**BODY, 'password': None},
+                                  {**BODY, 'email_address': 'a' * 400 + '@example.com'},
+                                  {**BODY, 'username': 'x' * 257},
                                   {k: v for k, v in BODY.items() if k != 'username'}])
 def test_bad_registration_bodies_are_400(client, sessions, body):
     before = counts(sessions)

@@ -1,8 +1,8 @@
 """E-mail address confirmation (admin spec §1.9).
 
 ``request`` mails a confirmation link for one unconfirmed address of a user (404 unknown user
-or address, 409 already confirmed, 429 over the budget per user or per address, 503 when mail
-is not configured). ``confirm`` marks the address confirmed, for the link's token (bound to that
+or address, 409 already confirmed, then 503 when mail is not configured, 429 over the budget
+per user or per address). ``confirm`` marks the address confirmed, for the link's token (bound to that
 address, single use, living ``email_confirmation_expiration``) or for an access token holding
 ``auth.emails.{email_uuid}.confirm.update``. Only a confirmed address is a login (token
 service) or receives a password reset; confirming voids the address's other links.
@@ -42,8 +42,6 @@ class EmailConfirmationService:
 
     def request(self, user_uuid: uuid.UUID, email_uuid: uuid.UUID) -> None:
         s = self._settings
-        if not s.enabled:
-            raise MailUnavailable()
         with self._sessions.begin() as db:
             user = db.get(User, user_uuid)
             if user is None:
@@ -55,6 +53,8 @@ class EmailConfirmationService:
             if email.confirmed:
                 raise Conflict(f'This email already confirmed: "{email_uuid}"',
                                details={'uuid': str(email_uuid)})
+            if not s.enabled:  # after the spec's 404 and 409: they do not depend on mail
+                raise MailUnavailable()
             self._budget.spend(db, ('confirm-user', str(user_uuid), s.requests_per_user),
                                ('confirm-address', email.address, s.requests_per_address))
             self.issue(db, user, email)

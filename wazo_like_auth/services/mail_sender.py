@@ -107,18 +107,23 @@ class MailSender:
             with SmtpConnection(self._settings.smtp) as smtp:
                 smtp.send(message)
         except TemporaryFailure as e:
-            delay = min(self._settings.retry_initial_delay * 2 ** attempts,
-                        self._settings.retry_max_delay)
-            logger.warning('mail %d (%s) not sent (%s): retry in %d s', mail_id, kind, e, delay)
-            with self._sessions.begin() as db:
-                mail_repo.postpone(db, mail_id, delay, str(e))
-            return
+            return self._retry(mail_id, kind, attempts, str(e))
         except (PermanentFailure, BadRecipient) as e:
             logger.warning('mail %d (%s) for user %s refused for good (%s)', mail_id, kind,
                            context.get('user_uuid'), type(e).__name__)
             return self._finish(mail_id, rejected=context)
+        except Exception as e:  # e.g. an operator template failing to render: later mails
+            logger.error('mail %d (%s) failed', mail_id, kind, exc_info=True)  # still go
+            return self._retry(mail_id, kind, attempts, type(e).__name__)
         logger.info('mail %d (%s) sent for user %s', mail_id, kind, context.get('user_uuid'))
         self._finish(mail_id)
+
+    def _retry(self, mail_id: int, kind: str, attempts: int, error: str) -> None:
+        delay = min(self._settings.retry_initial_delay * 2 ** attempts,
+                    self._settings.retry_max_delay)
+        logger.warning('mail %d (%s) not sent (%s): retry in %d s', mail_id, kind, error, delay)
+        with self._sessions.begin() as db:
+            mail_repo.postpone(db, mail_id, delay, error)
 
     def _resolve(self, mail_id: int, kind: str, context: dict[str, Any]):
         with self._sessions.begin() as db:
