@@ -109,8 +109,9 @@ class MailSender:
         except TemporaryFailure as e:
             return self._retry(mail_id, kind, attempts, str(e))
         except (PermanentFailure, BadRecipient) as e:
+            why = e if isinstance(e, PermanentFailure) else type(e).__name__  # no address
             logger.warning('mail %d (%s) for user %s refused for good (%s)', mail_id, kind,
-                           context.get('user_uuid'), type(e).__name__)
+                           context.get('user_uuid'), why)
             return self._finish(mail_id, rejected=context)
         except Exception as e:  # e.g. an operator template failing to render: later mails
             logger.error('mail %d (%s) failed', mail_id, kind, exc_info=True)  # still go
