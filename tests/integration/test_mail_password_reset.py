@@ -186,3 +186,14 @@ def test_a_mailbox_gets_at_most_the_per_user_budget(client, app, mailbox, alice)
         assert ask(client, **query).status_code == 204
     deliver(app)
     assert len(mailbox.received) == 3  # mail.requests_per_user; the fourth answered 204 too
+
+
+def test_without_smtp_a_reset_request_still_answers_204_and_queues_nothing(make_config,
+                                                                           db_uri, engine,
+                                                                           alice):
+    from tests.integration.apps import running_app
+    with running_app(make_config(db_uri=db_uri), engine) as app:
+        assert app.test_client().get(RESET, query_string={'username': 'alice'}) \
+            .status_code == 204
+    with engine.connect() as conn:
+        assert conn.execute(text('SELECT count(*) FROM auth_mail_outbox')).scalar() == 0

@@ -89,3 +89,16 @@ def test_a_refused_confirmation_mail_leaves_nothing_behind(client, app, mailbox,
     deliver(app)
     assert mailbox.received == []
     assert counts(sessions) == before
+
+
+def test_registrations_are_throttled_per_client(mail_config, mailbox, engine):  # noqa: F811
+    from tests.integration.apps import running_app
+    config = mail_config(mailbox.port, registration={'enabled': True},
+                         mail={'requests_per_client': 2})
+    with running_app(config, engine) as app:
+        client = app.test_client()
+        answers = [client.post(REGISTER, json={**BODY, 'username': f'u{i}',
+                                               'email_address': f'u{i}@example.com'})
+                   for i in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2].headers['Retry-After']) >= 1
