@@ -214,6 +214,7 @@ class MetricsForbidden(ServiceError):
 class UnknownEmail(NotFound):
     error_id = 'unknown-email'
     message = 'No such email'
+    resource = 'emails'
 
 
 class MailUnavailable(ServiceError):

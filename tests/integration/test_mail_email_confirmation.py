@@ -73,6 +73,7 @@ def test_confirming_again_is_409_and_a_used_link_is_refused(client, app, mailbox
     again = admin.get(f'/users/{carol}/emails/{email["uuid"]}/confirm')
     assert again.status_code == 409
     assert again.get_json()['message'] == f'This email already confirmed: "{email["uuid"]}"'
+    assert again.get_json()['resource'] == 'emails'
     reused = client.get(path_of(link))
     assert reused.status_code == 401 and b'not valid' in reused.get_data()
 
@@ -86,6 +87,7 @@ def test_unknown_user_or_address_is_404(admin, carol, make_user):
                         (f'/users/{carol}/emails/{bob_email["uuid"]}/confirm', 'unknown-email')):
         response = admin.get(path)
         assert response.status_code == 404 and response.get_json()['error_id'] == error
+        assert response.get_json()['resource'] == 'emails'
 
 
 def test_tampered_expired_and_cross_address_tokens_are_refused(client, app, mailbox, admin,

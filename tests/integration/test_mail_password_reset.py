@@ -156,6 +156,7 @@ def test_reset_request_needs_exactly_one_of_username_email_login(client, query):
     response = ask(client, **query)
     assert response.status_code == 400
     assert response.get_json()['error_id'] == 'invalid-data'
+    assert response.get_json()['resource'] == 'reset'
 
 
 @pytest.mark.parametrize('query,body', [

@@ -67,6 +67,7 @@ def test_a_taken_login_is_409_and_creates_nothing(client, make_user, sessions, t
     response = client.post(REGISTER, json=BODY)
     assert response.status_code == 409
     assert taken in response.get_json()['details']
+    assert response.get_json()['resource'] == 'users'
     assert counts(sessions) == before
 
 

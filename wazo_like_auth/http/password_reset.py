@@ -30,7 +30,8 @@ class PasswordReset(Resource):
         """Always 204 once the query is well-formed: no account enumeration."""
         given = [(name, request.args[name]) for name in FIELDS if name in request.args]
         if len(given) != 1 or not given[0][1]:
-            raise InvalidData('"username" or "email" or "login" should be used')
+            raise InvalidData('"username" or "email" or "login" should be used',
+                              resource='reset')
         self._resets.request(*given[0], request.remote_addr or '')
         return '', 204
 

@@ -45,14 +45,15 @@ class EmailConfirmationService:
         with self._sessions.begin() as db:
             user = db.get(User, user_uuid)
             if user is None:
-                raise UnknownUser(f'No such user: "{user_uuid}"', details={'uuid': str(user_uuid)})
+                raise UnknownUser(f'No such user: "{user_uuid}"',
+                                  details={'uuid': str(user_uuid)}, resource='emails')
             email = db.get(Email, email_uuid)
             if email is None or email.user_uuid != user_uuid:
                 raise UnknownEmail(f'No such email: "{email_uuid}"',
                                    details={'uuid': str(email_uuid)})
             if email.confirmed:
                 raise Conflict(f'This email already confirmed: "{email_uuid}"',
-                               details={'uuid': str(email_uuid)})
+                               details={'uuid': str(email_uuid)}, resource='emails')
             if not s.enabled:  # after the spec's 404 and 409: they do not depend on mail
                 raise MailUnavailable()
             self._budget.spend(db, ('confirm-user', str(user_uuid), s.requests_per_user),

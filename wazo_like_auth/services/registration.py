@@ -64,7 +64,7 @@ class RegistrationService:
                                         s.requests_per_address))
                 view = self._create(db, body, password_hash)
         except IntegrityError:  # a concurrent write the locks did not cover
-            raise Conflict() from None
+            raise Conflict(resource='users') from None
         self._notify()
         logger.info('user %s registered in new tenant %s', view['uuid'], view['tenant_uuid'])
         return view
@@ -75,7 +75,7 @@ class RegistrationService:
         for field, login in (('username', body['username']),
                              ('email_address', body['email_address'])):
             if user_repo.login_taken(db, login):
-                raise Conflict(details={field: {
+                raise Conflict(resource='users', details={field: {
                     'constraint_id': 'unique', 'message': f'The login "{login}" is already used'}})
         tenant = Tenant(uuid=uuid.uuid4(), parent_uuid=tenant_repo.top_tenant_uuid(db),
                         name=body['username'], slug=_slug(db, body['username']))
