@@ -227,7 +227,10 @@ def validate(config: dict) -> dict:
     if bool(result['rest_api']['certificate']) != bool(result['rest_api']['private_key']):
         raise ConfigError('rest_api.certificate: must be set together with rest_api.private_key')
     result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
-    check_mail(result)
+    try:
+        check_mail(result)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return result
 
 

@@ -106,14 +106,14 @@ MAIL_VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
 
 
 def check_mail(config: dict) -> None:
-    """The cross-key rules above; raises ValueError subclasses caught as ConfigError."""
-    from .config import ConfigError  # config imports this module
+    """The cross-key rules above; raises ValueError naming the key (config.validate turns it
+    into a ConfigError)."""
     if config['smtp']['host'] and not config['public_url']:
-        raise ConfigError('public_url: must be set when smtp.host is (links in mails)')
+        raise ValueError('public_url: must be set when smtp.host is (links in mails)')
     if config['registration']['enabled'] and not config['smtp']['host']:
-        raise ConfigError('registration.enabled: needs smtp.host (confirmation mails)')
+        raise ValueError('registration.enabled: needs smtp.host (confirmation mails)')
     if bool(config['smtp']['username']) != bool(config['smtp']['password']):
-        raise ConfigError('smtp.username: must be set together with smtp.password')
+        raise ValueError('smtp.username: must be set together with smtp.password')
 
 
 @dataclass(frozen=True)
