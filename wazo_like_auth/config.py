@@ -91,6 +91,7 @@ DEFAULTS: dict[str, Any] = {
         'username': None,
         'password': None,
         'timeout': 10,
+        'ca_file': None,  # None: the system's CAs verify the server's certificate
         'from_address': 'wazo-like-auth@localhost',
         'from_name': 'wazo-like-auth',
     },

@@ -72,6 +72,14 @@ def _directory(value: Any) -> str | None:
     return value
 
 
+def _file(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not Path(value).is_file():
+        raise ValueError('must be an existing file')
+    return value
+
+
 def _link(value: Any) -> str | None:
     if value is None:
         return None
@@ -88,6 +96,7 @@ MAIL_VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('smtp', 'username'): _optional_text(),
     ('smtp', 'password'): _optional_text(),
     ('smtp', 'timeout'): _int_between(1, 300),
+    ('smtp', 'ca_file'): _file,
     ('smtp', 'from_address'): _address,
     ('smtp', 'from_name'): _optional_text(),
     ('mail', 'templates_dir'): _directory,
@@ -124,6 +133,7 @@ class SmtpSettings:
     username: str | None
     password: str | None
     timeout: int
+    ca_file: str | None
     from_address: str
     from_name: str | None
 

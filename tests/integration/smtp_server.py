@@ -56,10 +56,12 @@ class Mailbox:
         with self._lock:
             self.received.append((recipients, raw, message))
 
-    def start(self) -> 'Mailbox':
+    def start(self, **options) -> 'Mailbox':
+        """``options`` go to aiosmtpd's Controller (tls_context, require_starttls,
+        authenticator, ssl_context...)."""
         from aiosmtpd.controller import Controller
         self._controller = Controller(_Handler(self), hostname='127.0.0.1', port=self.port,
-                                      enable_SMTPUTF8=True)
+                                      enable_SMTPUTF8=True, **options)
         self._controller.start()
         return self
 
@@ -117,7 +119,8 @@ def mail_config(make_config, db_uri):
     """A config sending to ``port``; retries after 1 s, polls every second."""
     def make(port: int, **flags):
         return make_config(db_uri=db_uri, public_url=PUBLIC_URL, validation_cache=False,
-                           smtp={'host': '127.0.0.1', 'port': port, 'timeout': 5},
+                           smtp={'host': '127.0.0.1', 'port': port, 'timeout': 5,
+                                 **flags.pop('smtp', {})},
                            mail={'retry_initial_delay': 1, 'retry_max_delay': 2,
                                  'poll_interval': 1, **flags.pop('mail', {})},
                            **flags)

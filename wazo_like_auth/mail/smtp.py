@@ -34,11 +34,11 @@ class SmtpConnection:
         try:
             if s.security == 'tls':
                 self._smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                              context=ssl.create_default_context())
+                                              context=self._tls())
             else:
                 self._smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == 'starttls':
-                    self._smtp.starttls(context=ssl.create_default_context())
+                    self._smtp.starttls(context=self._tls())
             if s.username:
                 self._smtp.login(s.username, s.password)
         except (OSError, smtplib.SMTPException) as e:
@@ -66,6 +66,10 @@ class SmtpConnection:
             raise TemporaryFailure(_describe(e)) from None
         if refused:  # one recipient per message: not reached, but never silently lost
             raise PermanentFailure('recipient refused')
+
+    def _tls(self) -> ssl.SSLContext:
+        """Certificate and host name always verified, against ``ca_file`` when given."""
+        return ssl.create_default_context(cafile=self._settings.ca_file)
 
     def _close(self) -> None:
         if self._smtp is not None:
