@@ -98,11 +98,6 @@ def drop(db: Session, mail_id: int) -> None:
     db.execute(delete(MailOutbox).where(MailOutbox.id == mail_id))
 
 
-def drop_older_than(db: Session, seconds: int) -> int:
-    return db.execute(delete(MailOutbox).where(
-        MailOutbox.created_at < func.now() - dt.timedelta(seconds=seconds))).rowcount
-
-
 def purge(db: Session, window: int) -> None:
     """Forget expired tokens and counters past their window."""
     db.execute(delete(MailToken).where(MailToken.expires_at < func.now()))
