@@ -5,6 +5,10 @@ import pytest
 
 from wazo_like_auth.config import load_config
 
+# The shared fixtures (tests/support): plugins, so no test module imports a conftest.
+pytest_plugins = ['tests.support.database', 'tests.support.fixtures', 'tests.support.admin_client',
+                  'tests.support.oauth_live', 'tests.support.group_fixtures']
+
 
 @pytest.fixture
 def make_config(tmp_path):

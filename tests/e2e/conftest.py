@@ -1,2 +1,1 @@
-"""End-to-end fixtures: the session PostgreSQL of the integration tests, reused as is."""
-from tests.integration.conftest import db_uri, engine, postgres  # noqa: F401
+"""End-to-end tests use the session PostgreSQL of tests/support/database.py as is."""

@@ -16,9 +16,9 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from sqlalchemy import create_engine, select, text
 
-from tests.integration.apps import running_app
-from tests.integration.live_server import LiveServer
-from tests.postgres import Postgresql
+from tests.support.apps import running_app
+from tests.support.live_server import LiveServer
+from tests.support.postgres import Postgresql
 from wazo_like_auth import db
 from wazo_like_auth.config import load_config
 from wazo_like_auth.models import Policy, Tenant, User, UserPolicy

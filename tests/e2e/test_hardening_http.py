@@ -29,16 +29,17 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from tests.support.envelope import ENVELOPE_KEYS
+from tests.support.polling import wait_until
+from tests.support.served import free_port, serve_command, service, write_config
 from wazo_like_auth import tokens
 from wazo_like_auth.services.validation_cache import LISTENER_NAME
-from tests.e2e.test_serve import free_port, serve_command, service, write_config
 
 pytestmark = pytest.mark.e2e
 
 ADMIN = ('hardening-admin', 'hardening-password-1234')
 # Its own bootstrap user, so its password hash is made at the cost of that service.
 KILL_ADMIN = ('kill-admin', 'kill-password-1234')
-ENVELOPE_KEYS = {'message', 'error_id', 'details', 'timestamp', 'reason', 'status_code'}
 
 
 # --- the served process -------------------------------------------------------------------
@@ -384,7 +385,7 @@ def test_each_worker_listens_for_revocations_once(svc, engine):
             return conn.execute(text(
                 'SELECT count(*) FROM pg_stat_activity WHERE application_name = :name '
                 'AND datname = current_database()'), {'name': LISTENER_NAME}).scalar()
-    assert wait_for(lambda: listeners() == 2, 10), listeners()
+    assert wait_until(lambda: listeners() == 2, 10, 0.1), listeners()
     prefixes = {requests.get(svc.url('/0.1/status'), timeout=5).headers['x-request-id'][:20]
             for _ in range(40)}
     assert len(prefixes) == 2  # request ids: one random prefix per worker process
@@ -420,15 +421,6 @@ def hammer(svc, stop: threading.Event, attempts: list[Attempt]) -> None:
             attempts.append(Attempt(started, response.status_code))
 
 
-def wait_for(condition, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.1)
-    return condition()
-
-
 ORPHANS = {
     'session without token': 'SELECT count(*) FROM auth_session s WHERE NOT EXISTS '
                              '(SELECT 1 FROM auth_token t WHERE t.session_uuid = s.uuid)',
@@ -446,7 +438,7 @@ def test_a_worker_killed_mid_login_loses_only_its_own_requests(tmp_path, db_uri,
                 bootstrap_user_username=KILL_ADMIN[0],
                 bootstrap_user_password=KILL_ADMIN[1]) as svc:
         master = svc.process.pid
-        workers = wait_for(lambda: len(workers_of(master)) == 2 and workers_of(master), 10)
+        workers = wait_until(lambda: len(workers_of(master)) == 2 and workers_of(master), 10, 0.1)
         assert workers, f'expected 2 workers:\n{svc.output()}'
         stop, attempts = threading.Event(), []
         threads = [threading.Thread(target=hammer, args=(svc, stop, attempts))
@@ -454,20 +446,21 @@ def test_a_worker_killed_mid_login_loses_only_its_own_requests(tmp_path, db_uri,
         for thread in threads:
             thread.start()
         try:
-            assert wait_for(lambda: sum(a.status == 200 for a in attempts) >= 2, 30)
+            assert wait_until(lambda: sum(a.status == 200 for a in attempts) >= 2, 30, 0.1)
             victim = sorted(workers)[0]
             # Its live gauges (prometheus multi-process files) exist, and go with it.
             live_gauges = lambda: list((tmp_path / 'state' / 'metrics').glob(  # noqa: E731
                 f'gauge_live*_{victim}.db'))
-            assert wait_for(live_gauges, 10), f'no metrics file of worker {victim}'
+            assert wait_until(live_gauges, 10, 0.1), f'no metrics file of worker {victim}'
             os.kill(victim, signal.SIGKILL)
             killed_at = time.monotonic()
-            replaced = wait_for(lambda: len(workers_of(master) - workers) == 1
-                                and len(workers_of(master)) == 2, 20)
+            replaced = wait_until(lambda: len(workers_of(master) - workers) == 1
+                                  and len(workers_of(master)) == 2, 20, 0.1)
             # Logins keep being served, by the survivor and the replacement: wait for a
             # round of logins started after the replacement.
             replaced_at = time.monotonic()
-            wait_for(lambda: sum(a.started > replaced_at for a in attempts) >= concurrency, 60)
+            wait_until(lambda: sum(a.started > replaced_at for a in attempts) >= concurrency, 60,
+                       0.1)
         finally:
             stop.set()
             for thread in threads:

@@ -6,12 +6,9 @@ import os
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,83 +16,13 @@ import pytest
 import requests
 import yaml
 
+from tests.support.polling import wait_until
+from tests.support.served import Service, free_port, serve_command, service, write_config
+
 pytestmark = pytest.mark.e2e
 
 ADMIN = ('e2e-admin', 'e2e-password-1234')
 TOKEN_FORM = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
-START_TIMEOUT = 30
-STOP_TIMEOUT = 15
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def serve_command(*args: str) -> list[str]:
-    return [sys.executable, '-m', 'wazo_like_auth.cli', 'serve', *args]
-
-
-def clean_environment() -> dict[str, str]:
-    """Our environment minus the variables the service reads, so only the test configures it."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith('WAZO_LIKE_AUTH_') and k != 'XIVO_UUID'}
-
-
-def write_config(path: Path, settings: dict) -> str:
-    path.write_text(yaml.safe_dump(settings))
-    return str(path)
-
-
-class Service:
-    def __init__(self, process: subprocess.Popen, port: int, stdout: Path, stderr: Path):
-        self.process = process
-        self.port = port
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def url(self, path: str) -> str:
-        return f'http://127.0.0.1:{self.port}{path}'
-
-    def output(self) -> str:
-        return self.stdout.read_text() + '\n--- stderr ---\n' + self.stderr.read_text()[-5000:]
-
-    def wait_until_up(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f'service exited with {self.process.returncode}:\n{self.output()}')
-            with contextlib.suppress(requests.RequestException):
-                response = requests.get(self.url('/0.1/status'), timeout=1)
-                if response.status_code == 200:
-                    assert response.json()['database'] == {'status': 'ok'}
-                    return
-            time.sleep(0.2)
-        pytest.fail(f'service not up after {START_TIMEOUT}s:\n{self.output()}')
-
-    def terminate(self) -> int:
-        """SIGTERM; the exit code, failing the test if it takes longer than STOP_TIMEOUT."""
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f'service still running {STOP_TIMEOUT}s after SIGTERM')
-
-
-@contextlib.contextmanager
-def service(args: list[str], port: int, logs: Path) -> Iterator[Service]:
-    logs.mkdir(parents=True, exist_ok=True)
-    stdout, stderr = logs / 'stdout', logs / 'stderr'
-    with open(stdout, 'w') as out, open(stderr, 'w') as err:
-        process = subprocess.Popen(args, stdout=out, stderr=err, env=clean_environment(),
-                                   start_new_session=True)
-    try:
-        yield Service(process, port, stdout, stderr)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
 
 
 def log_in(svc: Service, auth: tuple[str, str], prefix: str = '/api/auth/0.1') -> dict:
@@ -169,20 +96,16 @@ def postgres_pids(data_dir: Path) -> list[int]:
 
 
 def wait_for_no_postgres(data_dir: Path, timeout: float = 5) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while (pids := postgres_pids(data_dir)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return pids
+    wait_until(lambda: not postgres_pids(data_dir), timeout, interval=0.1)
+    return postgres_pids(data_dir)
 
 
 def curl_line(svc: Service) -> str:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for line in svc.stdout.read_text().splitlines():
-            if line.strip().startswith('curl '):
-                return line.strip()
-        time.sleep(0.1)
-    pytest.fail(f'no curl line printed:\n{svc.output()}')
+    def printed() -> str:
+        return next((line.strip() for line in svc.stdout.read_text().splitlines()
+                     if line.strip().startswith('curl ')), '')
+    return wait_until(printed, 5, interval=0.1) or pytest.fail(
+        f'no curl line printed:\n{svc.output()}')
 
 
 @pytest.fixture

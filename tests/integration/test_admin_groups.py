@@ -5,9 +5,7 @@ import uuid
 
 import pytest
 
-from tests.integration.admin_client import admin  # noqa: F401
-from tests.integration.group_fixtures import all_users, child  # noqa: F401
-from tests.integration.offline_access import assert_error, make_tenant
+from tests.support.offline_access import assert_error, make_tenant
 
 GROUP_KEYS = {'uuid', 'tenant_uuid', 'name', 'slug', 'read_only', 'system_managed'}
 

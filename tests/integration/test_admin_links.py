@@ -6,10 +6,9 @@ import uuid
 
 import pytest
 
-from tests.integration.admin_client import AdminClient, admin, token_of  # noqa: F401
-from tests.integration.group_fixtures import all_users, child  # noqa: F401
-from tests.integration.conftest import basic
-from tests.integration.offline_access import assert_error, make_tenant
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.credentials import basic
+from tests.support.offline_access import assert_error, make_tenant
 from wazo_like_auth.app import create_app, shutdown
 
 USER_KEYS = {'uuid', 'username', 'firstname', 'lastname', 'purpose', 'emails', 'enabled',

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from sqlalchemy import update
 
-from tests.integration.admin_client import AdminClient, admin, token_of  # noqa: F401
-from tests.integration.offline_access import assert_error, make_tenant
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.offline_access import assert_error, make_tenant
 from wazo_like_auth.models import Policy
 
 POLICY_KEYS = {'uuid', 'tenant_uuid', 'name', 'slug', 'description', 'acl', 'read_only',

@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from tests.integration.admin_client import AdminClient, token_of
-from tests.integration.offline_access import (assert_error, is_valid, offline_login,
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.offline_access import (assert_error, is_valid, offline_login,
                                               refresh_rows, rows)
 
 TENANT_KEYS = {'uuid', 'parent_uuid', 'name', 'slug', 'contact', 'phone',

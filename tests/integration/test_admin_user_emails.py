@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from tests.integration.admin_client import AdminClient, token_of
-from tests.integration.offline_access import assert_error
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.offline_access import assert_error
 
 
 def emails(*addresses, main=0, **extra):

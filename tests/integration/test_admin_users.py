@@ -6,8 +6,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from tests.integration.admin_client import AdminClient, token_of
-from tests.integration.offline_access import (assert_error, is_valid, offline_login,
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.offline_access import (assert_error, is_valid, offline_login,
                                               refresh_rows, rows)
 from wazo_like_auth.models import Group, GroupPolicy, Policy, UserGroup
 

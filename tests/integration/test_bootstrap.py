@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.integration.conftest import basic
+from tests.support.credentials import basic
 from wazo_like_auth.passwords import PasswordHasher
 from wazo_like_auth.services.bootstrap import BootstrapService
 

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from tests.integration.apps import running_app
-from tests.integration.conftest import basic
+from tests.support.apps import running_app
+from tests.support.credentials import basic
 from wazo_like_auth.http.check_fast_path import CheckFastPath
 
 SCOPE = 'confd.users.me.read'
@@ -52,8 +52,11 @@ def _no_request_id(headers):
 
 
 @pytest.mark.parametrize('method', ['head', 'get'])
-def test_cached_answer_is_the_full_paths_answer(client, token, method):
-    path = f'/0.1/token/{token}?scope={SCOPE}'
+@pytest.mark.parametrize('prefix', ['/0.1', '/api/auth/0.1'])
+@pytest.mark.parametrize('query', [f'?scope={SCOPE}', ''])
+@pytest.mark.parametrize('case', [str.lower, str.upper])
+def test_cached_answer_is_the_full_paths_answer(client, token, method, prefix, query, case):
+    path = f'{prefix}/token/{case(token)}{query}'
     full = getattr(client, method)(path)  # not cached yet: Flask answers
     cached = getattr(client, method)(path, headers={'X-Request-Id': 'abc-123'})
     assert (cached.status_code, cached.get_data()) == (full.status_code, full.get_data())

@@ -7,8 +7,9 @@ import time
 import pytest
 from sqlalchemy import text
 
-from tests.integration.offline_access import (
+from tests.support.offline_access import (
     digest, execute, is_valid, refresh_rows, refresh_token_of, rows, token_of)
+from tests.support.polling import wait_until
 from wazo_like_auth.services.cleanup import CLEANUP_LOCK_ID, ExpiredTokenCleaner
 
 
@@ -108,9 +109,9 @@ def test_started_cleaner_purges_periodically_until_stopped(engine, tokens):
     cleaner.start()
     try:
         _expire(engine, tokens[:2])
-        _wait_for(lambda: _counts(engine) == (5, 5))
+        assert wait_until(lambda: _counts(engine) == (5, 5))
         _expire(engine, tokens[2:4])  # a later cycle takes these
-        _wait_for(lambda: _counts(engine) == (3, 3))
+        assert wait_until(lambda: _counts(engine) == (3, 3))
     finally:
         cleaner.stop()
 
@@ -128,10 +129,3 @@ def test_zero_interval_starts_no_thread(engine):
 
     assert len(_cleanup_threads()) == before
     cleaner.stop()
-
-
-def _wait_for(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, 'condition not met in time'
-        time.sleep(0.02)

@@ -17,7 +17,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from tests.integration.live_server import LiveServer, closed_port_url
+from tests.support.live_server import LiveServer, closed_port_url
 from wazo_like_auth.client import (AuthClient, InvalidCredentials, ServiceUnavailable,
                                    UnexpectedResponse)
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from tests.integration.admin_client import token_of
-from tests.integration.envelope import assert_envelope
+from tests.support.admin_client import token_of
+from tests.support.envelope import assert_envelope
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.http.api import PREFIXES
 

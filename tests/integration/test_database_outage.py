@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import create_engine
 
-from tests.integration.conftest import basic
-from tests.postgres import Postgresql
+from tests.support.credentials import basic
+from tests.support.postgres import Postgresql
 from wazo_like_auth import db
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.embedded_db import free_port

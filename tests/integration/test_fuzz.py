@@ -30,9 +30,9 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_schema_conformance,
                                                status_code_conformance)
 
-from tests.integration.admin_client import token_of
-from tests.integration.conftest import basic
-from tests.integration.envelope import ENVELOPE_KEYS, assert_envelope
+from tests.support.admin_client import token_of
+from tests.support.credentials import basic
+from tests.support.envelope import ENVELOPE_KEYS, assert_envelope
 from wazo_like_auth.http import openapi
 
 EXAMPLES = int(os.environ.get('FUZZ_EXAMPLES', '5'))

@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from tests.integration.admin_client import token_of
-from tests.integration.conftest import basic
-from tests.integration.envelope import assert_envelope
+from tests.support.admin_client import token_of
+from tests.support.credentials import basic
+from tests.support.envelope import assert_envelope
 
 ALICE = basic('alice', 's3cret')
 # The Content-Types wazo-auth parses as JSON too (its bodies are read with force=True).

@@ -11,9 +11,9 @@ import logging
 import pytest
 from sqlalchemy import text
 
-from tests.integration.admin_client import token_of
-from tests.integration.conftest import basic
-from tests.integration.envelope import assert_envelope
+from tests.support.admin_client import token_of
+from tests.support.credentials import basic
+from tests.support.envelope import assert_envelope
 from wazo_like_auth.logs import JsonFormatter, PlainFormatter
 
 OLD = 'Old-Passw0rd-aaaa'

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.admin_client import token_of
-from tests.integration.conftest import basic
-from tests.integration.offline_access import rows
+from tests.support.admin_client import token_of
+from tests.support.credentials import basic
+from tests.support.offline_access import rows
 
 ORPHAN_SESSIONS = ('SELECT count(*) FROM auth_session s WHERE NOT EXISTS '
                    '(SELECT 1 FROM auth_token t WHERE t.session_uuid = s.uuid)')

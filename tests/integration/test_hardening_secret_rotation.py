@@ -2,8 +2,8 @@
 working, and the next offline login of the same client gets a working one."""
 from __future__ import annotations
 
-from tests.integration.apps import running_app
-from tests.integration.conftest import basic
+from tests.support.apps import running_app
+from tests.support.credentials import basic
 
 OLD_SECRET = 'old-secret-' + 'o' * 40
 NEW_SECRET = 'new-secret-' + 'n' * 40

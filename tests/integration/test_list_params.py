@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.offline_access import assert_error, auth, refresh_token_of, token_of
+from tests.support.offline_access import assert_error, auth, refresh_token_of, token_of
 
 ENDPOINTS = ['/0.1/tokens', '/0.1/users/{user}/tokens', '/0.1/users/me/tokens',
              '/0.1/sessions', '/0.1/users/{user}/sessions']

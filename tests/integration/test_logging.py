@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 
-from tests.integration.conftest import basic
+from tests.support.credentials import basic
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.logs import JsonFormatter
 

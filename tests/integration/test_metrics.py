@@ -5,7 +5,7 @@ import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.conftest import basic
+from tests.support.credentials import basic
 
 
 def _samples(client) -> dict[tuple, float]:

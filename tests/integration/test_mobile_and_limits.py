@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.apps import running_app
-from tests.integration.conftest import basic
-from tests.integration.offline_access import (
+from tests.support.apps import running_app
+from tests.support.credentials import basic
+from tests.support.offline_access import (
     assert_error, expire_token, is_valid, offline_login, refresh_login, refresh_rows,
     rows, token_of, token_row)
 

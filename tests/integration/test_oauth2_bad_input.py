@@ -8,21 +8,10 @@ from urllib.parse import quote_plus
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
 
-from tests.integration.oauth_live import *  # noqa: F401,F403 (fixtures)
-from tests.integration.oauth_live import basic_header
+from tests.support.oauth_live import assert_oauth_error, basic_header
 
 FORM = {'Content-Type': 'application/x-www-form-urlencoded'}
 
-
-def assert_oauth_error(response, status: int, error: str) -> dict:
-    assert response.status_code == status, (response.status_code, response.text)
-    body = response.json()
-    assert set(body) == {'error', 'error_description'}, body
-    assert body['error'] == error, body
-    assert isinstance(body['error_description'], str) and body['error_description']
-    assert response.headers['Cache-Control'] == 'no-store'
-    assert response.headers['Pragma'] == 'no-cache'
-    return body
 
 
 @pytest.fixture

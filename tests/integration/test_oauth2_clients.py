@@ -1,15 +1,12 @@
 """OAuth 2.0 client administration (/clients) and clients declared in configuration."""
 from __future__ import annotations
 
-import time
-
 import pytest
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from sqlalchemy import select
 
-from tests.integration.envelope import assert_envelope
-from tests.integration.oauth_live import *  # noqa: F401,F403 (fixtures)
-from tests.integration.test_oauth2_discovery import _Adapter
+from tests.support.envelope import RequestsAdapter, assert_envelope
+from tests.support.polling import wait_until
 from wazo_like_auth.config import ConfigError, public_view
 from wazo_like_auth.models import Client
 from wazo_like_auth.server import prepare_database
@@ -61,13 +58,13 @@ def test_client_id_is_generated_when_omitted(api, admin_token):
 ])
 def test_invalid_client_bodies_are_400(api, admin_token, body, field):
     response = api.admin('POST', '/clients', admin_token, json=body)
-    assert field in assert_envelope(_Adapter(response), 400)['details']
+    assert field in assert_envelope(RequestsAdapter(response), 400)['details']
 
 
 def test_taken_client_id_is_409(api, make_client, admin_token):
     make_client('backend')
     response = api.admin('POST', '/clients', admin_token, json={'client_id': 'backend'})
-    assert_envelope(_Adapter(response), 409)
+    assert_envelope(RequestsAdapter(response), 409)
 
 
 def test_list_search_order_and_pagination(api, make_client, admin_token):
@@ -105,15 +102,15 @@ def test_nobody_hands_a_client_access_they_do_not_hold(api, make_user, make_clie
     allowed = api.admin('POST', '/clients', token,
                         json={'client_id': 'fine', 'acl': ['confd.users.read', '!x']})
 
-    assert assert_envelope(_Adapter(refused), 401)['details']['required_access'] == 'confd.#'
+    assert assert_envelope(RequestsAdapter(refused), 401)['details']['required_access'] == 'confd.#'
     assert allowed.status_code == 200
 
 
 def test_client_endpoints_need_their_acl(api, make_user):
     make_user('nobody', 'pw')
     token = api.login('nobody', 'pw')
-    assert_envelope(_Adapter(api.admin('GET', '/clients', token)), 401)
-    assert_envelope(_Adapter(api.admin('POST', '/clients', token, json={})), 401)
+    assert_envelope(RequestsAdapter(api.admin('GET', '/clients', token)), 401)
+    assert_envelope(RequestsAdapter(api.admin('POST', '/clients', token, json={})), 401)
 
 
 def test_clients_of_other_tenants_are_invisible(api, admin_token, make_user, make_client):
@@ -127,7 +124,7 @@ def test_clients_of_other_tenants_are_invisible(api, admin_token, make_user, mak
     own = api.admin('POST', '/clients', token, json={'client_id': 'child-client'}).json()
 
     assert listed['total'] == 0
-    assert_envelope(_Adapter(fetched), 404)
+    assert_envelope(RequestsAdapter(fetched), 404)
     assert own['tenant_uuid'] == tenant['uuid']
 
 
@@ -178,10 +175,7 @@ def test_configured_clients_are_reconciled_at_startup(api, make_config, db_uri, 
 
     # Revoked by another process: the serving app's validation cache learns it through
     # PostgreSQL notifications, a moment later.
-    deadline = time.monotonic() + 5
-    while api.is_valid(token['access_token']) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not api.is_valid(token['access_token'])
+    assert wait_until(lambda: not api.is_valid(token['access_token']), interval=0.05)
     with pytest.raises(OAuthError):
         OAuth2Session('unattended', 'a-long-enough-secret').fetch_token(
             api.token_url(), grant_type='client_credentials')

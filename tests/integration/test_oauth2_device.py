@@ -13,8 +13,7 @@ from oauthlib.oauth2 import DeviceClient
 from requests_oauthlib import OAuth2Session as RequestsOAuth2Session
 from sqlalchemy import text
 
-from tests.integration.oauth_live import *  # noqa: F401,F403 (fixtures)
-from tests.integration.test_oauth2_bad_input import assert_oauth_error
+from tests.support.oauth_live import assert_oauth_error
 
 DEVICE = 'urn:ietf:params:oauth:grant-type:device_code'
 

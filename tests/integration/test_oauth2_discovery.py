@@ -5,8 +5,7 @@ import pytest
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
-from tests.integration.envelope import assert_envelope
-from tests.integration.oauth_live import *  # noqa: F401,F403 (fixtures)
+from tests.support.envelope import RequestsAdapter, assert_envelope
 
 
 def fetch_metadata(api, path='/.well-known/oauth-authorization-server') -> dict:
@@ -54,7 +53,7 @@ def test_every_announced_endpoint_answers_oauth_errors(api):
 
 
 def test_configured_public_url_is_the_issuer(make_config, db_uri, engine):
-    from tests.integration.apps import running_app
+    from tests.support.apps import running_app
     config = make_config(db_uri=db_uri, public_url='https://auth.example.com/api/auth/0.1/')
     with running_app(config, engine) as app:
         document = app.test_client().get('/.well-known/oauth-authorization-server').get_json()
@@ -66,8 +65,8 @@ def test_errors_on_root_discovery_paths_are_json(api):
     wrong_method = api.session.post(api.base + '/.well-known/openid-configuration', timeout=10)
     unknown = api.session.get(api.base + '/.well-known/unknown', timeout=10)
 
-    assert_envelope(_Adapter(wrong_method), 405)
-    assert_envelope(_Adapter(unknown), 404)
+    assert_envelope(RequestsAdapter(wrong_method), 405)
+    assert_envelope(RequestsAdapter(unknown), 404)
 
 
 def test_userinfo_with_authlib(api, make_client, make_user):
@@ -94,21 +93,10 @@ def test_protected_endpoint_answers_a_bearer_challenge(api, make_user):
     wazo_header = api.session.get(f'{api.url}/users', timeout=10,
                                   headers={'X-Auth-Token': token})
 
-    assert_envelope(_Adapter(unknown), 401)
+    assert_envelope(RequestsAdapter(unknown), 401)
     assert unknown.headers['WWW-Authenticate'] == \
         'Bearer realm="wazo-like-auth", error="invalid_token"'
     assert no_acl.headers['WWW-Authenticate'] == \
         'Bearer realm="wazo-like-auth", error="insufficient_scope"'
     assert 'WWW-Authenticate' not in wazo_header.headers
 
-
-class _Adapter:
-    """A requests response seen as the Flask test response assert_envelope expects."""
-
-    def __init__(self, response):
-        self.status_code = response.status_code
-        self.headers = response.headers
-        self._content = response.content
-
-    def get_data(self):
-        return self._content

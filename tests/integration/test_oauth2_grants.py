@@ -9,7 +9,6 @@ from oauthlib.oauth2 import BackendApplicationClient, LegacyApplicationClient
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from requests_oauthlib import OAuth2Session as RequestsOAuth2Session
 
-from tests.integration.oauth_live import *  # noqa: F401,F403 (fixtures)
 
 PASSWORD_GRANTS = ['password', 'refresh_token']
 

@@ -8,8 +8,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from oauthlib.oauth2 import BackendApplicationClient
 from sqlalchemy import text
 
-from tests.integration.oauth_live import *  # noqa: F401,F403 (fixtures)
-from tests.integration.test_oauth2_bad_input import assert_oauth_error
+from tests.support.oauth_live import assert_oauth_error
 
 GRANTS = ['password', 'refresh_token']
 

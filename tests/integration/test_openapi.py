@@ -6,8 +6,8 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from tests.integration.admin_client import token_of
-from tests.integration.conftest import basic
+from tests.support.admin_client import token_of
+from tests.support.credentials import basic
 from tests.integration.openapi_check import (check_response, documented_operations,
                                              openapi_path, served_operations)
 from wazo_like_auth.http import openapi

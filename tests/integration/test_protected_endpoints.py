@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.integration.offline_access import (
+from tests.support.offline_access import (
     assert_error, auth, expire_token, make_tenant, refresh_token_of, token_of)
 
 

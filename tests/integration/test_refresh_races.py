@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.apps import running_app
-from tests.integration.conftest import basic
-from tests.integration.offline_access import (
+from tests.support.apps import running_app
+from tests.support.credentials import basic
+from tests.support.offline_access import (
     auth, offline_login, refresh_login, refresh_rows, refresh_token_of, rows, token_of,
     token_row)
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from tests.integration.offline_access import (
+from tests.support.offline_access import (
     assert_error, auth, is_valid, make_tenant, offline_login, refresh_login, refresh_token_of,
     token_of, token_row)
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from tests.integration.conftest import basic
-from tests.integration.offline_access import (
+from tests.support.credentials import basic
+from tests.support.offline_access import (
     EMPTY_BASIC, assert_error, digest, execute, is_valid, offline_login, refresh_login,
     refresh_rows, refresh_token_of, rows, token_of, token_row)
 from wazo_like_auth import tokens

@@ -7,8 +7,8 @@ import logging
 import pytest
 from sqlalchemy import text
 
-from tests.integration.apps import running_app
-from tests.integration.conftest import basic
+from tests.support.apps import running_app
+from tests.support.credentials import basic
 
 
 def issue(login, *args, **kwargs) -> dict:

@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import basic
-from tests.integration.offline_access import (
+from tests.support.credentials import basic
+from tests.support.offline_access import (
     assert_error, auth, is_valid, make_tenant, rows, token_of, token_row)
 
 FIELDS = {'uuid', 'mobile', 'tenant_uuid', 'user_uuid'}

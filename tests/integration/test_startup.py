@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
 
-from tests.integration.admin_client import admin  # noqa: F401
-from tests.integration.conftest import basic
-from tests.integration.offline_access import make_tenant
+from tests.support.credentials import basic
+from tests.support.offline_access import make_tenant
 from wazo_like_auth import commands
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.config import ConfigError, load_config

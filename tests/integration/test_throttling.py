@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.integration.conftest import basic
+from tests.support.credentials import basic
 from wazo_like_auth.app import create_app, shutdown
 
 ATTACKER = '203.0.113.66'

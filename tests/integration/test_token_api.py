@@ -10,9 +10,9 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.integration.apps import running_app
-from tests.integration.conftest import basic
-from tests.integration.envelope import assert_envelope
+from tests.support.apps import running_app
+from tests.support.credentials import basic
+from tests.support.envelope import assert_envelope
 from wazo_like_auth import tokens
 from wazo_like_auth.models import Tenant
 

@@ -6,8 +6,8 @@ import base64
 import pytest
 from sqlalchemy import text
 
-from tests.integration.conftest import basic
-from tests.integration.envelope import assert_envelope, without_timestamp
+from tests.support.credentials import basic
+from tests.support.envelope import assert_envelope, without_timestamp
 from wazo_like_auth import tokens
 
 ALICE = basic('alice', 's3cret')

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.integration.conftest import wait_until
+from tests.support.polling import wait_until
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.models import Session
 from wazo_like_auth.repositories import sessions as session_repo

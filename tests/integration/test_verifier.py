@@ -9,11 +9,11 @@ import uuid
 import pytest
 import requests
 
-from tests.integration.live_server import LiveServer, closed_port_url
+from tests.support.envelope import ENVELOPE_KEYS
+from tests.support.live_server import LiveServer, closed_port_url
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / 'contribs' / 'examples'
 PROFILE_OWNER = str(uuid.uuid4())
-ENVELOPE_KEYS = {'message', 'error_id', 'details', 'timestamp', 'reason', 'status_code'}
 
 
 def _example_backend():

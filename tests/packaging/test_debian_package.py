@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from tests.integration.conftest import db_uri, postgres  # noqa: F401
 from wazo_like_auth import config as configuration
 from wazo_like_auth import db
 

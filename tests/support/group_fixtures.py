@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.integration.offline_access import make_tenant
+from tests.support.offline_access import make_tenant
 from wazo_like_auth.models import Group
 
 

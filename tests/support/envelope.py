@@ -27,3 +27,15 @@ def assert_envelope(response, status: int) -> dict:
 
 def without_timestamp(body: dict) -> dict:
     return {key: value for key, value in body.items() if key != 'timestamp'}
+
+
+class RequestsAdapter:
+    """A requests response seen as the Flask test response assert_envelope expects."""
+
+    def __init__(self, response):
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self._content = response.content
+
+    def get_data(self):
+        return self._content

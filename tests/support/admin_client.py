@@ -1,5 +1,5 @@
 """An HTTP client for the administration API, logged in as a full-access user of the top
-tenant; import the ``admin`` fixture into a test module to use it."""
+tenant; the ``admin`` fixture (a plugin) comes with it."""
 from __future__ import annotations
 
 import pytest

@@ -10,8 +10,8 @@ import uuid
 
 from sqlalchemy import text
 
-from tests.integration.conftest import basic
-from tests.integration.envelope import assert_envelope
+from tests.support.credentials import basic
+from tests.support.envelope import assert_envelope
 from wazo_like_auth.models import Tenant
 
 PASSWORD = 's3cret'

@@ -1,20 +1,16 @@
 """Fixtures of the OAuth 2.0 tests: the app served over real HTTP (client libraries need a
 URL), an administrator token, and clients registered through the admin API.
 
-Import the fixtures into a test module: ``from tests.integration.oauth_live import *``.
+A pytest plugin (tests/conftest.py registers it); tests import its helpers by name.
 """
 from __future__ import annotations
-
-import base64
 
 import pytest
 import requests
 
-from tests.integration.apps import running_app
-from tests.integration.live_server import LiveServer
-
-__all__ = ['oauth_config', 'oauth_app', 'live', 'api', 'admin_token', 'make_client',
-           'insecure_transport', 'Api']
+from tests.support.apps import running_app
+from tests.support.credentials import basic
+from tests.support.live_server import LiveServer
 
 PREFIX = '/api/auth/0.1'
 
@@ -103,5 +99,16 @@ def make_client(api, admin_token):
 
 
 def basic_header(client_id: str, secret: str) -> dict[str, str]:
-    raw = f'{client_id}:{secret}'.encode()
-    return {'Authorization': 'Basic ' + base64.b64encode(raw).decode()}
+    return basic(client_id, secret)
+
+
+def assert_oauth_error(response, status: int, error: str) -> dict:
+    """``response`` (requests) is an RFC 6749 §5.2 error ``error``, never cached."""
+    assert response.status_code == status, (response.status_code, response.text)
+    body = response.json()
+    assert set(body) == {'error', 'error_description'}, body
+    assert body['error'] == error, body
+    assert isinstance(body['error_description'], str) and body['error_description']
+    assert response.headers['Cache-Control'] == 'no-store'
+    assert response.headers['Pragma'] == 'no-cache'
+    return body

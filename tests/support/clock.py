@@ -1,0 +1,17 @@
+"""A clock the test moves: the real time plus an offset, so rows written by the database
+(``now()``) and by the service stay comparable."""
+from __future__ import annotations
+
+import datetime as dt
+
+
+class ManualClock:
+    def __init__(self):
+        self._offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc) + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward, as waiting ``seconds`` would."""
+        self._offset += dt.timedelta(seconds=seconds)

@@ -1,0 +1,103 @@
+"""pytest plugin: one real PostgreSQL per test session, schema built by the real migrations,
+and the cleanup that brings it back to the freshly migrated content after a test."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import Engine, MetaData, create_engine, select, tuple_
+from sqlalchemy.schema import sort_tables
+
+from tests.support.postgres import Postgresql
+from wazo_like_auth import db
+from wazo_like_auth.models import Email, Policy, Tenant, User, UserPolicy
+from wazo_like_auth.passwords import PasswordHasher
+
+
+class Baseline:
+    """The rows the migrations leave (the top tenant, the seeded policy, ...). ``restore``
+    deletes every other row of every table of the schema: the tables come from the database
+    itself, so a new table is emptied without anybody listing it."""
+
+    def __init__(self, engine: Engine):
+        metadata = MetaData()
+        metadata.reflect(engine)
+        tables = [t for t in metadata.tables.values() if t.name != 'alembic_version']
+        # Children first; a SET NULL reference (tenant.contact_uuid) does not order deletes.
+        ordered = sort_tables(tables, skip_fn=lambda fk: fk.ondelete == 'SET NULL')
+        self._tables = list(reversed(ordered))
+        with engine.connect() as conn:
+            self._kept = {t.name: [tuple(row) for row in
+                                   conn.execute(select(*t.primary_key.columns))]
+                          for t in self._tables}
+
+    def restore(self, engine: Engine) -> None:
+        with engine.begin() as conn:
+            for table in self._tables:
+                kept = self._kept[table.name]
+                statement = table.delete()
+                if kept:
+                    statement = statement.where(tuple_(*table.primary_key.columns).not_in(kept))
+                conn.execute(statement)
+
+
+@pytest.fixture(scope='session')
+def postgres():
+    with Postgresql() as pg:
+        yield pg
+
+
+@pytest.fixture(scope='session')
+def db_uri(postgres):
+    return postgres.url()
+
+
+@pytest.fixture(scope='session')
+def engine(db_uri):
+    engine = create_engine(db.url(db_uri), pool_size=10)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope='session')
+def baseline(engine) -> Baseline:
+    return Baseline(engine)
+
+
+@pytest.fixture
+def sessions(engine):
+    return db.make_sessionmaker(engine)
+
+
+@pytest.fixture
+def top_tenant(sessions):
+    with sessions() as s:
+        return s.scalars(select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid)).one()
+
+
+@pytest.fixture
+def make_user(sessions, top_tenant):
+    """Create a user directly in the database; returns its uuid."""
+    hasher = PasswordHasher(rounds=4)
+
+    def make(username='alice', password='s3cret', *, acl=(), purpose='user', enabled=True,
+             tenant_uuid=None, email=None, email_confirmed=True, password_hash=None):
+        with sessions.begin() as s:
+            user = User(uuid=uuid.uuid4(), username=username, purpose=purpose, enabled=enabled,
+                        tenant_uuid=tenant_uuid or top_tenant,
+                        password_hash=password_hash or (hasher.hash(password)
+                                                        if password else None))
+            s.add(user)
+            s.flush()
+            if email:
+                s.add(Email(user_uuid=user.uuid, address=email, confirmed=email_confirmed,
+                            main=True))
+            if acl:
+                policy = Policy(tenant_uuid=user.tenant_uuid, name=f'p-{user.uuid}',
+                                slug=f'p-{user.uuid.hex[:20]}', acl=list(acl))
+                s.add(policy)
+                s.flush()
+                s.add(UserPolicy(user_uuid=user.uuid, policy_uuid=policy.uuid))
+            return user.uuid
+    return make

@@ -1,0 +1,91 @@
+"""The real service as a process (`wazo-like-auth serve`), started and stopped by the e2e
+tests."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+START_TIMEOUT = 30
+STOP_TIMEOUT = 15
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def serve_command(*args: str) -> list[str]:
+    return [sys.executable, '-m', 'wazo_like_auth.cli', 'serve', *args]
+
+
+def clean_environment() -> dict[str, str]:
+    """Our environment minus the variables the service reads, so only the test configures it."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith('WAZO_LIKE_AUTH_') and k != 'XIVO_UUID'}
+
+
+def write_config(path: Path, settings: dict) -> str:
+    path.write_text(yaml.safe_dump(settings))
+    return str(path)
+
+
+class Service:
+    def __init__(self, process: subprocess.Popen, port: int, stdout: Path, stderr: Path):
+        self.process = process
+        self.port = port
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def url(self, path: str) -> str:
+        return f'http://127.0.0.1:{self.port}{path}'
+
+    def output(self) -> str:
+        return self.stdout.read_text() + '\n--- stderr ---\n' + self.stderr.read_text()[-5000:]
+
+    def wait_until_up(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f'service exited with {self.process.returncode}:\n{self.output()}')
+            with contextlib.suppress(requests.RequestException):
+                response = requests.get(self.url('/0.1/status'), timeout=1)
+                if response.status_code == 200:
+                    assert response.json()['database'] == {'status': 'ok'}
+                    return
+            time.sleep(0.2)
+        pytest.fail(f'service not up after {START_TIMEOUT}s:\n{self.output()}')
+
+    def terminate(self) -> int:
+        """SIGTERM; the exit code, failing the test if it takes longer than STOP_TIMEOUT."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f'service still running {STOP_TIMEOUT}s after SIGTERM')
+
+
+@contextlib.contextmanager
+def service(args: list[str], port: int, logs: Path) -> Iterator[Service]:
+    logs.mkdir(parents=True, exist_ok=True)
+    stdout, stderr = logs / 'stdout', logs / 'stderr'
+    with open(stdout, 'w') as out, open(stderr, 'w') as err:
+        process = subprocess.Popen(args, stdout=out, stderr=err, env=clean_environment(),
+                                   start_new_session=True)
+    try:
+        yield Service(process, port, stdout, stderr)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
