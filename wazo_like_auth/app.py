@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db, mail_wiring
 from .acl import AccessCheckCache
+from .clock import Clock, utc_now
 from .http import metrics as metrics_http
 from .http import request_log, routes
 from .http.body_limit import ChunkedBodyLimit
@@ -42,17 +43,19 @@ MAX_TARGET_LENGTH = 16 * 1024
 
 
 def create_app(config: dict, *, engine: Engine | None = None,
-               hasher: PasswordHasher | None = None, background: bool = False) -> Flask:
+               hasher: PasswordHasher | None = None, background: bool = False,
+               clock: Clock = utc_now) -> Flask:
     """A WSGI application for a validated ``config`` (see config.load_config).
 
     ``background`` starts the periodic jobs (expired-token purge); the server sets it.
+    ``clock`` is what token checks and the device flow take as "now" (tests move it).
     """
     app = Flask('wazo_like_auth')
     app.config['MAX_CONTENT_LENGTH'] = config['rest_api']['max_body_size']
     app.json.sort_keys = False
     engine = engine or db.make_engine(config)
     services = build_services(config, engine, hasher or PasswordHasher(
-        rounds=config['password_hash_rounds'], concurrency=hash_concurrency(config)))
+        rounds=config['password_hash_rounds'], concurrency=hash_concurrency(config)), clock)
     app.extensions['wazo_like_auth'] = services
     if config['validation_cache']:
         services['revocation_listener'].start()
@@ -87,7 +90,8 @@ def _wrap(app: Flask, config: dict, checker: TokenChecker, observe) -> None:
     app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH)
 
 
-def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict[str, Any]:
+def build_services(config: dict, engine: Engine, hasher: PasswordHasher,
+                   clock: Clock = utc_now) -> dict[str, Any]:
     sessions = db.make_sessionmaker(engine)
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
     throttling = throttle_settings(config)
@@ -98,7 +102,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
     # One budget of unknown tokens per address for every way of presenting a token.
     guard = CheckGuard(throttling)
     checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
-                           guard=guard)
+                           guard=guard, clock=clock)
     services = {
         'engine': engine,
         'sessions': sessions,
@@ -126,7 +130,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
                                        on_purged=metrics.purged.inc if metrics else None,
                                        also=[login_throttle.purge]),
     }
-    services.update(oauth2_wiring.build(config, services, throttling))
+    services.update(oauth2_wiring.build(config, services, throttling, clock))
     services.update(mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                       authorizer=services['authorizer']))
     return services

@@ -4,7 +4,6 @@ test is tests/e2e/test_device_flow_browser.py)."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import requests
@@ -90,7 +89,7 @@ def test_device_authorization_response(api, tv):
     assert len(started['device_code']) >= 43
 
 
-def test_approved_device_gets_a_wazo_token(api, tv, alice):
+def test_approved_device_gets_a_wazo_token(api, tv, alice, clock):
     started = start(api, scope='offline_access')
     assert poll_error(api, tv, started['device_code']) == 'authorization_pending'
     person = Person()
@@ -100,7 +99,7 @@ def test_approved_device_gets_a_wazo_token(api, tv, alice):
     assert 'Living room TV' in consent.text and started['user_code'] in consent.text
     done = person.decide(consent, 'approve')
     assert done.status_code == 200 and 'Device connected' in done.text
-    time.sleep(1)
+    clock.advance(1)
     token = poll(api, tv, started['device_code'])
 
     assert api.is_valid(token['access_token'], scope='confd.users.me.read')
@@ -134,12 +133,12 @@ def test_denied_request_is_access_denied(api, tv, alice):
     assert poll_error(api, tv, started['device_code']) == 'access_denied'
 
 
-def test_polling_faster_than_the_interval_is_slow_down(api, tv):
+def test_polling_faster_than_the_interval_is_slow_down(api, tv, clock):
     started = start(api)
     assert poll_error(api, tv, started['device_code']) == 'authorization_pending'
 
     assert poll_error(api, tv, started['device_code']) == 'slow_down'
-    time.sleep(1.1)
+    clock.advance(1.1)
     # The interval grew by 5 seconds (RFC 8628 §3.5): one second is now too fast.
     assert poll_error(api, tv, started['device_code']) == 'slow_down'
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-import time
 import uuid
 
 import pytest
@@ -309,10 +308,10 @@ def test_token_check_of_an_expired_token_answers_404(token, client, engine):
     assert client.head(f'/0.1/token/{token}?scope=confd.users.read').status_code == 404
 
 
-def test_token_with_a_one_second_lifetime_expires(alice, login, client):
+def test_token_with_a_one_second_lifetime_expires(alice, login, client, clock):
     value = data_of(login(body={'expiration': 1}))['token']
     assert client.head(f'/0.1/token/{value}').status_code == 204
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert client.head(f'/0.1/token/{value}').status_code == 404
     assert_envelope(client.get(f'/0.1/token/{value}'), 404)
 

@@ -69,13 +69,6 @@ def test_local_revocation_is_seen_by_the_next_check(services, client, make_user,
     assert client.head(f'/0.1/token/{token}').status_code == 404
 
 
-def test_cached_token_is_refused_once_expired(services, client, make_user, login):
-    token = _token(make_user, login, expiration=1)
-    assert client.head(f'/0.1/token/{token}').status_code == 204
-    time.sleep(1.05)
-    assert client.head(f'/0.1/token/{token}').status_code == 404
-
-
 def test_cache_turns_off_when_the_listener_is_lost_and_back_after(services, engine):
     cache = services['validation_cache']
     with engine.begin() as conn:

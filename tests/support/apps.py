@@ -10,8 +10,9 @@ from wazo_like_auth.app import create_app, shutdown
 
 
 @contextlib.contextmanager
-def running_app(config: dict, engine) -> Iterator[Flask]:
-    app = create_app(config, engine=engine)
+def running_app(config: dict, engine, **options) -> Iterator[Flask]:
+    """``create_app(config, engine=engine, **options)``, shut down on exit."""
+    app = create_app(config, engine=engine, **options)
     try:
         yield app
     finally:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.clock import ManualClock
 from tests.support.credentials import basic
 from tests.support.polling import wait_until
 from wazo_like_auth.app import create_app, shutdown
@@ -14,8 +15,14 @@ def config(make_config, db_uri):
 
 
 @pytest.fixture
-def app(config, engine):
-    app = create_app(config, engine=engine)
+def clock():
+    """The clock of the ``app`` and ``oauth_app`` fixtures; ``clock.advance(s)`` moves it."""
+    return ManualClock()
+
+
+@pytest.fixture
+def app(config, engine, clock):
+    app = create_app(config, engine=engine, clock=clock)
     yield app
     shutdown(app)
 

@@ -22,8 +22,8 @@ def oauth_config(make_config, db_uri):
 
 
 @pytest.fixture
-def oauth_app(oauth_config, engine):
-    with running_app(oauth_config, engine) as app:
+def oauth_app(oauth_config, engine, clock):
+    with running_app(oauth_config, engine, clock=clock) as app:
         yield app
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from typing import Any
 
+from ..clock import Clock
 from ..config import token_secret
 from ..services.clients import ClientService
 from ..services.device_flow import DeviceFlow
@@ -18,8 +19,8 @@ from .revocation import RevocationEndpoint
 from .token_endpoint import TokenEndpoint
 
 
-def build(config: dict, services: dict[str, Any],
-          throttling: ThrottleSettings) -> dict[str, Any]:
+def build(config: dict, services: dict[str, Any], throttling: ThrottleSettings,
+          clock: Clock) -> dict[str, Any]:
     sessions, hasher = services['sessions'], services['hasher']
     clients = ClientService(sessions=sessions, hasher=hasher)
     tokens = OAuthTokenService(sessions=sessions, token_service=services['token_service'],
@@ -31,7 +32,8 @@ def build(config: dict, services: dict[str, Any],
                          refresh_tokens=services['refresh_token_service'],
                          throttle=LoginThrottle(sessions=sessions, settings=throttling),
                          settings=DeviceSettings.from_config(config),
-                         max_user_sessions=config['max_user_concurrent_sessions'])
+                         max_user_sessions=config['max_user_concurrent_sessions'],
+                         clock=clock)
     return {
         'client_service': clients,
         'oauth_token_service': tokens,

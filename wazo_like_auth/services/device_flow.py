@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
+from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts, TooManySessions
 from ..models import Client, DeviceCode, User
 from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
@@ -57,10 +58,6 @@ class Consent:
     scope: list[str]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode('utf-8')).digest()
 
@@ -68,7 +65,8 @@ def _digest(value: str) -> bytes:
 class DeviceFlow:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
                  token_service: TokenService, refresh_tokens: RefreshTokenService,
-                 throttle: LoginThrottle, settings: DeviceSettings, max_user_sessions: int):
+                 throttle: LoginThrottle, settings: DeviceSettings, max_user_sessions: int,
+                 clock: Clock = utc_now):
         self._sessions = sessions
         self._hasher = hasher
         self._tokens = token_service
@@ -76,12 +74,13 @@ class DeviceFlow:
         self._throttle = throttle
         self._settings = settings
         self._max_user_sessions = max_user_sessions
+        self._clock = clock
 
     def start(self, client: AuthenticatedClient, scope: list[str],
               verification_uri: str) -> dict:
         """RFC 8628 §3.2: a new device code and user code for ``client``."""
         device_code = secrets.token_urlsafe(32)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self._clock()
         with self._sessions.begin() as db:
             device_repo.purge_expired(db, now - dt.timedelta(seconds=self._settings.lifetime))
             user_code = self._insert(db, client, device_code, scope, now)
@@ -114,7 +113,7 @@ class DeviceFlow:
 
     def _poll(self, db, client, device_code: str, origin: Origin) -> Grant | OAuth2Error:
         row = device_repo.for_poll(db, _digest(device_code), client.uuid)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self._clock()
         if row is None:
             return InvalidGrant('Unknown or already used device code')
         if row.expires_at <= now:
@@ -177,7 +176,7 @@ class DeviceFlow:
             raise VerificationFailed('throttled', 429)
         code = normalize_user_code(user_code)
         with self._sessions() as db:
-            row = device_repo.pending_by_user_code(db, code, _now()) if code else None
+            row = device_repo.pending_by_user_code(db, code, self._clock()) if code else None
         if row is None:
             self._fail(address, 'unknown user code')
             raise VerificationFailed('unknown_code', 400)
@@ -201,7 +200,7 @@ class DeviceFlow:
 
     def _ask_consent(self, code: str, user_uuid) -> Consent:
         nonce = secrets.token_urlsafe(32)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self._clock()
         with self._sessions.begin() as db:
             row = device_repo.pending_by_user_code(db, code, now, for_update=True)
             user = db.get(User, user_uuid)
@@ -217,7 +216,7 @@ class DeviceFlow:
     def decide(self, nonce: str, approve: bool) -> str:
         """Approve or deny the authorization the consent ``nonce`` was issued for; returns
         the client's name. Raises VerificationFailed('expired', 400) when it is gone."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self._clock()
         with self._sessions.begin() as db:
             row = device_repo.pending_by_consent(db, _digest(nonce or ''), now)
             if row is None:

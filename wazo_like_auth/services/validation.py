@@ -8,7 +8,6 @@ query, only when asked.
 """
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 import uuid
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from .. import tokens
+from ..clock import Clock, utc_now
 from ..acl import AccessCheckCache
 from ..exceptions import ForbiddenScope, TokenNotFound, UnknownUser
 from ..models import User
@@ -40,8 +40,9 @@ class CheckedToken:
 
 class TokenChecker:
     def __init__(self, *, engine: Engine, access_checks: AccessCheckCache,
-                 cache: ValidationCache, guard: CheckGuard):
+                 cache: ValidationCache, guard: CheckGuard, clock: Clock = utc_now):
         self._engine = engine
+        self._clock = clock
         self._access_checks = access_checks
         self._cache = cache
         self._guard = guard
@@ -72,7 +73,7 @@ class TokenChecker:
             if found is not None:
                 row = CheckedToken(found, self._access_checks)
                 self._cache.put(digest, row, generation)
-        if not _live(row):
+        if not self._live(row):
             raise TokenNotFound()
         return value, row
 
@@ -87,9 +88,12 @@ class TokenChecker:
         if value is None:
             return None
         row = self._cache.get(tokens.token_digest(value))
-        if not _live(row) or not self.allows(row, scope):
+        if not self._live(row) or not self.allows(row, scope):
             return None
         return value, row
+
+    def _live(self, row: CheckedToken | None) -> bool:
+        return row is not None and row.expires_at > self._clock()
 
     @staticmethod
     def allows(row: CheckedToken, scope: str | None) -> bool:
@@ -138,10 +142,6 @@ class TokenChecker:
         if owner is None:
             raise UnknownUser(details={'uuid': str(user_uuid)})
         return owner
-
-
-def _live(row: CheckedToken | None) -> bool:
-    return row is not None and row.expires_at > dt.datetime.now(dt.timezone.utc)
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
