@@ -1,8 +1,8 @@
 """Builds the mail flows (password reset, e-mail confirmation, registration) and their sender
-from the configuration and the core services (called by app.build_services)."""
+from the configuration and the core services (called by composition.build_services)."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -20,8 +20,18 @@ from .services.password_reset import REQUEST_KIND, PasswordResetService
 from .services.registration import RegistrationService
 
 
+@dataclass(frozen=True)
+class Mail:
+    """The mail flows of Services (services.mail)."""
+    settings: MailSettings
+    sender: MailSender
+    password_reset: PasswordResetService
+    email_confirmation: EmailConfirmationService
+    registration: RegistrationService
+
+
 def build(config: dict, *, engine: Engine, sessions: sessionmaker, hasher: PasswordHasher,
-          authorizer: Authorizer) -> dict[str, Any]:
+          authorizer: Authorizer) -> Mail:
     settings = MailSettings.from_config(config)
     key = mail_tokens.mail_key(token_secret(config))
     budget = MailRequestBudget(window=settings.request_window)
@@ -38,13 +48,8 @@ def build(config: dict, *, engine: Engine, sessions: sessionmaker, hasher: Passw
                         key=key, resolvers={REQUEST_KIND: resets.resolve},
                         on_rejected=registrations.forget)
     notify.target = sender.notify
-    return {
-        'mail_settings': settings,
-        'mail_sender': sender,
-        'password_reset_service': resets,
-        'email_confirmation_service': confirmations,
-        'registration_service': registrations,
-    }
+    return Mail(settings=settings, sender=sender, password_reset=resets,
+                email_confirmation=confirmations, registration=registrations)
 
 
 class _Deferred:

@@ -22,14 +22,12 @@ from granian.server import Server as Granian
 
 from . import db
 from .app import create_app
+from .composition import build_services
 from .config import workers
 from .embedded_db import EmbeddedPostgres
 from . import tokens
 from .logs import escape, setup_logging
 from .passwords import PasswordHasher
-from .services import startup
-from .services.bootstrap import BootstrapService
-from .services.clients import ClientService
 
 logger = logging.getLogger(__name__)
 
@@ -167,12 +165,12 @@ def prepare_database(config: dict, *, admin: tuple[str, str] | None = None) -> N
     engine = db.make_engine(config, pool_size=1)
     try:
         db.upgrade(engine)
-        startup.prepare(config, engine)
-        sessions = db.make_sessionmaker(engine)
-        hasher = PasswordHasher(rounds=config['password_hash_rounds'])
-        ClientService(sessions=sessions, hasher=hasher).reconcile(config['clients'])
+        services = build_services(config, engine=engine,
+                                  hasher=PasswordHasher(rounds=config['password_hash_rounds']))
+        services.startup.run()
+        services.client_service.reconcile(config['clients'])
         if admin is not None:
-            BootstrapService(sessions=sessions, hasher=hasher).ensure_admin(*admin)
+            services.bootstrap.ensure_admin(*admin)
     finally:
         engine.dispose()
 

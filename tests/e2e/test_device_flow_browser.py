@@ -20,6 +20,7 @@ from tests.support.apps import running_app
 from tests.support.live_server import LiveServer
 from tests.support.postgres import Postgresql
 from wazo_like_auth import db
+from wazo_like_auth.app import services_of
 from wazo_like_auth.config import load_config
 from wazo_like_auth.models import Policy, Tenant, User, UserPolicy
 from wazo_like_auth.passwords import PasswordHasher
@@ -54,8 +55,8 @@ def server(own_engine, tmp_path_factory):
         'password_hash_rounds': 4, 'token_secret': 'e2e-secret-' + 'x' * 40,
         'oauth2': {'device_poll_interval': 1}})
     with running_app(config, engine) as app:
-        services = app.extensions['wazo_like_auth']
-        services['client_service'].reconcile([{
+        services = services_of(app)
+        services.client_service.reconcile([{
             'client_id': 'tv', 'client_secret': None, 'public': True, 'name': 'Living room TV',
             'grant_types': [DEVICE, 'refresh_token'], 'acl': [], 'policies': []}])
         _make_user(engine, 'alice', 's3cret', ['confd.users.me.read'])

@@ -43,7 +43,7 @@ def _ask(app, path, method='HEAD', query='', remote='192.0.2.10'):
 @pytest.fixture
 def fast(services):
     behind = _Behind()
-    return CheckFastPath(behind, services['token_checker']), behind
+    return CheckFastPath(behind, services.token_checker), behind
 
 
 def _no_request_id(headers):

@@ -15,9 +15,8 @@ from sqlalchemy import create_engine
 from tests.support.credentials import basic
 from tests.support.postgres import Postgresql
 from wazo_like_auth import db
-from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.app import create_app, services_of, shutdown
 from wazo_like_auth.embedded_db import free_port
-from wazo_like_auth.services.bootstrap import BootstrapService
 
 
 class RestartablePostgresql:
@@ -57,9 +56,7 @@ def outage_db():
 def outage_app(outage_db, make_config):
     config = make_config(db_uri=outage_db.uri)
     app = create_app(config)
-    services = app.extensions['wazo_like_auth']
-    BootstrapService(sessions=services['sessions'], hasher=services['hasher']) \
-        .ensure_admin('admin', 'pw')
+    services_of(app).bootstrap.ensure_admin('admin', 'pw')
     yield app
     shutdown(app)
 

@@ -9,6 +9,7 @@ from tests.support.credentials import basic
 from tests.support.offline_access import (
     assert_error, expire_token, is_valid, offline_login, refresh_login, refresh_rows,
     rows, token_of, token_row)
+from wazo_like_auth.app import services_of
 
 
 @pytest.fixture
@@ -145,7 +146,7 @@ def test_expired_sessions_do_not_count_towards_the_limit(limited, alice):
     first = token_of(limited, 'alice')
     token_of(limited, 'alice')
     token_of(limited, 'alice')
-    expire_token(limited.application.extensions['wazo_like_auth']['engine'], first)
+    expire_token(services_of(limited.application).engine, first)
 
     token_of(limited, 'alice')
 

@@ -9,6 +9,7 @@ import pytest
 from authlib.integrations.requests_client import OAuth2Session
 
 from tests.support.oauth_live import assert_oauth_error, basic_header
+from wazo_like_auth.app import services_of
 
 FORM = {'Content-Type': 'application/x-www-form-urlencoded'}
 
@@ -161,7 +162,7 @@ def test_basic_credentials_are_form_decoded_as_rfc_6749_requires(api, oauth_app)
     """RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic. Libraries that skip
     it (authlib) still work: the raw value is tried too."""
     secret = 'a b+c%d/e:f=g&h-long-enough'
-    oauth_app.extensions['wazo_like_auth']['client_service'].reconcile([{
+    services_of(oauth_app).client_service.reconcile([{
         'client_id': 'conf.client~1', 'client_secret': secret, 'public': False,
         'name': 'Configured', 'grant_types': ['client_credentials'], 'acl': ['x.y'],
         'policies': []}])

@@ -10,6 +10,7 @@ from tests.support.offline_access import (
     EMPTY_BASIC, assert_error, digest, execute, is_valid, offline_login, refresh_login,
     refresh_rows, refresh_token_of, rows, token_of, token_row)
 from wazo_like_auth import tokens
+from wazo_like_auth.app import services_of
 
 TOKEN_FORM = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 
@@ -35,7 +36,7 @@ def test_online_login_has_no_refresh_token(client, alice):
 
     assert response.status_code == 200
     assert 'refresh_token' not in response.get_json()['data']
-    assert refresh_rows(client.application.extensions['wazo_like_auth']['engine']) == []
+    assert refresh_rows(services_of(client.application).engine) == []
 
 
 def test_second_offline_login_with_same_client_id_returns_the_same_refresh_token(

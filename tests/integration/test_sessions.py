@@ -8,6 +8,7 @@ import pytest
 from tests.support.credentials import basic
 from tests.support.offline_access import (
     assert_error, auth, is_valid, make_tenant, rows, token_of, token_row)
+from wazo_like_auth.app import services_of
 
 FIELDS = {'uuid', 'mobile', 'tenant_uuid', 'user_uuid'}
 
@@ -33,7 +34,7 @@ def _outsider_and_alices_session(client, make_user, sessions, top_tenant):
     make_user('other-admin', acl=['auth.#'], tenant_uuid=other)
     admin = auth(token_of(client, 'other-admin'))
     token = token_of(client, 'alice')
-    return admin, token, _session_of(client.application.extensions['wazo_like_auth']['engine'],
+    return admin, token, _session_of(services_of(client.application).engine,
                                      token)
 
 

@@ -14,11 +14,17 @@ from tests.support.credentials import basic
 from tests.support.offline_access import make_tenant
 from wazo_like_auth import commands
 from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.composition import build_services
 from wazo_like_auth.config import ConfigError, load_config
 from wazo_like_auth.models import Group, Policy, User, UserGroup, UserPolicy
-from wazo_like_auth.services import startup
+from wazo_like_auth.services.startup import StartupService
 
 USER_POLICY = {'acl': ['auth.users.me.#', 'default.user'], 'description': None}
+
+
+def prepare(config: dict, engine) -> None:
+    """The start-up reconciliation of `serve` and `bootstrap` (services/startup.py)."""
+    build_services(config, engine=engine).startup.run()
 
 
 def managed(sessions):
@@ -32,7 +38,7 @@ def test_default_policies_are_created_read_only_in_the_top_tenant(make_config, d
         'wazo_default_user_policy': USER_POLICY,
         'wazo_default_admin_policy': {'acl': ['#'], 'description': 'Admins'}})
 
-    startup.prepare(config, engine)
+    prepare(config, engine)
 
     policies = managed(sessions)
     assert set(policies) == {'wazo_default_user_policy', 'wazo_default_admin_policy'}
@@ -45,11 +51,11 @@ def test_default_policies_are_created_read_only_in_the_top_tenant(make_config, d
 
 
 def test_a_restart_applies_the_new_configuration(make_config, db_uri, engine, sessions):
-    startup.prepare(make_config(db_uri=db_uri, default_policies={
+    prepare(make_config(db_uri=db_uri, default_policies={
         'kept': {'acl': ['a']}, 'dropped': {'acl': ['b']}}), engine)
     uuid_before = managed(sessions)['kept'].uuid
 
-    startup.prepare(make_config(db_uri=db_uri, default_policies={'kept': {'acl': ['c']}}),
+    prepare(make_config(db_uri=db_uri, default_policies={'kept': {'acl': ['c']}}),
                     engine)
 
     policies = managed(sessions)
@@ -58,22 +64,22 @@ def test_a_restart_applies_the_new_configuration(make_config, db_uri, engine, se
 
 
 def test_a_dropped_policy_still_held_is_kept(make_config, db_uri, engine, sessions, make_user):
-    startup.prepare(make_config(db_uri=db_uri, default_policies={'held': {'acl': ['a']}}),
+    prepare(make_config(db_uri=db_uri, default_policies={'held': {'acl': ['a']}}),
                     engine)
     user = make_user('bob')
     with sessions.begin() as db:
         db.add(UserPolicy(user_uuid=user, policy_uuid=managed(sessions)['held'].uuid))
 
-    startup.prepare(make_config(db_uri=db_uri), engine)
+    prepare(make_config(db_uri=db_uri), engine)
 
     assert set(managed(sessions)) == {'held'}
 
 
 def test_update_policy_on_startup_false_changes_no_policy(make_config, db_uri, engine,
                                                           sessions):
-    startup.prepare(make_config(db_uri=db_uri, default_policies={'p': {'acl': ['a']}}), engine)
+    prepare(make_config(db_uri=db_uri, default_policies={'p': {'acl': ['a']}}), engine)
 
-    startup.prepare(make_config(db_uri=db_uri, update_policy_on_startup=False,
+    prepare(make_config(db_uri=db_uri, update_policy_on_startup=False,
                                 default_policies={'p': {'acl': ['changed']}}), engine)
 
     assert managed(sessions)['p'].acl == ['a']
@@ -83,7 +89,7 @@ def test_an_existing_policy_with_the_slug_is_taken_over(admin, make_config, db_u
                                                         sessions):
     created = admin.ok('POST', '/policies', json={'name': 'mine', 'slug': 'Taken'})
 
-    startup.prepare(make_config(db_uri=db_uri, default_policies={'taken': {'acl': ['x']}}),
+    prepare(make_config(db_uri=db_uri, default_policies={'taken': {'acl': ['x']}}),
                     engine)
 
     policy = managed(sessions)['taken']
@@ -95,7 +101,7 @@ def test_a_name_held_by_another_policy_skips_the_entry(admin, make_config, db_ur
                                                        sessions):
     admin.ok('POST', '/policies', json={'name': 'wanted', 'slug': 'other'})
 
-    startup.prepare(make_config(db_uri=db_uri, default_policies={'wanted': {'acl': ['x']},
+    prepare(make_config(db_uri=db_uri, default_policies={'wanted': {'acl': ['x']},
                                                                  'fine': {'acl': ['y']}}),
                     engine)
 
@@ -106,7 +112,7 @@ def test_config_managed_policies_feed_tokens_and_show_read_only(admin, make_conf
                                                                 engine, sessions, top_tenant,
                                                                 make_user, login):
     child = make_tenant(sessions, top_tenant, 'child')
-    startup.prepare(make_config(db_uri=db_uri, default_policies={
+    prepare(make_config(db_uri=db_uri, default_policies={
         'wazo_default_user_policy': USER_POLICY}), engine)
 
     listed = admin.ok('GET', '/policies', tenant=child, query={'read_only': 'true'})
@@ -129,7 +135,7 @@ def test_every_tenant_gets_its_all_users_group_with_its_users(make_config, db_ur
     top_user, child_user = make_user('bob'), make_user('kid', tenant_uuid=child)
 
     for _ in range(2):  # idempotent
-        startup.prepare(make_config(db_uri=db_uri), engine)
+        prepare(make_config(db_uri=db_uri), engine)
 
     with sessions() as db:
         groups = {g.tenant_uuid: g for g in db.scalars(select(Group))}
@@ -151,7 +157,7 @@ def test_a_missing_top_tenant_is_recreated(engine, top_tenant):
                      {'o': other, 't': top_tenant})
         sessions = sessionmaker(bind=conn, join_transaction_mode='create_savepoint')
 
-        top = startup.StartupService(sessions=sessions, default_policies={}).run()
+        top = StartupService(sessions=sessions, default_policies={}).run()
 
         row = conn.execute(text('SELECT parent_uuid, name, slug FROM tenant WHERE uuid = :u'),
                            {'u': top}).one()
@@ -166,7 +172,7 @@ def test_nodes_starting_together_do_not_collide(make_config, db_uri, engine, ses
 
     def run():
         try:
-            startup.prepare(config, engine)
+            prepare(config, engine)
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 

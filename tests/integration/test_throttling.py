@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.credentials import basic
-from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.app import create_app, services_of, shutdown
 
 ATTACKER = '203.0.113.66'
 USER_HOME = '198.51.100.7'
@@ -136,7 +136,7 @@ def test_the_purge_forgets_counters_and_addresses_past_their_window(throttled_ap
         conn.execute(text("UPDATE auth_login_failure SET window_start = now() - interval '1 day'"))
         conn.execute(text("UPDATE auth_login_known_address "
                           "SET last_success = now() - interval '31 days'"))
-    app.extensions['wazo_like_auth']['cleaner'].purge()
+    services_of(app).cleaner.purge()
     with engine.connect() as conn:
         left = [conn.execute(text(f'SELECT count(*) FROM {table}')).scalar()
                 for table in ('auth_login_failure', 'auth_login_known_address')]

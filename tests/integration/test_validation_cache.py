@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.polling import wait_until
-from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.app import create_app, services_of, shutdown
 from wazo_like_auth.models import Session
 from wazo_like_auth.repositories import sessions as session_repo
 from wazo_like_auth.services.validation_cache import LISTENER_NAME
@@ -18,7 +18,7 @@ from wazo_like_auth.services.validation_cache import LISTENER_NAME
 def other_node(config, engine):
     """A second app on the same database, as another node would be."""
     app = create_app(config, engine=engine)
-    assert wait_until(lambda: app.extensions['wazo_like_auth']['validation_cache'].enabled)
+    assert wait_until(lambda: services_of(app).validation_cache.enabled)
     yield app
     shutdown(app)
 
@@ -37,9 +37,9 @@ def _revoked_within(client, token, seconds):
 def test_second_check_is_served_from_the_cache(services, client, make_user, login):
     token = _token(make_user, login)
     assert client.head(f'/0.1/token/{token}').status_code == 204
-    hits = services['validation_cache'].hits
+    hits = services.validation_cache.hits
     assert client.head(f'/0.1/token/{token}?scope=confd.users.read').status_code == 204
-    assert services['validation_cache'].hits == hits + 1
+    assert services.validation_cache.hits == hits + 1
 
 
 def test_revocation_on_another_node_is_seen(services, client, other_node, make_user, login):
@@ -64,13 +64,13 @@ def test_local_revocation_is_seen_by_the_next_check(services, client, make_user,
     token = _token(make_user, login)
     session = client.get(f'/0.1/token/{token}').get_json()['data']['session_uuid']
     assert client.head(f'/0.1/token/{token}').status_code == 204
-    with services['sessions'].begin() as db:  # a revocation committed by this process
+    with services.sessions.begin() as db:  # a revocation committed by this process
         session_repo.delete_where(db, Session.uuid == uuid.UUID(session))
     assert client.head(f'/0.1/token/{token}').status_code == 404
 
 
 def test_cache_turns_off_when_the_listener_is_lost_and_back_after(services, engine):
-    cache = services['validation_cache']
+    cache = services.validation_cache
     with engine.begin() as conn:
         conn.execute(text('SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
                           'WHERE application_name = :name'), {'name': LISTENER_NAME})

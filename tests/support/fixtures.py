@@ -6,7 +6,7 @@ import pytest
 from tests.support.clock import ManualClock
 from tests.support.credentials import basic
 from tests.support.polling import wait_until
-from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.app import create_app, services_of, shutdown
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def client(app):
 @pytest.fixture
 def services(app):
     """The app's services, once its validation cache listens for revocations."""
-    services = app.extensions['wazo_like_auth']
-    assert wait_until(lambda: services['validation_cache'].enabled)
+    services = services_of(app)
+    assert wait_until(lambda: services.validation_cache.enabled)
     return services
 
 

@@ -54,9 +54,8 @@ def _bearer_challenge(error: ServiceError) -> None:
 
 
 class ProtectedResource(Resource):
-    """A resource whose methods use @required_acl; services come as keyword arguments."""
+    """A resource whose methods use @required_acl. A subclass names its other collaborators
+    as keyword arguments of its own ``__init__`` (see http/users.py: UserResource)."""
 
-    def __init__(self, *, authorizer: Authorizer, **services):
+    def __init__(self, *, authorizer: Authorizer):
         self._authorizer = authorizer
-        for name, service in services.items():
-            setattr(self, f'_{name}', service)

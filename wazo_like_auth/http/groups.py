@@ -2,14 +2,24 @@
 from __future__ import annotations
 
 from ..services import groups as service
+from ..services.authorization import Authorizer
 from ..services.grants import Grants
+from ..services.groups import GroupService
 from .auth import ProtectedResource, required_acl
 from .body import json_object
 from .listing import list_query
 from .policy_schemas import GroupCreateSchema, GroupUpdateSchema
 
 
-class Groups(ProtectedResource):
+class GroupResource(ProtectedResource):
+    """A protected resource served by the GroupService."""
+
+    def __init__(self, *, authorizer: Authorizer, groups: GroupService):
+        super().__init__(authorizer=authorizer)
+        self._groups = groups
+
+
+class Groups(GroupResource):
     @required_acl('auth.groups.create')
     def post(self, auth):
         body = GroupCreateSchema().load(json_object())
@@ -22,7 +32,7 @@ class Groups(ProtectedResource):
         return self._groups.list(auth.visible_tenants(query.recurse), query).as_dict()
 
 
-class GroupItem(ProtectedResource):
+class GroupItem(GroupResource):
     @required_acl('auth.groups.{group_uuid}.read')
     def get(self, group_uuid, auth):
         return self._groups.get(auth.visible_tenants(), group_uuid)

@@ -13,15 +13,17 @@ import uuid
 from ..services import groups as group_service
 from ..services import policies as policy_service
 from ..services.grants import Grants
-from .auth import ProtectedResource, required_acl
+from .auth import required_acl
+from .groups import GroupResource
 from .listing import list_query
+from .policies import PolicyResource
 
 
 def _policy_tenants(auth, tenants: list[uuid.UUID], ref) -> list[uuid.UUID]:
     return tenants if isinstance(ref, uuid.UUID) else [auth.tenant_uuid]
 
 
-class UserPolicies(ProtectedResource):
+class UserPolicies(PolicyResource):
     @required_acl('auth.users.{user_uuid}.policies.read')
     def get(self, user_uuid, auth):
         auth.user_scope(user_uuid)
@@ -30,7 +32,7 @@ class UserPolicies(ProtectedResource):
         return self._policies.list_of_user(user_uuid, query).as_dict()
 
 
-class UserPolicy(ProtectedResource):
+class UserPolicy(PolicyResource):
     @required_acl('auth.users.{user_uuid}.policies.{policy}.create')
     def put(self, user_uuid, policy, auth):
         tenants = _policy_tenants(auth, auth.user_scope(user_uuid), policy)
@@ -46,7 +48,7 @@ class UserPolicy(ProtectedResource):
         return '', 204
 
 
-class UserGroups(ProtectedResource):
+class UserGroups(GroupResource):
     @required_acl('auth.users.{user_uuid}.groups.read')
     def get(self, user_uuid, auth):
         auth.user_scope(user_uuid)  # 404 before any list-parameter error (§1.11)
@@ -55,7 +57,7 @@ class UserGroups(ProtectedResource):
         return self._groups.list_of_user(user_uuid, query).as_dict()
 
 
-class GroupUsers(ProtectedResource):
+class GroupUsers(GroupResource):
     @required_acl('auth.groups.{group_uuid}.users.read')
     def get(self, group_uuid, auth):
         tenants = auth.visible_tenants()
@@ -65,7 +67,7 @@ class GroupUsers(ProtectedResource):
         return self._groups.list_members(tenants, group_uuid, query).as_dict()
 
 
-class GroupUser(ProtectedResource):
+class GroupUser(GroupResource):
     @required_acl('auth.groups.{group_uuid}.users.{user_uuid}.create')
     def put(self, group_uuid, user_uuid, auth):
         tenants = auth.user_scope(user_uuid)
@@ -79,7 +81,7 @@ class GroupUser(ProtectedResource):
         return '', 204
 
 
-class GroupPolicies(ProtectedResource):
+class GroupPolicies(GroupResource):
     @required_acl('auth.groups.{group_uuid}.policies.read')
     def get(self, group_uuid, auth):
         tenants = auth.visible_tenants()
@@ -90,7 +92,7 @@ class GroupPolicies(ProtectedResource):
                                           query).as_dict()
 
 
-class GroupPolicy(ProtectedResource):
+class GroupPolicy(GroupResource):
     @required_acl('auth.groups.{group_uuid}.policies.{policy}.create')
     def put(self, group_uuid, policy, auth):
         tenants = auth.visible_tenants()

@@ -8,6 +8,8 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
 from ..oauth2.clients import client_id_error
+from ..services.authorization import Authorizer
+from ..services.clients import ClientService
 from ..services.grants import Grants
 from ..services.listing import ListQuery
 from .auth import ProtectedResource, required_acl
@@ -46,7 +48,15 @@ def _query() -> ListQuery:
                       default_order='client_id', filters=('client_id', 'public', 'uuid'))
 
 
-class Clients(ProtectedResource):
+class ClientResource(ProtectedResource):
+    """A protected resource served by the ClientService."""
+
+    def __init__(self, *, authorizer: Authorizer, clients: ClientService):
+        super().__init__(authorizer=authorizer)
+        self._clients = clients
+
+
+class Clients(ClientResource):
     @required_acl('auth.clients.read')
     def get(self, auth):
         query = _query()
@@ -60,7 +70,7 @@ class Clients(ProtectedResource):
                                     grants.ensure_may_add), 200, NO_STORE  # carries the secret
 
 
-class ClientItem(ProtectedResource):
+class ClientItem(ClientResource):
     @required_acl('auth.clients.{client_uuid}.read')
     def get(self, client_uuid, auth):
         return self._clients.get(auth.visible_tenants(), client_uuid), 200
@@ -77,7 +87,7 @@ class ClientItem(ProtectedResource):
         return '', 204
 
 
-class ClientSecret(ProtectedResource):
+class ClientSecret(ClientResource):
     @required_acl('auth.clients.{client_uuid}.update')
     def post(self, client_uuid, auth):
         return self._clients.rotate_secret(auth.visible_tenants(), client_uuid), 200, NO_STORE

@@ -1,25 +1,28 @@
 """URL map of the OAuth 2.0 endpoints, the device page and client administration."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from . import oauth2_clients as oc
 from . import oauth2_endpoints as oe
 from .api import PREFIXES, Api
 from .oauth2_device_page import DevicePages
 
+if TYPE_CHECKING:
+    from ..composition import Services
+
 WELL_KNOWN = ('/.well-known/oauth-authorization-server', '/.well-known/openid-configuration')
 
 
-def register(api: Api, services: dict[str, Any]) -> None:
-    public_url = services['oauth2_public_url']
-    api.route(oe.OAuthToken, '/oauth2/token', endpoint=services['oauth2_token_endpoint'])
+def register(api: Api, services: Services) -> None:
+    public_url = services.oauth2.public_url
+    api.route(oe.OAuthToken, '/oauth2/token', endpoint=services.oauth2.token_endpoint)
     api.route(oe.OAuthIntrospection, '/oauth2/introspect',
-              endpoint=services['oauth2_introspection'])
-    api.route(oe.OAuthRevocation, '/oauth2/revoke', endpoint=services['oauth2_revocation'])
+              endpoint=services.oauth2.introspection)
+    api.route(oe.OAuthRevocation, '/oauth2/revoke', endpoint=services.oauth2.revocation)
     api.route(oe.OAuthDeviceAuthorization, '/oauth2/device_authorization',
-              endpoint=services['oauth2_device_authorization'], public_url=public_url)
-    api.route(oe.OAuthUserinfo, '/oauth2/userinfo', oauth_tokens=services['oauth_token_service'])
+              endpoint=services.oauth2.device_authorization, public_url=public_url)
+    api.route(oe.OAuthUserinfo, '/oauth2/userinfo', oauth_tokens=services.oauth_token_service)
     # Discovery at the root (what clients try first), at the RFC 8414 §3.1 path for an issuer
     # with a path component, and under the prefixes (OpenID Connect appends to the issuer).
     api.add_resource(oe.Discovery, *WELL_KNOWN,
@@ -27,12 +30,12 @@ def register(api: Api, services: dict[str, Any]) -> None:
                      *(prefix + path for prefix in PREFIXES for path in WELL_KNOWN),
                      resource_class_kwargs={'public_url': public_url})
 
-    protected = {'authorizer': services['authorizer'], 'clients': services['client_service']}
+    protected = {'authorizer': services.authorizer, 'clients': services.client_service}
     api.route(oc.Clients, '/clients', **protected)
     api.route(oc.ClientItem, '/clients/<uuid:client_uuid>', **protected)
     api.route(oc.ClientSecret, '/clients/<uuid:client_uuid>/secret', **protected)
 
-    pages = DevicePages(devices=services['device_flow'], csrf_key=services['oauth2_csrf_key'])
+    pages = DevicePages(devices=services.device_flow, csrf_key=services.oauth2.csrf_key)
     for prefix in PREFIXES:
         api.app.add_url_rule(f'{prefix}/device', f'device_page{prefix}', pages.show,
                              methods=['GET'])

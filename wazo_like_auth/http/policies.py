@@ -11,7 +11,9 @@ import uuid
 from werkzeug.routing import BaseConverter
 
 from ..services import policies as service
+from ..services.authorization import Authorizer
 from ..services.grants import Grants
+from ..services.policies import PolicyService
 from .auth import ProtectedResource, required_acl
 from .body import json_object
 from .listing import list_query
@@ -38,7 +40,15 @@ def lookup_tenants(auth, ref: service.Ref) -> list[uuid.UUID]:
     return auth.visible_tenants(recurse=isinstance(ref, uuid.UUID))
 
 
-class Policies(ProtectedResource):
+class PolicyResource(ProtectedResource):
+    """A protected resource served by the PolicyService."""
+
+    def __init__(self, *, authorizer: Authorizer, policies: PolicyService):
+        super().__init__(authorizer=authorizer)
+        self._policies = policies
+
+
+class Policies(PolicyResource):
     @required_acl('auth.policies.create')
     def post(self, auth):
         body = PolicyCreateSchema().load(json_object())
@@ -52,7 +62,7 @@ class Policies(ProtectedResource):
         return self._policies.list(auth.tenant_uuid, tenants, query).as_dict()
 
 
-class PolicyItem(ProtectedResource):
+class PolicyItem(PolicyResource):
     @required_acl('auth.policies.{policy}.read')
     def get(self, policy, auth):
         return self._policies.get(auth.tenant_uuid, lookup_tenants(auth, policy), policy)
@@ -70,7 +80,7 @@ class PolicyItem(ProtectedResource):
         return '', 204
 
 
-class PolicyAccess(ProtectedResource):
+class PolicyAccess(PolicyResource):
     # The access itself is not part of the required ACL (§3.8).
     @required_acl('auth.policies.{policy}.update')
     def put(self, policy, access, auth):

@@ -1,7 +1,7 @@
 """Which resource answers which path: the whole URL map on one screen."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from . import config_resources as cf
 from . import groups as gr
@@ -19,11 +19,14 @@ from .api import PREFIXES, Api
 from .status import Status
 from .tokens import Tokens, TokenRevocation, TokenScopesCheck, token_check_view
 
+if TYPE_CHECKING:
+    from ..composition import Services
 
-def register(api: Api, services: dict[str, Any]) -> None:
+
+def register(api: Api, services: Services) -> None:
     _tokens(api, services)
     _service(api, services)
-    protected = {'authorizer': services['authorizer']}
+    protected = {'authorizer': services.authorizer}
     _refresh_tokens_and_sessions(api, services, protected)
     _tenants_and_users(api, services, protected)
     _policies_and_groups(api, services, protected)
@@ -31,9 +34,9 @@ def register(api: Api, services: dict[str, Any]) -> None:
     mail_routes.register(api, services)
 
 
-def _tokens(api: Api, services: dict[str, Any]) -> None:
-    tokens = services['token_service']
-    checker = services['token_checker']
+def _tokens(api: Api, services: Services) -> None:
+    tokens = services.token_service
+    checker = services.token_checker
     api.route(Tokens, '/token', token_service=tokens)
     api.route(TokenRevocation, '/token/<token>', token_service=tokens)
     check_token = token_check_view(checker)  # the hot path: a plain Flask view
@@ -43,24 +46,24 @@ def _tokens(api: Api, services: dict[str, Any]) -> None:
     api.route(TokenScopesCheck, '/token/<token>/scopes/check', token_checker=checker)
 
 
-def _service(api: Api, services: dict[str, Any]) -> None:
-    api.route(Status, '/status', status_service=services['status_service'])
-    api.route(cf.Config, '/config', authorizer=services['authorizer'],
-              config=services['config_service'])
-    api.route(cf.Backends, '/backends', config=services['config_service'])
+def _service(api: Api, services: Services) -> None:
+    api.route(Status, '/status', status_service=services.status_service)
+    api.route(cf.Config, '/config', authorizer=services.authorizer,
+              config=services.config_service)
+    api.route(cf.Backends, '/backends', config=services.config_service)
     openapi.document_yaml()  # a broken fragment stops start-up, not the first reader
     api.route(cf.ApiSpec, '/api/api.yml')
 
 
-def _refresh_tokens_and_sessions(api: Api, services: dict[str, Any], protected: dict) -> None:
-    refresh = {**protected, 'refresh_tokens': services['refresh_token_service']}
+def _refresh_tokens_and_sessions(api: Api, services: Services, protected: dict) -> None:
+    refresh = {**protected, 'refresh_tokens': services.refresh_token_service}
     api.route(rt.RefreshTokens, '/tokens', **refresh)
     api.route(rt.MyRefreshTokens, '/users/me/tokens', **refresh)
     api.route(rt.MyRefreshToken, '/users/me/tokens/<client_id>', **refresh)
     api.route(rt.UserRefreshTokens, '/users/<uuid:user_uuid>/tokens', **refresh)
     api.route(rt.UserRefreshToken, '/users/<uuid:user_uuid>/tokens/<client_id>', **refresh)
 
-    sessions = {**protected, 'sessions': services['session_service']}
+    sessions = {**protected, 'sessions': services.session_service}
     api.route(ss.Sessions, '/sessions', **sessions)
     api.route(ss.SessionItem, '/sessions/<uuid:session_uuid>', **sessions)
     api.route(ss.UserSessions, '/users/<uuid:user_uuid>/sessions', **sessions)
@@ -68,15 +71,15 @@ def _refresh_tokens_and_sessions(api: Api, services: dict[str, Any], protected: 
               **sessions)
 
 
-def _tenants_and_users(api: Api, services: dict[str, Any], protected: dict) -> None:
-    tenants = {**protected, 'tenants': services['tenant_service']}
+def _tenants_and_users(api: Api, services: Services, protected: dict) -> None:
+    tenants = {**protected, 'tenants': services.tenant_service}
     api.route(tn.Tenants, '/tenants', **tenants)
     api.route(tn.TenantItem, '/tenants/<uuid:tenant_uuid>', **tenants)
     api.route(tn.TenantDomains, '/tenants/<uuid:tenant_uuid>/domains', **tenants)
     api.route(tn.TenantParent, '/tenants/<uuid:tenant_uuid>/parent/<uuid:parent_tenant_uuid>',
               **tenants)
 
-    users = {**protected, 'users': services['user_service']}
+    users = {**protected, 'users': services.user_service}
     api.route(us.Users, '/users', **users)
     api.route(us.UserItem, '/users/<uuid:user_uuid>', **users)
     api.route(us.UserPassword, '/users/<uuid:user_uuid>/password', **users)
@@ -85,17 +88,17 @@ def _tenants_and_users(api: Api, services: dict[str, Any], protected: dict) -> N
     api.route(ue.MyEmails, '/users/me/emails', **users)
 
 
-def _policies_and_groups(api: Api, services: dict[str, Any], protected: dict) -> None:
+def _policies_and_groups(api: Api, services: Services, protected: dict) -> None:
     # {policy} is a uuid or a slug, one segment (policies.PolicyRefConverter).
     api.app.url_map.converters['policy'] = po.PolicyRefConverter
-    policies = {**protected, 'policies': services['policy_service']}
+    policies = {**protected, 'policies': services.policy_service}
     api.route(po.Policies, '/policies', **policies)
     api.route(po.PolicyItem, '/policies/<policy:policy>', **policies)
     api.route(po.PolicyAccess, '/policies/<policy:policy>/acl/<access>', **policies)
     api.route(ln.UserPolicies, '/users/<uuid:user_uuid>/policies', **policies)
     api.route(ln.UserPolicy, '/users/<uuid:user_uuid>/policies/<policy:policy>', **policies)
 
-    groups = {**protected, 'groups': services['group_service']}
+    groups = {**protected, 'groups': services.group_service}
     api.route(gr.Groups, '/groups', **groups)
     api.route(gr.GroupItem, '/groups/<uuid:group_uuid>', **groups)
     api.route(ln.UserGroups, '/users/<uuid:user_uuid>/groups', **groups)

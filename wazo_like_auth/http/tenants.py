@@ -6,7 +6,9 @@ from dataclasses import replace
 from flask import request
 
 from ..exceptions import InvalidListParam
+from ..services.authorization import Authorizer
 from ..services.listing import ListQuery
+from ..services.tenants import TenantService
 from .admin_schemas import TenantCreateSchema, TenantUpdateSchema
 from .auth import ProtectedResource, required_acl
 from .body import json_object
@@ -34,7 +36,15 @@ def _invalid_uuids(message: str, constraint_id: str) -> InvalidListParam:
         'uuids': [{'message': message, 'constraint_id': constraint_id}]})
 
 
-class Tenants(ProtectedResource):
+class TenantResource(ProtectedResource):
+    """A protected resource served by the TenantService."""
+
+    def __init__(self, *, authorizer: Authorizer, tenants: TenantService):
+        super().__init__(authorizer=authorizer)
+        self._tenants = tenants
+
+
+class Tenants(TenantResource):
     @required_acl('auth.tenants.create')
     def post(self, auth):
         body = TenantCreateSchema().load(json_object())
@@ -47,7 +57,7 @@ class Tenants(ProtectedResource):
         return self._tenants.list(auth.visible_tenants(), query).as_dict()
 
 
-class TenantItem(ProtectedResource):
+class TenantItem(TenantResource):
     @required_acl('auth.tenants.{tenant_uuid}.read')
     def get(self, tenant_uuid, auth):
         return self._tenants.get(auth.tenant_uuid, tenant_uuid)
@@ -63,13 +73,13 @@ class TenantItem(ProtectedResource):
         return '', 204
 
 
-class TenantDomains(ProtectedResource):
+class TenantDomains(TenantResource):
     @required_acl('auth.tenants.{tenant_uuid}.domains.read')
     def get(self, tenant_uuid, auth):
         return self._tenants.domains(auth.tenant_uuid, tenant_uuid)
 
 
-class TenantParent(ProtectedResource):
+class TenantParent(TenantResource):
     @required_acl('auth.tenants.{tenant_uuid}.parent.{parent_tenant_uuid}.update')
     def put(self, tenant_uuid, parent_tenant_uuid, auth):
         self._tenants.move(auth.tenant_uuid, tenant_uuid, parent_tenant_uuid)

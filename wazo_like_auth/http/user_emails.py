@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from ..exceptions import UnknownUser
 from .admin_schemas import AdminEmailsSchema, EmailsSchema
-from .auth import ProtectedResource, required_acl
+from .auth import required_acl
 from .body import json_object
-from .users import reach
+from .users import UserResource, reach
 
 
-class UserEmails(ProtectedResource):
+class UserEmails(UserResource):
     """The user's own view: addresses and which is main; ``confirmed`` is not its to set."""
 
     @required_acl('auth.users.{user_uuid}.emails.update')
@@ -17,7 +17,7 @@ class UserEmails(ProtectedResource):
         return self._users.replace_emails(reach(auth, user_uuid), user_uuid, body['emails'])
 
 
-class AdminUserEmails(ProtectedResource):
+class AdminUserEmails(UserResource):
     """An administrator may also say whether each address is confirmed."""
 
     @required_acl('auth.admin.users.{user_uuid}.emails.update')
@@ -26,7 +26,7 @@ class AdminUserEmails(ProtectedResource):
         return self._users.replace_emails(reach(auth, user_uuid), user_uuid, body['emails'])
 
 
-class MyEmails(ProtectedResource):
+class MyEmails(UserResource):
     """PUT /users/me/emails: UserEmails for the token's own user."""
 
     @required_acl('auth.users.me.emails.update')

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import request
 
+from ..services.authorization import Authorizer
 from ..services.grants import Grants
 from ..services.user_views import LIST_FILTERS, LIST_SORT
-from ..services.users import STATUS_FIELDS
+from ..services.users import STATUS_FIELDS, UserService
 from .admin_schemas import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema
 from .auth import ProtectedResource, required_acl
 from .body import json_object
@@ -18,7 +19,15 @@ def reach(auth, user_uuid):
     return None if auth.user_uuid == user_uuid else auth.tenant_uuid
 
 
-class Users(ProtectedResource):
+class UserResource(ProtectedResource):
+    """A protected resource served by the UserService."""
+
+    def __init__(self, *, authorizer: Authorizer, users: UserService):
+        super().__init__(authorizer=authorizer)
+        self._users = users
+
+
+class Users(UserResource):
     @required_acl('auth.users.create')
     def post(self, auth):
         body = UserCreateSchema().load(json_object())
@@ -31,7 +40,7 @@ class Users(ProtectedResource):
         return self._users.list(auth.visible_tenants(query.recurse), query).as_dict()
 
 
-class UserItem(ProtectedResource):
+class UserItem(UserResource):
     @required_acl('auth.users.{user_uuid}.read')
     def get(self, user_uuid, auth):
         return self._users.get(auth.tenant_uuid, user_uuid)
@@ -52,7 +61,7 @@ class UserItem(ProtectedResource):
         return '', 204
 
 
-class UserPassword(ProtectedResource):
+class UserPassword(UserResource):
     @required_acl('auth.users.{user_uuid}.password.update')
     def put(self, user_uuid, auth):
         body = PasswordChangeSchema().load(json_object())

@@ -19,10 +19,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import db as database
 from .. import slugs
 from ..models import Policy, Tenant
 from ..repositories import groups as group_repo
@@ -33,13 +32,6 @@ logger = logging.getLogger(__name__)
 STARTUP_LOCK = 0x7761_7a6f_7374_7274  # arbitrary, fixed: "wazostrt"
 DEFAULT_DESCRIPTION = 'Automatically created'
 TOP_TENANT_SLUG = 'master'
-
-
-def prepare(config: dict, engine: Engine) -> None:
-    """Reconcile the database of ``engine`` with ``config`` (see the module docstring)."""
-    StartupService(sessions=database.make_sessionmaker(engine),
-                   default_policies=config['default_policies'],
-                   update_policies=config['update_policy_on_startup']).run()
 
 
 class StartupService:

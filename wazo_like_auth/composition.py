@@ -1,0 +1,192 @@
+"""The composition root: ``build_services`` builds every long-lived object of the service, once,
+into one typed, frozen ``Services``. ``create_app`` (the HTTP service), ``prepare_database``
+(``serve`` and ``bootstrap`` of the CLI) and the tests all get their collaborators from it.
+
+Where is X built, and who uses it? ``grep -rn '\\.X\\b'`` (e.g. ``services.token_checker``).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from . import db, mail_wiring
+from .acl import AccessCheckCache
+from .clock import Clock, utc_now
+from .config import hash_concurrency, token_secret
+from .metrics import Metrics
+from .oauth2.device import DeviceSettings
+from .oauth2.device_authorization import DeviceAuthorizationEndpoint
+from .oauth2.introspection import IntrospectionEndpoint
+from .oauth2.revocation import RevocationEndpoint
+from .oauth2.token_endpoint import TokenEndpoint
+from .passwords import PasswordHasher
+from .services.authorization import Authorizer
+from .services.bootstrap import BootstrapService
+from .services.cleanup import ExpiredTokenCleaner
+from .services.clients import ClientService
+from .services.configuration import ConfigService
+from .services.device_flow import DeviceFlow
+from .services.groups import GroupService
+from .services.oauth_tokens import OAuthTokenService
+from .services.policies import PolicyService
+from .services.refresh_tokens import RefreshTokenService
+from .services.sessions import SessionService
+from .services.startup import StartupService
+from .services.status import StatusService
+from .services.tenants import TenantService
+from .services.throttle import CheckGuard, LoginThrottle, ThrottleSettings
+from .services.tokens import TokenService, TokenSettings
+from .services.users import UserService
+from .services.validation import TokenChecker
+from .services.local_revocation import evict_on_local_revocation
+from .services.validation_cache import RevocationListener, ValidationCache
+
+
+@dataclass(frozen=True)
+class OAuth2:
+    """The OAuth 2.0 authorization server: one endpoint object per RFC endpoint, and what
+    the device verification page needs."""
+    token_endpoint: TokenEndpoint
+    introspection: IntrospectionEndpoint
+    revocation: RevocationEndpoint
+    device_authorization: DeviceAuthorizationEndpoint
+    public_url: str | None
+    csrf_key: bytes  # the verification page's CSRF key, derived from the token secret
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every long-lived object of one process, built by ``build_services``."""
+    engine: Engine
+    sessions: sessionmaker
+    hasher: PasswordHasher
+    clock: Clock
+    metrics: Metrics | None
+    validation_cache: ValidationCache
+    revocation_listener: RevocationListener
+    token_checker: TokenChecker
+    check_guard: CheckGuard
+    authorizer: Authorizer
+    token_service: TokenService
+    refresh_token_service: RefreshTokenService
+    session_service: SessionService
+    policy_service: PolicyService
+    group_service: GroupService
+    tenant_service: TenantService
+    user_service: UserService
+    status_service: StatusService
+    config_service: ConfigService
+    client_service: ClientService
+    oauth_token_service: OAuthTokenService
+    device_flow: DeviceFlow
+    oauth2: OAuth2
+    cleaner: ExpiredTokenCleaner
+    startup: StartupService
+    bootstrap: BootstrapService
+    mail: mail_wiring.Mail
+
+
+def build_services(config: dict, *, engine: Engine | None = None,
+                   hasher: PasswordHasher | None = None, clock: Clock = utc_now) -> Services:
+    """Build every service for a validated ``config`` (see config.load_config); nothing is
+    started (``revocation_listener`` and ``cleaner`` are threads their owner starts)."""
+    engine = engine or db.make_engine(config)
+    hasher = hasher or PasswordHasher(rounds=config['password_hash_rounds'],
+                                      concurrency=hash_concurrency(config))
+    sessions = db.make_sessionmaker(engine)
+    throttling = throttle_settings(config)
+    metrics = Metrics() if config['metrics']['enabled'] else None
+    cache = ValidationCache(max_size=config['validation_cache_size'])
+    evict_on_local_revocation(sessions, cache)
+    # One budget of unknown tokens per address for every way of presenting a token.
+    guard = CheckGuard(throttling)
+    checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
+                           guard=guard, clock=clock)
+    refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
+    login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
+    token_service = TokenService(sessions=sessions, hasher=hasher,
+                                 settings=token_settings(config),
+                                 refresh_tokens=refresh_tokens, throttle=login_throttle)
+    clients = ClientService(sessions=sessions, hasher=hasher)
+    oauth_tokens = OAuthTokenService(sessions=sessions, token_service=token_service,
+                                     refresh_tokens=refresh_tokens,
+                                     lifetime=config['default_token_lifetime'],
+                                     xivo_uuid=config['uuid'], guard=guard)
+    devices = DeviceFlow(sessions=sessions, hasher=hasher, token_service=token_service,
+                         refresh_tokens=refresh_tokens,
+                         throttle=LoginThrottle(sessions=sessions, settings=throttling),
+                         settings=DeviceSettings.from_config(config),
+                         max_user_sessions=config['max_user_concurrent_sessions'],
+                         clock=clock)
+    authorizer = Authorizer(engine=engine, checker=checker)
+    return Services(
+        engine=engine, sessions=sessions, hasher=hasher, clock=clock, metrics=metrics,
+        validation_cache=cache,
+        revocation_listener=RevocationListener(dsn=listener_dsn(engine), cache=cache),
+        token_checker=checker,
+        check_guard=guard,
+        authorizer=authorizer,
+        token_service=token_service,
+        refresh_token_service=refresh_tokens,
+        session_service=SessionService(sessions=sessions),
+        policy_service=PolicyService(sessions=sessions),
+        group_service=GroupService(sessions=sessions),
+        tenant_service=TenantService(sessions=sessions),
+        user_service=UserService(sessions=sessions, hasher=hasher, throttle=login_throttle),
+        status_service=StatusService(engine=engine),
+        config_service=ConfigService(config=config, sessions=sessions),
+        client_service=clients,
+        oauth_token_service=oauth_tokens,
+        device_flow=devices,
+        oauth2=_oauth2(config, clients, oauth_tokens, devices),
+        cleaner=ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
+                                    batch_size=config['token_cleanup_batch_size'],
+                                    on_purged=metrics.purged.inc if metrics else None,
+                                    also=[login_throttle.purge]),
+        startup=StartupService(sessions=sessions, default_policies=config['default_policies'],
+                               update_policies=config['update_policy_on_startup']),
+        bootstrap=BootstrapService(sessions=sessions, hasher=hasher),
+        mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
+                               authorizer=authorizer),
+    )
+
+
+def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,
+            devices: DeviceFlow) -> OAuth2:
+    return OAuth2(
+        token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, devices=devices),
+        introspection=IntrospectionEndpoint(clients=clients, tokens=tokens),
+        revocation=RevocationEndpoint(clients=clients, tokens=tokens),
+        device_authorization=DeviceAuthorizationEndpoint(clients=clients, devices=devices),
+        public_url=config['public_url'],
+        # Key separation: the verification page's CSRF key is derived, never the raw secret.
+        csrf_key=hmac.new(token_secret(config), b'device-page-csrf', hashlib.sha256).digest(),
+    )
+
+
+def token_settings(config: dict) -> TokenSettings:
+    return TokenSettings(default_lifetime=config['default_token_lifetime'],
+                         xivo_uuid=config['uuid'],
+                         default_user_policy=config['default_user_policy'],
+                         max_user_sessions=config['max_user_concurrent_sessions'])
+
+
+def throttle_settings(config: dict) -> ThrottleSettings:
+    t = config['throttle']
+    return ThrottleSettings(
+        per_address=t['login_failures_per_address'], per_login=t['login_failures_per_login'],
+        window=t['login_window'], known_address_days=t['known_address_days'],
+        refresh_per_address=t['refresh_failures_per_address'],
+        checks_per_minute=t['unknown_token_checks_per_minute'],
+        trusted_networks=tuple(t['trusted_networks']))
+
+
+def listener_dsn(engine: Engine) -> dict[str, Any]:
+    """psycopg2 connection arguments for the engine's database."""
+    args = engine.url.translate_connect_args(username='user', database='dbname')
+    return {**args, **engine.url.query}
