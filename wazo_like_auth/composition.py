@@ -20,10 +20,6 @@ from .clock import Clock, utc_now
 from .config import hash_concurrency, token_secret
 from .metrics import Metrics
 from .oauth2.device import DeviceSettings
-from .oauth2.device_authorization import DeviceAuthorizationEndpoint
-from .oauth2.introspection import IntrospectionEndpoint
-from .oauth2.revocation import RevocationEndpoint
-from .oauth2.token_endpoint import TokenEndpoint
 from .passwords import PasswordHasher
 from .services.authorization import Authorizer
 from .services.bootstrap import BootstrapService
@@ -32,6 +28,10 @@ from .services.clients import ClientService
 from .services.configuration import ConfigService
 from .services.device_flow import DeviceFlow
 from .services.groups import GroupService
+from .services.oauth2.device_authorization import DeviceAuthorizationEndpoint
+from .services.oauth2.introspection import IntrospectionEndpoint
+from .services.oauth2.revocation import RevocationEndpoint
+from .services.oauth2.token_endpoint import TokenEndpoint
 from .services.oauth_tokens import OAuthTokenService
 from .services.policies import PolicyService
 from .services.refresh_tokens import RefreshTokenService

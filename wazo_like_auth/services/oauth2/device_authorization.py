@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..services.clients import ClientService
-from ..services.device_flow import DeviceFlow
-from ..services.oauth_tokens import OFFLINE_ACCESS
-from .clients import DEVICE_CODE, REFRESH_TOKEN, scope_tokens
-from .errors import InvalidScope, UnauthorizedClient
+from ...oauth2.clients import DEVICE_CODE, REFRESH_TOKEN, scope_tokens
+from ...oauth2.errors import InvalidScope, UnauthorizedClient
+from ..clients import ClientService
+from ..device_flow import DeviceFlow
+from ..oauth_tokens import OFFLINE_ACCESS
 from .token_endpoint import authenticate_client
 
 

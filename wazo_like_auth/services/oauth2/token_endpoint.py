@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..exceptions import AuthenticationFailed
-from ..services.clients import AuthenticatedClient, ClientService
-from ..services.device_flow import DeviceFlow
-from ..services.oauth_tokens import OFFLINE_ACCESS, Grant, OAuthTokenService, Origin
-from .clients import (CLIENT_CREDENTIALS, DEVICE_CODE, PASSWORD, REFRESH_TOKEN,
-                      client_credentials, scope_tokens)
-from .errors import (InvalidClient, InvalidGrant, InvalidRequest, InvalidScope,
-                     UnauthorizedClient, UnsupportedGrantType)
+from ...exceptions import AuthenticationFailed
+from ...oauth2.clients import (CLIENT_CREDENTIALS, DEVICE_CODE, PASSWORD, REFRESH_TOKEN,
+                               client_credentials, scope_tokens)
+from ...oauth2.errors import (InvalidClient, InvalidGrant, InvalidScope, UnauthorizedClient,
+                              UnsupportedGrantType)
+from ...oauth2.parameters import required
+from ..clients import AuthenticatedClient, ClientService
+from ..device_flow import DeviceFlow
+from ..oauth_tokens import OFFLINE_ACCESS, Grant, OAuthTokenService, Origin
 
 
 def authenticate_client(clients: ClientService, form: Mapping[str, str],
@@ -26,13 +27,6 @@ def authenticate_client(clients: ClientService, form: Mapping[str, str],
     if confidential and client.public:
         raise InvalidClient('A public client cannot authenticate to this endpoint')
     return client
-
-
-def required(form: Mapping[str, str], name: str) -> str:
-    value = form.get(name)
-    if not value:
-        raise InvalidRequest(f'Missing parameter: {name}')
-    return value
 
 
 class TokenEndpoint:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..services.clients import ClientService
-from ..services.oauth_tokens import OAuthTokenService
-from .token_endpoint import authenticate_client, required
+from ...oauth2.parameters import required
+from ..clients import ClientService
+from ..oauth_tokens import OAuthTokenService
+from .token_endpoint import authenticate_client
 
 
 class RevocationEndpoint:
