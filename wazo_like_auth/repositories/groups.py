@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ..models import Group, GroupPolicy, Policy, Tenant, User, UserGroup
+from .listing import Condition
 
 FIELDS = (Group.uuid, Group.tenant_uuid, Group.name, Group.slug, Group.system_managed)
 ALL_USERS_PREFIX = 'wazo-all-users-tenant-'
@@ -125,3 +126,11 @@ def fill_all_users_groups(db: Session) -> None:
                     Group.name == _all_users_name(User.tenant_uuid)))
     db.execute(pg_insert(UserGroup).from_select(['user_uuid', 'group_uuid'], pairs)
                .on_conflict_do_nothing())
+
+
+LIST_COLUMNS = {
+    'uuid': Group.uuid, 'name': Group.name.collate('C'), 'slug': Group.slug.collate('C'),
+    'read_only': Group.system_managed, 'user_uuid': Condition(has_member),
+    'policy_uuid': Condition(holds_policy),
+    'policy_slug': Condition(holds_policy_slug),
+}

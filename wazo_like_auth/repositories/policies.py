@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..models import GroupPolicy, Policy, UserPolicy
 from . import tenants as tenant_repo
+from .listing import Condition
 
 FIELDS = (Policy.uuid, Policy.tenant_uuid, Policy.name, Policy.slug, Policy.description,
           Policy.acl, Policy.config_managed, Policy.shared)
@@ -66,6 +67,12 @@ def listing(view: Viewpoint) -> Select:
     return select(*FIELDS, *shown_from(view)).where(visible(view))
 
 
+def of_group(view: Viewpoint, group_uuid: uuid.UUID) -> Select:
+    """The listing of the group's policies, as seen from ``view``."""
+    return listing(view).join(GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid).where(
+        GroupPolicy.group_uuid == group_uuid)
+
+
 def of_user(user_uuid: uuid.UUID) -> Select:
     """The policies attached directly to a user, shown as stored."""
     return (select(*FIELDS, *shown_as_stored())
@@ -76,6 +83,19 @@ def of_user(user_uuid: uuid.UUID) -> Select:
 def stored(db: Session, policy_uuid: uuid.UUID) -> Any:
     return db.execute(select(*FIELDS, *shown_as_stored())
                       .where(Policy.uuid == policy_uuid)).first()
+
+
+def by_slug(db: Session, tenant: uuid.UUID, slug: str, *,
+            ignore_case: bool = False) -> Policy | None:
+    """The policy ``slug`` of ``tenant`` (any case when ``ignore_case``), or None."""
+    same = func.lower(Policy.slug) == slug.lower() if ignore_case else Policy.slug == slug
+    return db.scalars(select(Policy).where(Policy.tenant_uuid == tenant, same)).first()
+
+
+def config_managed_except(db: Session, slugs: set[str]) -> list[Policy]:
+    """The policies made from ``default_policies`` whose slug is not in ``slugs``."""
+    return list(db.scalars(select(Policy).where(Policy.config_managed.is_(True),
+                                                Policy.slug.not_in(slugs))))
 
 
 def find(db: Session, view: Viewpoint, ref: uuid.UUID | str) -> Any:
@@ -175,3 +195,9 @@ def held_by_group(value: str) -> ColumnElement[bool]:
     """Strict list filter: the policy is attached to the group whose uuid reads ``value``."""
     return Policy.uuid.in_(select(GroupPolicy.policy_uuid)
                            .where(cast(GroupPolicy.group_uuid, String) == value))
+
+
+# Bytewise order whatever the database's collation: `-` before `_`, as wazo-auth sorts.
+TEXT_COLUMNS = {'uuid': Policy.uuid, 'name': Policy.name.collate('C'),
+                'slug': Policy.slug.collate('C'), 'description': Policy.description.collate('C')}
+LINK_COLUMNS = {'user_uuid': Condition(held_by_user), 'group_uuid': Condition(held_by_group)}

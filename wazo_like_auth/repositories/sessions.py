@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, text
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import Session, Token
+from ..models import Session, Token, User
 
 
 def delete_where(db: DbSession, *conditions: ColumnElement[bool]) -> list[uuid.UUID]:
@@ -20,6 +20,12 @@ def delete_where(db: DbSession, *conditions: ColumnElement[bool]) -> list[uuid.U
 def delete_of_user(db: DbSession, user_uuid: uuid.UUID) -> list[uuid.UUID]:
     """Revoke every session and access token of a user (spec D5)."""
     return delete_where(db, Session.user_uuid == user_uuid)
+
+
+def delete_of_tenant_users(db: DbSession, tenant_uuid: uuid.UUID) -> list[uuid.UUID]:
+    """Revoke every session of the users of a tenant, wherever the session is recorded."""
+    members = select(User.uuid).where(User.tenant_uuid == tenant_uuid)
+    return delete_where(db, Session.user_uuid.in_(members))
 
 
 def delete_from_refresh_tokens(db: DbSession,
@@ -39,6 +45,9 @@ def count_live_of_user(db: DbSession, user_uuid: uuid.UUID) -> int:
                      .where(Session.user_uuid == user_uuid, Token.expires_at > now)) or 0
 
 
+LIST_COLUMNS = {'mobile': Session.mobile}
+
+
 def listing(tenants: Sequence[uuid.UUID], user_uuid: uuid.UUID | None = None) -> Select:
     """Sessions of ``tenants`` (optionally of one user) as (uuid, mobile, tenant, user) rows."""
     query = select(Session.uuid, Session.mobile, Session.tenant_uuid, Session.user_uuid) \
@@ -46,3 +55,20 @@ def listing(tenants: Sequence[uuid.UUID], user_uuid: uuid.UUID | None = None) ->
     if user_uuid is not None:
         query = query.where(Session.user_uuid == user_uuid)
     return query
+
+
+_PURGE_BATCH = text("""
+WITH doomed AS (
+    SELECT session_uuid FROM auth_token
+    WHERE expires_at < now() ORDER BY expires_at LIMIT :batch FOR UPDATE SKIP LOCKED
+)
+DELETE FROM auth_session WHERE uuid IN (SELECT session_uuid FROM doomed)
+""")
+
+
+def purge_expired_batch(conn: Connection, batch: int) -> int:
+    """Delete the sessions of up to ``batch`` expired tokens (rows locked by others are
+    skipped); returns how many. Quiet: no revocation notification, as expired tokens are
+    refused on read anyway and no cache needs flushing for them."""
+    conn.execute(text("SET LOCAL wazo_like_auth.quiet_revocation = 'on'"))
+    return conn.execute(_PURGE_BATCH, {'batch': batch}).rowcount

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Select, Text, func, literal, or_, select, text
+from sqlalchemy import (ARRAY, Connection, Select, String, Text, cast, func, literal, or_,
+                        select, text)
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ..models import Group, Tenant
+from .listing import Condition
 
 # Walks up from :child; true when :parent is on the way (the top tenant is its own parent).
 _IS_SUBTENANT = text("""
@@ -25,6 +28,11 @@ SELECT EXISTS (SELECT 1 FROM ancestors WHERE uuid = :parent)
 
 def top_tenant_uuid(session: Session) -> uuid.UUID:
     return session.scalars(select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid)).one()
+
+
+def find_top(session: Session) -> uuid.UUID | None:
+    """The top tenant (its own parent), or None in a database without one."""
+    return session.scalars(select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid)).first()
 
 
 def is_subtenant(db: Session | Connection, child: uuid.UUID, parent: uuid.UUID) -> bool:
@@ -127,3 +135,23 @@ def ensure_all_users_group(db: Session, tenant_uuid: uuid.UUID) -> uuid.UUID:
     found = select(Group.uuid).where(Group.tenant_uuid == tenant_uuid,
                                      or_(Group.name == name, func.lower(Group.slug) == name))
     return db.scalars(found.order_by(Group.system_managed.desc()).limit(1)).one()
+
+
+def _domain_condition(value: str) -> Any:
+    return literal(value) == func.any(Tenant.domain_names)
+
+
+def _uuids_condition(values: list[str]) -> Any:
+    return cast(Tenant.uuid, String).in_(values)
+
+
+def _domains_text() -> Any:
+    return func.array_to_string(Tenant.domain_names, ' ')
+
+
+LIST_COLUMNS = {
+    'name': Tenant.name.collate('C'), 'slug': Tenant.slug.collate('C'), 'uuid': Tenant.uuid,
+    'domain_name': Condition(_domain_condition), 'uuids': Condition(_uuids_condition),
+    'domains': _domains_text(),
+}
+LIST_SEARCHABLE = ('name', 'slug', 'domains')

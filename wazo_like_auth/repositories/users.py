@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, bindparam, func, literal_column, or_, select, text, union_all
+from sqlalchemy import (Connection, Select, bindparam, func, literal_column, or_, select, text,
+                        union_all)
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -30,6 +31,11 @@ def find_enabled_by_login(session: Session, login: str) -> User | None:
 
 def get(session: Session, user_uuid: uuid.UUID) -> User | None:
     return session.get(User, user_uuid)
+
+
+def tenant_of(db: Session | Connection, user_uuid: uuid.UUID) -> uuid.UUID | None:
+    """The tenant of user ``user_uuid``; None when there is no such user."""
+    return db.execute(select(User.tenant_uuid).where(User.uuid == user_uuid)).scalar()
 
 
 def find_by_username(session: Session, username: str) -> User | None:

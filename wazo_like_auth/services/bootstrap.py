@@ -4,11 +4,11 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from ..models import Policy, User, UserPolicy
 from ..passwords import PasswordHasher
+from ..repositories import policies as policy_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
@@ -55,8 +55,7 @@ class BootstrapService:
     @staticmethod
     def _admin_policy(db, top: uuid.UUID) -> Policy:
         """The top tenant's full-access policy, recreated if an administrator deleted it."""
-        policy = db.scalars(select(Policy).where(Policy.slug == ADMIN_POLICY_SLUG,
-                                                 Policy.tenant_uuid == top)).first()
+        policy = policy_repo.by_slug(db, top, ADMIN_POLICY_SLUG)
         if policy is None:
             policy = Policy(uuid=uuid.uuid4(), tenant_uuid=top, name=ADMIN_POLICY_SLUG,
                             slug=ADMIN_POLICY_SLUG, description='Full access', acl=['#'])

@@ -14,21 +14,15 @@ from collections.abc import Callable, Sequence
 import threading
 import time
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from ..repositories import locks
+from ..repositories import sessions as session_repo
 
 logger = logging.getLogger(__name__)
 
 CLEANUP_LOCK_ID = 0x7761_7a70
 PAUSE_RATIO = 0.5  # pause after a full batch ÷ the time the batch took
-
-_PURGE_BATCH = text("""
-WITH doomed AS (
-    SELECT session_uuid FROM auth_token
-    WHERE expires_at < now() ORDER BY expires_at LIMIT :batch FOR UPDATE SKIP LOCKED
-)
-DELETE FROM auth_session WHERE uuid IN (SELECT session_uuid FROM doomed)
-""")
-
 
 class ExpiredTokenCleaner:
     def __init__(self, *, engine: Engine, interval: float, batch_size: int,
@@ -47,8 +41,7 @@ class ExpiredTokenCleaner:
     def purge(self) -> int | None:
         """One cycle: the number of sessions removed, or None if another node holds the lock."""
         with self._engine.connect() as lock_conn:
-            got = lock_conn.execute(text('SELECT pg_try_advisory_lock(:id)'),
-                                    {'id': CLEANUP_LOCK_ID}).scalar()
+            got = locks.try_hold(lock_conn, CLEANUP_LOCK_ID)
             lock_conn.commit()
             if not got:
                 return None
@@ -58,7 +51,7 @@ class ExpiredTokenCleaner:
                     task()
                 return removed
             finally:
-                lock_conn.execute(text('SELECT pg_advisory_unlock(:id)'), {'id': CLEANUP_LOCK_ID})
+                locks.release(lock_conn, CLEANUP_LOCK_ID)
                 lock_conn.commit()
 
     def _purge_batches(self) -> int:
@@ -66,9 +59,7 @@ class ExpiredTokenCleaner:
         while not self._stop.is_set():
             started = time.monotonic()
             with self._engine.begin() as conn:
-                # Expired tokens are refused on read: no need to flush every cache for them.
-                conn.execute(text("SET LOCAL wazo_like_auth.quiet_revocation = 'on'"))
-                count = conn.execute(_PURGE_BATCH, {'batch': self._batch_size}).rowcount
+                count = session_repo.purge_expired_batch(conn, self._batch_size)
             removed += count
             if count < self._batch_size:
                 break

@@ -27,7 +27,8 @@ from ..oauth2.settings import default_grant_types
 from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
 from ..repositories import tenants as tenant_repo
-from .listing import ListQuery, Page, paginate
+from ..repositories.listing import paginate
+from .listing import ListQuery, Page
 from .verified_secrets import VerifiedSecrets
 
 logger = logging.getLogger(__name__)

@@ -17,24 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
 from ..exceptions import Conflict, ForbiddenGroup, MismatchingTenant, UnknownGroup, UnknownUser
-from ..models import Group, GroupPolicy, Policy
+from ..models import Group
 from ..repositories import groups as group_repo
 from ..repositories import policies as policy_repo
 from ..repositories import users as user_repo
+from ..repositories import user_listing
+from ..repositories.listing import paginate
 from . import policies, user_views
 from .grants import Grants
-from .listing import Condition, ListQuery, Page, paginate
+from .listing import ListQuery, Page
 
 logger = logging.getLogger(__name__)
 
 SORT_COLUMNS = ('name', 'uuid', 'slug')
 FILTERS = ('uuid', 'name', 'slug', 'user_uuid', 'read_only', 'policy_uuid', 'policy_slug')
-LIST_COLUMNS = {
-    'uuid': Group.uuid, 'name': Group.name.collate('C'), 'slug': Group.slug.collate('C'),
-    'read_only': Group.system_managed, 'user_uuid': Condition(group_repo.has_member),
-    'policy_uuid': Condition(group_repo.holds_policy),
-    'policy_slug': Condition(group_repo.holds_policy_slug),
-}
 USER_GROUP_SORT_COLUMNS = ('name', 'uuid')
 USER_GROUP_FILTERS = ('uuid', 'name')
 MEMBER_SORT_COLUMNS = ('username',)
@@ -64,7 +60,7 @@ class GroupService:
     def list(self, tenants: Sequence[uuid.UUID], query: ListQuery) -> Page:
         with self._sessions() as db:
             total, filtered, rows = paginate(db, group_repo.listing(tenants), query,
-                                             columns=LIST_COLUMNS, searchable=('name',))
+                                             columns=group_repo.LIST_COLUMNS, searchable=('name',))
         return Page(total, filtered, [item(row) for row in rows])
 
     def get(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -> dict[str, Any]:
@@ -95,8 +91,8 @@ class GroupService:
         with self._sessions() as db:
             _visible(db, tenants, group_uuid)
             total, filtered, rows = paginate(
-                db, group_repo.members(group_uuid), query, columns=user_views.LIST_COLUMNS,
-                searchable=user_views.LIST_SEARCHABLE)
+                db, group_repo.members(group_uuid), query, columns=user_listing.LIST_COLUMNS,
+                searchable=user_listing.LIST_SEARCHABLE)
             users = [row[0] for row in rows]
             emails = user_repo.emails_of(db, [user.uuid for user in users])
         return Page(total, filtered, [user_views.user_view(u, emails[u.uuid]) for u in users])
@@ -141,11 +137,9 @@ class GroupService:
             _visible(db, tenants, group_uuid)
             view = policy_repo.viewpoint(db, scoping, tenants)
             shown_tenant = policy_repo.shown_from(view)[0].element
-            base = policy_repo.listing(view).join(
-                GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid).where(
-                GroupPolicy.group_uuid == group_uuid)
-            columns = {**policies.TEXT_COLUMNS, 'tenant_uuid': shown_tenant,
-                       'user_uuid': policies.LINK_COLUMNS['user_uuid']}
+            base = policy_repo.of_group(view, group_uuid)
+            columns = {**policy_repo.TEXT_COLUMNS, 'tenant_uuid': shown_tenant,
+                       'user_uuid': policy_repo.LINK_COLUMNS['user_uuid']}
             total, filtered, rows = paginate(db, base, query, columns=columns,
                                              searchable=('name', 'description'))
         return Page(total, filtered, [policies.item(row) for row in rows])
@@ -177,7 +171,7 @@ class GroupService:
         """Every group of a (visible) user, whatever the group's tenant (§1.11)."""
         with self._sessions() as db:
             total, filtered, rows = paginate(db, group_repo.of_user(user_uuid), query,
-                                             columns=LIST_COLUMNS, searchable=('name',))
+                                             columns=group_repo.LIST_COLUMNS, searchable=('name',))
         return Page(total, filtered, [item(row) for row in rows])
 
 

@@ -21,8 +21,9 @@ from .. import slugs
 from ..exceptions import Conflict, ForbiddenPolicy, ServiceError, UnknownPolicy, UnknownUser
 from ..models import Policy
 from ..repositories import policies as policy_repo
+from ..repositories.listing import paginate
 from .grants import Grants
-from .listing import Condition, ListQuery, Page, paginate
+from .listing import ListQuery, Page
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,6 @@ USER_POLICY_FILTERS = ('uuid', 'name', 'group_uuid', 'tenant_uuid')
 Ref = uuid.UUID | str
 UNIQUE_VIOLATION = '23505'
 SLUG_RE = re.compile(slugs.POLICY_SLUG_RE)
-# Bytewise order whatever the database's collation: `-` before `_`, as wazo-auth sorts.
-TEXT_COLUMNS = {'uuid': Policy.uuid, 'name': Policy.name.collate('C'),
-                'slug': Policy.slug.collate('C'), 'description': Policy.description.collate('C')}
-LINK_COLUMNS = {'user_uuid': Condition(policy_repo.held_by_user),
-                'group_uuid': Condition(policy_repo.held_by_group)}
 
 
 class PolicyService:
@@ -65,8 +61,8 @@ class PolicyService:
         with self._sessions() as db:
             view = policy_repo.viewpoint(db, scoping, tenants)
             shown_tenant, read_only, _ = (c.element for c in policy_repo.shown_from(view))
-            columns = {**TEXT_COLUMNS, 'tenant_uuid': shown_tenant, 'read_only': read_only,
-                       **LINK_COLUMNS}
+            columns = {**policy_repo.TEXT_COLUMNS, 'tenant_uuid': shown_tenant,
+                       'read_only': read_only, **policy_repo.LINK_COLUMNS}
             total, filtered, rows = paginate(db, policy_repo.listing(view), query,
                                              columns=columns, searchable=('name', 'description'))
         return Page(total, filtered, [item(row) for row in rows])
@@ -125,8 +121,8 @@ class PolicyService:
     def list_of_user(self, user_uuid: uuid.UUID, query: ListQuery) -> Page:
         """The policies attached directly to a user (group policies excluded), shown as
         stored: own tenant, read-only iff config-managed."""
-        columns = {**TEXT_COLUMNS, 'tenant_uuid': Policy.tenant_uuid,
-                   'group_uuid': LINK_COLUMNS['group_uuid']}
+        columns = {**policy_repo.TEXT_COLUMNS, 'tenant_uuid': Policy.tenant_uuid,
+                   'group_uuid': policy_repo.LINK_COLUMNS['group_uuid']}
         with self._sessions() as db:
             total, filtered, rows = paginate(db, policy_repo.of_user(user_uuid), query,
                                              columns=columns, searchable=('name', 'description'))

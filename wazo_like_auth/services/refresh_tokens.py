@@ -24,7 +24,8 @@ from ..models import User
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
-from .listing import ListQuery, Page, paginate
+from ..repositories.listing import paginate
+from .listing import ListQuery, Page
 
 logger = logging.getLogger(__name__)
 

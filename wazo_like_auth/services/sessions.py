@@ -9,12 +9,10 @@ from sqlalchemy.orm import sessionmaker
 
 from ..models import Session
 from ..repositories import sessions as session_repo
-from .listing import ListQuery, Page, paginate
+from ..repositories.listing import paginate
+from .listing import ListQuery, Page
 
 logger = logging.getLogger(__name__)
-
-LIST_COLUMNS = {'mobile': Session.mobile}
-
 
 class SessionService:
     def __init__(self, *, sessions: sessionmaker):
@@ -24,7 +22,7 @@ class SessionService:
              user_uuid: uuid.UUID | None = None) -> Page:
         with self._sessions() as db:
             total, filtered, rows = paginate(db, session_repo.listing(tenants, user_uuid),
-                                             query, columns=LIST_COLUMNS)
+                                             query, columns=session_repo.LIST_COLUMNS)
         return Page(total, filtered, [_item(row) for row in rows])
 
     def delete(self, tenants: list[uuid.UUID], session_uuid: uuid.UUID,

@@ -19,13 +19,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
 from ..models import Policy, Tenant
 from ..repositories import groups as group_repo
+from ..repositories import locks
 from ..repositories import policies as policy_repo
+from ..repositories import tenants as tenant_repo
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class StartupService:
     def run(self) -> uuid.UUID:
         """Reconcile; returns the top tenant's uuid."""
         with self._sessions.begin() as db:
-            db.execute(text('SELECT pg_advisory_xact_lock(:key)'), {'key': STARTUP_LOCK})
+            locks.hold_for_transaction(db, STARTUP_LOCK)
             top = _ensure_top_tenant(db)
             group_repo.create_all_users_groups(db)
             group_repo.fill_all_users_groups(db)
@@ -56,12 +57,11 @@ class StartupService:
 
 
 def _ensure_top_tenant(db: Session) -> uuid.UUID:
-    top = db.scalars(select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid)).first()
+    top = tenant_repo.find_top(db)
     if top is not None:
         return top
     top = uuid.uuid4()
-    slug = slugs.derive(TOP_TENANT_SLUG, lambda s: db.scalars(
-        select(Tenant.uuid).where(Tenant.slug == s)).first() is None,
+    slug = slugs.derive(TOP_TENANT_SLUG, lambda s: not tenant_repo.slug_taken(db, s),
         max_length=10, forbidden=r'[^a-zA-Z0-9_]')
     db.add(Tenant(uuid=top, parent_uuid=top, name=TOP_TENANT_SLUG, slug=slug))
     db.flush()
@@ -72,8 +72,7 @@ def _ensure_top_tenant(db: Session) -> uuid.UUID:
 def _upsert_default_policy(db: Session, top: uuid.UUID, slug: str,
                            config: Mapping[str, Any]) -> None:
     """Make the top tenant's policy ``slug`` match its configuration, read-only."""
-    policy = db.scalars(select(Policy).where(Policy.tenant_uuid == top,
-                                             func.lower(Policy.slug) == slug.lower())).first()
+    policy = policy_repo.by_slug(db, top, slug, ignore_case=True)
     other = policy_repo.clash(db, top, name=slug, exclude=policy.uuid if policy else None)
     if other is not None:
         # Renaming someone else's policy would be a surprise; keep going without this one.
@@ -92,9 +91,7 @@ def _upsert_default_policy(db: Session, top: uuid.UUID, slug: str,
 
 
 def _delete_unconfigured(db: Session, configured: set[str]) -> None:
-    stale = db.scalars(select(Policy).where(Policy.config_managed.is_(True),
-                                            Policy.slug.not_in(configured)))
-    for policy in list(stale):
+    for policy in policy_repo.config_managed_except(db, configured):
         if policy_repo.in_use(db, policy.uuid):
             logger.warning('startup: policy %s is no longer in default_policies but a user or '
                            'group still holds it: kept', policy.slug)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+
+from ..repositories import locks
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +19,7 @@ class StatusService:
         """``{component: {"status": "ok" | "fail"}}`` for the REST API and the database."""
         try:
             with self._engine.connect() as conn:
-                conn.execute(text('SELECT 1'))
+                locks.ping(conn)
             database = 'ok'
         except SQLAlchemyError as e:
             logger.warning('status: database unreachable: %s', type(e).__name__)

@@ -13,43 +13,23 @@ import string
 import uuid
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..exceptions import (Conflict, DeletingOwnTenant, InvalidData, TenantHasChildren,
                           TenantIdentityConflict, TopTenantConflict, UnknownTenant, UnknownUser)
-from ..models import Session as AuthSession
-from ..models import Tenant, User
+from ..models import Tenant
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
-from .listing import Condition, ListQuery, Page, paginate
+from ..repositories import users as user_repo
+from ..repositories.listing import paginate
+from .listing import ListQuery, Page
 
 logger = logging.getLogger(__name__)
 
 # Without identity providers (LDAP, SAML: spec D7) only the native method exists.
 TENANT_AUTHENTICATION_METHODS = ('native',)
 _SLUG_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def _domain_condition(value: str) -> Any:
-    return literal(value) == func.any(Tenant.domain_names)
-
-
-def _uuids_condition(values: list[str]) -> Any:
-    return cast(Tenant.uuid, String).in_(values)
-
-
-def _domains_text() -> Any:
-    return func.array_to_string(Tenant.domain_names, ' ')
-
-
-LIST_COLUMNS = {
-    'name': Tenant.name.collate('C'), 'slug': Tenant.slug.collate('C'), 'uuid': Tenant.uuid,
-    'domain_name': Condition(_domain_condition), 'uuids': Condition(_uuids_condition),
-    'domains': _domains_text(),
-}
-LIST_SEARCHABLE = ('name', 'slug', 'domains')
 
 
 def tenant_view(tenant: Tenant) -> dict[str, Any]:
@@ -104,7 +84,8 @@ class TenantService:
     def list(self, tenants: list[uuid.UUID], query: ListQuery) -> Page:
         with self._sessions() as db:
             total, filtered, rows = paginate(db, tenant_repo.listing(tenants), query,
-                                             columns=LIST_COLUMNS, searchable=LIST_SEARCHABLE)
+                                             columns=tenant_repo.LIST_COLUMNS,
+                                             searchable=tenant_repo.LIST_SEARCHABLE)
             return Page(total, filtered, [tenant_view(row[0]) for row in rows])
 
     def get(self, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> dict[str, Any]:
@@ -148,8 +129,7 @@ class TenantService:
                     raise _has_children(tenant_uuid)
                 # Sessions cascade with their tenant; this also catches any session of the
                 # tenant's users recorded under another tenant, so none outlives its user.
-                members = select(User.uuid).where(User.tenant_uuid == tenant_uuid)
-                session_repo.delete_where(db, AuthSession.user_uuid.in_(members))
+                session_repo.delete_of_tenant_users(db, tenant_uuid)
                 tenant_repo.delete(db, tenant_uuid)
         except IntegrityError:  # a child appeared meanwhile: its parent key protects it
             raise _has_children(tenant_uuid) from None
@@ -214,7 +194,7 @@ def _visible(db: Session, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> Tenant:
 
 
 def _user_visible(db: Session, scope: uuid.UUID, user_uuid: uuid.UUID) -> bool:
-    tenant = db.scalar(select(User.tenant_uuid).where(User.uuid == user_uuid))
+    tenant = user_repo.tenant_of(db, user_uuid)
     return tenant is not None and tenant_repo.is_subtenant(db, tenant, scope)
 
 

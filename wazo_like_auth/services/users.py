@@ -23,10 +23,12 @@ from ..models import User
 from ..passwords import PasswordHasher
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
+from ..repositories import user_listing
 from ..repositories import users as user_repo
-from .listing import ListQuery, Page, paginate
+from ..repositories.listing import paginate
+from .listing import ListQuery, Page
 from .throttle import LoginThrottle
-from .user_views import LIST_COLUMNS, LIST_SEARCHABLE, email_view, user_view
+from .user_views import email_view, user_view
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ class UserService:
     def list(self, tenants: list[uuid.UUID], query: ListQuery) -> Page:
         with self._sessions() as db:
             total, filtered, rows = paginate(db, user_repo.listing(tenants), query,
-                                             columns=LIST_COLUMNS, searchable=LIST_SEARCHABLE)
+                                             columns=user_listing.LIST_COLUMNS,
+                                             searchable=user_listing.LIST_SEARCHABLE)
             users = [row[0] for row in rows]
             emails = user_repo.emails_of(db, [user.uuid for user in users])
             return Page(total, filtered, [user_view(user, emails[user.uuid]) for user in users])

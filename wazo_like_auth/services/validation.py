@@ -12,15 +12,15 @@ import unicodedata
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from .. import tokens
 from ..clock import Clock, utc_now
 from ..acl import AccessCheckCache
 from ..exceptions import ForbiddenScope, TokenNotFound, UnknownUser
-from ..models import User
 from ..repositories import tenants as tenant_repo
 from ..repositories import tokens as token_repo
+from ..repositories import users as user_repo
 from .throttle import CheckGuard
 from .validation_cache import ValidationCache
 
@@ -138,7 +138,7 @@ class TokenChecker:
             if owner is None:
                 raise ForbiddenScope('Unauthorized for tenant')
             return owner
-        owner = conn.execute(select(User.tenant_uuid).where(User.uuid == user_uuid)).scalar()
+        owner = user_repo.tenant_of(conn, user_uuid)
         if owner is None:
             raise UnknownUser(details={'uuid': str(user_uuid)})
         return owner
