@@ -309,3 +309,24 @@ class MailRequestCount(Base):
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     requests: Mapped[int] = mapped_column(nullable=False)
     window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class LoginFailure(Base):
+    """A failed-login counter (services/throttle.py): ``key`` names what it counts (a login,
+    a login from an address, refresh tokens from an address), over a fixed window."""
+    __tablename__ = 'auth_login_failure'
+    __table_args__ = (Index('auth_login_failure__idx__window_start', 'window_start'),)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(nullable=False)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class LoginKnownAddress(Base):
+    """An address a login last succeeded from (lowered login): it may still try when the
+    login is under a distributed attack."""
+    __tablename__ = 'auth_login_known_address'
+    __table_args__ = (
+        Index('auth_login_known_address__idx__last_success', 'last_success'),)
+    login: Mapped[str] = mapped_column(Text, primary_key=True)
+    address: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_success: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -30,33 +30,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import TooManyAttempts
-from ..prepared import PreparedQuery
+from ..repositories import login_throttle as throttle_repo
 from ..repositories import logins as login_repo
-
-_RECORD_FAILURE = text("""
-INSERT INTO auth_login_failure (key, failures, window_start) VALUES (:key, 1, now())
-ON CONFLICT (key) DO UPDATE SET
-    failures = CASE WHEN auth_login_failure.window_start < now() - make_interval(secs => :window)
-                    THEN 1 ELSE auth_login_failure.failures + 1 END,
-    window_start = CASE WHEN auth_login_failure.window_start < now()
-                                - make_interval(secs => :window)
-                        THEN now() ELSE auth_login_failure.window_start END
-""")
-
-# Prepared: every login and refresh exchange runs it.
-_COUNTS = PreparedQuery('wla_login_failures', text(
-    'SELECT key, failures, window_start FROM auth_login_failure WHERE key = ANY(:keys) '
-    'AND window_start >= now() - make_interval(secs => :window)'))
-
-_REMEMBER_ADDRESS = text("""
-INSERT INTO auth_login_known_address (login, address, last_success) VALUES (:login, :address, now())
-ON CONFLICT (login, address) DO UPDATE SET last_success = now()
-""")
-
 
 @dataclass(frozen=True)
 class ThrottleSettings:
@@ -112,9 +90,8 @@ class LoginThrottle:
 
     @staticmethod
     def _succeeded(db, subject: str, address: str) -> None:
-        db.execute(text('DELETE FROM auth_login_failure WHERE key = :key'),
-                   {'key': _pair_key(subject, address)})
-        db.execute(_REMEMBER_ADDRESS, {'login': subject, 'address': address})
+        throttle_repo.forget(db, _pair_key(subject, address))
+        throttle_repo.remember_address(db, subject, address)
 
     def check_refresh(self, address: str, db=None) -> None:
         """Raise TooManyAttempts if this address guessed too many refresh tokens; ``db`` lets
@@ -130,17 +107,12 @@ class LoginThrottle:
             self._count_failure(db, _refresh_key(address))
 
     def _counts(self, db, keys: list[str]) -> dict[str, tuple[int, dt.datetime]]:
-        rows = _COUNTS.execute(db.connection(), {'keys': keys, 'window': self._settings.window})
-        return {row.key: (row.failures, row.window_start) for row in rows}
+        return throttle_repo.counts(db, keys, self._settings.window)
 
     def _known(self, db, subjects: list[str], address: str) -> bool:
         # Addresses remembered before failures were counted per user are keyed by the login
         # string: ``also_known_as`` finds them until they expire.
-        return db.execute(text(
-            'SELECT 1 FROM auth_login_known_address WHERE login = ANY(:logins) '
-            'AND address = :address AND last_success >= now() - make_interval(days => :days)'),
-            {'logins': subjects, 'address': address,
-             'days': self._settings.known_address_days}).first() is not None
+        return throttle_repo.is_known(db, subjects, address, self._settings.known_address_days)
 
     def _refuse_over(self, count: tuple[int, dt.datetime] | None, limit: int) -> None:
         if count is None or count[0] < limit:
@@ -154,16 +126,12 @@ class LoginThrottle:
         self._count_failure(db, _subject_key(subject))
 
     def _count_failure(self, db, key: str) -> None:
-        db.execute(_RECORD_FAILURE, {'key': key, 'window': self._settings.window})
+        throttle_repo.record_failure(db, key, self._settings.window)
 
     def purge(self) -> None:
         """Forget counters and addresses past their window (run with the token purge)."""
         with self._sessions.begin() as db:
-            db.execute(text('DELETE FROM auth_login_failure WHERE window_start < '
-                            'now() - make_interval(secs => :w)'), {'w': self._settings.window})
-            db.execute(text('DELETE FROM auth_login_known_address WHERE last_success < '
-                            'now() - make_interval(days => :d)'),
-                       {'d': self._settings.known_address_days})
+            throttle_repo.purge(db, self._settings.window, self._settings.known_address_days)
 
 
 class CheckGuard:

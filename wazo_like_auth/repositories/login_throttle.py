@@ -1,0 +1,70 @@
+"""Failed-login counters and known addresses (models.LoginFailure, LoginKnownAddress): what
+services/throttle.py decides on. Windows are in seconds, ages in days; "now" is the
+database's, so every node counts on the same clock."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from ..models import LoginFailure, LoginKnownAddress
+from ..prepared import PreparedQuery
+
+_RECORD_FAILURE = text("""
+INSERT INTO auth_login_failure (key, failures, window_start) VALUES (:key, 1, now())
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN auth_login_failure.window_start < now() - make_interval(secs => :window)
+                    THEN 1 ELSE auth_login_failure.failures + 1 END,
+    window_start = CASE WHEN auth_login_failure.window_start < now()
+                                - make_interval(secs => :window)
+                        THEN now() ELSE auth_login_failure.window_start END
+""")
+
+# Prepared: every login and refresh exchange runs it.
+_COUNTS = PreparedQuery('wla_login_failures', text(
+    'SELECT key, failures, window_start FROM auth_login_failure WHERE key = ANY(:keys) '
+    'AND window_start >= now() - make_interval(secs => :window)'))
+
+_REMEMBER_ADDRESS = text("""
+INSERT INTO auth_login_known_address (login, address, last_success) VALUES (:login, :address, now())
+ON CONFLICT (login, address) DO UPDATE SET last_success = now()
+""")
+
+
+def _ago(**interval: int):
+    """The database's now() minus ``interval`` (timedelta arguments)."""
+    return func.now() - dt.timedelta(**interval)
+
+
+def counts(db: Session, keys: Sequence[str], window: int) -> dict[str, tuple[int, dt.datetime]]:
+    """``{key: (failures, window start)}`` of the counters of ``keys`` still in their window."""
+    rows = _COUNTS.execute(db.connection(), {'keys': list(keys), 'window': window})
+    return {row.key: (row.failures, row.window_start) for row in rows}
+
+
+def record_failure(db: Session, key: str, window: int) -> None:
+    """Count one failure for ``key``, starting a new window when the last one is over."""
+    db.execute(_RECORD_FAILURE, {'key': key, 'window': window})
+
+
+def forget(db: Session, key: str) -> None:
+    db.execute(delete(LoginFailure).where(LoginFailure.key == key))
+
+
+def remember_address(db: Session, login: str, address: str) -> None:
+    db.execute(_REMEMBER_ADDRESS, {'login': login, 'address': address})
+
+
+def is_known(db: Session, logins: Sequence[str], address: str, days: int) -> bool:
+    """Whether one of ``logins`` succeeded from ``address`` within the last ``days``."""
+    return db.execute(select(1).where(
+        LoginKnownAddress.login.in_(list(logins)), LoginKnownAddress.address == address,
+        LoginKnownAddress.last_success >= _ago(days=days))).first() is not None
+
+
+def purge(db: Session, window: int, days: int) -> None:
+    """Forget counters whose window is over and addresses older than ``days``."""
+    db.execute(delete(LoginFailure).where(LoginFailure.window_start < _ago(seconds=window)))
+    db.execute(delete(LoginKnownAddress).where(LoginKnownAddress.last_success < _ago(days=days)))
