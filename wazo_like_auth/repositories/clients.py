@@ -17,6 +17,11 @@ def find_by_client_id(db: DbSession, client_id: str) -> Client | None:
     return db.scalars(select(Client).where(Client.client_id == client_id)).first()
 
 
+def config_managed(db: DbSession) -> list[Client]:
+    """The clients declared in the configuration (``clients:``)."""
+    return list(db.scalars(select(Client).where(Client.config_managed.is_(True))))
+
+
 def get_in(db: DbSession, client_uuid: uuid.UUID, tenants: Sequence[uuid.UUID],
            *, for_update: bool = False) -> Client | None:
     query = select(Client).where(Client.uuid == client_uuid, Client.tenant_uuid.in_(tenants))

@@ -92,6 +92,15 @@ def by_slug(db: Session, tenant: uuid.UUID, slug: str, *,
     return db.scalars(select(Policy).where(Policy.tenant_uuid == tenant, same)).first()
 
 
+def by_slugs(db: Session, tenant: uuid.UUID, slugs: Sequence[str]) -> list[Policy]:
+    return list(db.scalars(select(Policy).where(Policy.tenant_uuid == tenant,
+                                                Policy.slug.in_(list(slugs)))))
+
+
+def by_uuids(db: Session, uuids: Sequence[uuid.UUID]) -> list[Policy]:
+    return list(db.scalars(select(Policy).where(Policy.uuid.in_(list(uuids)))))
+
+
 def config_managed_except(db: Session, slugs: set[str]) -> list[Policy]:
     """The policies made from ``default_policies`` whose slug is not in ``slugs``."""
     return list(db.scalars(select(Policy).where(Policy.config_managed.is_(True),

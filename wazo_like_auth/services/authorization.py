@@ -5,12 +5,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from .. import tokens
 from ..exceptions import TokenNotFound, Unauthorized, UnauthorizedTenant, UnknownUser
-from ..models import User
 from ..repositories import tenants as tenant_repo
+from ..repositories import users as user_repo
 from .validation import TokenChecker
 
 
@@ -44,7 +44,7 @@ class AuthContext:
         """
         tenants = self.visible_tenants()
         with self._engine.connect() as conn:
-            tenant = conn.execute(select(User.tenant_uuid).where(User.uuid == user_uuid)).scalar()
+            tenant = user_repo.tenant_of(conn, user_uuid)
         if tenant is None or tenant not in tenants:
             raise UnknownUser(details={'uuid': str(user_uuid)})
         return tenants
@@ -83,7 +83,7 @@ class Authorizer:
         own = None
         user_uuid = _as_uuid(metadata.get('uuid'))
         if user_uuid is not None:
-            own = conn.execute(select(User.tenant_uuid).where(User.uuid == user_uuid)).scalar()
+            own = user_repo.tenant_of(conn, user_uuid)
         own = own or _as_uuid(metadata.get('tenant_uuid'))
         if not header:
             if own is None:

@@ -16,16 +16,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import Conflict, InvalidData, ReadOnlyClient, UnknownClient
-from ..models import Client, Policy
+from ..models import Client
 from ..oauth2.clients import ClientCredentials, grant_types_error
 from ..oauth2.settings import default_grant_types
 from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
+from ..repositories import locks
+from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
 from .listing import ListQuery, Page
@@ -158,12 +159,12 @@ class ClientService:
         already registered through the API is left alone, with a warning."""
         with self._sessions.begin() as db:
             # Nodes starting together take turns; the second finds nothing to do.
-            db.execute(text('SELECT pg_advisory_xact_lock(:id)'), {'id': RECONCILE_LOCK})
+            locks.hold_for_transaction(db, RECONCILE_LOCK)
             top = tenant_repo.top_tenant_uuid(db)
             for item in declared:
                 self._reconcile_one(db, top, item)
             names = {item['client_id'] for item in declared}
-            for client in db.scalars(select(Client).where(Client.config_managed.is_(True))):
+            for client in client_repo.config_managed(db):
                 if client.client_id not in names:
                     client_repo.revoke_all(db, client)
                     db.delete(client)
@@ -189,8 +190,7 @@ class ClientService:
         client.config_managed = True
         db.flush()
         slugs = {slug: None for slug in item['policies']}
-        for policy in db.scalars(select(Policy).where(Policy.tenant_uuid == top,
-                                                      Policy.slug.in_(list(slugs)))):
+        for policy in policy_repo.by_slugs(db, top, list(slugs)):
             slugs[policy.slug] = policy.uuid
         for slug in [s for s, found in slugs.items() if found is None]:
             logger.warning('client %s: no policy "%s" in the top tenant', client.client_id, slug)
@@ -209,7 +209,7 @@ class ClientService:
         error = grant_types_error(grant_types, fields['public'])
         if error:
             raise InvalidData(error, details={'grant_types': [error]})
-        policies = list(db.scalars(select(Policy).where(Policy.uuid.in_(fields['policies']))))
+        policies = policy_repo.by_uuids(db, fields['policies'])
         visible = {p.uuid for p in policies if p.tenant_uuid in tenants or p.config_managed}
         missing = [str(u) for u in fields['policies'] if u not in visible]
         if missing:
