@@ -3,7 +3,8 @@
 ``@required_acl('auth.users.{user_uuid}.tokens.read')`` on a method of a ``ProtectedResource``
 reads the token (``X-Auth-Token``, or ``Authorization: Bearer``), fills the ACL template with
 the path parameters (``.`` in a value becomes ``_``, so a value cannot add ACL segments), checks
-it in-process, resolves ``Wazo-Tenant``, and passes the caller as the keyword ``auth``.
+it in-process, resolves ``Wazo-Tenant`` (and the tenants the caller sees, and the tenant of the
+path's ``user_uuid``), and passes the caller as the keyword ``auth``.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def required_acl(template: str):
             try:
                 auth = self._authorizer.authorize(request_token(), required,
                                                   request.headers.get('Wazo-Tenant'),
-                                                  request.remote_addr or '')
+                                                  request.remote_addr or '',
+                                                  subject=kwargs.get('user_uuid'))
             except ServiceError as e:
                 _bearer_challenge(e)
                 raise

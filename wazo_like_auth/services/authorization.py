@@ -14,13 +14,17 @@ from ..repositories import users as user_repo
 from .validation import TokenChecker
 
 
-@dataclass
+@dataclass(frozen=True)
 class AuthContext:
-    """The caller of a protected endpoint: its token and its scoping tenant."""
+    """The caller of a protected endpoint: its token, its scoping tenant and the tenants it
+    sees, all resolved by Authorizer.authorize in one read (a plain value: no database
+    access of its own, so what a service acts on is what was checked)."""
     token: str
     row: Any
     tenant_uuid: uuid.UUID
-    _engine: Engine = field(repr=False)
+    tenants: tuple[uuid.UUID, ...]  # the scoping tenant and every tenant below it
+    # The user named by the request path ({user_uuid}) and its tenant (None: no such user).
+    subject: tuple[uuid.UUID, uuid.UUID | None] | None = field(default=None, repr=False)
 
     @property
     def user_uuid(self) -> uuid.UUID | None:
@@ -32,20 +36,18 @@ class AuthContext:
 
     def visible_tenants(self, recurse: bool = True) -> list[uuid.UUID]:
         """The scoping tenant, and with ``recurse`` every tenant below it."""
-        if not recurse:
-            return [self.tenant_uuid]
-        with self._engine.connect() as conn:
-            return tenant_repo.descendants(conn, self.tenant_uuid)
+        return list(self.tenants) if recurse else [self.tenant_uuid]
 
     def user_scope(self, user_uuid: uuid.UUID) -> list[uuid.UUID]:
-        """The visible tenants, provided ``user_uuid`` is a user in one of them.
+        """The visible tenants, provided ``user_uuid`` (the request path's user) is a user in
+        one of them.
 
         Raises UnknownUser (404) otherwise, so a caller cannot probe other tenants' users.
         """
+        if self.subject is None or self.subject[0] != user_uuid:
+            raise LookupError(f'{user_uuid} is not the user of the request path')
         tenants = self.visible_tenants()
-        with self._engine.connect() as conn:
-            tenant = user_repo.tenant_of(conn, user_uuid)
-        if tenant is None or tenant not in tenants:
+        if self.subject[1] is None or self.subject[1] not in tenants:
             raise UnknownUser(details={'uuid': str(user_uuid)})
         return tenants
 
@@ -56,8 +58,9 @@ class Authorizer:
         self._checker = checker
 
     def authorize(self, token: str, required: str, tenant_header: str | None,
-                  client: str = '') -> AuthContext:
-        """Check ``token`` for the ``required`` ACL, then resolve the scoping tenant.
+                  client: str = '', subject: uuid.UUID | None = None) -> AuthContext:
+        """Check ``token`` for the ``required`` ACL, then resolve the scoping tenant, the
+        tenants below it and the tenant of ``subject`` (the request path's user), together.
 
         Raises Unauthorized (401) for a missing/unknown/expired token or a missing ACL, and
         UnauthorizedTenant (401) for a Wazo-Tenant outside the caller's tenant tree.
@@ -75,7 +78,10 @@ class Authorizer:
                                         'tenant_uuid': tenant_header})
         with self._engine.connect() as conn:
             tenant = self._scoping_tenant(conn, row, tenant_header)
-        return AuthContext(token=value, row=row, tenant_uuid=tenant, _engine=self._engine)
+            tenants = tuple(tenant_repo.descendants(conn, tenant))
+            subject_tenant = user_repo.tenant_of(conn, subject) if subject else None
+        return AuthContext(token=value, row=row, tenant_uuid=tenant, tenants=tenants,
+                           subject=(subject, subject_tenant) if subject else None)
 
     @staticmethod
     def _scoping_tenant(conn, row: Any, header: str | None) -> uuid.UUID:
