@@ -119,6 +119,31 @@ def test_no_import_cycle_between_top_level_units():
     assert loop is None, 'import cycle: ' + ' -> '.join(loop)
 
 
+# Statement builders and execution: a service asks a repository instead.
+SQL_NAMES = {'select', 'insert', 'update', 'delete', 'text', 'func', 'exists', 'literal',
+             'literal_column', 'and_', 'or_', 'cast', 'tuple_', 'union_all', 'bindparam'}
+SQL_CALLS = {'execute', 'scalars', 'scalar'}
+
+
+def sql_in(path: Path) -> list[str]:
+    """Where the module at ``path`` builds or runs SQL (line: what)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and (node.module or '').startswith('sqlalchemy'):
+            found += [f'{node.lineno}: imports {alias.name}' for alias in node.names
+                      if alias.name in SQL_NAMES or 'dialects' in node.module]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in SQL_CALLS:
+            found.append(f'{node.lineno}: .{node.func.attr}()')
+    return found
+
+
+@pytest.mark.parametrize('path', sorted((PACKAGE / 'services').rglob('*.py')),
+                         ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_no_service_module_contains_sql(path):
+    assert sql_in(path) == []
+
+
 def test_the_checks_see_an_upward_import_a_cycle_and_skip_type_only_imports(tmp_path):
     (tmp_path / 'repositories').mkdir()
     probe = tmp_path / 'repositories' / 'probe.py'
@@ -132,3 +157,6 @@ def test_the_checks_see_an_upward_import_a_cycle_and_skip_type_only_imports(tmp_
     assert cycle_in({'services': {'oauth2'}, 'oauth2': {'services'}}) == \
         ['oauth2', 'services', 'oauth2']
     assert cycle_in({'services': {'oauth2'}, 'oauth2': set()}) is None
+    probe.write_text('from sqlalchemy import select\n'
+                     'def f(db):\n    return db.scalars(select(1))\n')
+    assert sql_in(probe) == ['1: imports select', '3: .scalars()']

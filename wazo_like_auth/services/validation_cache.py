@@ -22,9 +22,10 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from ..repositories import revocations
+
 logger = logging.getLogger(__name__)
 
-CHANNEL = 'wazo_like_auth_revocations'
 LISTENER_NAME = 'wazo-like-auth-listener'
 # Payloads starting with this are markers of one process's transaction, not revocations.
 MARKER_PREFIX = 'sync:'
@@ -174,14 +175,12 @@ class RevocationListener:
         conn = psycopg2.connect(connect_timeout=2, application_name=LISTENER_NAME, **self._dsn)
         try:
             conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(f'LISTEN {CHANNEL}')
+            revocations.listen(conn)
             # Enabled only once listening: nothing revoked from now on can be missed.
             self._cache.set_enabled(True)
             while not self._stop.is_set():
                 if select.select([conn], [], [], 1.0) == ([], [], []):
-                    with conn.cursor() as cur:  # keep-alive: notices a dead server
-                        cur.execute('SELECT 1')
+                    revocations.ping(conn)  # keep-alive: notices a dead server
                     continue
                 conn.poll()
                 while conn.notifies:

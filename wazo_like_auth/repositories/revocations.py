@@ -1,0 +1,17 @@
+"""The revocation notifications of migration 0002 (a trigger NOTIFYs the digests of revoked
+tokens on CHANNEL), read on a plain psycopg2 connection in autocommit mode."""
+from __future__ import annotations
+
+CHANNEL = 'wazo_like_auth_revocations'
+
+
+def listen(conn) -> None:
+    """Start receiving the notifications on ``conn`` (see ``conn.poll()``, ``conn.notifies``)."""
+    with conn.cursor() as cur:
+        cur.execute(f'LISTEN {CHANNEL}')
+
+
+def ping(conn) -> None:
+    """A round trip: raises when the server is gone."""
+    with conn.cursor() as cur:
+        cur.execute('SELECT 1')
