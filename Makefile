@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test unit bench fuzz clean
+.PHONY: run test unit lint bench fuzz clean
 
 run: $(VENV)/.installed
 	$(BIN)/wazo-like-auth serve $(ARGS)
@@ -14,6 +14,10 @@ test: $(VENV)/.installed-test
 
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest tests/unit $(ARGS)
+
+# The layer map of the README (Development): no import upwards, no cycle between packages.
+lint: $(VENV)/.installed-test
+	$(BIN)/pytest -q tests/unit/test_layers.py $(ARGS)
 
 # Long fuzzing run of every documented operation (schemathesis); the suite runs 5 examples each.
 FUZZ_EXAMPLES ?= 2000
