@@ -3,6 +3,7 @@ and the cleanup that brings it back to the freshly migrated content after a test
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, MetaData, create_engine, select, tuple_
@@ -48,21 +49,28 @@ def postgres():
 
 
 @pytest.fixture(scope='session')
-def db_uri(postgres):
-    return postgres.url()
-
-
-@pytest.fixture(scope='session')
-def engine(db_uri):
-    engine = create_engine(db.url(db_uri), pool_size=10)
+def _migrated(postgres) -> Iterator[tuple[Engine, Baseline]]:
+    """The database migrated, and its content noted before anything else touches it."""
+    engine = create_engine(db.url(postgres.url()), pool_size=10)
     db.upgrade(engine)
-    yield engine
+    yield engine, Baseline(engine)
     engine.dispose()
 
 
 @pytest.fixture(scope='session')
-def baseline(engine) -> Baseline:
-    return Baseline(engine)
+def db_uri(postgres, _migrated):
+    """The URI of the session's database, migrated."""
+    return postgres.url()
+
+
+@pytest.fixture(scope='session')
+def engine(_migrated):
+    return _migrated[0]
+
+
+@pytest.fixture(scope='session')
+def baseline(_migrated) -> Baseline:
+    return _migrated[1]
 
 
 @pytest.fixture
