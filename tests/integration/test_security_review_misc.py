@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from tests.integration.admin_client import admin, token_of  # noqa: F401
-from tests.integration.conftest import basic
-from tests.integration.envelope import assert_envelope
-from tests.integration.security_review import PLAIN_LINE, register_client, service_log  # noqa: F401
+from tests.support.admin_client import token_of
+from tests.support.credentials import basic
+from tests.support.envelope import assert_envelope
+from tests.support.security_review import PLAIN_LINE, register_client
 from wazo_like_auth import tokens
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.embedded_db import free_port

@@ -7,11 +7,9 @@ import uuid
 
 import pytest
 
-from tests.integration.admin_client import admin  # noqa: F401
-from tests.integration.conftest import basic
-from tests.integration.envelope import assert_envelope
-from tests.integration.group_fixtures import all_users  # noqa: F401
 from tests.integration.openapi_check import check_response
+from tests.support.credentials import basic
+from tests.support.envelope import assert_envelope
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.http import openapi
 

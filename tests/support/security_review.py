@@ -1,5 +1,5 @@
-"""Helpers of the security-review regression tests: the real log output of the service, and an
-OAuth 2.0 client registered through the admin API."""
+"""Helpers of the security-review regression tests: the real log output of the service (the
+``service_log`` fixture: a plugin), and an OAuth 2.0 client registered through the admin API."""
 from __future__ import annotations
 
 import logging
