@@ -101,12 +101,9 @@ def build_services(config: dict, *, engine: Engine | None = None,
     sessions = db.make_sessionmaker(engine)
     throttling = throttle_settings(config)
     metrics = Metrics() if config['metrics']['enabled'] else None
-    cache = ValidationCache(max_size=config['validation_cache_size'])
-    evict_on_local_revocation(sessions, cache)
     # One budget of unknown tokens per address for every way of presenting a token.
     guard = CheckGuard(throttling)
-    checker = TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
-                           guard=guard, clock=clock)
+    cache, checker = _token_checker(config, engine, sessions, guard, clock)
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
     login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
     token_service = TokenService(sessions=sessions, hasher=hasher,
@@ -118,21 +115,16 @@ def build_services(config: dict, *, engine: Engine | None = None,
                                      lifetime=config['default_token_lifetime'],
                                      xivo_uuid=config['uuid'], guard=guard)
     devices = DeviceFlow(sessions=sessions, hasher=hasher, token_service=token_service,
-                         refresh_tokens=refresh_tokens,
-                         throttle=LoginThrottle(sessions=sessions, settings=throttling),
+                         refresh_tokens=refresh_tokens, throttle=login_throttle,
                          settings=DeviceSettings.from_config(config),
-                         max_user_sessions=config['max_user_concurrent_sessions'],
-                         clock=clock)
+                         max_user_sessions=config['max_user_concurrent_sessions'], clock=clock)
     authorizer = Authorizer(engine=engine, checker=checker)
     return Services(
         engine=engine, sessions=sessions, hasher=hasher, clock=clock, metrics=metrics,
-        validation_cache=cache,
+        validation_cache=cache, token_checker=checker, check_guard=guard,
         revocation_listener=RevocationListener(dsn=listener_dsn(engine), cache=cache),
-        token_checker=checker,
-        check_guard=guard,
         authorizer=authorizer,
-        token_service=token_service,
-        refresh_token_service=refresh_tokens,
+        token_service=token_service, refresh_token_service=refresh_tokens,
         session_service=SessionService(sessions=sessions),
         policy_service=PolicyService(sessions=sessions),
         group_service=GroupService(sessions=sessions),
@@ -140,20 +132,32 @@ def build_services(config: dict, *, engine: Engine | None = None,
         user_service=UserService(sessions=sessions, hasher=hasher, throttle=login_throttle),
         status_service=StatusService(engine=engine),
         config_service=ConfigService(config=config, sessions=sessions),
-        client_service=clients,
-        oauth_token_service=oauth_tokens,
-        device_flow=devices,
+        client_service=clients, oauth_token_service=oauth_tokens, device_flow=devices,
         oauth2=_oauth2(config, clients, oauth_tokens, devices),
-        cleaner=ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
-                                    batch_size=config['token_cleanup_batch_size'],
-                                    on_purged=metrics.purged.inc if metrics else None,
-                                    also=[login_throttle.purge]),
+        cleaner=_cleaner(config, engine, metrics, login_throttle),
         startup=StartupService(sessions=sessions, default_policies=config['default_policies'],
                                update_policies=config['update_policy_on_startup']),
         bootstrap=BootstrapService(sessions=sessions, hasher=hasher),
         mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                authorizer=authorizer),
     )
+
+
+def _token_checker(config: dict, engine: Engine, sessions: sessionmaker, guard: CheckGuard,
+                   clock: Clock) -> tuple[ValidationCache, TokenChecker]:
+    """The hot path: the per-process validation cache and the checker reading through it."""
+    cache = ValidationCache(max_size=config['validation_cache_size'])
+    evict_on_local_revocation(sessions, cache)
+    return cache, TokenChecker(engine=engine, access_checks=AccessCheckCache(), cache=cache,
+                               guard=guard, clock=clock)
+
+
+def _cleaner(config: dict, engine: Engine, metrics: Metrics | None,
+             login_throttle: LoginThrottle) -> ExpiredTokenCleaner:
+    return ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
+                               batch_size=config['token_cleanup_batch_size'],
+                               on_purged=metrics.purged.inc if metrics else None,
+                               also=[login_throttle.purge])
 
 
 def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,
