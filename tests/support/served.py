@@ -8,13 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
+
+from tests.support.polling import wait_until
 
 START_TIMEOUT = 30
 STOP_TIMEOUT = 15
@@ -55,17 +56,18 @@ class Service:
         return self.stdout.read_text() + '\n--- stderr ---\n' + self.stderr.read_text()[-5000:]
 
     def wait_until_up(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f'service exited with {self.process.returncode}:\n{self.output()}')
-            with contextlib.suppress(requests.RequestException):
-                response = requests.get(self.url('/0.1/status'), timeout=1)
-                if response.status_code == 200:
-                    assert response.json()['database'] == {'status': 'ok'}
-                    return
-            time.sleep(0.2)
-        pytest.fail(f'service not up after {START_TIMEOUT}s:\n{self.output()}')
+        if not wait_until(self._up, START_TIMEOUT, interval=0.2):
+            pytest.fail(f'service not up after {START_TIMEOUT}s:\n{self.output()}')
+
+    def _up(self) -> bool:
+        if self.process.poll() is not None:
+            pytest.fail(f'service exited with {self.process.returncode}:\n{self.output()}')
+        with contextlib.suppress(requests.RequestException):
+            response = requests.get(self.url('/0.1/status'), timeout=1)
+            if response.status_code == 200:
+                assert response.json()['database'] == {'status': 'ok'}
+                return True
+        return False
 
     def terminate(self) -> int:
         """SIGTERM; the exit code, failing the test if it takes longer than STOP_TIMEOUT."""
