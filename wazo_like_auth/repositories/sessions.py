@@ -17,6 +17,16 @@ def delete_where(db: DbSession, *conditions: ColumnElement[bool]) -> list[uuid.U
     return list(db.scalars(delete(Session).where(*conditions).returning(Session.uuid)))
 
 
+def delete_visible(db: DbSession, session_uuid: uuid.UUID, tenants: Sequence[uuid.UUID],
+                   user_uuid: uuid.UUID | None = None) -> list[uuid.UUID]:
+    """Delete session ``session_uuid`` if it is in ``tenants`` (and ``user_uuid``'s when
+    given); returns the deleted uuids (none or one)."""
+    conditions = [Session.uuid == session_uuid, Session.tenant_uuid.in_(tenants)]
+    if user_uuid is not None:
+        conditions.append(Session.user_uuid == user_uuid)
+    return delete_where(db, *conditions)
+
+
 def delete_of_user(db: DbSession, user_uuid: uuid.UUID) -> list[uuid.UUID]:
     """Revoke every session and access token of a user (spec D5)."""
     return delete_where(db, Session.user_uuid == user_uuid)

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
-from ..models import Session
 from ..repositories import sessions as session_repo
 from ..repositories.listing import paginate
 from .listing import ListQuery, Page
@@ -31,11 +30,8 @@ class SessionService:
 
         Returns whether something was deleted; its tokens stop validating at once.
         """
-        conditions = [Session.uuid == session_uuid, Session.tenant_uuid.in_(tenants)]
-        if user_uuid is not None:
-            conditions.append(Session.user_uuid == user_uuid)
         with self._sessions.begin() as db:
-            deleted = session_repo.delete_where(db, *conditions)
+            deleted = session_repo.delete_visible(db, session_uuid, tenants, user_uuid)
         if deleted:
             logger.info('session %s deleted', session_uuid)
         return bool(deleted)
