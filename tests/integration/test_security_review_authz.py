@@ -5,22 +5,18 @@ Each test plays the attacker (a user, a tenant administrator) and checks what th
 attacker's next token would notice."""
 from __future__ import annotations
 
-import time
-
 import pytest
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
-from tests.integration.admin_client import AdminClient, admin, token_of  # noqa: F401
-from tests.integration.conftest import basic
-from tests.integration.oauth_live import api, live, make_client, oauth_app  # noqa: F401
-from tests.integration.oauth_live import admin_token, oauth_config  # noqa: F401
-from tests.integration.test_oauth2_device import Person
-from tests.integration.test_oauth2_device import poll_error as device_poll_error
-from tests.integration.test_oauth2_device import start as device_start
-from tests.integration.offline_access import (assert_error, is_valid, make_tenant,
-                                              offline_login, refresh_login, refresh_rows)
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.credentials import basic
+from tests.support.device_flow import Person
+from tests.support.device_flow import poll_error as device_poll_error
+from tests.support.device_flow import start as device_start
+from tests.support.offline_access import (assert_error, is_valid, make_tenant, offline_login,
+                                          refresh_login, refresh_rows)
 from wazo_like_auth.app import create_app, shutdown
-from wazo_like_auth.services import startup
+from wazo_like_auth.composition import build_services
 
 
 def new_policy(admin, tenant=None, **body):
@@ -114,7 +110,7 @@ def test_a_declared_default_policy_applies_in_every_tenant(make_config, db_uri, 
                                                            sessions, top_tenant, make_user):
     config = make_config(db_uri=db_uri, default_user_policy='everyone',
                          default_policies={'everyone': {'acl': ['declared.read']}})
-    startup.prepare(config, engine)
+    build_services(config, engine=engine).startup.run()
     tenant_b = make_tenant(sessions, top_tenant, 'b')
     make_user('brenda', tenant_uuid=tenant_b)
     _, b_admin = caller(client, client_login(client), make_user, 'b-admin', ['#'],
@@ -343,7 +339,7 @@ def test_a_client_serves_no_user_of_another_tenant_at_the_oauth_endpoint(
 
 
 def test_a_device_approved_by_a_user_of_another_tenant_gets_no_token(
-        api, make_client, make_user, sessions, top_tenant):
+        api, make_client, make_user, sessions, top_tenant, clock):
     tenant_a = make_tenant(sessions, top_tenant, 'a')
     tenant_b = make_tenant(sessions, top_tenant, 'b')
     make_user('alice', tenant_uuid=tenant_a)
@@ -355,7 +351,7 @@ def test_a_device_approved_by_a_user_of_another_tenant_gets_no_token(
 
     consent = person.sign_in(started['verification_uri_complete'], 'alice', 's3cret')
     assert person.decide(consent, 'approve').status_code == 200
-    time.sleep(1)
+    clock.advance(1)
 
     assert device_poll_error(api, tv, started['device_code']) == 'invalid_grant'
 
