@@ -6,18 +6,17 @@ import threading
 
 import pytest
 
-from tests.integration.admin_client import admin  # noqa: F401  (fixture)
-from tests.integration.admin_client import token_of
-from tests.integration.conftest import wait_until
+from tests.support.admin_client import token_of
+from tests.support.polling import wait_until
 from wazo_like_auth import tokens
 from wazo_like_auth.services.validation_cache import ValidationCache
 
 
 def _cached_hit(services, client, token: str) -> bool:
     """Whether a check of ``token`` answers 204 from the cache (the hit counter moves)."""
-    hits = services['validation_cache'].hits
+    hits = services.validation_cache.hits
     return (client.head(f'/0.1/token/{token}').status_code == 204
-            and services['validation_cache'].hits == hits + 1)
+            and services.validation_cache.hits == hits + 1)
 
 
 @pytest.fixture
@@ -102,7 +101,7 @@ def test_reads_older_than_what_the_cache_forgets_or_empties_are_refused():
 def test_a_committed_revocation_waits_for_its_own_notification(services, client, kept):
     """The committing thread returns only once the listener has evicted its digests: a
     check racing from another thread right after the delete never sees the token."""
-    cache = services['validation_cache']
+    cache = services.validation_cache
     token = kept
     seen_after_delete = []
     deleted = threading.Event()

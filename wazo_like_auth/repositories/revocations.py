@@ -2,6 +2,9 @@
 tokens on CHANNEL), read on a plain psycopg2 connection in autocommit mode."""
 from __future__ import annotations
 
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
 CHANNEL = 'wazo_like_auth_revocations'
 
 
@@ -15,3 +18,9 @@ def ping(conn) -> None:
     """A round trip: raises when the server is gone."""
     with conn.cursor() as cur:
         cur.execute('SELECT 1')
+
+
+def notify(db: Session, payload: str) -> None:
+    """NOTIFY ``payload`` on CHANNEL, sent when ``db``'s transaction commits."""
+    db.execute(text('SELECT pg_notify(:channel, :payload)'),
+               {'channel': CHANNEL, 'payload': payload})

@@ -13,12 +13,12 @@ import itertools
 import os
 import secrets
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
-from .validation_cache import CHANNEL, MARKER_PREFIX, ValidationCache
+from ..repositories import revocations
+from .validation_cache import MARKER_PREFIX, ValidationCache
 
 WAIT = 2.0
-_NOTIFY = text('SELECT pg_notify(:channel, :payload)')
 
 
 def evict_on_local_revocation(sessions, cache: ValidationCache, wait: float = WAIT) -> None:
@@ -43,7 +43,7 @@ def evict_on_local_revocation(sessions, cache: ValidationCache, wait: float = WA
             return
         marker = cache.new_marker(f'{MARKER_PREFIX}{os.getpid()}:{prefix}:{next(counter)}')
         if marker is not None:
-            session.execute(_NOTIFY, {'channel': CHANNEL, 'payload': marker[0]})
+            revocations.notify(session, marker[0])
             session.info['marker'] = marker
 
     @event.listens_for(sessions, 'after_commit')
