@@ -13,11 +13,12 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select
 
-from tests.integration.apps import running_app
-from tests.integration.live_server import LiveServer
 from tests.integration.smtp_server import Mailbox, free_port, link_in
-from tests.postgres import Postgresql
+from tests.support.apps import running_app
+from tests.support.live_server import LiveServer
+from tests.support.postgres import Postgresql
 from wazo_like_auth import db
+from wazo_like_auth.app import services_of
 from wazo_like_auth.config import load_config
 from wazo_like_auth.models import Email, Policy, Tenant, User, UserPolicy
 from wazo_like_auth.passwords import PasswordHasher
@@ -67,7 +68,7 @@ def server(own_engine, mailbox, tmp_path_factory):
             'smtp': {'host': '127.0.0.1', 'port': mailbox.port},
             'mail': {'poll_interval': 1}})
         with running_app(config, own_engine) as app:
-            app.extensions['wazo_like_auth']['mail_sender'].start()
+            services_of(app).mail.sender.start()
             late.app = app
             yield live
 

@@ -17,7 +17,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.integration.conftest import wait_until
+from tests.support.polling import wait_until
+from wazo_like_auth.app import services_of
 
 
 def free_port() -> int:
@@ -129,7 +130,7 @@ def mail_config(make_config, db_uri):
 
 def deliver(app, timeout: float = 10.0) -> None:
     """Run the app's mail sender until the outbox has nothing due (in the test's thread)."""
-    sender = app.extensions['wazo_like_auth']['mail_sender']
+    sender = services_of(app).mail.sender
     deadline = time.monotonic() + timeout
     while sender.run_once() is None:  # another sender holds the lock: wait for it
         assert time.monotonic() < deadline

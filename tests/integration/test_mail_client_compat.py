@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.integration.admin_client import token_of
-from tests.integration.live_server import LiveServer
+from tests.support.admin_client import token_of
+from tests.support.live_server import LiveServer
 from tests.integration.smtp_server import (deliver, link_in, mail_config, mailbox,  # noqa: F401
                                            query_of)
 

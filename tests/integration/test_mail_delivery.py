@@ -8,9 +8,10 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from tests.integration.admin_client import AdminClient
-from tests.integration.apps import running_app
-from tests.integration.conftest import basic, wait_until
+from tests.support.admin_client import AdminClient
+from tests.support.apps import running_app
+from tests.support.credentials import basic
+from tests.support.polling import wait_until
 from tests.integration.smtp_server import (Mailbox, deliver, free_port, link_in,  # noqa: F401
                                            mail_config, mailbox, path_of, text_of)
 from wazo_like_auth.app import create_app, shutdown

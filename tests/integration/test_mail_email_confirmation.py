@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from tests.integration.admin_client import AdminClient, token_of
-from tests.integration.apps import running_app
-from tests.integration.conftest import basic
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.apps import running_app
+from tests.support.credentials import basic
 from tests.integration.smtp_server import (deliver, html_of, link_in, mail_config,  # noqa: F401
                                            mailbox, path_of, query_of)
 from wazo_like_auth.models import Email

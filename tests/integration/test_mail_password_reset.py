@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.integration.admin_client import token_of
+from tests.support.admin_client import token_of
 from tests.integration.smtp_server import (deliver, link_in, mail_config, mailbox,  # noqa: F401
                                            path_of, query_of)
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from sqlalchemy import text
 
-from tests.integration.apps import running_app
+from tests.support.apps import running_app
 from tests.integration.smtp_server import Mailbox, deliver, free_port, mail_config  # noqa: F401
 
 RESET = '/0.1/users/password/reset'

@@ -18,14 +18,15 @@ PACKAGE = Path(__file__).resolve().parents[2] / 'wazo_like_auth'
 # Top first; the README's Development section shows the same map.
 LAYERS: list[tuple[str, set[str]]] = [
     ('entry points', {'cli', 'commands', 'server', 'gunicorn_worker'}),
-    ('composition root', {'app', 'composition'}),
+    ('composition root', {'app', 'composition', 'mail_wiring'}),
     ('http', {'http'}),
     ('services', {'services'}),
     ('repositories', {'repositories'}),
     ('schema', {'models', 'db', 'prepared', 'migrations'}),
     ('client library', {'client', 'verifier'}),
     ('foundations', {'oauth2', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
-                     'config', 'config_values', 'metrics', 'logs', 'embedded_db'}),
+                     'config', 'config_values', 'metrics', 'logs', 'embedded_db', 'mail',
+                     'mail_settings', 'mail_tokens'}),
 ]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (Connection, Select, bindparam, func, literal_column, or_, select, text,
                         union_all)
@@ -156,3 +157,20 @@ def delete(db: Session, user_uuid: uuid.UUID) -> None:
     """Delete a user; its e-mails, policy and group links and refresh tokens cascade, tenants
     it was the contact of get no contact. Its sessions are the caller's business (D5)."""
     db.execute(delete_statement(User).where(User.uuid == user_uuid))
+
+
+def enabled_with_confirmed_email(db: Session, lowered_address: str) -> Any:
+    """(user, address) of the enabled user with this confirmed e-mail (lower-case), or None."""
+    return db.execute(select(User, Email.address).join(Email, Email.user_uuid == User.uuid)
+                      .where(func.lower(Email.address) == lowered_address,
+                             Email.confirmed.is_(True), User.enabled.is_(True))).first()
+
+
+def confirmed_email_count(db: Session, user_uuid: uuid.UUID) -> int:
+    return db.scalar(select(func.count()).select_from(Email).where(
+        Email.user_uuid == user_uuid, Email.confirmed.is_(True)))
+
+
+def count_in_tenant(db: Session, tenant_uuid: uuid.UUID) -> int:
+    return db.scalar(select(func.count()).select_from(User)
+                     .where(User.tenant_uuid == tenant_uuid))

@@ -27,13 +27,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import mail_tokens
 from ..mail.messages import BadRecipient, MailComposer, clean_header_text
 from ..mail.smtp import PermanentFailure, SmtpConnection, TemporaryFailure
 from ..mail_settings import MailSettings
+from ..repositories import locks
 from ..repositories import mail as mail_repo
 
 logger = logging.getLogger(__name__)
@@ -65,8 +66,7 @@ class MailSender:
     def run_once(self) -> int | None:
         """One cycle: mails handled, or None when another node holds the lock."""
         with self._engine.connect() as lock_conn:
-            got = lock_conn.execute(text('SELECT pg_try_advisory_lock(:id)'),
-                                    {'id': MAIL_LOCK_ID}).scalar()
+            got = locks.try_hold(lock_conn, MAIL_LOCK_ID)
             lock_conn.commit()
             if not got:
                 return None
@@ -76,7 +76,7 @@ class MailSender:
                     mail_repo.purge(db, self._settings.request_window)
                 return handled
             finally:
-                lock_conn.execute(text('SELECT pg_advisory_unlock(:id)'), {'id': MAIL_LOCK_ID})
+                locks.release(lock_conn, MAIL_LOCK_ID)
                 lock_conn.commit()
 
     def _drain(self) -> int:

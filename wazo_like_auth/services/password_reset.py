@@ -23,13 +23,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import mail_tokens
 from ..exceptions import Unauthorized, UnknownUser
 from ..mail_settings import MailSettings
-from ..models import Email, User
+from ..models import User
 from ..passwords import PasswordHasher
 from ..repositories import mail as mail_repo
 from ..repositories import sessions as session_repo
@@ -136,9 +135,7 @@ def _recipient(db: Session, field: str, login: str) -> tuple[User | None, str | 
     """The enabled user ``login`` names and the confirmed address to mail, if any."""
     lowered = login.lower()
     if field == 'email' or (field == 'login' and '@' in login):
-        row = db.execute(select(User, Email.address).join(Email, Email.user_uuid == User.uuid)
-                         .where(func.lower(Email.address) == lowered,
-                                Email.confirmed.is_(True), User.enabled.is_(True))).first()
+        row = user_repo.enabled_with_confirmed_email(db, lowered)
         if row is not None or field == 'email':
             return (row[0], row[1]) if row is not None else (None, None)
     user = (user_repo.find_by_username(db, login) if field == 'username'

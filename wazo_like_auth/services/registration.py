@@ -20,13 +20,12 @@ import string
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..exceptions import Conflict, MailUnavailable
 from ..mail_settings import MailSettings
-from ..models import Email, Tenant, User
+from ..models import Tenant, User
 from ..passwords import PasswordHasher
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
@@ -102,16 +101,14 @@ class RegistrationService:
         if not tenant_uuid:
             return
         user_uuid = uuid.UUID(context['user_uuid'])
-        confirmed = db.scalar(select(func.count()).select_from(Email).where(
-            Email.user_uuid == user_uuid, Email.confirmed.is_(True)))
+        confirmed = user_repo.confirmed_email_count(db, user_uuid)
         user = db.get(User, user_uuid)
         if user is None or confirmed or str(user.tenant_uuid) != tenant_uuid:
             return
         tenant = user.tenant_uuid
         session_repo.delete_of_user(db, user_uuid)
         user_repo.delete(db, user_uuid)
-        others = db.scalar(select(func.count()).select_from(User)
-                           .where(User.tenant_uuid == tenant))
+        others = user_repo.count_in_tenant(db, tenant)
         if not others and not tenant_repo.has_children(db, tenant):
             tenant_repo.delete(db, tenant)
         logger.warning('registration of user %s undone: its confirmation mail was refused',
