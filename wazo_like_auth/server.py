@@ -165,7 +165,10 @@ def prepare_database(config: dict, *, admin: tuple[str, str] | None = None) -> N
     engine = db.make_engine(config, pool_size=1)
     try:
         db.upgrade(engine)
-        services = build_services(config, engine=engine,
+        # No metrics here: Metrics() imports prometheus-client, which must first be imported
+        # after the server has chosen its multi-process mode (metrics.py); nothing is served.
+        quiet = {**config, 'metrics': {**config['metrics'], 'enabled': False}}
+        services = build_services(quiet, engine=engine,
                                   hasher=PasswordHasher(rounds=config['password_hash_rounds']))
         services.startup.run()
         services.client_service.reconcile(config['clients'])
