@@ -13,6 +13,7 @@ from flask import Response, request
 from flask_restful import Resource
 
 from ..exceptions import ServiceError
+from ..services.authorization import Authorizer
 from ..services.email_confirmation import EmailConfirmationService
 from .auth import ProtectedResource, request_token, required_acl
 
@@ -35,6 +36,10 @@ _templates = jinja2.Environment(
 
 
 class ConfirmationRequest(ProtectedResource):
+    def __init__(self, *, authorizer: Authorizer, confirmations: EmailConfirmationService):
+        super().__init__(authorizer=authorizer)
+        self._confirmations = confirmations
+
     @required_acl('auth.users.{user_uuid}.emails.{email_uuid}.confirm.read')
     def get(self, user_uuid, email_uuid, auth):
         self._confirmations.request(user_uuid, email_uuid)
