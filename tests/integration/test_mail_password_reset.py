@@ -192,7 +192,7 @@ def test_a_mailbox_gets_at_most_the_per_user_budget(client, app, mailbox, alice)
 def test_without_smtp_a_reset_request_still_answers_204_and_queues_nothing(make_config,
                                                                            db_uri, engine,
                                                                            alice):
-    from tests.integration.apps import running_app
+    from tests.support.apps import running_app
     with running_app(make_config(db_uri=db_uri), engine) as app:
         assert app.test_client().get(RESET, query_string={'username': 'alice'}) \
             .status_code == 204

@@ -28,7 +28,7 @@ def counts(sessions) -> tuple[int, int]:
 
 
 def test_registration_is_off_by_default(make_config, db_uri, engine):
-    from tests.integration.apps import running_app
+    from tests.support.apps import running_app
     with running_app(make_config(db_uri=db_uri), engine) as app:
         response = app.test_client().post(REGISTER, json=BODY)
     assert response.status_code == 404
@@ -93,7 +93,7 @@ def test_a_refused_confirmation_mail_leaves_nothing_behind(client, app, mailbox,
 
 
 def test_registrations_are_throttled_per_client(mail_config, mailbox, engine):  # noqa: F811
-    from tests.integration.apps import running_app
+    from tests.support.apps import running_app
     config = mail_config(mailbox.port, registration={'enabled': True},
                          mail={'requests_per_client': 2})
     with running_app(config, engine) as app:
