@@ -21,6 +21,7 @@ from .http.forwarded_warning import ForwardedForWarning
 from .config import hash_concurrency, token_secret
 from .metrics import Metrics
 from .oauth2 import wiring as oauth2_wiring
+from .oidc import wiring as oidc_wiring
 from .passwords import PasswordHasher
 from .services.authorization import Authorizer
 from .services.cleanup import ExpiredTokenCleaner
@@ -126,6 +127,7 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
                                        also=[login_throttle.purge]),
     }
     services.update(oauth2_wiring.build(config, services, throttling))
+    services.update(oidc_wiring.build(config, services, throttling))
     return services
 
 

@@ -209,3 +209,9 @@ class MetricsForbidden(ServiceError):
     status_code = 403
     error_id = 'forbidden'
     message = 'Metrics are not served to this address'
+
+
+class UnknownRealm(NotFound):
+    """No tenant has this slug: /realms/{slug}/... answers 404 in the envelope."""
+    error_id = 'unknown-realm'
+    message = 'No such realm'

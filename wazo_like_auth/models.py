@@ -174,6 +174,9 @@ class Session(Base):
         ForeignKey('auth_user.uuid', ondelete='CASCADE'))
     mobile: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
     created_at: Mapped[dt.datetime] = _created_at()
+    # The browser sign-in (OpenID Connect) it was issued through (migration 0007).
+    signin_uuid: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey('auth_signin.uuid', ondelete='CASCADE', use_alter=True))
 
 
 class Token(Base):
@@ -223,6 +226,13 @@ class Client(Base):
     acl: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default='{}')
     config_managed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
     created_at: Mapped[dt.datetime] = _created_at()
+    # The authorization code flow (migration 0007): exact-match URIs, consent screen.
+    redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False,
+                                                     server_default='{}')
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False,
+                                                                 server_default='{}')
+    require_consent: Mapped[bool] = mapped_column(Boolean, nullable=False,
+                                                  server_default='false')
 
 
 class ClientPolicy(Base):
@@ -258,3 +268,7 @@ class DeviceCode(Base):
     last_polled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = _created_at()
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+# The OpenID Connect tables live beside these; auth_session.signin_uuid references one of them.
+from . import oidc_models  # noqa: E402,F401

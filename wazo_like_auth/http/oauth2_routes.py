@@ -7,6 +7,7 @@ from . import oauth2_clients as oc
 from . import oauth2_endpoints as oe
 from .api import PREFIXES, Api
 from .oauth2_device_page import DevicePages
+from .oidc_endpoints import GlobalDiscovery
 
 WELL_KNOWN = ('/.well-known/oauth-authorization-server', '/.well-known/openid-configuration')
 
@@ -22,7 +23,7 @@ def register(api: Api, services: dict[str, Any]) -> None:
     api.route(oe.OAuthUserinfo, '/oauth2/userinfo', oauth_tokens=services['oauth_token_service'])
     # Discovery at the root (what clients try first), at the RFC 8414 §3.1 path for an issuer
     # with a path component, and under the prefixes (OpenID Connect appends to the issuer).
-    api.add_resource(oe.Discovery, *WELL_KNOWN,
+    api.add_resource(GlobalDiscovery, *WELL_KNOWN,
                      '/.well-known/oauth-authorization-server/api/auth/0.1',
                      *(prefix + path for prefix in PREFIXES for path in WELL_KNOWN),
                      resource_class_kwargs={'public_url': public_url})

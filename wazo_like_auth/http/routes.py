@@ -7,6 +7,7 @@ from . import config_resources as cf
 from . import groups as gr
 from . import links as ln
 from . import oauth2_routes
+from . import oidc_routes
 from . import openapi
 from . import policies as po
 from . import refresh_tokens as rt
@@ -27,6 +28,7 @@ def register(api: Api, services: dict[str, Any]) -> None:
     _tenants_and_users(api, services, protected)
     _policies_and_groups(api, services, protected)
     oauth2_routes.register(api, services)
+    oidc_routes.register(api, services)
 
 
 def _tokens(api: Api, services: dict[str, Any]) -> None:

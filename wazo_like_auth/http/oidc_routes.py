@@ -1,0 +1,60 @@
+"""URL map of the OpenID Connect issuers: the realms at /realms/{slug} (Keycloak's layout)
+and the OpenID Connect additions to the global issuer under /api/auth/0.1/oauth2/."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import oidc_endpoints as oe
+from .api import PREFIXES, Api
+from .oidc_logout_page import LogoutPages
+from .oidc_page_kit import PageKit
+from .oidc_pages import AuthorizePages
+
+REALM = '/realms/<slug>'
+PROTOCOL = REALM + '/protocol/openid-connect'
+
+
+def register(api: Api, services: dict[str, Any]) -> None:
+    public_url = services['oauth2_public_url']
+    common = {'oidc_clients': services['oidc_clients'], 'public_url': public_url}
+    resources = [
+        (oe.RealmDiscovery, [REALM + '/.well-known/openid-configuration',
+                             '/.well-known/oauth-authorization-server' + REALM,
+                             '/.well-known/openid-configuration' + REALM], {}),
+        (oe.RealmToken, [PROTOCOL + '/token'], {'endpoints': services['oidc_endpoints']}),
+        (oe.RealmIntrospection, [PROTOCOL + '/token/introspect'],
+         {'endpoints': services['oidc_endpoints']}),
+        (oe.RealmRevocation, [PROTOCOL + '/revoke'], {'endpoints': services['oidc_endpoints']}),
+        (oe.RealmDeviceAuthorization, [PROTOCOL + '/auth/device'],
+         {'endpoints': services['oidc_endpoints']}),
+        (oe.Userinfo, [PROTOCOL + '/userinfo'], {'id_tokens': services['oidc_id_tokens']}),
+    ]
+    for resource, paths, extra in resources:
+        api.add_resource(resource, *paths, resource_class_kwargs={**common, **extra})
+    api.add_resource(oe.Certs, PROTOCOL + '/certs',
+                     *(prefix + '/oauth2/certs' for prefix in PREFIXES),
+                     resource_class_kwargs={'signing_keys': services['signing_keys'], **common})
+    _pages(api, services)
+
+
+def _pages(api: Api, services: dict[str, Any]) -> None:
+    kit = PageKit(csrf_key=services['oidc_csrf_key'])
+    pages = AuthorizePages(oidc_clients=services['oidc_clients'],
+                           signins=services['oidc_signins'], codes=services['oidc_codes'],
+                           kit=kit, public_url=services['oauth2_public_url'],
+                           signin_lifetime=services['oidc_signin_lifetime'],
+                           clock=services['oidc_clock'])
+    logout = LogoutPages(oidc_clients=services['oidc_clients'], signins=services['oidc_signins'],
+                         id_tokens=services['oidc_id_tokens'], kit=kit, realm_of=pages.realm)
+    both, post = ['GET', 'POST'], ['POST']
+    views = [('auth', pages.authorize, both), ('auth/signin', pages.sign_in, post),
+             ('auth/consent', pages.consent, post), ('logout', logout.logout, both),
+             ('logout/confirm', logout.confirm, post)]
+    global_names = {'auth': 'authorize', 'auth/signin': 'authorize/signin',
+                    'auth/consent': 'authorize/consent'}
+    for name, view, methods in views:
+        endpoint = 'oidc_' + name.replace('/', '_')
+        api.app.add_url_rule(f'{PROTOCOL}/{name}', endpoint, view, methods=methods)
+        for prefix in PREFIXES:
+            path = f'{prefix}/oauth2/{global_names.get(name, name)}'
+            api.app.add_url_rule(path, f'{endpoint}{prefix}', view, methods=methods)

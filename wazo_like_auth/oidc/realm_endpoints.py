@@ -1,0 +1,74 @@
+"""The OAuth 2.0 endpoint objects restricted to a realm: a client of another tenant fails
+authentication as a wrong secret does, a user of another tenant fails the password grant as a
+wrong password does. Built per request (plain objects around the shared services)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..oauth2.device_authorization import DeviceAuthorizationEndpoint
+from ..oauth2.introspection import IntrospectionEndpoint
+from ..oauth2.revocation import RevocationEndpoint
+from ..oauth2.token_endpoint import TokenEndpoint
+from ..services.clients import AuthenticatedClient, ClientService
+from ..services.device_flow import DeviceFlow
+from ..services.oauth_tokens import Grant, OAuthTokenService, Origin
+from ..services.oidc_signin import SigninService
+from .realms import Realm
+
+
+class RealmClients:
+    """ClientService.authenticate for one realm."""
+
+    def __init__(self, clients: ClientService, realm: Realm):
+        self._clients = clients
+        self._realm = realm
+
+    def authenticate(self, credentials) -> AuthenticatedClient | None:
+        client = self._clients.authenticate(credentials)
+        return client if client and self._realm.accepts(client.tenant_uuid) else None
+
+
+class RealmTokens:
+    """OAuthTokenService for one realm: the password grant checks the user's tenant."""
+
+    def __init__(self, tokens: OAuthTokenService, signins: SigninService, realm: Realm,
+                 address: str):
+        self._tokens = tokens
+        self._signins = signins
+        self._realm = realm
+        self._address = address
+
+    def password(self, client: AuthenticatedClient, username: str, password: str,
+                 offline: bool, origin: Origin) -> Grant:
+        self._signins.check_realm_login(self._realm, username, origin.remote_addr)
+        return self._tokens.password(client, username, password, offline, origin)
+
+    def __getattr__(self, name: str):
+        return getattr(self._tokens, name)
+
+
+@dataclass(frozen=True)
+class SharedEndpoints:
+    """What the realm endpoints are built from (one instance, made at start)."""
+    clients: ClientService
+    tokens: OAuthTokenService
+    devices: DeviceFlow
+    signins: SigninService
+    grants: dict
+
+    def token(self, realm: Realm, address: str) -> TokenEndpoint:
+        return TokenEndpoint(clients=RealmClients(self.clients, realm),
+                             tokens=RealmTokens(self.tokens, self.signins, realm, address),
+                             devices=self.devices, grants=self.grants)
+
+    def introspection(self, realm: Realm) -> IntrospectionEndpoint:
+        return IntrospectionEndpoint(clients=RealmClients(self.clients, realm),
+                                     tokens=self.tokens)
+
+    def revocation(self, realm: Realm) -> RevocationEndpoint:
+        return RevocationEndpoint(clients=RealmClients(self.clients, realm),
+                                  tokens=self.tokens)
+
+    def device_authorization(self, realm: Realm) -> DeviceAuthorizationEndpoint:
+        return DeviceAuthorizationEndpoint(clients=RealmClients(self.clients, realm),
+                                           devices=self.devices)
