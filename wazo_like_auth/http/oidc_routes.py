@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import oidc_consents as oc
 from . import oidc_endpoints as oe
 from .api import PREFIXES, Api
 from .oidc_logout_page import LogoutPages
@@ -35,6 +36,11 @@ def register(api: Api, services: dict[str, Any]) -> None:
                      *(prefix + '/oauth2/certs' for prefix in PREFIXES),
                      resource_class_kwargs={'signing_keys': services['signing_keys'], **common})
     _pages(api, services)
+    consents = {'authorizer': services['authorizer'], 'consents': services['oidc_clients']}
+    api.route(oc.UserConsents, '/users/<uuid:user_uuid>/consents', **consents)
+    api.route(oc.UserConsent, '/users/<uuid:user_uuid>/consents/<uuid:client_uuid>', **consents)
+    api.route(oc.MyConsents, '/users/me/consents', **consents)
+    api.route(oc.MyConsent, '/users/me/consents/<uuid:client_uuid>', **consents)
 
 
 def _pages(api: Api, services: dict[str, Any]) -> None:
