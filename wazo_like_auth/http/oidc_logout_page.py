@@ -37,9 +37,10 @@ class LogoutPages:
         if isinstance(target, Response):
             return target
         if hint is None or hint.sid is None:
+            # The confirmation form's answer redirects to ``target``: the CSP must allow it.
             return self._kit.page('oidc_logout.html', 200, cookie_path=_cookie_path(path),
-                                  action=path + '/confirm', params=params,
-                                  realm_name=realm.name or realm.slug or '')
+                                  redirect_uri=target, action=path + '/confirm',
+                                  params=params, realm_name=realm.name or realm.slug or '')
         self._signins.end_in_realm(realm, hint.sid)
         self._end_current(realm)
         return self._done(target, params, path)
@@ -49,14 +50,14 @@ class LogoutPages:
         path = (request.script_root + request.path).removesuffix('/confirm')
         params = {k: request.form[k] for k in PARAMETERS
                   if request.form.get(k) and len(request.form[k]) <= 16384}
-        if not self._kit.csrf_ok('logout'):
-            return self._kit.page('oidc_logout.html', 400, cookie_path=_cookie_path(path),
-                                  action=path + '/confirm', params=params,
-                                  realm_name=realm.name or realm.slug or '',
-                                  message='This form has expired. Please try again.')
         target = self._target(realm, params, None)
         if isinstance(target, Response):
             return target
+        if not self._kit.csrf_ok('logout'):
+            return self._kit.page('oidc_logout.html', 400, cookie_path=_cookie_path(path),
+                                  redirect_uri=target, action=path + '/confirm',
+                                  params=params, realm_name=realm.name or realm.slug or '',
+                                  message='This form has expired. Please try again.')
         if request.form.get('decision') == 'logout':
             self._end_current(realm)
         return self._done(target, params, path)
