@@ -99,7 +99,7 @@ def test_second_authorization_skips_the_form_and_prompt_none_works(api, admin_to
 
 
 def test_global_issuer_is_a_complete_openid_provider(api, admin_token, make_user):
-    make_user('bob', 'pa55word')
+    make_user('bob', 'pa55word', email='bob@example.com')
     client = register_client(api, admin_token, public=True)
     metadata = discover(f'{api.base}/api/auth/0.1')
     rp = OAuth2Session(client['client_id'], redirect_uri=REDIRECT, scope='openid profile',
@@ -110,3 +110,18 @@ def test_global_issuer_is_a_complete_openid_provider(api, admin_token, make_user
 
     claims = validated_id_token(metadata, token, client['client_id'], nonce)
     assert claims['preferred_username'] == 'bob' and 'email' not in claims
+    userinfo = rp.get(metadata['userinfo_endpoint'], timeout=10).json()
+    assert userinfo['preferred_username'] == 'bob' and 'email' not in userinfo  # no email scope
+
+
+def test_realm_userinfo_refuses_tokens_of_other_tenants(api, make_user, realm):
+    make_user('bob', 'pa55word')  # top tenant
+    token = api.login('bob', 'pa55word')
+    url = f'{api.base}/realms/acme/protocol/openid-connect/userinfo'
+
+    refused = requests.get(url, headers={'Authorization': f'Bearer {token}'}, timeout=10)
+    accepted = requests.get(f'{api.url}/oauth2/userinfo', timeout=10,
+                            headers={'Authorization': f'Bearer {token}'})
+
+    assert refused.status_code == 401 and refused.json()['error'] == 'invalid_token'
+    assert accepted.status_code == 200 and accepted.json()['preferred_username'] == 'bob'

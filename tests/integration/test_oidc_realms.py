@@ -11,7 +11,7 @@ import requests
 
 from tests.integration.oauth_live import *  # noqa: F401,F403 (fixtures)
 from tests.integration.oidc_helpers import (LOGOUT_REDIRECT, REDIRECT, callback_params,  # noqa: F401
-                                            forms_of, realm, register_client, submit)
+                                            realm, register_client, submit)
 from wazo_like_auth.oidc.pkce import s256
 
 # OpenID Connect Discovery 1.0 §3: REQUIRED metadata (and RECOMMENDED ones we serve).

@@ -7,7 +7,7 @@ from . import oauth2_clients as oc
 from . import oauth2_endpoints as oe
 from .api import PREFIXES, Api
 from .oauth2_device_page import DevicePages
-from .oidc_endpoints import GlobalDiscovery
+from .oidc_endpoints import GlobalDiscovery, Userinfo
 
 WELL_KNOWN = ('/.well-known/oauth-authorization-server', '/.well-known/openid-configuration')
 
@@ -20,7 +20,9 @@ def register(api: Api, services: dict[str, Any]) -> None:
     api.route(oe.OAuthRevocation, '/oauth2/revoke', endpoint=services['oauth2_revocation'])
     api.route(oe.OAuthDeviceAuthorization, '/oauth2/device_authorization',
               endpoint=services['oauth2_device_authorization'], public_url=public_url)
-    api.route(oe.OAuthUserinfo, '/oauth2/userinfo', oauth_tokens=services['oauth_token_service'])
+    # OpenID Connect UserInfo (http/oidc_endpoints.py): scoped claims for code-flow tokens.
+    api.route(Userinfo, '/oauth2/userinfo', oidc_clients=services['oidc_clients'],
+              public_url=public_url, id_tokens=services['oidc_id_tokens'])
     # Discovery at the root (what clients try first), at the RFC 8414 §3.1 path for an issuer
     # with a path component, and under the prefixes (OpenID Connect appends to the issuer).
     api.add_resource(GlobalDiscovery, *WELL_KNOWN,

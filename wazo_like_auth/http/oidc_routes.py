@@ -31,7 +31,8 @@ def register(api: Api, services: dict[str, Any]) -> None:
         (oe.Userinfo, [PROTOCOL + '/userinfo'], {'id_tokens': services['oidc_id_tokens']}),
     ]
     for resource, paths, extra in resources:
-        api.add_resource(resource, *paths, resource_class_kwargs={**common, **extra})
+        api.add_resource(resource, *paths, endpoint='oidc_' + resource.__name__.lower(),
+                         resource_class_kwargs={**common, **extra})
     api.add_resource(oe.Certs, PROTOCOL + '/certs',
                      *(prefix + '/oauth2/certs' for prefix in PREFIXES),
                      resource_class_kwargs={'signing_keys': services['signing_keys'], **common})

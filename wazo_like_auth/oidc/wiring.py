@@ -24,7 +24,8 @@ def build(config: dict, services: dict[str, Any],
     keys = SigningKeyService(sessions=sessions, secret=secret,
                              algorithm=config['oidc']['signing_algorithm'],
                              token_lifetime=config['default_token_lifetime'])
-    id_tokens = IdTokenIssuer(sessions=sessions, keys=keys)
+    id_tokens = IdTokenIssuer(sessions=sessions, keys=keys,
+                              legacy=services['oauth_token_service'])
     codes = CodeService(sessions=sessions, token_service=services['token_service'],
                         refresh_tokens=services['refresh_token_service'], id_tokens=id_tokens,
                         max_user_sessions=config['max_user_concurrent_sessions'])

@@ -18,7 +18,7 @@ from ..oidc import id_token
 from ..oidc.realms import Realm
 from ..repositories import oauth_tokens as oauth_repo
 from ..repositories import oidc as oidc_repo
-from .oauth_tokens import Grant
+from .oauth_tokens import Grant, OAuthTokenService
 from .signing_keys import SigningKeyService, utc_now
 
 logger = logging.getLogger(__name__)
@@ -40,9 +40,11 @@ def profile(row) -> id_token.Profile:
 
 class IdTokenIssuer:
     def __init__(self, *, sessions: sessionmaker, keys: SigningKeyService,
-                 clock: Callable[[], dt.datetime] = utc_now):
+                 legacy: OAuthTokenService, clock: Callable[[], dt.datetime] = utc_now):
+        """``legacy``: the userinfo of tokens from other grants."""
         self._sessions = sessions
         self._keys = keys
+        self._legacy = legacy
         self._clock = clock
 
     def sign(self, db, user_uuid: uuid.UUID, client_id: str, oidc: dict, grant: Grant,
@@ -60,20 +62,23 @@ class IdTokenIssuer:
         return id_token.sign(content, key.key, key.kid, key.alg)
 
     def userinfo(self, access_token: str, realm: Realm) -> dict | None:
-        """The claims of a live access token's owner for its OpenID scopes (``sub`` alone
-        without them), or None when the token is unknown, expired, not a user's, or of
-        another tenant than ``realm``'s."""
+        """UserInfo claims of a live access token, or None when it is unknown, expired, or of
+        another tenant than ``realm``'s. Tokens of the authorization code flow get ``sub`` and
+        the claims of their scopes; other tokens (password, device, client credentials, the
+        Wazo API) keep the claims /oauth2/userinfo always gave them."""
         canonical = tokens.normalize(access_token or '')
         if canonical is None:
             return None
         with self._sessions() as db:
             row = oauth_repo.describe(db, tokens.token_digest(canonical))
-            if row is None or row.user_uuid is None or row.expires_at <= self._clock() \
+            if row is None or row.expires_at <= self._clock() \
                     or not realm.accepts(row.tenant_uuid):
                 return None
+            oidc = (row.metadata or {}).get('oidc')
+            if oidc is None or row.user_uuid is None:
+                return self._legacy.userinfo(canonical)
             user = oidc_repo.profile_row(db, row.user_uuid)
-        scope = (row.metadata or {}).get('oidc', {}).get('scope', [])
-        return profile(user).claims(scope)
+        return profile(user).claims(oidc.get('scope', []))
 
     def verify_hint(self, value: str, issuer: str) -> Hint | None:
         """The sign-in and client of an ID token we issued for ``issuer``, or None. An
