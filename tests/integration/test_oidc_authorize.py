@@ -266,3 +266,22 @@ def test_form_post_answers_an_html_form_to_the_client(api, issuer, webapp, alice
     assert form['action'] == REDIRECT and form['fields']['state'] == 'st'
     assert set(form['fields']) == {'code', 'state', 'iss'}
     assert "script-src 'sha256-" in response.headers['Content-Security-Policy']
+
+
+def test_nul_and_odd_bytes_in_parameters_never_fail_the_server(api, issuer, webapp, alice):
+    for params in ({'nonce': 'a\x00b'}, {'state': 'a\x00b'}, {'scope': 'openid\x00'},
+                   {'login_hint': '\x00'}, {'client_id': 'web\x00app'}):
+        response = requests.get(auth_url(issuer, **params), timeout=10, allow_redirects=False)
+        assert response.status_code in (302, 400), (params, response.status_code)
+    browser = requests.Session()
+    page = browser.get(auth_url(issuer), timeout=10)
+    for username, password in [('ali\x00ce', 's3cret'), ('alice', 'x\x00y'),
+                               ('alice', 'é' * 100), ('a' * 5000, 'x')]:
+        response = submit(browser, page, username=username, password=password)
+        assert response.status_code == 401, (username[:10], response.status_code)
+
+
+def test_nul_in_the_realm_name_is_an_unknown_realm(api):
+    response = requests.get(f'{api.base}/realms/ac%00me/.well-known/openid-configuration',
+                            timeout=10)
+    assert response.status_code == 404 and response.json()['error_id'] == 'unknown-realm'

@@ -78,6 +78,8 @@ def parse(params: Mapping[str, str], client: Registration) -> AuthorizationReque
     for name, limit in MAX_LENGTH.items():
         if len(params.get(name, '')) > limit:
             raise AuthorizeError(f'{name} is longer than {limit} characters')
+    if any('\x00' in value for value in params.values()):
+        raise AuthorizeError('Parameters cannot contain NUL')
     if params.get('response_type') != 'code':
         raise AuthorizeError('response_type must be code', 'unsupported_response_type')
     mode = params.get('response_mode', 'query')

@@ -29,8 +29,8 @@ class OidcClientService:
 
     def realm(self, slug: str, base: str) -> Realm:
         """The realm of a tenant slug; raises UnknownRealm."""
-        if not slug or len(slug) > 80:
-            raise UnknownRealm(details={'realm': slug[:80]})
+        if not slug or len(slug) > 80 or '\x00' in slug:  # PostgreSQL text has no NUL
+            raise UnknownRealm(details={'realm': slug[:80].replace('\x00', '')})
         with self._sessions() as db:
             row = db.execute(select(Tenant.uuid, Tenant.name)
                              .where(Tenant.slug == slug)).first()
@@ -41,7 +41,7 @@ class OidcClientService:
 
     def client(self, realm: Realm, client_id: str | None) -> RealmClient | None:
         """A client of ``realm`` by client_id, or None (unknown or of another tenant)."""
-        if not client_id or len(client_id) > 128:
+        if not client_id or len(client_id) > 128 or '\x00' in client_id:
             return None
         with self._sessions() as db:
             client = client_repo.find_by_client_id(db, client_id)
