@@ -285,3 +285,35 @@ def test_nul_in_the_realm_name_is_an_unknown_realm(api):
     response = requests.get(f'{api.base}/realms/ac%00me/.well-known/openid-configuration',
                             timeout=10)
     assert response.status_code == 404 and response.json()['error_id'] == 'unknown-realm'
+
+
+def test_prompt_consent_asks_even_a_first_party_client(api, issuer, webapp, alice):
+    browser = requests.Session()
+    page = browser.get(auth_url(issuer, prompt='consent'), timeout=10)
+    consent = submit(browser, page, username='alice', password='s3cret')
+    assert consent.status_code == 200 and 'Allow access?' in consent.text
+    assert 'code' in callback_params(submit(browser, consent, button='approve'))
+
+
+def test_authorization_request_may_be_posted(api, issuer, webapp, alice):
+    browser = requests.Session()
+    query = dict(part.split('=', 1) for part in auth_url(issuer).split('?', 1)[1].split('&'))
+    from urllib.parse import unquote
+    page = browser.post(f'{issuer}/protocol/openid-connect/auth', timeout=10,
+                        data={k: unquote(v) for k, v in query.items()})
+    assert page.status_code == 200 and 'Sign in' in page.text
+    assert 'code' in callback_params(submit(browser, page, username='alice', password='s3cret'))
+
+
+def test_sign_in_cookie_is_secure_under_tls(oauth_app, webapp, alice, realm):
+    client = oauth_app.test_client()
+    https = 'https://auth.example.com'
+    page = client.get(auth_url(https + '/realms/acme'), base_url=https)
+    form = forms_of(page.get_data(as_text=True))[0]
+    csrf_cookie = page.headers.getlist('Set-Cookie')[0]
+    assert 'Secure' in csrf_cookie and 'SameSite=Strict' in csrf_cookie
+    answer = client.post(form['action'], base_url=https, data={
+        **form['fields'], 'username': 'alice', 'password': 's3cret'})
+    assert answer.status_code == 302
+    signin = next(c for c in answer.headers.getlist('Set-Cookie') if 'wla_signin' in c)
+    assert 'Secure' in signin and 'HttpOnly' in signin and 'SameSite=Lax' in signin

@@ -192,3 +192,23 @@ def test_sign_in_session_is_listed_and_deleting_it_ends_the_sign_in(api, admin_t
                   headers={'Wazo-Tenant': realm['uuid']})
     assert not api.is_valid(token['access_token'])
     assert browser.get(_authorize(api), timeout=10, allow_redirects=False).status_code == 200
+
+
+@pytest.mark.parametrize('fields', [
+    {'redirect_uris': []}, {'redirect_uris': ['not a uri']},
+    {'redirect_uris': ['https://a.test/#f']}, {'post_logout_redirect_uris': ['x' * 3000]},
+    {'redirect_uris': ['https://a.test/'] * 21}])
+def test_client_registration_refuses_bad_redirect_uris(api, admin_token, fields):
+    body = {'client_id': 'webapp', 'grant_types': ['authorization_code'],
+            'redirect_uris': ['https://a.test/cb'], **fields}
+    response = api.admin('POST', '/clients', admin_token, json=body)
+    assert response.status_code == 400 and response.json()['error_id'] == 'invalid-data'
+
+
+def test_client_redirect_uris_are_updated_and_shown(api, admin_token):
+    created = register_client(api, admin_token)
+    updated = api.admin('PUT', f'/clients/{created["uuid"]}', admin_token, json={
+        'name': 'x', 'grant_types': ['authorization_code'],
+        'redirect_uris': ['https://new.test/cb'], 'require_consent': True}).json()
+    assert updated['redirect_uris'] == ['https://new.test/cb']
+    assert updated['post_logout_redirect_uris'] == [] and updated['require_consent'] is True

@@ -74,3 +74,25 @@ def test_at_hash_agrees_with_authlib(alg):
     ('https://a.test/auth/api/auth/0.1', 'https://a.test/auth'), ('https://a.test', 'https://a.test')])
 def test_realms_live_at_the_public_base(public_url, base):
     assert realms.public_base(public_url, 'http://h:9497/') == base
+
+
+@pytest.mark.parametrize('item, key', [
+    ({'grant_types': ['authorization_code']}, 'redirect_uris'),
+    ({'redirect_uris': ['/relative']}, 'redirect_uris'),
+    ({'redirect_uris': ['https://a.test/cb#frag']}, 'redirect_uris'),
+    ({'redirect_uris': ['https://a.test/a b']}, 'redirect_uris'),
+    ({'post_logout_redirect_uris': 'https://a.test/'}, 'post_logout_redirect_uris'),
+    ({'require_consent': 'yes'}, 'require_consent')])
+def test_declared_clients_need_valid_redirect_uris(item, key):
+    from wazo_like_auth.oauth2.settings import validate_clients
+    with pytest.raises(ValueError, match=key):
+        validate_clients([{'client_id': 'app', 'public': True, **item}])
+
+
+def test_declared_client_of_the_code_flow_is_normalised():
+    from wazo_like_auth.oauth2.settings import validate_clients
+    [client] = validate_clients([{'client_id': 'app', 'public': True,
+                                  'grant_types': ['authorization_code'],
+                                  'redirect_uris': ['com.example.app:/cb']}])
+    assert client['redirect_uris'] == ['com.example.app:/cb']
+    assert client['post_logout_redirect_uris'] == [] and client['require_consent'] is False

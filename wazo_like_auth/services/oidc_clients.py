@@ -51,12 +51,12 @@ class OidcClientService:
 
     def needs_consent(self, user_uuid: uuid.UUID, client: RealmClient,
                       scope: tuple[str, ...], forced: bool) -> bool:
-        """Whether to ask the user: a client that requires consent, never answered by this
-        user, or asking for scopes beyond the remembered ones (or prompt=consent)."""
-        if not client.registration.require_consent:
-            return False
+        """Whether to ask the user: prompt=consent (``forced``), or a client that requires
+        consent, never answered by this user or asking for scopes beyond the remembered ones."""
         if forced:
             return True
+        if not client.registration.require_consent:
+            return False
         with self._sessions() as db:
             granted = oidc_repo.consented_scope(db, user_uuid, client.uuid)
         return granted is None or bool(missing_consent(scope, granted))
