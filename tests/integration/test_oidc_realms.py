@@ -212,3 +212,39 @@ def test_client_redirect_uris_are_updated_and_shown(api, admin_token):
         'redirect_uris': ['https://new.test/cb'], 'require_consent': True}).json()
     assert updated['redirect_uris'] == ['https://new.test/cb']
     assert updated['post_logout_redirect_uris'] == [] and updated['require_consent'] is True
+
+
+def test_realm_introspection_describes_only_the_realms_tokens(api, admin_token, make_user,
+                                                              realm):
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    make_user('bob', 'b0bpass')  # top tenant
+    checker = register_client(api, admin_token, realm['uuid'], client_id='checker',
+                              grant_types=['client_credentials'], redirect_uris=[])
+    url = f'{api.base}/realms/acme/protocol/openid-connect/token/introspect'
+
+    def introspect(token):
+        return requests.post(url, data={'token': token}, timeout=10,
+                             auth=('checker', checker['client_secret'])).json()
+
+    assert introspect(api.login('alice', 's3cret'))['active'] is True
+    assert introspect(api.login('bob', 'b0bpass')) == {'active': False}
+
+
+def test_logout_reaches_the_cache_of_every_node(api, admin_token, make_user, realm,
+                                                oauth_config, engine):
+    from tests.integration.apps import running_app
+    from tests.integration.conftest import wait_until
+    browser, token = _signed_in_tokens(api, admin_token, make_user, realm)
+    with running_app(oauth_config, engine) as other_node:
+        cache = other_node.extensions['wazo_like_auth']['validation_cache']
+        assert wait_until(lambda: cache.enabled)
+        check = other_node.test_client()
+        path = f'/0.1/token/{token["access_token"]}'
+        assert check.head(path).status_code == 204
+        hits = cache.hits
+        assert check.head(path).status_code == 204 and cache.hits == hits + 1  # cached there
+
+        browser.get(f'{api.base}/realms/acme/protocol/openid-connect/logout',
+                    params={'id_token_hint': token['id_token']}, timeout=10)
+
+        assert wait_until(lambda: check.head(path).status_code == 404, 2.0)

@@ -87,8 +87,7 @@ class Userinfo(_RealmResource):
 
 class RealmToken(_RealmResource):
     def post(self, slug: str):
-        endpoint = self._kwargs['endpoints'].token(self.realm(slug), request.remote_addr or '')
-        return self._answer(endpoint)
+        return self._answer(self._kwargs['endpoints'].token(self.realm(slug)))
 
     @oauth_answers
     def _answer(self, endpoint):

@@ -77,7 +77,9 @@ class LogoutPages:
             client_id = None
         client = self._clients.client(realm, client_id)
         if client is None or uri not in client.post_logout_redirect_uris:
-            return self._kit.page('oidc_error.html', 400, cookie_path='/', title='Cannot sign out',
+            return self._kit.page('oidc_error.html', 400,
+                                  cookie_path=_cookie_path(request.script_root + request.path),
+                                  title='Cannot sign out',
                                   message='The address to return to after signing out is '
                                           'not registered for this application.')
         return uri

@@ -150,7 +150,8 @@ class AuthorizePages:
             answer['state'] = state
         answer['iss'] = realm.issuer
         if (mode or params.get('response_mode')) == 'form_post':
-            return self._kit.page('oidc_form_post.html', 200, cookie_path='/',
+            return self._kit.page('oidc_form_post.html', 200,
+                                  cookie_path=_cookie_path(request.script_root + request.path),
                                   redirect_uri=redirect_uri, script=FORM_POST_SCRIPT,
                                   target=redirect_uri, fields=answer,
                                   client_name=client.registration.name)

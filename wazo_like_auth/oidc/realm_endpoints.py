@@ -3,6 +3,7 @@ authentication as a wrong secret does, a user of another tenant fails the passwo
 wrong password does. Built per request (plain objects around the shared services)."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from ..oauth2.device_authorization import DeviceAuthorizationEndpoint
@@ -29,19 +30,26 @@ class RealmClients:
 
 
 class RealmTokens:
-    """OAuthTokenService for one realm: the password grant checks the user's tenant."""
+    """OAuthTokenService for one realm: the password grant checks the user's tenant, and
+    introspection describes only the realm's tokens."""
 
-    def __init__(self, tokens: OAuthTokenService, signins: SigninService, realm: Realm,
-                 address: str):
+    def __init__(self, tokens: OAuthTokenService, signins: SigninService, realm: Realm):
         self._tokens = tokens
         self._signins = signins
         self._realm = realm
-        self._address = address
 
     def password(self, client: AuthenticatedClient, username: str, password: str,
                  offline: bool, origin: Origin) -> Grant:
         self._signins.check_realm_login(self._realm, username, origin.remote_addr)
         return self._tokens.password(client, username, password, offline, origin)
+
+    def introspect(self, value: str, client: AuthenticatedClient,
+                   hint: str | None = None) -> dict:
+        found = self._tokens.introspect(value, client, hint)
+        tenant = found.get('tenant_uuid')
+        if tenant is not None and not self._realm.accepts(uuid.UUID(tenant)):
+            return {'active': False}
+        return found
 
     def __getattr__(self, name: str):
         return getattr(self._tokens, name)
@@ -56,14 +64,14 @@ class SharedEndpoints:
     signins: SigninService
     grants: dict
 
-    def token(self, realm: Realm, address: str) -> TokenEndpoint:
+    def token(self, realm: Realm) -> TokenEndpoint:
         return TokenEndpoint(clients=RealmClients(self.clients, realm),
-                             tokens=RealmTokens(self.tokens, self.signins, realm, address),
+                             tokens=RealmTokens(self.tokens, self.signins, realm),
                              devices=self.devices, grants=self.grants)
 
     def introspection(self, realm: Realm) -> IntrospectionEndpoint:
         return IntrospectionEndpoint(clients=RealmClients(self.clients, realm),
-                                     tokens=self.tokens)
+                                     tokens=RealmTokens(self.tokens, self.signins, realm))
 
     def revocation(self, realm: Realm) -> RevocationEndpoint:
         return RevocationEndpoint(clients=RealmClients(self.clients, realm),

@@ -185,9 +185,10 @@ class ClientService:
             client.secret_hash = self._hasher.hash(secret)
         client.name, client.public = item['name'], item['public']
         client.grant_types, client.acl = item['grant_types'], item['acl']
-        client.redirect_uris = item['redirect_uris']
-        client.post_logout_redirect_uris = item['post_logout_redirect_uris']
-        client.require_consent = item['require_consent']
+        # Absent from items made before OpenID Connect (validate_clients always sets them).
+        client.redirect_uris = item.get('redirect_uris', [])
+        client.post_logout_redirect_uris = item.get('post_logout_redirect_uris', [])
+        client.require_consent = item.get('require_consent', False)
         client.config_managed = True
         db.flush()
         slugs = {slug: None for slug in item['policies']}

@@ -87,13 +87,15 @@ class CodeService:
     def exchange(self, client: AuthenticatedClient, code: str, redirect_uri: str | None,
                  verifier: str | None, origin: Origin) -> OidcGrant:
         """The tokens of a code; raises OAuth2Error (invalid_grant for any bad code)."""
+        # The key is read before the transaction: one pooled connection per request.
+        key = self._id_tokens.signing_key()
         with self._sessions.begin() as db:
-            outcome = self._exchange(db, client, code, redirect_uri, verifier, origin)
+            outcome = self._exchange(db, client, code, redirect_uri, verifier, origin, key)
         if isinstance(outcome, OAuth2Error):
             raise outcome
         return outcome
 
-    def _exchange(self, db, client, code, redirect_uri, verifier, origin):
+    def _exchange(self, db, client, code, redirect_uri, verifier, origin, key):
         row = oidc_repo.code_for_update(db, _digest(code or ''))
         if row is None or row.client_uuid != client.uuid:
             return InvalidGrant('Unknown, expired or used code, or issued to another client')
@@ -109,7 +111,7 @@ class CodeService:
         if not row.code_challenge and verifier:
             return InvalidGrant('code_verifier given but no code_challenge was')
         row.used_at = self._clock()
-        return self._grant(db, row, client, origin)
+        return self._grant(db, row, client, origin, key)
 
     def _revoke_first_use(self, db, row: AuthorizationCode) -> None:
         refresh = [row.issued_refresh_uuid] if row.issued_refresh_uuid else []
@@ -120,7 +122,7 @@ class CodeService:
         row.issued_session_uuid = row.issued_refresh_uuid = None
         logger.warning('authorization code replayed: %d sessions revoked', len(revoked))
 
-    def _grant(self, db, row: AuthorizationCode, client, origin: Origin):
+    def _grant(self, db, row: AuthorizationCode, client, origin: Origin, key):
         signin = oidc_repo.signin_of_code(db, row.signin_uuid)
         user = db.get(User, signin.user_uuid, with_for_update=True) if signin else None
         if user is None or not user.enabled:
@@ -155,21 +157,24 @@ class CodeService:
         if refresh is not None:
             issued.extra['refresh_token'] = refresh.value
         grant = grant_of(issued)
-        id_token = self._id_tokens.sign(db, user.uuid, client.client_id, oidc, grant,
+        id_token = self._id_tokens.sign(db, key, user.uuid, client.client_id, oidc, grant,
                                         nonce=row.nonce) if 'openid' in scope else None
         return OidcGrant(**vars(grant), id_token=id_token, oidc_scope=scope)
 
     def refreshed(self, grant: Grant, client: AuthenticatedClient) -> OidcGrant:
         """A refresh grant with a new ID token when the refresh token came from an OpenID
-        sign-in (OIDC Core §12.2); the new session joins the sign-in while it is live."""
-        with self._sessions.begin() as db:
+        sign-in (OIDC Core §12.2); the new session joins the sign-in while it is live.
+        Other refreshes pay one indexed read."""
+        with self._sessions() as db:
             row = oidc_repo.token_oidc(db, tokens.token_digest(grant.access_token))
-            if row is None or not row.oidc:
-                return OidcGrant(**vars(grant))
-            oidc = row.oidc
-            if oidc_repo.signin_alive(db, uuid.UUID(oidc['sid']), self._clock()):
-                oidc_repo.link_session(db, row.session_uuid, uuid.UUID(oidc['sid']))
-            scope = tuple(oidc.get('scope', ()))
-            id_token = self._id_tokens.sign(db, row.user_uuid, client.client_id, oidc,
-                                            grant) if 'openid' in scope else None
+        if row is None or not row.oidc:
+            return OidcGrant(**vars(grant))
+        oidc, sid = row.oidc, uuid.UUID(row.oidc['sid'])
+        scope = tuple(oidc.get('scope', ()))
+        key = self._id_tokens.signing_key() if 'openid' in scope else None
+        with self._sessions.begin() as db:
+            if oidc_repo.signin_alive(db, sid, self._clock()):
+                oidc_repo.link_session(db, row.session_uuid, sid)
+            id_token = self._id_tokens.sign(db, key, row.user_uuid, client.client_id, oidc,
+                                            grant) if key else None
         return replace(OidcGrant(**vars(grant)), id_token=id_token, oidc_scope=scope)

@@ -19,7 +19,7 @@ from ..oidc.realms import Realm
 from ..repositories import oauth_tokens as oauth_repo
 from ..repositories import oidc as oidc_repo
 from .oauth_tokens import Grant, OAuthTokenService
-from .signing_keys import SigningKeyService, utc_now
+from .signing_keys import ActiveKey, SigningKeyService, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +47,15 @@ class IdTokenIssuer:
         self._legacy = legacy
         self._clock = clock
 
-    def sign(self, db, user_uuid: uuid.UUID, client_id: str, oidc: dict, grant: Grant,
-             nonce: str | None = None) -> str:
+    def signing_key(self) -> ActiveKey:
+        """The key to sign with (read in a transaction of its own, before the caller's)."""
+        return self._keys.active()
+
+    def sign(self, db, key: ActiveKey, user_uuid: uuid.UUID, client_id: str, oidc: dict,
+             grant: Grant, nonce: str | None = None) -> str:
         """An ID token for a grant of the authorization code flow (or its refresh), expiring
         with the access token. ``oidc``: scope, sid, iss, auth_time (token metadata)."""
         now = int(self._clock().timestamp())
-        key = self._keys.active()
         content = id_token.IdTokenContent(
             issuer=oidc['iss'], client_id=client_id,
             profile=profile(oidc_repo.profile_row(db, user_uuid)),
