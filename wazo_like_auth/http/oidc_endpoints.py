@@ -79,7 +79,8 @@ class Userinfo(_RealmResource):
     @oauth_answers
     def _answer(self, realm: Realm):
         token = request_token()
-        claims = self._kwargs['id_tokens'].userinfo(token, realm) if token else None
+        claims = self._kwargs['id_tokens'].userinfo(token or '', realm,
+                                                    request.remote_addr or '')
         if claims is None:
             raise InvalidToken()
         return claims, 200

@@ -16,7 +16,6 @@ from sqlalchemy.orm import sessionmaker
 from .. import tokens
 from ..oidc import id_token
 from ..oidc.realms import Realm
-from ..repositories import oauth_tokens as oauth_repo
 from ..repositories import oidc as oidc_repo
 from .oauth_tokens import Grant, OAuthTokenService
 from .signing_keys import ActiveKey, SigningKeyService, utc_now
@@ -64,24 +63,22 @@ class IdTokenIssuer:
             access_token=grant.access_token)
         return id_token.sign(content, key.key, key.kid, key.alg)
 
-    def userinfo(self, access_token: str, realm: Realm) -> dict | None:
+    def userinfo(self, access_token: str, realm: Realm, address: str) -> dict | None:
         """UserInfo claims of a live access token, or None when it is unknown, expired, or of
         another tenant than ``realm``'s. Tokens of the authorization code flow get ``sub`` and
         the claims of their scopes; other tokens (password, device, client credentials, the
-        Wazo API) keep the claims /oauth2/userinfo always gave them."""
-        canonical = tokens.normalize(access_token or '')
-        if canonical is None:
+        Wazo API) keep the claims /oauth2/userinfo always gave them. Inside the unknown-token
+        budget of token checks (OAuthTokenService.userinfo; TooManyAttempts over it)."""
+        claims = self._legacy.userinfo(access_token, address)
+        if claims is None or not realm.accepts(uuid.UUID(claims['tenant_uuid'])):
             return None
+        digest = tokens.token_digest(tokens.normalize(access_token))
         with self._sessions() as db:
-            row = oauth_repo.describe(db, tokens.token_digest(canonical))
-            if row is None or row.expires_at <= self._clock() \
-                    or not realm.accepts(row.tenant_uuid):
-                return None
-            oidc = (row.metadata or {}).get('oidc')
-            if oidc is None or row.user_uuid is None:
-                return self._legacy.userinfo(canonical)
+            row = oidc_repo.token_oidc(db, digest)
+            if row is None or not row.oidc or row.user_uuid is None:
+                return claims
             user = oidc_repo.profile_row(db, row.user_uuid)
-        return profile(user).claims(oidc.get('scope', []))
+        return profile(user).claims(row.oidc.get('scope', []))
 
     def verify_hint(self, value: str, issuer: str) -> Hint | None:
         """The sign-in and client of an ID token we issued for ``issuer``, or None. An
