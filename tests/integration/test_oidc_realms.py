@@ -248,3 +248,35 @@ def test_logout_reaches_the_cache_of_every_node(api, admin_token, make_user, rea
                     params={'id_token_hint': token['id_token']}, timeout=10)
 
         assert wait_until(lambda: check.head(path).status_code == 404, 2.0)
+
+
+def test_refresh_and_device_grants_of_a_realm_refuse_users_of_other_tenants(
+        api, admin_token, make_user, realm, oauth_app):
+    bob = make_user('bob', 'b0bpass')  # top tenant
+    register_client(api, admin_token, realm['uuid'], client_id='tv', public=True,
+                    redirect_uris=[], grant_types=[
+                        'password', 'refresh_token',
+                        'urn:ietf:params:oauth:grant-type:device_code'])
+    realm_token = f'{api.base}/realms/acme/protocol/openid-connect/token'
+    refresh = requests.post(api.token_url(), timeout=10, data={
+        'grant_type': 'password', 'client_id': 'tv', 'username': 'bob',
+        'password': 'b0bpass', 'scope': 'offline_access'}).json()['refresh_token']
+
+    refused = requests.post(realm_token, timeout=10, data={
+        'grant_type': 'refresh_token', 'client_id': 'tv', 'refresh_token': refresh})
+    assert refused.status_code == 400 and refused.json()['error'] == 'invalid_grant'
+    assert requests.post(api.token_url(), timeout=10, data={
+        'grant_type': 'refresh_token', 'client_id': 'tv',
+        'refresh_token': refresh}).status_code == 200
+
+    started = requests.post(f'{api.base}/realms/acme/protocol/openid-connect/auth/device',
+                            data={'client_id': 'tv'}, timeout=10).json()
+    devices = oauth_app.extensions['wazo_like_auth']['device_flow']
+    consent = devices.sign_in('198.51.100.7', started['user_code'], 'bob', 'b0bpass')
+    devices.decide(consent.nonce, approve=True)
+    polled = requests.post(realm_token, timeout=10, data={
+        'grant_type': 'urn:ietf:params:oauth:grant-type:device_code', 'client_id': 'tv',
+        'device_code': started['device_code']})
+    assert polled.status_code == 400 and polled.json()['error'] == 'access_denied'
+    sessions = api.admin('GET', f'/users/{bob}/sessions', admin_token).json()
+    assert sessions['total'] == 2  # the password grant and the global refresh, nothing else
