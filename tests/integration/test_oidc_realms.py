@@ -252,7 +252,11 @@ def test_logout_reaches_the_cache_of_every_node(api, admin_token, make_user, rea
 
 def test_refresh_and_device_grants_of_a_realm_refuse_users_of_other_tenants(
         api, admin_token, make_user, realm, oauth_app):
-    bob = make_user('bob', 'b0bpass')  # top tenant
+    # A sub-tenant's user: the client of the realm's tenant serves it at /oauth2/token (its
+    # tenant tree), but the realm accepts its own tenant's users only.
+    east = api.admin('POST', '/tenants', admin_token, headers={'Wazo-Tenant': realm['uuid']},
+                     json={'name': 'Acme East', 'slug': 'acme_east'}).json()
+    bob = make_user('bob', 'b0bpass', tenant_uuid=east['uuid'])
     register_client(api, admin_token, realm['uuid'], client_id='tv', public=True,
                     redirect_uris=[], grant_types=[
                         'password', 'refresh_token',

@@ -33,7 +33,7 @@ from .clients import AuthenticatedClient
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
 from .oidc_id_tokens import IdTokenIssuer
 from .oidc_signin import SignedIn
-from .refresh_tokens import RefreshTokenService
+from .refresh_tokens import RefreshTokenService, governs
 from .signing_keys import utc_now
 from .tokens import LoginRequest, TokenService
 
@@ -127,6 +127,9 @@ class CodeService:
         user = db.get(User, signin.user_uuid, with_for_update=True) if signin else None
         if user is None or not user.enabled:
             return InvalidGrant('The user is no longer enabled')
+        if not governs(db, client.tenant_uuid, user.tenant_uuid):
+            # As for every grant: a client serves the users of its tenant tree only.
+            return InvalidGrant("The user who signed in is outside the client's tenants")
         scope = tuple(row.scope.split())
         login = user.username or str(user.uuid)
         oidc = {'scope': list(scope), 'sid': str(signin.uuid), 'iss': row.issuer,
