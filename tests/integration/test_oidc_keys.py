@@ -59,6 +59,7 @@ def test_rotation_signs_with_the_new_key_and_retires_the_old_when_its_tokens_exp
     clock = Clock()
     keys_service = service(engine, clock, lifetime=3600)
     old = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
 
     new = keys_service.rotate()
 
@@ -78,6 +79,7 @@ def test_every_node_signs_with_the_newest_key(engine, empty_keys):
     clock = Clock()
     first, second = service(engine, clock), service(engine, clock)
     assert first.active().kid == second.active().kid
+    clock.now += dt.timedelta(seconds=1)
     new = first.rotate()
     assert second.active().kid == new
 
