@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db
+from . import db, mail_wiring
 from .acl import AccessCheckCache
 from .http import metrics as metrics_http
 from .http import request_log, routes
@@ -59,6 +59,7 @@ def create_app(config: dict, *, engine: Engine | None = None,
         services['revocation_listener'].start()
     if background:
         services['cleaner'].start()
+        services['mail_sender'].start()
     request_log.install(app, successful_checks=config['access_log']['successful_checks'])
     observe = None
     if services['metrics'] is not None:
@@ -128,6 +129,8 @@ def build_services(config: dict, engine: Engine, hasher: PasswordHasher) -> dict
     }
     services.update(oauth2_wiring.build(config, services, throttling))
     services.update(oidc_wiring.build(config, services, throttling))
+    services.update(mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
+                                      authorizer=services['authorizer']))
     return services
 
 
@@ -153,6 +156,7 @@ def shutdown(app: Flask) -> None:
     services = app.extensions['wazo_like_auth']
     services['revocation_listener'].stop()
     services['cleaner'].stop()
+    services['mail_sender'].stop()
 
 
 def listener_dsn(engine: Engine) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .config_values import VALIDATORS, secret
+from .mail_settings import check_mail
 
 DEFAULT_CONFIG_FILE = '/etc/wazo-like-auth/config.yml'
 
@@ -86,6 +87,34 @@ DEFAULTS: dict[str, Any] = {
     'metrics': {
         'enabled': True,
         'allowed_networks': ['127.0.0.0/8', '::1/128'],
+    },
+    # Mail (password reset, e-mail confirmation, registration): see mail_settings.py.
+    'smtp': {
+        'host': None,  # None: no mail is sent (reset requests still answer 204)
+        'port': 25,
+        'security': 'none',  # none, starttls or tls (implicit TLS, usually port 465)
+        'username': None,
+        'password': None,
+        'timeout': 10,
+        'ca_file': None,  # None: the system's CAs verify the server's certificate
+        'from_address': 'wazo-like-auth@localhost',
+        'from_name': 'wazo-like-auth',
+    },
+    'mail': {
+        'templates_dir': None,  # files here override the packaged templates, one by one
+        'password_reset_link': None,  # None: {public_url}/users/password/reset?...
+        'poll_interval': 5,
+        'retry_initial_delay': 10,
+        'retry_max_delay': 900,
+        'requests_per_address': 3,  # per e-mail address, username or login, per window
+        'requests_per_user': 3,
+        'requests_per_client': 30,  # per client IP address
+        'request_window': 900,
+    },
+    'password_reset_expiration': 172800,
+    'email_confirmation_expiration': 172800,
+    'registration': {
+        'enabled': False,
     },
 }
 
@@ -204,6 +233,10 @@ def validate(config: dict) -> dict:
     if bool(result['rest_api']['certificate']) != bool(result['rest_api']['private_key']):
         raise ConfigError('rest_api.certificate: must be set together with rest_api.private_key')
     result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
+    try:
+        check_mail(result)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return result
 
 

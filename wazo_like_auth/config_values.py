@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .mail_settings import MAIL_VALIDATORS
 from .oauth2.settings import validate_clients
 
 MAX_TOKEN_LIFETIME = 315_360_000  # ten years, as wazo-auth
@@ -161,4 +162,5 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('access_log', 'successful_checks'): _boolean,
     ('metrics', 'enabled'): _boolean,
     ('metrics', 'allowed_networks'): _networks,
+    **MAIL_VALIDATORS,
 }

@@ -215,3 +215,16 @@ class UnknownRealm(NotFound):
     """No tenant has this slug: /realms/{slug}/... answers 404 in the envelope."""
     error_id = 'unknown-realm'
     message = 'No such realm'
+
+
+class UnknownEmail(NotFound):
+    error_id = 'unknown-email'
+    message = 'No such email'
+    resource = 'emails'
+
+
+class MailUnavailable(ServiceError):
+    """Mail is not configured (``smtp.host``): nothing that needs a mail can be done."""
+    status_code = 503
+    error_id = 'mail-unavailable'
+    message = 'Mail is not configured on this server'

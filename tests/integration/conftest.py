@@ -20,7 +20,8 @@ from wazo_like_auth.passwords import PasswordHasher
 _EMPTIED = ('auth_device_code', 'auth_device_attempt', 'auth_client',
             'auth_token', 'auth_session', 'auth_refresh_token', 'auth_user_policy',
             'auth_user_group', 'auth_group_policy', 'auth_email', 'auth_group', 'auth_user',
-            'auth_login_failure', 'auth_login_known_address')
+            'auth_login_failure', 'auth_login_known_address',
+            'auth_mail_outbox', 'auth_mail_request', 'auth_mail_token')
 
 
 @pytest.fixture(scope='session')

@@ -6,6 +6,7 @@ from typing import Any
 from . import config_resources as cf
 from . import groups as gr
 from . import links as ln
+from . import mail_routes
 from . import oauth2_routes
 from . import oidc_routes
 from . import openapi
@@ -29,6 +30,7 @@ def register(api: Api, services: dict[str, Any]) -> None:
     _policies_and_groups(api, services, protected)
     oauth2_routes.register(api, services)
     oidc_routes.register(api, services)
+    mail_routes.register(api, services)
 
 
 def _tokens(api: Api, services: dict[str, Any]) -> None:

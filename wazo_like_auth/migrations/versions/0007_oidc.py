@@ -14,12 +14,12 @@ the client fields of the authorization code flow.
 - ``auth_consent``: the scopes a user granted to a client that requires consent.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0008 (mail; 0007 was written beside it and chained after)
 """
 from alembic import op
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0008'
 
 UPGRADE = """
 CREATE TABLE auth_signing_key (

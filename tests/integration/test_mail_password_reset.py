@@ -1,0 +1,200 @@
+"""Password reset by mail (admin spec §1.13) against a real SMTP server: the link received is
+followed through the HTTP API; bad input never answers 500 nor tells whether an account
+exists."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.integration.admin_client import token_of
+from tests.integration.smtp_server import (deliver, link_in, mail_config, mailbox,  # noqa: F401
+                                           path_of, query_of)
+
+RESET = '/0.1/users/password/reset'
+
+
+@pytest.fixture
+def config(mail_config, mailbox):  # noqa: F811
+    return mail_config(mailbox.port)
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user('alice', 's3cret', email='alice@example.com')
+
+
+def ask(client, **query):
+    return client.get(RESET, query_string=query)
+
+
+def reset_link(client, app, mailbox, **query) -> str:  # noqa: F811
+    before = len(mailbox.received)
+    assert ask(client, **query).status_code == 204
+    deliver(app)
+    return link_in(mailbox.wait(before + 1)[-1])
+
+
+def test_reset_link_sets_the_password_and_ends_every_session(client, app, mailbox, alice,
+                                                             login):
+    session_token = token_of(login, 'alice')
+    response = ask(client, username='alice')
+    assert response.status_code == 204 and response.get_data() == b''
+    deliver(app)
+    message = mailbox.last()
+    assert message['To'].addresses[0].addr_spec == 'alice@example.com'
+    assert message['Subject'] == 'Password reset'
+    link = link_in(message)
+    assert link.startswith('https://auth.example.com/api/auth/0.1/users/password/reset?')
+    assert query_of(link)['user_uuid'] == str(alice)
+    assert login('alice', 's3cret').status_code == 200  # still works until the reset is done
+
+    assert client.post(path_of(link), json={'password': 'n3w-pass'}).status_code == 204
+    assert login('alice', 's3cret').status_code == 401
+    assert login('alice', 'n3w-pass').status_code == 200
+    assert client.get(f'/0.1/token/{session_token}').status_code == 404
+
+
+@pytest.mark.parametrize('query', [{'email': 'ALICE@example.com'}, {'login': 'alice'},
+                                   {'login': 'alice@example.com'}])
+def test_reset_by_email_or_login(client, app, mailbox, alice, query):
+    link = reset_link(client, app, mailbox, **query)
+    assert mailbox.received[-1][0] == ['alice@example.com']
+    assert client.post(path_of(link), json={'password': 'other'}).status_code == 204
+
+
+def test_nobody_can_tell_whether_an_account_exists(client, app, mailbox, make_user, alice):
+    make_user('dave', 'pw', email='dave@example.com', enabled=False)
+    make_user('carol', 'pw', email='carol@example.com', email_confirmed=False)
+    make_user('nomail', 'pw')
+    answers = []
+    for query in ({'username': 'alice'}, {'username': 'nobody'}, {'email': 'no@example.com'},
+                  {'username': 'dave'}, {'email': 'carol@example.com'}, {'login': 'nomail'},
+                  {'email': 'x' * 5000 + '@example.com'}, {'email': 'josé@exämple.com'}):
+        response = ask(client, **query)
+        answers.append((response.status_code, response.get_data(),
+                        sorted(k for k in response.headers.keys() if k != 'Date')))
+    assert len(set(map(repr, answers))) == 1 and answers[0][0] == 204
+    deliver(app)
+    assert [recipients for recipients, _, _ in mailbox.received] == [['alice@example.com']]
+
+
+def test_reset_token_serves_once(client, app, mailbox, alice, login):
+    link = reset_link(client, app, mailbox, username='alice')
+    assert client.post(path_of(link), json={'password': 'first'}).status_code == 204
+    again = client.post(path_of(link), json={'password': 'second'})
+    assert again.status_code == 401 and again.get_json()['error_id'] == 'unauthorized'
+    assert login('alice', 'first').status_code == 200
+
+
+def test_reset_token_of_another_user_is_refused(client, app, mailbox, alice, make_user,
+                                                login):
+    bob = make_user('bob', 'b0b', email='bob@example.com')
+    link = reset_link(client, app, mailbox, username='alice')
+    token = query_of(link)['token']
+    response = client.post(RESET, query_string={'user_uuid': str(bob), 'token': token},
+                           json={'password': 'stolen'})
+    assert response.status_code == 401
+    assert login('bob', 'b0b').status_code == 200
+
+
+def test_tampered_and_expired_tokens_are_refused(client, app, mailbox, alice, engine, login):
+    link = reset_link(client, app, mailbox, username='alice')
+    token = query_of(link)['token']
+    tampered = token[:-1] + ('A' if token[-1] != 'A' else 'B')
+    for bad in (tampered, token[:20], token + 'x', ''):
+        response = client.post(RESET, query_string={'user_uuid': str(alice), 'token': bad},
+                               json={'password': 'x'})
+        assert response.status_code == 401, bad
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE auth_mail_token SET expires_at = now() - interval '1 s'"))
+    assert client.post(path_of(link), json={'password': 'x'}).status_code == 401
+    assert login('alice', 's3cret').status_code == 200
+
+
+def test_changing_the_password_another_way_voids_the_link(client, app, mailbox, alice, admin,
+                                                          login):
+    link = reset_link(client, app, mailbox, username='alice')
+    admin.ok('PUT', f'/users/{alice}/password', 204,
+             json={'old_password': 's3cret', 'new_password': 'changed'})
+    assert client.post(path_of(link), json={'password': 'x'}).status_code == 401
+    assert login('alice', 'changed').status_code == 200
+
+
+def test_reset_token_opens_nothing_else(client, app, mailbox, alice):
+    token = query_of(reset_link(client, app, mailbox, username='alice'))['token']
+    assert client.get(f'/0.1/users/{alice}', headers={'X-Auth-Token': token}).status_code == 401
+    assert client.get(f'/0.1/token/{token}').status_code == 404
+    assert client.put(f'/0.1/users/{alice}/password', headers={'X-Auth-Token': token},
+                      json={'old_password': 's3cret', 'new_password': 'x'}).status_code == 401
+
+
+def test_an_access_token_needs_the_reset_acl(client, alice, admin, login):
+    own = token_of(login, 'alice')
+    refused = client.post(RESET, query_string={'user_uuid': str(alice)},
+                          headers={'X-Auth-Token': own}, json={'password': 'mine'})
+    assert refused.status_code == 401
+    assert refused.get_json()['details']['required_access'] == \
+        f'auth.users.password.reset.{alice}.create'
+    admin.ok('POST', '/users/password/reset', 204, query={'user_uuid': str(alice)},
+             json={'password': 'by-admin'})
+    assert login('alice', 'by-admin').status_code == 200
+    admin.ok('POST', '/users/password/reset', 204, query={'user_uuid': str(alice)},
+             json={'password': None})  # null removes the password
+    assert login('alice', 'by-admin').status_code == 401
+
+
+def test_admin_reset_of_an_unknown_user_is_404(admin):
+    response = admin.post('/users/password/reset',
+                          query={'user_uuid': '00000000-0000-4000-8000-000000000000'},
+                          json={'password': 'x'})
+    assert response.status_code == 404 and response.get_json()['error_id'] == 'unknown-user'
+
+
+@pytest.mark.parametrize('query', [{}, {'username': 'a', 'email': 'a@b.c'}, {'username': ''},
+                                   {'user': 'alice'}])
+def test_reset_request_needs_exactly_one_of_username_email_login(client, query):
+    response = ask(client, **query)
+    assert response.status_code == 400
+    assert response.get_json()['error_id'] == 'invalid-data'
+    assert response.get_json()['resource'] == 'reset'
+
+
+@pytest.mark.parametrize('query,body', [
+    ({'user_uuid': 'not-a-uuid'}, {'password': 'x'}),
+    ({}, {'password': 'x'}),
+    ({'user_uuid': '00000000-0000-4000-8000-000000000000'}, {}),
+    ({'user_uuid': '00000000-0000-4000-8000-000000000000'}, {'password': ''}),
+    ({'user_uuid': '00000000-0000-4000-8000-000000000000'}, {'password': 42}),
+])
+def test_bad_reset_bodies_and_queries_are_400(client, admin, query, body):
+    response = admin.post('/users/password/reset', query=query, json=body)
+    assert response.status_code == 400, response.get_json()
+
+
+def test_reset_requests_are_throttled_per_value_known_or_not(client, alice):
+    for username in ('alice', 'nobody'):
+        for _ in range(3):
+            assert ask(client, username=username).status_code == 204
+        refused = ask(client, username=username.upper())  # case does not reset the budget
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers['Retry-After']) <= 900
+        assert refused.get_json()['error_id'] == 'too-many-attempts'
+
+
+def test_a_mailbox_gets_at_most_the_per_user_budget(client, app, mailbox, alice):
+    for query in ({'username': 'alice'}, {'email': 'alice@example.com'}, {'login': 'alice'},
+                  {'login': 'alice@example.com'}):
+        assert ask(client, **query).status_code == 204
+    deliver(app)
+    assert len(mailbox.received) == 3  # mail.requests_per_user; the fourth answered 204 too
+
+
+def test_without_smtp_a_reset_request_still_answers_204_and_queues_nothing(make_config,
+                                                                           db_uri, engine,
+                                                                           alice):
+    from tests.integration.apps import running_app
+    with running_app(make_config(db_uri=db_uri), engine) as app:
+        assert app.test_client().get(RESET, query_string={'username': 'alice'}) \
+            .status_code == 204
+    with engine.connect() as conn:
+        assert conn.execute(text('SELECT count(*) FROM auth_mail_outbox')).scalar() == 0

@@ -1,0 +1,71 @@
+"""E-mail confirmation (admin spec §1.9): ask for a link, confirm by API or by the mailed link.
+
+The GET of a mailed link answers a small server-rendered page (no JavaScript, strict CSP, never
+framed or cached, no Referer: the token is in the URL), 200 when confirmed, else the error's
+status with a readable sentence.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from flask import Response, request
+from flask_restful import Resource
+
+from ..exceptions import ServiceError
+from ..services.email_confirmation import EmailConfirmationService
+from .auth import ProtectedResource, request_token, required_acl
+
+_HEADERS = {
+    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+}
+_MESSAGES = {
+    401: ('Link not valid', 'This link is not valid: it expired, was already used or was '
+                            'replaced by a newer one. Ask for a new confirmation mail.'),
+    404: ('Address unknown', 'This address is no longer on the account.'),
+}
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / 'templates'),
+    autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+class ConfirmationRequest(ProtectedResource):
+    @required_acl('auth.users.{user_uuid}.emails.{email_uuid}.confirm.read')
+    def get(self, user_uuid, email_uuid, auth):
+        self._confirmations.request(user_uuid, email_uuid)
+        return '', 204
+
+
+class EmailConfirm(Resource):
+    def __init__(self, *, confirmations: EmailConfirmationService):
+        self._confirmations = confirmations
+
+    def put(self, email_uuid):
+        self._confirmations.confirm(email_uuid, _token(), request.remote_addr or '')
+        return '', 204
+
+    def get(self, email_uuid):
+        try:
+            self._confirmations.confirm(email_uuid, _token(), request.remote_addr or '')
+        except ServiceError as e:
+            title, message = _MESSAGES.get(e.status_code, ('Not confirmed', e.message))
+            return _page(e.status_code, title, message, ok=False)
+        return _page(200, 'Address confirmed',
+                     'Your e-mail address is confirmed. You can close this page.', ok=True)
+
+
+def _token() -> str:
+    return request_token() or request.args.get('token', '')
+
+
+def _page(status: int, title: str, message: str, ok: bool) -> Response:
+    html = _templates.get_template('email_confirmation.html').render(
+        title=title, message=message, ok=ok)
+    response = Response(html, status=status, mimetype='text/html')
+    response.headers.update(_HEADERS)
+    return response

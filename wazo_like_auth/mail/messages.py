@@ -1,0 +1,93 @@
+"""Mail templates and message composition.
+
+Templates are files named ``<kind>.subject.txt``, ``<kind>.txt`` and ``<kind>.html``; a file of
+the same name in ``mail.templates_dir`` replaces the packaged one (each file on its own). They
+are Jinja2: the HTML one is autoescaped, the text ones are not (no HTML in them). The packaged
+defaults are short and language-neutral in form: no locale-dependent dates (expiry in ISO 8601
+UTC), the link on a line of its own; operators translate them by overriding the files.
+
+Header injection is impossible by construction: headers are set through ``email.headerregistry``
+(an ``Address`` for each party), the display name and subject are stripped of every control
+character before use, and the library refuses any header value still holding CR or LF.
+"""
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import unicodedata
+from email.headerregistry import Address
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+DEFAULT_TEMPLATES = Path(__file__).parent / 'templates'
+KINDS = ('password_reset', 'email_confirmation')
+MAX_DISPLAY_NAME = 100
+MAX_SUBJECT = 200
+
+
+class BadRecipient(ValueError):
+    """The recipient address cannot be written in a message (never deliverable)."""
+
+
+class MailComposer:
+    def __init__(self, *, templates_dir: str | None, from_address: str, from_name: str | None):
+        loaders = [jinja2.FileSystemLoader(templates_dir)] if templates_dir else []
+        loaders.append(jinja2.FileSystemLoader(DEFAULT_TEMPLATES))
+        self._env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(enabled_extensions=('html',),
+                                                default_for_string=False, default=False))
+        self._sender = Address(display_name=clean_display_name(from_name or ''),
+                               addr_spec=from_address)
+        self._domain = from_address.rpartition('@')[2]
+
+    def check(self) -> None:
+        """Load every template once (a broken override stops start-up, not the first mail)."""
+        for kind in KINDS:
+            for suffix in ('.subject.txt', '.txt', '.html'):
+                self._env.get_template(kind + suffix)
+
+    def compose(self, kind: str, recipient: str, display_name: str | None,
+                context: dict[str, Any]) -> EmailMessage:
+        """The message of ``kind`` to ``recipient``; raises BadRecipient for an address that
+        no message can carry."""
+        message = EmailMessage(policy=email.policy.SMTP)
+        subject = self._env.get_template(kind + '.subject.txt').render(context)
+        message['Subject'] = clean_header_text(subject)[:MAX_SUBJECT]
+        message['From'] = self._sender
+        message['To'] = _address(recipient, display_name)
+        message['Date'] = email.utils.formatdate(usegmt=True)
+        message['Message-ID'] = email.utils.make_msgid(domain=self._domain)
+        message['Auto-Submitted'] = 'auto-generated'  # RFC 3834: no auto-replies to us
+        message.set_content(self._env.get_template(kind + '.txt').render(context))
+        message.add_alternative(self._env.get_template(kind + '.html').render(context),
+                                subtype='html')
+        return message
+
+
+def _address(recipient: str, display_name: str | None) -> Address:
+    local, at, domain = recipient.rpartition('@')
+    if not at or not local or not domain or any(unicodedata.category(c)[0] in 'CZ'
+                                                 for c in recipient if c != ' ') \
+            or ' ' in recipient:
+        raise BadRecipient('not a deliverable address')
+    try:
+        return Address(display_name=clean_display_name(display_name or ''),
+                       username=local, domain=domain)
+    except (ValueError, IndexError, TypeError) as e:
+        raise BadRecipient(str(e)) from None
+
+
+def clean_display_name(value: str) -> str:
+    """A display name safe in a header: control and format characters (CR, LF, NUL, bidi
+    overrides...) become spaces, whitespace collapses, length is bounded."""
+    return clean_header_text(value)[:MAX_DISPLAY_NAME]
+
+
+def clean_header_text(value: str) -> str:
+    cleaned = ''.join(' ' if unicodedata.category(c) in ('Cc', 'Cf', 'Zl', 'Zp') else c
+                      for c in value)
+    return ' '.join(cleaned.split())

@@ -1,0 +1,56 @@
+"""Builds the mail flows (password reset, e-mail confirmation, registration) and their sender
+from the configuration and the core services (called by app.build_services)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from . import mail_tokens
+from .config import token_secret
+from .mail.messages import MailComposer
+from .mail_settings import MailSettings
+from .passwords import PasswordHasher
+from .services.authorization import Authorizer
+from .services.email_confirmation import EmailConfirmationService
+from .services.mail_budget import MailRequestBudget
+from .services.mail_sender import MailSender
+from .services.password_reset import REQUEST_KIND, PasswordResetService
+from .services.registration import RegistrationService
+
+
+def build(config: dict, *, engine: Engine, sessions: sessionmaker, hasher: PasswordHasher,
+          authorizer: Authorizer) -> dict[str, Any]:
+    settings = MailSettings.from_config(config)
+    key = mail_tokens.mail_key(token_secret(config))
+    budget = MailRequestBudget(window=settings.request_window)
+    composer = MailComposer(templates_dir=settings.templates_dir,
+                            from_address=settings.smtp.from_address,
+                            from_name=settings.smtp.from_name)
+    composer.check()  # a broken template override stops start-up
+    notify = _Deferred()
+    common = dict(sessions=sessions, budget=budget, settings=settings, notify=notify)
+    resets = PasswordResetService(hasher=hasher, authorizer=authorizer, key=key, **common)
+    confirmations = EmailConfirmationService(authorizer=authorizer, key=key, **common)
+    registrations = RegistrationService(hasher=hasher, confirmations=confirmations, **common)
+    sender = MailSender(engine=engine, sessions=sessions, settings=settings, composer=composer,
+                        key=key, resolvers={REQUEST_KIND: resets.resolve},
+                        on_rejected=registrations.forget)
+    notify.target = sender.notify
+    return {
+        'mail_settings': settings,
+        'mail_sender': sender,
+        'password_reset_service': resets,
+        'email_confirmation_service': confirmations,
+        'registration_service': registrations,
+    }
+
+
+class _Deferred:
+    """``notify`` for the services, bound to the sender once it exists."""
+    target = None
+
+    def __call__(self) -> None:
+        if self.target is not None:
+            self.target()

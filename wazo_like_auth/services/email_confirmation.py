@@ -1,0 +1,93 @@
+"""E-mail address confirmation (admin spec §1.9).
+
+``request`` mails a confirmation link for one unconfirmed address of a user (404 unknown user
+or address, 409 already confirmed, then 503 when mail is not configured, 429 over the budget
+per user or per address). ``confirm`` marks the address confirmed, for the link's token (bound to that
+address, single use, living ``email_confirmation_expiration``) or for an access token holding
+``auth.emails.{email_uuid}.confirm.update``. Only a confirmed address is a login (token
+service) or receives a password reset; confirming voids the address's other links.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from .. import mail_tokens
+from ..exceptions import Conflict, MailUnavailable, UnknownEmail, UnknownUser
+from ..mail_settings import MailSettings
+from ..models import Email, User
+from ..repositories import mail as mail_repo
+from .authorization import Authorizer
+from .mail_budget import MailRequestBudget
+
+logger = logging.getLogger(__name__)
+
+PURPOSE = 'email_confirmation'
+
+
+class EmailConfirmationService:
+    def __init__(self, *, sessions: sessionmaker, authorizer: Authorizer,
+                 budget: MailRequestBudget, settings: MailSettings, key: bytes,
+                 notify: Callable[[], None]):
+        self._sessions = sessions
+        self._authorizer = authorizer
+        self._budget = budget
+        self._settings = settings
+        self._key = key
+        self._notify = notify
+
+    def request(self, user_uuid: uuid.UUID, email_uuid: uuid.UUID) -> None:
+        s = self._settings
+        with self._sessions.begin() as db:
+            user = db.get(User, user_uuid)
+            if user is None:
+                raise UnknownUser(f'No such user: "{user_uuid}"',
+                                  details={'uuid': str(user_uuid)}, resource='emails')
+            email = db.get(Email, email_uuid)
+            if email is None or email.user_uuid != user_uuid:
+                raise UnknownEmail(f'No such email: "{email_uuid}"',
+                                   details={'uuid': str(email_uuid)})
+            if email.confirmed:
+                raise Conflict(f'This email already confirmed: "{email_uuid}"',
+                               details={'uuid': str(email_uuid)}, resource='emails')
+            if not s.enabled:  # after the spec's 404 and 409: they do not depend on mail
+                raise MailUnavailable()
+            self._budget.spend(db, ('confirm-user', str(user_uuid), s.requests_per_user),
+                               ('confirm-address', email.address, s.requests_per_address))
+            self.issue(db, user, email)
+        logger.info('confirmation mail queued for user %s address %s', user_uuid, email_uuid)
+        self._notify()
+
+    def issue(self, db: Session, user: User, email: Email,
+              extra: dict[str, Any] | None = None) -> None:
+        """Mint a confirmation token for ``email`` and queue its mail, in ``db``'s
+        transaction (registration uses it too)."""
+        token_uuid = uuid.uuid4()
+        mail_repo.add_token(
+            db, token_uuid=token_uuid, purpose=PURPOSE, user_uuid=user.uuid,
+            email_uuid=email.uuid, lifetime=self._settings.email_confirmation_expiration,
+            token_hash=mail_tokens.digest(mail_tokens.derive(self._key, token_uuid)))
+        mail_repo.enqueue(db, PURPOSE, email.address, {
+            'token_uuid': str(token_uuid), 'user_uuid': str(user.uuid),
+            'email_uuid': str(email.uuid), 'username': user.username, **(extra or {})})
+
+    def confirm(self, email_uuid: uuid.UUID, token: str, client: str) -> None:
+        """Mark ``email_uuid`` confirmed; see the module doc for who may."""
+        token_hash = mail_tokens.digest(token) if token else None
+        with self._sessions.begin() as db:
+            found = mail_repo.live_token(db, token_hash, PURPOSE, lock=True) \
+                if token_hash else None
+            if found is None or found.email_uuid != email_uuid:
+                self._authorizer.authorize(token, f'auth.emails.{email_uuid}.confirm.update',
+                                           None, client)
+            email = db.get(Email, email_uuid, with_for_update=True)
+            if email is None:
+                raise UnknownEmail(f'No such email: "{email_uuid}"',
+                                   details={'uuid': str(email_uuid)})
+            email.confirmed = True
+            mail_repo.delete_tokens(db, PURPOSE, email_uuid=email_uuid)
+        logger.info('address %s of user %s confirmed', email_uuid, email.user_uuid)

@@ -1,0 +1,149 @@
+"""Password reset (admin spec §1.13).
+
+``request``: anyone may ask for a reset by username, e-mail or login. The answer is always the
+same (204) and the request does the same work whether or not the account exists: it spends the
+request budgets (keyed by the value asked for, never by whether it matched) and queues a
+*request* row. Finding the account, choosing the address and minting the token happen later in
+the mail sender (``resolve``): no status, body or timing tells an account exists.
+A reset is mailed only to a **confirmed** address of an **enabled** user, at most
+``requests_per_user`` per window per user (silently: the asker learns nothing).
+
+``complete``: the link's token, or an access token holding
+``auth.users.password.reset.{user_uuid}.create`` (what ``wazo-auth-cli user password`` sends),
+sets (string) or removes (null) the password, voids every reset token of the user and ends all
+its sessions. A reset token opens nothing else, serves once, lives
+``password_reset_expiration``, is bound to its user, and is void once the password changed by
+any path (it remembers a digest of the password hash it was issued against). Until completion
+the current password keeps working: a request changes nothing about the account.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .. import mail_tokens
+from ..exceptions import Unauthorized, UnknownUser
+from ..mail_settings import MailSettings
+from ..models import Email, User
+from ..passwords import PasswordHasher
+from ..repositories import mail as mail_repo
+from ..repositories import sessions as session_repo
+from ..repositories import users as user_repo
+from .authorization import Authorizer
+from .mail_budget import MailRequestBudget
+
+logger = logging.getLogger(__name__)
+
+PURPOSE = 'password_reset'
+REQUEST_KIND = 'password_reset_request'
+FIELDS = ('username', 'email', 'login')
+
+
+class PasswordResetService:
+    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
+                 authorizer: Authorizer, budget: MailRequestBudget, settings: MailSettings,
+                 key: bytes, notify: Callable[[], None]):
+        self._sessions = sessions
+        self._hasher = hasher
+        self._authorizer = authorizer
+        self._budget = budget
+        self._settings = settings
+        self._key = key
+        self._notify = notify
+
+    def request(self, field: str, value: str, client: str) -> None:
+        """Queue a reset for the account ``field`` (username, email or login) names."""
+        s = self._settings
+        with self._sessions.begin() as db:
+            self._budget.spend(db, ('reset-login', value, s.requests_per_address),
+                               ('reset-client', client, s.requests_per_client))
+            if s.enabled:
+                mail_repo.enqueue(db, REQUEST_KIND, None, {'field': field, 'login': value})
+        self._notify()
+
+    def resolve(self, db: Session, context: dict[str, Any]):
+        """The mail for a queued request: (kind, recipient, context), or None to send
+        nothing (no such enabled user with a confirmed address, or over the user's budget)."""
+        user, address = _recipient(db, context['field'], context['login'])
+        if user is None or address is None:
+            return None
+        if mail_repo.recent_tokens(db, user.uuid, PURPOSE, self._budget.window) \
+                >= self._settings.requests_per_user:
+            logger.info('password reset for user %s not sent: over its budget', user.uuid)
+            return None
+        token_uuid = uuid.uuid4()
+        mail_repo.add_token(
+            db, token_uuid=token_uuid, purpose=PURPOSE, user_uuid=user.uuid,
+            token_hash=mail_tokens.digest(mail_tokens.derive(self._key, token_uuid)),
+            lifetime=self._settings.password_reset_expiration,
+            password_fingerprint=mail_tokens.password_fingerprint(user.password_hash))
+        return PURPOSE, address, {'token_uuid': str(token_uuid), 'user_uuid': str(user.uuid),
+                                  'username': user.username}
+
+    def complete(self, user_uuid: uuid.UUID, token: str, password: str | None,
+                 client: str) -> None:
+        """Set (or remove, for None) the password of ``user_uuid``; see the module doc."""
+        token_hash = mail_tokens.digest(token) if token else None
+        by_mail = token_hash is not None and self._check_mail_token(token_hash, user_uuid)
+        if not by_mail:  # raises Unauthorized for anything but an allowed access token
+            self._authorizer.authorize(
+                token, f'auth.users.password.reset.{user_uuid}.create', None, client)
+        # bcrypt only for an authorized caller, and with no database connection held.
+        new_hash = self._hasher.hash(password) if password is not None else None
+        with self._sessions.begin() as db:
+            user = db.get(User, user_uuid, with_for_update=True)
+            if by_mail and not self._mail_token_valid(db, token_hash, user):
+                raise _refused()
+            if user is None:
+                raise UnknownUser(f'No such user: "{user_uuid}"', details={'uuid': str(user_uuid)})
+            user.password_hash = new_hash
+            mail_repo.delete_tokens(db, PURPOSE, user_uuid=user_uuid)
+            revoked = session_repo.delete_of_user(db, user_uuid)
+        logger.info('user %s password %s by reset (%s), %d sessions revoked', user_uuid,
+                    'set' if password is not None else 'removed',
+                    'mailed token' if by_mail else 'access token', len(revoked))
+
+    def _check_mail_token(self, token_hash: bytes, user_uuid: uuid.UUID) -> bool:
+        """True for a live reset token of ``user_uuid``; a reset token of another user is
+        refused here rather than tried as an access token."""
+        with self._sessions() as db:
+            found = mail_repo.live_token(db, token_hash, PURPOSE)
+            if found is None:
+                return False
+            if found.user_uuid != user_uuid:
+                raise _refused()
+            return True
+
+    @staticmethod
+    def _mail_token_valid(db: Session, token_hash: bytes, user: User | None) -> bool:
+        found = mail_repo.live_token(db, token_hash, PURPOSE, lock=True)
+        return (found is not None and user is not None and user.enabled
+                and found.user_uuid == user.uuid
+                and found.password_fingerprint ==
+                mail_tokens.password_fingerprint(user.password_hash))
+
+
+def _refused() -> Unauthorized:
+    return Unauthorized(details={'reason': 'invalid_or_used_reset_token'})
+
+
+def _recipient(db: Session, field: str, login: str) -> tuple[User | None, str | None]:
+    """The enabled user ``login`` names and the confirmed address to mail, if any."""
+    lowered = login.lower()
+    if field == 'email' or (field == 'login' and '@' in login):
+        row = db.execute(select(User, Email.address).join(Email, Email.user_uuid == User.uuid)
+                         .where(func.lower(Email.address) == lowered,
+                                Email.confirmed.is_(True), User.enabled.is_(True))).first()
+        if row is not None or field == 'email':
+            return (row[0], row[1]) if row is not None else (None, None)
+    user = (user_repo.find_by_username(db, login) if field == 'username'
+            else user_repo.find_enabled_by_login(db, login))
+    if user is None or not user.enabled:
+        return None, None
+    emails = [e for e in user_repo.emails_of(db, [user.uuid])[user.uuid] if e.confirmed]
+    return user, (emails[0].address if emails else None)  # main first, then by address
