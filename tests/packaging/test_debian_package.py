@@ -380,3 +380,23 @@ def test_lintian_reports_no_error(built):
                             env={**_env(deb.parent), 'USER': os.environ.get('USER', 'root')})
     errors = [line for line in result.stdout.splitlines() if line.startswith('E:')]
     assert not errors, result.stdout + result.stderr
+
+
+def test_systemd_analyze_scores_the_unit_as_the_readme_says(package, tmp_path):
+    """The unit's sandbox, as systemd itself rates it (lower is safer), is the one documented."""
+    if shutil.which('systemd-analyze', path=SYSTEM_PATH) is None:
+        pytest.skip('systemd-analyze is not installed')
+    unit = tmp_path / f'{PACKAGE}.service'
+    unit.write_text(package.text(_unit_path(package)))
+    result = subprocess.run(['systemd-analyze', 'security', '--offline=yes', '--no-pager',
+                             str(unit)], capture_output=True, text=True, timeout=60, check=False,
+                            env={'PATH': SYSTEM_PATH, 'LANG': 'C.UTF-8'})
+    if 'offline' in result.stderr and result.returncode != 0:
+        pytest.skip(f'this systemd-analyze cannot rate a unit file: {result.stderr.strip()}')
+    scored = re.search(rf'Overall exposure level for {PACKAGE}\.service: ([0-9.]+) (\w+)',
+                       result.stdout)
+    assert scored, result.stdout + result.stderr
+    documented = re.search(r'`systemd-analyze security` scores it ([0-9.]+) (\w+)',
+                           (ROOT / 'README.md').read_text())
+    assert documented, 'README.md states no systemd-analyze score'
+    assert scored.groups() == documented.groups(), result.stdout
