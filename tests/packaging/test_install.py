@@ -155,9 +155,10 @@ def psql(target: Target, sql: str, database: str = 'postgres') -> str:
 
 
 def unit(target: Target) -> dict[str, str]:
-    [path] = [p for p in (target.root / 'lib/systemd/system/wazo-like-auth.service',
-                          target.root / 'usr/lib/systemd/system/wazo-like-auth.service')
-              if p.exists()]
+    # /lib up to bookworm's debhelper, /usr/lib after (and /lib may be a link to /usr/lib).
+    path = next(p for p in (target.root / 'usr/lib/systemd/system/wazo-like-auth.service',
+                            target.root / 'lib/systemd/system/wazo-like-auth.service')
+                if p.exists())
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str
     parser.read(path)
@@ -312,7 +313,7 @@ def remove_keeps_data(target: Target) -> None:
 def purge_asks_before_dropping_the_database(target: Target) -> None:
     """Unanswered (default no), purge keeps the database; preseeded yes, it drops it."""
     purged = target.apt('purge', 'wazo-like-auth')
-    assert 'dropdb wazo_like_auth' in purged.stdout
+    assert 'dropdb wazo_like_auth' in purged.stdout + purged.stderr
     assert not (target.root / 'etc/wazo-like-auth').exists()
     assert not (target.root / 'var/lib/wazo-like-auth').exists()
     assert not (target.root / CREDENTIALS).exists()
