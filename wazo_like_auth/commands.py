@@ -6,6 +6,8 @@ import logging
 import shlex
 import sys
 
+from sqlalchemy.exc import OperationalError
+
 from . import config as configuration
 from . import db, server
 from .embedded_db import EmbeddedDatabaseError
@@ -26,7 +28,7 @@ def serve(config: dict, args: argparse.Namespace) -> int:
             config = {**config, 'db_uri': embedded.uri}
         if not config['token_secret']:
             config = {**config, 'token_secret': configuration.token_secret(config).decode()}
-        server.prepare_database(config)
+        _prepare_database(config)
         if embedded is not None:
             _announce_first_admin(config)
         server.Server(config).run()
@@ -38,6 +40,18 @@ def serve(config: dict, args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _prepare_database(config: dict) -> None:
+    """Migrate and reconcile the database before serving. A database that cannot be reached
+    (its server down, or not created yet: the Debian package before PostgreSQL runs) does not
+    stop the service: every request that needs it answers 503 until a restart finds it."""
+    try:
+        server.prepare_database(config)
+    except OperationalError as e:
+        reason = str(e.orig or e).strip().splitlines()[0]
+        logger.error('Database unreachable (%s); serving 503 until it is created or reachable '
+                     'and the service restarted', reason)
 
 
 def _announce_first_admin(config: dict) -> None:
