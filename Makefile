@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 ARGS ?=
+# Every pip install pins its versions here (the Debian package build uses the same file).
+PIP_INSTALL = $(BIN)/pip install --quiet -c constraints.txt
 
 .PHONY: run test unit lint bench fuzz clean
 
@@ -36,15 +38,15 @@ $(VENV)/.created:
 	$(BIN)/pip install --quiet --upgrade pip
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.created setup.cfg setup.py
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: $(VENV)/.created setup.cfg setup.py constraints.txt
+	$(PIP_INSTALL) -e .
 	@# A machine without PostgreSQL server binaries gets them from the pgserver wheel.
 	$(BIN)/python -c 'from wazo_like_auth.embedded_db import find_bindir; find_bindir()' \
-		2>/dev/null || $(BIN)/pip install --quiet -e '.[embedded]'
+		2>/dev/null || $(PIP_INSTALL) -e '.[embedded]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@
 
 clean:

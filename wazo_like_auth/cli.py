@@ -1,4 +1,4 @@
-"""Console entry point: ``wazo-like-auth serve | upgrade-db | bootstrap``."""
+"""Console entry point: ``wazo-like-auth serve | upgrade-db | bootstrap | keys rotate``."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     bootstrap.add_argument('--password', required=True,
                            help='the password, or - to read it from standard input '
                                 '(keeps it out of the process list)')
-    for sub in (serve, upgrade, bootstrap):
+    signing_keys = commands.add_parser('keys', help='OpenID Connect signing keys')
+    key_commands = signing_keys.add_subparsers(dest='action', required=True)
+    rotate = key_commands.add_parser('rotate', help='add a signing key; older keys retire '
+                                                    'when their last token expires')
+    rotate.add_argument('--algorithm', choices=('RS256', 'ES256'),
+                        help='default: oidc.signing_algorithm of the configuration')
+    for sub in (serve, upgrade, bootstrap, rotate):
         sub.add_argument('--config', help='configuration file (default: %s when it exists)'
                          % configuration.DEFAULT_CONFIG_FILE)
         sub.add_argument('--db-uri', help='PostgreSQL URI (default: embedded PostgreSQL)')

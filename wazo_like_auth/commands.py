@@ -6,6 +6,8 @@ import logging
 import shlex
 import sys
 
+from sqlalchemy.exc import OperationalError
+
 from . import config as configuration
 from . import db, server
 from .embedded_db import EmbeddedDatabaseError
@@ -26,7 +28,7 @@ def serve(config: dict, args: argparse.Namespace) -> int:
             config = {**config, 'db_uri': embedded.uri}
         if not config['token_secret']:
             config = {**config, 'token_secret': configuration.token_secret(config).decode()}
-        server.prepare_database(config)
+        _prepare_database(config)
         if embedded is not None:
             _announce_first_admin(config)
         server.Server(config).run()
@@ -38,6 +40,18 @@ def serve(config: dict, args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _prepare_database(config: dict) -> None:
+    """Migrate and reconcile the database before serving. A database that cannot be reached
+    (its server down, or not created yet: the Debian package before PostgreSQL runs) does not
+    stop the service: every request that needs it answers 503 until a restart finds it."""
+    try:
+        server.prepare_database(config)
+    except OperationalError as e:
+        reason = str(e.orig or e).strip().splitlines()[0]
+        logger.error('Database unreachable (%s); serving 503 until it is created or reachable '
+                     'and the service restarted', reason)
 
 
 def _announce_first_admin(config: dict) -> None:
@@ -75,4 +89,24 @@ def bootstrap(config: dict, args: argparse.Namespace) -> int:
         raise CommandError('bootstrap needs a non-empty password')
     server.prepare_database(config, admin=(args.username, password))
     print(f'user {args.username} has full access')
+    return 0
+
+
+def keys(config: dict, args: argparse.Namespace) -> int:
+    """``keys rotate``: a new ID-token signing key, used by every node from now on."""
+    from .services.signing_keys import SigningKeyService
+    if not config['db_uri']:
+        raise CommandError('keys rotate needs db_uri (config, WAZO_LIKE_AUTH_DB_URI or '
+                           '--db-uri)')
+    engine = db.make_engine(config, pool_size=1)
+    try:
+        db.upgrade(engine)
+        service = SigningKeyService(
+            sessions=db.make_sessionmaker(engine), secret=configuration.token_secret(config),
+            algorithm=config['oidc']['signing_algorithm'],
+            token_lifetime=config['default_token_lifetime'])
+        kid = service.rotate(args.algorithm)
+    finally:
+        engine.dispose()
+    print(f'signing key {kid} added; older keys retire when their last token expires')
     return 0

@@ -33,8 +33,15 @@ from .services.oauth2.introspection import IntrospectionEndpoint
 from .services.oauth2.revocation import RevocationEndpoint
 from .services.oauth2.token_endpoint import TokenEndpoint
 from .services.oauth_tokens import OAuthTokenService
+from .services.oidc import token_grants
+from .services.oidc.realm_endpoints import SharedEndpoints
+from .services.oidc_clients import OidcClientService
+from .services.oidc_codes import CodeService
+from .services.oidc_id_tokens import IdTokenIssuer
+from .services.oidc_signin import SigninService
 from .services.policies import PolicyService
 from .services.refresh_tokens import RefreshTokenService
+from .services.signing_keys import SigningKeyService
 from .services.sessions import SessionService
 from .services.startup import StartupService
 from .services.status import StatusService
@@ -57,6 +64,20 @@ class OAuth2:
     device_authorization: DeviceAuthorizationEndpoint
     public_url: str | None
     csrf_key: bytes  # the verification page's CSRF key, derived from the token secret
+
+
+@dataclass(frozen=True)
+class OIDC:
+    """OpenID Connect: the realms' endpoint objects, the sign-in and consent pages' services,
+    ID tokens and their signing keys."""
+    signing_keys: SigningKeyService
+    id_tokens: IdTokenIssuer
+    codes: CodeService
+    signins: SigninService
+    clients: OidcClientService
+    endpoints: SharedEndpoints
+    signin_lifetime: int
+    csrf_key: bytes  # the sign-in pages' CSRF key, derived from the token secret
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,7 @@ class Services:
     oauth_token_service: OAuthTokenService
     device_flow: DeviceFlow
     oauth2: OAuth2
+    oidc: OIDC
     cleaner: ExpiredTokenCleaner
     startup: StartupService
     bootstrap: BootstrapService
@@ -119,6 +141,8 @@ def build_services(config: dict, *, engine: Engine | None = None,
                          settings=DeviceSettings.from_config(config),
                          max_user_sessions=config['max_user_concurrent_sessions'], clock=clock)
     authorizer = Authorizer(engine=engine, checker=checker)
+    oidc = _oidc(config, sessions, hasher, clock, token_service, refresh_tokens, oauth_tokens,
+                 clients, devices, login_throttle)
     return Services(
         engine=engine, sessions=sessions, hasher=hasher, clock=clock, metrics=metrics,
         validation_cache=cache, token_checker=checker, check_guard=guard,
@@ -133,7 +157,8 @@ def build_services(config: dict, *, engine: Engine | None = None,
         status_service=StatusService(engine=engine),
         config_service=ConfigService(config=config, sessions=sessions),
         client_service=clients, oauth_token_service=oauth_tokens, device_flow=devices,
-        oauth2=_oauth2(config, clients, oauth_tokens, devices),
+        oauth2=_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
+        oidc=oidc,
         cleaner=_cleaner(config, engine, metrics, login_throttle),
         startup=StartupService(sessions=sessions, default_policies=config['default_policies'],
                                update_policies=config['update_policy_on_startup']),
@@ -161,15 +186,43 @@ def _cleaner(config: dict, engine: Engine, metrics: Metrics | None,
 
 
 def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,
-            devices: DeviceFlow) -> OAuth2:
+            devices: DeviceFlow, grants: dict) -> OAuth2:
+    """``grants``: the token endpoint's extra grants (OpenID Connect's authorization code
+    grant, ID tokens on refresh: services/oidc/token_grants.py)."""
     return OAuth2(
-        token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, devices=devices),
+        token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, devices=devices,
+                                     grants=grants),
         introspection=IntrospectionEndpoint(clients=clients, tokens=tokens),
         revocation=RevocationEndpoint(clients=clients, tokens=tokens),
         device_authorization=DeviceAuthorizationEndpoint(clients=clients, devices=devices),
         public_url=config['public_url'],
         # Key separation: the verification page's CSRF key is derived, never the raw secret.
         csrf_key=hmac.new(token_secret(config), b'device-page-csrf', hashlib.sha256).digest(),
+    )
+
+
+def _oidc(config: dict, sessions: sessionmaker, hasher: PasswordHasher, clock: Clock,
+          token_service: TokenService, refresh_tokens: RefreshTokenService,
+          oauth_tokens: OAuthTokenService, clients: ClientService, devices: DeviceFlow,
+          login_throttle: LoginThrottle) -> OIDC:
+    secret = token_secret(config)
+    keys = SigningKeyService(sessions=sessions, secret=secret,
+                             algorithm=config['oidc']['signing_algorithm'],
+                             token_lifetime=config['default_token_lifetime'], clock=clock)
+    id_tokens = IdTokenIssuer(sessions=sessions, keys=keys, legacy=oauth_tokens, clock=clock)
+    codes = CodeService(sessions=sessions, token_service=token_service,
+                        refresh_tokens=refresh_tokens, id_tokens=id_tokens,
+                        max_user_sessions=config['max_user_concurrent_sessions'], clock=clock)
+    signins = SigninService(sessions=sessions, hasher=hasher, throttle=login_throttle,
+                            lifetime=config['oidc']['signin_session_lifetime'], clock=clock)
+    endpoints = SharedEndpoints(clients=clients, tokens=oauth_tokens, devices=devices,
+                                signins=signins, grants=token_grants.grants(codes))
+    return OIDC(
+        signing_keys=keys, id_tokens=id_tokens, codes=codes, signins=signins,
+        clients=OidcClientService(sessions=sessions), endpoints=endpoints,
+        signin_lifetime=config['oidc']['signin_session_lifetime'],
+        # Key separation: the sign-in pages' CSRF key is derived with a label of its own.
+        csrf_key=hmac.new(secret, b'oidc-pages-csrf', hashlib.sha256).digest(),
     )
 
 

@@ -75,6 +75,11 @@ DEFAULTS: dict[str, Any] = {
         'device_max_failures': 10,  # failed codes or sign-ins per address and window
         'device_failure_window': 600,
     },
+    # OpenID Connect (wazo_like_auth/oidc): realms at {public base}/realms/{tenant slug}.
+    'oidc': {
+        'signing_algorithm': 'RS256',  # of keys made by the service (keys rotate --algorithm)
+        'signin_session_lifetime': 36000,  # seconds a browser stays signed in
+    },
     'log_format': 'plain',
     'access_log': {
         'successful_checks': False,

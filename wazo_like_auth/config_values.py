@@ -156,6 +156,8 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('oauth2', 'device_poll_interval'): _integer(1, 3600),
     ('oauth2', 'device_max_failures'): _integer(1),
     ('oauth2', 'device_failure_window'): _integer(1),
+    ('oidc', 'signing_algorithm'): _one_of('RS256', 'ES256'),
+    ('oidc', 'signin_session_lifetime'): _integer(60, 31 * 86400),
     ('log_format',): _one_of('plain', 'json'),
     ('access_log', 'successful_checks'): _boolean,
     ('metrics', 'enabled'): _boolean,

@@ -211,6 +211,12 @@ class MetricsForbidden(ServiceError):
     message = 'Metrics are not served to this address'
 
 
+class UnknownRealm(NotFound):
+    """No tenant has this slug: /realms/{slug}/... answers 404 in the envelope."""
+    error_id = 'unknown-realm'
+    message = 'No such realm'
+
+
 class UnknownEmail(NotFound):
     error_id = 'unknown-email'
     message = 'No such email'

@@ -175,6 +175,9 @@ class Session(Base):
         ForeignKey('auth_user.uuid', ondelete='CASCADE'))
     mobile: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
     created_at: Mapped[dt.datetime] = _created_at()
+    # The browser sign-in (OpenID Connect) it was issued through (migration 0007).
+    signin_uuid: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey('auth_signin.uuid', ondelete='CASCADE', use_alter=True))
 
 
 class Token(Base):
@@ -224,6 +227,13 @@ class Client(Base):
     acl: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default='{}')
     config_managed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
     created_at: Mapped[dt.datetime] = _created_at()
+    # The authorization code flow (migration 0007): exact-match URIs, consent screen.
+    redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False,
+                                                     server_default='{}')
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False,
+                                                                 server_default='{}')
+    require_consent: Mapped[bool] = mapped_column(Boolean, nullable=False,
+                                                  server_default='false')
 
 
 class ClientPolicy(Base):
@@ -330,3 +340,4 @@ class LoginKnownAddress(Base):
     login: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, primary_key=True)
     last_success: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+

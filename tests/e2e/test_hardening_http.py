@@ -472,11 +472,12 @@ def test_a_worker_killed_mid_login_loses_only_its_own_requests(tmp_path, db_uri,
         statuses = {a.status for a in attempts}
         assert statuses <= {200, None}, statuses
         lost = [a for a in attempts if a.status is None]
-        # Only requests in flight at the kill may fail: one per client thread at most. Each
-        # granian worker listens on its own SO_REUSEPORT socket: a connection the kernel
-        # queued there while the killed process was being torn down is reset too.
+        # Only requests in flight at the kill, or sent while its listening socket is torn
+        # down, may fail: each granian worker listens on its own SO_REUSEPORT socket, and a
+        # connection the kernel queued there meanwhile is reset too. A client thread retries at
+        # once after a reset, so it may lose several in that window: the bound is on time, not
+        # on a count.
         assert all(a.started < killed_at + TEARDOWN for a in lost), (killed_at, lost)
-        assert len(lost) <= concurrency
         after = [a for a in attempts if a.started > replaced_at]
         assert len(after) >= concurrency and all(a.status == 200 for a in after), after
 

@@ -36,7 +36,10 @@ from tests.support.envelope import ENVELOPE_KEYS, assert_envelope
 from wazo_like_auth.http import openapi
 
 EXAMPLES = int(os.environ.get('FUZZ_EXAMPLES', '5'))
-HTML_PAGES = ('/device', '/device/decision')
+HTML_PAGES = ('/device', '/device/decision', '/oauth2/authorize', '/oauth2/authorize/signin',
+              '/oauth2/authorize/consent', '/oauth2/logout', '/oauth2/logout/confirm')
+REALM_PROTOCOL = '/realms/{slug}/protocol/openid-connect/'
+REALM_PAGES = ('auth', 'auth/signin', 'auth/consent', 'logout', 'logout/confirm')
 HTML_GETS = ('/emails/{email_uuid}/confirm',)  # the page of a mailed confirmation link
 
 DOCUMENT = openapi.document()
@@ -50,14 +53,17 @@ def error_body_is_the_envelope(ctx, response, case) -> None:
     """Every 4xx/5xx body is the envelope (spec D4); OAuth 2.0 protocol errors are RFC 6749
     §5.2 bodies; the device pages answer HTML; a HEAD answer has no body."""
     path = case.operation.path
-    if response.status_code < 400 or case.method.upper() == 'HEAD' or path in HTML_PAGES:
+    realm_page = path.startswith(REALM_PROTOCOL) and path[len(REALM_PROTOCOL):] in REALM_PAGES
+    if response.status_code < 400 or case.method.upper() == 'HEAD' or path in HTML_PAGES \
+            or (realm_page and response.status_code != 404):
         return
     if case.method.upper() == 'GET' and path in HTML_GETS:
         return
     if path == '/status' and response.status_code == 503:
         return  # the health report, see test_openapi
     body = json.loads(response.content)
-    oauth_protocol = path.startswith('/oauth2/') and response.status_code not in (404, 405, 413)
+    oauth_protocol = (path.startswith('/oauth2/') or path.startswith(REALM_PROTOCOL)) \
+        and response.status_code not in (404, 405, 413)
     if oauth_protocol:
         assert set(body) == {'error', 'error_description'}, body
         return
@@ -80,10 +86,12 @@ def targets(admin, make_user, login, top_tenant) -> dict[str, str]:
     session = admin.ok('GET', f'/users/{target}/sessions')['items'][0]['uuid']
     policy = admin.ok('POST', '/policies', json={'name': 'fuzz', 'slug': 'fuzz', 'acl': ['x']})
     client = admin.ok('POST', '/clients', json={'name': 'fuzz'})
+    tenant = admin.ok('POST', '/tenants', json={'name': 'fuzz', 'slug': 'fuzz'})
     return {
+        'slug': tenant['slug'],
         'user_uuid': str(target), 'session_uuid': session, 'client_uuid': client['uuid'],
         'policy': policy['uuid'] if zlib.crc32(session.encode()) % 2 else policy['slug'],
-        'tenant_uuid': admin.ok('POST', '/tenants', json={'name': 'fuzz'})['uuid'],
+        'tenant_uuid': tenant['uuid'],
         'parent_tenant_uuid': str(top_tenant),
         'group_uuid': admin.ok('POST', '/groups', json={'name': 'fuzz'})['uuid'],
         'Wazo-Tenant': str(top_tenant),
@@ -108,7 +116,7 @@ def _aim(case, targets: dict[str, str]) -> None:
     if _well_formed(headers.get('Wazo-Tenant')):
         headers['Wazo-Tenant'] = targets['Wazo-Tenant']
     for name, value in (case.path_parameters or {}).items():
-        well_formed = _well_formed(value) or name == 'policy'  # a uuid or a slug
+        well_formed = _well_formed(value) or name in ('policy', 'slug')  # a uuid or a slug
         if name in targets and well_formed and zlib.crc32(f'{name}{value}'.encode()) % 2:
             case.path_parameters[name] = targets[name]
     if case.operation.path == '/token' and zlib.crc32(repr(case.body).encode()) % 2:

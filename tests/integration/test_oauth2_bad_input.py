@@ -26,7 +26,7 @@ def test_missing_grant_type_is_invalid_request(api, backend):
 
 
 def test_unknown_grant_type_is_unsupported_grant_type(api, backend):
-    response = api.post_form('/oauth2/token', {'grant_type': 'authorization_code'},
+    response = api.post_form('/oauth2/token', {'grant_type': 'implicit'},
                              headers=basic_header('backend', backend['client_secret']))
     assert_oauth_error(response, 400, 'unsupported_grant_type')
 

@@ -76,7 +76,15 @@ def test_every_json_error_answer_is_the_envelope_or_an_oauth_error(document):
                 if int(status) >= 400 and schema is not None:
                     assert schema.get('$ref') in allowed, (method, path, status)
                     is_oauth = schema['$ref'].endswith('OAuthError')
-                    assert is_oauth == path.startswith('/oauth2/'), (method, path, status)
+                    assert is_oauth == _oauth_protocol(path, status), (method, path, status)
+
+
+def _oauth_protocol(path: str, status: str) -> bool:
+    """The OAuth 2.0 protocol endpoints: global ones, and a realm's (whose unknown realm is a
+    404 in the envelope)."""
+    if path.startswith('/realms/{slug}/protocol/openid-connect/'):
+        return status != '404'
+    return path.startswith('/oauth2/')
 
 
 def test_fragments_that_disagree_are_refused():

@@ -1,5 +1,5 @@
 """The Debian package: built with dpkg-buildpackage from a copy of the source tree (never in the
-work tree itself), then read with dpkg-deb.
+work tree itself) on this machine, then read with dpkg-deb. test_install.py installs it for real.
 
 Skips when the Debian build tools are missing; `.ci/install-deps` installs them for CI.
 """
@@ -26,7 +26,21 @@ pytestmark = pytest.mark.packaging
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = 'wazo-like-auth'
-BUILD_TOOLS = ('dpkg-buildpackage', 'dpkg-checkbuilddeps', 'dpkg-deb', 'dh', 'dh_python3', 'git')
+BUILD_TOOLS = ('dpkg-buildpackage', 'dpkg-checkbuilddeps', 'dpkg-deb', 'dh', 'dh_virtualenv', 'git')
+VENV = '/opt/venvs/wazo-like-auth'
+
+
+def _system_python() -> str:
+    """'3.N' of /usr/bin/python3, which the package's virtualenv is built with (the tests may
+    run under another python3)."""
+    if not Path('/usr/bin/python3').exists():
+        return '%d.%d' % sys.version_info[:2]
+    return subprocess.run(['/usr/bin/python3', '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+SYSTEM_PYTHON = _system_python()
+SITE = f'.{VENV}/lib/python{SYSTEM_PYTHON}/site-packages'
 # A bare environment: the test runs inside the project's venv (and maybe under make), whose
 # python, PYTHONPATH and MAKEFLAGS must not leak into debian/rules.
 SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin'
@@ -101,7 +115,7 @@ def built(tmp_path_factory) -> tuple[Path, list[str]]:
     build = _run(['dpkg-buildpackage', '-us', '-uc', '-b'], source, env, timeout=BUILD_SECONDS)
     log = (build.stdout + build.stderr).decode('utf-8', 'replace')
     assert build.returncode == 0, f'dpkg-buildpackage failed:\n{log[-6000:]}'
-    debs = list(top.glob(f'{PACKAGE}_*_all.deb'))
+    debs = list(top.glob(f'{PACKAGE}_*.deb'))
     assert len(debs) == 1, f'expected one .deb, got {debs}\n{log[-3000:]}'
     return debs[0], names
 
@@ -151,22 +165,49 @@ def _fields(control: str) -> dict[str, str]:
     return fields
 
 
-def test_package_installs_program_python_package_and_config(package):
-    python = './usr/lib/python3/dist-packages/wazo_like_auth'
-    for path in ('./usr/bin/wazo-like-auth', f'{python}/__init__.py', f'{python}/cli.py',
+def test_package_installs_program_virtualenv_and_config(package):
+    python = f'{SITE}/wazo_like_auth'
+    for path in ('./usr/bin/wazo-like-auth', f'.{VENV}/bin/wazo-like-auth', f'.{VENV}/bin/python',
+                 f'{python}/__init__.py', f'{python}/cli.py',
                  f'{python}/migrations/alembic.ini', f'{python}/migrations/env.py',
                  f'{python}/migrations/versions/0001_initial.py',
+                 f'{SITE}/flask/__init__.py', f'{SITE}/sqlalchemy/__init__.py',
+                 f'{SITE}/psycopg2/__init__.py', f'{SITE}/prometheus_client/__init__.py',
                  './etc/wazo-like-auth/config.yml', './etc/wazo-like-auth/conf.d/10-debian.yml',
                  f'./etc/logrotate.d/{PACKAGE}', './usr/share/man/man1/wazo-like-auth.1.gz',
                  f'./usr/share/doc/{PACKAGE}/README.Debian.gz',
                  f'./usr/share/doc/{PACKAGE}/examples/wazo-like-auth.conf'):
         assert path in package.contents, path
-    assert package.contents['./usr/bin/wazo-like-auth'] == '-rwxr-xr-x'
-    assert not any('/tests/' in path or path.endswith('/tests') for path in package.contents)
-    assert package.text('./usr/bin/wazo-like-auth').startswith('#!/usr/bin/python3')
+    assert package.contents['./usr/bin/wazo-like-auth'].startswith('l')
+    assert package.files.getmember('./usr/bin/wazo-like-auth').linkname == \
+        f'{VENV}/bin/wazo-like-auth'
+    assert package.contents[f'.{VENV}/bin/wazo-like-auth'] == '-rwxr-xr-x'
+    assert not any(path.startswith(f'{python}/') and '/tests/' in path
+                   for path in package.contents)
+    assert package.text(f'.{VENV}/bin/wazo-like-auth').startswith(f'#!{VENV}/bin/python')
     [entry_points] = [package.text(path) for path in package.contents
-                      if path.endswith('.egg-info/entry_points.txt')]
+                      if re.match(rf'{re.escape(SITE)}/wazo_like_auth-.*/entry_points.txt$', path)]
     assert 'wazo-like-auth = wazo_like_auth.cli:main' in entry_points.splitlines()
+
+
+def test_virtualenv_holds_exactly_the_pinned_versions(package):
+    """Every distribution in the virtualenv is at its constraints.txt version; psycopg2 was
+    built against Debian's libpq, not taken from the wheel that bundles its own."""
+    pins = {}
+    for line in (ROOT / 'constraints.txt').read_text().splitlines():
+        if '==' in line and not line.startswith('#'):
+            name, version = line.split('==')
+            pins[re.sub(r'[-_.]+', '-', name).lower()] = version
+    found = {}
+    for path in package.contents:
+        match = re.match(rf'{re.escape(SITE)}/([^/]+)-([^-/]+)\.dist-info/METADATA$', path)
+        if match:
+            found[re.sub(r'[-_.]+', '-', match[1]).lower()] = match[2]
+    assert {'flask', 'sqlalchemy', 'psycopg2-binary', 'prometheus-client'} <= set(found)
+    wrong = {name: (version, pins.get(name)) for name, version in found.items()
+             if name not in ('wazo-like-auth', 'pip', 'setuptools') and pins.get(name) != version}
+    assert not wrong, wrong
+    assert not any(path.startswith(f'{SITE}/psycopg2_binary.libs/') for path in package.contents)
 
 
 def test_packaged_config_matches_the_source_tree(package):
@@ -184,7 +225,7 @@ def test_package_holds_every_file_of_the_python_package(built, package):
                if name.startswith('wazo_like_auth/') and '__pycache__' not in name]
     assert 'wazo_like_auth/migrations/alembic.ini' in sources
     missing = [name for name in sources
-               if f'./usr/lib/python3/dist-packages/{name}' not in package.contents]
+               if f'{SITE}/{name}' not in package.contents]
     assert not missing, missing
 
 
@@ -197,8 +238,9 @@ def test_packaged_configuration_loads_with_the_debian_settings(unpacked):
 
 
 def test_packaged_program_migrates_an_empty_database(unpacked, db_uri, tmp_path):  # noqa: F811
-    """The installed tree alone (with the test environment's libraries) runs upgrade-db: the
-    console script, the package and its migration files are all in the .deb."""
+    """The packaged virtualenv alone, moved elsewhere, runs upgrade-db with its own pinned
+    libraries: the console script, the package, its migration files and psycopg2 built against
+    this system's libpq are all in the .deb."""
     name = f'packaged_{uuid.uuid4().hex[:12]}'
     admin = create_engine(db.url(db_uri), isolation_level='AUTOCOMMIT')
     with admin.connect() as connection:
@@ -207,12 +249,14 @@ def test_packaged_program_migrates_an_empty_database(unpacked, db_uri, tmp_path)
     target = db.url(db_uri).set(database=name).render_as_string(hide_password=False)
     (tmp_path / 'config.yml').write_text((unpacked / 'etc/wazo-like-auth/config.yml').read_text())
     env = {'PATH': SYSTEM_PATH, 'HOME': str(tmp_path), 'LANG': 'C.UTF-8',
-           'PYTHONPATH': str(unpacked / 'usr/lib/python3/dist-packages'),
            'PYTHONDONTWRITEBYTECODE': '1'}
-    where = subprocess.run([sys.executable, '-c', 'import wazo_like_auth as w; print(w.__file__)'],
+    venv = unpacked / VENV.lstrip('/')
+    where = subprocess.run([str(venv / 'bin/python'), '-c',
+                            'import psycopg2, wazo_like_auth as w; print(w.__file__); '
+                            'print(psycopg2.__libpq_version__)'],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
-    assert where.stdout.startswith(str(unpacked)), where.stdout
-    result = subprocess.run([sys.executable, str(unpacked / 'usr/bin/wazo-like-auth'),
+    assert where.stdout.startswith(str(venv)), where.stdout
+    result = subprocess.run([str(venv / 'bin/python'), str(venv / 'bin/wazo-like-auth'),
                              'upgrade-db', '--config', str(tmp_path / 'config.yml'),
                              '--db-uri', target],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
@@ -229,14 +273,18 @@ def test_packaged_program_migrates_an_empty_database(unpacked, db_uri, tmp_path)
 def test_control_fields_and_dependencies(package):
     fields = _fields(package.control_text('control'))
     assert fields['Package'] == PACKAGE
-    assert fields['Architecture'] == 'all'
-    depends = {re.sub(r'\s*\(.*\)', '', dep.strip()) for dep in fields['Depends'].split(',')}
-    assert {'adduser', 'python3-flask', 'python3-flask-restful', 'python3-marshmallow',
-            'python3-sqlalchemy', 'python3-psycopg2', 'python3-bcrypt', 'python3-alembic',
-            'python3-gunicorn', 'python3-yaml'} <= depends
-    # setup.cfg's wheel name must map to Debian's module package (debian/py3dist-overrides).
-    assert not any('binary' in dep for dep in depends), depends
-    assert 'python3-sqlalchemy (>= 2.0)' in fields['Depends']
+    architecture = subprocess.run(['dpkg', '--print-architecture'], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+    assert fields['Architecture'] == architecture
+    depends = [dep.strip() for dep in fields['Depends'].split(',')]
+    major, minor = SYSTEM_PYTHON.split('.')
+    # The virtualenv runs only on the python3 it was built with.
+    assert f'python3 (>= {SYSTEM_PYTHON})' in depends
+    assert f'python3 (<< {major}.{int(minor) + 1})' in depends
+    names = {re.sub(r'\s*\(.*\)', '', dep) for dep in depends}
+    assert {'adduser', 'libpq5', 'debconf'} <= {name.split('|')[0].strip() for name in names}
+    # The Python libraries come in the virtualenv, not from python3-* packages.
+    assert not any(name.startswith('python3-') for name in names), names
 
 
 def test_configuration_files_are_conffiles_and_generated_ones_are_not(package):
@@ -283,27 +331,43 @@ def test_postinst_configures_everything_before_starting_the_service(package):
                  'SECRET_FILE=$CONF_D/50-token-secret.yml', 'chmod 0640',
                  'runuser -u postgres -- psql', 'CREATE ROLE $DB_NAME',
                  'CREATE DATABASE $DB_NAME', 'DB_FILE=$CONF_D/40-db.yml',
-                 'wazo-like-auth upgrade-db --config', '"bootstrap"',
+                 '"$PROGRAM" upgrade-db --config', 'bootstrap --config "$CONFIG" --username admin',
                  'CREDENTIALS=/root/.config/wazo-like-auth/credentials.yml', 'chmod 0600'):
         assert step in postinst, step
-    # A python3 earlier on PATH (/usr/local/bin, pyenv) would not see the packaged modules.
-    assert not re.search(r'(?<!/usr/bin/)python3 -c', postinst)
-    # debhelper's snippets (byte-compilation, systemd enable/start) come after our steps, so the
-    # service starts with its user, folders, secret and database in place.
+    # The virtualenv's programs by absolute path: a python3 on PATH lacks the pinned libraries.
+    assert f'PYTHON={VENV}/bin/python' in postinst.splitlines()
+    assert f'PROGRAM={VENV}/bin/wazo-like-auth' in postinst.splitlines()
+    assert not re.search(r'(?<!")python3? -c', postinst)
+    # The admin password reaches bootstrap on standard input, never on a command line.
+    assert '--password -' in postinst
+    # debhelper's snippets (systemd enable/start) come after our steps, so the service starts
+    # with its user, folders, secret and database in place.
     assert postinst.index('\n        configure\n') < postinst.index('deb-systemd-invoke')
-    assert 'py3compile' in postinst
 
 
-def test_postrm_purge_removes_what_the_package_made_but_not_the_database(package):
+def _function(script: str, name: str) -> str:
+    start = script.index(f'{name}() {{')
+    return script[start:script.index('\n}\n', start)]
+
+
+def test_postrm_purge_removes_what_the_package_made_and_drops_the_database_only_if_asked(
+        package):
     postrm = package.control_text('postrm')
-    purge = postrm[postrm.index('purge() {'):postrm.index('\n}\n', postrm.index('purge() {'))]
-    for step in ('40-db.yml', '50-token-secret.yml', 'rm -rf /var/lib/wazo-like-auth '
+    purge = _function(postrm, 'purge')
+    for step in ('$DB_FILE', '50-token-secret.yml', 'rm -rf /var/lib/wazo-like-auth '
                  '/var/log/wazo-like-auth', '/root/.config/wazo-like-auth/credentials.yml',
-                 'deluser --quiet --system'):
+                 'deluser --quiet --system', 'purge_database'):
         assert step in purge, step
+    # dropdb runs only in purge_database, after the debconf answer is yes.
+    ask = _function(postrm, 'purge_database')
     for line in postrm.splitlines():
-        if 'dropdb' in line or 'DROP ' in line.upper():
-            assert line.strip().startswith(('echo', '#')), line
+        if ('dropdb' in line or 'DROP ' in line.upper()) \
+                and not line.strip().startswith(('echo', '#')):
+            assert line in ask, line
+            assert ask.index('db_get wazo-like-auth/purge_database') < ask.index(line)
+            assert ask.index('if [ "$drop" != true ]') < ask.index(line)
+    templates = package.control_text('templates')
+    assert 'Template: wazo-like-auth/purge_database\nType: boolean\nDefault: false' in templates
 
 
 def test_lintian_reports_no_error(built):
@@ -315,3 +379,23 @@ def test_lintian_reports_no_error(built):
                             env={**_env(deb.parent), 'USER': os.environ.get('USER', 'root')})
     errors = [line for line in result.stdout.splitlines() if line.startswith('E:')]
     assert not errors, result.stdout + result.stderr
+
+
+def test_systemd_analyze_scores_the_unit_as_the_readme_says(package, tmp_path):
+    """The unit's sandbox, as systemd itself rates it (lower is safer), is the one documented."""
+    if shutil.which('systemd-analyze', path=SYSTEM_PATH) is None:
+        pytest.skip('systemd-analyze is not installed')
+    unit = tmp_path / f'{PACKAGE}.service'
+    unit.write_text(package.text(_unit_path(package)))
+    result = subprocess.run(['systemd-analyze', 'security', '--offline=yes', '--no-pager',
+                             str(unit)], capture_output=True, text=True, timeout=60, check=False,
+                            env={'PATH': SYSTEM_PATH, 'LANG': 'C.UTF-8'})
+    if 'offline' in result.stderr and result.returncode != 0:
+        pytest.skip(f'this systemd-analyze cannot rate a unit file: {result.stderr.strip()}')
+    scored = re.search(rf'Overall exposure level for {PACKAGE}\.service: ([0-9.]+) (\w+)',
+                       result.stdout)
+    assert scored, result.stdout + result.stderr
+    documented = re.search(r'`systemd-analyze security` scores it ([0-9.]+) (\w+)',
+                           (ROOT / 'README.md').read_text())
+    assert documented, 'README.md states no systemd-analyze score'
+    assert scored.groups() == documented.groups(), result.stdout

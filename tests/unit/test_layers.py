@@ -22,9 +22,9 @@ LAYERS: list[tuple[str, set[str]]] = [
     ('http', {'http'}),
     ('services', {'services'}),
     ('repositories', {'repositories'}),
-    ('schema', {'models', 'db', 'prepared', 'migrations'}),
+    ('schema', {'models', 'oidc_models', 'db', 'prepared', 'migrations'}),
     ('client library', {'client', 'verifier'}),
-    ('foundations', {'oauth2', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
+    ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
                      'config', 'config_values', 'metrics', 'logs', 'embedded_db', 'mail',
                      'mail_settings', 'mail_tokens'}),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
-from ..oauth2.clients import client_id_error
+from ..oauth2.clients import client_id_error, redirect_uris_error
 from ..services.authorization import Authorizer
 from ..services.clients import ClientService
 from ..services.grants import Grants
@@ -35,6 +35,22 @@ class ClientSchema(Schema):
     grant_types = fields.List(fields.String(), load_default=None)
     acl = fields.List(_ACL_ENTRY, load_default=list, validate=validate.Length(max=1000))
     policies = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=100))
+    # The authorization code flow (OpenID Connect): exact-match lists, consent screen.
+    redirect_uris = fields.List(fields.String(), load_default=list)
+    post_logout_redirect_uris = fields.List(fields.String(), load_default=list)
+    require_consent = fields.Boolean(load_default=False)
+
+    @validates('redirect_uris')
+    def _redirect_uris(self, value, **kwargs):
+        error = redirect_uris_error(value)
+        if error:
+            raise ValidationError(error)
+
+    @validates('post_logout_redirect_uris')
+    def _post_logout_redirect_uris(self, value, **kwargs):
+        error = redirect_uris_error(value)
+        if error:
+            raise ValidationError(error)
 
     @validates('client_id')
     def _client_id(self, value, **kwargs):

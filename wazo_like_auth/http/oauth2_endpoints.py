@@ -1,5 +1,5 @@
 """HTTP resources of the OAuth 2.0 endpoints (token, introspection, revocation, device
-authorization, userinfo, discovery).
+authorization; discovery and userinfo are OpenID Connect's, in oidc_endpoints.py).
 
 These answer RFC bodies, not the Wazo envelope of spec D4: successes are the RFC documents,
 errors are ``{"error", "error_description"}`` (RFC 6749 §5.2) with the RFC status and headers,
@@ -16,10 +16,8 @@ from flask_restful import Resource
 
 from ..exceptions import ServiceError
 from ..oauth2 import discovery
-from ..oauth2.errors import (InvalidGrant, InvalidRequest, InvalidToken, OAuth2Error,
-                             TemporarilyUnavailable)
+from ..oauth2.errors import InvalidGrant, InvalidRequest, OAuth2Error, TemporarilyUnavailable
 from ..services.oauth_tokens import Origin
-from .auth import request_token
 
 FORM = 'application/x-www-form-urlencoded'
 NO_STORE = {'Cache-Control': 'no-store', 'Pragma': 'no-cache'}
@@ -118,30 +116,3 @@ class OAuthDeviceAuthorization(Resource):
         uri = discovery.verification_uri(issuer(self._public_url))
         return self._endpoint.handle(oauth_form(), request.headers.get('Authorization'),
                                      uri), 200
-
-
-class OAuthUserinfo(Resource):
-    """OpenID Connect UserInfo claims for a bearer token: sub, preferred_username, name,
-    email (when the owner has them). No ACL is needed: a token may read its own owner."""
-
-    def __init__(self, *, oauth_tokens):
-        self._tokens = oauth_tokens
-
-    @oauth_answers
-    def get(self):
-        claims = self._tokens.userinfo(request_token(), request.remote_addr or '')
-        if claims is None:
-            raise InvalidToken()
-        return claims, 200
-
-    post = get
-
-
-class Discovery(Resource):
-    """RFC 8414 metadata; the same document answers /.well-known/openid-configuration."""
-
-    def __init__(self, *, public_url: str | None):
-        self._public_url = public_url
-
-    def get(self):
-        return discovery.metadata(issuer(self._public_url)), 200

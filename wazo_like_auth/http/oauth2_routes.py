@@ -7,6 +7,7 @@ from . import oauth2_clients as oc
 from . import oauth2_endpoints as oe
 from .api import PREFIXES, Api
 from .oauth2_device_page import DevicePages
+from .oidc_endpoints import GlobalDiscovery, Userinfo
 
 if TYPE_CHECKING:
     from ..composition import Services
@@ -22,10 +23,12 @@ def register(api: Api, services: Services) -> None:
     api.route(oe.OAuthRevocation, '/oauth2/revoke', endpoint=services.oauth2.revocation)
     api.route(oe.OAuthDeviceAuthorization, '/oauth2/device_authorization',
               endpoint=services.oauth2.device_authorization, public_url=public_url)
-    api.route(oe.OAuthUserinfo, '/oauth2/userinfo', oauth_tokens=services.oauth_token_service)
+    # OpenID Connect UserInfo (http/oidc_endpoints.py): scoped claims for code-flow tokens.
+    api.route(Userinfo, '/oauth2/userinfo', oidc_clients=services.oidc.clients,
+              public_url=public_url, id_tokens=services.oidc.id_tokens)
     # Discovery at the root (what clients try first), at the RFC 8414 §3.1 path for an issuer
     # with a path component, and under the prefixes (OpenID Connect appends to the issuer).
-    api.add_resource(oe.Discovery, *WELL_KNOWN,
+    api.add_resource(GlobalDiscovery, *WELL_KNOWN,
                      '/.well-known/oauth-authorization-server/api/auth/0.1',
                      *(prefix + path for prefix in PREFIXES for path in WELL_KNOWN),
                      resource_class_kwargs={'public_url': public_url})

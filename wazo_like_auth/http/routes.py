@@ -8,6 +8,7 @@ from . import groups as gr
 from . import links as ln
 from . import mail_routes
 from . import oauth2_routes
+from . import oidc_routes
 from . import openapi
 from . import policies as po
 from . import refresh_tokens as rt
@@ -31,6 +32,7 @@ def register(api: Api, services: Services) -> None:
     _tenants_and_users(api, services, protected)
     _policies_and_groups(api, services, protected)
     oauth2_routes.register(api, services)
+    oidc_routes.register(api, services)
     mail_routes.register(api, services)
 
 

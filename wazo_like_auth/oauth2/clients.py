@@ -17,7 +17,8 @@ PASSWORD = 'password'
 CLIENT_CREDENTIALS = 'client_credentials'
 REFRESH_TOKEN = 'refresh_token'
 DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
-GRANT_TYPES = (PASSWORD, CLIENT_CREDENTIALS, REFRESH_TOKEN, DEVICE_CODE)
+AUTHORIZATION_CODE = 'authorization_code'
+GRANT_TYPES = (AUTHORIZATION_CODE, PASSWORD, CLIENT_CREDENTIALS, REFRESH_TOKEN, DEVICE_CODE)
 
 # RFC 3986 "unreserved" characters: form-urlencoding leaves them unchanged, so a client_id
 # reads the same whether a client library encodes it before Basic (RFC 6749 §2.3.1) or not.
@@ -34,6 +35,26 @@ def client_id_error(client_id: object) -> str | None:
         return None
     # A client token's auth_id is its client_id; token checks read a UUID auth_id as a user.
     return 'must not be a UUID'
+
+
+MAX_REDIRECT_URIS = 20
+
+
+def redirect_uris_error(uris: object) -> str | None:
+    """Why a list of redirect URIs cannot be registered, or None. Each is an absolute URI
+    without fragment (RFC 6749 §3.1.2), compared later as an exact string."""
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        return 'must be a list of strings'
+    if len(uris) > MAX_REDIRECT_URIS:
+        return f'at most {MAX_REDIRECT_URIS} URIs'
+    for uri in uris:
+        if not _ABSOLUTE_URI_RE.match(uri) or '#' in uri or len(uri) > 2048:
+            return f'{uri[:80]!r} is not an absolute URI without fragment (at most 2048 ' \
+                   'characters, no spaces)'
+    return None
+
+
+_ABSOLUTE_URI_RE = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+\Z')
 
 
 def grant_types_error(grant_types: object, public: bool) -> str | None:

@@ -3,16 +3,19 @@
 Each item: ``client_id`` (required), ``client_secret`` (required unless ``public``), ``name``,
 ``grant_types`` (default: ``[client_credentials]`` for confidential clients, the device code
 and refresh token grants for public ones), ``acl`` (list of ACL entries), ``policies`` (slugs of
-policies of the top tenant), ``public`` (default false). Pure: called by config.py.
+policies of the top tenant), ``public`` (default false), ``redirect_uris`` and
+``post_logout_redirect_uris`` (exact-match lists; authorization_code needs a redirect URI),
+``require_consent`` (default false: a first-party client). Pure: called by config.py.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .clients import CLIENT_CREDENTIALS, DEVICE_CODE, REFRESH_TOKEN, client_id_error, \
-    grant_types_error
+from .clients import (AUTHORIZATION_CODE, CLIENT_CREDENTIALS, DEVICE_CODE, REFRESH_TOKEN,
+                      client_id_error, grant_types_error, redirect_uris_error)
 
-_KEYS = {'client_id', 'client_secret', 'name', 'grant_types', 'acl', 'policies', 'public'}
+_KEYS = {'client_id', 'client_secret', 'name', 'grant_types', 'acl', 'policies', 'public',
+         'redirect_uris', 'post_logout_redirect_uris', 'require_consent'}
 
 
 def default_grant_types(public: bool) -> list[str]:
@@ -62,7 +65,17 @@ def _client(item: Any) -> dict[str, Any]:
     error = grant_types_error(grant_types, public)
     if error:
         raise ValueError(f'grant_types: {error}')
+    uris = {key: item.get(key) or [] for key in ('redirect_uris', 'post_logout_redirect_uris')}
+    for key, value in uris.items():
+        error = redirect_uris_error(value)
+        if error:
+            raise ValueError(f'{key}: {error}')
+    if AUTHORIZATION_CODE in grant_types and not uris['redirect_uris']:
+        raise ValueError('redirect_uris: the authorization_code grant needs at least one')
+    if not isinstance(item.get('require_consent', False), bool):
+        raise ValueError('require_consent: must be true or false')
     return {
+        **uris, 'require_consent': item.get('require_consent', False),
         'client_id': item['client_id'], 'client_secret': secret, 'public': public,
         'name': _text(item, 'name', item['client_id']), 'grant_types': list(grant_types),
         'acl': _strings(item, 'acl'), 'policies': _strings(item, 'policies'),

@@ -97,6 +97,11 @@ def slug_taken(db: Session, slug: str) -> bool:
     return db.execute(select(Tenant.uuid).where(Tenant.slug == slug)).first() is not None
 
 
+def by_slug(db: Session, slug: str) -> Any:
+    """The ``uuid`` and ``name`` of the tenant with this slug (a row), or None."""
+    return db.execute(select(Tenant.uuid, Tenant.name).where(Tenant.slug == slug)).first()
+
+
 def domains_taken(db: Session, names: Sequence[str],
                   other_than: uuid.UUID | None = None) -> list[str]:
     """The ``names`` already used by a tenant other than ``other_than`` (exact match)."""

@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import Conflict, InvalidData, ReadOnlyClient, UnknownClient
 from ..models import Client
-from ..oauth2.clients import ClientCredentials, grant_types_error
+from ..oauth2.clients import AUTHORIZATION_CODE, ClientCredentials, grant_types_error
 from ..oauth2.settings import default_grant_types
 from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
@@ -187,6 +187,10 @@ class ClientService:
             client.secret_hash = self._hasher.hash(secret)
         client.name, client.public = item['name'], item['public']
         client.grant_types, client.acl = item['grant_types'], item['acl']
+        # Absent from items made before OpenID Connect (validate_clients always sets them).
+        client.redirect_uris = item.get('redirect_uris', [])
+        client.post_logout_redirect_uris = item.get('post_logout_redirect_uris', [])
+        client.require_consent = item.get('require_consent', False)
         client.config_managed = True
         db.flush()
         slugs = {slug: None for slug in item['policies']}
@@ -209,6 +213,9 @@ class ClientService:
         error = grant_types_error(grant_types, fields['public'])
         if error:
             raise InvalidData(error, details={'grant_types': [error]})
+        if AUTHORIZATION_CODE in grant_types and not fields.get('redirect_uris'):
+            error = 'the authorization_code grant needs at least one redirect URI'
+            raise InvalidData(error, details={'redirect_uris': [error]})
         policies = policy_repo.by_uuids(db, fields['policies'])
         visible = {p.uuid for p in policies if p.tenant_uuid in tenants or p.config_managed}
         missing = [str(u) for u in fields['policies'] if u not in visible]
@@ -219,6 +226,9 @@ class ClientService:
         client.public = fields['public']
         client.grant_types = list(grant_types)
         client.acl = list(fields['acl'])
+        client.redirect_uris = list(fields.get('redirect_uris') or [])
+        client.post_logout_redirect_uris = list(fields.get('post_logout_redirect_uris') or [])
+        client.require_consent = bool(fields.get('require_consent', False))
 
     def _visible(self, db, client_uuid: uuid.UUID, tenants: list[uuid.UUID],
                  for_update: bool = False) -> Client:
@@ -244,6 +254,9 @@ def _view(client: Client, policies: list) -> dict[str, Any]:
         'tenant_uuid': str(client.tenant_uuid), 'public': client.public,
         'grant_types': list(client.grant_types), 'acl': list(client.acl),
         'policies': [{'uuid': str(u), 'slug': slug} for u, slug in policies],
+        'redirect_uris': list(client.redirect_uris or []),
+        'post_logout_redirect_uris': list(client.post_logout_redirect_uris or []),
+        'require_consent': bool(client.require_consent),
         'read_only': client.config_managed,
         'created_at': client.created_at.isoformat() if client.created_at else None,
     }

@@ -221,6 +221,16 @@ class OAuthTokenService:
                   'client_id': row.client_id if row.user_uuid is None else None}
         return {key: v for key, v in claims.items() if v is not None}
 
+    def tenant_of(self, value: str) -> uuid.UUID | None:
+        """The tenant of an access token's session (None when unknown): the realm check of
+        the OpenID Connect token endpoints."""
+        canonical = tokens.normalize(value or '')
+        if canonical is None:
+            return None
+        with self._sessions() as db:
+            row = oauth_repo.describe(db, tokens.token_digest(canonical))
+        return row.tenant_uuid if row is not None else None
+
     def _live(self, value: str) -> Any:
         """The row of a live access token ``value`` (repositories.oauth_tokens.describe), or
         None when it is not a token, unknown or expired."""

@@ -2,7 +2,7 @@
 each grant adds. Takes the parsed form, answers the §5.1 body or raises an OAuth2Error."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...exceptions import AuthenticationFailed
@@ -31,12 +31,17 @@ def authenticate_client(clients: ClientService, form: Mapping[str, str],
 
 class TokenEndpoint:
     def __init__(self, *, clients: ClientService, tokens: OAuthTokenService,
-                 devices: DeviceFlow):
+                 devices: DeviceFlow, grants: Mapping[str, Callable[..., Any]] | None = None):
+        """``grants``: grant type -> ``make(built-in handler or None)`` returning a handler
+        ``(client, form, origin) -> Grant``: OpenID Connect adds the authorization code grant
+        and wraps refresh to add ID tokens (services/oidc/token_grants.py)."""
         self._clients = clients
         self._tokens = tokens
         self._devices = devices
         self._grants = {PASSWORD: self._password, CLIENT_CREDENTIALS: self._client_credentials,
                         REFRESH_TOKEN: self._refresh_token, DEVICE_CODE: self._device_code}
+        for name, make in (grants or {}).items():
+            self._grants[name] = make(self._grants.get(name))
 
     def handle(self, form: Mapping[str, str], authorization: str | None,
                origin: Origin) -> dict[str, Any]:

@@ -1,0 +1,101 @@
+"""ID-token signing keys: encrypted at rest, the newest signs, rotation keeps the old key
+published until its last token expires, then it goes; ES256 on request."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import text
+
+from wazo_like_auth import db
+from wazo_like_auth.oidc import keys
+from wazo_like_auth.services.signing_keys import SKEW, SigningKeyService
+
+SECRET = b'k' * 40
+
+
+class Clock:
+    def __init__(self):
+        self.now = dt.datetime.now(dt.timezone.utc)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def empty_keys(engine):
+    with engine.begin() as conn:
+        conn.execute(text('DELETE FROM auth_signing_key'))
+    yield
+    with engine.begin() as conn:
+        conn.execute(text('DELETE FROM auth_signing_key'))
+
+
+def service(engine, clock, secret=SECRET, algorithm='RS256', lifetime=3600):
+    return SigningKeyService(sessions=db.make_sessionmaker(engine), secret=secret,
+                             algorithm=algorithm, token_lifetime=lifetime, clock=clock)
+
+
+def kids(jwks: dict) -> list[str]:
+    return [k['kid'] for k in jwks['keys']]
+
+
+def test_private_key_is_stored_encrypted(engine, empty_keys):
+    active = service(engine, Clock()).active()
+    with engine.connect() as conn:
+        stored = conn.execute(text('SELECT private_ciphertext, public_jwk FROM '
+                                   'auth_signing_key')).one()
+    private = active.key.as_dict(private=True)
+    assert private['d'].encode() not in stored.private_ciphertext
+    assert 'd' not in stored.public_jwk
+    with pytest.raises(keys.UnreadableKey):
+        keys.private_key(active.kid, stored.private_ciphertext, keys.encryption_key(b'o' * 40))
+
+
+def test_rotation_signs_with_the_new_key_and_retires_the_old_when_its_tokens_expire(
+        engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock, lifetime=3600)
+    old = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+
+    new = keys_service.rotate()
+
+    assert keys_service.active().kid == new != old
+    assert kids(keys_service.jwks()) == [new, old]
+    clock.now += dt.timedelta(seconds=3600) + SKEW - dt.timedelta(seconds=1)
+    assert old in kids(keys_service.jwks())
+    clock.now += dt.timedelta(seconds=2)
+    assert kids(keys_service.jwks()) == [new]
+    keys_service.rotate()
+    with engine.connect() as conn:
+        remaining = conn.execute(text('SELECT kid FROM auth_signing_key')).scalars().all()
+    assert old not in remaining  # deleted at the next rotation
+
+
+def test_every_node_signs_with_the_newest_key(engine, empty_keys):
+    clock = Clock()
+    first, second = service(engine, clock), service(engine, clock)
+    assert first.active().kid == second.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    new = first.rotate()
+    assert second.active().kid == new
+
+
+def test_es256_keys_sign_tokens_that_verify_against_the_jwks(engine, empty_keys):
+    keys_service = service(engine, Clock(), algorithm='ES256')
+    active = keys_service.active()
+    token = jwt.encode({'alg': 'ES256', 'kid': active.kid}, {'sub': 'x'}, active.key,
+                       algorithms=['ES256'])
+    verified = jwt.decode(token, KeySet.import_key_set(keys_service.jwks()),
+                          algorithms=['ES256'])
+    assert active.alg == 'ES256' and verified.claims == {'sub': 'x'}
+
+
+def test_keys_of_another_secret_are_skipped_and_replaced(engine, empty_keys):
+    clock = Clock()
+    old = service(engine, clock, secret=b'a' * 40).active().kid
+    new = service(engine, clock, secret=b'b' * 40).active().kid
+    assert new != old

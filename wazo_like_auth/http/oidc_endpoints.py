@@ -1,0 +1,125 @@
+"""HTTP resources of the OpenID Connect issuers: discovery, certs (JWKS), userinfo, and the
+realm copies of the OAuth 2.0 endpoints (token, introspection, revocation, device
+authorization) restricted to the realm's tenant.
+
+An unknown realm answers 404 in the envelope (raised before the OAuth answer wrapper, which
+would turn it into an OAuth error); everything else answers as the global endpoints do.
+"""
+from __future__ import annotations
+
+from flask import request
+from flask_restful import Resource
+
+from ..oauth2 import discovery as oauth2_discovery
+from ..oauth2.errors import InvalidToken
+from ..oidc import discovery
+from ..oidc.realms import Realm, public_base
+from .auth import request_token
+from .oauth2_endpoints import issuer, oauth_answers, oauth_form, origin
+
+CERTS_CACHE = 'public, max-age=300'  # a rotated key is published long before it signs alone
+
+
+def base_url(public_url: str | None) -> str:
+    return public_base(public_url, request.host_url)
+
+
+def global_realm(public_url: str | None) -> Realm:
+    return Realm(issuer=issuer(public_url))
+
+
+class _RealmResource(Resource):
+    def __init__(self, *, oidc_clients, public_url: str | None, **kwargs):
+        self._clients = oidc_clients
+        self._public_url = public_url
+        self._kwargs = kwargs
+
+    def realm(self, slug: str) -> Realm:
+        return self._clients.realm(slug, base_url(self._public_url))
+
+
+class RealmDiscovery(_RealmResource):
+    def get(self, slug: str):
+        return discovery.realm_metadata(self.realm(slug).issuer), 200
+
+
+class GlobalDiscovery(Resource):
+    """/.well-known/openid-configuration of the /api/auth/0.1 issuer: OAuth 2.0 and OIDC."""
+
+    def __init__(self, *, public_url: str | None):
+        self._public_url = public_url
+
+    def get(self):
+        return discovery.global_metadata(issuer(self._public_url)), 200
+
+
+class Certs(Resource):
+    """The JWK Set of every issuer (one set of keys for the service)."""
+
+    def __init__(self, *, signing_keys, oidc_clients=None, public_url: str | None = None):
+        self._keys = signing_keys
+        self._clients = oidc_clients
+        self._public_url = public_url
+
+    def get(self, slug: str | None = None):
+        if slug is not None:
+            self._clients.realm(slug, base_url(self._public_url))
+        return self._keys.jwks(), 200, {'Cache-Control': CERTS_CACHE}
+
+
+class Userinfo(_RealmResource):
+    """OIDC Core §5.3: the claims of the token's scopes (GET and POST, Bearer)."""
+
+    def get(self, slug: str | None = None):
+        realm = self.realm(slug) if slug else global_realm(self._public_url)
+        return self._answer(realm)
+
+    post = get
+
+    @oauth_answers
+    def _answer(self, realm: Realm):
+        token = request_token()
+        claims = self._kwargs['id_tokens'].userinfo(token or '', realm,
+                                                    request.remote_addr or '')
+        if claims is None:
+            raise InvalidToken()
+        return claims, 200
+
+
+class RealmToken(_RealmResource):
+    def post(self, slug: str):
+        return self._answer(self._kwargs['endpoints'].token(self.realm(slug)))
+
+    @oauth_answers
+    def _answer(self, endpoint):
+        return endpoint.handle(oauth_form(), request.headers.get('Authorization'),
+                               origin()), 200
+
+
+class RealmIntrospection(_RealmResource):
+    def post(self, slug: str):
+        return self._answer(self._kwargs['endpoints'].introspection(self.realm(slug)))
+
+    @oauth_answers
+    def _answer(self, endpoint):
+        return endpoint.handle(oauth_form(), request.headers.get('Authorization')), 200
+
+
+class RealmRevocation(_RealmResource):
+    def post(self, slug: str):
+        return self._answer(self._kwargs['endpoints'].revocation(self.realm(slug)))
+
+    @oauth_answers
+    def _answer(self, endpoint):
+        endpoint.handle(oauth_form(), request.headers.get('Authorization'))
+        return {}, 200
+
+
+class RealmDeviceAuthorization(_RealmResource):
+    def post(self, slug: str):
+        return self._answer(self._kwargs['endpoints'].device_authorization(self.realm(slug)))
+
+    @oauth_answers
+    def _answer(self, endpoint):
+        uri = oauth2_discovery.verification_uri(issuer(self._public_url))
+        return endpoint.handle(oauth_form(), request.headers.get('Authorization'), uri), 200

@@ -1,0 +1,96 @@
+"""RP-Initiated Logout 1.0: GET|POST {issuer}/protocol/openid-connect/logout (global issuer:
+.../oauth2/logout), and POST .../logout/confirm.
+
+With a valid ``id_token_hint`` (one of our ID tokens for this issuer, expired or not) the
+sign-in it names ends at once, with every session and token issued through it; without one,
+the user is asked to confirm, so that a link on another site cannot sign them out. Then back
+to a registered ``post_logout_redirect_uri`` (exact match, with ``state``), or a page saying
+so. An unregistered redirect URI is an error page, never a redirect.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Response, redirect, request
+
+from ..oidc.realms import Realm
+from .oidc_page_kit import SIGNIN_COOKIE, PageKit, clear_signin_cookie, no_store
+from .oidc_pages import _cookie_path
+
+PARAMETERS = ('id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id')
+
+
+class LogoutPages:
+    def __init__(self, *, oidc_clients, signins, id_tokens, kit: PageKit, realm_of):
+        self._clients = oidc_clients
+        self._signins = signins
+        self._id_tokens = id_tokens
+        self._kit = kit
+        self._realm_of = realm_of
+
+    def logout(self, slug: str | None = None) -> Response:
+        realm, path = self._realm_of(slug), request.script_root + request.path
+        source = request.form if request.method == 'POST' else request.args
+        params = {k: source[k] for k in PARAMETERS if source.get(k) and len(source[k]) <= 16384}
+        hint = self._id_tokens.verify_hint(params.get('id_token_hint', ''), realm.issuer)
+        target = self._target(realm, params, hint.client_id if hint else None)
+        if isinstance(target, Response):
+            return target
+        if hint is None or hint.sid is None:
+            # The confirmation form's answer redirects to ``target``: the CSP must allow it.
+            return self._kit.page('oidc_logout.html', 200, cookie_path=_cookie_path(path),
+                                  redirect_uri=target, action=path + '/confirm',
+                                  params=params, realm_name=realm.name or realm.slug or '')
+        self._signins.end_in_realm(realm, hint.sid)
+        self._end_current(realm)
+        return self._done(target, params, path)
+
+    def confirm(self, slug: str | None = None) -> Response:
+        realm = self._realm_of(slug)
+        path = (request.script_root + request.path).removesuffix('/confirm')
+        params = {k: request.form[k] for k in PARAMETERS
+                  if request.form.get(k) and len(request.form[k]) <= 16384}
+        target = self._target(realm, params, None)
+        if isinstance(target, Response):
+            return target
+        if not self._kit.csrf_ok('logout'):
+            return self._kit.page('oidc_logout.html', 400, cookie_path=_cookie_path(path),
+                                  redirect_uri=target, action=path + '/confirm',
+                                  params=params, realm_name=realm.name or realm.slug or '',
+                                  message='This form has expired. Please try again.')
+        if request.form.get('decision') == 'logout':
+            self._end_current(realm)
+        return self._done(target, params, path)
+
+    def _end_current(self, realm: Realm) -> None:
+        current = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
+        if current is not None:
+            self._signins.end(current.uuid)
+
+    def _target(self, realm: Realm, params: dict, hinted_client: str | None):
+        """The registered post-logout redirect URI, None, or an error page."""
+        uri = params.get('post_logout_redirect_uri')
+        if uri is None:
+            return None
+        client_id = params.get('client_id') or hinted_client
+        if hinted_client and params.get('client_id') and params['client_id'] != hinted_client:
+            client_id = None
+        client = self._clients.client(realm, client_id)
+        if client is None or uri not in client.post_logout_redirect_uris:
+            return self._kit.page('oidc_error.html', 400,
+                                  cookie_path=_cookie_path(request.script_root + request.path),
+                                  title='Cannot sign out',
+                                  message='The address to return to after signing out is '
+                                          'not registered for this application.')
+        return uri
+
+    def _done(self, target: str | None, params: dict, path: str) -> Response:
+        if target is None:
+            response = self._kit.page('done.html', 200, cookie_path=_cookie_path(path),
+                                      title='Signed out', message='You are signed out.')
+        else:
+            query = urlencode({'state': params['state']}) if params.get('state') else ''
+            separator = '&' if '?' in target else '?'
+            response = no_store(redirect(target + (separator + query if query else ''), 302))
+        clear_signin_cookie(response, _cookie_path(path))
+        return response

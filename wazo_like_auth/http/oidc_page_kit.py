@@ -1,0 +1,108 @@
+"""What every OpenID Connect page shares: rendering (autoescaped templates beside the device
+page's), security headers, CSRF tokens bound to the browser, and the sign-in cookie.
+
+CSRF: as on the device page, a random nonce lives in an HttpOnly, SameSite=Strict cookie and
+each form carries HMAC(key, form name + nonce). The sign-in cookie is SameSite=Lax (it must
+come along when a relying party sends the browser here), HttpOnly, Secure under TLS, and
+scoped to the issuer's path.
+
+The CSP allows forms to post only here, and (because browsers apply form-action to the
+redirect that follows a form) to the origin of the client's registered redirect URI.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from flask import Response, request
+
+CSRF_COOKIE = 'wla_oidc_csrf'
+SIGNIN_COOKIE = 'wla_signin'
+_NONCE_RE = re.compile(r'^[A-Za-z0-9_-]{43}$')
+_ORIGIN_RE = re.compile(r'^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?\Z')
+_SCHEME_RE = re.compile(r'^[a-z][a-z0-9+.-]{0,63}$')
+FORM_POST_SCRIPT = 'document.forms[0].submit();'
+
+templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / 'oauth2' / 'templates'),
+    autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def csp(redirect_uri: str | None = None, script: str | None = None) -> str:
+    actions = ["'self'"]
+    target = _form_target(redirect_uri) if redirect_uri else None
+    if target:
+        actions.append(target)
+    scripts = "'none'"
+    if script:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        scripts = f"'sha256-{digest}'"
+    return (f"default-src 'none'; style-src 'unsafe-inline'; script-src {scripts}; "
+            f"form-action {' '.join(actions)}; frame-ancestors 'none'; base-uri 'none'")
+
+
+def _form_target(uri: str) -> str | None:
+    """The CSP source of a registered redirect URI: its origin (http/https) or its scheme
+    (custom schemes of native apps); None when it cannot be written safely."""
+    parts = urlsplit(uri)
+    if parts.scheme in ('http', 'https'):
+        origin = f'{parts.scheme}://{parts.netloc}'
+        return origin if _ORIGIN_RE.match(origin) and '@' not in parts.netloc else None
+    return f'{parts.scheme}:' if _SCHEME_RE.match(parts.scheme) else None
+
+
+class PageKit:
+    def __init__(self, *, csrf_key: bytes):
+        self._key = csrf_key
+
+    def page(self, template: str, status: int, *, cookie_path: str,
+             redirect_uri: str | None = None, script: str | None = None,
+             **context) -> Response:
+        nonce = self._nonce()
+        html = templates.get_template(template).render(
+            csrf=lambda form: self._csrf(form, nonce), **context)
+        response = Response(html, status=status, mimetype='text/html')
+        response.headers.update({
+            'Content-Security-Policy': csp(redirect_uri, script),
+            'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer',
+            'Cache-Control': 'no-store', 'Pragma': 'no-cache',
+            'X-Content-Type-Options': 'nosniff'})
+        if request.cookies.get(CSRF_COOKIE) != nonce:
+            response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite='Strict',
+                                secure=request.is_secure, path=cookie_path)
+        return response
+
+    def csrf_ok(self, form: str) -> bool:
+        nonce = request.cookies.get(CSRF_COOKIE, '')
+        sent = request.form.get('csrf', '')
+        return bool(_NONCE_RE.match(nonce)) and hmac.compare_digest(
+            sent.encode('utf-8', 'replace'), self._csrf(form, nonce).encode())
+
+    def _nonce(self) -> str:
+        current = request.cookies.get(CSRF_COOKIE, '')
+        return current if _NONCE_RE.match(current) else secrets.token_urlsafe(32)
+
+    def _csrf(self, form: str, nonce: str) -> str:
+        return hmac.new(self._key, f'{form}:{nonce}'.encode(), hashlib.sha256).hexdigest()
+
+
+def set_signin_cookie(response: Response, value: str, path: str, max_age: int) -> None:
+    response.set_cookie(SIGNIN_COOKIE, value, httponly=True, samesite='Lax',
+                        secure=request.is_secure, path=path, max_age=max_age)
+
+
+def clear_signin_cookie(response: Response, path: str) -> None:
+    response.delete_cookie(SIGNIN_COOKIE, path=path, httponly=True, samesite='Lax',
+                           secure=request.is_secure)
+
+
+def no_store(response: Response) -> Response:
+    response.headers.update({'Cache-Control': 'no-store', 'Pragma': 'no-cache',
+                             'Referrer-Policy': 'no-referrer'})
+    return response

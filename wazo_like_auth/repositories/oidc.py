@@ -1,0 +1,116 @@
+"""Browser sign-ins, authorization codes and consents (OpenID Connect)."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session as DbSession
+
+from ..models import Email, Session, Token, User
+from ..oidc_models import AuthorizationCode, Consent, Signin
+
+
+def add_signin(db: DbSession, signin: Signin, mobile: bool = False) -> None:
+    """Insert a sign-in and the session that shows it in /sessions."""
+    db.add(Session(uuid=signin.session_uuid, tenant_uuid=signin.tenant_uuid,
+                   user_uuid=signin.user_uuid, mobile=mobile))
+    db.flush()
+    db.add(signin)
+    db.flush()
+
+
+def signin_by_cookie(db: DbSession, digest: bytes, now: dt.datetime) -> Signin | None:
+    return db.scalars(select(Signin).where(Signin.cookie_hash == digest,
+                                           Signin.expires_at > now)).first()
+
+
+def end_signin(db: DbSession, signin_uuid: uuid.UUID) -> list[uuid.UUID]:
+    """Delete a sign-in's own session: the sign-in, its codes and every session issued
+    through it go by cascade (their tokens' revocation is notified to every node)."""
+    own = select(Signin.session_uuid).where(Signin.uuid == signin_uuid).scalar_subquery()
+    issued = list(db.scalars(delete(Session).where(Session.signin_uuid == signin_uuid)
+                             .returning(Session.uuid)))
+    return issued + list(db.scalars(delete(Session).where(Session.uuid == own)
+                                    .returning(Session.uuid)))
+
+
+def purge_expired(db: DbSession, now: dt.datetime) -> None:
+    """Forget sign-ins and codes past their lifetime (sessions issued through a sign-in
+    stay until their own tokens expire: the sign-in only stops skipping the form)."""
+    db.execute(update(Session).where(Session.signin_uuid.in_(
+        select(Signin.uuid).where(Signin.expires_at <= now))).values(signin_uuid=None))
+    db.execute(delete(Session).where(Session.uuid.in_(
+        select(Signin.session_uuid).where(Signin.expires_at <= now))))
+    db.execute(delete(AuthorizationCode).where(
+        AuthorizationCode.expires_at <= now - dt.timedelta(minutes=10)))
+
+
+def link_session(db: DbSession, session_uuid: uuid.UUID, signin_uuid: uuid.UUID) -> None:
+    db.execute(update(Session).where(Session.uuid == session_uuid)
+               .values(signin_uuid=signin_uuid))
+
+
+def add_code(db: DbSession, code: AuthorizationCode) -> None:
+    db.add(code)
+    db.flush()
+
+
+def code_for_update(db: DbSession, digest: bytes) -> AuthorizationCode | None:
+    return db.scalars(select(AuthorizationCode).where(AuthorizationCode.code_hash == digest)
+                      .with_for_update()).first()
+
+
+def consented_scope(db: DbSession, user_uuid: uuid.UUID,
+                    client_uuid: uuid.UUID) -> list[str] | None:
+    """The scopes a user granted a client, None when never asked."""
+    return db.scalar(select(Consent.scope).where(Consent.user_uuid == user_uuid,
+                                                 Consent.client_uuid == client_uuid))
+
+
+def remember_consent(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID,
+                     scope: list[str]) -> None:
+    statement = insert(Consent).values(user_uuid=user_uuid, client_uuid=client_uuid,
+                                       scope=scope)
+    db.execute(statement.on_conflict_do_update(
+        index_elements=[Consent.user_uuid, Consent.client_uuid],
+        set_={'scope': statement.excluded.scope}))
+
+
+def consents_of(db: DbSession, user_uuid: uuid.UUID) -> list[Consent]:
+    return list(db.scalars(select(Consent).where(Consent.user_uuid == user_uuid)
+                           .order_by(Consent.created_at)))
+
+
+def forget_consent(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID) -> bool:
+    return db.execute(delete(Consent).where(Consent.user_uuid == user_uuid,
+                                            Consent.client_uuid == client_uuid)).rowcount > 0
+
+
+def signin_of_code(db: DbSession, signin_uuid: uuid.UUID) -> Signin | None:
+    return db.get(Signin, signin_uuid)
+
+
+def signin_alive(db: DbSession, signin_uuid: uuid.UUID, now: dt.datetime) -> bool:
+    return db.scalar(select(Signin.uuid).where(Signin.uuid == signin_uuid,
+                                               Signin.expires_at > now)) is not None
+
+
+def token_oidc(db: DbSession, digest: bytes):
+    """(session_uuid, user_uuid, oidc) of a token: ``oidc`` is the OpenID part of its
+    metadata (scope, sid, iss, auth_time), None for other tokens."""
+    return db.execute(select(Token.session_uuid, Session.user_uuid,
+                             Token.metadata_['oidc'].label('oidc'))
+                      .join(Session, Session.uuid == Token.session_uuid)
+                      .where(Token.token_hash == digest)).first()
+
+
+def profile_row(db: DbSession, user_uuid: uuid.UUID):
+    """(uuid, username, firstname, lastname, email, email_confirmed) of a user: its main
+    e-mail address, else None."""
+    return db.execute(select(User.uuid, User.username, User.firstname, User.lastname,
+                             Email.address.label('email'),
+                             Email.confirmed.label('email_confirmed'))
+                      .outerjoin(Email, (Email.user_uuid == User.uuid) & Email.main.is_(True))
+                      .where(User.uuid == user_uuid)).first()

@@ -1,0 +1,30 @@
+"""The token endpoint's OpenID Connect grants: the authorization code grant (RFC 6749 §4.1.3,
+RFC 7636 §4.5, OIDC Core §3.1.3) and ID tokens on refresh (OIDC Core §12.2). Given to
+services.oauth2.token_endpoint.TokenEndpoint as extra grant handlers."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from ...oauth2.clients import AUTHORIZATION_CODE, REFRESH_TOKEN
+from ...oauth2.parameters import required
+from ..clients import AuthenticatedClient
+from ..oauth_tokens import Grant, Origin
+from ..oidc_codes import CodeService
+
+Handler = Callable[[AuthenticatedClient, Mapping[str, str], Origin], Grant]
+
+
+def grants(codes: CodeService) -> dict[str, Callable[[Handler | None], Handler]]:
+    """The ``grants`` argument of TokenEndpoint."""
+    def authorization_code(_: Handler | None) -> Handler:
+        def handle(client, form, origin):
+            return codes.exchange(client, required(form, 'code'), form.get('redirect_uri'),
+                                  form.get('code_verifier'), origin)
+        return handle
+
+    def refresh_token(built_in: Handler | None) -> Handler:
+        def handle(client, form, origin):
+            return codes.refreshed(built_in(client, form, origin), client)
+        return handle
+
+    return {AUTHORIZATION_CODE: authorization_code, REFRESH_TOKEN: refresh_token}

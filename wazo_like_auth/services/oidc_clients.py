@@ -1,0 +1,93 @@
+"""What the OpenID Connect pages need to know: realms (tenants by slug), client
+registrations as seen from a realm, and the consents users gave to clients."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+
+from ..exceptions import UnknownClient, UnknownRealm
+from ..models import Client
+from ..oidc.authorize import Registration, missing_consent
+from ..oidc.realms import Realm, realm_issuer
+from ..repositories import clients as client_repo
+from ..repositories import oidc as oidc_repo
+from ..repositories import tenants as tenant_repo
+
+
+@dataclass(frozen=True)
+class RealmClient:
+    uuid: uuid.UUID
+    registration: Registration
+    post_logout_redirect_uris: tuple[str, ...]
+
+
+class OidcClientService:
+    def __init__(self, *, sessions: sessionmaker):
+        self._sessions = sessions
+
+    def realm(self, slug: str, base: str) -> Realm:
+        """The realm of a tenant slug; raises UnknownRealm."""
+        if not slug or len(slug) > 80 or '\x00' in slug:  # PostgreSQL text has no NUL
+            raise UnknownRealm(details={'realm': slug[:80].replace('\x00', '')})
+        with self._sessions() as db:
+            row = tenant_repo.by_slug(db, slug)
+        if row is None:
+            raise UnknownRealm(details={'realm': slug})
+        return Realm(issuer=realm_issuer(base, slug), tenant_uuid=row.uuid, slug=slug,
+                     name=row.name)
+
+    def client(self, realm: Realm, client_id: str | None) -> RealmClient | None:
+        """A client of ``realm`` by client_id, or None (unknown or of another tenant)."""
+        if not client_id or len(client_id) > 128 or '\x00' in client_id:
+            return None
+        with self._sessions() as db:
+            client = client_repo.find_by_client_id(db, client_id)
+            if client is None or not realm.accepts(client.tenant_uuid):
+                return None
+            return _realm_client(client)
+
+    def needs_consent(self, user_uuid: uuid.UUID, client: RealmClient,
+                      scope: tuple[str, ...], forced: bool) -> bool:
+        """Whether to ask the user: prompt=consent (``forced``), or a client that requires
+        consent, never answered by this user or asking for scopes beyond the remembered ones."""
+        if forced:
+            return True
+        if not client.registration.require_consent:
+            return False
+        with self._sessions() as db:
+            granted = oidc_repo.consented_scope(db, user_uuid, client.uuid)
+        return granted is None or bool(missing_consent(scope, granted))
+
+    def remember_consent(self, user_uuid: uuid.UUID, client: RealmClient,
+                         scope: tuple[str, ...]) -> None:
+        with self._sessions.begin() as db:
+            granted = oidc_repo.consented_scope(db, user_uuid, client.uuid) or []
+            merged = list(dict.fromkeys([*granted, *scope]))
+            oidc_repo.remember_consent(db, user_uuid, client.uuid, merged)
+
+    def consents(self, user_uuid: uuid.UUID) -> list[dict]:
+        """The clients a user consented to, with the scopes (GET /users/{u}/consents)."""
+        with self._sessions() as db:
+            rows = oidc_repo.consents_of(db, user_uuid)
+            return [{'client_uuid': str(r.client_uuid),
+                     'client_id': db.get(Client, r.client_uuid).client_id,
+                     'scope': list(r.scope), 'created_at': r.created_at.isoformat()}
+                    for r in rows]
+
+    def forget_consent(self, user_uuid: uuid.UUID, client_uuid: uuid.UUID) -> None:
+        """Revoke a consent: the client asks again next time. Raises UnknownClient."""
+        with self._sessions.begin() as db:
+            if not oidc_repo.forget_consent(db, user_uuid, client_uuid):
+                raise UnknownClient(details={'uuid': str(client_uuid)})
+
+
+def _realm_client(client: Client) -> RealmClient:
+    return RealmClient(
+        uuid=client.uuid,
+        registration=Registration(
+            client_id=client.client_id, name=client.name or client.client_id,
+            public=client.public, redirect_uris=tuple(client.redirect_uris),
+            grant_types=tuple(client.grant_types), require_consent=client.require_consent),
+        post_logout_redirect_uris=tuple(client.post_logout_redirect_uris))

@@ -1,0 +1,183 @@
+"""Authorization codes (RFC 6749 §4.1, RFC 7636) and the tokens they give: an access token
+(the same opaque tokens as every grant), an ID token, and a refresh token with offline_access.
+
+A code is 256 random bits, stored as its SHA-256, lives 60 seconds, and is bound to the client,
+the redirect URI, the PKCE challenge, the nonce and the sign-in (logging out deletes it). Its
+first use marks it used and records what it issued; a second use answers invalid_grant and
+revokes that (§4.1.2: a replayed code means it leaked).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import sessionmaker
+
+from .. import tokens
+from ..exceptions import TooManySessions
+from ..models import RefreshToken, Session, User
+from ..oauth2.errors import InvalidGrant, OAuth2Error
+from ..oidc import pkce
+from ..oidc.authorize import AuthorizationRequest
+from ..oidc_models import AuthorizationCode
+from ..repositories import clients as client_repo
+from ..repositories import oidc as oidc_repo
+from ..repositories import refresh_tokens as refresh_repo
+from ..repositories import sessions as session_repo
+from .clients import AuthenticatedClient
+from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
+from .oidc_id_tokens import IdTokenIssuer
+from .oidc_signin import SignedIn
+from .refresh_tokens import RefreshTokenService, governs
+from ..clock import utc_now
+from .tokens import LoginRequest, TokenService
+
+logger = logging.getLogger(__name__)
+
+CODE_LIFETIME = dt.timedelta(seconds=60)
+
+
+def _digest(code: str) -> bytes:
+    return hashlib.sha256(code.encode('utf-8', 'replace')).digest()
+
+
+@dataclass(frozen=True)
+class OidcGrant(Grant):
+    """A token endpoint success with an ID token and the OpenID scopes granted."""
+    id_token: str | None = None
+    oidc_scope: tuple[str, ...] = ()
+
+    def response(self) -> dict:
+        body = super().response()
+        if self.oidc_scope:
+            body['scope'] = ' '.join(dict.fromkeys([*self.oidc_scope, *body['scope'].split()]))
+        if self.id_token:
+            body['id_token'] = self.id_token
+        return body
+
+
+class CodeService:
+    def __init__(self, *, sessions: sessionmaker, token_service: TokenService,
+                 refresh_tokens: RefreshTokenService, id_tokens: IdTokenIssuer,
+                 max_user_sessions: int, clock: Callable[[], dt.datetime] = utc_now):
+        self._sessions = sessions
+        self._tokens = token_service
+        self._refresh = refresh_tokens
+        self._id_tokens = id_tokens
+        self._max_user_sessions = max_user_sessions
+        self._clock = clock
+
+    def issue(self, issuer: str, request: AuthorizationRequest, client_uuid: uuid.UUID,
+              signin: SignedIn) -> str:
+        """A new code for a signed-in user's approved request."""
+        code, now = secrets.token_urlsafe(32), self._clock()
+        with self._sessions.begin() as db:
+            oidc_repo.add_code(db, AuthorizationCode(
+                code_hash=_digest(code), client_uuid=client_uuid, signin_uuid=signin.uuid,
+                redirect_uri=request.redirect_uri, scope=' '.join(request.scope),
+                nonce=request.nonce, code_challenge=request.code_challenge, issuer=issuer,
+                expires_at=now + CODE_LIFETIME))
+        return code
+
+    def exchange(self, client: AuthenticatedClient, code: str, redirect_uri: str | None,
+                 verifier: str | None, origin: Origin) -> OidcGrant:
+        """The tokens of a code; raises OAuth2Error (invalid_grant for any bad code)."""
+        # The key is read before the transaction: one pooled connection per request.
+        key = self._id_tokens.signing_key()
+        with self._sessions.begin() as db:
+            outcome = self._exchange(db, client, code, redirect_uri, verifier, origin, key)
+        if isinstance(outcome, OAuth2Error):
+            raise outcome
+        return outcome
+
+    def _exchange(self, db, client, code, redirect_uri, verifier, origin, key):
+        row = oidc_repo.code_for_update(db, _digest(code or ''))
+        if row is None or row.client_uuid != client.uuid:
+            return InvalidGrant('Unknown, expired or used code, or issued to another client')
+        if row.used_at is not None:
+            self._revoke_first_use(db, row)
+            return InvalidGrant('This code was already used: what it gave is revoked')
+        if row.expires_at <= self._clock():
+            return InvalidGrant('Unknown, expired or used code, or issued to another client')
+        if redirect_uri != row.redirect_uri:
+            return InvalidGrant('redirect_uri differs from the authorization request')
+        if row.code_challenge and not pkce.verifies(verifier, row.code_challenge):
+            return InvalidGrant('code_verifier does not match the code_challenge')
+        if not row.code_challenge and verifier:
+            return InvalidGrant('code_verifier given but no code_challenge was')
+        row.used_at = self._clock()
+        return self._grant(db, row, client, origin, key)
+
+    def _revoke_first_use(self, db, row: AuthorizationCode) -> None:
+        refresh = [row.issued_refresh_uuid] if row.issued_refresh_uuid else []
+        revoked = session_repo.delete_from_refresh_tokens(db, refresh)
+        refresh_repo.delete_uuids(db, refresh)
+        if row.issued_session_uuid:
+            revoked += session_repo.delete_where(db, Session.uuid == row.issued_session_uuid)
+        row.issued_session_uuid = row.issued_refresh_uuid = None
+        logger.warning('authorization code replayed: %d sessions revoked', len(revoked))
+
+    def _grant(self, db, row: AuthorizationCode, client, origin: Origin, key):
+        signin = oidc_repo.signin_of_code(db, row.signin_uuid)
+        user = db.get(User, signin.user_uuid, with_for_update=True) if signin else None
+        if user is None or not user.enabled:
+            return InvalidGrant('The user is no longer enabled')
+        if not governs(db, client.tenant_uuid, user.tenant_uuid):
+            # As for every grant: a client serves the users of its tenant tree only.
+            return InvalidGrant("The user who signed in is outside the client's tenants")
+        scope = tuple(row.scope.split())
+        login = user.username or str(user.uuid)
+        oidc = {'scope': list(scope), 'sid': str(signin.uuid), 'iss': row.issuer,
+                'auth_time': int(signin.auth_time.timestamp())}
+        refresh = None
+        if OFFLINE_ACCESS in scope:
+            refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
+                                           mobile=False, backend='wazo_user',
+                                           user_agent=origin.user_agent,
+                                           remote_addr=origin.remote_addr)
+            db.get(RefreshToken, refresh.uuid).metadata_ = {'oidc': oidc}
+        issued = self._tokens.issue(
+            db, user, LoginRequest(login=login, client_id=client.client_id,
+                                   user_agent=origin.user_agent,
+                                   remote_addr=origin.remote_addr),
+            login, refresh_token_uuid=refresh.uuid if refresh else None,
+            persistent={'oidc': oidc})
+        digest = tokens.token_digest(issued.data['token'])
+        client_repo.set_token_client(db, digest, client.client_id)
+        session_uuid = uuid.UUID(issued.data['session_uuid'])
+        oidc_repo.link_session(db, session_uuid, signin.uuid)
+        row.issued_session_uuid = session_uuid
+        row.issued_refresh_uuid = refresh.uuid if refresh else None
+        if user.purpose != 'internal' and \
+                session_repo.count_live_of_user(db, user.uuid) > self._max_user_sessions:
+            raise TooManySessions(f'User {user.uuid} has exceeded the maximum number of '
+                                  'active sessions')
+        if refresh is not None:
+            issued.extra['refresh_token'] = refresh.value
+        grant = grant_of(issued)
+        id_token = self._id_tokens.sign(db, key, user.uuid, client.client_id, oidc, grant,
+                                        nonce=row.nonce) if 'openid' in scope else None
+        return OidcGrant(**vars(grant), id_token=id_token, oidc_scope=scope)
+
+    def refreshed(self, grant: Grant, client: AuthenticatedClient) -> OidcGrant:
+        """A refresh grant with a new ID token when the refresh token came from an OpenID
+        sign-in (OIDC Core §12.2); the new session joins the sign-in while it is live.
+        Other refreshes pay one indexed read."""
+        with self._sessions() as db:
+            row = oidc_repo.token_oidc(db, tokens.token_digest(grant.access_token))
+        if row is None or not row.oidc:
+            return OidcGrant(**vars(grant))
+        oidc, sid = row.oidc, uuid.UUID(row.oidc['sid'])
+        scope = tuple(oidc.get('scope', ()))
+        key = self._id_tokens.signing_key() if 'openid' in scope else None
+        with self._sessions.begin() as db:
+            if oidc_repo.signin_alive(db, sid, self._clock()):
+                oidc_repo.link_session(db, row.session_uuid, sid)
+            id_token = self._id_tokens.sign(db, key, row.user_uuid, client.client_id, oidc,
+                                            grant) if key else None
+        return replace(OidcGrant(**vars(grant)), id_token=id_token, oidc_scope=scope)

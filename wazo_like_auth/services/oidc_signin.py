@@ -1,0 +1,154 @@
+"""Browser sign-in sessions of the OpenID Connect provider.
+
+Signing in checks the password as POST /token does (login throttle, bcrypt with no database
+connection held, the same answer for every failure: unknown user, wrong password, disabled
+user, user of another tenant than the realm's). Success makes a sign-in: a random cookie value
+known to the database only by its SHA-256, and a session of the user (visible and deletable
+in /sessions) that sessions issued through the sign-in hang off. A sign-in whose user was
+disabled or deleted is ended when next seen.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+
+from ..exceptions import AuthenticationFailed, TooManyAttempts
+from ..models import User
+from ..oidc.realms import Realm
+from ..oidc_models import Signin
+from ..passwords import PasswordHasher
+from ..repositories import oidc as oidc_repo
+from ..repositories import users as user_repo
+from ..clock import utc_now
+from .throttle import LoginThrottle
+
+logger = logging.getLogger(__name__)
+
+
+class SigninFailed(Exception):
+    """``reason``: bad_credentials (401) or throttled (429), for the page to explain."""
+
+    def __init__(self, reason: str, status: int):
+        self.reason = reason
+        self.status = status
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live sign-in; ``cookie`` is set only right after signing in."""
+    uuid: uuid.UUID
+    user_uuid: uuid.UUID
+    tenant_uuid: uuid.UUID
+    username: str
+    auth_time: dt.datetime
+    cookie: str | None = None
+
+
+def cookie_digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode('utf-8', 'replace')).digest()
+
+
+class SigninService:
+    def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
+                 throttle: LoginThrottle, lifetime: int,
+                 clock: Callable[[], dt.datetime] = utc_now):
+        self._sessions = sessions
+        self._hasher = hasher
+        self._throttle = throttle
+        self._lifetime = dt.timedelta(seconds=lifetime)
+        self._clock = clock
+
+    def sign_in(self, realm: Realm, address: str, login: str, password: str) -> SignedIn:
+        """A new sign-in for valid credentials of a user of ``realm``; raises SigninFailed."""
+        if not login or len(login) > 1024 or '\x00' in login or not password:
+            self._hasher.burn()
+            raise SigninFailed('bad_credentials', 401)
+        try:
+            self._throttle.check_login(login, address)
+        except TooManyAttempts:
+            raise SigninFailed('throttled', 429) from None
+        with self._sessions() as db:
+            user = user_repo.find_enabled_by_login(db, login)
+            candidate = (user.uuid, user.password_hash) if user and realm.accepts(
+                user.tenant_uuid) else (None, None)
+        if not self._hasher.verify(password, candidate[1]):
+            logger.info('sign-in page: wrong credentials for "%s" from %s', login, address)
+            self._throttle.login_failed(login, address)
+            raise SigninFailed('bad_credentials', 401)
+        self._throttle.login_succeeded(login, address)
+        return self._create(candidate, login, address)
+
+    def _create(self, candidate, login: str, address: str) -> SignedIn:
+        cookie, now = secrets.token_urlsafe(32), self._clock()
+        with self._sessions.begin() as db:
+            oidc_repo.purge_expired(db, now)
+            user = db.get(User, candidate[0], with_for_update=True)
+            if user is None or not user.enabled or user.password_hash != candidate[1]:
+                raise SigninFailed('bad_credentials', 401)
+            signin = Signin(uuid=uuid.uuid4(), cookie_hash=cookie_digest(cookie),
+                            session_uuid=uuid.uuid4(), user_uuid=user.uuid,
+                            tenant_uuid=user.tenant_uuid, auth_time=now,
+                            expires_at=now + self._lifetime)
+            oidc_repo.add_signin(db, signin)
+        logger.info('sign-in page: %s signed in from %s', login, address)
+        return SignedIn(signin.uuid, user.uuid, user.tenant_uuid, user.username or login, now,
+                        cookie)
+
+    def check_realm_login(self, realm: Realm, login: str, address: str) -> None:
+        """For the password grant of a realm: a user of another tenant fails as a wrong
+        password does (a bcrypt spent, a failure counted). Raises AuthenticationFailed,
+        TooManyAttempts."""
+        if realm.is_global or not login or len(login) > 1024 or '\x00' in login:
+            return
+        with self._sessions() as db:
+            user = user_repo.find_enabled_by_login(db, login)
+            elsewhere = user is not None and not realm.accepts(user.tenant_uuid)
+        if elsewhere:
+            self._throttle.check_login(login, address)
+            self._hasher.burn()
+            self._throttle.login_failed(login, address)
+            logger.info('Failed login: user of another tenant for "%s" from %s', login,
+                        address)
+            raise AuthenticationFailed()
+
+    def current(self, realm: Realm, cookie: str | None) -> SignedIn | None:
+        """The live sign-in of a browser's cookie in ``realm``, or None. A sign-in whose user
+        is no longer enabled is ended (the next authorization asks again)."""
+        if not cookie or len(cookie) > 256:
+            return None
+        with self._sessions.begin() as db:
+            signin = oidc_repo.signin_by_cookie(db, cookie_digest(cookie), self._clock())
+            if signin is None or not realm.accepts(signin.tenant_uuid):
+                return None
+            user = db.get(User, signin.user_uuid)
+            if user is None or not user.enabled:
+                oidc_repo.end_signin(db, signin.uuid)
+                logger.info('sign-in %s ended: its user is disabled', signin.uuid)
+                return None
+            return SignedIn(signin.uuid, user.uuid, user.tenant_uuid,
+                            user.username or str(user.uuid), signin.auth_time)
+
+    def end_in_realm(self, realm: Realm, signin_uuid: uuid.UUID) -> int:
+        """End a sign-in of ``realm`` named by an ID token's ``sid``; 0 when unknown."""
+        with self._sessions.begin() as db:
+            signin = db.get(Signin, signin_uuid)
+            if signin is None or not realm.accepts(signin.tenant_uuid):
+                return 0
+            ended = oidc_repo.end_signin(db, signin_uuid)
+        logger.info('sign-in %s ended with %d sessions', signin_uuid, len(ended))
+        return len(ended)
+
+    def end(self, signin_uuid: uuid.UUID) -> int:
+        """End a sign-in and every session issued through it; returns how many sessions."""
+        with self._sessions.begin() as db:
+            ended = oidc_repo.end_signin(db, signin_uuid)
+        logger.info('sign-in %s ended with %d sessions', signin_uuid, len(ended))
+        return len(ended)
