@@ -7,41 +7,23 @@ Screenshots of the pages are saved in a temporary directory whose path is printe
 """
 from __future__ import annotations
 
-import shutil
 import time
-import uuid
 
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import text
 
 from tests.support.apps import running_app
+from tests.support.browser import (browser, make_top_user, needs_browser,  # noqa: F401
+                                   own_engine, wait_for)
 from tests.support.live_server import LiveServer
-from tests.support.postgres import Postgresql
-from wazo_like_auth import db
 from wazo_like_auth.app import services_of
 from wazo_like_auth.config import load_config
-from wazo_like_auth.models import Policy, Tenant, User, UserPolicy
-from wazo_like_auth.passwords import PasswordHasher
 
 DEVICE = 'urn:ietf:params:oauth:grant-type:device_code'
-CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason='chromium or chromedriver not installed (run .ci/install-browser)')
-
-
-@pytest.fixture(scope='module')
-def own_engine():
-    """A PostgreSQL of this module's own: the shared one of tests/e2e/conftest.py is not
-    emptied between tests, and this module leaves users and clients behind."""
-    with Postgresql() as pg:
-        engine = create_engine(db.url(pg.url()))
-        db.upgrade(engine)
-        yield engine
-        engine.dispose()
+pytestmark = needs_browser
 
 
 @pytest.fixture(scope='module')
@@ -59,30 +41,9 @@ def server(own_engine, tmp_path_factory):
         services.client_service.reconcile([{
             'client_id': 'tv', 'client_secret': None, 'public': True, 'name': 'Living room TV',
             'grant_types': [DEVICE, 'refresh_token'], 'acl': [], 'policies': []}])
-        _make_user(engine, 'alice', 's3cret', ['confd.users.me.read'])
+        make_top_user(engine, 'alice', 's3cret', ['confd.users.me.read'])
         with LiveServer(app) as live:
             yield live
-
-
-@pytest.fixture(scope='module')
-def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    options = Options()
-    options.binary_location = CHROMIUM
-    # Running as root in a container needs --no-sandbox; the rest keeps chromium quiet,
-    # offline and independent of any profile.
-    for argument in ('--headless=new', '--no-sandbox', '--disable-gpu',
-                     '--disable-dev-shm-usage', '--disable-background-networking',
-                     '--disable-component-update', '--disable-sync', '--no-first-run',
-                     '--window-size=420,860',
-                     f'--user-data-dir={tmp_path_factory.mktemp("chromium-profile")}'):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(20)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope='module')
@@ -90,18 +51,6 @@ def screenshots(tmp_path_factory):
     folder = tmp_path_factory.mktemp('device-flow-screenshots')
     print(f'\ndevice flow screenshots: {folder}')
     return folder
-
-
-def _make_user(engine, username: str, password: str, acl: list[str]) -> None:
-    sessions = db.make_sessionmaker(engine)
-    with sessions.begin() as s:
-        top = s.scalars(select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid)).one()
-        user = User(uuid=uuid.uuid4(), username=username, tenant_uuid=top,
-                    password_hash=PasswordHasher(rounds=4).hash(password))
-        policy = Policy(tenant_uuid=top, name=f'p-{username}', slug=f'p-{username}', acl=acl)
-        s.add_all([user, policy])
-        s.flush()
-        s.add(UserPolicy(user_uuid=user.uuid, policy_uuid=policy.uuid))
 
 
 def start(server) -> dict:
@@ -130,25 +79,6 @@ def sign_in(browser, started: dict, password: str = 's3cret') -> None:
     browser.find_element(By.ID, 'username').send_keys('alice')
     browser.find_element(By.ID, 'password').send_keys(password)
     browser.find_element(By.ID, 'continue').click()
-
-
-def wait_for(browser, expected: str) -> str:
-    """The page text once it shows ``expected``: a click returns before the next page has
-    loaded, so read only when it is there (10 s at most)."""
-    from selenium.common.exceptions import TimeoutException, WebDriverException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    def shown(driver):
-        try:
-            page = driver.find_element(By.TAG_NAME, 'body').text
-        except WebDriverException:  # between two pages
-            return False
-        return page if expected in page else False
-    try:
-        return WebDriverWait(browser, 10, poll_frequency=0.1).until(shown)
-    except TimeoutException:
-        raise AssertionError(f'{expected!r} not in page: {browser.page_source[:2000]}') from None
 
 
 def test_person_approves_in_the_browser_and_the_device_gets_a_token(server, browser,

@@ -20,17 +20,15 @@ from authlib.oidc.core import CodeIDToken
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
-from tests.e2e.test_device_flow_browser import (CHROMEDRIVER, CHROMIUM, _make_user,  # noqa: F401
-                                                browser, own_engine, wait_for)
 from tests.support.apps import running_app
+from tests.support.browser import (browser, make_top_user, needs_browser,  # noqa: F401
+                                   own_engine, wait_for)
 from tests.support.live_server import LiveServer
 from wazo_like_auth.app import services_of
 from wazo_like_auth.config import load_config
 from wazo_like_auth.models import Tenant
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason='chromium or chromedriver not installed (run .ci/install-browser)')
+pytestmark = needs_browser
 
 
 class RelyingParty:
@@ -82,7 +80,7 @@ def server(own_engine, tmp_path_factory, rp):
              'name': 'Partner app', 'grant_types': ['authorization_code'], 'acl': [],
              'policies': [], 'redirect_uris': [callback], 'post_logout_redirect_uris': [],
              'require_consent': True}])
-        _make_user(own_engine, 'alice', 's3cret', ['confd.users.me.read'])
+        make_top_user(own_engine, 'alice', 's3cret', ['confd.users.me.read'])
         with LiveServer(app) as live:
             yield live
 
