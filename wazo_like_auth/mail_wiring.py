@@ -2,6 +2,8 @@
 from the configuration and the core services (called by app.build_services)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from sqlalchemy import Engine
@@ -44,6 +46,9 @@ def build(config: dict, *, engine: Engine, sessions: sessionmaker, hasher: Passw
         'password_reset_service': resets,
         'email_confirmation_service': confirmations,
         'registration_service': registrations,
+        # Key separation: the reset page's CSRF key is derived with its own label.
+        'password_reset_csrf_key': hmac.new(token_secret(config), b'password-reset-page-csrf',
+                                            hashlib.sha256).digest(),
     }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import email_confirmation as ec
-from .api import Api
+from .api import PREFIXES, Api
 from .password_reset import PasswordReset
+from .password_reset_page import PasswordResetPages
 from .registration import Register
 
 
@@ -17,3 +18,10 @@ def register(api: Api, services: dict[str, Any]) -> None:
     api.route(ec.EmailConfirm, '/emails/<uuid:email_uuid>/confirm', confirmations=confirmations)
     api.route(Register, '/users/register', registrations=services['registration_service'],
               enabled=services['mail_settings'].registration_enabled)
+    pages = PasswordResetPages(resets=services['password_reset_service'],
+                               csrf_key=services['password_reset_csrf_key'])
+    for prefix in PREFIXES:  # the page of a mailed reset link
+        api.app.add_url_rule(f'{prefix}/users/password/reset/page', f'reset_page{prefix}',
+                             pages.show, methods=['GET'])
+        api.app.add_url_rule(f'{prefix}/users/password/reset/page', f'reset_submit{prefix}',
+                             pages.submit, methods=['POST'])
