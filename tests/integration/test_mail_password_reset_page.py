@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.integration.admin_client import token_of
+from tests.integration.apps import running_app
 from tests.integration.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
                                            mailbox, path_of, query_of)
 
@@ -189,3 +190,19 @@ def test_a_refused_password_shows_the_form_again_with_the_reason(client, link, l
     assert login('alice', 's3cret').status_code == 200  # nothing changed
     assert submit(client, answer, 'é' * 36).status_code == 200  # 72 bytes: accepted
     assert login('alice', 'é' * 36).status_code == 200
+
+
+def test_an_operator_front_end_gets_the_mailed_link_instead(mail_config, mailbox,  # noqa: F811
+                                                             engine, alice, login):
+    config = mail_config(mailbox.port, mail={
+        'password_reset_link': 'https://front.example.com/reset?u={user_uuid}&t={token}'})
+    with running_app(config, engine) as app:
+        client = app.test_client()
+        assert client.get(RESET, query_string={'username': 'alice'}).status_code == 204
+        deliver(app)
+        link = link_in(mailbox.wait(1)[-1])
+        assert link.startswith(f'https://front.example.com/reset?u={alice}&t=')
+        token = query_of(link)['t']
+        assert client.post(RESET, query_string={'user_uuid': str(alice), 'token': token},
+                           json={'password': 'fr0nt-end'}).status_code == 204
+    assert login('alice', 'fr0nt-end').status_code == 200
