@@ -6,6 +6,7 @@ from typing import Any
 from . import email_confirmation as ec
 from .api import PREFIXES, Api
 from .password_reset import PasswordReset
+from .pages import readable_errors
 from .password_reset_page import PasswordResetPages
 from .registration import Register
 
@@ -22,6 +23,6 @@ def register(api: Api, services: dict[str, Any]) -> None:
                                csrf_key=services['password_reset_csrf_key'])
     for prefix in PREFIXES:  # the page of a mailed reset link
         api.app.add_url_rule(f'{prefix}/users/password/reset/page', f'reset_page{prefix}',
-                             pages.show, methods=['GET'])
+                             readable_errors(pages.show), methods=['GET'])
         api.app.add_url_rule(f'{prefix}/users/password/reset/page', f'reset_submit{prefix}',
-                             pages.submit, methods=['POST'])
+                             readable_errors(pages.submit), methods=['POST'])

@@ -9,6 +9,9 @@ CSRF (``CsrfGuard``): the first page sets a random nonce in an HttpOnly, SameSit
 cookie; each form carries HMAC(key, form name + nonce). A POST is accepted only when the two
 agree: another site can neither read the cookie nor compute the HMAC. Each page family has its
 own key (derived from the server secret with its own label) and its own cookie.
+
+Errors (``readable_errors``): a page view that fails (database down, a bug) answers a readable
+page with the status ``errors.handle_error`` chooses (and logs), never the JSON envelope.
 """
 from __future__ import annotations
 
@@ -16,10 +19,14 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
 
 import jinja2
 from flask import Response, request
+
+from .errors import handle_error
 
 _NONCE_RE = re.compile(r'^[A-Za-z0-9_-]{43}$')
 
@@ -48,6 +55,23 @@ def render(template: str, status: int, *, form_action: str = "'none'", **context
     response = Response(html, status=status, mimetype='text/html')
     response.headers.update(security_headers(form_action))
     return response
+
+
+def readable_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """``view`` answering a page instead of the envelope when it raises (see module doc)."""
+    @wraps(view)
+    def page_view(*args, **kwargs) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 (classified and logged by handle_error)
+            status = handle_error(e).status_code
+        if status == 503:
+            return render('result.html', 503, title='Temporarily unavailable', ok=False,
+                          message='This page cannot be shown right now. Please try again in '
+                                  'a few minutes.')
+        return render('result.html', status, title='Something went wrong', ok=False,
+                      message='This page cannot be shown. Please try again later.')
+    return page_view
 
 
 class CsrfGuard:
