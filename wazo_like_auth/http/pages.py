@@ -30,6 +30,7 @@ from .errors import handle_error
 
 _NONCE_RE = re.compile(r'^[A-Za-z0-9_-]{43}$')
 
+# base.html (the layout every page extends) lives with the device and OpenID Connect pages.
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader([Path(__file__).parent / 'templates',
                                     Path(__file__).parent.parent / 'oauth2' / 'templates']),
