@@ -102,7 +102,7 @@ DEFAULTS: dict[str, Any] = {
     },
     'mail': {
         'templates_dir': None,  # files here override the packaged templates, one by one
-        'password_reset_link': None,  # None: {public_url}/users/password/reset?...
+        'password_reset_link': None,  # None: {public_url}/users/password/reset/page?...
         'poll_interval': 5,
         'retry_initial_delay': 10,
         'retry_max_delay': 900,

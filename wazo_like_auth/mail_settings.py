@@ -167,7 +167,7 @@ class MailSettings:
             smtp=SmtpSettings(**config['smtp']), public_url=config['public_url'],
             templates_dir=mail['templates_dir'],
             password_reset_link=mail['password_reset_link'] or
-            base + '/users/password/reset?user_uuid={user_uuid}&token={token}',
+            base + '/users/password/reset/page?user_uuid={user_uuid}&token={token}',
             email_confirmation_link=base + '/emails/{email_uuid}/confirm?token={token}',
             poll_interval=mail['poll_interval'],
             retry_initial_delay=mail['retry_initial_delay'],

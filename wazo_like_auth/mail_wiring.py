@@ -2,6 +2,8 @@
 from the configuration and the core services (called by composition.build_services)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -28,6 +30,7 @@ class Mail:
     password_reset: PasswordResetService
     email_confirmation: EmailConfirmationService
     registration: RegistrationService
+    reset_page_csrf_key: bytes  # the reset page's CSRF key, derived from the token secret
 
 
 def build(config: dict, *, engine: Engine, sessions: sessionmaker, hasher: PasswordHasher,
@@ -49,7 +52,10 @@ def build(config: dict, *, engine: Engine, sessions: sessionmaker, hasher: Passw
                         on_rejected=registrations.forget)
     notify.target = sender.notify
     return Mail(settings=settings, sender=sender, password_reset=resets,
-                email_confirmation=confirmations, registration=registrations)
+                email_confirmation=confirmations, registration=registrations,
+                # Key separation: the reset page's CSRF key is derived with its own label.
+                reset_page_csrf_key=hmac.new(token_secret(config), b'password-reset-page-csrf',
+                                             hashlib.sha256).digest())
 
 
 class _Deferred:

@@ -101,6 +101,14 @@ def path_of(link: str) -> str:
     return parts.path + ('?' + parts.query if parts.query else '')
 
 
+def api_of(reset_link: str) -> str:
+    """The API URL (POST /users/password/reset) for a mailed reset link, which opens the
+    reset page: same query, the page's path without ``/page``."""
+    parts = urllib.parse.urlsplit(reset_link)
+    assert parts.path.endswith('/users/password/reset/page'), reset_link
+    return parts.path.removesuffix('/page') + '?' + parts.query
+
+
 def query_of(link: str) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query))
 

@@ -100,3 +100,20 @@ def test_outage_answers_503_quickly_then_recovers_without_restart(outage_db, out
     assert client.get('/0.1/status').status_code == 200
     assert [client.head(f'/0.1/token/{t}').status_code for t in tokens] == [204] * 3
     assert client.post('/0.1/token', json={}, headers=basic('admin', 'pw')).status_code == 200
+
+
+def test_the_password_reset_page_answers_a_readable_page_during_an_outage(outage_db,
+                                                                          outage_app):
+    client = outage_app.test_client()
+    link = ('/api/auth/0.1/users/password/reset/page?user_uuid=7a9b6f3e-2b1c-4d5e-8f90-'
+            '123456789abc&token=' + 'A' * 43)
+    outage_db.stop()
+    try:
+        page = client.get(link)
+        assert page.status_code == 503 and page.mimetype == 'text/html'
+        assert '<h1>Temporarily unavailable</h1>' in page.text
+        assert page.headers['X-Frame-Options'] == 'DENY'
+    finally:
+        outage_db.restart()
+    page = client.get(link)
+    assert page.status_code == 401 and '<h1>Link not valid</h1>' in page.text

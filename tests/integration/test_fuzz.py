@@ -3,7 +3,7 @@
 Each operation of the served OpenAPI document gets generated requests, valid and invalid, sent
 in-process to the WSGI app with a full-access token, and each answer must: not be a 5xx, have a
 documented status, content type and body schema, and, when it is an error, be the one envelope
-of spec D4 (RFC 6749 bodies on the OAuth 2.0 protocol endpoints, HTML on the device pages).
+of spec D4 (RFC 6749 bodies on the OAuth 2.0 protocol endpoints, HTML on the pages).
 
 A bounded run is part of the suite (``FUZZ_EXAMPLES`` examples per operation, default 5). Long
 run, e.g. before a release::
@@ -37,7 +37,8 @@ from wazo_like_auth.http import openapi
 
 EXAMPLES = int(os.environ.get('FUZZ_EXAMPLES', '5'))
 HTML_PAGES = ('/device', '/device/decision', '/oauth2/authorize', '/oauth2/authorize/signin',
-              '/oauth2/authorize/consent', '/oauth2/logout', '/oauth2/logout/confirm')
+              '/oauth2/authorize/consent', '/oauth2/logout', '/oauth2/logout/confirm',
+              '/users/password/reset/page')
 REALM_PROTOCOL = '/realms/{slug}/protocol/openid-connect/'
 REALM_PAGES = ('auth', 'auth/signin', 'auth/consent', 'logout', 'logout/confirm')
 HTML_GETS = ('/emails/{email_uuid}/confirm',)  # the page of a mailed confirmation link
@@ -51,7 +52,8 @@ schema.config.phases.update(phases=['examples', 'coverage', 'fuzzing'])
 
 def error_body_is_the_envelope(ctx, response, case) -> None:
     """Every 4xx/5xx body is the envelope (spec D4); OAuth 2.0 protocol errors are RFC 6749
-    §5.2 bodies; the device pages answer HTML; a HEAD answer has no body."""
+    §5.2 bodies; the pages (device, sign-in, logout, password reset) answer HTML; a HEAD
+    answer has no body."""
     path = case.operation.path
     realm_page = path.startswith(REALM_PROTOCOL) and path[len(REALM_PROTOCOL):] in REALM_PAGES
     if response.status_code < 400 or case.method.upper() == 'HEAD' or path in HTML_PAGES \

@@ -12,8 +12,8 @@ from tests.support.admin_client import AdminClient
 from tests.support.apps import running_app
 from tests.support.credentials import basic
 from tests.support.polling import wait_until
-from tests.integration.smtp_server import (Mailbox, deliver, free_port, link_in,  # noqa: F401
-                                           mail_config, mailbox, path_of, text_of)
+from tests.integration.smtp_server import (Mailbox, api_of, deliver, free_port,  # noqa: F401
+                                           link_in, mail_config, mailbox, text_of)
 from wazo_like_auth.app import create_app, shutdown
 
 RESET = '/0.1/users/password/reset'
@@ -50,7 +50,7 @@ def test_smtp_down_then_back_the_mail_arrives_once(background_app, make_user, en
         box.wait(1, timeout=15)
         assert wait_until(lambda: outbox(engine) == [], 5)
         link = link_in(box.received[0][2])
-        assert client.post(path_of(link), json={'password': 'back'}).status_code == 204
+        assert client.post(api_of(link), json={'password': 'back'}).status_code == 204
         assert len(box.received) == 1  # delivered once
     finally:
         box.stop()

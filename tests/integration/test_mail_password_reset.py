@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.admin_client import token_of
-from tests.integration.smtp_server import (deliver, link_in, mail_config, mailbox,  # noqa: F401
-                                           path_of, query_of)
+from tests.integration.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
+                                           mailbox, query_of)
 
 RESET = '/0.1/users/password/reset'
 
@@ -44,11 +44,11 @@ def test_reset_link_sets_the_password_and_ends_every_session(client, app, mailbo
     assert message['To'].addresses[0].addr_spec == 'alice@example.com'
     assert message['Subject'] == 'Password reset'
     link = link_in(message)
-    assert link.startswith('https://auth.example.com/api/auth/0.1/users/password/reset?')
+    assert link.startswith('https://auth.example.com/api/auth/0.1/users/password/reset/page?')
     assert query_of(link)['user_uuid'] == str(alice)
     assert login('alice', 's3cret').status_code == 200  # still works until the reset is done
 
-    assert client.post(path_of(link), json={'password': 'n3w-pass'}).status_code == 204
+    assert client.post(api_of(link), json={'password': 'n3w-pass'}).status_code == 204
     assert login('alice', 's3cret').status_code == 401
     assert login('alice', 'n3w-pass').status_code == 200
     assert client.get(f'/0.1/token/{session_token}').status_code == 404
@@ -59,7 +59,7 @@ def test_reset_link_sets_the_password_and_ends_every_session(client, app, mailbo
 def test_reset_by_email_or_login(client, app, mailbox, alice, query):
     link = reset_link(client, app, mailbox, **query)
     assert mailbox.received[-1][0] == ['alice@example.com']
-    assert client.post(path_of(link), json={'password': 'other'}).status_code == 204
+    assert client.post(api_of(link), json={'password': 'other'}).status_code == 204
 
 
 def test_nobody_can_tell_whether_an_account_exists(client, app, mailbox, make_user, alice):
@@ -80,8 +80,8 @@ def test_nobody_can_tell_whether_an_account_exists(client, app, mailbox, make_us
 
 def test_reset_token_serves_once(client, app, mailbox, alice, login):
     link = reset_link(client, app, mailbox, username='alice')
-    assert client.post(path_of(link), json={'password': 'first'}).status_code == 204
-    again = client.post(path_of(link), json={'password': 'second'})
+    assert client.post(api_of(link), json={'password': 'first'}).status_code == 204
+    again = client.post(api_of(link), json={'password': 'second'})
     assert again.status_code == 401 and again.get_json()['error_id'] == 'unauthorized'
     assert login('alice', 'first').status_code == 200
 
@@ -107,7 +107,7 @@ def test_tampered_and_expired_tokens_are_refused(client, app, mailbox, alice, en
         assert response.status_code == 401, bad
     with engine.begin() as conn:
         conn.execute(text("UPDATE auth_mail_token SET expires_at = now() - interval '1 s'"))
-    assert client.post(path_of(link), json={'password': 'x'}).status_code == 401
+    assert client.post(api_of(link), json={'password': 'x'}).status_code == 401
     assert login('alice', 's3cret').status_code == 200
 
 
@@ -116,7 +116,7 @@ def test_changing_the_password_another_way_voids_the_link(client, app, mailbox, 
     link = reset_link(client, app, mailbox, username='alice')
     admin.ok('PUT', f'/users/{alice}/password', 204,
              json={'old_password': 's3cret', 'new_password': 'changed'})
-    assert client.post(path_of(link), json={'password': 'x'}).status_code == 401
+    assert client.post(api_of(link), json={'password': 'x'}).status_code == 401
     assert login('alice', 'changed').status_code == 200
 
 

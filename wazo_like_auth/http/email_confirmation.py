@@ -1,14 +1,11 @@
 """E-mail confirmation (admin spec §1.9): ask for a link, confirm by API or by the mailed link.
 
-The GET of a mailed link answers a small server-rendered page (no JavaScript, strict CSP, never
-framed or cached, no Referer: the token is in the URL), 200 when confirmed, else the error's
-status with a readable sentence.
+The GET of a mailed link answers a small server-rendered page (``pages.render``: no
+JavaScript, strict CSP, never framed or cached, no Referer: the token is in the URL), 200 when
+confirmed, else the error's status with a readable sentence.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import jinja2
 from flask import Response, request
 from flask_restful import Resource
 
@@ -16,23 +13,13 @@ from ..exceptions import ServiceError
 from ..services.authorization import Authorizer
 from ..services.email_confirmation import EmailConfirmationService
 from .auth import ProtectedResource, request_token, required_acl
+from .pages import render
 
-_HEADERS = {
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; "
-                               "form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
-    'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-}
 _MESSAGES = {
     401: ('Link not valid', 'This link is not valid: it expired, was already used or was '
                             'replaced by a newer one. Ask for a new confirmation mail.'),
     404: ('Address unknown', 'This address is no longer on the account.'),
 }
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / 'templates'),
-    autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 class ConfirmationRequest(ProtectedResource):
@@ -69,8 +56,4 @@ def _token() -> str:
 
 
 def _page(status: int, title: str, message: str, ok: bool) -> Response:
-    html = _templates.get_template('email_confirmation.html').render(
-        title=title, message=message, ok=ok)
-    response = Response(html, status=status, mimetype='text/html')
-    response.headers.update(_HEADERS)
-    return response
+    return render('result.html', status, title=title, message=message, ok=ok)

@@ -107,6 +107,16 @@ class PasswordResetService:
                     'set' if password is not None else 'removed',
                     'mailed token' if by_mail else 'access token', len(revoked))
 
+    def link_valid(self, user_uuid: uuid.UUID, token: str) -> bool:
+        """True when ``token`` is a mailed reset token ``complete`` would accept now for
+        ``user_uuid`` (live, unused, that user's, enabled user, password unchanged since).
+        Changes nothing. Access tokens are not links: False."""
+        token_hash = mail_tokens.digest(token)
+        if token_hash is None:
+            return False
+        with self._sessions() as db:
+            return self._mail_token_valid(db, token_hash, db.get(User, user_uuid))
+
     def _check_mail_token(self, token_hash: bytes, user_uuid: uuid.UUID) -> bool:
         """True for a live reset token of ``user_uuid``; a reset token of another user is
         refused here rather than tried as an access token."""

@@ -1,0 +1,105 @@
+"""What every server-rendered page shares: templates, security headers, CSRF.
+
+Pages (device verification, e-mail confirmation, password reset) are HTML with no JavaScript.
+Every page is sent with a strict CSP (no script, no remote resource, ``form-action`` limited to
+this server or nothing), is never framed (clickjacking), never cached (it may show a secret or
+a result meant for one person) and sends no Referer (links carry codes and tokens in their URL).
+
+CSRF (``CsrfGuard``): the first page sets a random nonce in an HttpOnly, SameSite=Strict
+cookie; each form carries HMAC(key, form name + nonce). A POST is accepted only when the two
+agree: another site can neither read the cookie nor compute the HMAC. Each page family has its
+own key (derived from the server secret with its own label) and its own cookie.
+
+Errors (``readable_errors``): a page view that fails (database down, a bug) answers a readable
+page with the status ``errors.handle_error`` chooses (and logs), never the JSON envelope.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+import jinja2
+from flask import Response, request
+
+from .errors import handle_error
+
+_NONCE_RE = re.compile(r'^[A-Za-z0-9_-]{43}$')
+
+# base.html (the layout every page extends) lives with the device and OpenID Connect pages.
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader([Path(__file__).parent / 'templates',
+                                    Path(__file__).parent.parent / 'oauth2' / 'templates']),
+    autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def security_headers(form_action: str) -> dict[str, str]:
+    """``form_action``: "'self'" for pages with a form, "'none'" for the others."""
+    return {
+        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; "
+                                   f"form-action {form_action}; frame-ancestors 'none'; "
+                                   "base-uri 'none'",
+        'X-Frame-Options': 'DENY',
+        'Referrer-Policy': 'no-referrer',
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+    }
+
+
+def render(template: str, status: int, *, form_action: str = "'none'", **context) -> Response:
+    """``template`` rendered with ``context`` (autoescaped), with the security headers."""
+    html = _templates.get_template(template).render(**context)
+    response = Response(html, status=status, mimetype='text/html')
+    response.headers.update(security_headers(form_action))
+    return response
+
+
+def readable_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """``view`` answering a page instead of the envelope when it raises (see module doc)."""
+    @wraps(view)
+    def page_view(*args, **kwargs) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 (classified and logged by handle_error)
+            status = handle_error(e).status_code
+        if status == 503:
+            return render('result.html', 503, title='Temporarily unavailable', ok=False,
+                          message='This page cannot be shown right now. Please try again in '
+                                  'a few minutes.')
+        return render('result.html', status, title='Something went wrong', ok=False,
+                      message='This page cannot be shown. Please try again later.')
+    return page_view
+
+
+class CsrfGuard:
+    """Form tokens bound to the browser by a cookie (see the module doc)."""
+
+    def __init__(self, *, key: bytes, cookie: str):
+        self._key = key
+        self.cookie = cookie
+
+    def nonce(self) -> str:
+        """The browser's nonce, or a new one when it has none (or a malformed one)."""
+        current = request.cookies.get(self.cookie, '')
+        return current if _NONCE_RE.match(current) else secrets.token_urlsafe(32)
+
+    def token(self, form: str, nonce: str) -> str:
+        return hmac.new(self._key, f'{form}:{nonce}'.encode(), hashlib.sha256).hexdigest()
+
+    def ok(self, form: str) -> bool:
+        """True when the POSTed ``csrf`` field matches this browser's cookie for ``form``."""
+        nonce = request.cookies.get(self.cookie, '')
+        sent = request.form.get('csrf', '')
+        return bool(_NONCE_RE.match(nonce)) and hmac.compare_digest(
+            sent.encode('utf-8', 'replace'), self.token(form, nonce).encode())
+
+    def bind(self, response: Response, nonce: str) -> Response:
+        """Set the cookie holding ``nonce`` unless the browser already sent it."""
+        if request.cookies.get(self.cookie) != nonce:
+            response.set_cookie(self.cookie, nonce, httponly=True, samesite='Strict',
+                                secure=request.is_secure, path='/')
+        return response
