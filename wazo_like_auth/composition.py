@@ -41,8 +41,8 @@ from .services.oidc_id_tokens import IdTokenIssuer
 from .services.oidc_signin import SigninService
 from .services.policies import PolicyService
 from .services.refresh_tokens import RefreshTokenService
-from .services.signing_keys import SigningKeyService
 from .services.sessions import SessionService
+from .services.signing_keys import SigningKeyService
 from .services.startup import StartupService
 from .services.status import StatusService
 from .services.tenants import TenantService
