@@ -11,8 +11,8 @@ import pytest
 import requests
 from hypothesis import HealthCheck, settings
 
-from tests.e2e.test_hardening_http import ADMIN, served
-from tests.integration.test_fuzz import CHECKS, DOCUMENT, _well_formed, schema
+from tests.support.hardened import ADMIN, served
+from tests.support.fuzz import CHECKS, DOCUMENT, schema, well_formed
 
 pytestmark = pytest.mark.e2e
 
@@ -62,10 +62,10 @@ def served_targets(svc) -> dict[str, str]:
                                                 HealthCheck.too_slow, HealthCheck.filter_too_much])
 def test_every_operation_answers_as_documented_when_served(case, svc, served_targets):
     headers = case.headers or {}
-    if _well_formed(headers.get('Wazo-Tenant')):
+    if well_formed(headers.get('Wazo-Tenant')):
         headers['Wazo-Tenant'] = served_targets['Wazo-Tenant']
     for name, value in (case.path_parameters or {}).items():
-        if name in served_targets and (_well_formed(value) or name == 'policy') \
+        if name in served_targets and (well_formed(value) or name == 'policy') \
                 and zlib.crc32(f'{name}{value}'.encode()) % 2:
             case.path_parameters[name] = served_targets[name]
     case.headers = {**headers, 'X-Auth-Token': served_targets['token']}

@@ -21,7 +21,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,46 +30,17 @@ from sqlalchemy import text
 
 from tests.support.envelope import ENVELOPE_KEYS
 from tests.support.polling import wait_until
-from tests.support.served import free_port, serve_command, service, write_config
+from tests.support.hardened import ADMIN, served
 from wazo_like_auth import tokens
 from wazo_like_auth.services.validation_cache import LISTENER_NAME
 
 pytestmark = pytest.mark.e2e
 
-ADMIN = ('hardening-admin', 'hardening-password-1234')
 # Its own bootstrap user, so its password hash is made at the cost of that service.
 KILL_ADMIN = ('kill-admin', 'kill-password-1234')
 
 
 # --- the served process -------------------------------------------------------------------
-
-
-def settings(db_uri: str, state: Path, port: int, **overrides) -> dict:
-    """``rest_api`` in ``overrides`` is merged with the defaults here (listen, port)."""
-    return {
-        'db_uri': db_uri,
-        'rest_api': {'listen': '127.0.0.1', 'port': port, 'workers': 2,
-                     **overrides.pop('rest_api', {})},
-        'state_dir': str(state),
-        'bootstrap_user_on_startup': True,
-        'bootstrap_user_username': ADMIN[0],
-        'bootstrap_user_password': ADMIN[1],
-        'password_hash_rounds': 4,
-        'token_secret': 'e2e-hardening-secret-' + 'h' * 32,
-        'log_level': 'debug',
-        **overrides,
-    }
-
-
-@contextlib.contextmanager
-def served(directory: Path, db_uri: str, **overrides) -> Iterator:
-    port = free_port()
-    config = write_config(directory / 'config.yml',
-                          settings(db_uri, directory / 'state', port, **overrides))
-    with service(serve_command('--config', config), port, directory / 'logs') as svc:
-        svc.wait_until_up()
-        yield svc
-        svc.terminate()
 
 
 @pytest.fixture(scope='module')

@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import select
 
 from tests.support.mail_browser import browser, mailbox, needs_browser, own_engine, server  # noqa: F401
-from tests.integration.smtp_server import link_in, query_of
+from tests.support.smtp_server import link_in, query_of
 from wazo_like_auth import db
 from wazo_like_auth.models import Email, Tenant, User
 from wazo_like_auth.passwords import PasswordHasher

@@ -17,19 +17,13 @@ import requests
 import yaml
 
 from tests.support.polling import wait_until
-from tests.support.served import Service, free_port, serve_command, service, write_config
+from tests.support.served import (Service, free_port, log_in, serve_command, service,
+                                  write_config)
 
 pytestmark = pytest.mark.e2e
 
 ADMIN = ('e2e-admin', 'e2e-password-1234')
 TOKEN_FORM = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
-
-
-def log_in(svc: Service, auth: tuple[str, str], prefix: str = '/api/auth/0.1') -> dict:
-    response = requests.post(svc.url(f'{prefix}/token'), auth=auth, json={'expiration': 60},
-                             timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()['data']
 
 
 # --- with a configured database -----------------------------------------------------------

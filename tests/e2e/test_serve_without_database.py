@@ -8,10 +8,12 @@ import time
 import pytest
 import requests
 
-from tests.e2e.test_serve import ADMIN, log_in
-from tests.support.served import START_TIMEOUT, free_port, serve_command, service, write_config
+from tests.support.served import (START_TIMEOUT, free_port, log_in, serve_command, service,
+                                  write_config)
 
 pytestmark = pytest.mark.e2e
+
+ADMIN = ('no-db-admin', 'no-db-password-1234')
 
 
 def _wait_for_answer(svc, path: str) -> requests.Response:

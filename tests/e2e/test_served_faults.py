@@ -13,8 +13,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine
 
-from tests.e2e.test_hardening_http import ADMIN, served
-from tests.integration.test_database_outage import RestartablePostgresql
+from tests.support.hardened import ADMIN, served
+from tests.support.postgres import RestartablePostgresql
 from wazo_like_auth import db
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.e2e.test_hardening_http import ADMIN, settings
+from tests.support.hardened import ADMIN, settings
 from tests.support.served import free_port, serve_command, service, write_config
 
 pytestmark = pytest.mark.e2e

@@ -4,8 +4,6 @@ This module runs its own PostgreSQL, stopped and restarted in the middle of the 
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,33 +11,9 @@ import pytest
 from sqlalchemy import create_engine
 
 from tests.support.credentials import basic
-from tests.support.postgres import Postgresql
+from tests.support.postgres import RestartablePostgresql
 from wazo_like_auth import db
 from wazo_like_auth.app import create_app, services_of, shutdown
-from wazo_like_auth.embedded_db import free_port
-
-
-class RestartablePostgresql:
-    """A PostgreSQL that can be stopped and started again on the same data and port."""
-
-    def __init__(self):
-        self._base_dir = tempfile.mkdtemp(prefix='wla-outage-')
-        self._port = free_port()
-        self._server = self._start()
-        self.uri = self._server.url()
-
-    def _start(self):
-        return Postgresql(base_dir=self._base_dir, port=self._port)
-
-    def stop(self):
-        self._server.stop()
-
-    def restart(self):
-        self._server = self._start()
-
-    def close(self):
-        self._server.stop()
-        shutil.rmtree(self._base_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope='module')

@@ -16,67 +16,15 @@ document's description), and that check would report each of those deliberate ch
 """
 from __future__ import annotations
 
-import json
-import os
-import uuid
 import zlib
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                               response_schema_conformance,
-                                               status_code_conformance)
 
 from tests.support.admin_client import token_of
 from tests.support.credentials import basic
-from tests.support.envelope import ENVELOPE_KEYS, assert_envelope
-from wazo_like_auth.http import openapi
-
-EXAMPLES = int(os.environ.get('FUZZ_EXAMPLES', '5'))
-HTML_PAGES = ('/device', '/device/decision', '/oauth2/authorize', '/oauth2/authorize/signin',
-              '/oauth2/authorize/consent', '/oauth2/logout', '/oauth2/logout/confirm',
-              '/users/password/reset/page')
-REALM_PROTOCOL = '/realms/{slug}/protocol/openid-connect/'
-REALM_PAGES = ('auth', 'auth/signin', 'auth/consent', 'logout', 'logout/confirm')
-HTML_GETS = ('/emails/{email_uuid}/confirm',)  # the page of a mailed confirmation link
-
-DOCUMENT = openapi.document()
-schema = schemathesis.openapi.from_dict(DOCUMENT)
-schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                                max_examples=EXAMPLES, database='none')
-schema.config.phases.update(phases=['examples', 'coverage', 'fuzzing'])
-
-
-def error_body_is_the_envelope(ctx, response, case) -> None:
-    """Every 4xx/5xx body is the envelope (spec D4); OAuth 2.0 protocol errors are RFC 6749
-    §5.2 bodies; the pages (device, sign-in, logout, password reset) answer HTML; a HEAD
-    answer has no body."""
-    path = case.operation.path
-    realm_page = path.startswith(REALM_PROTOCOL) and path[len(REALM_PROTOCOL):] in REALM_PAGES
-    if response.status_code < 400 or case.method.upper() == 'HEAD' or path in HTML_PAGES \
-            or (realm_page and response.status_code != 404):
-        return
-    if case.method.upper() == 'GET' and path in HTML_GETS:
-        return
-    if path == '/status' and response.status_code == 503:
-        return  # the health report, see test_openapi
-    body = json.loads(response.content)
-    oauth_protocol = (path.startswith('/oauth2/') or path.startswith(REALM_PROTOCOL)) \
-        and response.status_code not in (404, 405, 413)
-    if oauth_protocol:
-        assert set(body) == {'error', 'error_description'}, body
-        return
-    assert set(body) - {'resource'} == ENVELOPE_KEYS, body  # resource: admin spec §0.4
-    assert isinstance(body['message'], str) and body['reason'] == [body['message']], body
-    assert body['status_code'] == response.status_code, body
-    assert isinstance(body['details'], dict) and isinstance(body['error_id'], str), body
-
-
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, error_body_is_the_envelope]
+from tests.support.envelope import assert_envelope
+from tests.support.fuzz import CHECKS, DOCUMENT, schema, well_formed
 
 
 @pytest.fixture
@@ -115,22 +63,14 @@ def _aim(case, targets: dict[str, str]) -> None:
     about half of the well-formed path uuids at existing resources (decided by the generated
     value itself, so that a failure replays the same way)."""
     headers = case.headers or {}
-    if _well_formed(headers.get('Wazo-Tenant')):
+    if well_formed(headers.get('Wazo-Tenant')):
         headers['Wazo-Tenant'] = targets['Wazo-Tenant']
     for name, value in (case.path_parameters or {}).items():
-        well_formed = _well_formed(value) or name in ('policy', 'slug')  # a uuid or a slug
-        if name in targets and well_formed and zlib.crc32(f'{name}{value}'.encode()) % 2:
+        aimable = well_formed(value) or name in ('policy', 'slug')  # a uuid or a slug
+        if name in targets and aimable and zlib.crc32(f'{name}{value}'.encode()) % 2:
             case.path_parameters[name] = targets[name]
     if case.operation.path == '/token' and zlib.crc32(repr(case.body).encode()) % 2:
         case.headers = {**(case.headers or {}), **basic('fuzz-target', 's3cret')}
-
-
-def _well_formed(value) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def _base_url(case) -> str:

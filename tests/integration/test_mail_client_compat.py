@@ -11,7 +11,7 @@ import requests
 
 from tests.support.admin_client import token_of
 from tests.support.live_server import LiveServer
-from tests.integration.smtp_server import (deliver, link_in, mail_config, mailbox,  # noqa: F401
+from tests.support.smtp_server import (deliver, link_in, mail_config, mailbox,  # noqa: F401
                                            query_of)
 
 HEADERS = {'Accept': 'application/json', 'Content-Type': 'application/json'}

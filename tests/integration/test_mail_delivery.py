@@ -12,7 +12,7 @@ from tests.support.admin_client import AdminClient
 from tests.support.apps import running_app
 from tests.support.credentials import basic
 from tests.support.polling import wait_until
-from tests.integration.smtp_server import (Mailbox, api_of, deliver, free_port,  # noqa: F401
+from tests.support.smtp_server import (Mailbox, api_of, deliver, free_port,  # noqa: F401
                                            link_in, mail_config, mailbox, text_of)
 from wazo_like_auth.app import create_app, shutdown
 

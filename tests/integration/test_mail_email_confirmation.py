@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.apps import running_app
 from tests.support.credentials import basic
-from tests.integration.smtp_server import (deliver, html_of, link_in, mail_config,  # noqa: F401
+from tests.support.smtp_server import (deliver, html_of, link_in, mail_config,  # noqa: F401
                                            mailbox, path_of, query_of)
 from wazo_like_auth.models import Email
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.admin_client import token_of
-from tests.integration.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
+from tests.support.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
                                            mailbox, query_of)
 
 RESET = '/0.1/users/password/reset'

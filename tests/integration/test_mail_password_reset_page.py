@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from tests.support.admin_client import token_of
 from tests.support.apps import running_app
-from tests.integration.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
+from tests.support.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
                                            mailbox, path_of, query_of)
 
 RESET = '/0.1/users/password/reset'

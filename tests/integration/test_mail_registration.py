@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.integration.smtp_server import (deliver, link_in, mail_config, mailbox,  # noqa: F401
+from tests.support.smtp_server import (deliver, link_in, mail_config, mailbox,  # noqa: F401
                                            path_of)
 from wazo_like_auth.config import ConfigError
 from wazo_like_auth.models import Tenant, User

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.apps import running_app
-from tests.integration.smtp_server import Mailbox, deliver, free_port, mail_config  # noqa: F401
+from tests.support.smtp_server import Mailbox, deliver, free_port, mail_config  # noqa: F401
 
 RESET = '/0.1/users/password/reset'
 

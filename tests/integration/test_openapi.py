@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 
 from tests.support.admin_client import token_of
 from tests.support.credentials import basic
-from tests.integration.openapi_check import (check_response, documented_operations,
+from tests.support.openapi_check import (check_response, documented_operations,
                                              openapi_path, served_operations)
 from wazo_like_auth.http import openapi
 

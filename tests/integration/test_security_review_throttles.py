@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.integration.openapi_check import check_response
+from tests.support.openapi_check import check_response
 from tests.support.credentials import basic
 from tests.support.envelope import assert_envelope
 from wazo_like_auth.app import create_app, shutdown

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.smtp_server import Mailbox, free_port
+from tests.support.smtp_server import Mailbox, free_port
 from tests.support.apps import running_app
 from tests.support.browser import browser, needs_browser, own_engine  # noqa: F401
 from tests.support.live_server import LiveServer

@@ -3,11 +3,14 @@ root privileges dropped exactly as the service's embedded database does."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 
 import testing.postgresql
 
 from wazo_like_auth import embedded_db
+from wazo_like_auth.embedded_db import free_port
 
 
 class Postgresql(testing.postgresql.Postgresql):
@@ -34,3 +37,26 @@ class Postgresql(testing.postgresql.Postgresql):
             self.postgres, '-p', str(self.settings['port']), '-D',
             os.path.join(self.base_dir, 'data'), '-k', os.path.join(self.base_dir, 'tmp'),
             '-h', '127.0.0.1', '-F', '-c', 'logging_collector=off', '-c', 'max_connections=300')
+
+
+class RestartablePostgresql:
+    """A PostgreSQL that can be stopped and started again on the same data and port."""
+
+    def __init__(self):
+        self._base_dir = tempfile.mkdtemp(prefix='wla-outage-')
+        self._port = free_port()
+        self._server = self._start()
+        self.uri = self._server.url()
+
+    def _start(self):
+        return Postgresql(base_dir=self._base_dir, port=self._port)
+
+    def stop(self):
+        self._server.stop()
+
+    def restart(self):
+        self._server = self._start()
+
+    def close(self):
+        self._server.stop()
+        shutil.rmtree(self._base_dir, ignore_errors=True)

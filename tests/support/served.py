@@ -91,3 +91,10 @@ def service(args: list[str], port: int, logs: Path) -> Iterator[Service]:
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+def log_in(svc: Service, auth: tuple[str, str], prefix: str = '/api/auth/0.1') -> dict:
+    response = requests.post(svc.url(f'{prefix}/token'), auth=auth, json={'expiration': 60},
+                             timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()['data']
