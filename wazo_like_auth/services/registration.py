@@ -14,9 +14,6 @@ A temporary SMTP failure only delays the mail (outbox retries).
 from __future__ import annotations
 
 import logging
-import re
-import secrets
-import string
 import uuid
 from typing import Any
 
@@ -32,11 +29,11 @@ from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 from .email_confirmation import EmailConfirmationService
 from .mail_budget import MailRequestBudget
+from .tenants import derived_slug
 from .user_views import user_view
 
 logger = logging.getLogger(__name__)
 
-_SLUG_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class RegistrationService:
@@ -77,7 +74,7 @@ class RegistrationService:
                 raise Conflict(resource='users', details={field: {
                     'constraint_id': 'unique', 'message': f'The login "{login}" is already used'}})
         tenant = Tenant(uuid=uuid.uuid4(), parent_uuid=tenant_repo.top_tenant_uuid(db),
-                        name=body['username'], slug=_slug(db, body['username']))
+                        name=body['username'], slug=derived_slug(db, body['username']))
         db.add(tenant)
         db.flush()
         group = tenant_repo.ensure_all_users_group(db, tenant.uuid)
@@ -113,14 +110,3 @@ class RegistrationService:
             tenant_repo.delete(db, tenant)
         logger.warning('registration of user %s undone: its confirmation mail was refused',
                        user_uuid)
-
-
-def _slug(db: Session, username: str) -> str:
-    """Derived from the username when free, else three random characters (as tenants do)."""
-    derived = re.sub(r'[^a-zA-Z0-9_]', '', username)[:10]
-    if derived and not tenant_repo.slug_taken(db, derived):
-        return derived
-    while True:
-        candidate = ''.join(secrets.choice(_SLUG_ALPHABET) for _ in range(3))
-        if not tenant_repo.slug_taken(db, candidate):
-            return candidate

@@ -7,9 +7,6 @@ nothing about other trees.
 from __future__ import annotations
 
 import logging
-import re
-import secrets
-import string
 import uuid
 from typing import Any
 
@@ -18,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..exceptions import (Conflict, DeletingOwnTenant, InvalidData, TenantHasChildren,
                           TenantIdentityConflict, TopTenantConflict, UnknownTenant, UnknownUser)
+from .. import slugs
 from ..models import Tenant
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
@@ -29,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 # Without identity providers (LDAP, SAML: spec D7) only the native method exists.
 TENANT_AUTHENTICATION_METHODS = ('native',)
-_SLUG_ALPHABET = string.ascii_lowercase + string.digits
 
 
 def tenant_view(tenant: Tenant) -> dict[str, Any]:
@@ -170,19 +167,12 @@ class TenantService:
 
     @staticmethod
     def _slug(db: Session, wanted: str | None, name: str | None) -> str:
-        """The requested slug (409 if taken), else one derived from the name when free, else
-        three random characters."""
+        """The requested slug (409 if taken), else derived_slug."""
         if wanted is not None:
             if tenant_repo.slug_taken(db, wanted):
                 raise _slug_conflict(wanted)
             return wanted
-        derived = re.sub(r'[^a-zA-Z0-9_]', '', name or '')[:10]
-        if derived and not tenant_repo.slug_taken(db, derived):
-            return derived
-        while True:
-            candidate = ''.join(secrets.choice(_SLUG_ALPHABET) for _ in range(3))
-            if not tenant_repo.slug_taken(db, candidate):
-                return candidate
+        return derived_slug(db, name)
 
 
 def _visible(db: Session, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> Tenant:
@@ -214,6 +204,13 @@ def _identity_conflict(tenant_uuid: uuid.UUID) -> TenantIdentityConflict:
     return TenantIdentityConflict(details={'uuid': {
         'constraint_id': 'unique',
         'message': f'A tenant with identity uuid="{tenant_uuid}" already exists'}})
+
+
+def derived_slug(db: Session, name: str | None) -> str:
+    """A free tenant slug: ``name``'s letters, digits and ``_``, cut to 10, when free; else
+    random characters (slugs.derive)."""
+    return slugs.derive(name, lambda slug: not tenant_repo.slug_taken(db, slug), max_length=10,
+                        forbidden=r'[^a-zA-Z0-9_]')
 
 
 def _slug_conflict(slug: str) -> Conflict:
