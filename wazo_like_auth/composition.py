@@ -138,8 +138,7 @@ def build_services(config: dict, *, engine: Engine | None = None,
                                      xivo_uuid=config['uuid'], guard=guard)
     devices = DeviceFlow(sessions=sessions, hasher=hasher, token_service=token_service,
                          refresh_tokens=refresh_tokens, throttle=login_throttle,
-                         settings=DeviceSettings.from_config(config),
-                         max_user_sessions=config['max_user_concurrent_sessions'], clock=clock)
+                         settings=DeviceSettings.from_config(config), clock=clock)
     authorizer = Authorizer(engine=engine, checker=checker)
     oidc = _oidc(config, sessions, hasher, clock, token_service, refresh_tokens, oauth_tokens,
                  clients, devices, login_throttle)
@@ -211,8 +210,7 @@ def _oidc(config: dict, sessions: sessionmaker, hasher: PasswordHasher, clock: C
                              token_lifetime=config['default_token_lifetime'], clock=clock)
     id_tokens = IdTokenIssuer(sessions=sessions, keys=keys, legacy=oauth_tokens, clock=clock)
     codes = CodeService(sessions=sessions, token_service=token_service,
-                        refresh_tokens=refresh_tokens, id_tokens=id_tokens,
-                        max_user_sessions=config['max_user_concurrent_sessions'], clock=clock)
+                        refresh_tokens=refresh_tokens, id_tokens=id_tokens, clock=clock)
     signins = SigninService(sessions=sessions, hasher=hasher, throttle=login_throttle,
                             lifetime=config['oidc']['signin_session_lifetime'], clock=clock)
     endpoints = SharedEndpoints(clients=clients, tokens=oauth_tokens, devices=devices,

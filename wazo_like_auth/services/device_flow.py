@@ -18,7 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
 from ..clock import Clock, utc_now
-from ..exceptions import TooManyAttempts, TooManySessions
+from ..exceptions import TooManyAttempts
 from ..models import Client, DeviceCode, User
 from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
                              new_user_code, normalize_user_code)
@@ -27,7 +27,6 @@ from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, I
 from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
 from ..repositories import device_codes as device_repo
-from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from .clients import AuthenticatedClient
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
@@ -65,7 +64,7 @@ def _digest(value: str) -> bytes:
 class DeviceFlow:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
                  token_service: TokenService, refresh_tokens: RefreshTokenService,
-                 throttle: LoginThrottle, settings: DeviceSettings, max_user_sessions: int,
+                 throttle: LoginThrottle, settings: DeviceSettings,
                  clock: Clock = utc_now):
         self._sessions = sessions
         self._hasher = hasher
@@ -73,7 +72,6 @@ class DeviceFlow:
         self._refresh = refresh_tokens
         self._throttle = throttle
         self._settings = settings
-        self._max_user_sessions = max_user_sessions
         self._clock = clock
 
     def start(self, client: AuthenticatedClient, scope: list[str],
@@ -150,10 +148,7 @@ class DeviceFlow:
                                     refresh_token_uuid=refresh.uuid if refresh else None)
         client_repo.set_token_client(db, tokens.token_digest(issued.data['token']),
                                      client.client_id)
-        if user.purpose != 'internal' and \
-                session_repo.count_live_of_user(db, user.uuid) > self._max_user_sessions:
-            raise TooManySessions(f'User {user.uuid} has exceeded the maximum number of '
-                                  'active sessions')
+        self._tokens.check_session_limit(db, user)
         if refresh is not None:
             issued.extra['refresh_token'] = refresh.value
         return grant_of(issued)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
-from ..exceptions import TooManySessions
 from ..models import RefreshToken, Session, User
 from ..oauth2.errors import InvalidGrant, OAuth2Error
 from ..oidc import pkce
@@ -64,12 +63,11 @@ class OidcGrant(Grant):
 class CodeService:
     def __init__(self, *, sessions: sessionmaker, token_service: TokenService,
                  refresh_tokens: RefreshTokenService, id_tokens: IdTokenIssuer,
-                 max_user_sessions: int, clock: Callable[[], dt.datetime] = utc_now):
+                 clock: Callable[[], dt.datetime] = utc_now):
         self._sessions = sessions
         self._tokens = token_service
         self._refresh = refresh_tokens
         self._id_tokens = id_tokens
-        self._max_user_sessions = max_user_sessions
         self._clock = clock
 
     def issue(self, issuer: str, request: AuthorizationRequest, client_uuid: uuid.UUID,
@@ -153,10 +151,7 @@ class CodeService:
         oidc_repo.link_session(db, session_uuid, signin.uuid)
         row.issued_session_uuid = session_uuid
         row.issued_refresh_uuid = refresh.uuid if refresh else None
-        if user.purpose != 'internal' and \
-                session_repo.count_live_of_user(db, user.uuid) > self._max_user_sessions:
-            raise TooManySessions(f'User {user.uuid} has exceeded the maximum number of '
-                                  'active sessions')
+        self._tokens.check_session_limit(db, user)
         if refresh is not None:
             issued.extra['refresh_token'] = refresh.value
         grant = grant_of(issued)

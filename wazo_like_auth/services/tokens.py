@@ -144,7 +144,7 @@ class TokenService:
                                    purpose=row.purpose)
             issued = self.issue(db, user, request, row.login, refresh_token_uuid=row.uuid,
                                 persistent=row.metadata_)
-            self._check_session_limit(db, user)
+            self.check_session_limit(db, user)
             return issued
 
     def _grant(self, db, user: User, request: LoginRequest, login: str) -> IssuedToken:
@@ -156,13 +156,13 @@ class TokenService:
                 remote_addr=request.remote_addr)
         issued = self.issue(db, user, request, login,
                             refresh_token_uuid=refresh.uuid if refresh else None)
-        self._check_session_limit(db, user)
+        self.check_session_limit(db, user)
         if refresh is not None:
             issued.sessions_revoked = refresh.sessions_revoked
             issued.extra['refresh_token'] = refresh.value
         return issued
 
-    def _check_session_limit(self, db, user: User | Row) -> None:
+    def check_session_limit(self, db, user: User | Row) -> None:
         """At most max_user_concurrent_sessions live sessions for purposes user and
         external_api, counting the one just created (the transaction rolls back on excess)."""
         if user.purpose == 'internal':
