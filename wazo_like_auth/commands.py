@@ -94,18 +94,13 @@ def bootstrap(config: dict, args: argparse.Namespace) -> int:
 
 def keys(config: dict, args: argparse.Namespace) -> int:
     """``keys rotate``: a new ID-token signing key, used by every node from now on."""
-    from .services.signing_keys import SigningKeyService
     if not config['db_uri']:
         raise CommandError('keys rotate needs db_uri (config, WAZO_LIKE_AUTH_DB_URI or '
                            '--db-uri)')
     engine = db.make_engine(config, pool_size=1)
     try:
         db.upgrade(engine)
-        service = SigningKeyService(
-            sessions=db.make_sessionmaker(engine), secret=configuration.token_secret(config),
-            algorithm=config['oidc']['signing_algorithm'],
-            token_lifetime=config['default_token_lifetime'])
-        kid = service.rotate(args.algorithm)
+        kid = server.offline_services(config, engine).oidc.signing_keys.rotate(args.algorithm)
     finally:
         engine.dispose()
     print(f'signing key {kid} added; older keys retire when their last token expires')

@@ -19,10 +19,11 @@ from granian.constants import HTTPModes, Interfaces, SSLProtocols
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server as Granian
+from sqlalchemy import Engine
 
 from . import db
 from .app import create_app
-from .composition import build_services
+from .composition import Services, build_services
 from .config import workers
 from .embedded_db import EmbeddedPostgres
 from . import tokens
@@ -165,17 +166,23 @@ def prepare_database(config: dict, *, admin: tuple[str, str] | None = None) -> N
     engine = db.make_engine(config, pool_size=1)
     try:
         db.upgrade(engine)
-        # No metrics here: Metrics() imports prometheus-client, which must first be imported
-        # after the server has chosen its multi-process mode (metrics.py); nothing is served.
-        quiet = {**config, 'metrics': {**config['metrics'], 'enabled': False}}
-        services = build_services(quiet, engine=engine,
-                                  hasher=PasswordHasher(rounds=config['password_hash_rounds']))
+        services = offline_services(config, engine)
         services.startup.run()
         services.client_service.reconcile(config['clients'])
         if admin is not None:
             services.bootstrap.ensure_admin(*admin)
     finally:
         engine.dispose()
+
+
+def offline_services(config: dict, engine: Engine) -> Services:
+    """The services, for a command that serves nothing (preparation, key rotation): built by
+    the one composition root, no background thread started."""
+    # No metrics here: Metrics() imports prometheus-client, which must first be imported
+    # after the server has chosen its multi-process mode (metrics.py); nothing is served.
+    quiet = {**config, 'metrics': {**config['metrics'], 'enabled': False}}
+    return build_services(quiet, engine=engine,
+                          hasher=PasswordHasher(rounds=config['password_hash_rounds']))
 
 
 def start_embedded(config: dict) -> EmbeddedPostgres:
