@@ -88,9 +88,11 @@ def service(args: list[str], port: int, logs: Path) -> Iterator[Service]:
     try:
         yield Service(process, port, stdout, stderr)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        # The whole process group (its own session): granian's workers outlive a killed
+        # master, and an orphaned worker would keep serving and holding database connections.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 def log_in(svc: Service, auth: tuple[str, str], prefix: str = '/api/auth/0.1') -> dict:
