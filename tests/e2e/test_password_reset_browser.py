@@ -76,7 +76,7 @@ def test_person_resets_a_password_from_the_mailed_link(server, browser, mailbox,
 def _fill(browser, password: str, confirmation: str) -> None:
     """Type into the labelled fields, as a person would, submit, and wait for the answer."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
     for label, value in (('New password', password), ('Confirm the new password',
                                                       confirmation)):
@@ -85,6 +85,11 @@ def _fill(browser, password: str, confirmation: str) -> None:
         field = browser.find_element(By.ID, field_id)
         field.clear()
         field.send_keys(value)
-    page = browser.find_element(By.TAG_NAME, 'html')
+    # A mark on the current page's window: gone once the answer page has replaced it. (Waiting
+    # for the old <html> element to go stale raced with Chromium, which answers "node does not
+    # belong to the document" during the navigation instead of "stale element".)
+    browser.execute_script('window.beforeSubmit = true')
     browser.find_element(By.ID, 'change').click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            'return window.beforeSubmit === undefined && document.readyState === "complete"'))
