@@ -126,11 +126,8 @@ def build_services(config: dict, *, engine: Engine | None = None,
     # One budget of unknown tokens per address for every way of presenting a token.
     guard = CheckGuard(throttling)
     cache, checker = _token_checker(config, engine, sessions, guard, clock)
-    refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
-    login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
-    token_service = TokenService(sessions=sessions, hasher=hasher,
-                                 settings=token_settings(config),
-                                 refresh_tokens=refresh_tokens, throttle=login_throttle)
+    refresh_tokens, login_throttle, token_service = _logins(config, sessions, hasher,
+                                                             throttling)
     clients = ClientService(sessions=sessions, hasher=hasher)
     oauth_tokens = OAuthTokenService(sessions=sessions, token_service=token_service,
                                      refresh_tokens=refresh_tokens,
@@ -148,23 +145,45 @@ def build_services(config: dict, *, engine: Engine | None = None,
         revocation_listener=RevocationListener(dsn=listener_dsn(engine), cache=cache),
         authorizer=authorizer,
         token_service=token_service, refresh_token_service=refresh_tokens,
-        session_service=SessionService(sessions=sessions),
-        policy_service=PolicyService(sessions=sessions),
-        group_service=GroupService(sessions=sessions),
-        tenant_service=TenantService(sessions=sessions),
-        user_service=UserService(sessions=sessions, hasher=hasher, throttle=login_throttle),
-        status_service=StatusService(engine=engine),
-        config_service=ConfigService(config=config, sessions=sessions),
+        **_administration(config, engine, sessions, hasher, login_throttle),
         client_service=clients, oauth_token_service=oauth_tokens, device_flow=devices,
         oauth2=_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
         oidc=oidc,
         cleaner=_cleaner(config, engine, metrics, login_throttle),
-        startup=StartupService(sessions=sessions, default_policies=config['default_policies'],
-                               update_policies=config['update_policy_on_startup']),
-        bootstrap=BootstrapService(sessions=sessions, hasher=hasher),
         mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                authorizer=authorizer),
     )
+
+
+def _logins(config: dict, sessions: sessionmaker, hasher: PasswordHasher,
+            throttling: ThrottleSettings) -> tuple[RefreshTokenService, LoginThrottle,
+                                                   TokenService]:
+    """What every way of logging in shares: refresh tokens, the login throttle (one, so every
+    login path counts in the same budget) and the token service."""
+    refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
+    login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
+    token_service = TokenService(sessions=sessions, hasher=hasher,
+                                 settings=token_settings(config),
+                                 refresh_tokens=refresh_tokens, throttle=login_throttle)
+    return refresh_tokens, login_throttle, token_service
+
+
+def _administration(config: dict, engine: Engine, sessions: sessionmaker,
+                    hasher: PasswordHasher, login_throttle: LoginThrottle) -> dict[str, Any]:
+    """The Services fields that need only the database (and the hasher): the administration
+    API's use cases, start-up reconciliation and the bootstrap user."""
+    return {
+        'session_service': SessionService(sessions=sessions),
+        'policy_service': PolicyService(sessions=sessions),
+        'group_service': GroupService(sessions=sessions),
+        'tenant_service': TenantService(sessions=sessions),
+        'user_service': UserService(sessions=sessions, hasher=hasher, throttle=login_throttle),
+        'status_service': StatusService(engine=engine),
+        'config_service': ConfigService(config=config, sessions=sessions),
+        'startup': StartupService(sessions=sessions, default_policies=config['default_policies'],
+                                  update_policies=config['update_policy_on_startup']),
+        'bootstrap': BootstrapService(sessions=sessions, hasher=hasher),
+    }
 
 
 def _token_checker(config: dict, engine: Engine, sessions: sessionmaker, guard: CheckGuard,
