@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
-import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 from flask import Response, request
 
+from .pages import CsrfGuard, security_headers
+
 CSRF_COOKIE = 'wla_oidc_csrf'
 SIGNIN_COOKIE = 'wla_signin'
-_NONCE_RE = re.compile(r'^[A-Za-z0-9_-]{43}$')
 _ORIGIN_RE = re.compile(r'^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?\Z')
 _SCHEME_RE = re.compile(r'^[a-z][a-z0-9+.-]{0,63}$')
 FORM_POST_SCRIPT = 'document.forms[0].submit();'
@@ -58,38 +57,25 @@ def _form_target(uri: str) -> str | None:
 
 
 class PageKit:
+    """The OpenID Connect pages' rendering: pages.CsrfGuard with this family's cookie (scoped to
+    the issuer's path), pages.security_headers with the CSP above."""
+
     def __init__(self, *, csrf_key: bytes):
-        self._key = csrf_key
+        self._csrf = CsrfGuard(key=csrf_key, cookie=CSRF_COOKIE)
 
     def page(self, template: str, status: int, *, cookie_path: str,
              redirect_uri: str | None = None, script: str | None = None,
              **context) -> Response:
-        nonce = self._nonce()
+        nonce = self._csrf.nonce()
         html = templates.get_template(template).render(
-            csrf=lambda form: self._csrf(form, nonce), **context)
+            csrf=lambda form: self._csrf.token(form, nonce), **context)
         response = Response(html, status=status, mimetype='text/html')
-        response.headers.update({
-            'Content-Security-Policy': csp(redirect_uri, script),
-            'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer',
-            'Cache-Control': 'no-store', 'Pragma': 'no-cache',
-            'X-Content-Type-Options': 'nosniff'})
-        if request.cookies.get(CSRF_COOKIE) != nonce:
-            response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite='Strict',
-                                secure=request.is_secure, path=cookie_path)
-        return response
+        response.headers.update({**security_headers("'self'"), 'Pragma': 'no-cache',
+                                 'Content-Security-Policy': csp(redirect_uri, script)})
+        return self._csrf.bind(response, nonce, path=cookie_path)
 
     def csrf_ok(self, form: str) -> bool:
-        nonce = request.cookies.get(CSRF_COOKIE, '')
-        sent = request.form.get('csrf', '')
-        return bool(_NONCE_RE.match(nonce)) and hmac.compare_digest(
-            sent.encode('utf-8', 'replace'), self._csrf(form, nonce).encode())
-
-    def _nonce(self) -> str:
-        current = request.cookies.get(CSRF_COOKIE, '')
-        return current if _NONCE_RE.match(current) else secrets.token_urlsafe(32)
-
-    def _csrf(self, form: str, nonce: str) -> str:
-        return hmac.new(self._key, f'{form}:{nonce}'.encode(), hashlib.sha256).hexdigest()
+        return self._csrf.ok(form)
 
 
 def set_signin_cookie(response: Response, value: str, path: str, max_age: int) -> None:

@@ -97,9 +97,10 @@ class CsrfGuard:
         return bool(_NONCE_RE.match(nonce)) and hmac.compare_digest(
             sent.encode('utf-8', 'replace'), self.token(form, nonce).encode())
 
-    def bind(self, response: Response, nonce: str) -> Response:
-        """Set the cookie holding ``nonce`` unless the browser already sent it."""
+    def bind(self, response: Response, nonce: str, path: str = '/') -> Response:
+        """Set the cookie holding ``nonce`` (for ``path``) unless the browser already sent
+        it."""
         if request.cookies.get(self.cookie) != nonce:
             response.set_cookie(self.cookie, nonce, httponly=True, samesite='Strict',
-                                secure=request.is_secure, path='/')
+                                secure=request.is_secure, path=path)
         return response
