@@ -341,3 +341,32 @@ class LoginKnownAddress(Base):
     address: Mapped[str] = mapped_column(Text, primary_key=True)
     last_success: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
+
+
+class Event(Base):
+    """An event (migration 0009): the outbox of the bus and the audit trail in one row.
+
+    Written in the transaction of the change it describes; ``publish`` rows are delivered to
+    the bus after commit (``published_at`` once the broker confirmed). No foreign keys: the
+    trail outlives what it names. Holds no secret."""
+    __tablename__ = 'auth_event'
+    __table_args__ = (
+        Index('auth_event__idx__unpublished', 'id',
+              postgresql_where=text('publish AND published_at IS NULL')),
+        Index('auth_event__idx__occurred_at', 'occurred_at'),
+        Index('auth_event__idx__user_uuid', 'user_uuid', 'occurred_at'),
+        Index('auth_event__idx__tenant_uuid', 'tenant_uuid', 'occurred_at'),
+        Index('auth_event__idx__name', 'name', 'occurred_at'),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    routing_key: Mapped[str] = mapped_column(Text, nullable=False)
+    tenant_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    user_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    session_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    data: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default='{}')
+    actor: Mapped[dict | None] = mapped_column(JSONB)
+    publish: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='true')
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=text('clock_timestamp()'))
