@@ -17,8 +17,8 @@ Contract of ``required_acl(template)``:
 - ``Wazo-Tenant``, when sent, is checked too (``tenant=`` of the token check);
 - the check is ``HEAD {auth_url}/token/{token}?scope=<acl>``: 204 → the view runs (with the
   token in ``flask.g.auth_token``, ``flask.g.auth_claims`` None); 404 or no token → 401;
-  403 → 403; unreachable, timeout or any other answer → 503. Errors use the service's JSON envelope
-  ``{"message", "error_id", "details", "timestamp", "reason": [message], "status_code"}``.
+  403 → 403; unreachable, timeout or any other answer → 503. Errors use the service's JSON
+  envelope ``{"message", "error_id", "details", "timestamp", "reason": [message], "status_code"}``.
 
 Caching: only positive answers are cached, for ``cache_ttl`` seconds, in a bounded LRU of
 ``cache_size`` entries. HEAD does not tell when the token expires, so a cached answer may
