@@ -60,16 +60,18 @@ class RevocationFeed:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._stop = threading.Event()
+        self._closed = False
 
     def __contains__(self, jti: str) -> bool:
         return jti in self._revoked  # the dict is replaced whole by a poll, never mutated
 
     def start(self) -> None:
-        """Start polling in this process, if not already (a forked worker starts its own)."""
-        if self._thread is not None and self._pid == os.getpid():
+        """Start polling in this process, if not already (a forked worker starts its own)
+        and not stopped."""
+        if self._closed or (self._thread is not None and self._pid == os.getpid()):
             return
         with self._start_lock:
-            if self._thread is not None and self._pid == os.getpid():
+            if self._closed or (self._thread is not None and self._pid == os.getpid()):
                 return
             self._pid, self._stop = os.getpid(), threading.Event()
             self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
@@ -77,16 +79,20 @@ class RevocationFeed:
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop polling (the known set stays); ``start`` polls again."""
+        """Stop polling for good (the known set stays, ``poll`` still works)."""
         with self._start_lock:
-            thread, self._thread = self._thread, None
+            thread, self._thread, self._closed = self._thread, None, True
             self._stop.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            self.poll()
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - a dead poller would accept revoked tokens forever
+                logger.exception('revocation feed %s: unexpected failure; polling goes on',
+                                 self._url)
             stop.wait(self._interval)
 
     def poll(self) -> bool:
