@@ -5,6 +5,8 @@ an unreachable issuer answered with 503, never 500."""
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -26,6 +28,19 @@ def _status(verifier, token) -> int:
     except AccessDenied as denied:
         return denied.status_code
     return 200
+
+
+def test_concurrent_first_requests_fetch_the_keys_once(make_verifier, mint, auth_server):
+    verifier = make_verifier()
+    tokens = [mint(scope='#') for _ in range(16)]
+    start = threading.Barrier(len(tokens))
+
+    def verify(token):
+        start.wait()
+        return _status(verifier, token)
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        assert list(pool.map(verify, tokens)) == [200] * len(tokens)
+    assert jwks_fetches(auth_server) == 1
 
 
 def test_unknown_kid_refetches_once_then_refuses(make_verifier, mint, auth_server, mono):
