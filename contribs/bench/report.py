@@ -16,6 +16,7 @@ from .nodes import RevocationStats
 from .scale import PurgeOutcome
 from .load import Result
 from .scenarios import Row
+from .verifier_offline import VerifierResult
 
 HEADER = """# Benchmark results
 
@@ -87,6 +88,7 @@ class RunReport:
     # Largest service process RSS (MiB) after the first scenario and after all of them, and
     # the token checks answered in between: memory per worker must stay flat.
     memory: tuple[float, float, int] | None = None
+    verifier_offline: VerifierResult | None = None  # the JWT-mode verifier alone (issue 16)
 
 
 def machine(load_average: float) -> str:
@@ -282,6 +284,8 @@ def render(report: RunReport) -> str:
         first, last, checks = report.memory
         lines += ['Memory:', '', f'- largest service process RSS: {first:.1f} MiB after the '
                   f'first scenario, {last:.1f} MiB after {checks:,} token checks', '']
+    if report.verifier_offline:
+        lines += ['Verifier (JWT mode, issue 16):', '', '- ' + report.verifier_offline.line(), '']
     lines += ['Targets (issue 14), as ratios within this run:', ''] + targets.lines(report)
     lines += ['', 'Ratios:', '', '```'] + ratios(report) + ['```', '']
     return '\n'.join(lines)

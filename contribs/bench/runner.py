@@ -11,7 +11,7 @@ from pathlib import Path
 
 from wazo_like_auth import config as configuration
 
-from . import churn, cpu, load, mixed, nginx, nodes, scale, scenarios
+from . import churn, cpu, load, mixed, nginx, nodes, scale, scenarios, verifier_offline
 from .report import MixedSection, NodesSection, RunReport, ScaleSection
 from .scenarios import Scenario
 from .services_runner import Cluster, Settings, libpq_uri
@@ -183,7 +183,15 @@ def run(options: Options) -> RunReport:
         report.memory = (first_rss, _largest_rss(cluster), _checks_answered(report))
         if options.nodes > 1:
             report.nodes = _nodes(options, cluster, fixtures)
+    report.verifier_offline = _verifier_offline(options)
     return report
+
+
+def _verifier_offline(options: Options) -> verifier_offline.VerifierResult:
+    say('verifier JWT mode: offline verifications in one thread (servers stopped)')
+    result = verifier_offline.measure(options.duration)
+    say(result.line())
+    return result
 
 
 def _scenarios(options: Options, generator, cluster: Cluster, fixtures,

@@ -137,3 +137,13 @@ def test_churn_mix_and_targets_are_reported(run):
         assert re.search(rf'^\| {re.escape(measure)} \| [^|]+ \| [^|]*\d[^|]* \| '
                          r'(yes|no|–) \|$', stdout, re.M), measure
     assert re.search(r'^churn: hit ratio on known tokens: [\d.]+$', stdout, re.M)
+
+
+@pytest.mark.e2e
+def test_the_verifier_offline_rate_is_reported_with_its_library(run):
+    stdout, output = run
+    pattern = (r'^- verifier offline verifications per second on one core: ([\d,]+) '
+               r'\(joserfc [\d.]+ on cryptography [\d.]+, RS256; ')
+    for text in (stdout, output.read_text()):
+        found = re.search(pattern, text, re.M)
+        assert found and int(found[1].replace(',', '')) > 0, text[-2000:]
