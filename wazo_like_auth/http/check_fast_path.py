@@ -23,7 +23,9 @@ from .api import PREFIXES
 from .tokens import NO_STORE, check_body
 
 ROUTE = '/token/<token>'
-_PATH = re.compile('(?:' + '|'.join(map(re.escape, PREFIXES)) + r')/token/([0-9A-Fa-f-]{36})')
+# An opaque token, or a JWT (RFC 9068 access tokens: looked up by digest like any token).
+_PATH = re.compile('(?:' + '|'.join(map(re.escape, PREFIXES)) + r')/token/'
+                   r'([0-9A-Fa-f-]{36}|[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)')
 # Scopes as Wazo services send them; anything percent-encoded is left to werkzeug's parser.
 _QUERY = re.compile(r'scope=([A-Za-z0-9._:*-]{1,512})')
 _GET_HEADERS = list(NO_STORE.items())
