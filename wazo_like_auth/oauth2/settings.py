@@ -91,8 +91,8 @@ def _token_format(item: dict) -> dict[str, Any]:
     error = format_error(token_format)
     if error:
         raise ValueError(f'access_token_format: {error}')
-    audience = item.get('access_token_audience') or []
-    error = audience_error(audience)
+    audience = item.get('access_token_audience')
+    error = audience_error([] if audience is None else audience)
     if error:
         raise ValueError(f'access_token_audience: {error}')
     return {'access_token_format': token_format,
