@@ -1,5 +1,6 @@
 """Authorization codes (RFC 6749 §4.1, RFC 7636) and the tokens they give: an access token
-(the same tokens as every grant: opaque, or a JWT for a client that asks), an ID token, and a refresh token with offline_access.
+(the same tokens as every grant: opaque, or a JWT for a client that asks), an ID token, and a
+refresh token with offline_access.
 
 A code is 256 random bits, stored as its SHA-256, lives 60 seconds, and is bound to the client,
 the redirect URI, the PKCE challenge, the nonce and the sign-in (logging out deletes it). Its
