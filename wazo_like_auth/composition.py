@@ -21,6 +21,7 @@ from .config import hash_concurrency, token_secret
 from .metrics import Metrics
 from .oauth2.device import DeviceSettings
 from .passwords import PasswordHasher
+from .services.access_tokens import AccessTokenFormats
 from .services.authorization import Authorizer
 from .services.bootstrap import BootstrapService
 from .services.cleanup import ExpiredTokenCleaner
@@ -41,6 +42,7 @@ from .services.oidc_id_tokens import IdTokenIssuer
 from .services.oidc_signin import SigninService
 from .services.policies import PolicyService
 from .services.refresh_tokens import RefreshTokenService
+from .services.revocation_feed import RevocationFeed
 from .services.sessions import SessionService
 from .services.signing_keys import SigningKeyService
 from .services.startup import StartupService
@@ -96,6 +98,7 @@ class Services:
     token_service: TokenService
     refresh_token_service: RefreshTokenService
     session_service: SessionService
+    revocation_feed: RevocationFeed
     policy_service: PolicyService
     group_service: GroupService
     tenant_service: TenantService
@@ -129,27 +132,24 @@ def build_services(config: dict, *, engine: Engine | None = None,
     refresh_tokens, login_throttle, token_service = _logins(config, sessions, hasher,
                                                              throttling)
     clients = ClientService(sessions=sessions, hasher=hasher)
-    oauth_tokens = OAuthTokenService(sessions=sessions, token_service=token_service,
-                                     refresh_tokens=refresh_tokens,
-                                     lifetime=config['default_token_lifetime'],
-                                     xivo_uuid=config['uuid'], guard=guard)
-    devices = DeviceFlow(sessions=sessions, hasher=hasher, token_service=token_service,
-                         refresh_tokens=refresh_tokens, throttle=login_throttle,
-                         settings=DeviceSettings.from_config(config), clock=clock)
+    formats = AccessTokenFormats(keys=signing_keys(config, sessions, clock))
+    oauth_tokens, devices = _oauth_grants(config, sessions, hasher, clock, token_service,
+                                          refresh_tokens, login_throttle, guard, formats)
     authorizer = Authorizer(engine=engine, checker=checker)
     oidc = _oidc(config, sessions, hasher, clock, token_service, refresh_tokens, oauth_tokens,
-                 clients, devices, login_throttle)
+                 clients, devices, login_throttle, formats)
+    administration = _administration(config, engine, sessions, hasher, login_throttle)
     return Services(
         engine=engine, sessions=sessions, hasher=hasher, clock=clock, metrics=metrics,
         validation_cache=cache, token_checker=checker, check_guard=guard,
         revocation_listener=RevocationListener(dsn=listener_dsn(engine), cache=cache),
         authorizer=authorizer,
-        token_service=token_service, refresh_token_service=refresh_tokens,
-        **_administration(config, engine, sessions, hasher, login_throttle),
+        token_service=token_service, refresh_token_service=refresh_tokens, **administration,
         client_service=clients, oauth_token_service=oauth_tokens, device_flow=devices,
         oauth2=_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
         oidc=oidc,
-        cleaner=_cleaner(config, engine, metrics, login_throttle),
+        cleaner=_cleaner(config, engine, metrics, [
+            login_throttle.purge, administration['revocation_feed'].purge]),
         mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                authorizer=authorizer),
     )
@@ -168,6 +168,22 @@ def _logins(config: dict, sessions: sessionmaker, hasher: PasswordHasher,
     return refresh_tokens, login_throttle, token_service
 
 
+def _oauth_grants(config: dict, sessions: sessionmaker, hasher: PasswordHasher, clock: Clock,
+                  token_service: TokenService, refresh_tokens: RefreshTokenService,
+                  login_throttle: LoginThrottle, guard: CheckGuard,
+                  formats: AccessTokenFormats) -> tuple[OAuthTokenService, DeviceFlow]:
+    """The tokens of the OAuth 2.0 grants (opaque or JWT, by client: ``formats``)."""
+    oauth_tokens = OAuthTokenService(sessions=sessions, token_service=token_service,
+                                     refresh_tokens=refresh_tokens,
+                                     lifetime=config['default_token_lifetime'],
+                                     xivo_uuid=config['uuid'], guard=guard, formats=formats)
+    devices = DeviceFlow(sessions=sessions, hasher=hasher, token_service=token_service,
+                         refresh_tokens=refresh_tokens, throttle=login_throttle,
+                         settings=DeviceSettings.from_config(config), formats=formats,
+                         clock=clock)
+    return oauth_tokens, devices
+
+
 def _administration(config: dict, engine: Engine, sessions: sessionmaker,
                     hasher: PasswordHasher, login_throttle: LoginThrottle) -> dict[str, Any]:
     """The Services fields that need only the database (and the hasher): the administration
@@ -183,6 +199,8 @@ def _administration(config: dict, engine: Engine, sessions: sessionmaker,
         'startup': StartupService(sessions=sessions, default_policies=config['default_policies'],
                                   update_policies=config['update_policy_on_startup']),
         'bootstrap': BootstrapService(sessions=sessions, hasher=hasher),
+        'revocation_feed': RevocationFeed(sessions=sessions,
+                                          batch_size=config['token_cleanup_batch_size']),
     }
 
 
@@ -196,11 +214,13 @@ def _token_checker(config: dict, engine: Engine, sessions: sessionmaker, guard: 
 
 
 def _cleaner(config: dict, engine: Engine, metrics: Metrics | None,
-             login_throttle: LoginThrottle) -> ExpiredTokenCleaner:
+             also: list) -> ExpiredTokenCleaner:
+    """``also``: the other purges of the cycle (login-failure counters, the revocation
+    feed's expired entries)."""
     return ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
                                batch_size=config['token_cleanup_batch_size'],
                                on_purged=metrics.purged.inc if metrics else None,
-                               also=[login_throttle.purge])
+                               also=also)
 
 
 def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,
@@ -219,17 +239,23 @@ def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,
     )
 
 
+def signing_keys(config: dict, sessions: sessionmaker, clock: Clock) -> SigningKeyService:
+    """The keys of ID tokens and JWT access tokens."""
+    return SigningKeyService(sessions=sessions, secret=token_secret(config),
+                             algorithm=config['oidc']['signing_algorithm'],
+                             token_lifetime=config['default_token_lifetime'], clock=clock)
+
+
 def _oidc(config: dict, sessions: sessionmaker, hasher: PasswordHasher, clock: Clock,
           token_service: TokenService, refresh_tokens: RefreshTokenService,
           oauth_tokens: OAuthTokenService, clients: ClientService, devices: DeviceFlow,
-          login_throttle: LoginThrottle) -> OIDC:
+          login_throttle: LoginThrottle, formats: AccessTokenFormats) -> OIDC:
     secret = token_secret(config)
-    keys = SigningKeyService(sessions=sessions, secret=secret,
-                             algorithm=config['oidc']['signing_algorithm'],
-                             token_lifetime=config['default_token_lifetime'], clock=clock)
+    keys = formats.keys
     id_tokens = IdTokenIssuer(sessions=sessions, keys=keys, legacy=oauth_tokens, clock=clock)
     codes = CodeService(sessions=sessions, token_service=token_service,
-                        refresh_tokens=refresh_tokens, id_tokens=id_tokens, clock=clock)
+                        refresh_tokens=refresh_tokens, id_tokens=id_tokens, formats=formats,
+                        clock=clock)
     signins = SigninService(sessions=sessions, hasher=hasher, throttle=login_throttle,
                             lifetime=config['oidc']['signin_session_lifetime'], clock=clock)
     endpoints = SharedEndpoints(clients=clients, tokens=oauth_tokens, devices=devices,

@@ -228,3 +228,9 @@ class MailUnavailable(ServiceError):
     status_code = 503
     error_id = 'mail-unavailable'
     message = 'Mail is not configured on this server'
+
+
+class InvalidCursor(InvalidData):
+    """A ``since`` of the revocation feed that it never gave."""
+    error_id = 'invalid-cursor'
+    message = 'Unknown cursor: give one from a previous answer, or none'

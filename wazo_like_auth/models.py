@@ -206,6 +206,9 @@ class Token(Base):
         ForeignKey('auth_refresh_token.uuid', ondelete='SET NULL'))
     # The OAuth 2.0 client the token was issued to (migration 0004); NULL for the Wazo API.
     client_id: Mapped[str | None] = mapped_column(Text)
+    # The jti claim of a JWT access token (migration 0010), named in the revocation feed; the
+    # row is keyed by the digest of the whole JWT string, as every token by its value.
+    jti: Mapped[str | None] = mapped_column(Text)
 
 
 class Client(Base):
@@ -234,6 +237,12 @@ class Client(Base):
                                                                  server_default='{}')
     require_consent: Mapped[bool] = mapped_column(Boolean, nullable=False,
                                                   server_default='false')
+    # JWT access tokens (migration 0010): 'opaque' or 'jwt', and the JWTs' audience (empty:
+    # the issuer URL).
+    access_token_format: Mapped[str] = mapped_column(Text, nullable=False,
+                                                     server_default='opaque')
+    access_token_audience: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False,
+                                                             server_default='{}')
 
 
 class ClientPolicy(Base):
@@ -369,4 +378,22 @@ class Event(Base):
     publish: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='true')
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     occurred_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=text('clock_timestamp()'))
+
+
+class RevokedJti(Base):
+    """A JWT access token deleted before it expired (migration 0010's trigger writes these):
+    the revocation feed of offline verifiers. ``revoked_xid``: the deleting transaction's id,
+    the feed's cursor."""
+    __tablename__ = 'auth_revoked_jti'
+    __table_args__ = (
+        Index('auth_revoked_jti__idx__revoked_xid', 'revoked_xid'),
+        Index('auth_revoked_jti__idx__expires_at', 'expires_at'),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    jti: Mapped[str] = mapped_column(Text, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_xid: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, server_default=text('(pg_current_xact_id()::text::bigint)'))
+    revoked_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=text('clock_timestamp()'))

@@ -15,6 +15,7 @@ from . import churn, cpu, load, mixed, nginx, nodes, scale, scenarios, verifier_
 from .report import MixedSection, NodesSection, RunReport, ScaleSection
 from .scenarios import Scenario
 from .services_runner import Cluster, Settings, libpq_uri
+from . import jwt_tokens  # issue 16's rows
 
 PURGE_WINDOW_LIMIT = 600.0  # the check load stops after this even if the purge goes on
 _STARTED = time.monotonic()
@@ -199,8 +200,11 @@ def _scenarios(options: Options, generator, cluster: Cluster, fixtures,
     """Every scenario at every concurrency into ``report.rows``; the largest service RSS
     after the first one."""
     first_rss = None
+    jwt_fixtures = jwt_tokens.prepare(cluster.nodes[0].port, fixtures)  # issue 16's rows
     for concurrency in options.concurrency:
-        for scenario in scenarios.build(fixtures, options.rounds, cluster.nginx is not None):
+        for scenario in jwt_tokens.build(
+                scenarios.build(fixtures, options.rounds, cluster.nginx is not None),
+                jwt_fixtures):
             report.rows.append(scenarios.measure(
                 generator, cluster, scenario, concurrency, duration=options.duration,
                 warmup=options.warmup))
@@ -218,7 +222,7 @@ def _checks_answered(report: RunReport) -> int:
     rows = report.rows + [section.checks for section in report.mixed]
     if report.scale:
         rows += report.scale.rows + [r for r in [report.scale.during_purge] if r]
-    checks = {'head', 'get', 'unknown', 'scopes', 'mixed', 'purge'}
+    checks = {'head', 'head-jwt', 'get', 'unknown', 'scopes', 'mixed', 'purge'}
     return sum(row.result.requests for row in rows if row.scenario.key in checks)
 
 

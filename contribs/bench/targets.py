@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from . import jwt_tokens
+
 
 def _rows(report, key: str) -> dict:
     return {row.concurrency: row for row in report.rows if row.scenario.key == key}
@@ -38,6 +40,7 @@ def lines(report) -> list[str]:
     _throughput(report, add)
     _costs(report, add)
     _under_load(report, add)
+    jwt_tokens.target_lines(lambda key: _rows(report, key), _ratio_cells, _met, _cpu_ms, add)
     return out
 
 

@@ -18,7 +18,8 @@ SCENARIOS = ('check HEAD', 'ceiling (bare 204)', 'granian bare WSGI 204 (Python-
              'scopes check (5)', 'login (bcrypt 4)', 'refresh exchange',
              'check HEAD, +2,000 tokens', 'ceiling (bare 204), scale phase',
              'check unknown (404), +2,000 tokens',
-             'check HEAD during purge')
+             'check HEAD during purge', 'check HEAD (JWT)', 'client credentials (opaque)',
+             'client credentials (JWT)')
 RATIOS = ('check/ceiling: ', 'check/granian bare WSGI 204 (Python-server limit): ',
           'login/(cores ÷ one bcrypt verify): ', 'refresh/check: ')
 NGINX = 'nginx return 204 (machine HTTP limit)'
@@ -133,7 +134,9 @@ def test_churn_mix_and_targets_are_reported(run):
     assert float(churned[1].replace(',', '')) > 0 and 0 < float(churned[2]) <= 1
     for measure in ('cached check ÷ granian bare WSGI 204', 'check p99 at c=2',
                     'churn mix: hit ratio on known tokens',
-                    'churn mix: check throughput ÷ no churn'):
+                    'churn mix: check throughput ÷ no churn',
+                    'cached check, JWT ÷ opaque (`confd.users.me.read`)',
+                    'client credentials, JWT ÷ opaque (req/s)'):
         assert re.search(rf'^\| {re.escape(measure)} \| [^|]+ \| [^|]*\d[^|]* \| '
                          r'(yes|no|–) \|$', stdout, re.M), measure
     assert re.search(r'^churn: hit ratio on known tokens: [\d.]+$', stdout, re.M)

@@ -23,7 +23,9 @@ from .api import PREFIXES
 from .tokens import NO_STORE, check_body
 
 ROUTE = '/token/<token>'
-_PATH = re.compile('(?:' + '|'.join(map(re.escape, PREFIXES)) + r')/token/([0-9A-Fa-f-]{36})')
+# The check's paths: the token follows, and is vetted by TokenChecker.peek (tokens.normalize:
+# an opaque token or a JWT). No regex over the path: a JWT is some 850 characters.
+_PATHS = tuple(prefix + '/token/' for prefix in PREFIXES)
 # Scopes as Wazo services send them; anything percent-encoded is left to werkzeug's parser.
 _QUERY = re.compile(r'scope=([A-Za-z0-9._:*-]{1,512})')
 _GET_HEADERS = list(NO_STORE.items())
@@ -48,8 +50,8 @@ class CheckFastPath:
 
     def _cached(self, environ):
         """(value, row) of a cached check that would succeed; None to take the full path."""
-        path = _PATH.fullmatch(environ.get('PATH_INFO', ''))
-        if path is None:
+        token = _token_of(environ.get('PATH_INFO', ''))
+        if token is None:
             return None
         query = environ.get('QUERY_STRING', '')
         if query:
@@ -59,7 +61,7 @@ class CheckFastPath:
             scope = scope.group(1)
         else:
             scope = None
-        return self._checker.peek(path.group(1), scope, environ.get('REMOTE_ADDR') or '')
+        return self._checker.peek(token, scope, environ.get('REMOTE_ADDR') or '')
 
     def _answer(self, environ, start_response, method, found, started):
         request_id = ('X-Request-Id', request_log.request_id(environ.get('HTTP_X_REQUEST_ID')))
@@ -74,3 +76,12 @@ class CheckFastPath:
         if self._observe is not None:
             self._observe(method, ROUTE, status, time.perf_counter() - started)
         return body
+
+
+def _token_of(path: str) -> str | None:
+    """The token of a check's path, or None when ``path`` is another route's."""
+    for prefix in _PATHS:
+        if path.startswith(prefix):
+            token = path[len(prefix):]
+            return None if '/' in token else token
+    return None

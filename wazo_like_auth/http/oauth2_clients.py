@@ -8,6 +8,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
 from ..oauth2.clients import client_id_error, redirect_uris_error
+from ..oauth2.jwt_access_tokens import FORMATS, audience_error, audience_list
 from ..services.authorization import Authorizer
 from ..services.clients import ClientService
 from ..services.grants import Grants
@@ -18,6 +19,16 @@ from .listing import list_query
 from .tokens import NO_STORE
 
 _ACL_ENTRY = fields.String(validate=[validate.Length(1, 1024), validate.Regexp('^[^\x00]*$')])
+
+
+class Audience(fields.Field):
+    """``access_token_audience``: a string or a list of strings, loaded as a list."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        error = audience_error(value)
+        if error:
+            raise ValidationError(error)
+        return audience_list(value)
 
 
 class ClientSchema(Schema):
@@ -39,6 +50,10 @@ class ClientSchema(Schema):
     redirect_uris = fields.List(fields.String(), load_default=list)
     post_logout_redirect_uris = fields.List(fields.String(), load_default=list)
     require_consent = fields.Boolean(load_default=False)
+    # RFC 9068 JWT access tokens for this client's grants; their aud (default: the issuer).
+    access_token_format = fields.String(load_default='opaque',
+                                        validate=validate.OneOf(FORMATS))
+    access_token_audience = Audience(load_default=list)
 
     @validates('redirect_uris')
     def _redirect_uris(self, value, **kwargs):

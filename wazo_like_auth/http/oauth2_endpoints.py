@@ -50,9 +50,11 @@ def oauth_form() -> dict[str, str]:
     return form
 
 
-def origin() -> Origin:
+def origin(issuer_url: str | None = None) -> Origin:
+    """The request's origin; ``issuer_url``: the issuer it came to (the ``iss`` of JWT access
+    tokens it may issue)."""
     return Origin(user_agent=request.headers.get('User-Agent', ''),
-                  remote_addr=request.remote_addr or '')
+                  remote_addr=request.remote_addr or '', issuer=issuer_url)
 
 
 def issuer(public_url: str | None) -> str:
@@ -87,10 +89,14 @@ class _OAuthResource(Resource):
 
 
 class OAuthToken(_OAuthResource):
+    def __init__(self, *, endpoint, public_url: str | None = None):
+        super().__init__(endpoint=endpoint)
+        self._public_url = public_url
+
     @oauth_answers
     def post(self):
         return self._endpoint.handle(oauth_form(), request.headers.get('Authorization'),
-                                     origin()), 200
+                                     origin(issuer(self._public_url))), 200
 
 
 class OAuthIntrospection(_OAuthResource):

@@ -17,7 +17,8 @@ WELL_KNOWN = ('/.well-known/oauth-authorization-server', '/.well-known/openid-co
 
 def register(api: Api, services: Services) -> None:
     public_url = services.oauth2.public_url
-    api.route(oe.OAuthToken, '/oauth2/token', endpoint=services.oauth2.token_endpoint)
+    api.route(oe.OAuthToken, '/oauth2/token', endpoint=services.oauth2.token_endpoint,
+              public_url=public_url)
     api.route(oe.OAuthIntrospection, '/oauth2/introspect',
               endpoint=services.oauth2.introspection)
     api.route(oe.OAuthRevocation, '/oauth2/revoke', endpoint=services.oauth2.revocation)

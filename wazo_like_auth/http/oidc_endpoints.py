@@ -88,12 +88,13 @@ class Userinfo(_RealmResource):
 
 class RealmToken(_RealmResource):
     def post(self, slug: str):
-        return self._answer(self._kwargs['endpoints'].token(self.realm(slug)))
+        realm = self.realm(slug)
+        return self._answer(self._kwargs['endpoints'].token(realm), realm.issuer)
 
     @oauth_answers
-    def _answer(self, endpoint):
+    def _answer(self, endpoint, issuer_url: str):
         return endpoint.handle(oauth_form(), request.headers.get('Authorization'),
-                               origin()), 200
+                               origin(issuer_url)), 200
 
 
 class RealmIntrospection(_RealmResource):

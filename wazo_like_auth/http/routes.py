@@ -17,6 +17,7 @@ from . import tenants as tn
 from . import user_emails as ue
 from . import users as us
 from .api import PREFIXES, Api
+from .revocation_feed import RevokedTokens
 from .status import Status
 from .tokens import Tokens, TokenRevocation, TokenScopesCheck, token_check_view
 
@@ -46,6 +47,9 @@ def _tokens(api: Api, services: Services) -> None:
         api.app.add_url_rule(prefix + '/token/<token>', 'check_token', check_token,
                              methods=['GET', 'HEAD'])
     api.route(TokenScopesCheck, '/token/<token>/scopes/check', token_checker=checker)
+    # The revocation feed of offline verifiers of JWT access tokens.
+    api.route(RevokedTokens, '/tokens/revoked', authorizer=services.authorizer,
+              feed=services.revocation_feed)
 
 
 def _service(api: Api, services: Services) -> None:

@@ -5,7 +5,9 @@ Each item: ``client_id`` (required), ``client_secret`` (required unless ``public
 and refresh token grants for public ones), ``acl`` (list of ACL entries), ``policies`` (slugs of
 policies of the top tenant), ``public`` (default false), ``redirect_uris`` and
 ``post_logout_redirect_uris`` (exact-match lists; authorization_code needs a redirect URI),
-``require_consent`` (default false: a first-party client). Pure: called by config.py.
+``require_consent`` (default false: a first-party client), ``access_token_format`` (``opaque``,
+the default, or ``jwt``) and ``access_token_audience`` (a string or a list; default: the
+issuer URL). Pure: called by config.py.
 """
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from typing import Any
 
 from .clients import (AUTHORIZATION_CODE, CLIENT_CREDENTIALS, DEVICE_CODE, REFRESH_TOKEN,
                       client_id_error, grant_types_error, redirect_uris_error)
+from .jwt_access_tokens import audience_error, audience_list, format_error
 
 _KEYS = {'client_id', 'client_secret', 'name', 'grant_types', 'acl', 'policies', 'public',
-         'redirect_uris', 'post_logout_redirect_uris', 'require_consent'}
+         'redirect_uris', 'post_logout_redirect_uris', 'require_consent',
+         'access_token_format', 'access_token_audience'}
 
 
 def default_grant_types(public: bool) -> list[str]:
@@ -75,11 +79,24 @@ def _client(item: Any) -> dict[str, Any]:
     if not isinstance(item.get('require_consent', False), bool):
         raise ValueError('require_consent: must be true or false')
     return {
-        **uris, 'require_consent': item.get('require_consent', False),
+        **uris, 'require_consent': item.get('require_consent', False), **_token_format(item),
         'client_id': item['client_id'], 'client_secret': secret, 'public': public,
         'name': _text(item, 'name', item['client_id']), 'grant_types': list(grant_types),
         'acl': _strings(item, 'acl'), 'policies': _strings(item, 'policies'),
     }
+
+
+def _token_format(item: dict) -> dict[str, Any]:
+    token_format = item.get('access_token_format', 'opaque')
+    error = format_error(token_format)
+    if error:
+        raise ValueError(f'access_token_format: {error}')
+    audience = item.get('access_token_audience')
+    error = audience_error([] if audience is None else audience)
+    if error:
+        raise ValueError(f'access_token_audience: {error}')
+    return {'access_token_format': token_format,
+            'access_token_audience': audience_list(audience)}
 
 
 def _text(item: dict, key: str, default: str) -> str:

@@ -13,13 +13,14 @@ from ..models import Email, RefreshToken, Session, Token, User
 
 def describe(db: DbSession, digest: bytes) -> Row | None:
     """The token of ``digest`` (expired or not) with ``client_id`` (the OAuth client it was
-    issued to, else the client of the refresh token it came from), and its user's
+    issued to, else the client of the refresh token it came from), ``jti`` (JWT access
+    tokens), and its user's
     ``username``, ``firstname``, ``lastname``, ``tenant_uuid`` and ``user_uuid`` if any."""
     main_email = (select(Email.address).where(Email.user_uuid == User.uuid, Email.main.is_(True))
                   .limit(1).scalar_subquery())
     return db.execute(
         select(Token.auth_id, Token.acl, Token.issued_at, Token.expires_at,
-               Token.metadata_.label('metadata'),
+               Token.metadata_.label('metadata'), Token.jti,
                func.coalesce(Token.client_id, RefreshToken.client_id).label('client_id'),
                Session.tenant_uuid, Session.user_uuid, User.username, User.firstname,
                User.lastname, main_email.label('email'))

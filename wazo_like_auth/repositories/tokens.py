@@ -27,7 +27,8 @@ def find_by_digest(conn: Connection, digest: bytes) -> Row | None:
 
 
 _TOKEN_FIELDS = ('auth_id', 'pbx_user_uuid', 'xivo_uuid', 'issued_at', 'expires_at', 'acl',
-                 'metadata_', 'user_agent', 'remote_addr', 'refresh_token_uuid', 'client_id')
+                 'metadata_', 'user_agent', 'remote_addr', 'refresh_token_uuid', 'client_id',
+                 'jti')
 
 
 def _insert_statement():

@@ -45,6 +45,8 @@ class AuthenticatedClient:
     tenant_uuid: uuid.UUID
     public: bool
     grant_types: tuple[str, ...]
+    access_token_format: str = 'opaque'
+    access_token_audience: tuple[str, ...] = ()
 
 
 class ClientService:
@@ -92,8 +94,9 @@ class ClientService:
 
     def update(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID, fields: dict[str, Any],
                ensure_grantable: Callable[[list[str]], None]) -> dict[str, Any]:
-        """Full replacement of name, grant_types, acl and policies (client_id and public are
-        fixed at creation). Existing tokens are snapshots and keep their ACL."""
+        """Full replacement of name, grant_types, acl, policies, redirect URIs, consent and
+        access-token format (client_id and public are fixed at creation). Existing tokens are
+        snapshots and keep their ACL and format."""
         with self._sessions.begin() as db:
             client = self._writable(db, client_uuid, tenants)
             fields = {**fields, 'public': client.public}
@@ -191,6 +194,8 @@ class ClientService:
         client.redirect_uris = item.get('redirect_uris', [])
         client.post_logout_redirect_uris = item.get('post_logout_redirect_uris', [])
         client.require_consent = item.get('require_consent', False)
+        client.access_token_format = item.get('access_token_format', 'opaque')
+        client.access_token_audience = item.get('access_token_audience', [])
         client.config_managed = True
         db.flush()
         slugs = {slug: None for slug in item['policies']}
@@ -229,6 +234,8 @@ class ClientService:
         client.redirect_uris = list(fields.get('redirect_uris') or [])
         client.post_logout_redirect_uris = list(fields.get('post_logout_redirect_uris') or [])
         client.require_consent = bool(fields.get('require_consent', False))
+        client.access_token_format = fields.get('access_token_format') or 'opaque'
+        client.access_token_audience = list(fields.get('access_token_audience') or [])
 
     def _visible(self, db, client_uuid: uuid.UUID, tenants: list[uuid.UUID],
                  for_update: bool = False) -> Client:
@@ -257,6 +264,8 @@ def _view(client: Client, policies: list) -> dict[str, Any]:
         'redirect_uris': list(client.redirect_uris or []),
         'post_logout_redirect_uris': list(client.post_logout_redirect_uris or []),
         'require_consent': bool(client.require_consent),
+        'access_token_format': client.access_token_format or 'opaque',
+        'access_token_audience': list(client.access_token_audience or []),
         'read_only': client.config_managed,
         'created_at': client.created_at.isoformat() if client.created_at else None,
     }
@@ -265,4 +274,6 @@ def _view(client: Client, policies: list) -> dict[str, Any]:
 def _authenticated(client: Client) -> AuthenticatedClient:
     return AuthenticatedClient(uuid=client.uuid, client_id=client.client_id, name=client.name,
                                tenant_uuid=client.tenant_uuid, public=client.public,
-                               grant_types=tuple(client.grant_types))
+                               grant_types=tuple(client.grant_types),
+                               access_token_format=client.access_token_format or 'opaque',
+                               access_token_audience=tuple(client.access_token_audience or ()))

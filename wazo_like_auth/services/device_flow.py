@@ -28,6 +28,7 @@ from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
 from ..repositories import device_codes as device_repo
 from ..repositories import users as user_repo
+from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
 from .refresh_tokens import RefreshTokenService, governs
@@ -65,8 +66,9 @@ class DeviceFlow:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
                  token_service: TokenService, refresh_tokens: RefreshTokenService,
                  throttle: LoginThrottle, settings: DeviceSettings,
-                 clock: Clock = utc_now):
+                 formats: AccessTokenFormats, clock: Clock = utc_now):
         self._sessions = sessions
+        self._formats = formats
         self._hasher = hasher
         self._tokens = token_service
         self._refresh = refresh_tokens
@@ -103,13 +105,16 @@ class DeviceFlow:
     def poll(self, client: AuthenticatedClient, device_code: str, origin: Origin) -> Grant:
         """RFC 8628 §3.4-3.5: the token once approved, else the OAuth error to answer.
         A redeemed code is deleted, so a second redemption is invalid_grant."""
+        # Read before the transaction (one pooled connection per request).
+        token_format = self._formats.of(client, origin.issuer)
         with self._sessions.begin() as db:
-            outcome = self._poll(db, client, device_code, origin)
+            outcome = self._poll(db, client, device_code, origin, token_format)
         if isinstance(outcome, OAuth2Error):
             raise outcome
         return outcome
 
-    def _poll(self, db, client, device_code: str, origin: Origin) -> Grant | OAuth2Error:
+    def _poll(self, db, client, device_code: str, origin: Origin,
+              token_format: JwtFormat | None) -> Grant | OAuth2Error:
         row = device_repo.for_poll(db, _digest(device_code), client.uuid)
         now = self._clock()
         if row is None:
@@ -126,9 +131,10 @@ class DeviceFlow:
                 row.poll_interval += SLOW_DOWN_STEP
                 return SlowDown(f'Polling too fast: wait {row.poll_interval} seconds')
             return AuthorizationPending()
-        return self._redeem(db, row, client, origin)
+        return self._redeem(db, row, client, origin, token_format)
 
-    def _redeem(self, db, row: DeviceCode, client, origin: Origin) -> Grant | OAuth2Error:
+    def _redeem(self, db, row: DeviceCode, client, origin: Origin,
+                token_format: JwtFormat | None) -> Grant | OAuth2Error:
         user = db.get(User, row.user_uuid, with_for_update=True) if row.user_uuid else None
         db.delete(row)
         if user is None or not user.enabled:
@@ -137,7 +143,8 @@ class DeviceFlow:
             return InvalidGrant("The user who approved is outside the client's tenants")
         login = user.username or str(user.uuid)
         request = LoginRequest(login=login, client_id=client.client_id,
-                               user_agent=origin.user_agent, remote_addr=origin.remote_addr)
+                               user_agent=origin.user_agent, remote_addr=origin.remote_addr,
+                               token_format=token_format)
         refresh = None
         if OFFLINE_ACCESS in row.scope.split():
             refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,

@@ -5,7 +5,8 @@ User grants go through TokenService (same login checks, bcrypt off the database 
 session limit, refresh-token store); the token is then marked with the client it was issued to.
 Client tokens (client_credentials) belong to no user: auth_id is the client_id, the session is
 in the client's tenant, metadata carries that tenant so tenant checks work, and the ACL comes
-from the client's own entries and policies.
+from the client's own entries and policies. A client with ``access_token_format: jwt`` gets
+RFC 9068 JWTs from every grant, still rows of ours (services/access_tokens.py).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from ..repositories import oauth_tokens as oauth_repo
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
+from .access_tokens import AccessTokenFormats, TokenFacts, mint
 from .clients import AuthenticatedClient
 from .refresh_tokens import RefreshTokenService
 from .throttle import CheckGuard
@@ -37,9 +39,11 @@ OFFLINE_ACCESS = 'offline_access'
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a request came from, recorded on the tokens it creates."""
+    """Where a request came from, recorded on the tokens it creates, and the issuer it came to
+    (the ``iss`` of JWT access tokens: a realm's, or the global one)."""
     user_agent: str = ''
     remote_addr: str = ''
+    issuer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,9 @@ def grant_of(issued: IssuedToken) -> Grant:
 class OAuthTokenService:
     def __init__(self, *, sessions: sessionmaker, token_service: TokenService,
                  refresh_tokens: RefreshTokenService, lifetime: int, xivo_uuid: str | None,
-                 guard: CheckGuard):
+                 guard: CheckGuard, formats: AccessTokenFormats):
         self._sessions = sessions
+        self._formats = formats
         self._guard = guard
         self._tokens = token_service
         self._refresh = refresh_tokens
@@ -86,7 +91,8 @@ class OAuthTokenService:
         issued = self._tokens.login(LoginRequest(
             login=username, password=password, access_type='offline' if offline else 'online',
             client_id=client.client_id, client_tenant_uuid=client.tenant_uuid,
-            user_agent=origin.user_agent, remote_addr=origin.remote_addr))
+            user_agent=origin.user_agent, remote_addr=origin.remote_addr,
+            token_format=self._formats.of(client, origin.issuer)))
         self._mark(issued, client)
         return grant_of(issued)
 
@@ -96,7 +102,8 @@ class OAuthTokenService:
         issued = self._tokens.login(LoginRequest(
             refresh_token=refresh_token, client_id=client.client_id, client_authenticated=True,
             client_tenant_uuid=client.tenant_uuid, user_agent=origin.user_agent,
-            remote_addr=origin.remote_addr))
+            remote_addr=origin.remote_addr,
+            token_format=self._formats.of(client, origin.issuer)))
         self._mark(issued, client)
         return grant_of(issued)
 
@@ -107,27 +114,32 @@ class OAuthTokenService:
 
     def for_client(self, client: AuthenticatedClient, origin: Origin) -> Grant | None:
         """RFC 6749 §4.4: a token for the client itself; None if it was deleted meanwhile."""
-        value = tokens.new_token()
+        token_format = self._formats.of(client, origin.issuer)
         now = dt.datetime.now(dt.timezone.utc)
+        expires_at = now + dt.timedelta(seconds=self._lifetime)
         metadata = {'uuid': None, 'tenant_uuid': str(client.tenant_uuid),
                     'auth_id': client.client_id, 'pbx_user_uuid': None,
                     'xivo_uuid': self._xivo_uuid, 'purpose': 'client',
                     'client_id': client.client_id}
+        session_uuid = uuid.uuid4()
         with self._sessions.begin() as db:
             row = db.get(Client, client.uuid)
             if row is None:
                 return None
             acl = client_repo.token_acl(db, row)
+            minted = mint(token_format, TokenFacts(
+                auth_id=client.client_id, session_uuid=session_uuid,
+                tenant_uuid=row.tenant_uuid, acl=acl, issued_at=now, expires_at=expires_at))
             token_repo.insert(
-                db, digest=tokens.token_digest(value), session_uuid=uuid.uuid4(),
+                db, digest=minted.digest, session_uuid=session_uuid,
                 tenant_uuid=row.tenant_uuid, user_uuid=None, mobile=False,
                 auth_id=client.client_id, pbx_user_uuid=None, xivo_uuid=self._xivo_uuid,
-                issued_at=now, expires_at=now + dt.timedelta(seconds=self._lifetime), acl=acl,
-                metadata_=metadata, user_agent=origin.user_agent,
-                remote_addr=origin.remote_addr, client_id=client.client_id)
-        logger.info('client %s got token %s from %s', client.client_id, tokens.redact(value),
-                    origin.remote_addr)
-        return Grant(access_token=value, expires_in=self._lifetime, acl=acl)
+                issued_at=now, expires_at=expires_at, acl=acl, metadata_=metadata,
+                user_agent=origin.user_agent, remote_addr=origin.remote_addr,
+                client_id=client.client_id, jti=minted.jti)
+        logger.info('client %s got token %s from %s', client.client_id,
+                    tokens.redact(minted.value), origin.remote_addr)
+        return Grant(access_token=minted.value, expires_in=self._lifetime, acl=acl)
 
     def introspect(self, value: str, client: AuthenticatedClient,
                    hint: str | None = None) -> dict[str, Any]:
@@ -154,7 +166,7 @@ class OAuthTokenService:
         found = {'scope': scope_string(row.acl), 'client_id': row.client_id,
                  'username': row.username, 'sub': row.auth_id, 'token_type': 'Bearer',
                  'exp': int(row.expires_at.timestamp()), 'iat': int(row.issued_at.timestamp()),
-                 'tenant_uuid': str(row.tenant_uuid)}
+                 'tenant_uuid': str(row.tenant_uuid), 'jti': row.jti}
         return {key: v for key, v in found.items() if v is not None}
 
     def _describe_refresh(self, db, value: str, client: AuthenticatedClient) -> dict | None:

@@ -1,5 +1,6 @@
 """Authorization codes (RFC 6749 §4.1, RFC 7636) and the tokens they give: an access token
-(the same opaque tokens as every grant), an ID token, and a refresh token with offline_access.
+(the same tokens as every grant: opaque, or a JWT for a client that asks), an ID token, and a
+refresh token with offline_access.
 
 A code is 256 random bits, stored as its SHA-256, lives 60 seconds, and is bound to the client,
 the redirect URI, the PKCE challenge, the nonce and the sign-in (logging out deletes it). Its
@@ -28,6 +29,7 @@ from ..repositories import clients as client_repo
 from ..repositories import oidc as oidc_repo
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
+from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
 from .oidc_id_tokens import IdTokenIssuer
@@ -63,8 +65,9 @@ class OidcGrant(Grant):
 class CodeService:
     def __init__(self, *, sessions: sessionmaker, token_service: TokenService,
                  refresh_tokens: RefreshTokenService, id_tokens: IdTokenIssuer,
-                 clock: Callable[[], dt.datetime] = utc_now):
+                 formats: AccessTokenFormats, clock: Callable[[], dt.datetime] = utc_now):
         self._sessions = sessions
+        self._formats = formats
         self._tokens = token_service
         self._refresh = refresh_tokens
         self._id_tokens = id_tokens
@@ -85,15 +88,17 @@ class CodeService:
     def exchange(self, client: AuthenticatedClient, code: str, redirect_uri: str | None,
                  verifier: str | None, origin: Origin) -> OidcGrant:
         """The tokens of a code; raises OAuth2Error (invalid_grant for any bad code)."""
-        # The key is read before the transaction: one pooled connection per request.
+        # The keys are read before the transaction: one pooled connection per request.
         key = self._id_tokens.signing_key()
+        token_format = self._formats.of(client, origin.issuer)
         with self._sessions.begin() as db:
-            outcome = self._exchange(db, client, code, redirect_uri, verifier, origin, key)
+            outcome = self._exchange(db, client, code, redirect_uri, verifier, origin,
+                                     (key, token_format))
         if isinstance(outcome, OAuth2Error):
             raise outcome
         return outcome
 
-    def _exchange(self, db, client, code, redirect_uri, verifier, origin, key):
+    def _exchange(self, db, client, code, redirect_uri, verifier, origin, keys):
         row = oidc_repo.code_for_update(db, _digest(code or ''))
         if row is None or row.client_uuid != client.uuid:
             return InvalidGrant('Unknown, expired or used code, or issued to another client')
@@ -109,7 +114,7 @@ class CodeService:
         if not row.code_challenge and verifier:
             return InvalidGrant('code_verifier given but no code_challenge was')
         row.used_at = self._clock()
-        return self._grant(db, row, client, origin, key)
+        return self._grant(db, row, client, origin, *keys)
 
     def _revoke_first_use(self, db, row: AuthorizationCode) -> None:
         refresh = [row.issued_refresh_uuid] if row.issued_refresh_uuid else []
@@ -120,7 +125,8 @@ class CodeService:
         row.issued_session_uuid = row.issued_refresh_uuid = None
         logger.warning('authorization code replayed: %d sessions revoked', len(revoked))
 
-    def _grant(self, db, row: AuthorizationCode, client, origin: Origin, key):
+    def _grant(self, db, row: AuthorizationCode, client, origin: Origin, key,
+               token_format: JwtFormat | None):
         signin = oidc_repo.signin_of_code(db, row.signin_uuid)
         user = db.get(User, signin.user_uuid, with_for_update=True) if signin else None
         if user is None or not user.enabled:
@@ -142,7 +148,7 @@ class CodeService:
         issued = self._tokens.issue(
             db, user, LoginRequest(login=login, client_id=client.client_id,
                                    user_agent=origin.user_agent,
-                                   remote_addr=origin.remote_addr),
+                                   remote_addr=origin.remote_addr, token_format=token_format),
             login, refresh_token_uuid=refresh.uuid if refresh else None,
             persistent={'oidc': oidc})
         digest = tokens.token_digest(issued.data['token'])

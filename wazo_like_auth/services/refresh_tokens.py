@@ -110,7 +110,7 @@ class RefreshTokenService:
         return SimpleNamespace(**row._mapping, confidential=confidential)
 
     def _lookup(self, query, db, value: str, client_id: str):
-        canonical = tokens.normalize(value)
+        canonical = tokens.normalize_opaque(value)
         if canonical is None:
             return None
         row = query(db, tokens.token_digest(canonical), client_id)

@@ -24,6 +24,7 @@ from ..passwords import PasswordHasher
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
+from .access_tokens import JwtFormat, TokenFacts, mint
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .views import token_view
@@ -49,6 +50,8 @@ class LoginRequest:
     # The tenant of the registered client at the OAuth 2.0 token endpoint: it serves only the
     # users of its tenant and the tenants below (refresh_tokens.governs).
     client_tenant_uuid: uuid.UUID | None = None
+    # A JWT access token (RFC 9068) for an OAuth 2.0 client that asks for them; None: opaque.
+    token_format: JwtFormat | None = None
 
 
 @dataclass
@@ -175,8 +178,8 @@ class TokenService:
               refresh_token_uuid: uuid.UUID | None = None,
               persistent: dict | None = None) -> IssuedToken:
         """Insert a session and a token for ``user`` (an ORM user or a row with its uuid,
-        tenant_uuid and purpose) within the caller's transaction."""
-        value = tokens.new_token()
+        tenant_uuid and purpose) within the caller's transaction; a JWT when the request has
+        a ``token_format`` (services/access_tokens.py)."""
         now = dt.datetime.now(dt.timezone.utc)
         lifetime = request.expiration or self._settings.default_lifetime
         metadata = {**(persistent or {}), **self.metadata(user)}
@@ -189,14 +192,20 @@ class TokenService:
             refresh_token_uuid=refresh_token_uuid,
         )
         session_uuid = uuid.uuid4()
-        token_repo.insert(db, digest=tokens.token_digest(value), session_uuid=session_uuid,
+        minted = mint(request.token_format, TokenFacts(
+            auth_id=columns['auth_id'], session_uuid=session_uuid, tenant_uuid=user.tenant_uuid,
+            acl=columns['acl'], issued_at=now, expires_at=columns['expires_at'],
+            extra_scope=metadata.get('oidc', {}).get('scope', ())))
+        if request.token_format is not None:
+            columns.update(client_id=request.token_format.client_id, jti=minted.jti)
+        token_repo.insert(db, digest=minted.digest, session_uuid=session_uuid,
                           tenant_uuid=user.tenant_uuid, user_uuid=user.uuid,
                           mobile=request.mobile, **columns)
         logger.info('Successful login: %s got token %s from %s using agent "%s"',
-                    login, tokens.redact(value), request.remote_addr, request.user_agent)
+                    login, tokens.redact(minted.value), request.remote_addr, request.user_agent)
         row = SimpleNamespace(session_uuid=session_uuid, metadata=metadata, **{
-            k: v for k, v in columns.items() if k != 'metadata_'})
-        return IssuedToken(data=token_view(value, row))
+            k: v for k, v in columns.items() if k not in ('metadata_', 'client_id', 'jti')})
+        return IssuedToken(data=token_view(minted.value, row))
 
     def metadata(self, user: User | Row) -> dict[str, Any]:
         """Token metadata by purpose (wazo-token-api §1.3 step 1, spec D9)."""
