@@ -6,14 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from authlib.integrations.requests_client import OAuth2Session
 
-from tests.support.jwt_access import (decoded, feed, introspect, register_jwt_client,
-                                      revoked_jtis)
+from tests.support.jwt_access import (SCOPE, client_delete, feed, introspect, password_change,
+                                      revoked_jtis, rfc7009, session_delete, tenant_delete,
+                                      user_delete, user_disable, users_jwt, wazo_delete)
 from tests.support.polling import wait_until
 from wazo_like_auth.app import services_of
-
-SCOPE = 'confd.users.me.read'
 
 
 @pytest.fixture
@@ -28,58 +26,12 @@ def world(api, admin_token, make_user, make_client, realm, cache):
     """alice of tenant acme with a JWT from the password grant of client webapp (top tenant),
     checked twice (the second time from the validation cache), and a client that
     introspects."""
-    alice = make_user('alice', 's3cret', tenant_uuid=realm['uuid'],
-                      acl=[SCOPE, 'auth.users.me.#'])
-    webapp = register_jwt_client(api, admin_token, 'webapp', grant_types=['password'])
-    inspector = make_client('inspector')
-    token = OAuth2Session('webapp', webapp['client_secret']).fetch_token(
-        api.token_url(), username='alice', password='s3cret')['access_token']
-    _, claims = decoded(f'{api.url}/oauth2/certs', token)
+    world = users_jwt(api, admin_token, make_user, realm)
+    token = world['token']
     assert api.is_valid(token, scope=SCOPE)
     hits = cache.hits
     assert api.is_valid(token, scope=SCOPE) and cache.hits == hits + 1
-    return {'api': api, 'admin': admin_token, 'alice': alice, 'realm': realm, 'token': token,
-            'claims': claims, 'webapp': webapp, 'inspector': inspector}
-
-
-def _ok(response, status=(200, 204)):
-    assert response.status_code in status, (response.status_code, response.text)
-
-
-def wazo_delete(w):
-    _ok(w['api'].session.delete(f"{w['api'].url}/token/{w['token']}", timeout=10))
-
-
-def rfc7009(w):
-    _ok(w['api'].post_form('/oauth2/revoke', {'token': w['token']},
-                           auth=('webapp', w['webapp']['client_secret'])))
-
-
-def session_delete(w):
-    _ok(w['api'].admin('DELETE', f"/sessions/{w['claims']['session_uuid']}", w['admin'],
-                       headers={'Wazo-Tenant': w['realm']['uuid']}))
-
-
-def user_disable(w):
-    _ok(w['api'].admin('PUT', f"/users/{w['alice']}", w['admin'],
-                       json={'username': 'alice', 'enabled': False}))
-
-
-def user_delete(w):
-    _ok(w['api'].admin('DELETE', f"/users/{w['alice']}", w['admin']))
-
-
-def password_change(w):
-    _ok(w['api'].admin('PUT', f"/users/{w['alice']}/password", w['admin'],
-                       json={'old_password': 's3cret', 'new_password': 'n3w-s3cret'}))
-
-
-def tenant_delete(w):
-    _ok(w['api'].admin('DELETE', f"/tenants/{w['realm']['uuid']}", w['admin']))
-
-
-def client_delete(w):
-    _ok(w['api'].admin('DELETE', f"/clients/{w['webapp']['uuid']}", w['admin']))
+    return {**world, 'inspector': make_client('inspector')}
 
 
 @pytest.mark.parametrize('revoke', [wazo_delete, rfc7009, session_delete, user_disable,

@@ -1,7 +1,9 @@
-"""Fixtures of the JWT-mode verifier tests: the real service served over HTTP (its discovery
-and ``certs``), its signing keys, verifiers with a controllable monotonic clock, the example
-backend guarded by one, and access tokens minted with the service's key (tests import the
-fixtures by name)."""
+"""Fixtures of the JWT-mode verifier tests: the real service served over HTTP (its discovery,
+``certs``, token endpoint and revocation feed: the ``live`` server of the OAuth tests, so
+``api``, ``admin_token`` and ``make_client`` talk to the same process), its signing keys,
+verifiers with a controllable monotonic clock, the example backend guarded by one, access
+tokens minted with the service's key, and real ones it issues (tests import the fixtures by
+name)."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,15 +11,19 @@ import pathlib
 
 import pytest
 import requests
+from authlib.integrations.requests_client import OAuth2Session
 
 from tests.support import access_tokens
 from tests.support.envelope import ENVELOPE_KEYS
+from tests.support.jwt_access import register_jwt_client
 from tests.support.live_server import LiveServer
 from wazo_like_auth.app import services_of
-from wazo_like_auth.verifier import JwtVerifier
+from wazo_like_auth.verifier import AccessDenied, JwtVerifier
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / 'contribs' / 'examples'
 AUDIENCE = 'confd'
+FEED_ACL = 'auth.tokens.revoked.read'
+FEED_PATH = '/api/auth/0.1/tokens/revoked'
 
 
 def _example(name: str):
@@ -42,9 +48,9 @@ class Monotonic:
 
 
 @pytest.fixture
-def auth_server(app):
-    with LiveServer(app) as server:
-        yield server
+def auth_server(live) -> LiveServer:
+    """The service under test, served over HTTP (the one ``api`` talks to)."""
+    return live
 
 
 @pytest.fixture
@@ -54,8 +60,8 @@ def issuer(auth_server) -> str:
 
 
 @pytest.fixture
-def signing_keys(app):
-    return services_of(app).oidc.signing_keys
+def signing_keys(oauth_app):
+    return services_of(oauth_app).oidc.signing_keys
 
 
 @pytest.fixture
@@ -65,12 +71,14 @@ def mono() -> Monotonic:
 
 @pytest.fixture
 def make_verifier(issuer, mono):
-    """A JwtVerifier of ``issuer`` for AUDIENCE (discovery unless ``jwks_url``), on ``mono``."""
+    """A JwtVerifier of ``issuer`` for ``audience`` (default AUDIENCE; discovery unless
+    ``jwks_url``), on ``mono``."""
     made = []
 
     def make(**options) -> JwtVerifier:
         options = {'clock': mono, **options}
-        made.append(JwtVerifier(options.pop('issuer', issuer), AUDIENCE, **options))
+        made.append(JwtVerifier(options.pop('issuer', issuer), options.pop('audience', AUDIENCE),
+                                **options))
         return made[-1]
     yield make
     for verifier in made:
@@ -97,6 +105,45 @@ def mint(issuer, signing_keys):
         body = access_tokens.claims(issuer, AUDIENCE, **claims)
         return access_tokens.mint(key or signing_keys.active(), body, **(header or {}))
     return make
+
+
+def client_credentials(api, client_id: str, secret: str) -> str:
+    """An access token of the client credentials grant, fetched with authlib, the secret in the
+    form body as a Keycloak-style caller sends it."""
+    session = OAuth2Session(client_id, secret, token_endpoint_auth_method='client_secret_post')
+    return session.fetch_token(api.token_url(), grant_type='client_credentials')['access_token']
+
+
+@pytest.fixture
+def feed_token(api, make_client) -> str:
+    """A real service token holding only the revocation feed's ACL (an opaque client's)."""
+    client = make_client('feed-reader', acl=[FEED_ACL])
+    return client_credentials(api, 'feed-reader', client['client_secret'])
+
+
+@pytest.fixture
+def issue(api, admin_token):
+    """``issue(acl, audience)``: a real JWT access token (client credentials) that the service
+    issues to a new ``jwt`` client holding ``acl``, for ``audience`` (None: the default, the
+    issuer)."""
+    made = []
+
+    def make(acl=('#',), audience: str | None = AUDIENCE) -> str:
+        client_id = f'jwt-client-{len(made)}'
+        fields = {} if audience is None else {'access_token_audience': audience}
+        made.append(register_jwt_client(api, admin_token, client_id, acl=list(acl), **fields))
+        return client_credentials(api, client_id, made[-1]['client_secret'])
+    return make
+
+
+def status(verifier, token: str, acl: str = 'confd.x') -> int:
+    """What a backend guarded by ``verifier`` answers ``token`` for ``acl``: 200, or the
+    status of the refusal."""
+    try:
+        verifier.verify(token, acl)
+    except AccessDenied as denied:
+        return denied.status_code
+    return 200
 
 
 def get(server, path: str, token: str | None = None, **headers) -> requests.Response:

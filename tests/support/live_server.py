@@ -1,7 +1,8 @@
 """Serve a WSGI app over real HTTP in a background thread, for tests of HTTP clients.
 
 ``LiveServer(app)`` listens on 127.0.0.1 on a free port and records every request it answers
-(method and path), so a test can count how often a client really called the service.
+(method and path, and the query strings of each path), so a test can count how often a client
+really called the service, and with what parameters.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class LiveServer:
         self._app = app
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
+        self._queries: list[tuple[str, str]] = []  # (path, query string), in arrival order
         self._server = make_server('127.0.0.1', 0, self._record, threaded=True,
                                    request_handler=_QuietHandler)
         # A short poll interval: shutdown() waits for the loop to notice, once per test.
@@ -37,6 +39,11 @@ class LiveServer:
         with self._lock:
             return sum(1 for m, p in self.requests if m == method and p.startswith(path_prefix))
 
+    def queries(self, path: str) -> list[str]:
+        """The query strings of the requests to ``path``, in arrival order."""
+        with self._lock:
+            return [query for p, query in self._queries if p == path]
+
     def __enter__(self) -> LiveServer:
         self._thread.start()
         return self
@@ -49,6 +56,7 @@ class LiveServer:
     def _record(self, environ, start_response):
         with self._lock:
             self.requests.append((environ['REQUEST_METHOD'], environ.get('PATH_INFO', '')))
+            self._queries.append((environ.get('PATH_INFO', ''), environ.get('QUERY_STRING', '')))
         return self._app(environ, start_response)
 
 
