@@ -2,8 +2,10 @@
 signed with the real service's signing key, verified offline against the real service's
 discovery document and ``certs``, and the issue's bad-input list refused offline.
 
-The service does not issue JWT access tokens yet (the i16-jwt branch does): tokens are minted
-as it will (tests/support/access_tokens.py), with its own key.
+Tokens are minted as the service issues them (tests/support/access_tokens.py), with its own
+key, so that each claim can be set at will, and most forgeries need a token built by hand; the
+bad-input list also holds real issued tokens tampered with. Tokens the service really issues
+are verified in test_verifier_jwt_issued.py.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ import uuid
 import pytest
 
 from tests.support import access_tokens
+from tests.support.jwt_access import unverified_claims
 from tests.support.jwt_verifier import (AUDIENCE, assert_refused, auth_server,  # noqa: F401
-                                        backend, get, issuer, make_verifier, mint, mono,
+                                        backend, get, issue, issuer, make_verifier, mint, mono,
                                         signing_keys)
 from wazo_like_auth.verifier import AccessDenied
 
@@ -130,6 +133,20 @@ def _header(token: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(token.split('.')[0] + '=='))
 
 
+def _real_forgeries(real: str, other: str) -> dict[str, str]:
+    """Tokens the service issued (``real``, ``other``), tampered with."""
+    header, payload, signature = real.split('.')
+    return {
+        'real token, tampered payload': access_tokens.tampered(real, sub='someone-else'),
+        'real token, its acl widened': access_tokens.tampered(real, acl=['#'], scope='#'),
+        'real token, its expiry pushed back': access_tokens.tampered(
+            real, exp=unverified_claims(real)['exp'] + 86400),
+        'real token, signature of another real token':
+            f'{header}.{payload}.{other.split(".")[2]}',
+        'real token, signature cut short': f'{header}.{payload}.{signature[:-4]}',
+    }
+
+
 def _bad_tokens(issuer, key, mint) -> dict[str, str]:
     good = mint(scope='#')
     body = access_tokens.claims(issuer, AUDIENCE, scope='#')
@@ -158,10 +175,13 @@ def _bad_tokens(issuer, key, mint) -> dict[str, str]:
 
 
 def test_every_bad_token_is_refused_offline_with_401(make_verifier, backend, mint, issuer,
-                                                    signing_keys):
+                                                    signing_keys, issue):
     server = backend(make_verifier())
+    real = issue(['confd.users.nobody.read'])
     assert get(server, PROFILE, mint(scope='#')).status_code == 200
-    for name, token in _bad_tokens(issuer, signing_keys.active(), mint).items():
+    assert_refused(get(server, PROFILE, real), 403, 'forbidden')  # a real token, verified
+    bad = {**_bad_tokens(issuer, signing_keys.active(), mint), **_real_forgeries(real, issue())}
+    for name, token in bad.items():
         body = assert_refused(get(server, PROFILE, token), 401, 'unauthorized')
         assert token not in str(body), name
         assert body['details']['reason'] == 'not_found_or_expired', name
