@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from . import db, mail_wiring
 from .acl import AccessCheckCache
+from .bus.settings import BusSettings
 from .clock import Clock, utc_now
 from .config import hash_concurrency, token_secret
 from .metrics import Metrics
@@ -27,6 +28,7 @@ from .services.cleanup import ExpiredTokenCleaner
 from .services.clients import ClientService
 from .services.configuration import ConfigService
 from .services.device_flow import DeviceFlow
+from .services.event_publisher import EventPublisher
 from .services.groups import GroupService
 from .services.oauth2.device_authorization import DeviceAuthorizationEndpoint
 from .services.oauth2.introspection import IntrospectionEndpoint
@@ -108,6 +110,7 @@ class Services:
     oauth2: OAuth2
     oidc: OIDC
     cleaner: ExpiredTokenCleaner
+    event_publisher: EventPublisher
     startup: StartupService
     bootstrap: BootstrapService
     mail: mail_wiring.Mail
@@ -116,7 +119,7 @@ class Services:
 def build_services(config: dict, *, engine: Engine | None = None,
                    hasher: PasswordHasher | None = None, clock: Clock = utc_now) -> Services:
     """Build every service for a validated ``config`` (see config.load_config); nothing is
-    started (``revocation_listener`` and ``cleaner`` are threads their owner starts)."""
+    started (the listener, purge and publisher are threads their owner starts)."""
     engine = engine or db.make_engine(config)
     hasher = hasher or PasswordHasher(rounds=config['password_hash_rounds'],
                                       concurrency=hash_concurrency(config))
@@ -149,7 +152,7 @@ def build_services(config: dict, *, engine: Engine | None = None,
         client_service=clients, oauth_token_service=oauth_tokens, device_flow=devices,
         oauth2=_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
         oidc=oidc,
-        cleaner=_cleaner(config, engine, metrics, login_throttle),
+        **_background(config, engine, metrics, login_throttle),
         mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                authorizer=authorizer),
     )
@@ -195,12 +198,17 @@ def _token_checker(config: dict, engine: Engine, sessions: sessionmaker, guard: 
                                guard=guard, clock=clock)
 
 
-def _cleaner(config: dict, engine: Engine, metrics: Metrics | None,
-             login_throttle: LoginThrottle) -> ExpiredTokenCleaner:
-    return ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
-                               batch_size=config['token_cleanup_batch_size'],
-                               on_purged=metrics.purged.inc if metrics else None,
-                               also=[login_throttle.purge])
+def _background(config: dict, engine: Engine, metrics: Metrics | None,
+                login_throttle: LoginThrottle) -> dict[str, Any]:
+    """The Services fields that are threads their owner starts: the purge and the event
+    publisher."""
+    cleaner = ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
+                                  batch_size=config['token_cleanup_batch_size'],
+                                  on_purged=metrics.purged.inc if metrics else None,
+                                  also=[login_throttle.purge])
+    return {'cleaner': cleaner,
+            'event_publisher': EventPublisher(engine=engine,
+                                              settings=BusSettings.from_config(config))}
 
 
 def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,
