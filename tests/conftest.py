@@ -9,7 +9,7 @@ from wazo_like_auth.config import load_config
 pytest_plugins = ['tests.support.database', 'tests.support.fixtures', 'tests.support.admin_client',
                   'tests.support.oauth_live', 'tests.support.group_fixtures',
                   'tests.support.security_review', 'tests.support.oidc',
-                  'tests.support.rabbitmq']
+                  'tests.support.rabbitmq', 'tests.support.bus_events']
 
 
 @pytest.fixture

@@ -9,30 +9,11 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from tests.support.bus_events import ORIGIN, received
 from tests.support.credentials import basic
 from tests.support.offline_access import (
     PASSWORD, digest, execute, offline_login, refresh_login, refresh_token_of)
-from wazo_like_auth.bus.settings import BusSettings
 from wazo_like_auth.services.cleanup import ExpiredTokenCleaner
-from wazo_like_auth.services.event_publisher import EventPublisher
-
-ORIGIN = '8f3a1d52-6c0e-4a57-9b1e-3c2d1e0f4a5b'
-
-
-def bus_settings(uri: str, **overrides) -> BusSettings:
-    values = dict(enabled=True, uri=uri, exchange_name='xivo', exchange_type='topic',
-                  poll_interval=0.05, retry_initial_delay=0.05, retry_max_delay=0.2,
-                  origin_uuid=ORIGIN)
-    return BusSettings(**{**values, **overrides})
-
-
-@pytest.fixture
-def publisher(engine, rabbitmq, consumer):
-    """The publisher thread, sending to the session's broker (the consumer bound first)."""
-    publisher = EventPublisher(engine=engine, settings=bus_settings(rabbitmq.uri))
-    publisher.start()
-    yield publisher
-    publisher.stop()
 
 
 @pytest.fixture
@@ -45,14 +26,6 @@ def login(client, username='alice', *, headers=None, **body) -> dict:
                            headers={**basic(username, PASSWORD), **(headers or {})})
     assert response.status_code == 200, response.get_json()
     return response.get_json()['data']
-
-
-def received(consumer, name: str, count: int = 1, **where) -> list:
-    consumer.wait_for(lambda _: len(consumer.named(name, **where)) >= count)
-    found = consumer.named(name, **where)
-    assert len(found) >= count, (name, where, [m.headers.get('name') for m in
-                                               consumer.messages])
-    return found
 
 
 def assert_wazo_message(message, *, name: str, routing_key: str, data: dict,

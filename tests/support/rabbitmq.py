@@ -185,16 +185,22 @@ class BusConsumer:
         message.ack()
 
     def wait_for(self, predicate, timeout: float = 10.0) -> list[Received]:
-        """Drain until ``predicate(messages)`` holds (or ``timeout``); returns the messages."""
+        """Drain until ``predicate(messages)`` holds (or ``timeout``); returns the messages.
+        The predicate is asked when the queue pauses, or every 50 ms while it flows."""
         deadline = time.monotonic() + timeout
-        while not predicate(self.messages) and time.monotonic() < deadline:
+        asked = 0.0
+        while True:
+            now = time.monotonic()
+            if now - asked >= 0.05:
+                if predicate(self.messages) or now > deadline:
+                    return self.messages
+                asked = now
             try:
-                self._connection.drain_events(timeout=0.1)
+                self._connection.drain_events(timeout=0.05)
             except TimeoutError:
-                pass
+                asked = 0.0  # nothing more for now: ask at once
             except (OSError, amqp.exceptions.AMQPError, OperationalError):
                 self._reconnect()
-        return self.messages
 
     def named(self, name: str, **where: Any) -> list[Received]:
         """The messages of event ``name`` whose data has the values ``where``."""
