@@ -17,6 +17,7 @@ from .nodes import RevocationStats
 from .scale import PurgeOutcome
 from .load import Result
 from .scenarios import Row
+from .verifier_offline import VerifierResult
 
 HEADER = """# Benchmark results
 
@@ -89,6 +90,7 @@ class RunReport:
     # Largest service process RSS (MiB) after the first scenario and after all of them, and
     # the token checks answered in between: memory per worker must stay flat.
     memory: tuple[float, float, int] | None = None
+    verifier_offline: VerifierResult | None = None  # the JWT-mode verifier alone (issue 16)
 
 
 def machine(load_average: float) -> str:
@@ -287,6 +289,8 @@ def render(report: RunReport) -> str:
     if report.events:
         lines += ['Events on the bus (issue 18; login and refresh bus on ÷ off: target ≥ 0.9, '
                   'checks unchanged):', ''] + events.lines(report.events) + ['']
+    if report.verifier_offline:
+        lines += ['Verifier (JWT mode, issue 16):', '', '- ' + report.verifier_offline.line(), '']
     lines += ['Targets (issue 14), as ratios within this run:', ''] + targets.lines(report)
     lines += ['', 'Ratios:', '', '```'] + ratios(report) + ['```', '']
     return '\n'.join(lines)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from wazo_like_auth import config as configuration
 
-from . import churn, cpu, events, load, mixed, nginx, nodes, scale, scenarios
+from . import (churn, cpu, events, load, mixed, nginx, nodes, scale, scenarios,
+               verifier_offline)
 from .report import MixedSection, NodesSection, RunReport, ScaleSection
 from .scenarios import Scenario
 from .services_runner import Cluster, Settings, libpq_uri
@@ -184,7 +185,15 @@ def run(options: Options) -> RunReport:
         if options.nodes > 1:
             report.nodes = _nodes(options, cluster, fixtures)
     report.events = events.measure(options, generator, say)
+    report.verifier_offline = _verifier_offline(options)
     return report
+
+
+def _verifier_offline(options: Options) -> verifier_offline.VerifierResult:
+    say('verifier JWT mode: offline verifications in one thread (servers stopped)')
+    result = verifier_offline.measure(options.duration)
+    say(result.line())
+    return result
 
 
 def _scenarios(options: Options, generator, cluster: Cluster, fixtures,

@@ -9,22 +9,35 @@ Run it next to a running wazo-like-auth:
         # 200 if the token has confd.users.$UUID.read (or confd.#), 403 if not,
         # 401 without a valid token, 503 if the auth service is down
 
-It needs only flask, flask-restful and requests besides ``wazo_like_auth/verifier.py``.
+JWT access tokens verified offline (RFC 9068; the revocation feed is polled when
+WAZO_REVOCATION_TOKEN holds a token with the ACL auth.tokens.revoked.read):
+
+    python contribs/examples/backend_service.py --auth-url http://127.0.0.1:9497/api/auth/0.1 \
+        --jwt-issuer http://127.0.0.1:9497/api/auth/0.1 --audience confd --port 9500
+
+It needs only flask, flask-restful and requests (and joserfc for the JWT mode) besides
+``wazo_like_auth/verifier/`` and ``wazo_like_auth/acl.py``.
 """
 from __future__ import annotations
 
 import argparse
+import os
 
 from flask import Flask, g
 from flask_restful import Api, Resource
 
-from wazo_like_auth.verifier import TokenVerifier
+from wazo_like_auth.verifier import JwtVerifier, TokenVerifier
 
 
 def create_app(auth_url: str, **verifier_options) -> Flask:
-    """The backend's WSGI app; ``verifier_options`` go to TokenVerifier (cache_ttl, ...)."""
+    """The backend's WSGI app checking tokens online; ``verifier_options`` go to
+    TokenVerifier (cache_ttl, ...)."""
+    return protected_app(TokenVerifier(auth_url, **verifier_options))
+
+
+def protected_app(verifier) -> Flask:
+    """The backend's WSGI app guarded by ``verifier`` (a TokenVerifier or a JwtVerifier)."""
     app = Flask(__name__)
-    verifier = TokenVerifier(auth_url, **verifier_options)
 
     @app.get('/public')
     def public():
@@ -41,7 +54,10 @@ def create_app(auth_url: str, **verifier_options) -> Flask:
 
         @verifier.required_acl('confd.users.{user_uuid}.settings.read')
         def get(self, user_uuid):
-            return {'uuid': user_uuid, 'language': 'en_US', 'authenticated': bool(g.auth_token)}
+            # g.auth_claims: the verified claims of a JWT (None when checked online).
+            caller = g.auth_claims['sub'] if g.auth_claims else None
+            return {'uuid': user_uuid, 'language': 'en_US', 'authenticated': bool(g.auth_token),
+                    'caller': caller}
 
     Api(app).add_resource(UserSettings, '/users/<user_uuid>/settings')
     return app
@@ -52,8 +68,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--auth-url', default='http://127.0.0.1:9497/0.1')
     parser.add_argument('--port', type=int, default=9500)
     parser.add_argument('--cache-ttl', type=float, default=5.0)
+    parser.add_argument('--jwt-issuer', help='verify JWT access tokens of this issuer offline')
+    parser.add_argument('--audience', default='confd', help='this backend, in the aud claim')
+    parser.add_argument('--revocation-poll-interval', type=float, default=10.0)
     args = parser.parse_args(argv)
-    create_app(args.auth_url, cache_ttl=args.cache_ttl).run('127.0.0.1', args.port)
+    if args.jwt_issuer:
+        feed = os.environ.get('WAZO_REVOCATION_TOKEN')
+        verifier = JwtVerifier(args.jwt_issuer, args.audience, auth_url=args.auth_url,
+                               revocation_token=feed,
+                               revocation_poll_interval=args.revocation_poll_interval
+                               if feed else None)
+        protected_app(verifier).run('127.0.0.1', args.port)
+    else:
+        create_app(args.auth_url, cache_ttl=args.cache_ttl).run('127.0.0.1', args.port)
 
 
 if __name__ == '__main__':

@@ -154,3 +154,10 @@ def test_events_on_the_bus_are_measured_or_their_absence_said(run):
         assert re.search(rf'^events: {label} bus on/off: [\d.]+ at c=2; by CPU per request: ',
                          stdout, re.M), label
     assert re.search(r'^events: publisher to a local RabbitMQ: [\d,]+ events/s$', stdout, re.M)
+def test_the_verifier_offline_rate_is_reported_with_its_library(run):
+    stdout, output = run
+    pattern = (r'^- verifier offline verifications per second on one core: ([\d,]+) '
+               r'\(joserfc [\d.]+ on cryptography [\d.]+, RS256; ')
+    for text in (stdout, output.read_text()):
+        found = re.search(pattern, text, re.M)
+        assert found and int(found[1].replace(',', '')) > 0, text[-2000:]

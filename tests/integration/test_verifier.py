@@ -206,5 +206,11 @@ def test_cache_is_bounded_least_recently_used_first(backend, auth_server, token_
 
 
 def test_oversized_token_is_refused_without_asking(backend, auth_server):
-    _assert_envelope(_get(backend(), PROFILE, 'x' * 4096), 401, 'unauthorized')
+    _assert_envelope(_get(backend(), PROFILE, 'x' * (16 * 1024)), 401, 'unauthorized')
     assert auth_server.count('HEAD') == 0
+
+
+def test_a_jwt_sized_token_is_still_asked(backend, auth_server):
+    # JWT access tokens (issue 16) are a kilobyte or more, and the online check takes them.
+    _assert_envelope(_get(backend(), PROFILE, 'x' * 4096), 401, 'unauthorized')
+    assert auth_server.count('HEAD', '/0.1/token/') == 1

@@ -1,0 +1,164 @@
+"""The issuer's public keys, for the JWT mode: its JWK Set (``certs``), fetched on first use
+from ``jwks_url`` or from the ``jwks_uri`` of the issuer's OpenID discovery document.
+
+Contract of ``KeyStore.find(kid)``:
+- a known ``kid`` of a set younger than its ``Cache-Control: max-age`` (300 s when the answer
+  has none; ``no-cache``/``no-store`` count as 0; at most a day) is answered from memory;
+- an unknown ``kid``, or a set past its max-age, makes the store fetch the set again, but never
+  twice within ``min_refetch_interval`` seconds (whatever asks: a flood of made-up kids costs
+  the issuer one request per interval), so a key added by a rotation is picked up at the first
+  token it signed, unless the set was fetched less than ``min_refetch_interval`` ago;
+- a failed fetch keeps the last set (logged as a warning) and is retried after
+  ``min_refetch_interval``; before any set was ever fetched, ``find`` raises KeysUnavailable;
+- only signing keys (``use`` absent or ``sig``) of an asymmetric algorithm are kept, each with
+  the one algorithm its JWK announces (see ``jose``); a set with none usable is a failed fetch.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import requests
+
+from . import jose
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_AGE = 300.0
+MAX_MAX_AGE = 86400.0
+_MAX_KEYS = 100  # a JWK Set is a handful of keys; more is not one we trust whole
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    kid: str
+    alg: str
+    key: Any       # a joserfc public key
+    registry: Any  # a joserfc JWSRegistry allowing ``alg`` only
+
+
+class KeysUnavailable(Exception):
+    """No key set could be fetched yet (issuer or JWKS unreachable, or unusable)."""
+
+
+class _FetchFailed(Exception):
+    pass
+
+
+def max_age(cache_control: str | None) -> float:
+    """Seconds a JWK Set may be used, from its ``Cache-Control`` header."""
+    directives = {}
+    for part in (cache_control or '').split(','):
+        name, _, value = part.strip().partition('=')
+        directives[name.lower()] = value.strip().strip('"')
+    if 'no-store' in directives or 'no-cache' in directives:
+        return 0.0
+    try:
+        return min(max(float(int(directives['max-age'])), 0.0), MAX_MAX_AGE)
+    except (KeyError, ValueError):
+        return DEFAULT_MAX_AGE
+
+
+class KeyStore:
+    """See the module docstring. ``clock`` is monotonic (tests pass a controllable one)."""
+
+    def __init__(self, *, issuer: str, jwks_url: str | None, http: requests.Session,
+                 timeout: Any, min_refetch_interval: float, clock: Callable[[], float]):
+        self._jwk, self._jws, _ = jose.load()
+        self._issuer = issuer
+        self._jwks_url = jwks_url
+        self._http, self._timeout = http, timeout
+        self._min_interval = min_refetch_interval
+        self._clock = clock
+        self._keys: dict[str, PublicKey] | None = None
+        self._fresh_until = 0.0
+        self._last_attempt: float | None = None
+        self._lock = threading.Lock()
+
+    def find(self, kid: str) -> PublicKey | None:
+        """The published key ``kid``, or None; raises KeysUnavailable."""
+        keys, now = self._keys, self._clock()
+        if keys is not None and now < self._fresh_until and kid in keys:
+            return keys[kid]
+        self._refresh(now)
+        if self._keys is None:
+            raise KeysUnavailable()
+        return self._keys.get(kid)
+
+    def _refresh(self, now: float) -> None:
+        with self._lock:
+            if self._last_attempt is not None and now - self._last_attempt < self._min_interval:
+                return  # fetched (or tried) a moment ago, maybe by another thread
+            self._last_attempt = now
+            try:
+                keys, seconds = self._fetch()
+            except _FetchFailed as failure:
+                kept = 'keeping the last keys' if self._keys is not None else 'no keys yet'
+                logger.warning('signing keys of %s unavailable (%s): %s', self._issuer,
+                               failure, kept)
+                return
+            self._keys = keys
+            self._fresh_until = now + max(seconds, self._min_interval)
+
+    def _fetch(self) -> tuple[dict[str, PublicKey], float]:
+        url = self._jwks_url or self._discover()
+        response = self._get(url)
+        keys = self._parse(self._json(response))
+        if not keys:
+            raise _FetchFailed('no usable signing key in the JWK Set')
+        return keys, max_age(response.headers.get('Cache-Control'))
+
+    def _discover(self) -> str:
+        """The ``jwks_uri`` of the issuer's discovery document (remembered once found)."""
+        document = self._json(self._get(
+            self._issuer.rstrip('/') + '/.well-known/openid-configuration'))
+        if not isinstance(document, dict) or document.get('issuer') != self._issuer:
+            raise _FetchFailed('the discovery document names another issuer')
+        jwks_uri = document.get('jwks_uri')
+        if not isinstance(jwks_uri, str) or not jwks_uri.startswith(('https://', 'http://')):
+            raise _FetchFailed('the discovery document has no jwks_uri')
+        self._jwks_url = jwks_uri
+        return jwks_uri
+
+    def _get(self, url: str) -> requests.Response:
+        try:
+            response = self._http.get(url, timeout=self._timeout, allow_redirects=False)
+        except requests.RequestException as error:
+            raise _FetchFailed(type(error).__name__) from None
+        if response.status_code != 200:
+            raise _FetchFailed(f'HTTP {response.status_code}')
+        return response
+
+    @staticmethod
+    def _json(response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise _FetchFailed('not JSON') from None
+
+    def _parse(self, document: Any) -> dict[str, PublicKey]:
+        entries = document.get('keys') if isinstance(document, dict) else None
+        if not isinstance(entries, list) or len(entries) > _MAX_KEYS:
+            raise _FetchFailed('not a JWK Set')
+        keys = {}
+        for entry in entries:
+            key = self._usable(entry)
+            if key is not None:
+                keys[key.kid] = key
+        return keys
+
+    def _usable(self, entry: Any) -> PublicKey | None:
+        if not isinstance(entry, dict) or entry.get('use', 'sig') != 'sig':
+            return None
+        kid, alg = entry.get('kid'), jose.algorithm_of(entry)
+        if not isinstance(kid, str) or not kid or alg is None:
+            return None
+        try:
+            key = self._jwk.import_key(entry)
+        except Exception:  # noqa: BLE001 - a key joserfc cannot read is skipped, not fatal
+            logger.warning('key %s of the JWK Set of %s is unreadable: skipped', kid,
+                           self._issuer)
+            return None
+        return PublicKey(kid, alg, key, self._jws.JWSRegistry(algorithms=[alg]))

@@ -1,0 +1,156 @@
+"""The revocation feed, polled for the JWT mode: the ``jti`` of revoked JWT access tokens.
+
+The trade-off, plainly: a JWT is verified offline, so a token revoked at the service (logout,
+``DELETE /token``, a disabled user, ...) is still accepted by a backend until its next poll,
+``revocation_poll_interval`` seconds at most while the feed answers, and for as long as it does
+not. The online mode (``TokenVerifier``) asks the service on every request and never accepts a
+revoked token (beyond its own ``cache_ttl``).
+
+The feed, as wazo-like-auth serves it::
+
+    GET {auth_url}/tokens/revoked[?since=<cursor>]
+    X-Auth-Token: <a token whose ACL holds auth.tokens.revoked.read>
+
+    200 {"items": [{"jti": "<jti>", "expires_at": "<ISO 8601 with an offset>"}, ...],
+         "cursor": "<opaque string>"}
+
+Without ``since`` it lists every revoked JWT whose expiry is still to come; with the cursor of
+the previous answer, those revoked since. A jti is forgotten once its ``expires_at`` (plus the
+verifier's leeway, during which the token would still pass) is past: the token is dead anyway.
+
+If a poll fails (unreachable, not 200, an answer not of that shape, the service token not
+obtainable), the known set stays as it is, the cursor is not moved, and a warning is logged
+(never a token). The first poll runs when the first token is verified, in the background: until
+it has answered, no jti is known.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from typing import Any, Callable
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+PATH = '/tokens/revoked'
+
+
+class _FeedFailed(Exception):
+    pass
+
+
+class RevocationFeed:
+    """The set of revoked jtis, kept up to date by a daemon thread polling every ``interval``
+    seconds; ``token`` is the service token, or a callable returning one (e.g. the ``token``
+    method of ``wazo_like_auth.client.AuthClient``, which renews it)."""
+
+    def __init__(self, auth_url: str, *, token: str | Callable[[], str], interval: float,
+                 keep_for: float, http: requests.Session, timeout: Any,
+                 wall_clock: Callable[[], float]):
+        self._url = auth_url.rstrip('/') + PATH
+        self._token, self._interval, self._keep_for = token, interval, keep_for
+        self._http, self._timeout, self._wall_clock = http, timeout, wall_clock
+        self._revoked: dict[str, float] = {}  # jti -> when it may be forgotten (epoch s)
+        self._cursor: str | None = None
+        self._poll_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._stop = threading.Event()
+        self._closed = False
+
+    def __contains__(self, jti: str) -> bool:
+        return jti in self._revoked  # the dict is replaced whole by a poll, never mutated
+
+    def start(self) -> None:
+        """Start polling in this process, if not already (a forked worker starts its own)
+        and not stopped."""
+        if self._closed or (self._thread is not None and self._pid == os.getpid()):
+            return
+        with self._start_lock:
+            if self._closed or (self._thread is not None and self._pid == os.getpid()):
+                return
+            self._pid, self._stop = os.getpid(), threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
+                                            name='wazo-like-auth-revocation-feed')
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling for good (the known set stays, ``poll`` still works)."""
+        with self._start_lock:
+            thread, self._thread, self._closed = self._thread, None, True
+            self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - a dead poller would accept revoked tokens forever
+                logger.exception('revocation feed %s: unexpected failure; polling goes on',
+                                 self._url)
+            stop.wait(self._interval)
+
+    def poll(self) -> bool:
+        """Ask the feed once; True when its answer was applied (see the module docstring)."""
+        with self._poll_lock:
+            try:
+                items, cursor = _parsed(self._ask())
+            except _FeedFailed as failure:
+                logger.warning('revocation feed %s: %s; keeping the %d known revoked tokens',
+                               self._url, failure, len(self._revoked))
+                return False
+            now = self._wall_clock()
+            revoked = {jti: until for jti, until in self._revoked.items() if until > now}
+            revoked.update((jti, until + self._keep_for) for jti, until in items
+                           if until + self._keep_for > now)
+            self._revoked, self._cursor = revoked, cursor
+            return True
+
+    def _ask(self) -> Any:
+        params = {} if self._cursor is None else {'since': self._cursor}
+        try:
+            token = self._token() if callable(self._token) else self._token
+        except Exception as error:  # noqa: BLE001 - whatever the token source raises, keep going
+            raise _FeedFailed(f'no service token ({type(error).__name__})') from None
+        try:
+            response = self._http.get(self._url, params=params, timeout=self._timeout,
+                                      headers={'X-Auth-Token': token}, allow_redirects=False)
+        except requests.RequestException as error:
+            raise _FeedFailed(f'unreachable ({type(error).__name__})') from None
+        if response.status_code != 200:
+            raise _FeedFailed(f'answered HTTP {response.status_code}')
+        try:
+            return response.json()
+        except ValueError:
+            raise _FeedFailed('answered something else than JSON') from None
+
+
+def _parsed(document: Any) -> tuple[list[tuple[str, float]], str]:
+    """The (jti, expiry as epoch seconds) items and the cursor of a feed answer."""
+    if not isinstance(document, dict) or not isinstance(document.get('items'), list) \
+            or not isinstance(document.get('cursor'), str):
+        raise _FeedFailed('answered an unexpected document')
+    items = []
+    for item in document['items']:
+        jti = item.get('jti') if isinstance(item, dict) else None
+        until = _epoch(item.get('expires_at')) if isinstance(item, dict) else None
+        if not isinstance(jti, str) or not jti or until is None:
+            raise _FeedFailed('answered an unexpected item')
+        items.append((jti, until))
+    return items, document['cursor']
+
+
+def _epoch(value: Any) -> float | None:
+    """An ISO 8601 time with an offset, as epoch seconds; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except (ValueError, OverflowError):
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
