@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import uuid
 
@@ -264,3 +265,25 @@ def test_close_stops_following_the_bus(rabbitmq, serve, online):
     assert not verifier.push.live
     assert not [t for t in threading.enumerate() if t.name == 'wazo-like-auth-push-revocation'
                 and t.is_alive()]
+
+
+def test_a_forked_worker_subscribes_on_its_own(rabbitmq, serve, online):
+    """A pre-fork server builds the verifier in its master: each worker must follow the bus
+    with a connection of its own, never its parent's."""
+    verifier = online(serve(rabbitmq.uri), rabbitmq.uri)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: report, then leave without running any test teardown
+        try:
+            before = verifier.push.live
+            verifier.push.start()
+            after = wait_until(lambda: verifier.push.live, timeout=15)
+            os.write(write, json.dumps([before, after]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = pipe.read()
+    os.waitpid(pid, 0)
+    assert json.loads(report) == [False, True]
+    assert verifier.push.live  # the parent's subscription is untouched
