@@ -95,10 +95,10 @@ def subscribed(verifier):
 @pytest.fixture
 def user(make_user):
     """``user()``: a new user with ACL, logged in at ``server``: its token data."""
-    def make(server: LiveServer, acl=(ACL,)) -> dict:
+    def make(server: LiveServer, acl=(ACL,), body=None) -> dict:
         name = f'user-{uuid.uuid4().hex[:8]}'
         user_uuid = make_user(name, 'pw', acl=acl)
-        response = requests.post(f'{server.url}/0.1/token', json={}, auth=(name, 'pw'),
+        response = requests.post(f'{server.url}/0.1/token', json=body or {}, auth=(name, 'pw'),
                                  timeout=10)
         assert response.status_code == 200, response.text
         return {**response.json()['data'], 'user_uuid': str(user_uuid)}
@@ -158,6 +158,20 @@ def test_a_cached_token_is_refused_as_soon_as_its_session_ends(
         assert server.count('GET', CHECKS) == asked + 1  # bob's answer stayed cached
     finally:
         backend.__exit__(None, None, None)
+
+
+def test_a_cached_answer_never_outlives_the_token(rabbitmq, serve, online, user, mono):
+    server = serve(rabbitmq.uri)
+    verifier = online(server, rabbitmq.uri)
+    short = user(server, body={'expiration': 60})['token']
+    assert allowed(verifier, short)
+    asked = server.count('GET', CHECKS)
+    mono.now += 50
+    assert allowed(verifier, short)
+    assert server.count('GET', CHECKS) == asked  # within its life: cached
+    mono.now += 15  # past the token's 60 s, far from push_cache_ttl
+    assert allowed(verifier, short)  # (the service's clock has not moved: still valid there)
+    assert server.count('GET', CHECKS) == asked + 1  # but asked again
 
 
 def test_a_jwt_of_an_ended_session_is_refused_without_any_feed_poll(

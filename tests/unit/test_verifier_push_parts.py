@@ -141,6 +141,8 @@ def test_a_refused_token_of_an_ended_session_stays_refused_until_it_expires():
     ({'uri': 'http://rabbitmq:5672/'}, 'amqp:// or amqps://'),
     ({'uri': 'amqp://rabbitmq:99999/'}, 'invalid port'),
     ({'exchange_type': 'direct'}, 'cannot be bound to every session'),
+    ({'exchange_name': ''}, '1 to 255'), ({'heartbeat': -1}, 'heartbeat'),
+    ({'retry_initial_delay': 0}, 'delays'),
 ])
 def test_settings_it_cannot_use_are_refused_at_once(options, message):
     with pytest.raises(ValueError, match=message):

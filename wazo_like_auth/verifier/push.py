@@ -65,9 +65,14 @@ class PushRevocation:
 
     def __post_init__(self) -> None:
         BrokerAddress.from_uri(self.uri)
+        if not self.exchange_name or len(self.exchange_name) > 255:
+            raise ValueError('exchange_name must be 1 to 255 characters')
         if self.exchange_type not in EXCHANGE_TYPES:
             raise ValueError(f'exchange_type must be one of {", ".join(EXCHANGE_TYPES)}: '
                              'a direct exchange cannot be bound to every session')
+        if self.heartbeat < 0 or min(self.connect_timeout, self.retry_initial_delay,
+                                     self.retry_max_delay) <= 0:
+            raise ValueError('heartbeat must be >= 0, timeouts and delays > 0 (seconds)')
 
 
 @dataclass(frozen=True)
