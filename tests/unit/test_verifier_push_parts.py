@@ -12,7 +12,8 @@ import pytest
 
 from wazo_like_auth.verifier import PushRevocation
 from wazo_like_auth.verifier.cache import PositiveCache
-from wazo_like_auth.verifier.push import EVENT, EndedSessions, ended_session
+from wazo_like_auth.verifier.ended_sessions import EndedSessions
+from wazo_like_auth.verifier.push import EVENT, ended_session
 
 SESSION = str(uuid.uuid4())
 

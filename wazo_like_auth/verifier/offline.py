@@ -56,7 +56,8 @@ from ..acl import AccessCheck, AccessCheckCache
 from . import jose
 from .guard import DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, Guard, forbidden, unauthorized, unreachable
 from .jwks import KeyStore, KeysUnavailable, PublicKey
-from .push import EndedSessions, PushRevocation, SessionEndings
+from .ended_sessions import EndedSessions
+from .push import PushRevocation, SessionEndings
 from .revocations import RevocationFeed
 
 logger = logging.getLogger(__name__)
