@@ -8,7 +8,8 @@ from wazo_like_auth.config import load_config
 # The shared fixtures (tests/support): plugins, so no test module imports a conftest.
 pytest_plugins = ['tests.support.database', 'tests.support.fixtures', 'tests.support.admin_client',
                   'tests.support.oauth_live', 'tests.support.group_fixtures',
-                  'tests.support.security_review', 'tests.support.oidc']
+                  'tests.support.security_review', 'tests.support.oidc',
+                  'tests.support.rabbitmq', 'tests.support.bus_events']
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ def create_app(config: dict, *, engine: Engine | None = None,
                clock: Clock = utc_now) -> Flask:
     """A WSGI application for a validated ``config`` (see config.load_config).
 
-    ``background`` starts the periodic jobs (expired-token purge); the server sets it.
+    ``background`` starts the periodic jobs (expired-token purge, mail and event delivery);
+    the server sets it.
     ``clock`` is what token checks and the device flow take as "now" (tests move it).
     """
     app = Flask('wazo_like_auth')
@@ -41,6 +42,7 @@ def create_app(config: dict, *, engine: Engine | None = None,
     if background:
         services.cleaner.start()
         services.mail.sender.start()
+        services.event_publisher.start()
     request_log.install(app, successful_checks=config['access_log']['successful_checks'])
     observe = None
     if services.metrics is not None:
@@ -80,6 +82,7 @@ def shutdown(app: Flask) -> None:
     services.revocation_listener.stop()
     services.cleaner.stop()
     services.mail.sender.stop()
+    services.event_publisher.stop()
 
 
 class _TargetLimit:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from . import db, mail_wiring
 from .acl import AccessCheckCache
+from .bus.settings import BusSettings
 from .clock import Clock, utc_now
 from .config import hash_concurrency, token_secret
 from .metrics import Metrics
@@ -28,6 +29,7 @@ from .services.cleanup import ExpiredTokenCleaner
 from .services.clients import ClientService
 from .services.configuration import ConfigService
 from .services.device_flow import DeviceFlow
+from .services.event_publisher import EventPublisher
 from .services.groups import GroupService
 from .services.oauth2.device_authorization import DeviceAuthorizationEndpoint
 from .services.oauth2.introspection import IntrospectionEndpoint
@@ -111,6 +113,7 @@ class Services:
     oauth2: OAuth2
     oidc: OIDC
     cleaner: ExpiredTokenCleaner
+    event_publisher: EventPublisher
     startup: StartupService
     bootstrap: BootstrapService
     mail: mail_wiring.Mail
@@ -119,7 +122,7 @@ class Services:
 def build_services(config: dict, *, engine: Engine | None = None,
                    hasher: PasswordHasher | None = None, clock: Clock = utc_now) -> Services:
     """Build every service for a validated ``config`` (see config.load_config); nothing is
-    started (``revocation_listener`` and ``cleaner`` are threads their owner starts)."""
+    started (the listener, purge and publisher are threads their owner starts)."""
     engine = engine or db.make_engine(config)
     hasher = hasher or PasswordHasher(rounds=config['password_hash_rounds'],
                                       concurrency=hash_concurrency(config))
@@ -148,8 +151,8 @@ def build_services(config: dict, *, engine: Engine | None = None,
         client_service=clients, oauth_token_service=oauth_tokens, device_flow=devices,
         oauth2=_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
         oidc=oidc,
-        cleaner=_cleaner(config, engine, metrics, [
-            login_throttle.purge, administration['revocation_feed'].purge]),
+        **_background(config, engine, metrics,
+                      [login_throttle.purge, administration['revocation_feed'].purge]),
         mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                authorizer=authorizer),
     )
@@ -213,14 +216,18 @@ def _token_checker(config: dict, engine: Engine, sessions: sessionmaker, guard: 
                                guard=guard, clock=clock)
 
 
-def _cleaner(config: dict, engine: Engine, metrics: Metrics | None,
-             also: list) -> ExpiredTokenCleaner:
-    """``also``: the other purges of the cycle (login-failure counters, the revocation
-    feed's expired entries)."""
-    return ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
-                               batch_size=config['token_cleanup_batch_size'],
-                               on_purged=metrics.purged.inc if metrics else None,
-                               also=also)
+def _background(config: dict, engine: Engine, metrics: Metrics | None,
+                also: list) -> dict[str, Any]:
+    """The Services fields that are threads their owner starts: the purge and the event
+    publisher. ``also``: the other purges of the cleaner's cycle (login-failure counters, the
+    revocation feed's expired entries)."""
+    cleaner = ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
+                                  batch_size=config['token_cleanup_batch_size'],
+                                  on_purged=metrics.purged.inc if metrics else None,
+                                  also=also)
+    return {'cleaner': cleaner,
+            'event_publisher': EventPublisher(engine=engine,
+                                              settings=BusSettings.from_config(config))}
 
 
 def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,

@@ -11,6 +11,7 @@ import copy
 import os
 import re
 import secrets
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,17 @@ DEFAULTS: dict[str, Any] = {
     'email_confirmation_expiration': 172800,
     'registration': {
         'enabled': False,
+    },
+    # Events on the bus (bus/settings.py): the outbox always records; publishing is opt-in
+    # (the Debian package turns it on).
+    'amqp': {
+        'enabled': False,
+        'uri': 'amqp://guest:guest@localhost:5672/',
+        'exchange_name': 'xivo',
+        'exchange_type': 'topic',
+        'poll_interval': 0.5,
+        'retry_initial_delay': 1,
+        'retry_max_delay': 30,
     },
 }
 
@@ -278,11 +290,14 @@ def public_view(config: dict) -> dict:
     """The configuration with every secret masked, for GET /config and logs.
 
     Masked: ``SECRET_KEYS``, any key naming a secret at any depth, the password of ``db_uri``
-    and its secret query parameters (libpq reads ``?password=`` too).
+    and its secret query parameters (libpq reads ``?password=`` too), the password of
+    ``amqp.uri``.
     """
     shown = _masked(config)
     if shown.get('db_uri'):
         shown['db_uri'] = _safe_db_uri(shown['db_uri'])
+    if isinstance(shown.get('amqp'), dict) and shown['amqp'].get('uri'):
+        shown['amqp']['uri'] = _safe_amqp_uri(shown['amqp']['uri'])
     return shown
 
 
@@ -294,6 +309,15 @@ def _masked(value: Any, key: str = '') -> Any:
     if isinstance(value, list):
         return [_masked(item) for item in value]
     return copy.deepcopy(value)
+
+
+def _safe_amqp_uri(value: str) -> str:
+    """The broker URI with its password masked."""
+    parts = urllib.parse.urlsplit(value)
+    if parts.password is None:
+        return value
+    netloc = f'{parts.username or ""}:{MASK}@{parts.netloc.rpartition("@")[2]}'
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _safe_db_uri(value: str) -> str:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .bus.settings import AMQP_VALIDATORS
 from .mail_settings import MAIL_VALIDATORS
 from .oauth2.settings import validate_clients
 
@@ -163,4 +164,5 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('metrics', 'enabled'): _boolean,
     ('metrics', 'allowed_networks'): _networks,
     **MAIL_VALIDATORS,
+    **AMQP_VALIDATORS,
 }

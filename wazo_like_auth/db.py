@@ -33,8 +33,14 @@ def url(uri: str) -> URL:
     return parsed
 
 
+# Events recorded by this service's connections are not for the bus when it has none
+# (migration 0011): the audit trail keeps them, publishing enabled later does not replay them.
+_BUS_OFF = ' -c wazo_like_auth.publish_events=off'
+
+
 def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
-    """An engine for ``config['db_uri']`` with the service's timeouts."""
+    """An engine for ``config['db_uri']`` with the service's timeouts (and, with
+    ``amqp.enabled`` false, its events recorded as not for the bus)."""
     statement_timeout = config['db_statement_timeout']
     return create_engine(
         url(config['db_uri']),
@@ -45,7 +51,8 @@ def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
         connect_args={
             'connect_timeout': config['db_connect_timeout'],
             'application_name': 'wazo-like-auth',
-            'options': f'-c statement_timeout={statement_timeout} -c timezone=UTC',
+            'options': f'-c statement_timeout={statement_timeout} -c timezone=UTC'
+                       + ('' if config['amqp']['enabled'] else _BUS_OFF),
         },
     )
 

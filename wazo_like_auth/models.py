@@ -158,6 +158,9 @@ class RefreshToken(Base):
     metadata_: Mapped[dict] = mapped_column('metadata', JSONB, nullable=False,
                                             server_default='{}')
     created_at: Mapped[dt.datetime] = _created_at()
+    # The user's tenant, set by a trigger at insert (migration 0011): the deleted event of a
+    # refresh token removed by its user's cascade names it, though the user row is gone.
+    tenant_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class Session(Base):
@@ -178,6 +181,9 @@ class Session(Base):
     # The browser sign-in (OpenID Connect) it was issued through (migration 0007).
     signin_uuid: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey('auth_signin.uuid', ondelete='CASCADE', use_alter=True))
+    # The purge announced auth_session_expire_soon for it (migration 0011): once per session.
+    expire_soon_sent: Mapped[bool] = mapped_column(Boolean, nullable=False,
+                                                   server_default='false')
 
 
 class Token(Base):

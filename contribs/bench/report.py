@@ -10,8 +10,9 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import churn, targets
+from . import churn, events, targets
 from .churn import ChurnSection
+from .events import EventsSection
 from .nodes import RevocationStats
 from .scale import PurgeOutcome
 from .load import Result
@@ -85,6 +86,7 @@ class RunReport:
     mixed: list[MixedSection] = field(default_factory=list)  # one per concurrency level
     nodes: NodesSection | None = None
     churn: ChurnSection | None = None
+    events: EventsSection | None = None  # events on the bus (issue 18)
     # Largest service process RSS (MiB) after the first scenario and after all of them, and
     # the token checks answered in between: memory per worker must stay flat.
     memory: tuple[float, float, int] | None = None
@@ -284,6 +286,9 @@ def render(report: RunReport) -> str:
         first, last, checks = report.memory
         lines += ['Memory:', '', f'- largest service process RSS: {first:.1f} MiB after the '
                   f'first scenario, {last:.1f} MiB after {checks:,} token checks', '']
+    if report.events:
+        lines += ['Events on the bus (issue 18; login and refresh bus on ÷ off: target ≥ 0.9, '
+                  'checks unchanged):', ''] + events.lines(report.events) + ['']
     if report.verifier_offline:
         lines += ['Verifier (JWT mode, issue 16):', '', '- ' + report.verifier_offline.line(), '']
     lines += ['Targets (issue 14), as ratios within this run:', ''] + targets.lines(report)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from wazo_like_auth import config as configuration
 
-from . import churn, cpu, load, mixed, nginx, nodes, scale, scenarios, verifier_offline
+from . import (churn, cpu, events, load, mixed, nginx, nodes, scale, scenarios,
+               verifier_offline)
 from .report import MixedSection, NodesSection, RunReport, ScaleSection
 from .scenarios import Scenario
 from .services_runner import Cluster, Settings, libpq_uri
@@ -184,6 +185,7 @@ def run(options: Options) -> RunReport:
         report.memory = (first_rss, _largest_rss(cluster), _checks_answered(report))
         if options.nodes > 1:
             report.nodes = _nodes(options, cluster, fixtures)
+    report.events = events.measure(options, generator, say)
     report.verifier_offline = _verifier_offline(options)
     return report
 

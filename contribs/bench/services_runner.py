@@ -46,6 +46,7 @@ class Settings:
     username: str = 'bench-admin'
     password: str = field(default_factory=lambda: 'bench-' + secrets.token_hex(12))
     token_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    extra: dict = field(default_factory=dict)  # more configuration (e.g. amqp), merged last
 
 
 def libpq_uri(uri: str) -> str:
@@ -146,6 +147,7 @@ class Cluster:
         }
         if 'validation_cache' in configuration.DEFAULTS:
             content['validation_cache'] = s.validation_cache
+        content.update(s.extra)
         path.write_text(yaml.safe_dump(content))
 
     def _start_node(self, index: int, wait: bool = True) -> ServerProcess:

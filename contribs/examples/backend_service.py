@@ -15,8 +15,14 @@ WAZO_REVOCATION_TOKEN holds a token with the ACL auth.tokens.revoked.read):
     python contribs/examples/backend_service.py --auth-url http://127.0.0.1:9497/api/auth/0.1 \
         --jwt-issuer http://127.0.0.1:9497/api/auth/0.1 --audience confd --port 9500
 
-It needs only flask, flask-restful and requests (and joserfc for the JWT mode) besides
-``wazo_like_auth/verifier/`` and ``wazo_like_auth/acl.py``.
+Either mode drops a revoked session at once when following the service's bus
+(``--bus-uri``, the service's ``amqp.uri``; needs py-amqp, the ``verifier-push`` extra):
+
+    python contribs/examples/backend_service.py --auth-url http://127.0.0.1:9497/0.1 \
+        --bus-uri amqp://guest:guest@127.0.0.1:5672/ --port 9500
+
+It needs only flask, flask-restful and requests (and joserfc for the JWT mode, amqp for push)
+besides ``wazo_like_auth/verifier/`` and ``wazo_like_auth/acl.py``.
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ import os
 from flask import Flask, g
 from flask_restful import Api, Resource
 
-from wazo_like_auth.verifier import JwtVerifier, TokenVerifier
+from wazo_like_auth.verifier import JwtVerifier, PushRevocation, TokenVerifier
 
 
 def create_app(auth_url: str, **verifier_options) -> Flask:
@@ -71,16 +77,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--jwt-issuer', help='verify JWT access tokens of this issuer offline')
     parser.add_argument('--audience', default='confd', help='this backend, in the aud claim')
     parser.add_argument('--revocation-poll-interval', type=float, default=10.0)
+    parser.add_argument('--bus-uri', help='follow session ends on this broker (push revocation)')
+    parser.add_argument('--exchange', default='xivo', help='the service\'s amqp.exchange_name')
     args = parser.parse_args(argv)
+    push = PushRevocation(args.bus_uri, exchange_name=args.exchange) if args.bus_uri else None
     if args.jwt_issuer:
         feed = os.environ.get('WAZO_REVOCATION_TOKEN')
         verifier = JwtVerifier(args.jwt_issuer, args.audience, auth_url=args.auth_url,
                                revocation_token=feed,
                                revocation_poll_interval=args.revocation_poll_interval
-                               if feed else None)
+                               if feed else None, push=push)
         protected_app(verifier).run('127.0.0.1', args.port)
     else:
-        create_app(args.auth_url, cache_ttl=args.cache_ttl).run('127.0.0.1', args.port)
+        create_app(args.auth_url, cache_ttl=args.cache_ttl, push=push).run('127.0.0.1',
+                                                                           args.port)
 
 
 if __name__ == '__main__':

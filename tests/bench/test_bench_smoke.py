@@ -143,6 +143,20 @@ def test_churn_mix_and_targets_are_reported(run):
 
 
 @pytest.mark.e2e
+def test_events_on_the_bus_are_measured_or_their_absence_said(run):
+    stdout, _ = run
+    if not Path('/usr/lib/rabbitmq/bin/rabbitmq-server').exists():
+        assert re.search(r'^- skipped: rabbitmq-server is not installed', stdout, re.M), stdout
+        return
+    rows = _table(stdout)
+    for name in ('login (bcrypt 4)', 'refresh exchange', 'check HEAD'):
+        for variant in ('off', 'on'):
+            cells = rows[f'{name}, bus {variant}']
+            assert float(cells[2].replace(',', '')) > 0 and cells[6] == '0', cells
+    for label in ('login', 'refresh', 'check'):
+        assert re.search(rf'^events: {label} bus on/off: [\d.]+ at c=2; by CPU per request: ',
+                         stdout, re.M), label
+    assert re.search(r'^events: publisher to a local RabbitMQ: [\d,]+ events/s$', stdout, re.M)
 def test_the_verifier_offline_rate_is_reported_with_its_library(run):
     stdout, output = run
     pattern = (r'^- verifier offline verifications per second on one core: ([\d,]+) '

@@ -235,6 +235,7 @@ def test_packaged_configuration_loads_with_the_debian_settings(unpacked):
     assert config['state_dir'] == '/var/lib/wazo-like-auth'
     assert config['log_filename'] == '/var/log/wazo-like-auth/wazo-like-auth.log'
     assert config['rest_api']['listen'] == '127.0.0.1'
+    assert config['amqp']['enabled'] is True  # the Wazo services need the events
 
 
 def test_packaged_program_migrates_an_empty_database(unpacked, db_uri, tmp_path):  # noqa: F811

@@ -8,6 +8,11 @@
 - ``oauth_live``: pytest plugin — the app served over real HTTP for OAuth 2.0 client libraries.
 - ``group_fixtures``: pytest plugin — a child tenant and an all-users group.
 - ``admin_client``: pytest plugin — ``admin``, an AdminClient logged in with full access.
+- ``rabbitmq``: pytest plugin — ``rabbitmq`` (the session's RabbitMQ, Debian's server run
+  unprivileged), ``own_rabbitmq`` (one to stop and restart), ``consumer`` (a kombu consumer
+  of the ``xivo`` exchange); ``BusConsumer``.
+- ``bus_events``: pytest plugin — ``publisher`` (the event publisher on that broker),
+  ``bus_settings``, ``received`` (waiting for an event among what a consumer got).
 - ``security_review``: pytest plugin — ``service_log`` (the real log output) and helpers.
 - ``envelope``: the error envelope (spec D4), ``ENVELOPE_KEYS`` and ``assert_envelope``.
 - ``polling``: ``wait_until``, the one polling loop.

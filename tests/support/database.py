@@ -27,8 +27,9 @@ class Baseline:
         # Children first; a SET NULL reference (tenant.contact_uuid) does not order deletes,
         # nor does auth_session.signin_uuid (ON DELETE CASCADE, the other way round of
         # auth_signin.session_uuid: the one loop of the schema).
-        ordered = sort_tables(tables, skip_fn=_unordered)
-        self._tables = list(reversed(ordered))
+        ordered = list(reversed(sort_tables(tables, skip_fn=_unordered)))
+        # The event outbox last: the deletes above write events through triggers.
+        self._tables = sorted(ordered, key=lambda t: t.name == 'auth_event')
         with engine.connect() as conn:
             self._kept = {t.name: [tuple(row) for row in
                                    conn.execute(select(*t.primary_key.columns))]

@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ('client library', {'client', 'verifier'}),
     ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
                      'config', 'config_values', 'metrics', 'logs', 'embedded_db', 'mail',
-                     'mail_settings', 'mail_tokens'}),
+                     'mail_settings', 'mail_tokens', 'bus'}),
 ]
 
 

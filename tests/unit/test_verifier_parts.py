@@ -1,5 +1,5 @@
 """The verifier's pure parts: what it may import (a backend installs flask, requests and, for
-the JWT mode, joserfc; nothing of the service), the online mode without joserfc, the
+the JWT mode, joserfc, for push revocation, py-amqp; nothing of the service), the online mode without joserfc, the
 algorithms a published key may verify, and the max-age of a key set."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from wazo_like_auth.verifier import jose
 from wazo_like_auth.verifier.jwks import DEFAULT_MAX_AGE, MAX_MAX_AGE, max_age
 
 PACKAGE = Path(__file__).resolve().parents[2] / 'wazo_like_auth'
-ALLOWED = {'flask', 'requests', 'joserfc', 'wazo_like_auth.acl'}
+ALLOWED = {'flask', 'requests', 'joserfc', 'amqp', 'wazo_like_auth.acl'}
 
 
 def _imports(path: Path) -> set[str]:
@@ -38,7 +38,7 @@ def _outside(names: set[str], allowed: set[str]) -> set[str]:
 
 
 @pytest.mark.parametrize('path', sorted((PACKAGE / 'verifier').glob('*.py')), ids=lambda p: p.name)
-def test_the_verifier_imports_only_flask_requests_joserfc_and_the_acl_rules(path):
+def test_the_verifier_imports_only_flask_requests_joserfc_amqp_and_the_acl_rules(path):
     assert _outside(_imports(path), ALLOWED) == set()
 
 

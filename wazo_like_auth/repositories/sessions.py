@@ -82,3 +82,33 @@ def purge_expired_batch(conn: Connection, batch: int) -> int:
     refused on read anyway and no cache needs flushing for them."""
     conn.execute(text("SET LOCAL wazo_like_auth.quiet_revocation = 'on'"))
     return conn.execute(_PURGE_BATCH, {'batch': batch}).rowcount
+
+
+# Sessions of a user whose token expires within the window and that were not announced yet,
+# found from the token expiry index; each gets its auth_session_expire_soon in the statement
+# that marks it, so it is announced once, by one node (rows another purge holds are skipped).
+_ANNOUNCE_BATCH = text("""
+WITH soon AS (
+    SELECT s.uuid FROM auth_session s
+    WHERE s.uuid IN (SELECT session_uuid FROM auth_token
+                     WHERE expires_at >= now()
+                       AND expires_at < now() + make_interval(secs => :within))
+      AND NOT s.expire_soon_sent AND s.user_uuid IS NOT NULL
+    LIMIT :batch FOR UPDATE OF s SKIP LOCKED
+), marked AS (
+    UPDATE auth_session s SET expire_soon_sent = true FROM soon WHERE s.uuid = soon.uuid
+    RETURNING s.uuid, s.user_uuid, s.tenant_uuid
+)
+SELECT wazo_like_auth_record_event(
+    'auth_session_expire_soon',
+    'auth.users.' || user_uuid || '.sessions.' || uuid || '.expire_soon',
+    tenant_uuid, user_uuid, uuid,
+    jsonb_build_object('uuid', uuid, 'user_uuid', user_uuid, 'tenant_uuid', tenant_uuid))
+FROM marked
+""")
+
+
+def announce_expiring_batch(conn: Connection, within: float, batch: int) -> int:
+    """Record ``auth_session_expire_soon`` for up to ``batch`` users' sessions whose token
+    expires within ``within`` seconds, once per session; returns how many."""
+    return len(conn.execute(_ANNOUNCE_BATCH, {'within': within, 'batch': batch}).all())

@@ -1,4 +1,5 @@
-"""Expired-token purge (wazo-token-api §4.5, spec D8).
+"""Expired-token purge (wazo-token-api §4.5, spec D8), and the announcement of sessions about
+to expire (``auth_session_expire_soon``, once per session).
 
 Every process runs the loop, but a cycle only proceeds on the node holding a PostgreSQL
 advisory lock, so the cluster purges in one place at a time. Batches are small transactions on
@@ -47,6 +48,7 @@ class ExpiredTokenCleaner:
                 return None
             try:
                 removed = self._purge_batches()
+                self._announce_expiring()
                 for task in self._also:
                     task()
                 return removed
@@ -69,6 +71,16 @@ class ExpiredTokenCleaner:
             if self._on_purged is not None:
                 self._on_purged(removed)
         return removed
+
+    def _announce_expiring(self) -> None:
+        """auth_session_expire_soon for the sessions whose token expires before the next
+        cycle (spec: within one cleanup interval), in batches of the purge's size."""
+        while not self._stop.is_set():
+            with self._engine.begin() as conn:
+                count = session_repo.announce_expiring_batch(conn, self._interval,
+                                                              self._batch_size)
+            if count < self._batch_size:
+                return
 
     def start(self) -> None:
         """Run cycles every ``interval`` seconds in a daemon thread (0 disables)."""

@@ -11,6 +11,12 @@ Two modes, one decorator (``required_acl``) and one refusal envelope:
   ``joserfc`` (``pip install wazo-like-auth[verifier-jwt]``), imported only when a
   ``JwtVerifier`` is made.
 
+Either mode can also follow the service's bus (``push=PushRevocation(...)``, ``push.py``): on
+``auth_session_deleted`` the online mode drops the session's cached answers and the JWT mode
+refuses the session's tokens, at once; while the bus is unreachable each falls back to its
+behaviour above. Needs py-amqp (``pip install wazo-like-auth[verifier-push]``), imported only
+when a verifier is made with ``push``.
+
 The package imports nothing of the service but ``wazo_like_auth.acl`` (pure, standard library
 only), so a backend does not need the service's dependencies (SQLAlchemy, bcrypt, ...).
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 from .guard import AccessDenied, request_token, required_access
 from .offline import JwtVerifier
 from .online import DEFAULT_TIMEOUT, TokenVerifier
+from .push import PushRevocation
 
-__all__ = ['AccessDenied', 'DEFAULT_TIMEOUT', 'JwtVerifier', 'TokenVerifier', 'request_token',
-           'required_access']
+__all__ = ['AccessDenied', 'DEFAULT_TIMEOUT', 'JwtVerifier', 'PushRevocation', 'TokenVerifier',
+           'request_token', 'required_access']

@@ -20,7 +20,8 @@ A token is accepted iff, in this order (every refusal before the signature costs
 - its claims: ``iss`` is ``issuer`` exactly; ``audience`` is ``aud`` or in it; ``sub``,
   ``client_id`` and ``jti`` are non-empty strings; ``exp``, ``iat`` (and ``nbf`` if present)
   are numbers with ``now < exp + leeway``, ``nbf <= now + leeway``, ``iat <= now + leeway``;
-- its ``jti`` is not in the revocation feed (when polled; see ``revocations``);
+- its ``jti`` is not in the revocation feed (when polled; see ``revocations``), and its
+  ``session_uuid`` has not been announced ended on the bus (with ``push``; see ``push``);
 - its ACL grants the required access: the ``acl`` claim (a list of strings) when present, else
   the space-separated ``scope``, matched with the service's own rules (``wazo_like_auth.acl``:
   ``*``, ``#``, ``!`` negations, ``me`` as ``sub``, ``my_session`` as ``session_uuid``);
@@ -32,7 +33,12 @@ Refusals are those of the online mode, in the same envelope: 401 for a token ref
 fetched. The reason of a 401 goes to the DEBUG log, never the token.
 
 Trade-off: offline mode accepts a revoked token until the next poll of the revocation feed (or
-until it expires, without a feed); the online check (``TokenVerifier``) never does.
+until it expires, without a feed); the online check (``TokenVerifier``) never does. With
+``push=PushRevocation(...)`` (py-amqp), a token is refused as soon as the bus announces the end
+of its session (``auth_session_deleted``); an ended session is remembered
+``ended_session_memory`` seconds (set it to the longest lifetime of the issuer's access tokens),
+and longer for a token of it that is presented, until that token expires. While the bus is
+unreachable, and for the sessions that ended meanwhile, only the feed (or expiry) refuses.
 """
 from __future__ import annotations
 
@@ -50,6 +56,8 @@ from ..acl import AccessCheck, AccessCheckCache
 from . import jose
 from .guard import DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, Guard, forbidden, unauthorized, unreachable
 from .jwks import KeyStore, KeysUnavailable, PublicKey
+from .ended_sessions import EndedSessions
+from .push import PushRevocation, SessionEndings
 from .revocations import RevocationFeed
 
 logger = logging.getLogger(__name__)
@@ -72,13 +80,15 @@ class _NoFeed:
 class JwtVerifier(Guard):
     """Verifies RFC 9068 access tokens of ``issuer`` for ``audience`` offline; see the module
     docstring. The revocation feed is polled when ``revocation_poll_interval`` is given (it
-    then needs ``auth_url``, the service's API base, and ``revocation_token``). ``clock`` is
-    monotonic (key cache), ``wall_clock`` gives epoch seconds (expiry); tests pass their own."""
+    then needs ``auth_url``, the service's API base, and ``revocation_token``); ``push``
+    follows session ends on the bus. ``clock`` is monotonic (key cache), ``wall_clock`` gives
+    epoch seconds (expiry); tests pass their own."""
 
     def __init__(self, issuer: str, audience: str, *, jwks_url: str | None = None,
                  leeway: float = 30.0, auth_url: str | None = None,
                  revocation_token: str | Callable[[], str] | None = None,
                  revocation_poll_interval: float | None = None,
+                 push: PushRevocation | None = None, ended_session_memory: float = 7200.0,
                  min_refetch_interval: float = 5.0, timeout: Any = DEFAULT_TIMEOUT,
                  session: requests.Session | None = None,
                  clock: Callable[[], float] = time.monotonic,
@@ -97,10 +107,18 @@ class JwtVerifier(Guard):
             self.revocations = RevocationFeed(
                 auth_url, token=revocation_token, interval=revocation_poll_interval,
                 keep_for=leeway, http=http, timeout=timeout, wall_clock=wall_clock)
+        self._ended = EndedSessions(keep_for=ended_session_memory, wall_clock=wall_clock)
+        self.push: SessionEndings | None = None
+        if push is not None:
+            self.push = SessionEndings(push, on_ended=self._ended.add,
+                                       on_subscribed=lambda: None)
 
     def close(self) -> None:
-        """Stop polling the revocation feed (verification goes on with the known set)."""
+        """Stop polling the revocation feed and following the bus (verification goes on
+        with what is known)."""
         self.revocations.stop()
+        if self.push is not None:
+            self.push.stop()
 
     def verify(self, token: str, acl: str, tenant: str | None = None) -> dict:
         """The verified claims if ``token`` grants ``acl`` (in ``tenant``); raise
@@ -133,6 +151,8 @@ class JwtVerifier(Guard):
             logger.debug('JWT access token refused: not an RFC 9068 token we may verify')
             raise unauthorized(token, acl)
         self.revocations.start()
+        if self.push is not None:
+            self.push.start()
         try:
             key = self._keys.find(header['kid'])
         except KeysUnavailable:
@@ -171,6 +191,9 @@ class JwtVerifier(Guard):
             return 'not yet valid'
         if claims['jti'] in self.revocations:
             return 'revoked'
+        session = claims.get('session_uuid')
+        if isinstance(session, str) and self._ended.refuses(session, exp + self._leeway):
+            return 'session ended'
         return None
 
     def _access(self, claims: dict) -> AccessCheck | None:

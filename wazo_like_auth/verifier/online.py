@@ -24,61 +24,38 @@ Caching: only positive answers are cached, for ``cache_ttl`` seconds, in a bound
 ``cache_size`` entries. HEAD does not tell when the token expires, so a cached answer may
 outlive the token's expiry or revocation by up to ``cache_ttl``: keep it short (seconds).
 ``cache_ttl=0`` asks the service on every request.
+
+Push revocation (``push=PushRevocation(...)``, see ``push``; needs py-amqp): the verifier
+follows ``auth_session_deleted`` on the service's bus and drops the cached answers of a session
+the moment it ends. The check is then ``GET`` (200 instead of 204, same refusals), whose answer
+names the token's session and expiry: a cached answer is kept ``push_cache_ttl`` seconds while
+the subscription is live (never past the token's expiry), and ``cache_ttl`` while it is not
+(the bus unreachable: the normal behaviour above). On every (re)subscription the cache is
+emptied, since events sent meanwhile were missed. A session end reaches the verifier once the
+service's publisher has sent it (its ``amqp.poll_interval``): if the publisher lags, so does
+push, up to ``push_cache_ttl``.
 """
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import logging
-import threading
 import time
-from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 from urllib.parse import quote
 
 import requests
 
+from .cache import PositiveCache
 from .guard import DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, Guard, forbidden, unauthorized, unreachable
+from .push import PushRevocation, SessionEndings
 
 logger = logging.getLogger(__name__)
 
 
-
-class _PositiveCache:
-    """A thread-safe LRU of recently allowed (token, acl, tenant) triples, each for ``ttl`` s.
-
-    Keys are SHA-256 digests, so the cache never holds a usable token value.
-    """
-
-    def __init__(self, ttl: float, size: int, clock: Callable[[], float]):
-        self._ttl, self._size, self._clock = ttl, size, clock
-        self._entries: OrderedDict[bytes, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(token: str, acl: str, tenant: str | None) -> bytes:
-        return hashlib.sha256('\0'.join((token, acl, tenant or '')).encode()).digest()
-
-    def hit(self, key: bytes) -> bool:
-        if self._ttl <= 0 or self._size <= 0:
-            return False
-        with self._lock:
-            until = self._entries.get(key)
-            if until is None:
-                return False
-            if self._clock() >= until:
-                del self._entries[key]
-                return False
-            self._entries.move_to_end(key)
-            return True
-
-    def remember(self, key: bytes) -> None:
-        if self._ttl <= 0 or self._size <= 0:
-            return
-        with self._lock:
-            self._entries[key] = self._clock() + self._ttl
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+class _Answer(NamedTuple):
+    status: int
+    session: str | None = None  # the token's session (GET only)
+    lifetime: float | None = None  # seconds until the token expires (GET only)
 
 
 class TokenVerifier(Guard):
@@ -86,16 +63,30 @@ class TokenVerifier(Guard):
 
     ``auth_url`` is the service's base, e.g. ``http://127.0.0.1:9497/0.1``. ``session`` lets a
     caller configure TLS (``session.verify``); ``clock`` is a monotonic time source for the
-    cache (tests pass a controllable one).
+    cache, ``wall_clock`` gives epoch seconds (a token's expiry, with push); tests pass their
+    own. ``push`` subscribes to session ends (``push``), started on the first verification.
     """
 
     def __init__(self, auth_url: str, *, cache_ttl: float = 5.0, cache_size: int = 10000,
                  timeout: Any = DEFAULT_TIMEOUT, session: requests.Session | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 push: PushRevocation | None = None, push_cache_ttl: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time):
         self._base = auth_url.rstrip('/')
         self._timeout = timeout
         self._http = session or requests.Session()
-        self._cache = _PositiveCache(cache_ttl, cache_size, clock)
+        self._wall_clock = wall_clock
+        self._cache = PositiveCache(cache_ttl, cache_size, clock,
+                                    push_ttl=push_cache_ttl if push else 0.0)
+        self.push: SessionEndings | None = None
+        if push is not None:
+            self.push = SessionEndings(push, on_ended=self._cache.drop_session,
+                                       on_subscribed=self._cache.clear)
+
+    def close(self) -> None:
+        """Stop following the bus (checks go on, with ``cache_ttl``)."""
+        if self.push is not None:
+            self.push.stop()
 
     def verify(self, token: str, acl: str, tenant: str | None = None) -> None:
         """Return None if ``token`` grants ``acl`` (in ``tenant``); raise AccessDenied
@@ -103,28 +94,55 @@ class TokenVerifier(Guard):
         if not token or len(token) >= MAX_TOKEN_SIZE:
             raise unauthorized(token, acl)
         key = self._cache.key(token, acl, tenant)
-        if self._cache.hit(key):
+        if self._cache.hit(key, pushed=self._pushed()):
             return None
-        status = self._ask(token, acl, tenant)
-        if status == 204:
-            self._cache.remember(key)
+        generation = self._cache.generation()
+        answer = self._ask(token, acl, tenant)
+        if answer.status in (200, 204):
+            self._cache.remember(key, generation, answer.session, answer.lifetime)
             return None
-        if status == 404:
+        if answer.status == 404:
             raise unauthorized(token, acl)
-        if status == 403:
+        if answer.status == 403:
             raise forbidden(acl, tenant)
-        logger.warning('Auth service answered %s to a token check', status)
+        logger.warning('Auth service answered %s to a token check', answer.status)
         raise unreachable()
 
-    def _ask(self, token: str, acl: str, tenant: str | None) -> int:
-        """The status of ``HEAD /token/{token}?scope=acl[&tenant=...]``."""
+    def _pushed(self) -> bool:
+        """Whether session ends are followed right now (subscribing first, in this process)."""
+        if self.push is None:
+            return False
+        self.push.start()
+        return self.push.live
+
+    def _ask(self, token: str, acl: str, tenant: str | None) -> _Answer:
+        """``HEAD /token/{token}?scope=acl[&tenant=...]``; GET with push (200: its session)."""
         params = {'scope': acl, **({'tenant': tenant} if tenant else {})}
+        method = self._http.get if self.push is not None else self._http.head
         try:
-            response = self._http.head(f'{self._base}/token/{quote(token, safe="")}',
-                                       params=params, timeout=self._timeout,
-                                       allow_redirects=False)
+            response = method(f'{self._base}/token/{quote(token, safe="")}', params=params,
+                              timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as error:
             logger.warning('Auth service %s unreachable: %s', self._base, type(error).__name__)
             raise unreachable() from None
-        response.close()
-        return response.status_code
+        with response:
+            if response.status_code != 200 or self.push is None:
+                return _Answer(response.status_code)
+            return _Answer(200, *self._described(response))
+
+    def _described(self, response: requests.Response) -> tuple[str | None, float | None]:
+        """The session and remaining lifetime a GET answer tells (None for what it does not:
+        such an answer is then cached as without push)."""
+        try:
+            data = response.json()['data']
+            session, expires = data.get('session_uuid'), data.get('utc_expires_at')
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None, None
+        lifetime = None
+        if isinstance(expires, str):
+            try:
+                moment = dt.datetime.fromisoformat(expires).replace(tzinfo=dt.timezone.utc)
+                lifetime = moment.timestamp() - self._wall_clock()
+            except (ValueError, OverflowError):
+                pass
+        return (session if isinstance(session, str) and session else None), lifetime
