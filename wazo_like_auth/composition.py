@@ -21,6 +21,7 @@ from .config import hash_concurrency, token_secret
 from .metrics import Metrics
 from .oauth2.device import DeviceSettings
 from .passwords import PasswordHasher
+from .services import actors
 from .services.authorization import Authorizer
 from .services.bootstrap import BootstrapService
 from .services.cleanup import ExpiredTokenCleaner
@@ -28,6 +29,7 @@ from .services.clients import ClientService
 from .services.configuration import ConfigService
 from .services.device_flow import DeviceFlow
 from .services.groups import GroupService
+from .services.login_trail import LoginTrail
 from .services.oauth2.device_authorization import DeviceAuthorizationEndpoint
 from .services.oauth2.introspection import IntrospectionEndpoint
 from .services.oauth2.revocation import RevocationEndpoint
@@ -121,6 +123,7 @@ def build_services(config: dict, *, engine: Engine | None = None,
     hasher = hasher or PasswordHasher(rounds=config['password_hash_rounds'],
                                       concurrency=hash_concurrency(config))
     sessions = db.make_sessionmaker(engine)
+    actors.name_actor_at_begin(sessions)  # events name who caused them (services/actors.py)
     throttling = throttle_settings(config)
     metrics = Metrics() if config['metrics']['enabled'] else None
     # One budget of unknown tokens per address for every way of presenting a token.
@@ -161,7 +164,9 @@ def _logins(config: dict, sessions: sessionmaker, hasher: PasswordHasher,
     """What every way of logging in shares: refresh tokens, the login throttle (one, so every
     login path counts in the same budget) and the token service."""
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
-    login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
+    login_throttle = LoginThrottle(
+        sessions=sessions, settings=throttling,
+        trail=LoginTrail(publish=config['events']['publish_logins']))
     token_service = TokenService(sessions=sessions, hasher=hasher,
                                  settings=token_settings(config),
                                  refresh_tokens=refresh_tokens, throttle=login_throttle)
