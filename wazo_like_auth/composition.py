@@ -22,6 +22,7 @@ from .metrics import Metrics
 from .oauth2.device import DeviceSettings
 from .passwords import PasswordHasher
 from .services import actors
+from .services.audit_trail import AuditTrail, EventRetention
 from .services.authorization import Authorizer
 from .services.bootstrap import BootstrapService
 from .services.cleanup import ExpiredTokenCleaner
@@ -98,6 +99,7 @@ class Services:
     token_service: TokenService
     refresh_token_service: RefreshTokenService
     session_service: SessionService
+    audit_trail: AuditTrail
     policy_service: PolicyService
     group_service: GroupService
     tenant_service: TenantService
@@ -179,6 +181,7 @@ def _administration(config: dict, engine: Engine, sessions: sessionmaker,
     API's use cases, start-up reconciliation and the bootstrap user."""
     return {
         'session_service': SessionService(sessions=sessions),
+        'audit_trail': AuditTrail(sessions=sessions),
         'policy_service': PolicyService(sessions=sessions),
         'group_service': GroupService(sessions=sessions),
         'tenant_service': TenantService(sessions=sessions),
@@ -202,10 +205,14 @@ def _token_checker(config: dict, engine: Engine, sessions: sessionmaker, guard: 
 
 def _cleaner(config: dict, engine: Engine, metrics: Metrics | None,
              login_throttle: LoginThrottle) -> ExpiredTokenCleaner:
+    """The purge, and the housekeeping its lock holder also does: login counters and the
+    audit trail's retention."""
+    retention = EventRetention(engine=engine, days=config['events']['retention_days'],
+                               batch_size=config['token_cleanup_batch_size'])
     return ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
                                batch_size=config['token_cleanup_batch_size'],
                                on_purged=metrics.purged.inc if metrics else None,
-                               also=[login_throttle.purge])
+                               also=[login_throttle.purge, retention.purge])
 
 
 def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,
