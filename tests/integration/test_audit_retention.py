@@ -7,6 +7,7 @@ import pytest
 from tests.support.offline_access import execute, rows
 from wazo_like_auth.app import create_app, services_of, shutdown
 from wazo_like_auth.config import ConfigError
+from wazo_like_auth.services.audit_trail import EventRetention
 
 
 def _event(engine, name: str, days_ago: float, *, publish: bool = False,
@@ -54,6 +55,15 @@ def test_a_published_event_goes_at_the_next_purge(engine, cleaner):
     cleaner.purge()
 
     assert _names(engine) == []
+
+
+def test_a_service_that_publishes_nothing_keeps_no_unpublished_history(engine):
+    _event(engine, 'old-unpublished', 8, publish=True)
+    _event(engine, 'recent-unpublished', 1, publish=True)
+
+    EventRetention(engine=engine, days=7, batch_size=10, keep_unpublished=False).purge()
+
+    assert _names(engine) == ['recent-unpublished']
 
 
 def test_retention_days_must_be_a_positive_number_of_days(make_config):

@@ -75,14 +75,16 @@ _PURGE_BATCH = text("""
 WITH doomed AS (
     SELECT id FROM auth_event
     WHERE occurred_at < now() - make_interval(days => :days)
-      AND NOT (publish AND published_at IS NULL)
+      AND NOT (:keep_unpublished AND publish AND published_at IS NULL)
     ORDER BY occurred_at LIMIT :batch FOR UPDATE SKIP LOCKED
 )
 DELETE FROM auth_event WHERE id IN (SELECT id FROM doomed)
 """)
 
 
-def purge_batch(conn: Connection, days: int, batch: int) -> int:
-    """Delete up to ``batch`` events older than ``days`` (the database's now), never one
-    still waiting for the bus (``publish`` and not ``published_at``); returns how many."""
-    return conn.execute(_PURGE_BATCH, {'days': days, 'batch': batch}).rowcount
+def purge_batch(conn: Connection, days: int, batch: int, keep_unpublished: bool = True) -> int:
+    """Delete up to ``batch`` events older than ``days`` (the database's now); with
+    ``keep_unpublished``, never one still waiting for the bus (``publish`` and not
+    ``published_at``). Returns how many."""
+    return conn.execute(_PURGE_BATCH, {'days': days, 'batch': batch,
+                                       'keep_unpublished': keep_unpublished}).rowcount

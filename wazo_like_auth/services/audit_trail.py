@@ -50,20 +50,25 @@ class EventRetention:
     """Deletes events older than ``days``, in batches of ``batch_size`` (one short
     transaction each, rows locked by another purge skipped), at most ``max_batches`` per
     cycle so one cycle stays short; what is left goes in the next cycle. An event still
-    waiting for the bus is kept, however old: the publisher needs it."""
+    waiting for the bus is kept, however old (the publisher needs it), unless
+    ``keep_unpublished`` is false: a service that publishes nothing (AMQP off) must not keep
+    its whole history."""
 
-    def __init__(self, *, engine: Engine, days: int, batch_size: int, max_batches: int = 100):
+    def __init__(self, *, engine: Engine, days: int, batch_size: int, max_batches: int = 100,
+                 keep_unpublished: bool = True):
         self._engine = engine
         self._days = days
         self._batch_size = batch_size
         self._max_batches = max_batches
+        self._keep_unpublished = keep_unpublished
 
     def purge(self) -> int:
         """One cycle (the cleaner runs it under its lock): the number of events deleted."""
         removed = 0
         for _ in range(self._max_batches):
             with self._engine.begin() as conn:
-                count = trail_repo.purge_batch(conn, self._days, self._batch_size)
+                count = trail_repo.purge_batch(conn, self._days, self._batch_size,
+                                               self._keep_unpublished)
             removed += count
             if count < self._batch_size:
                 break
