@@ -124,8 +124,7 @@ def build_services(config: dict, *, engine: Engine | None = None,
     engine = engine or db.make_engine(config)
     hasher = hasher or PasswordHasher(rounds=config['password_hash_rounds'],
                                       concurrency=hash_concurrency(config))
-    sessions = db.make_sessionmaker(engine)
-    actors.name_actor_at_begin(sessions)  # events name who caused them (services/actors.py)
+    sessions = _sessionmaker(engine)
     throttling = throttle_settings(config)
     metrics = Metrics() if config['metrics']['enabled'] else None
     # One budget of unknown tokens per address for every way of presenting a token.
@@ -158,6 +157,14 @@ def build_services(config: dict, *, engine: Engine | None = None,
         mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                authorizer=authorizer),
     )
+
+
+def _sessionmaker(engine: Engine) -> sessionmaker:
+    """The sessions of every service; a transaction begun for a request names its caller, so
+    the events it writes (triggers and cascades included) say who (services/actors.py)."""
+    sessions = db.make_sessionmaker(engine)
+    actors.name_actor_at_begin(sessions)
+    return sessions
 
 
 def _logins(config: dict, sessions: sessionmaker, hasher: PasswordHasher,

@@ -129,6 +129,36 @@ def test_who_ended_alices_sessions_yesterday(admin, client, login, make_user, en
         (sessions[1]['session_uuid'], actor_of(client, helpdesk.token))]
 
 
+def test_a_revocation_by_an_oauth_client_names_the_client(admin, client, bob, engine):
+    if not _has_session_events(engine):
+        pytest.skip('auth_session_deleted is written by the session triggers of the bus half '
+                    'of issue 18 (branch i18-bus): this test runs once both are merged')
+    secret = admin.ok('POST', '/clients', json={
+        'client_id': 'crm', 'grant_types': ['password']})['client_secret']
+    grant = client.post('/0.1/oauth2/token', headers=basic('crm', secret), data={
+        'grant_type': 'password', 'username': 'bob', 'password': 'b0b-pw'}).get_json()
+    session = client.get(f"/0.1/token/{grant['access_token']}").get_json()['data']
+
+    client.post('/0.1/oauth2/revoke', data={'token': grant['access_token']},
+                headers={**basic('crm', secret), **from_('192.0.2.80')})
+
+    [event] = named(admin, 'auth_session_deleted', user_uuid=bob)
+    assert event['session_uuid'] == session['session_uuid']
+    assert event['actor'] == {'client_id': 'crm', 'address': '192.0.2.80'}
+
+
+def test_a_wrong_old_password_is_a_failed_login_of_its_user(admin, client, bob):
+    response = client.put(f'/0.1/users/{bob}/password', headers={
+        'X-Auth-Token': admin.token, **from_('203.0.113.5')}, json={
+        'old_password': 'guess', 'new_password': 'x'})
+
+    assert response.get_json()['error_id'] == 'authentication-failed'
+    [event] = named(admin, 'auth_login_failed', user_uuid=bob)
+    assert (event['data']['endpoint'], event['data']['login'], event['data']['address'],
+            event['data']['reason']) == ('users_password', None, '203.0.113.5',
+                                         'wrong_password')
+
+
 def test_oauth_logins_name_their_client_and_endpoint(admin, client, bob):
     secret = admin.ok('POST', '/clients', json={
         'client_id': 'crm', 'grant_types': ['password', 'refresh_token']})['client_secret']

@@ -15,6 +15,8 @@ naming no user is counted as itself, so unknown and known logins are throttled a
 - A password change (PUT /users/{u}/password) checks ``old_password`` under the same budget: a
   wrong one counts as a failed login of that user.
 Refresh-token logins: failures per address, same window.
+Every outcome counted here is also a row of the audit trail (services/login_trail.py), written
+in the same transaction; a throttled attempt is recorded as a failure with reason throttled.
 Token checks: unknown-token answers per address and minute, in memory per process (checks are
 the hot path; a database write per check would be the attacker's amplifier). Trusted networks
 (backend services, loopback by default) are never throttled.
@@ -68,9 +70,7 @@ class LoginThrottle:
                 self._check(db, _subject(owner, attempt.login), attempt.address,
                             also_known_as=attempt.login.lower())
             except TooManyAttempts:
-                db.rollback()
-                self._trail.failed(db, attempt, owner, THROTTLED)
-                db.commit()
+                self._record_refusal(db, attempt, owner)
                 raise
 
     def check_user(self, user_uuid: uuid.UUID, attempt: LoginAttempt) -> None:
@@ -79,10 +79,15 @@ class LoginThrottle:
             try:
                 self._check(db, _user_subject(user_uuid), attempt.address)
             except TooManyAttempts:
-                db.rollback()
-                self._trail.failed(db, attempt, login_repo.user(db, user_uuid), THROTTLED)
-                db.commit()
+                self._record_refusal(db, attempt, login_repo.user(db, user_uuid))
                 raise
+
+    def _record_refusal(self, db, attempt: LoginAttempt, owner: Any) -> None:
+        """A throttled attempt is a failed login of the trail, committed on its own: the
+        read transaction of the check ends, a write transaction records it."""
+        db.rollback()
+        self._trail.failed(db, attempt, owner, THROTTLED)
+        db.commit()
 
     def _check(self, db, subject: str, address: str, also_known_as: str = '') -> None:
         s = self._settings
