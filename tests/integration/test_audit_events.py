@@ -11,7 +11,9 @@ from sqlalchemy import text
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.audit import actor_of, events, named, stored_events, stored_text
 from tests.support.offline_access import assert_error
+from tests.support.openapi_check import check_response
 from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.http import openapi
 
 USER_EVENTS = ('auth_user_created', 'auth_user_updated', 'auth_user_deleted')
 
@@ -194,6 +196,16 @@ def test_a_tenant_admin_sees_only_its_tenants_events(admin, sub_admin, login, ch
     assert {str(top_tenant), str(child), None} <= {e['tenant_uuid'] for e in everything}
     top_only = events(admin)
     assert {e['tenant_uuid'] for e in top_only} == {str(top_tenant), None}
+
+
+def test_answers_match_the_openapi_document(admin, login):
+    login('nobody', 'x')
+    admin.ok('POST', '/groups', json={'name': 'g'})
+    document = openapi.document()
+    for query, status in (({'recurse': 'true'}, 200), ({'since': 'soon'}, 400)):
+        response = admin.get('/events', query=query)
+        assert response.status_code == status
+        check_response(document, 'GET', '/0.1/events', response)
 
 
 def test_list_is_newest_first_and_pages(admin):
