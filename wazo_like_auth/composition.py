@@ -23,6 +23,8 @@ from .metrics import Metrics
 from .oauth2.device import DeviceSettings
 from .passwords import PasswordHasher
 from .services.access_tokens import AccessTokenFormats
+from .services import actors
+from .services.audit_trail import AuditTrail, EventRetention
 from .services.authorization import Authorizer
 from .services.bootstrap import BootstrapService
 from .services.cleanup import ExpiredTokenCleaner
@@ -31,6 +33,7 @@ from .services.configuration import ConfigService
 from .services.device_flow import DeviceFlow
 from .services.event_publisher import EventPublisher
 from .services.groups import GroupService
+from .services.login_trail import LoginTrail
 from .services.oauth2.device_authorization import DeviceAuthorizationEndpoint
 from .services.oauth2.introspection import IntrospectionEndpoint
 from .services.oauth2.revocation import RevocationEndpoint
@@ -101,6 +104,7 @@ class Services:
     refresh_token_service: RefreshTokenService
     session_service: SessionService
     revocation_feed: RevocationFeed
+    audit_trail: AuditTrail
     policy_service: PolicyService
     group_service: GroupService
     tenant_service: TenantService
@@ -126,7 +130,7 @@ def build_services(config: dict, *, engine: Engine | None = None,
     engine = engine or db.make_engine(config)
     hasher = hasher or PasswordHasher(rounds=config['password_hash_rounds'],
                                       concurrency=hash_concurrency(config))
-    sessions = db.make_sessionmaker(engine)
+    sessions = _sessionmaker(engine)
     throttling = throttle_settings(config)
     metrics = Metrics() if config['metrics']['enabled'] else None
     # One budget of unknown tokens per address for every way of presenting a token.
@@ -158,13 +162,23 @@ def build_services(config: dict, *, engine: Engine | None = None,
     )
 
 
+def _sessionmaker(engine: Engine) -> sessionmaker:
+    """The sessions of every service; a transaction begun for a request names its caller, so
+    the events it writes (triggers and cascades included) say who (services/actors.py)."""
+    sessions = db.make_sessionmaker(engine)
+    actors.name_actor_at_begin(sessions)
+    return sessions
+
+
 def _logins(config: dict, sessions: sessionmaker, hasher: PasswordHasher,
             throttling: ThrottleSettings) -> tuple[RefreshTokenService, LoginThrottle,
                                                    TokenService]:
     """What every way of logging in shares: refresh tokens, the login throttle (one, so every
     login path counts in the same budget) and the token service."""
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
-    login_throttle = LoginThrottle(sessions=sessions, settings=throttling)
+    login_throttle = LoginThrottle(
+        sessions=sessions, settings=throttling,
+        trail=LoginTrail(publish=config['events']['publish_logins']))
     token_service = TokenService(sessions=sessions, hasher=hasher,
                                  settings=token_settings(config),
                                  refresh_tokens=refresh_tokens, throttle=login_throttle)
@@ -193,6 +207,7 @@ def _administration(config: dict, engine: Engine, sessions: sessionmaker,
     API's use cases, start-up reconciliation and the bootstrap user."""
     return {
         'session_service': SessionService(sessions=sessions),
+        'audit_trail': AuditTrail(sessions=sessions),
         'policy_service': PolicyService(sessions=sessions),
         'group_service': GroupService(sessions=sessions),
         'tenant_service': TenantService(sessions=sessions),
@@ -220,11 +235,13 @@ def _background(config: dict, engine: Engine, metrics: Metrics | None,
                 also: list) -> dict[str, Any]:
     """The Services fields that are threads their owner starts: the purge and the event
     publisher. ``also``: the other purges of the cleaner's cycle (login-failure counters, the
-    revocation feed's expired entries)."""
+    revocation feed's expired entries); the audit trail's retention is added here."""
+    retention = EventRetention(engine=engine, days=config['events']['retention_days'],
+                               batch_size=config['token_cleanup_batch_size'])
     cleaner = ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
                                   batch_size=config['token_cleanup_batch_size'],
                                   on_purged=metrics.purged.inc if metrics else None,
-                                  also=also)
+                                  also=[*also, retention.purge])
     return {'cleaner': cleaner,
             'event_publisher': EventPublisher(engine=engine,
                                               settings=BusSettings.from_config(config))}

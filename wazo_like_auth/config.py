@@ -89,6 +89,12 @@ DEFAULTS: dict[str, Any] = {
         'enabled': True,
         'allowed_networks': ['127.0.0.0/8', '::1/128'],
     },
+    # The audit trail (GET /events): every event is kept this long (an event still waiting
+    # for the bus is kept until published); logins are in it, and on the bus only if asked.
+    'events': {
+        'retention_days': 30,
+        'publish_logins': False,
+    },
     # Mail (password reset, e-mail confirmation, registration): see mail_settings.py.
     'smtp': {
         'host': None,  # None: no mail is sent (reset requests still answer 204)

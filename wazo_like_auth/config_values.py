@@ -163,6 +163,8 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('access_log', 'successful_checks'): _boolean,
     ('metrics', 'enabled'): _boolean,
     ('metrics', 'allowed_networks'): _networks,
+    ('events', 'retention_days'): _integer(1, 36500),
+    ('events', 'publish_logins'): _boolean,
     **MAIL_VALIDATORS,
     **AMQP_VALIDATORS,
 }

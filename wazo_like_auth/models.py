@@ -372,6 +372,9 @@ class Event(Base):
         Index('auth_event__idx__user_uuid', 'user_uuid', 'occurred_at'),
         Index('auth_event__idx__tenant_uuid', 'tenant_uuid', 'occurred_at'),
         Index('auth_event__idx__name', 'name', 'occurred_at'),
+        # The audit trail's login filter (migration 0012).
+        Index('auth_event__idx__login', func.lower(text("data->>'login'")), 'occurred_at',
+              postgresql_where=text("data ? 'login'")),
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)

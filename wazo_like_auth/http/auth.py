@@ -4,7 +4,9 @@
 reads the token (``X-Auth-Token``, or ``Authorization: Bearer``), fills the ACL template with
 the path parameters (``.`` in a value becomes ``_``, so a value cannot add ACL segments), checks
 it in-process, resolves ``Wazo-Tenant`` (and the tenants the caller sees, and the tenant of the
-path's ``user_uuid``), and passes the caller as the keyword ``auth``.
+path's ``user_uuid``), and passes the caller as the keyword ``auth``. The method runs as that
+caller (services/actors.py): every event its transactions write, by triggers and cascades too,
+names the caller's auth_id, session, tenant, client and address.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from flask import request
 from flask_restful import Resource
 
 from ..exceptions import ServiceError
+from ..services import actors
 from ..services.authorization import Authorizer
 
 
@@ -31,15 +34,16 @@ def required_acl(template: str):
         def wrapper(self, *args, **kwargs):
             values = {k: str(v).replace('.', '_') for k, v in kwargs.items()}
             required = template.format(**values)
+            address = request.remote_addr or ''
             try:
                 auth = self._authorizer.authorize(request_token(), required,
-                                                  request.headers.get('Wazo-Tenant'),
-                                                  request.remote_addr or '',
+                                                  request.headers.get('Wazo-Tenant'), address,
                                                   subject=kwargs.get('user_uuid'))
             except ServiceError as e:
                 _bearer_challenge(e)
                 raise
-            return method(self, *args, auth=auth, **kwargs)
+            with actors.acting_as(actors.of_token(auth.row, address)):
+                return method(self, *args, auth=auth, **kwargs)
         return wrapper
     return decorate
 

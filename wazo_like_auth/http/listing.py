@@ -17,25 +17,25 @@ _FALSE = {'false', '0', 'no', 'off', 'f', 'n'}
 
 
 def list_query(*, sort_columns: Sequence[str], default_order: str | None,
-               filters: Sequence[str] = ()) -> ListQuery:
+               filters: Sequence[str] = (), default_direction: str = 'asc') -> ListQuery:
     """The ListQuery of the current request's query string."""
     args = request.args
     return ListQuery(
         limit=_natural(args, 'limit'),
         offset=_natural(args, 'offset') or 0,
         order=_choice(args, 'order', sort_columns, default_order),
-        direction=_choice(args, 'direction', ('asc', 'desc'), 'asc'),
-        search=_text(args, 'search') or None,
+        direction=_choice(args, 'direction', ('asc', 'desc'), default_direction),
+        search=text_param(args, 'search') or None,
         recurse=boolean(args, 'recurse', False),
-        filters={name: _text(args, name) for name in filters if name in args},
+        filters={name: text_param(args, name) for name in filters if name in args},
     )
 
 
-def _text(args, name: str) -> str | None:
+def text_param(args, name: str) -> str | None:
     """A free-text parameter; PostgreSQL cannot compare text holding NUL (a 500 otherwise)."""
     value = args.get(name)
     if value is not None and '\x00' in value:
-        raise _invalid(name, 'Not a valid text string.', 'type')
+        raise invalid_param(name, 'Not a valid text string.', 'type')
     return value
 
 
@@ -47,7 +47,7 @@ def boolean(args, name: str, default: bool) -> bool:
         return True
     if value.lower() in _FALSE:
         return False
-    raise _invalid(name, 'Not a valid boolean.', 'type')
+    raise invalid_param(name, 'Not a valid boolean.', 'type')
 
 
 def _natural(args, name: str) -> int | None:
@@ -55,7 +55,7 @@ def _natural(args, name: str) -> int | None:
     if value is None or value == '':
         return None
     if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise _invalid(name, 'Must be an integer greater than or equal to 0.', 'range')
+        raise invalid_param(name, 'Must be an integer greater than or equal to 0.', 'range')
     return int(value)
 
 
@@ -64,10 +64,11 @@ def _choice(args, name: str, choices: Sequence[str], default: str | None) -> str
     if value is None or value == '':
         return default
     if value not in choices:
-        raise _invalid(name, f'Must be one of: {", ".join(choices)}.', 'enum')
+        raise invalid_param(name, f'Must be one of: {", ".join(choices)}.', 'enum')
     return value
 
 
-def _invalid(name: str, message: str, constraint_id: str) -> InvalidListParam:
+def invalid_param(name: str, message: str, constraint_id: str) -> InvalidListParam:
+    """The 400 ``invalid-list-param`` answer for parameter ``name``."""
     return InvalidListParam(f'Invalid value for {name}: {message}', details={
         name: [{'message': message, 'constraint_id': constraint_id}]})

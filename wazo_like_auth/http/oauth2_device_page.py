@@ -46,7 +46,7 @@ class DevicePages:
         try:
             consent = self._devices.sign_in(
                 request.remote_addr or '', form.get('user_code', ''), form.get('username', ''),
-                form.get('password', ''))
+                form.get('password', ''), user_agent=request.headers.get('User-Agent', ''))
         except VerificationFailed as e:
             return self._page('device.html', e.status, user_code=form.get('user_code', '')[:32],
                               username=form.get('username', '')[:256],

@@ -17,6 +17,7 @@ from flask_restful import Resource
 from ..exceptions import ServiceError
 from ..oauth2 import discovery
 from ..oauth2.errors import InvalidGrant, InvalidRequest, OAuth2Error, TemporarilyUnavailable
+from ..services import actors
 from ..services.oauth_tokens import Origin
 
 FORM = 'application/x-www-form-urlencoded'
@@ -108,7 +109,9 @@ class OAuthIntrospection(_OAuthResource):
 class OAuthRevocation(_OAuthResource):
     @oauth_answers
     def post(self):
-        self._endpoint.handle(oauth_form(), request.headers.get('Authorization'))
+        # The revocation's events name the client (learnt by the service) and this address.
+        with actors.acting_as({'address': request.remote_addr or ''}):
+            self._endpoint.handle(oauth_form(), request.headers.get('Authorization'))
         return {}, 200
 
 

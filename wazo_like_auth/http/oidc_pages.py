@@ -62,7 +62,8 @@ class AuthorizePages:
         try:
             signin = self._signins.sign_in(realm, request.remote_addr or '',
                                            request.form.get('username', ''),
-                                           request.form.get('password', ''))
+                                           request.form.get('password', ''),
+                                           user_agent=request.headers.get('User-Agent', ''))
         except SigninFailed as e:
             return self._continue(realm, params, path, message=MESSAGES[e.reason],
                                   status=e.status, username=request.form.get('username', ''))

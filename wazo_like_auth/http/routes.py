@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import config_resources as cf
+from . import events as ev
 from . import groups as gr
 from . import links as ln
 from . import mail_routes
@@ -32,6 +33,7 @@ def register(api: Api, services: Services) -> None:
     _refresh_tokens_and_sessions(api, services, protected)
     _tenants_and_users(api, services, protected)
     _policies_and_groups(api, services, protected)
+    api.route(ev.Events, '/events', **protected, trail=services.audit_trail)
     oauth2_routes.register(api, services)
     oidc_routes.register(api, services)
     mail_routes.register(api, services)

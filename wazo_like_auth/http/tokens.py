@@ -77,7 +77,7 @@ class TokenRevocation(Resource):
         self._tokens = token_service
 
     def delete(self, token):
-        self._tokens.revoke(token)
+        self._tokens.revoke(token, request.remote_addr or '')
         return {'data': {'message': 'success'}}, 200
 
 

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import Select, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import Client, ClientPolicy, Policy, Session, Token
@@ -43,10 +44,16 @@ def policies_of(db: DbSession, client_uuids: Sequence[uuid.UUID]) -> dict[uuid.U
 
 
 def set_policies(db: DbSession, client_uuid: uuid.UUID, policy_uuids: Sequence[uuid.UUID]):
-    db.execute(delete(ClientPolicy).where(ClientPolicy.client_uuid == client_uuid))
-    for policy_uuid in dict.fromkeys(policy_uuids):
-        db.add(ClientPolicy(client_uuid=client_uuid, policy_uuid=policy_uuid))
+    """Make ``policy_uuids`` the client's policies, touching only the links that change: each
+    link added or removed is an event (migration 0012), an unchanged one is not."""
+    wanted = list(dict.fromkeys(policy_uuids))
     db.flush()
+    db.execute(delete(ClientPolicy).where(ClientPolicy.client_uuid == client_uuid,
+                                          ClientPolicy.policy_uuid.not_in(wanted)))
+    if wanted:
+        db.execute(pg_insert(ClientPolicy).values(
+            [{'client_uuid': client_uuid, 'policy_uuid': p} for p in wanted])
+            .on_conflict_do_nothing())
 
 
 def token_acl(db: DbSession, client: Client) -> list[str]:

@@ -11,15 +11,16 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from ..models import Event
 
 
-def set_actor(db: Session, actor: dict[str, Any] | None) -> None:
+def set_actor(db: Session | Connection, actor: dict[str, Any] | None) -> None:
     """Name who makes the changes of ``db``'s current transaction (its auth_id, session,
-    address, client...; never a secret). Lasts until the transaction ends."""
+    address, client...; never a secret). Lasts until the transaction ends. ``db`` may be a
+    Connection: services/actors.py sets it as a transaction begins."""
     db.execute(text("SELECT set_config('wazo_like_auth.event_actor', :actor, true)"),
                {'actor': json.dumps(actor) if actor else ''})
 

@@ -1,24 +1,35 @@
-"""Which user a login string names, for the login throttle (services/throttle.py)."""
+"""Which user a login string names, for the login throttle and the login trail
+(services/throttle.py, services/login_trail.py)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Email, User
 
+_OWNER = (User.uuid, User.tenant_uuid, User.enabled)
 
-def user_named(session: Session, login: str) -> uuid.UUID | None:
-    """The user a login with ``login`` would try: the enabled user with that confirmed
-    e-mail, else the enabled user with that username, case-insensitively (the rule of
-    users.find_enabled_by_login, reading only the uuid)."""
+
+def owner(session: Session, login: str) -> Any:
+    """The user a login with ``login`` tries, as a row (uuid, tenant_uuid, enabled): the
+    enabled user with that confirmed e-mail, else the enabled user with that username,
+    case-insensitively (the rule of users.find_enabled_by_login); else a disabled user it
+    names (a third query, only then); else None."""
     lowered = login.lower()
-    by_email = (select(User.uuid).join(Email, Email.user_uuid == User.uuid)
-                .where(func.lower(Email.address) == lowered, Email.confirmed.is_(True),
-                       User.enabled.is_(True)).limit(1))
-    found = session.scalar(by_email)
-    if found is not None:
-        return found
-    return session.scalar(select(User.uuid).where(func.lower(User.username) == lowered,
-                                                  User.enabled.is_(True)).limit(1))
+    by_email = (select(*_OWNER).join(Email, Email.user_uuid == User.uuid)
+                .where(func.lower(Email.address) == lowered, Email.confirmed.is_(True)))
+    by_username = select(*_OWNER).where(func.lower(User.username) == lowered)
+    for query in (by_email, by_username):
+        found = session.execute(query.where(User.enabled.is_(True)).limit(1)).first()
+        if found is not None:
+            return found
+    disabled = by_email.union_all(by_username).limit(1)
+    return session.execute(disabled).first()
+
+
+def user(session: Session, user_uuid: uuid.UUID) -> Any:
+    """User ``user_uuid`` as a row (uuid, tenant_uuid, enabled), or None."""
+    return session.execute(select(*_OWNER).where(User.uuid == user_uuid)).first()

@@ -30,6 +30,7 @@ from ..repositories import device_codes as device_repo
 from ..repositories import users as user_repo
 from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
+from .login_trail import LoginAttempt
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
@@ -167,7 +168,8 @@ class DeviceFlow:
             return device_repo.failures(db, address, self._settings.failure_window) \
                 >= self._settings.max_failures
 
-    def sign_in(self, address: str, user_code: str, login: str, password: str) -> Consent:
+    def sign_in(self, address: str, user_code: str, login: str, password: str,
+                user_agent: str = '') -> Consent:
         """Check the user code, then the person's credentials; raises VerificationFailed
         (``throttled`` 429, ``unknown_code`` 400, ``bad_credentials`` 401).
 
@@ -185,8 +187,10 @@ class DeviceFlow:
         if not login or len(login) > 1024 or '\x00' in login:
             self._hasher.burn()
             raise VerificationFailed('bad_credentials', 401)
+        attempt = LoginAttempt(login=login, address=address, endpoint='device_verification',
+                               user_agent=user_agent)
         try:
-            self._throttle.check_login(login, address)
+            self._throttle.check_login(attempt)
         except TooManyAttempts:
             raise VerificationFailed('throttled', 429) from None
         with self._sessions() as db:
@@ -195,9 +199,9 @@ class DeviceFlow:
         if not self._hasher.verify(password or '', candidate[1]):
             logger.info('device verification: wrong credentials for "%s" from %s', login,
                         address)
-            self._throttle.login_failed(login, address)
+            self._throttle.login_failed(attempt)
             raise VerificationFailed('bad_credentials', 401)
-        self._throttle.login_succeeded(login, address)
+        self._throttle.login_succeeded(attempt)
         return self._ask_consent(code, candidate[0])
 
     def _ask_consent(self, code: str, user_uuid) -> Consent:

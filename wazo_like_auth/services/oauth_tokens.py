@@ -27,6 +27,7 @@ from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from .access_tokens import AccessTokenFormats, TokenFacts, mint
+from . import actors
 from .clients import AuthenticatedClient
 from .refresh_tokens import RefreshTokenService
 from .throttle import CheckGuard
@@ -35,6 +36,7 @@ from .tokens import IssuedToken, LoginRequest, TokenService
 logger = logging.getLogger(__name__)
 
 OFFLINE_ACCESS = 'offline_access'
+OAUTH2_TOKEN = 'oauth2_token'  # the endpoint the login trail names
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class OAuthTokenService:
             login=username, password=password, access_type='offline' if offline else 'online',
             client_id=client.client_id, client_tenant_uuid=client.tenant_uuid,
             user_agent=origin.user_agent, remote_addr=origin.remote_addr,
-            token_format=self._formats.of(client, origin.issuer)))
+            token_format=self._formats.of(client, origin.issuer), endpoint=OAUTH2_TOKEN))
         self._mark(issued, client)
         return grant_of(issued)
 
@@ -102,7 +104,7 @@ class OAuthTokenService:
         issued = self._tokens.login(LoginRequest(
             refresh_token=refresh_token, client_id=client.client_id, client_authenticated=True,
             client_tenant_uuid=client.tenant_uuid, user_agent=origin.user_agent,
-            remote_addr=origin.remote_addr,
+            remote_addr=origin.remote_addr, endpoint=OAUTH2_TOKEN,
             token_format=self._formats.of(client, origin.issuer)))
         self._mark(issued, client)
         return grant_of(issued)
@@ -187,6 +189,7 @@ class OAuthTokenService:
         if canonical is None:
             return
         with self._sessions.begin() as db:
+            actors.name_in(db, client_id=client.client_id)
             steps = [self._revoke_access, self._revoke_refresh]
             if hint == 'refresh_token':
                 steps.reverse()

@@ -27,6 +27,7 @@ from ..passwords import PasswordHasher
 from ..repositories import oidc as oidc_repo
 from ..repositories import users as user_repo
 from ..clock import utc_now
+from .login_trail import WRONG_TENANT, LoginAttempt
 from .throttle import LoginThrottle
 
 logger = logging.getLogger(__name__)
@@ -66,24 +67,28 @@ class SigninService:
         self._lifetime = dt.timedelta(seconds=lifetime)
         self._clock = clock
 
-    def sign_in(self, realm: Realm, address: str, login: str, password: str) -> SignedIn:
+    def sign_in(self, realm: Realm, address: str, login: str, password: str,
+                user_agent: str = '') -> SignedIn:
         """A new sign-in for valid credentials of a user of ``realm``; raises SigninFailed."""
         if not login or len(login) > 1024 or '\x00' in login or not password:
             self._hasher.burn()
             raise SigninFailed('bad_credentials', 401)
+        attempt = LoginAttempt(login=login, address=address, endpoint='oidc_signin',
+                               user_agent=user_agent)
         try:
-            self._throttle.check_login(login, address)
+            self._throttle.check_login(attempt)
         except TooManyAttempts:
             raise SigninFailed('throttled', 429) from None
         with self._sessions() as db:
             user = user_repo.find_enabled_by_login(db, login)
-            candidate = (user.uuid, user.password_hash) if user and realm.accepts(
-                user.tenant_uuid) else (None, None)
+            elsewhere = user is not None and not realm.accepts(user.tenant_uuid)
+            candidate = (user.uuid, user.password_hash) if user and not elsewhere \
+                else (None, None)
         if not self._hasher.verify(password, candidate[1]):
             logger.info('sign-in page: wrong credentials for "%s" from %s', login, address)
-            self._throttle.login_failed(login, address)
+            self._throttle.login_failed(attempt, WRONG_TENANT if elsewhere else None)
             raise SigninFailed('bad_credentials', 401)
-        self._throttle.login_succeeded(login, address)
+        self._throttle.login_succeeded(attempt)
         return self._create(candidate, login, address)
 
     def _create(self, candidate, login: str, address: str) -> SignedIn:
@@ -102,21 +107,22 @@ class SigninService:
         return SignedIn(signin.uuid, user.uuid, user.tenant_uuid, user.username or login, now,
                         cookie)
 
-    def check_realm_login(self, realm: Realm, login: str, address: str) -> None:
+    def check_realm_login(self, realm: Realm, attempt: LoginAttempt) -> None:
         """For the password grant of a realm: a user of another tenant fails as a wrong
         password does (a bcrypt spent, a failure counted). Raises AuthenticationFailed,
         TooManyAttempts."""
+        login = attempt.login
         if realm.is_global or not login or len(login) > 1024 or '\x00' in login:
             return
         with self._sessions() as db:
             user = user_repo.find_enabled_by_login(db, login)
             elsewhere = user is not None and not realm.accepts(user.tenant_uuid)
         if elsewhere:
-            self._throttle.check_login(login, address)
+            self._throttle.check_login(attempt)
             self._hasher.burn()
-            self._throttle.login_failed(login, address)
+            self._throttle.login_failed(attempt, WRONG_TENANT)
             logger.info('Failed login: user of another tenant for "%s" from %s', login,
-                        address)
+                        attempt.address)
             raise AuthenticationFailed()
 
     def current(self, realm: Realm, cookie: str | None) -> SignedIn | None:

@@ -15,6 +15,8 @@ naming no user is counted as itself, so unknown and known logins are throttled a
 - A password change (PUT /users/{u}/password) checks ``old_password`` under the same budget: a
   wrong one counts as a failed login of that user.
 Refresh-token logins: failures per address, same window.
+Every outcome counted here is also a row of the audit trail (services/login_trail.py), written
+in the same transaction; a throttled attempt is recorded as a failure with reason throttled.
 Token checks: unknown-token answers per address and minute, in memory per process (checks are
 the hot path; a database write per check would be the attacker's amplifier). Trusted networks
 (backend services, loopback by default) are never throttled.
@@ -29,12 +31,14 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import TooManyAttempts
 from ..repositories import login_throttle as throttle_repo
 from ..repositories import logins as login_repo
+from .login_trail import THROTTLED, WRONG_PASSWORD, LoginAttempt, LoginTrail
 
 @dataclass(frozen=True)
 class ThrottleSettings:
@@ -48,20 +52,42 @@ class ThrottleSettings:
 
 
 class LoginThrottle:
-    def __init__(self, *, sessions: sessionmaker, settings: ThrottleSettings):
+    """Also the login trail's writer (services/login_trail.py): every outcome it counts, it
+    records in the same transaction, so a refused login's row commits with its failure."""
+
+    def __init__(self, *, sessions: sessionmaker, settings: ThrottleSettings,
+                 trail: LoginTrail | None = None):
         self._sessions = sessions
         self._settings = settings
+        self._trail = trail or LoginTrail()
 
-    def check_login(self, login: str, address: str) -> None:
-        """Raise TooManyAttempts (429) if the user ``login`` names may not be tried from this
-        address now."""
+    def check_login(self, attempt: LoginAttempt) -> None:
+        """Raise TooManyAttempts (429) if the user ``attempt.login`` names may not be tried
+        from this address now (the refusal is recorded as a failed login)."""
         with self._sessions() as db:
-            self._check(db, _subject(db, login), address, also_known_as=login.lower())
+            owner = login_repo.owner(db, attempt.login)
+            try:
+                self._check(db, _subject(owner, attempt.login), attempt.address,
+                            also_known_as=attempt.login.lower())
+            except TooManyAttempts:
+                self._record_refusal(db, attempt, owner)
+                raise
 
-    def check_user(self, user_uuid: uuid.UUID, address: str) -> None:
+    def check_user(self, user_uuid: uuid.UUID, attempt: LoginAttempt) -> None:
         """check_login for a password check of a known user (PUT /users/{u}/password)."""
         with self._sessions() as db:
-            self._check(db, _user_subject(user_uuid), address)
+            try:
+                self._check(db, _user_subject(user_uuid), attempt.address)
+            except TooManyAttempts:
+                self._record_refusal(db, attempt, login_repo.user(db, user_uuid))
+                raise
+
+    def _record_refusal(self, db, attempt: LoginAttempt, owner: Any) -> None:
+        """A throttled attempt is a failed login of the trail, committed on its own: the
+        read transaction of the check ends, a write transaction records it."""
+        db.rollback()
+        self._trail.failed(db, attempt, owner, THROTTLED)
+        db.commit()
 
     def _check(self, db, subject: str, address: str, also_known_as: str = '') -> None:
         s = self._settings
@@ -72,19 +98,28 @@ class LoginThrottle:
                 and not self._known(db, [subject, also_known_as], address):
             self._refuse_over(counts[per_subject], s.per_login)
 
-    def login_failed(self, login: str, address: str) -> None:
+    def login_failed(self, attempt: LoginAttempt, reason: str | None = None) -> None:
+        """Count a failed login and record it (``reason`` None: inferred, login_trail.py)."""
         with self._sessions.begin() as db:
-            self._record(db, _subject(db, login), address)
+            owner = login_repo.owner(db, attempt.login)
+            self._record(db, _subject(owner, attempt.login), attempt.address)
+            self._trail.failed(db, attempt, owner, reason)
 
-    def user_failed(self, user_uuid: uuid.UUID, address: str) -> None:
+    def user_failed(self, user_uuid: uuid.UUID, attempt: LoginAttempt) -> None:
         with self._sessions.begin() as db:
-            self._record(db, _user_subject(user_uuid), address)
+            self._record(db, _user_subject(user_uuid), attempt.address)
+            self._trail.failed(db, attempt, login_repo.user(db, user_uuid), WRONG_PASSWORD)
 
-    def login_succeeded(self, login: str, address: str) -> None:
+    def login_succeeded(self, attempt: LoginAttempt, session_uuid: str | None = None) -> None:
+        """Forget the address's failures, remember it, record the login (and the session it
+        made, if any)."""
         with self._sessions.begin() as db:
-            self._succeeded(db, _subject(db, login), address)
+            owner = login_repo.owner(db, attempt.login)
+            self._succeeded(db, _subject(owner, attempt.login), attempt.address)
+            self._trail.succeeded(db, attempt, owner, session_uuid)
 
     def user_succeeded(self, user_uuid: uuid.UUID, address: str) -> None:
+        """A password check of a known user passed (not a login: nothing recorded)."""
         with self._sessions.begin() as db:
             self._succeeded(db, _user_subject(user_uuid), address)
 
@@ -102,9 +137,16 @@ class LoginThrottle:
         key = _refresh_key(address)
         self._refuse_over(self._counts(db, [key]).get(key), self._settings.refresh_per_address)
 
-    def refresh_failed(self, address: str) -> None:
+    def refresh_failed(self, attempt: LoginAttempt, reason: str | None) -> None:
+        """Count and record a failed refresh-token login (no user known)."""
         with self._sessions.begin() as db:
-            self._count_failure(db, _refresh_key(address))
+            self._count_failure(db, _refresh_key(attempt.address))
+            self._trail.failed(db, attempt, None, reason)
+
+    def refused(self, attempt: LoginAttempt) -> None:
+        """Record a login refused by check_refresh (whose caller's transaction rolled back)."""
+        with self._sessions.begin() as db:
+            self._trail.failed(db, attempt, None, THROTTLED)
 
     def _counts(self, db, keys: list[str]) -> dict[str, tuple[int, dt.datetime]]:
         return throttle_repo.counts(db, keys, self._settings.window)
@@ -171,11 +213,13 @@ class CheckGuard:
         return any(ip in network for network in self._trusted)
 
 
-def _subject(db, login: str) -> str:
-    """Whose password a login tries: the user ``login`` names (by username or any confirmed
-    e-mail, so all its login strings share one budget), else the string itself."""
-    user_uuid = login_repo.user_named(db, login)
-    return _user_subject(user_uuid) if user_uuid else f'name:{login.lower()}'
+def _subject(owner: Any, login: str) -> str:
+    """Whose password a login tries: the enabled user ``login`` names (``owner``, found by
+    username or any confirmed e-mail, so all its login strings share one budget), else the
+    string itself."""
+    if owner is not None and owner.enabled:
+        return _user_subject(owner.uuid)
+    return f'name:{login.lower()}'
 
 
 def _user_subject(user_uuid: uuid.UUID) -> str:

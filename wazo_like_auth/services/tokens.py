@@ -18,13 +18,16 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
-from ..exceptions import AuthenticationFailed, TooManySessions
+from ..exceptions import AuthenticationFailed, TooManyAttempts, TooManySessions
 from ..models import User
 from ..passwords import PasswordHasher
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
 from .access_tokens import JwtFormat, TokenFacts, mint
+from . import actors
+from .login_trail import (CLIENT_AUTHENTICATION_REQUIRED, INVALID_REFRESH_TOKEN, UNKNOWN_BACKEND,
+                          USER_CHANGED, WRONG_TENANT, LoginAttempt, LoginRefused, reason_of)
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .views import token_view
@@ -52,6 +55,13 @@ class LoginRequest:
     client_tenant_uuid: uuid.UUID | None = None
     # A JWT access token (RFC 9068) for an OAuth 2.0 client that asks for them; None: opaque.
     token_format: JwtFormat | None = None
+    endpoint: str = 'token'  # which endpoint logs in, for the login trail
+
+    def attempt(self) -> LoginAttempt:
+        """The login as the trail records it (no password, no refresh token)."""
+        return LoginAttempt(login=self.login, address=self.remote_addr, endpoint=self.endpoint,
+                            grant='refresh_token' if self.refresh_token else 'password',
+                            client_id=self.client_id, user_agent=self.user_agent)
 
 
 @dataclass
@@ -85,28 +95,32 @@ class TokenService:
         Raises AuthenticationFailed whatever went wrong, TooManyAttempts when guessing is
         throttled (no bcrypt spent), TooManySessions at the session limit.
         """
+        attempt = request.attempt()
         if request.refresh_token and request.client_id:
             try:
                 return self._refresh_login(request)
-            except AuthenticationFailed:
-                self._throttle.refresh_failed(request.remote_addr)
+            except AuthenticationFailed as e:
+                self._throttle.refresh_failed(attempt, reason_of(e, INVALID_REFRESH_TOKEN))
+                raise
+            except TooManyAttempts:
+                self._throttle.refused(attempt)
                 raise
         if not _plausible(request.login) or not request.password:
             self._hasher.burn()
             self._fail(request, 'invalid login request')
-        self._throttle.check_login(request.login, request.remote_addr)
+        self._throttle.check_login(attempt)
         try:
             issued = self._password_login(request)
-        except AuthenticationFailed:
-            self._throttle.login_failed(request.login, request.remote_addr)
+        except AuthenticationFailed as e:
+            self._throttle.login_failed(attempt, reason_of(e))
             raise
-        self._throttle.login_succeeded(request.login, request.remote_addr)
+        self._throttle.login_succeeded(attempt, session_uuid=issued.data['session_uuid'])
         return issued
 
     def _password_login(self, request: LoginRequest) -> IssuedToken:
         if request.backend != 'wazo_user':
             self._hasher.burn()
-            self._fail(request, 'unknown backend')
+            self._fail(request, 'unknown backend', UNKNOWN_BACKEND)
         with self._sessions() as db:
             user = user_repo.find_enabled_by_login(db, request.login)
             candidate = (user.uuid, user.password_hash) if user else (None, None)
@@ -117,10 +131,10 @@ class TokenService:
             # token per client even under concurrent offline logins.
             user = db.get(User, candidate[0], with_for_update=True)
             if user is None or not user.enabled or user.password_hash != candidate[1]:
-                self._fail(request, 'user changed during login')
+                self._fail(request, 'user changed during login', USER_CHANGED)
             if request.client_tenant_uuid is not None \
                     and not governs(db, request.client_tenant_uuid, user.tenant_uuid):
-                self._fail(request, "user outside the client's tenants")
+                self._fail(request, "user outside the client's tenants", WRONG_TENANT)
             if self._hasher.needs_rehash(user.password_hash):
                 user.password_hash = self._hasher.hash(request.password)
             return self._grant(db, user, request, request.login)
@@ -142,7 +156,8 @@ class TokenService:
             if row.confidential and not request.client_authenticated:
                 # Its refresh tokens are redeemed at the OAuth 2.0 token endpoint, with the
                 # client's secret (RFC 6749 §6); this path has no client authentication.
-                self._fail(request, 'refresh token of a confidential client')
+                self._fail(request, 'refresh token of a confidential client',
+                           CLIENT_AUTHENTICATION_REQUIRED)
             user = SimpleNamespace(uuid=row.user_uuid, tenant_uuid=row.tenant_uuid,
                                    purpose=row.purpose)
             issued = self.issue(db, user, request, row.login, refresh_token_uuid=row.uuid,
@@ -218,19 +233,25 @@ class TokenService:
             'purpose': user.purpose,
         }
 
-    def revoke(self, token: str) -> None:
-        """Delete a token (and its session when emptied); unknown tokens are not an error."""
+    def revoke(self, token: str, address: str = '') -> None:
+        """Delete a token (and its session when emptied); unknown tokens are not an error.
+        The caller holds the token: the events of the revocation name it as their actor."""
         value = tokens.normalize(token)
         if value is None:
             return
+        digest = tokens.token_digest(value)
         with self._sessions.begin() as db:
-            token_repo.delete_by_digest(db, tokens.token_digest(value))
+            row = token_repo.find_by_digest(db.connection(), digest)
+            if row is not None:
+                actors.name_in(db, **actors.of_token(row, address))
+            token_repo.delete_by_digest(db, digest)
 
     @staticmethod
-    def _fail(request: LoginRequest, reason: str) -> None:
+    def _fail(request: LoginRequest, reason: str, recorded: str | None = None) -> None:
+        """Refuse the login; ``recorded``: the reason the trail records (None: inferred)."""
         logger.info('Failed login: %s for "%s" from %s using agent "%s"', reason,
                     request.login, request.remote_addr, request.user_agent)
-        raise AuthenticationFailed()
+        raise LoginRefused(recorded)
 
 
 def _plausible(login: str | None) -> bool:

@@ -27,6 +27,7 @@ from ..repositories import user_listing
 from ..repositories import users as user_repo
 from ..repositories.listing import paginate
 from .listing import ListQuery, Page
+from .login_trail import LoginAttempt
 from .throttle import LoginThrottle
 from .user_views import email_view, user_view
 
@@ -133,10 +134,11 @@ class UserService:
         with self._sessions() as db:
             user = _visible(db, scope, user_uuid)
             current = _login_hash(db, user)
-        self._throttle.check_user(user_uuid, address)
+        attempt = LoginAttempt(login=None, address=address, endpoint='users_password')
+        self._throttle.check_user(user_uuid, attempt)
         new_hash = self._hasher.hash(new_password)
         if not self._hasher.verify(old_password, current):
-            self._throttle.user_failed(user_uuid, address)
+            self._throttle.user_failed(user_uuid, attempt)
             raise AuthenticationFailed()
         with self._sessions.begin() as db:
             user = db.get(User, user_uuid, with_for_update=True)

@@ -16,7 +16,8 @@ from ..oauth2.device_authorization import DeviceAuthorizationEndpoint
 from ..oauth2.introspection import IntrospectionEndpoint
 from ..oauth2.revocation import RevocationEndpoint
 from ..oauth2.token_endpoint import TokenEndpoint
-from ..oauth_tokens import Grant, OAuthTokenService, Origin
+from ..login_trail import LoginAttempt
+from ..oauth_tokens import OAUTH2_TOKEN, Grant, OAuthTokenService, Origin
 from ..oidc_signin import SigninService
 
 
@@ -43,7 +44,10 @@ class RealmTokens:
 
     def password(self, client: AuthenticatedClient, username: str, password: str,
                  offline: bool, origin: Origin) -> Grant:
-        self._signins.check_realm_login(self._realm, username, origin.remote_addr)
+        attempt = LoginAttempt(login=username, address=origin.remote_addr,
+                               endpoint=OAUTH2_TOKEN, client_id=client.client_id,
+                               user_agent=origin.user_agent)
+        self._signins.check_realm_login(self._realm, attempt)
         return self._tokens.password(client, username, password, offline, origin)
 
     def refresh(self, client: AuthenticatedClient, refresh_token: str, origin: Origin) -> Grant:

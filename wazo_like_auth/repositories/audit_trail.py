@@ -1,0 +1,90 @@
+"""The audit trail: reading ``auth_event`` rows (GET /events) and purging old ones."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, exists, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from ..models import Event, Tenant
+from .listing import ListQuery
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """The strict filters of GET /events; empty ones filter nothing. ``since`` inclusive,
+    ``until`` exclusive; ``login`` compares case-insensitively with ``data.login``."""
+    names: tuple[str, ...] = ()
+    user_uuid: uuid.UUID | None = None
+    login: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+SORT_COLUMNS = {'occurred_at': Event.occurred_at, 'id': Event.id}
+
+
+def visible(tenants: Sequence[uuid.UUID], orphans: bool) -> ColumnElement[bool]:
+    """Events of ``tenants``; with ``orphans`` also the events of no tenant (failed logins
+    naming nobody) and of tenants deleted since (their tree is gone: only the top tenant's
+    callers, who see every tree, may see them)."""
+    in_tenants = Event.tenant_uuid.in_(list(tenants))
+    if not orphans:
+        return in_tenants
+    live = exists().where(Tenant.uuid == Event.tenant_uuid)
+    return or_(in_tenants, Event.tenant_uuid.is_(None), ~live)
+
+
+def _matching(filters: EventFilters) -> list[ColumnElement[bool]]:
+    conditions = []
+    if filters.names:
+        conditions.append(Event.name.in_(list(filters.names)))
+    if filters.user_uuid is not None:
+        conditions.append(Event.user_uuid == filters.user_uuid)
+    if filters.login is not None:
+        # Both conditions: the partial expression index auth_event__idx__login serves them.
+        conditions += [Event.data.has_key('login'),
+                       func.lower(Event.data['login'].astext) == filters.login.lower()]
+    if filters.since is not None:
+        conditions.append(Event.occurred_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(Event.occurred_at < filters.until)
+    return conditions
+
+
+def page(db: Session, scope: ColumnElement[bool], filters: EventFilters,
+         query: ListQuery) -> tuple[int, int, list[Event]]:
+    """(events in ``scope``, of them matching ``filters``, the page of those asked for);
+    ordered by ``query.order`` (default occurred_at), ties broken by id the same way."""
+    total = db.scalar(select(func.count()).select_from(Event).where(scope)) or 0
+    conditions = [scope, *_matching(filters)]
+    filtered = db.scalar(select(func.count()).select_from(Event).where(*conditions)) or 0
+    column = SORT_COLUMNS[query.order or 'occurred_at']
+    order = [column.desc(), Event.id.desc()] if query.direction == 'desc' \
+        else [column.asc(), Event.id.asc()]
+    rows = select(Event).where(*conditions).order_by(*order).offset(query.offset)
+    if query.limit is not None:
+        rows = rows.limit(query.limit)
+    return total, filtered, list(db.scalars(rows))
+
+
+_PURGE_BATCH = text("""
+WITH doomed AS (
+    SELECT id FROM auth_event
+    WHERE occurred_at < now() - make_interval(days => :days)
+      AND NOT (:keep_unpublished AND publish AND published_at IS NULL)
+    ORDER BY occurred_at LIMIT :batch FOR UPDATE SKIP LOCKED
+)
+DELETE FROM auth_event WHERE id IN (SELECT id FROM doomed)
+""")
+
+
+def purge_batch(conn: Connection, days: int, batch: int, keep_unpublished: bool = True) -> int:
+    """Delete up to ``batch`` events older than ``days`` (the database's now); with
+    ``keep_unpublished``, never one still waiting for the bus (``publish`` and not
+    ``published_at``). Returns how many."""
+    return conn.execute(_PURGE_BATCH, {'days': days, 'batch': batch,
+                                       'keep_unpublished': keep_unpublished}).rowcount

@@ -1,0 +1,92 @@
+"""The audit trail: the event rows (the bus's outbox) as an auditor reads them, and their
+retention.
+
+What is in it: every event of the bus (sessions, refresh tokens, tenants, users, policies,
+groups, clients and their links; see the README's "Audit trail") and the logins
+(services/login_trail.py), each with its ``actor``: who made the change (services/actors.py),
+NULL for the service's own work (expiry purge, start-up).
+
+Who sees what (GET /events, ``auth.events.read``): like every list, the events of the scoping
+tenant (``Wazo-Tenant``) and, with ``recurse``, of the tenants below it. The events that belong
+to no live tenant (a failed login whose login string names nobody; anything of a tenant deleted
+since, its deletion included) hang from no tree any more: they are shown to the callers whose
+visible tenants include the top tenant, and to nobody else.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from ..models import Event
+from ..repositories import audit_trail as trail_repo
+from ..repositories import tenants as tenant_repo
+from ..repositories.audit_trail import SORT_COLUMNS, EventFilters
+from .listing import ListQuery, Page
+
+logger = logging.getLogger(__name__)
+
+__all__ = ['AuditTrail', 'EventFilters', 'EventRetention', 'SORT_COLUMNS']
+
+
+class AuditTrail:
+    def __init__(self, *, sessions: sessionmaker):
+        self._sessions = sessions
+
+    def list(self, tenants: list[uuid.UUID], query: ListQuery, filters: EventFilters) -> Page:
+        """The events visible from ``tenants`` (see the module docstring) that match."""
+        with self._sessions() as db:
+            top = tenant_repo.find_top(db)
+            scope = trail_repo.visible(tenants, orphans=top in tenants)
+            total, filtered, rows = trail_repo.page(db, scope, filters, query)
+        return Page(total, filtered, [event_view(row) for row in rows])
+
+
+class EventRetention:
+    """Deletes events older than ``days``, in batches of ``batch_size`` (one short
+    transaction each, rows locked by another purge skipped), at most ``max_batches`` per
+    cycle so one cycle stays short; what is left goes in the next cycle. An event still
+    waiting for the bus is kept, however old (the publisher needs it), unless
+    ``keep_unpublished`` is false: a service that publishes nothing (AMQP off) must not keep
+    its whole history."""
+
+    def __init__(self, *, engine: Engine, days: int, batch_size: int, max_batches: int = 100,
+                 keep_unpublished: bool = True):
+        self._engine = engine
+        self._days = days
+        self._batch_size = batch_size
+        self._max_batches = max_batches
+        self._keep_unpublished = keep_unpublished
+
+    def purge(self) -> int:
+        """One cycle (the cleaner runs it under its lock): the number of events deleted."""
+        removed = 0
+        for _ in range(self._max_batches):
+            with self._engine.begin() as conn:
+                count = trail_repo.purge_batch(conn, self._days, self._batch_size,
+                                               self._keep_unpublished)
+            removed += count
+            if count < self._batch_size:
+                break
+        if removed:
+            logger.info('events older than %d days purged: %d', self._days, removed)
+        return removed
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    """An event as GET /events shows it."""
+    return {
+        'id': event.id, 'name': event.name,
+        'occurred_at': event.occurred_at.astimezone(dt.timezone.utc).isoformat(),
+        'tenant_uuid': _str(event.tenant_uuid), 'user_uuid': _str(event.user_uuid),
+        'session_uuid': _str(event.session_uuid), 'routing_key': event.routing_key,
+        'actor': event.actor, 'data': event.data,
+    }
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value is not None else None
