@@ -149,7 +149,8 @@ def build_services(config: dict, *, engine: Engine | None = None,
         oauth2=_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
         oidc=oidc,
         cleaner=_cleaner(config, engine, metrics, [
-            login_throttle.purge, administration['revocation_feed'].purge]),
+            login_throttle.purge, administration['revocation_feed'].purge,
+            oidc.signins.purge_expired]),
         mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                authorizer=authorizer),
     )
@@ -216,7 +217,7 @@ def _token_checker(config: dict, engine: Engine, sessions: sessionmaker, guard: 
 def _cleaner(config: dict, engine: Engine, metrics: Metrics | None,
              also: list) -> ExpiredTokenCleaner:
     """``also``: the other purges of the cycle (login-failure counters, the revocation
-    feed's expired entries)."""
+    feed's expired entries, expired sign-ins and authorization codes)."""
     return ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
                                batch_size=config['token_cleanup_batch_size'],
                                on_purged=metrics.purged.inc if metrics else None,
@@ -257,7 +258,8 @@ def _oidc(config: dict, sessions: sessionmaker, hasher: PasswordHasher, clock: C
                         refresh_tokens=refresh_tokens, id_tokens=id_tokens, formats=formats,
                         clock=clock)
     signins = SigninService(sessions=sessions, hasher=hasher, throttle=login_throttle,
-                            lifetime=config['oidc']['signin_session_lifetime'], clock=clock)
+                            lifetime=config['oidc']['signin_session_lifetime'],
+                            purge_batch=config['token_cleanup_batch_size'], clock=clock)
     endpoints = SharedEndpoints(clients=clients, tokens=oauth_tokens, devices=devices,
                                 signins=signins, grants=token_grants.grants(codes))
     return OIDC(

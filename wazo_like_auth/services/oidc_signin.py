@@ -5,7 +5,9 @@ connection held, the same answer for every failure: unknown user, wrong password
 user, user of another tenant than the realm's). Success makes a sign-in: a random cookie value
 known to the database only by its SHA-256, and a session of the user (visible and deletable
 in /sessions) that sessions issued through the sign-in hang off. A sign-in whose user was
-disabled or deleted is ended when next seen.
+disabled or deleted is ended when next seen. Expired sign-ins and authorization codes are
+refused on read and forgotten by the background token cleaner (``purge_expired``), in batches,
+one node at a time.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import AuthenticationFailed, TooManyAttempts
@@ -30,6 +33,12 @@ from ..clock import utc_now
 from .throttle import LoginThrottle
 
 logger = logging.getLogger(__name__)
+
+# Sign-ins and codes are forgotten this long after they expire: a used code's replay still
+# revokes what it gave (RFC 6749 §4.1.2) meanwhile, and no live code (60 s) or exchange in
+# flight refers to a sign-in being purged.
+PURGE_GRACE = dt.timedelta(minutes=10)
+_LOCK_NOT_AVAILABLE = '55P03'
 
 
 class SigninFailed(Exception):
@@ -58,12 +67,13 @@ def cookie_digest(value: str) -> bytes:
 
 class SigninService:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
-                 throttle: LoginThrottle, lifetime: int,
+                 throttle: LoginThrottle, lifetime: int, purge_batch: int = 1000,
                  clock: Callable[[], dt.datetime] = utc_now):
         self._sessions = sessions
         self._hasher = hasher
         self._throttle = throttle
         self._lifetime = dt.timedelta(seconds=lifetime)
+        self._purge_batch = purge_batch
         self._clock = clock
 
     def sign_in(self, realm: Realm, address: str, login: str, password: str) -> SignedIn:
@@ -89,7 +99,6 @@ class SigninService:
     def _create(self, candidate, login: str, address: str) -> SignedIn:
         cookie, now = secrets.token_urlsafe(32), self._clock()
         with self._sessions.begin() as db:
-            oidc_repo.purge_expired(db, now)
             user = db.get(User, candidate[0], with_for_update=True)
             if user is None or not user.enabled or user.password_hash != candidate[1]:
                 raise SigninFailed('bad_credentials', 401)
@@ -152,3 +161,25 @@ class SigninService:
             ended = oidc_repo.end_signin(db, signin_uuid)
         logger.info('sign-in %s ended with %d sessions', signin_uuid, len(ended))
         return len(ended)
+
+    def purge_expired(self) -> int:
+        """Forget the sign-ins and authorization codes that expired more than PURGE_GRACE ago,
+        in batches of ``purge_batch``; returns how many went. Run by the token cleaner (under
+        its advisory lock). A batch that would wait on a row a request holds gives way: the
+        next cycle takes it."""
+        before, purged = self._clock() - PURGE_GRACE, 0
+        while True:
+            try:
+                with self._sessions.begin() as db:
+                    counts = oidc_repo.purge_expired_batch(db, before, self._purge_batch)
+            except OperationalError as e:
+                if getattr(e.orig, 'pgcode', None) != _LOCK_NOT_AVAILABLE:
+                    raise
+                logger.info('sign-in purge gave way to a request; the next cycle goes on')
+                break
+            purged += sum(counts)
+            if max(counts) < self._purge_batch:
+                break
+        if purged:
+            logger.info('expired sign-ins and authorization codes purged: %d', purged)
+        return purged
