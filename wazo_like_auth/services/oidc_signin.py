@@ -2,9 +2,12 @@
 
 Signing in checks the password as POST /token does (login throttle, bcrypt with no database
 connection held, the same answer for every failure: unknown user, wrong password, disabled
-user, user of another tenant than the realm's). Success makes a sign-in: a random cookie value
-known to the database only by its SHA-256, and a session of the user (visible and deletable
-in /sessions) that sessions issued through the sign-in hang off. A sign-in whose user was
+user, user of another tenant than the realm's). A user the client does not serve (outside its
+tenant and the tenants below, the rule of every grant) is refused with an answer of its own,
+after the password: the global issuer takes users of every tenant, and telling them apart from
+a wrong password there tells nothing POST /token does not. Success makes a sign-in: a random
+cookie value known to the database only by its SHA-256, and a session of the user (visible and
+deletable in /sessions) that sessions issued through the sign-in hang off. A sign-in whose user was
 disabled or deleted is ended when next seen. Expired sign-ins and authorization codes are
 refused on read and forgotten by the background token cleaner (``purge_expired``), in batches,
 one node at a time.
@@ -30,6 +33,7 @@ from ..passwords import PasswordHasher
 from ..repositories import oidc as oidc_repo
 from ..repositories import users as user_repo
 from ..clock import utc_now
+from .refresh_tokens import governs
 from .throttle import LoginThrottle
 
 logger = logging.getLogger(__name__)
@@ -42,7 +46,8 @@ _LOCK_NOT_AVAILABLE = '55P03'
 
 
 class SigninFailed(Exception):
-    """``reason``: bad_credentials (401) or throttled (429), for the page to explain."""
+    """``reason``: bad_credentials (401), outside_client (403: a user the client does not
+    serve) or throttled (429), for the page to explain."""
 
     def __init__(self, reason: str, status: int):
         self.reason = reason
@@ -76,8 +81,10 @@ class SigninService:
         self._purge_batch = purge_batch
         self._clock = clock
 
-    def sign_in(self, realm: Realm, address: str, login: str, password: str) -> SignedIn:
-        """A new sign-in for valid credentials of a user of ``realm``; raises SigninFailed."""
+    def sign_in(self, realm: Realm, address: str, login: str, password: str,
+                client_tenant: uuid.UUID | None = None) -> SignedIn:
+        """A new sign-in for valid credentials of a user of ``realm`` whom a client of
+        ``client_tenant`` serves (``serves``; None: any client); raises SigninFailed."""
         if not login or len(login) > 1024 or '\x00' in login or not password:
             self._hasher.burn()
             raise SigninFailed('bad_credentials', 401)
@@ -94,14 +101,19 @@ class SigninService:
             self._throttle.login_failed(login, address)
             raise SigninFailed('bad_credentials', 401)
         self._throttle.login_succeeded(login, address)
-        return self._create(candidate, login, address)
+        return self._create(candidate, login, address, client_tenant)
 
-    def _create(self, candidate, login: str, address: str) -> SignedIn:
+    def _create(self, candidate, login: str, address: str,
+                client_tenant: uuid.UUID | None) -> SignedIn:
         cookie, now = secrets.token_urlsafe(32), self._clock()
         with self._sessions.begin() as db:
             user = db.get(User, candidate[0], with_for_update=True)
             if user is None or not user.enabled or user.password_hash != candidate[1]:
                 raise SigninFailed('bad_credentials', 401)
+            if client_tenant is not None and not governs(db, client_tenant, user.tenant_uuid):
+                # No sign-in: the page asks for another account, nothing is left behind.
+                logger.info('sign-in page: "%s" is outside the client\'s tenants', login)
+                raise SigninFailed('outside_client', 403)
             signin = Signin(uuid=uuid.uuid4(), cookie_hash=cookie_digest(cookie),
                             session_uuid=uuid.uuid4(), user_uuid=user.uuid,
                             tenant_uuid=user.tenant_uuid, auth_time=now,
@@ -127,6 +139,15 @@ class SigninService:
             logger.info('Failed login: user of another tenant for "%s" from %s', login,
                         address)
             raise AuthenticationFailed()
+
+    def serves(self, client_tenant: uuid.UUID, signin: SignedIn) -> bool:
+        """Whether a client of ``client_tenant`` may get codes for ``signin``'s user: the user
+        is of the client's tenant or below, as the token endpoint requires of every grant
+        (always true in a realm, where client and user are of the realm's tenant)."""
+        if signin.tenant_uuid == client_tenant:
+            return True
+        with self._sessions() as db:
+            return governs(db, client_tenant, signin.tenant_uuid)
 
     def current(self, realm: Realm, cookie: str | None) -> SignedIn | None:
         """The live sign-in of a browser's cookie in ``realm``, or None. A sign-in whose user
