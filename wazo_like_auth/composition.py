@@ -156,7 +156,8 @@ def build_services(config: dict, *, engine: Engine | None = None,
         oauth2=_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
         oidc=oidc,
         **_background(config, engine, metrics,
-                      [login_throttle.purge, administration['revocation_feed'].purge]),
+                      [login_throttle.purge, administration['revocation_feed'].purge,
+                       oidc.signins.purge_expired]),
         mail=mail_wiring.build(config, engine=engine, sessions=sessions, hasher=hasher,
                                authorizer=authorizer),
     )
@@ -235,7 +236,8 @@ def _background(config: dict, engine: Engine, metrics: Metrics | None,
                 also: list) -> dict[str, Any]:
     """The Services fields that are threads their owner starts: the purge and the event
     publisher. ``also``: the other purges of the cleaner's cycle (login-failure counters, the
-    revocation feed's expired entries); the audit trail's retention is added here."""
+    revocation feed's expired entries, expired sign-ins and authorization codes); the audit
+    trail's retention is added here."""
     retention = EventRetention(engine=engine, days=config['events']['retention_days'],
                                batch_size=config['token_cleanup_batch_size'])
     cleaner = ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
@@ -281,7 +283,8 @@ def _oidc(config: dict, sessions: sessionmaker, hasher: PasswordHasher, clock: C
                         refresh_tokens=refresh_tokens, id_tokens=id_tokens, formats=formats,
                         clock=clock)
     signins = SigninService(sessions=sessions, hasher=hasher, throttle=login_throttle,
-                            lifetime=config['oidc']['signin_session_lifetime'], clock=clock)
+                            lifetime=config['oidc']['signin_session_lifetime'],
+                            purge_batch=config['token_cleanup_batch_size'], clock=clock)
     endpoints = SharedEndpoints(clients=clients, tokens=oauth_tokens, devices=devices,
                                 signins=signins, grants=token_grants.grants(codes))
     return OIDC(

@@ -199,3 +199,43 @@ def test_consent_in_the_browser(server, own_engine, rp, browser, screenshots):
 
     done = finish(metadata, session, request, wait_for_callback(browser, rp), 'partner')
     assert done['claims']['aud'] == 'partner'
+
+
+def test_global_issuer_asks_for_an_account_the_client_serves(server, own_engine, rp, browser,
+                                                             screenshots):
+    """A client of a sub-tenant at the global issuer: alice (top tenant) is told on the page
+    that her account cannot sign in to it; a user of that tenant then signs in."""
+    from selenium.webdriver.common.by import By
+    make_top_user(own_engine, 'root', 'rootpass', ['#'])
+    admin = requests.Session()
+    admin.headers['X-Auth-Token'] = admin.post(f'{server.url}/api/auth/0.1/token', json={},
+                                               auth=('root', 'rootpass'),
+                                               timeout=10).json()['data']['token']
+    sales = admin.post(f'{server.url}/api/auth/0.1/tenants', timeout=10,
+                       json={'name': 'Sales', 'slug': 'sales'}).json()['uuid']
+    for path, body in (('/users', {'username': 'sam', 'password': 's4mpass'}),
+                       ('/clients', {'client_id': 'salesapp', 'name': 'Sales desk',
+                                     'public': True, 'grant_types': ['authorization_code'],
+                                     'redirect_uris': [rp.url + '/callback']})):
+        admin.post(f'{server.url}/api/auth/0.1{path}', json=body, timeout=10,
+                   headers={'Wazo-Tenant': sales}).raise_for_status()
+    browser.delete_all_cookies()
+    metadata = requests.get(f'{server.url}/api/auth/0.1/.well-known/openid-configuration',
+                            timeout=10).json()
+    session = OAuth2Session('salesapp', redirect_uri=rp.url + '/callback', scope='openid',
+                            code_challenge_method='S256', token_endpoint_auth_method='none')
+    url, request = authorization_url(metadata, session)
+
+    browser.get(url)
+    wait_for(browser, 'Sign in')
+    type_credentials(browser, 's3cret')
+    wait_for(browser, 'This account cannot sign in to this application')
+    browser.save_screenshot(str(screenshots / '7-account-outside-the-client.png'))
+    username = browser.find_element(By.ID, 'username')
+    username.clear()
+    username.send_keys('sam')
+    browser.find_element(By.ID, 'password').send_keys('s4mpass')
+    browser.find_element(By.ID, 'sign_in').click()
+
+    done = finish(metadata, session, request, wait_for_callback(browser, rp), 'salesapp')
+    assert done['claims']['iss'] == metadata['issuer']

@@ -125,17 +125,3 @@ def test_realm_userinfo_refuses_tokens_of_other_tenants(api, make_user, realm):
     assert refused.status_code == 401 and refused.json()['error'] == 'invalid_token'
     assert accepted.status_code == 200 and accepted.json()['preferred_username'] == 'bob'
 
-
-def test_code_of_a_user_outside_the_clients_tenants_is_refused(api, admin_token, make_user,
-                                                               realm):
-    make_user('bob', 'pa55word')  # top tenant: above the client's
-    client = register_client(api, admin_token, realm['uuid'], public=True)
-    metadata = discover(f'{api.base}/api/auth/0.1')
-    rp = OAuth2Session(client['client_id'], redirect_uri=REDIRECT, scope='openid',
-                       code_challenge_method='S256', token_endpoint_auth_method='none')
-    from authlib.integrations.requests_client import OAuthError
-    import pytest
-    with pytest.raises(OAuthError) as refused:
-        sign_in_with_authlib(api, rp, metadata, requests.Session(), username='bob',
-                             password='pa55word')
-    assert refused.value.error == 'invalid_grant'

@@ -27,6 +27,8 @@ MESSAGES = {
     'bad_credentials': 'Wrong username or password.',
     'throttled': 'Too many failed attempts. Please wait a few minutes and try again.',
     'csrf': 'This form has expired. Please try again.',
+    'outside_client': 'This account cannot sign in to this application. '
+                      'Please sign in with another account.',
 }
 SCOPE_TEXT = {
     'openid': 'Know who you are (your user identifier)',
@@ -59,10 +61,12 @@ class AuthorizePages:
         params = authorize.parameters(request.form)
         if not self._kit.csrf_ok('sign_in'):
             return self._continue(realm, params, path, message=MESSAGES['csrf'], status=400)
+        client = self._clients.client(realm, params.get('client_id'))
         try:
             signin = self._signins.sign_in(realm, request.remote_addr or '',
                                            request.form.get('username', ''),
                                            request.form.get('password', ''),
+                                           client.tenant_uuid if client else None,
                                            user_agent=request.headers.get('User-Agent', ''))
         except SigninFailed as e:
             return self._continue(realm, params, path, message=MESSAGES[e.reason],
@@ -106,6 +110,9 @@ class AuthorizePages:
                 decision) -> Response:
         if signin is None and message is None:
             signin = self._current(realm, req)
+        if signin is not None and not self._signins.serves(client.tenant_uuid, signin):
+            # The token endpoint would refuse its code: ask for another account now.
+            signin, message, status = None, MESSAGES['outside_client'], 403
         if signin is None:
             if 'none' in req.prompt:
                 raise login_required()

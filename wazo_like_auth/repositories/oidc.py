@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session as DbSession
 
@@ -36,15 +36,28 @@ def end_signin(db: DbSession, signin_uuid: uuid.UUID) -> list[uuid.UUID]:
                                     .returning(Session.uuid)))
 
 
-def purge_expired(db: DbSession, now: dt.datetime) -> None:
-    """Forget sign-ins and codes past their lifetime (sessions issued through a sign-in
-    stay until their own tokens expire: the sign-in only stops skipping the form)."""
-    db.execute(update(Session).where(Session.signin_uuid.in_(
-        select(Signin.uuid).where(Signin.expires_at <= now))).values(signin_uuid=None))
-    db.execute(delete(Session).where(Session.uuid.in_(
-        select(Signin.session_uuid).where(Signin.expires_at <= now))))
-    db.execute(delete(AuthorizationCode).where(
-        AuthorizationCode.expires_at <= now - dt.timedelta(minutes=10)))
+def purge_expired_batch(db: DbSession, before: dt.datetime, batch: int) -> tuple[int, int]:
+    """Forget up to ``batch`` sign-ins and up to ``batch`` codes that expired before ``before``
+    (rows locked by others are skipped); returns how many of each. Sessions issued through a
+    sign-in stay until their own tokens expire (the sign-in only stops skipping the form); its
+    own session goes, and the sign-in and its codes with it (cascade).
+
+    The transaction waits at most ``lock_timeout`` for a row a request holds, then fails
+    (lock_not_available): the purge gives way rather than delay or deadlock the request."""
+    db.execute(text("SET LOCAL lock_timeout = '200ms'"))
+    signins = db.execute(select(Signin.uuid, Signin.session_uuid)
+                         .where(Signin.expires_at < before).order_by(Signin.expires_at)
+                         .limit(batch).with_for_update(skip_locked=True)).all()
+    if signins:
+        db.execute(update(Session).where(Session.signin_uuid.in_([s.uuid for s in signins]))
+                   .values(signin_uuid=None), execution_options={'synchronize_session': False})
+        db.execute(delete(Session).where(Session.uuid.in_([s.session_uuid for s in signins])),
+                   execution_options={'synchronize_session': False})
+    doomed = select(AuthorizationCode.code_hash).where(AuthorizationCode.expires_at < before) \
+        .order_by(AuthorizationCode.expires_at).limit(batch).with_for_update(skip_locked=True)
+    codes = db.execute(delete(AuthorizationCode).where(AuthorizationCode.code_hash.in_(doomed)),
+                       execution_options={'synchronize_session': False}).rowcount
+    return len(signins), codes
 
 
 def link_session(db: DbSession, session_uuid: uuid.UUID, signin_uuid: uuid.UUID) -> None:

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
@@ -85,6 +85,12 @@ def delete_uuids(db: DbSession, uuids: Sequence[uuid.UUID]) -> int:
         return 0
     return len(list(db.scalars(delete(RefreshToken).where(RefreshToken.uuid.in_(uuids))
                                .returning(RefreshToken.uuid))))
+
+
+def set_metadata(db: DbSession, row_uuid: uuid.UUID, metadata: dict[str, Any]) -> None:
+    """Replace what a refresh token passes on to the tokens it gives (its ``oidc`` grant)."""
+    db.execute(update(RefreshToken).where(RefreshToken.uuid == row_uuid)
+               .values(metadata_=metadata))
 
 
 def of_client_in(db: DbSession, client_id: str, tenants: Sequence[uuid.UUID]) -> list[uuid.UUID]:

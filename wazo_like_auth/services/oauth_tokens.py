@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from .. import tokens
 from ..models import Client
 from ..oauth2.clients import scope_string
+from ..oidc.authorize import SCOPES as OPENID_SCOPES
 from ..repositories import clients as client_repo
 from ..repositories import oauth_tokens as oauth_repo
 from ..repositories import refresh_tokens as refresh_repo
@@ -31,7 +33,7 @@ from . import actors
 from .clients import AuthenticatedClient
 from .refresh_tokens import RefreshTokenService
 from .throttle import CheckGuard
-from .tokens import IssuedToken, LoginRequest, TokenService
+from .tokens import IssuedToken, LoginRequest, OpenIdRequest, TokenService
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,14 @@ class Grant:
         return body
 
 
+def _openid(scope: Sequence[str], issuer: str | None) -> OpenIdRequest | None:
+    """The OpenID part of a password grant's scope; None without ``openid``. Scopes that are
+    not OpenID ones are ignored (OIDC Core §3.1.2.1), as the authorization endpoint does."""
+    if 'openid' not in scope or not issuer:
+        return None
+    return OpenIdRequest(scope=tuple(s for s in scope if s in OPENID_SCOPES), issuer=issuer)
+
+
 def grant_of(issued: IssuedToken) -> Grant:
     data = issued.data
     issued_at = dt.datetime.fromisoformat(data['utc_issued_at'])
@@ -87,14 +97,17 @@ class OAuthTokenService:
         self._xivo_uuid = xivo_uuid
 
     def password(self, client: AuthenticatedClient, username: str, password: str,
-                 offline: bool, origin: Origin) -> Grant:
+                 offline: bool, origin: Origin, scope: Sequence[str] = ()) -> Grant:
         """RFC 6749 §4.3 through the Wazo login; raises AuthenticationFailed like POST /token.
-        ``offline`` also gives the user's refresh token for this client (access_type=offline)."""
+        ``offline`` also gives the user's refresh token for this client (access_type=offline).
+        ``scope`` with ``openid`` makes an OpenID grant (OIDC Core §3.1.2.1's scopes, at the
+        issuer of ``origin``): the caller adds the ID token (services/oidc/token_grants.py)."""
         issued = self._tokens.login(LoginRequest(
             login=username, password=password, access_type='offline' if offline else 'online',
             client_id=client.client_id, client_tenant_uuid=client.tenant_uuid,
             user_agent=origin.user_agent, remote_addr=origin.remote_addr,
-            token_format=self._formats.of(client, origin.issuer), endpoint=OAUTH2_TOKEN))
+            token_format=self._formats.of(client, origin.issuer), endpoint=OAUTH2_TOKEN,
+            openid=_openid(scope, origin.issuer)))
         self._mark(issued, client)
         return grant_of(issued)
 

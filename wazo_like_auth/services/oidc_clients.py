@@ -21,6 +21,7 @@ class RealmClient:
     uuid: uuid.UUID
     registration: Registration
     post_logout_redirect_uris: tuple[str, ...]
+    tenant_uuid: uuid.UUID  # it serves the users of this tenant and the tenants below
 
 
 class OidcClientService:
@@ -90,4 +91,5 @@ def _realm_client(client: Client) -> RealmClient:
             client_id=client.client_id, name=client.name or client.client_id,
             public=client.public, redirect_uris=tuple(client.redirect_uris),
             grant_types=tuple(client.grant_types), require_consent=client.require_consent),
-        post_logout_redirect_uris=tuple(client.post_logout_redirect_uris))
+        post_logout_redirect_uris=tuple(client.post_logout_redirect_uris),
+        tenant_uuid=client.tenant_uuid)

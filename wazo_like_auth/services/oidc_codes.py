@@ -165,10 +165,12 @@ class CodeService:
                                         nonce=row.nonce) if 'openid' in scope else None
         return OidcGrant(**vars(grant), id_token=id_token, oidc_scope=scope)
 
-    def refreshed(self, grant: Grant, client: AuthenticatedClient) -> OidcGrant:
-        """A refresh grant with a new ID token when the refresh token came from an OpenID
-        sign-in (OIDC Core §12.2); the new session joins the sign-in while it is live.
-        Other refreshes pay one indexed read."""
+    def with_id_token(self, grant: Grant, client: AuthenticatedClient) -> OidcGrant:
+        """``grant`` (of the refresh or password grant) with an ID token when its access token
+        is of an OpenID grant with ``openid`` (token metadata ``oidc``: a refresh token from
+        an OpenID sign-in, OIDC Core §12.2, or a password grant asked with ``openid``); the
+        new session of a refresh joins the sign-in while it is live. Other grants pay one
+        indexed read."""
         with self._sessions() as db:
             row = oidc_repo.token_oidc(db, tokens.token_digest(grant.access_token))
         if row is None or not row.oidc:

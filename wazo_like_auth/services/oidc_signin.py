@@ -2,10 +2,15 @@
 
 Signing in checks the password as POST /token does (login throttle, bcrypt with no database
 connection held, the same answer for every failure: unknown user, wrong password, disabled
-user, user of another tenant than the realm's). Success makes a sign-in: a random cookie value
-known to the database only by its SHA-256, and a session of the user (visible and deletable
-in /sessions) that sessions issued through the sign-in hang off. A sign-in whose user was
-disabled or deleted is ended when next seen.
+user, user of another tenant than the realm's). A user the client does not serve (outside its
+tenant and the tenants below, the rule of every grant) is refused with an answer of its own,
+after the password: the global issuer takes users of every tenant, and telling them apart from
+a wrong password there tells nothing POST /token does not. Success makes a sign-in: a random
+cookie value known to the database only by its SHA-256, and a session of the user (visible and
+deletable in /sessions) that sessions issued through the sign-in hang off. A sign-in whose user was
+disabled or deleted is ended when next seen. Expired sign-ins and authorization codes are
+refused on read and forgotten by the background token cleaner (``purge_expired``), in batches,
+one node at a time.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import AuthenticationFailed, TooManyAttempts
@@ -28,13 +34,21 @@ from ..repositories import oidc as oidc_repo
 from ..repositories import users as user_repo
 from ..clock import utc_now
 from .login_trail import WRONG_TENANT, LoginAttempt
+from .refresh_tokens import governs
 from .throttle import LoginThrottle
 
 logger = logging.getLogger(__name__)
 
+# Sign-ins and codes are forgotten this long after they expire: a used code's replay still
+# revokes what it gave (RFC 6749 §4.1.2) meanwhile, and no live code (60 s) or exchange in
+# flight refers to a sign-in being purged.
+PURGE_GRACE = dt.timedelta(minutes=10)
+_LOCK_NOT_AVAILABLE = '55P03'
+
 
 class SigninFailed(Exception):
-    """``reason``: bad_credentials (401) or throttled (429), for the page to explain."""
+    """``reason``: bad_credentials (401), outside_client (403: a user the client does not
+    serve) or throttled (429), for the page to explain."""
 
     def __init__(self, reason: str, status: int):
         self.reason = reason
@@ -59,17 +73,19 @@ def cookie_digest(value: str) -> bytes:
 
 class SigninService:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
-                 throttle: LoginThrottle, lifetime: int,
+                 throttle: LoginThrottle, lifetime: int, purge_batch: int = 1000,
                  clock: Callable[[], dt.datetime] = utc_now):
         self._sessions = sessions
         self._hasher = hasher
         self._throttle = throttle
         self._lifetime = dt.timedelta(seconds=lifetime)
+        self._purge_batch = purge_batch
         self._clock = clock
 
     def sign_in(self, realm: Realm, address: str, login: str, password: str,
-                user_agent: str = '') -> SignedIn:
-        """A new sign-in for valid credentials of a user of ``realm``; raises SigninFailed."""
+                client_tenant: uuid.UUID | None = None, user_agent: str = '') -> SignedIn:
+        """A new sign-in for valid credentials of a user of ``realm`` whom a client of
+        ``client_tenant`` serves (``serves``; None: any client); raises SigninFailed."""
         if not login or len(login) > 1024 or '\x00' in login or not password:
             self._hasher.burn()
             raise SigninFailed('bad_credentials', 401)
@@ -89,15 +105,19 @@ class SigninService:
             self._throttle.login_failed(attempt, WRONG_TENANT if elsewhere else None)
             raise SigninFailed('bad_credentials', 401)
         self._throttle.login_succeeded(attempt)
-        return self._create(candidate, login, address)
+        return self._create(candidate, login, address, client_tenant)
 
-    def _create(self, candidate, login: str, address: str) -> SignedIn:
+    def _create(self, candidate, login: str, address: str,
+                client_tenant: uuid.UUID | None) -> SignedIn:
         cookie, now = secrets.token_urlsafe(32), self._clock()
         with self._sessions.begin() as db:
-            oidc_repo.purge_expired(db, now)
             user = db.get(User, candidate[0], with_for_update=True)
             if user is None or not user.enabled or user.password_hash != candidate[1]:
                 raise SigninFailed('bad_credentials', 401)
+            if client_tenant is not None and not governs(db, client_tenant, user.tenant_uuid):
+                # No sign-in: the page asks for another account, nothing is left behind.
+                logger.info('sign-in page: "%s" is outside the client\'s tenants', login)
+                raise SigninFailed('outside_client', 403)
             signin = Signin(uuid=uuid.uuid4(), cookie_hash=cookie_digest(cookie),
                             session_uuid=uuid.uuid4(), user_uuid=user.uuid,
                             tenant_uuid=user.tenant_uuid, auth_time=now,
@@ -124,6 +144,15 @@ class SigninService:
             logger.info('Failed login: user of another tenant for "%s" from %s', login,
                         attempt.address)
             raise AuthenticationFailed()
+
+    def serves(self, client_tenant: uuid.UUID, signin: SignedIn) -> bool:
+        """Whether a client of ``client_tenant`` may get codes for ``signin``'s user: the user
+        is of the client's tenant or below, as the token endpoint requires of every grant
+        (always true in a realm, where client and user are of the realm's tenant)."""
+        if signin.tenant_uuid == client_tenant:
+            return True
+        with self._sessions() as db:
+            return governs(db, client_tenant, signin.tenant_uuid)
 
     def current(self, realm: Realm, cookie: str | None) -> SignedIn | None:
         """The live sign-in of a browser's cookie in ``realm``, or None. A sign-in whose user
@@ -158,3 +187,25 @@ class SigninService:
             ended = oidc_repo.end_signin(db, signin_uuid)
         logger.info('sign-in %s ended with %d sessions', signin_uuid, len(ended))
         return len(ended)
+
+    def purge_expired(self) -> int:
+        """Forget the sign-ins and authorization codes that expired more than PURGE_GRACE ago,
+        in batches of ``purge_batch``; returns how many went. Run by the token cleaner (under
+        its advisory lock). A batch that would wait on a row a request holds gives way: the
+        next cycle takes it."""
+        before, purged = self._clock() - PURGE_GRACE, 0
+        while True:
+            try:
+                with self._sessions.begin() as db:
+                    counts = oidc_repo.purge_expired_batch(db, before, self._purge_batch)
+            except OperationalError as e:
+                if getattr(e.orig, 'pgcode', None) != _LOCK_NOT_AVAILABLE:
+                    raise
+                logger.info('sign-in purge gave way to a request; the next cycle goes on')
+                break
+            purged += sum(counts)
+            if max(counts) < self._purge_batch:
+                break
+        if purged:
+            logger.info('expired sign-ins and authorization codes purged: %d', purged)
+        return purged

@@ -21,6 +21,7 @@ from .. import tokens
 from ..exceptions import AuthenticationFailed, TooManyAttempts, TooManySessions
 from ..models import User
 from ..passwords import PasswordHasher
+from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
@@ -33,6 +34,21 @@ from .throttle import LoginThrottle
 from .views import token_view
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OpenIdRequest:
+    """A grant asked with the ``openid`` scope outside the authorization code flow (the OAuth
+    2.0 password grant): the OpenID scopes granted and the issuer the request came to. Its
+    token, and the refresh token it gives, record them as the code flow does (metadata
+    ``oidc``: scope, sid, iss, auth_time), so ID tokens and userinfo follow."""
+    scope: tuple[str, ...]
+    issuer: str
+
+    def metadata(self, session_uuid: uuid.UUID, now: dt.datetime) -> dict[str, Any]:
+        # No browser sign-in: the session is the sid, and the password was checked now.
+        return {'scope': list(self.scope), 'sid': str(session_uuid), 'iss': self.issuer,
+                'auth_time': int(now.timestamp())}
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,8 @@ class LoginRequest:
     client_tenant_uuid: uuid.UUID | None = None
     # A JWT access token (RFC 9068) for an OAuth 2.0 client that asks for them; None: opaque.
     token_format: JwtFormat | None = None
+    # The password grant asked with the openid scope; None otherwise.
+    openid: OpenIdRequest | None = None
     endpoint: str = 'token'  # which endpoint logs in, for the login trail
 
     def attempt(self) -> LoginAttempt:
@@ -176,6 +194,11 @@ class TokenService:
                             refresh_token_uuid=refresh.uuid if refresh else None)
         self.check_session_limit(db, user)
         if refresh is not None:
+            if request.openid is not None:
+                # Its refreshes answer ID tokens of this grant (the latest one wins, as in
+                # the code flow: one refresh token per user and client).
+                refresh_repo.set_metadata(db, refresh.uuid,
+                                          {'oidc': issued.data['metadata']['oidc']})
             issued.sessions_revoked = refresh.sessions_revoked
             issued.extra['refresh_token'] = refresh.value
         return issued
@@ -197,7 +220,10 @@ class TokenService:
         a ``token_format`` (services/access_tokens.py)."""
         now = dt.datetime.now(dt.timezone.utc)
         lifetime = request.expiration or self._settings.default_lifetime
+        session_uuid = uuid.uuid4()
         metadata = {**(persistent or {}), **self.metadata(user)}
+        if request.openid is not None and 'oidc' not in metadata:
+            metadata['oidc'] = request.openid.metadata(session_uuid, now)
         columns = dict(
             auth_id=str(user.uuid), pbx_user_uuid=metadata['pbx_user_uuid'],
             xivo_uuid=self._settings.xivo_uuid, issued_at=now,
@@ -206,7 +232,6 @@ class TokenService:
             metadata_=metadata, user_agent=request.user_agent, remote_addr=request.remote_addr,
             refresh_token_uuid=refresh_token_uuid,
         )
-        session_uuid = uuid.uuid4()
         minted = mint(request.token_format, TokenFacts(
             auth_id=columns['auth_id'], session_uuid=session_uuid, tenant_uuid=user.tenant_uuid,
             acl=columns['acl'], issued_at=now, expires_at=columns['expires_at'],

@@ -56,11 +56,12 @@ class TokenEndpoint:
 
     def _password(self, client, form, origin: Origin) -> Grant:
         username, password = required(form, 'username'), required(form, 'password')
-        offline = OFFLINE_ACCESS in scope_tokens(form.get('scope'))
+        scope = scope_tokens(form.get('scope'))
+        offline = OFFLINE_ACCESS in scope
         if offline and REFRESH_TOKEN not in client.grant_types:
             raise InvalidScope('offline_access needs the refresh_token grant for this client')
         try:
-            return self._tokens.password(client, username, password, offline, origin)
+            return self._tokens.password(client, username, password, offline, origin, scope)
         except AuthenticationFailed:
             raise InvalidGrant('Invalid username or password') from None
 

@@ -6,6 +6,7 @@ the shared services)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...oauth2.errors import AccessDenied, InvalidGrant, OAuth2Error
@@ -43,12 +44,12 @@ class RealmTokens:
         self._realm = realm
 
     def password(self, client: AuthenticatedClient, username: str, password: str,
-                 offline: bool, origin: Origin) -> Grant:
+                 offline: bool, origin: Origin, scope: Sequence[str] = ()) -> Grant:
         attempt = LoginAttempt(login=username, address=origin.remote_addr,
                                endpoint=OAUTH2_TOKEN, client_id=client.client_id,
                                user_agent=origin.user_agent)
         self._signins.check_realm_login(self._realm, attempt)
-        return self._tokens.password(client, username, password, offline, origin)
+        return self._tokens.password(client, username, password, offline, origin, scope)
 
     def refresh(self, client: AuthenticatedClient, refresh_token: str, origin: Origin) -> Grant:
         return _of_realm(self._tokens, self._realm, client,

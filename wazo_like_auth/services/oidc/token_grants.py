@@ -1,11 +1,13 @@
 """The token endpoint's OpenID Connect grants: the authorization code grant (RFC 6749 §4.1.3,
-RFC 7636 §4.5, OIDC Core §3.1.3) and ID tokens on refresh (OIDC Core §12.2). Given to
+RFC 7636 §4.5, OIDC Core §3.1.3), ID tokens on refresh (OIDC Core §12.2), and ID tokens for
+the password grant asked with the ``openid`` scope (a token response to an OpenID request has
+one, OIDC Core §3.1.3.3; Keycloak's direct access grants do the same). Given to
 services.oauth2.token_endpoint.TokenEndpoint as extra grant handlers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ...oauth2.clients import AUTHORIZATION_CODE, REFRESH_TOKEN
+from ...oauth2.clients import AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN, scope_tokens
 from ...oauth2.parameters import required
 from ..clients import AuthenticatedClient
 from ..oauth_tokens import Grant, Origin
@@ -24,7 +26,16 @@ def grants(codes: CodeService) -> dict[str, Callable[[Handler | None], Handler]]
 
     def refresh_token(built_in: Handler | None) -> Handler:
         def handle(client, form, origin):
-            return codes.refreshed(built_in(client, form, origin), client)
+            return codes.with_id_token(built_in(client, form, origin), client)
         return handle
 
-    return {AUTHORIZATION_CODE: authorization_code, REFRESH_TOKEN: refresh_token}
+    def password(built_in: Handler | None) -> Handler:
+        def handle(client, form, origin):
+            grant = built_in(client, form, origin)
+            if 'openid' not in scope_tokens(form.get('scope')):
+                return grant  # no OpenID request: no extra read
+            return codes.with_id_token(grant, client)
+        return handle
+
+    return {AUTHORIZATION_CODE: authorization_code, REFRESH_TOKEN: refresh_token,
+            PASSWORD: password}
