@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from ..models import LoginFailure, LoginKnownAddress
@@ -31,6 +31,15 @@ _REMEMBER_ADDRESS = text("""
 INSERT INTO auth_login_known_address (login, address, last_success) VALUES (:login, :address, now())
 ON CONFLICT (login, address) DO UPDATE SET last_success = now()
 """)
+
+
+def counter(key, window):
+    """The counter of ``key`` if still in its window of ``window`` seconds (bind parameters),
+    as a subquery of at most one (failures, window_start) row, for a statement that reads more
+    than it (the refresh exchange: one round trip)."""
+    since = func.now() - literal_column("interval '1 second'") * window
+    return select(LoginFailure.failures, LoginFailure.window_start) \
+        .where(LoginFailure.key == key, LoginFailure.window_start >= since).subquery()
 
 
 def _ago(**interval: int):

@@ -24,6 +24,7 @@ from ..passwords import PasswordHasher
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
+from ..repositories.refresh_tokens import ExchangeReads
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .views import token_view
@@ -128,12 +129,17 @@ class TokenService:
         The user row is share-locked, not exclusively: exchanges of one user run in parallel
         (the session limit may then be passed by the exchanges in flight), while a disable or a
         password login waits for them. Lock order user → refresh token, as mobile logins do.
+        The lookup also reads the new token's ACL and the address's failure counter: one round
+        trip, then the insert.
         """
+        reads = ExchangeReads(self._settings.default_user_policy,
+                              *self._throttle.refresh_counter(request.remote_addr))
         with self._sessions.begin() as db:
-            self._throttle.check_refresh(request.remote_addr, db)
             row = self._refresh_tokens.find_for_exchange(db, request.refresh_token,
-                                                         request.client_id,
+                                                         request.client_id, reads,
                                                          request.client_tenant_uuid)
+            self._throttle.check_refresh(request.remote_addr, db, read=row and (
+                row.failures, row.window_start))
             if row is None or not row.enabled:
                 self._fail(request, 'unknown refresh token or client_id')
             if row.confidential and not request.client_authenticated:
@@ -143,7 +149,7 @@ class TokenService:
             user = SimpleNamespace(uuid=row.user_uuid, tenant_uuid=row.tenant_uuid,
                                    purpose=row.purpose)
             issued = self.issue(db, user, request, row.login, refresh_token_uuid=row.uuid,
-                                persistent=row.metadata_)
+                                persistent=row.metadata_, acl=user_repo.flatten_acl(row))
             self.check_session_limit(db, user)
             return issued
 
@@ -173,9 +179,10 @@ class TokenService:
 
     def issue(self, db, user: User | Row, request: LoginRequest, login: str,
               refresh_token_uuid: uuid.UUID | None = None,
-              persistent: dict | None = None) -> IssuedToken:
+              persistent: dict | None = None, acl: list[str] | None = None) -> IssuedToken:
         """Insert a session and a token for ``user`` (an ORM user or a row with its uuid,
-        tenant_uuid and purpose) within the caller's transaction."""
+        tenant_uuid and purpose) within the caller's transaction; ``acl`` when the caller has
+        read it already (users.token_acl)."""
         value = tokens.new_token()
         now = dt.datetime.now(dt.timezone.utc)
         lifetime = request.expiration or self._settings.default_lifetime
@@ -184,7 +191,8 @@ class TokenService:
             auth_id=str(user.uuid), pbx_user_uuid=metadata['pbx_user_uuid'],
             xivo_uuid=self._settings.xivo_uuid, issued_at=now,
             expires_at=now + dt.timedelta(seconds=lifetime),
-            acl=user_repo.token_acl(db, user.uuid, self._settings.default_user_policy),
+            acl=acl if acl is not None else user_repo.token_acl(
+                db, user.uuid, self._settings.default_user_policy),
             metadata_=metadata, user_agent=request.user_agent, remote_addr=request.remote_addr,
             refresh_token_uuid=refresh_token_uuid,
         )
