@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, literal_column, select, text
+from sqlalchemy import Connection, delete, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from ..models import LoginFailure, LoginKnownAddress
@@ -47,9 +47,10 @@ def _ago(**interval: int):
     return func.now() - dt.timedelta(**interval)
 
 
-def counts(db: Session, keys: Sequence[str], window: int) -> dict[str, tuple[int, dt.datetime]]:
+def counts(db: Session | Connection, keys: Sequence[str],
+           window: int) -> dict[str, tuple[int, dt.datetime]]:
     """``{key: (failures, window start)}`` of the counters of ``keys`` still in their window."""
-    rows = _COUNTS.execute(db.connection(), {'keys': list(keys), 'window': window})
+    rows = _COUNTS.execute(db, {'keys': list(keys), 'window': window})
     return {row.key: (row.failures, row.window_start) for row in rows}
 
 

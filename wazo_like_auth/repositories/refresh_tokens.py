@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select, true
+from sqlalchemy import Connection, Select, bindparam, delete, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
@@ -69,7 +69,7 @@ def find(db: DbSession, digest: bytes, client_id: str) -> Row | None:
     return db.connection().execute(_FIND, {'digest': digest, 'client_id': client_id}).first()
 
 
-def find_for_exchange(db: DbSession, digest: bytes, client_id: str,
+def find_for_exchange(db: DbSession | Connection, digest: bytes, client_id: str,
                       reads: ExchangeReads) -> Row | None:
     """The refresh token of this digest and client_id with its user's tenant_uuid, purpose
     and enabled, ``confidential_tenant_uuid`` (the tenant of the confidential client
@@ -77,7 +77,7 @@ def find_for_exchange(db: DbSession, digest: bytes, client_id: str,
     token's ACL of it) and the counter's ``failures`` and ``window_start`` (None without one);
     the token and user rows share-locked until the transaction ends. None when there is no
     such refresh token."""
-    return _EXCHANGE[bool(reads.default_policy)].execute(db.connection(), {
+    return _EXCHANGE[bool(reads.default_policy)].execute(db, {
         'digest': digest, 'client_id': client_id, 'default_policy': reads.default_policy,
         'counter_key': reads.counter_key, 'window': reads.window}).first()
 

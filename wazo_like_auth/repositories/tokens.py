@@ -47,15 +47,16 @@ def _insert_statement():
 _INSERT = PreparedQuery('wla_insert_token', _insert_statement())
 
 
-def insert(db: DbSession, *, digest: bytes, session_uuid: uuid.UUID, tenant_uuid: uuid.UUID,
-           user_uuid: uuid.UUID | None, mobile: bool, **columns: Any) -> None:
+def insert(db: DbSession | Connection, *, digest: bytes, session_uuid: uuid.UUID,
+           tenant_uuid: uuid.UUID, user_uuid: uuid.UUID | None, mobile: bool,
+           **columns: Any) -> None:
     """Insert a session and its one token, in one statement (one round trip on the login
     and refresh paths). ``columns`` are Token attributes; absent ones are NULL."""
     params = dict.fromkeys(_TOKEN_FIELDS)
     params.update(columns, digest=digest, session_uuid=session_uuid, tenant_uuid=tenant_uuid,
                   user_uuid=user_uuid, mobile=mobile)
     params['metadata_'] = json.dumps(params['metadata_'])  # a JSON text: PostgreSQL types it
-    _INSERT.execute(db.connection(), params)
+    _INSERT.execute(db, params)
 
 
 def delete_by_digest(db: DbSession, digest: bytes) -> uuid.UUID | None:

@@ -94,7 +94,7 @@ def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None
     query. The default policy is the one named ``default_policy`` declared in the
     configuration, else the top tenant's; never another tenant's."""
     query = _TOKEN_ACL[bool(default_policy)]
-    return flatten_acl(query.execute(session.connection(), {
+    return flatten_acl(query.execute(session, {
         'user_uuid': user_uuid, 'default_policy': default_policy}).one())
 
 
