@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -60,4 +61,7 @@ def test_a_process_starved_of_cpu_is_runnable_not_idle():
 
 def test_a_sleeping_process_is_not_runnable(busy_child):
     assert busy_child.stdout.readline() == 'done\n'
+    deadline = time.monotonic() + 5  # it runs a moment more before it sleeps
+    while cpu.runnable({busy_child.pid}) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert not cpu.runnable({busy_child.pid})
