@@ -9,15 +9,16 @@ as a backend would), deletes of one of their tokens (cached), admin writes (a po
 then deleted), admin reads; one of them logs in once a second instead (a few logins). Paced,
 because checks answered from the cache are two orders of magnitude cheaper than the rest: at
 70 % of the requests, the churn would be thousands of writes a second. Without churn, the
-checkers run alone. The two runs alternate, same clients, same pools.
+checkers run alone. Each round runs checks alone, with churn, then the churn alone (below).
 
 Every measured check is of a token its client knows to be live: the hit ratio is the validation
 cache hits counted by the service (``/metrics``, summed over its workers) over those checks and
 the admin requests' checks of the admin token.
 
-Why the throughput ratio is not the target: the checkers share the service's two cores, and
-the churn's own work costs what it costs on them (measured: about 0.6 of a core of service and
-PostgreSQL CPU, 0.25 of it the one bcrypt login a second). Even a service whose checks did not
+Why the throughput ratio is not the target: the checkers share the service's two cores (8
+Python clients use about as much CPU per check as the service does), and the churn's own work
+costs what it costs on them (measured: about 0.5 of a core of service and PostgreSQL CPU, 0.25
+of it the one bcrypt login a second). Even a service whose checks did not
 slow down at all would then keep only (CPU of the checks-alone run - churn CPU) ÷ (CPU of the
 checks-alone run) of its check throughput, about 0.7 on an otherwise idle 2-core machine and
 less the busier the machine: check throughput ÷ no churn mostly measures the machine. What

@@ -17,7 +17,7 @@ class ChurnRun:
     known_checks: int  # checks of live tokens, the window's and the counter syncs'
     server_cpu: float | None = None  # service + PostgreSQL CPU seconds over the window
     client_cpu: float | None = None  # CPU seconds of the client processes
-    ops: dict[int, int] = field(default_factory=dict)  # churning client → ops it sent
+    ops: dict[int, dict[str, int]] = field(default_factory=dict)  # churning client → its ops
 
     @property
     def errors(self) -> int:
