@@ -136,7 +136,7 @@ def build_services(config: dict, *, engine: Engine | None = None,
     # One budget of unknown tokens per address for every way of presenting a token.
     guard = CheckGuard(throttling)
     cache, checker = _token_checker(config, engine, sessions, guard, clock)
-    refresh_tokens, login_throttle, token_service = _logins(config, sessions, hasher,
+    refresh_tokens, login_throttle, token_service = _logins(config, engine, sessions, hasher,
                                                              throttling)
     clients = ClientService(sessions=sessions, hasher=hasher)
     formats = AccessTokenFormats(keys=signing_keys(config, sessions, clock))
@@ -171,7 +171,7 @@ def _sessionmaker(engine: Engine) -> sessionmaker:
     return sessions
 
 
-def _logins(config: dict, sessions: sessionmaker, hasher: PasswordHasher,
+def _logins(config: dict, engine: Engine, sessions: sessionmaker, hasher: PasswordHasher,
             throttling: ThrottleSettings) -> tuple[RefreshTokenService, LoginThrottle,
                                                    TokenService]:
     """What every way of logging in shares: refresh tokens, the login throttle (one, so every
@@ -182,7 +182,8 @@ def _logins(config: dict, sessions: sessionmaker, hasher: PasswordHasher,
         trail=LoginTrail(publish=config['events']['publish_logins']))
     token_service = TokenService(sessions=sessions, hasher=hasher,
                                  settings=token_settings(config),
-                                 refresh_tokens=refresh_tokens, throttle=login_throttle)
+                                 refresh_tokens=refresh_tokens, throttle=login_throttle,
+                                 engine=engine)
     return refresh_tokens, login_throttle, token_service
 
 

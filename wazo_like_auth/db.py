@@ -1,15 +1,16 @@
 """Engine, sessions and migrations.
 
-Connections time out fast (connect and statement timeouts, pre-ping) so that a database outage
-turns into quick 503 answers instead of hung workers.
+Connections time out fast (connect and statement timeouts, a liveness check at checkout) so
+that a database outage turns into quick 503 answers instead of hung workers.
 """
 from __future__ import annotations
 
+import select
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import URL, Engine, create_engine, make_url, text
+from sqlalchemy import URL, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import sessionmaker
 
 # The OpenID Connect tables live beside models.py on the same base, and
@@ -42,11 +43,10 @@ def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
     """An engine for ``config['db_uri']`` with the service's timeouts (and, with
     ``amqp.enabled`` false, its events recorded as not for the bus)."""
     statement_timeout = config['db_statement_timeout']
-    return create_engine(
+    engine = create_engine(
         url(config['db_uri']),
         pool_size=pool_size or config['db_pool_size'],
         max_overflow=2,
-        pool_pre_ping=True,
         pool_timeout=config['db_connect_timeout'],
         connect_args={
             'connect_timeout': config['db_connect_timeout'],
@@ -55,6 +55,28 @@ def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
                        + ('' if config['amqp']['enabled'] else _BUS_OFF),
         },
     )
+    event.listen(engine, 'checkout', _refuse_dead_connection)
+    return engine
+
+
+def _refuse_dead_connection(dbapi_connection, record, proxy) -> None:
+    """Replace a pooled connection the server has closed, before it is used.
+
+    An idle connection has nothing to read: a server that restarted, or terminated the backend,
+    sent its FATAL message and closed the socket, which then polls readable. This replaces
+    SQLAlchemy's pre-ping (a ``SELECT 1`` round trip per checkout, about 60 µs of CPU between
+    the two ends on every request that touches the database). Anything unexpected to read
+    only costs a reconnection; a connection lost without a word (network) fails its first
+    statement as it would after a successful ping, and the pool then replaces it.
+    """
+    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
+        raise exc.DisconnectionError('the server closed the connection')
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

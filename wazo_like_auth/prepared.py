@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
 _BIND = re.compile(r'%\((\w+)\)s')
@@ -50,8 +51,10 @@ class PreparedQuery:
         self._execute = f'EXECUTE {name}({placeholders})' if self.parameters \
             else f'EXECUTE {name}'
 
-    def execute(self, conn: Connection, params: dict[str, Any]) -> CursorResult:
-        """Run on ``conn`` (preparing it there first if needed) with ``params`` by name."""
+    def execute(self, db: Connection | Session, params: dict[str, Any]) -> CursorResult:
+        """Run on ``db`` (a session: on its connection), preparing it there first if needed,
+        with ``params`` by name."""
+        conn = db.connection() if isinstance(db, Session) else db
         prepared = conn.connection.info.setdefault(_INFO_KEY, set())
         if self.name not in prepared:
             conn.exec_driver_sql(f'PREPARE {self.name} AS {self._sql}')

@@ -114,14 +114,35 @@ class CpuProbe:
             self.used[name] = sum(value - start.get(pid, 0.0) for pid, value in after.items())
 
 
+def runnable(pids: Iterable[int]) -> bool:
+    """Whether a thread of ``pids`` is running or waiting for a core (state R)."""
+    for pid in pids:
+        try:
+            tasks = os.listdir(f'/proc/{pid}/task')
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f'/proc/{pid}/task/{task}/stat') as f:
+                    raw = f.read()
+            except OSError:
+                continue
+            if raw[raw.rfind(')') + 2:].startswith('R'):
+                return True
+    return False
+
+
 def wait_idle(pids: Callable[[], set[int]], *, below: float = 0.15, sample: float = 0.3,
               limit: float = 30.0) -> float:
-    """Wait until the processes use less than ``below`` cores over ``sample`` seconds (or
-    ``limit`` passed); returns the seconds waited.
+    """Wait until the processes use less than ``below`` cores over ``sample`` seconds and none
+    of their threads is runnable (or ``limit`` passed); returns the seconds waited.
 
     Between scenarios: a server still working off the queue of the previous one (a login
     backlog at bcrypt cost, requests left over by a warm-up) would be measured as slowness of
-    the next one.
+    the next one. On a busy machine, low CPU use alone does not tell: niced bcrypt threads
+    starved of a core use almost none while their backlog waits, and that backlog's CPU would
+    be charged to the next window without its responses (the likely cause of a login row at
+    358 ms of CPU per login, for a 247 ms bcrypt verify, in a run at load 8-12).
     """
     started = time.monotonic()
     while time.monotonic() - started < limit:
@@ -130,6 +151,6 @@ def wait_idle(pids: Callable[[], set[int]], *, below: float = 0.15, sample: floa
         time.sleep(sample)
         after = cpu_seconds(current)
         used = sum(value - before.get(pid, value) for pid, value in after.items())
-        if used / sample < below:
+        if used / sample < below and not runnable(current):
             break
     return time.monotonic() - started

@@ -191,17 +191,15 @@ def ratios(report: RunReport) -> list[str]:
 def _churn_ratios(churn: ChurnSection | None) -> list[str]:
     if not churn or not churn.runs:
         return []
-    return [f'churn: hit ratio on known tokens: {churn.hit_ratio:.3f}',
-            f'churn: check throughput ÷ no churn: {churn.throughput_ratio:.3f}']
+    out = [f'churn: hit ratio on known tokens: {churn.hit_ratio:.3f}',
+           f'churn: check throughput ÷ no churn: {churn.throughput_ratio:.3f}']
+    if churn.measured_cpu:
+        out.append(f'churn: CPU per check, no churn ÷ with churn: {churn.check_cpu_ratio:.3f}')
+    return out
 
 
-def _churn_lines(churn: ChurnSection) -> list[str]:
-    lines = []
-    for run in churn.runs:
-        ops = ', '.join(f'{k} {v:,}' for k, v in sorted(run.counts.items()) if k != 'errors')
-        lines.append(f'- {run.label}: {run.check_rps:,.1f} checks/s over {run.seconds:.1f} s, '
-                     f'hit ratio {run.hit_ratio:.3f}, errors {run.errors} ({ops})')
-    return lines
+def _churn_lines(section: ChurnSection) -> list[str]:
+    return churn.lines(section)
 
 
 def _over(rows: list[Row], key: str) -> dict[int, float]:

@@ -136,12 +136,15 @@ def _mixed(options: Options, generator, cluster: Cluster, fixtures,
 
 
 def _churn(options: Options, cluster: Cluster, fixtures) -> churn.ChurnSection:
-    say(f'churn mix: {churn.CLIENTS} clients, checks alone then with churn, alternately')
-    section = churn.measure(cluster.nodes[0].port, fixtures, duration=options.duration,
-                            rounds=1 if options.duration < 5 else 2, settle=cluster.settle)
+    say(f'churn mix: {churn.CLIENTS} clients, checks alone, with churn, churn alone, in turn')
+    section = churn.measure(
+        cluster.nodes[0].port, fixtures, duration=options.duration,
+        rounds=1 if options.duration < 5 else 2, settle=cluster.settle,
+        probe_factory=lambda: cpu.CpuProbe({'service': cluster.service_pids,
+                                            'postgres': cluster.postgres_pids}))
     for run in section.runs:
         say(f'{run.label:<28} checks {run.check_rps:9,.1f}/s  hit ratio {run.hit_ratio:.3f}  '
-            f'errors {run.errors}')
+            f'errors {run.errors}  server CPU {run.server_cpu / run.seconds:.2f} cores')
     return section
 
 

@@ -130,10 +130,14 @@ def test_churn_mix_and_targets_are_reported(run):
     churned = re.search(r'- with churn: ([\d,.]+) checks/s .* hit ratio ([\d.]+), errors 0 '
                         r'\(check [\d,]+, delete \d+, login \d+, read \d+, refresh \d+, '
                         r'write \d+\)', stdout)
-    assert alone and churned, stdout
+    replayed = re.search(r'- churn only \(the ops of the run before, replayed\): .* errors 0 '
+                         r'\(delete \d+, login \d+, read \d+, refresh \d+, write \d+\); CPU: '
+                         r'service \+ PostgreSQL [\d.]+ cores', stdout)
+    assert alone and churned and replayed, stdout
     assert float(churned[1].replace(',', '')) > 0 and 0 < float(churned[2]) <= 1
     for measure in ('cached check ÷ granian bare WSGI 204', 'check p99 at c=2',
                     'churn mix: hit ratio on known tokens',
+                    'churn mix: CPU per check, no churn ÷ with churn',
                     'churn mix: check throughput ÷ no churn',
                     'cached check, JWT ÷ opaque (`confd.users.me.read`)',
                     'client credentials, JWT ÷ opaque (req/s)'):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -41,3 +42,26 @@ def test_wait_idle_returns_once_the_processes_are_idle(busy_child):
     assert busy_child.stdout.readline() == 'done\n'
     waited = cpu.wait_idle(lambda: {busy_child.pid}, sample=0.1, limit=20)
     assert waited < 20
+
+
+def test_a_process_starved_of_cpu_is_runnable_not_idle():
+    # Two busy siblings at normal priority and a niced one: the niced one gets almost no CPU
+    # (about 1 % of a core) yet has work waiting; waiting for idle must not take it for idle.
+    spin = 'while True: pass'
+    children = [subprocess.Popen([sys.executable, '-c', spin]) for _ in range(2)]
+    children.append(subprocess.Popen([sys.executable, '-c', 'import os; os.nice(19)\n' + spin]))
+    try:
+        assert cpu.runnable({children[-1].pid})
+        assert cpu.wait_idle(lambda: {children[-1].pid}, sample=0.1, limit=1.0) >= 1.0
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+
+
+def test_a_sleeping_process_is_not_runnable(busy_child):
+    assert busy_child.stdout.readline() == 'done\n'
+    deadline = time.monotonic() + 5  # it runs a moment more before it sleeps
+    while cpu.runnable({busy_child.pid}) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not cpu.runnable({busy_child.pid})

@@ -8,7 +8,8 @@ import pytest
 
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.credentials import basic
-from tests.support.offline_access import assert_error, make_tenant
+from tests.support.offline_access import (assert_error, make_tenant, refresh_login,
+                                          refresh_token_of)
 from wazo_like_auth.app import create_app, shutdown
 
 USER_KEYS = {'uuid', 'username', 'firstname', 'lastname', 'purpose', 'emails', 'enabled',
@@ -223,12 +224,26 @@ def test_token_acl_is_default_policy_then_groups_then_own(make_config, db_uri, e
         group = new_group(admin)
         base = new_policy(admin, name='base', acl=['base.x'])
         via_group = new_policy(admin, name='via-group', acl=['group.x', 'base.x'])
+        also_via_group = new_policy(admin, name='also-via-group', acl=['group.y'])
         own = new_policy(admin, name='own', acl=['own.x'])
-        admin.ok('PUT', f"/groups/{group['uuid']}/policies/{via_group['uuid']}", 204)
+        for policy in (via_group, also_via_group):
+            admin.ok('PUT', f"/groups/{group['uuid']}/policies/{policy['uuid']}", 204)
         admin.ok('PUT', f"/groups/{group['uuid']}/users/{user}", 204)
         admin.ok('PUT', f"/users/{user}/policies/{own['uuid']}", 204)
+        expected = ['base.x', 'group.y', 'group.x', 'base.x', 'own.x']
         response = client.post('/0.1/token', json={}, headers=basic('bob', 's3cret'))
-        assert response.get_json()['data']['acl'] == ['base.x', 'group.x', 'base.x', 'own.x']
+        assert response.get_json()['data']['acl'] == expected
+        # The refresh exchange reads the ACL within its lookup statement: the same ACL.
+        refresh = refresh_token_of(client, 'bob', 'my-app')
+        assert refresh_login(client, refresh, 'my-app').get_json()['data']['acl'] == expected
         assert base['acl'] == ['base.x']
     finally:
         shutdown(app)
+
+
+def test_a_user_without_policies_gets_an_empty_acl_by_login_and_by_refresh(client, make_user):
+    make_user('bob')
+    response = client.post('/0.1/token', json={}, headers=basic('bob', 's3cret'))
+    assert response.get_json()['data']['acl'] == []
+    refresh = refresh_token_of(client, 'bob', 'my-app')
+    assert refresh_login(client, refresh, 'my-app').get_json()['data']['acl'] == []

@@ -27,13 +27,14 @@ def test_prepared_rows_are_the_plain_statements_rows(engine, top_tenant):
 
 def test_a_replaced_connection_prepares_again(config, engine, top_tenant):
     query = PreparedQuery('test_reconnect', _statement())
-    service = db.make_engine(config, pool_size=1)  # the service's: pre-ping on checkout
+    service = db.make_engine(config, pool_size=1)  # the service's: liveness check on checkout
     with service.connect() as conn:
         assert query.execute(conn, {'tenant': top_tenant}).first() is not None
         backend = conn.execute(text('SELECT pg_backend_pid()')).scalar()
     with engine.connect() as other:
-        other.execute(text('SELECT pg_terminate_backend(:pid)'), {'pid': backend})
-    with service.connect() as conn:  # the pool pings, finds it dead, connects anew
+        # With a timeout, the call returns once the backend has exited (it closed the socket).
+        other.execute(text('SELECT pg_terminate_backend(:pid, 5000)'), {'pid': backend})
+    with service.connect() as conn:  # the pool finds it closed, connects anew
         assert conn.execute(text('SELECT pg_backend_pid()')).scalar() != backend
         assert query.execute(conn, {'tenant': top_tenant}).first().uuid == top_tenant
     service.dispose()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import text
 
 from tests.support.admin_client import token_of
 from tests.support.polling import wait_until
 from wazo_like_auth import tokens
+from wazo_like_auth.models import Base
+from wazo_like_auth.services.local_revocation import revoking_tables
 from wazo_like_auth.services.validation_cache import ValidationCache
 
 
@@ -50,6 +53,23 @@ def test_a_policy_delete_or_a_delete_of_nothing_evicts_nothing(services, client,
     assert _cached_hit(services, client, kept)
 
 
+def test_deletes_wait_for_eviction_from_every_table_the_database_cascades_to_tokens_from(
+        engine):
+    """Only deletes from these tables make the committing request wait for its own
+    notifications: the migrated schema must cascade to auth_token from no other table."""
+    with engine.connect() as conn:
+        cascades = conn.execute(text(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND confdeltype = 'c'")).all()
+    reached, grown = {'auth_token'}, True
+    while grown:
+        parents = {parent for child, parent in cascades if child in reached}
+        grown = not parents <= reached
+        reached |= parents
+    assert revoking_tables(Base.metadata, 'auth_token') == reached
+    assert 'auth_policy' not in reached and 'auth_login_failure' not in reached
+
+
 def test_deleting_a_whole_session_evicts_it_and_only_it(services, client, kept, make_user,
                                                        login, admin):  # noqa: F811
     make_user('sessioned', acl=['confd.#'])
@@ -57,6 +77,16 @@ def test_deleting_a_whole_session_evicts_it_and_only_it(services, client, kept, 
     session = client.get(f'/0.1/token/{token}').get_json()['data']['session_uuid']
     assert client.head(f'/0.1/token/{token}').status_code == 204
     admin.ok('DELETE', f'/sessions/{session}', status=204)
+    assert client.head(f'/0.1/token/{token}').status_code == 404
+    assert _cached_hit(services, client, kept)
+
+
+def test_deleting_a_user_evicts_its_tokens_before_answering(services, client, kept,
+                                                            make_user, login, admin):
+    user = make_user('departing', acl=['confd.#'])
+    token = token_of(login, 'departing')
+    assert client.head(f'/0.1/token/{token}').status_code == 204
+    admin.ok('DELETE', f'/users/{user}', status=204)
     assert client.head(f'/0.1/token/{token}').status_code == 404
     assert _cached_hit(services, client, kept)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Connection, delete, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from ..models import LoginFailure, LoginKnownAddress
@@ -33,14 +33,24 @@ ON CONFLICT (login, address) DO UPDATE SET last_success = now()
 """)
 
 
+def counter(key, window):
+    """The counter of ``key`` if still in its window of ``window`` seconds (bind parameters),
+    as a subquery of at most one (failures, window_start) row, for a statement that reads more
+    than it (the refresh exchange: one round trip)."""
+    since = func.now() - literal_column("interval '1 second'") * window
+    return select(LoginFailure.failures, LoginFailure.window_start) \
+        .where(LoginFailure.key == key, LoginFailure.window_start >= since).subquery()
+
+
 def _ago(**interval: int):
     """The database's now() minus ``interval`` (timedelta arguments)."""
     return func.now() - dt.timedelta(**interval)
 
 
-def counts(db: Session, keys: Sequence[str], window: int) -> dict[str, tuple[int, dt.datetime]]:
+def counts(db: Session | Connection, keys: Sequence[str],
+           window: int) -> dict[str, tuple[int, dt.datetime]]:
     """``{key: (failures, window start)}`` of the counters of ``keys`` still in their window."""
-    rows = _COUNTS.execute(db.connection(), {'keys': list(keys), 'window': window})
+    rows = _COUNTS.execute(db, {'keys': list(keys), 'window': window})
     return {row.key: (row.failures, row.window_start) for row in rows}
 
 

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import Client, RefreshToken, User
 from ..prepared import PreparedQuery
+from .login_throttle import counter
+from .users import token_acl_columns
 
 
 # The refresh exchange reads plain rows with statements built once: ORM loading would cost
@@ -21,21 +24,44 @@ _COLUMNS = (RefreshToken.uuid, RefreshToken.user_uuid, RefreshToken.client_id,
             RefreshToken.created_at, RefreshToken.mobile)
 _FIND = select(*_COLUMNS).where(RefreshToken.token_hash == bindparam('digest'),
                                 RefreshToken.client_id == bindparam('client_id'))
-# One statement for the whole lookup of an exchange. FOR SHARE OF user, then refresh token (the
+# One statement for everything an exchange reads. FOR SHARE OF user, then refresh token (the
 # order PostgreSQL takes them, and the order mobile logins lock in): a disable or a password
 # login of the user waits for the exchange, and a refresh token deleted while the lock was
 # awaited (replaced by a mobile login) drops out of the result instead of being used.
 # The tenant of the confidential client registered with this client_id, if any: it governs
 # the refresh token only when the user is in that tenant's tree (services.refresh_tokens).
+# Beside the row, so that an exchange is one round trip before its insert: the ACL of the new
+# token (users.token_acl_columns) and the address's refresh-failure counter (outer-joined: it
+# has no row below the first failure).
 _CONFIDENTIAL_TENANT = select(Client.tenant_uuid).where(
     Client.client_id == RefreshToken.client_id, Client.public.is_(False)).scalar_subquery()
-_EXCHANGE = PreparedQuery('wla_refresh_exchange', select(
-    *_COLUMNS, User.tenant_uuid, User.purpose, User.enabled,
-    _CONFIDENTIAL_TENANT.label('confidential_tenant_uuid'),
-).join(User, User.uuid == RefreshToken.user_uuid).where(
-    RefreshToken.token_hash == bindparam('digest'),
-    RefreshToken.client_id == bindparam('client_id'),
-).with_for_update(read=True, of=[User.__table__, RefreshToken.__table__]))
+
+
+def _exchange(with_default: bool) -> Select:
+    failures = counter(bindparam('counter_key'), bindparam('window'))
+    return select(
+        *_COLUMNS, User.tenant_uuid, User.purpose, User.enabled,
+        _CONFIDENTIAL_TENANT.label('confidential_tenant_uuid'),
+        *token_acl_columns(RefreshToken.user_uuid, with_default),
+        failures.c.failures, failures.c.window_start,
+    ).join(User, User.uuid == RefreshToken.user_uuid) \
+        .outerjoin(failures, true()).where(
+        RefreshToken.token_hash == bindparam('digest'),
+        RefreshToken.client_id == bindparam('client_id'),
+    ).with_for_update(read=True, of=[User.__table__, RefreshToken.__table__])
+
+
+_EXCHANGE = {True: PreparedQuery('wla_refresh_exchange_with_default', _exchange(True)),
+             False: PreparedQuery('wla_refresh_exchange', _exchange(False))}
+
+
+@dataclass(frozen=True)
+class ExchangeReads:
+    """What an exchange reads beside the refresh token: the new token's ACL with this default
+    policy, and the failure counter of this key over this window."""
+    default_policy: str | None
+    counter_key: str
+    window: int
 
 
 def find(db: DbSession, digest: bytes, client_id: str) -> Row | None:
@@ -43,12 +69,17 @@ def find(db: DbSession, digest: bytes, client_id: str) -> Row | None:
     return db.connection().execute(_FIND, {'digest': digest, 'client_id': client_id}).first()
 
 
-def find_for_exchange(db: DbSession, digest: bytes, client_id: str) -> Row | None:
+def find_for_exchange(db: DbSession | Connection, digest: bytes, client_id: str,
+                      reads: ExchangeReads) -> Row | None:
     """The refresh token of this digest and client_id with its user's tenant_uuid, purpose
-    and enabled, and ``confidential_tenant_uuid`` (the tenant of the confidential client
-    registered with that client_id, else None), both rows share-locked until the transaction
-    ends; None when there is none."""
-    return _EXCHANGE.execute(db.connection(), {'digest': digest, 'client_id': client_id}).first()
+    and enabled, ``confidential_tenant_uuid`` (the tenant of the confidential client
+    registered with that client_id, else None), ``acl_lists`` (users.flatten_acl makes the new
+    token's ACL of it) and the counter's ``failures`` and ``window_start`` (None without one);
+    the token and user rows share-locked until the transaction ends. None when there is no
+    such refresh token."""
+    return _EXCHANGE[bool(reads.default_policy)].execute(db, {
+        'digest': digest, 'client_id': client_id, 'default_policy': reads.default_policy,
+        'counter_key': reads.counter_key, 'window': reads.window}).first()
 
 
 def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str, *,

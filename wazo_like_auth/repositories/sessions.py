@@ -47,7 +47,7 @@ def delete_from_refresh_tokens(db: DbSession,
     return delete_where(db, Session.uuid.in_(created_from))
 
 
-def count_live_of_user(db: DbSession, user_uuid: uuid.UUID) -> int:
+def count_live_of_user(db: DbSession | Connection, user_uuid: uuid.UUID) -> int:
     """Sessions of a user holding an unexpired token (expired ones do not count)."""
     now = dt.datetime.now(dt.timezone.utc)
     return db.scalar(select(func.count()).select_from(Session)

@@ -1,6 +1,7 @@
 """Access tokens and their sessions. Tokens are addressed by the SHA-256 of their value."""
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -42,18 +43,21 @@ def _insert_statement():
     ).add_cte(new_session)
 
 
-# Built once: constructing an INSERT per login costs more than running it.
-_INSERT = _insert_statement()
+# Prepared: building the INSERT per login cost more than running it, and compiling its
+# parameters through SQLAlchemy and planning it in PostgreSQL about as much again.
+_INSERT = PreparedQuery('wla_insert_token', _insert_statement())
 
 
-def insert(db: DbSession, *, digest: bytes, session_uuid: uuid.UUID, tenant_uuid: uuid.UUID,
-           user_uuid: uuid.UUID | None, mobile: bool, **columns: Any) -> None:
+def insert(db: DbSession | Connection, *, digest: bytes, session_uuid: uuid.UUID,
+           tenant_uuid: uuid.UUID, user_uuid: uuid.UUID | None, mobile: bool,
+           **columns: Any) -> None:
     """Insert a session and its one token, in one statement (one round trip on the login
     and refresh paths). ``columns`` are Token attributes; absent ones are NULL."""
     params = dict.fromkeys(_TOKEN_FIELDS)
     params.update(columns, digest=digest, session_uuid=session_uuid, tenant_uuid=tenant_uuid,
                   user_uuid=user_uuid, mobile=mobile)
-    db.connection().execute(_INSERT, params)
+    params['metadata_'] = json.dumps(params['metadata_'])  # a JSON text: PostgreSQL types it
+    _INSERT.execute(db, params)
 
 
 def delete_by_digest(db: DbSession, digest: bytes) -> uuid.UUID | None:

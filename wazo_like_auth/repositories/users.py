@@ -5,9 +5,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (Connection, Select, bindparam, func, literal_column, or_, select, text,
-                        union_all)
+from sqlalchemy import Connection, Select, bindparam, func, literal_column, or_, select, text
 from sqlalchemy import delete as delete_statement
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -44,33 +44,48 @@ def find_by_username(session: Session, username: str) -> User | None:
         select(User).where(func.lower(User.username) == username.lower())).first()
 
 
-def _token_acl_query(with_default: bool) -> Select:
-    user = bindparam('user_uuid', type_=UserGroup.user_uuid.type)
-    parts = [
-        select(Policy.acl, literal_column('1').label('part'), Policy.name)
-        .join(GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid)
-        .join(UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid)
-        .where(UserGroup.user_uuid == user),
-        select(Policy.acl, literal_column('2').label('part'), Policy.name)
-        .join(UserPolicy, UserPolicy.policy_uuid == Policy.uuid)
-        .where(UserPolicy.user_uuid == user),
-    ]
+def token_acl_columns(user, with_default: bool) -> list:
+    """The ACL a new token of ``user`` gets (see ``token_acl``), as scalar subqueries to select:
+    the default policy's ACL when ``with_default`` (with ``default_policy`` as a bind
+    parameter), then the ACLs of the user's groups' policies and of the user's own policies as
+    JSON lists of ACLs, by policy name. ``user`` is a bind parameter or a column of the
+    enclosing query (the refresh exchange reads them beside its row: one round trip);
+    ``flatten_acl`` makes the ACL of the selected values."""
+    by_group = select(func.json_agg(aggregate_order_by(Policy.acl, Policy.name))) \
+        .join(GroupPolicy, GroupPolicy.policy_uuid == Policy.uuid) \
+        .join(UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid) \
+        .where(UserGroup.user_uuid == user)
+    own = select(func.json_agg(aggregate_order_by(Policy.acl, Policy.name))) \
+        .join(UserPolicy, UserPolicy.policy_uuid == Policy.uuid) \
+        .where(UserPolicy.user_uuid == user)
+    columns = [by_group.scalar_subquery().label('group_acls'),
+               own.scalar_subquery().label('own_acls')]
     if with_default:
         # Only a policy the operator controls: declared in the configuration, else made in the
         # top tenant. A namesake in any other tenant is ignored (issue 12, item 2).
         top = select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid).scalar_subquery()
-        default = select(Policy.acl, literal_column('0').label('part'), Policy.name) \
-            .where(Policy.name == bindparam('default_policy'),
-                   or_(Policy.config_managed.is_(True), Policy.tenant_uuid == top)) \
-            .order_by(Policy.config_managed.desc()).limit(literal_column('1')).subquery()
-        parts.insert(0, select(default.c.acl, default.c.part, default.c.name))
-    query = union_all(*parts).subquery()
-    return select(query.c.acl).order_by(query.c.part, query.c.name)
+        default = select(Policy.acl).where(
+            Policy.name == bindparam('default_policy'),
+            or_(Policy.config_managed.is_(True), Policy.tenant_uuid == top),
+        ).order_by(Policy.config_managed.desc()).limit(literal_column('1'))
+        columns.insert(0, default.scalar_subquery().label('default_acl'))
+    return columns
 
 
-# Prepared: every login and refresh runs one, and planning it costs more than running it.
-_TOKEN_ACL = {True: PreparedQuery('wla_token_acl_with_default', _token_acl_query(True)),
-              False: PreparedQuery('wla_token_acl', _token_acl_query(False))}
+def flatten_acl(row) -> list[str]:
+    """The ACL of a row (or object) with the ``token_acl_columns`` as attributes: plain
+    concatenation, order kept."""
+    lists = (row.group_acls or []) + (row.own_acls or [])
+    return [*(getattr(row, 'default_acl', None) or ()), *(e for acl in lists for e in acl)]
+
+
+# Prepared: every login runs one, and planning it costs more than running it.
+_TOKEN_ACL = {
+    with_default: PreparedQuery(
+        'wla_token_acl_with_default' if with_default else 'wla_token_acl',
+        select(*token_acl_columns(bindparam('user_uuid', type_=UserGroup.user_uuid.type),
+                                  with_default)))
+    for with_default in (True, False)}
 
 
 def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None) -> list[str]:
@@ -79,9 +94,8 @@ def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None
     query. The default policy is the one named ``default_policy`` declared in the
     configuration, else the top tenant's; never another tenant's."""
     query = _TOKEN_ACL[bool(default_policy)]
-    rows = query.execute(session.connection(), {'user_uuid': user_uuid,
-                                                'default_policy': default_policy})
-    return [entry for (acl,) in rows for entry in acl]
+    return flatten_acl(query.execute(session, {
+        'user_uuid': user_uuid, 'default_policy': default_policy}).one())
 
 
 # Logins are unique across two tables (usernames and e-mail addresses, case-insensitively);

@@ -6,6 +6,11 @@ own, after the trigger's notifications; once it commits, the committing thread w
 process's listener has seen the marker, so every digest it revoked is evicted here before the
 request that revoked it answers. A delete that removed no token sends no digest: it evicts
 nothing. The wait is bounded; past it, the cache empties (fail closed).
+
+Only deletes from tables whose rows can take tokens with them (``revoking_tables``: auth_token
+and the tables its rows cascade from, read from the models' foreign keys) send a marker: a
+policy, a login-failure counter or a known address deleted revokes nothing, and every login
+deletes a counter.
 """
 from __future__ import annotations
 
@@ -13,12 +18,32 @@ import itertools
 import os
 import secrets
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 
+from ..models import Base, Token
 from ..repositories import revocations
 from .validation_cache import MARKER_PREFIX, ValidationCache
 
 WAIT = 2.0
+
+
+def revoking_tables(metadata: MetaData, tokens: str) -> frozenset[str]:
+    """``tokens`` and the tables from which a delete cascades (ON DELETE CASCADE, through any
+    number of tables) to it. Raises if a foreign key names a table ``metadata`` lacks (a
+    models module not imported): the set would be too small."""
+    found = {tokens}
+    grown = True
+    while grown:
+        grown = False
+        for table in metadata.tables.values():
+            if table.name not in found:
+                continue
+            for key in table.foreign_keys:
+                parent = key.column.table.name
+                if (key.ondelete or '').upper() == 'CASCADE' and parent not in found:
+                    found.add(parent)
+                    grown = True
+    return frozenset(found)
 
 
 def evict_on_local_revocation(sessions, cache: ValidationCache, wait: float = WAIT) -> None:
@@ -26,15 +51,16 @@ def evict_on_local_revocation(sessions, cache: ValidationCache, wait: float = WA
     before the commit returns."""
     counter = itertools.count(1)
     prefix = secrets.token_hex(4)
+    revoking = revoking_tables(Base.metadata, Token.__tablename__)
 
     @event.listens_for(sessions, 'do_orm_execute')
     def _mark_delete(state):
-        if state.is_delete:
+        if state.is_delete and state.statement.table.name in revoking:
             state.session.info['revoked'] = True
 
     @event.listens_for(sessions, 'after_flush')
     def _mark_orm_delete(session, context):
-        if session.deleted:
+        if any(type(row).__table__.name in revoking for row in session.deleted):
             session.info['revoked'] = True
 
     @event.listens_for(sessions, 'before_commit')

@@ -22,6 +22,7 @@ from .. import tokens
 from ..exceptions import RefreshTokenConflict, UnknownRefreshToken
 from ..models import User
 from ..repositories import refresh_tokens as refresh_repo
+from ..repositories.refresh_tokens import ExchangeReads
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
@@ -94,14 +95,14 @@ class RefreshTokenService:
         derived under a previous token_secret)."""
         return self._lookup(refresh_repo.find, db, value, client_id)
 
-    def find_for_exchange(self, db, value: str, client_id: str,
+    def find_for_exchange(self, db, value: str, client_id: str, reads: ExchangeReads,
                           client_tenant: uuid.UUID | None = None):
-        """As ``find``, with the row's user, both share-locked
+        """As ``find``, with the row's user, both share-locked, and what ``reads`` asks
         (repositories.refresh_tokens.find_for_exchange), and ``confidential``: a confidential
         client registered with this client_id governs it (the user is in the client's tenant
         or below). None when the row was deleted while the lock was awaited, and, for an
         authenticated client (``client_tenant``), when the user is outside its tenants."""
-        row = self._lookup(refresh_repo.find_for_exchange, db, value, client_id)
+        row = self._lookup(refresh_repo.find_for_exchange, db, value, client_id, reads)
         if row is None or (client_tenant is not None
                            and not governs(db, client_tenant, row.tenant_uuid)):
             return None
@@ -109,11 +110,11 @@ class RefreshTokenService:
         confidential = owner is not None and governs(db, owner, row.tenant_uuid)
         return SimpleNamespace(**row._mapping, confidential=confidential)
 
-    def _lookup(self, query, db, value: str, client_id: str):
+    def _lookup(self, query, db, value: str, client_id: str, *args):
         canonical = tokens.normalize_opaque(value)
         if canonical is None:
             return None
-        row = query(db, tokens.token_digest(canonical), client_id)
+        row = query(db, tokens.token_digest(canonical), client_id, *args)
         if row is None or not tokens.constant_time_equals(self.value_of(row.uuid), canonical):
             return None
         return row

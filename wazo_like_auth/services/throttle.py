@@ -128,9 +128,20 @@ class LoginThrottle:
         throttle_repo.forget(db, _pair_key(subject, address))
         throttle_repo.remember_address(db, subject, address)
 
-    def check_refresh(self, address: str, db=None) -> None:
-        """Raise TooManyAttempts if this address guessed too many refresh tokens; ``db`` lets
-        the check share the caller's transaction (one connection for the whole exchange)."""
+    def refresh_counter(self, address: str) -> tuple[str, int]:
+        """The key and window of the refresh-failure counter of ``address``, for a statement
+        that reads it beside other rows (the refresh exchange); ``check_refresh`` judges it."""
+        return _refresh_key(address), self._settings.window
+
+    def check_refresh(self, address: str, db=None, read: tuple | None = None) -> None:
+        """Raise TooManyAttempts if this address guessed too many refresh tokens.
+
+        ``read``: the (failures, window_start) of the counter as another statement read it
+        (``refresh_counter``; both None when there is none). Otherwise it is read here, in
+        ``db``'s transaction when given (one connection for the whole exchange)."""
+        if read is not None:
+            count = read if read[0] is not None else None
+            return self._refuse_over(count, self._settings.refresh_per_address)
         if db is None:
             with self._sessions() as own:
                 return self.check_refresh(address, own)
