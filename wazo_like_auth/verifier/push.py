@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
+from .background import ProcessThread
+
 logger = logging.getLogger(__name__)
 
 EVENT = 'auth_session_deleted'
@@ -119,11 +121,7 @@ class SessionEndings:
         self._amqp = load()
         self._settings, self._address = settings, BrokerAddress.from_uri(settings.uri)
         self._on_ended, self._on_subscribed = on_ended, on_subscribed
-        self._start_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._stop = threading.Event()
-        self._closed = False
+        self._worker = ProcessThread(self._run, 'wazo-like-auth-push-revocation')
         self._live_in: int | None = None  # the process whose thread is subscribed
         self._outage = False
 
@@ -135,23 +133,14 @@ class SessionEndings:
     def start(self) -> None:
         """Subscribe in this process, if not already (a forked worker starts its own thread)
         and not stopped."""
-        if self._closed or (self._thread is not None and self._pid == os.getpid()):
-            return
-        with self._start_lock:
-            if self._closed or (self._thread is not None and self._pid == os.getpid()):
-                return
-            self._pid, self._stop, self._live_in = os.getpid(), threading.Event(), None
-            self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
-                                            name='wazo-like-auth-push-revocation')
-            self._thread.start()
+        self._worker.start(before=self._unsubscribed)
+
+    def _unsubscribed(self) -> None:
+        self._live_in = None
 
     def stop(self) -> None:
         """Stop for good: the thread closes its connection and ends."""
-        with self._start_lock:
-            thread, self._thread, self._closed = self._thread, None, True
-            self._stop.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
+        self._worker.stop()
 
     def _run(self, stop: threading.Event) -> None:
         delay = self._settings.retry_initial_delay
