@@ -35,12 +35,12 @@ import logging
 import os
 import socket
 import threading
-import urllib.parse
 import uuid
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
+from ..bus.address import BrokerAddress
 from .background import ProcessThread
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 EVENT = 'auth_session_deleted'
 ROUTING_KEY = 'auth.sessions.*.deleted'
 EXCHANGE_TYPES = ('topic', 'headers', 'fanout')
-_SCHEMES = {'amqp': 5672, 'amqps': 5671}
 _MISSING = ('push revocation in wazo_like_auth.verifier needs py-amqp: '
             'pip install "wazo-like-auth[verifier-push]"')
 
@@ -75,33 +74,6 @@ class PushRevocation:
         if self.heartbeat < 0 or min(self.connect_timeout, self.retry_initial_delay,
                                      self.retry_max_delay) <= 0:
             raise ValueError('heartbeat must be >= 0, timeouts and delays > 0 (seconds)')
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    userid: str
-    password: str
-    virtual_host: str
-    ssl: bool
-
-    @classmethod
-    def from_uri(cls, uri: str) -> BrokerAddress:
-        """``amqp[s]://user:password@host:port/vhost`` read as kombu (and the service) does:
-        the path ``/`` or none is the virtual host ``/``. Raises ValueError."""
-        parts = urllib.parse.urlsplit(uri)
-        if parts.scheme not in _SCHEMES:
-            raise ValueError('the bus URI must be an amqp:// or amqps:// URI')
-        try:
-            port = parts.port or _SCHEMES[parts.scheme]
-        except ValueError:
-            raise ValueError('the bus URI has an invalid port') from None
-        vhost = urllib.parse.unquote(parts.path[1:]) if len(parts.path) > 1 else '/'
-        return cls(host=parts.hostname or 'localhost', port=port,
-                   userid=urllib.parse.unquote(parts.username or 'guest'),
-                   password=urllib.parse.unquote(parts.password or 'guest'),
-                   virtual_host=vhost, ssl=parts.scheme == 'amqps')
 
 
 def load() -> ModuleType:
@@ -167,7 +139,7 @@ class SessionEndings:
         a, s = self._address, self._settings
         connection = self._amqp.Connection(
             f'{a.host}:{a.port}', userid=a.userid, password=a.password,
-            virtual_host=a.virtual_host, ssl=_tls(a), connect_timeout=s.connect_timeout,
+            virtual_host=a.virtual_host, ssl=a.tls(), connect_timeout=s.connect_timeout,
             read_timeout=s.connect_timeout, write_timeout=s.connect_timeout,
             heartbeat=s.heartbeat,
             client_properties={'connection_name': 'wazo-like-auth verifier push revocation'})
@@ -265,10 +237,3 @@ def _close(connection, *, graceful: bool) -> None:
             connection.collect()
         except Exception:  # noqa: BLE001
             pass
-
-
-def _tls(address: BrokerAddress) -> dict | bool:
-    """amqps: TLS with the system's CAs, the broker's certificate and host name verified."""
-    if not address.ssl:
-        return False
-    return {'context': {'check_hostname': True}, 'server_hostname': address.host}
