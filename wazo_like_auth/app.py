@@ -48,7 +48,8 @@ def create_app(config: dict, *, engine: Engine | None = None,
     if services.metrics is not None:
         observe = metrics_http.install(app, metrics=services.metrics,
                                        cache=services.validation_cache, engine=services.engine,
-                                       allowed_networks=config['metrics']['allowed_networks'])
+                                       allowed_networks=config['metrics']['allowed_networks'],
+                                       background=background)
     api = Api(app, catch_all_404s=True)
     routes.register(api, services)
     app.register_error_handler(HTTPException, handle_error)
@@ -83,6 +84,8 @@ def shutdown(app: Flask) -> None:
     services.cleaner.stop()
     services.mail.sender.stop()
     services.event_publisher.stop()
+    if services.metrics is not None:
+        services.metrics.stop_sync()
 
 
 class _TargetLimit:

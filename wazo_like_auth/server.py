@@ -7,6 +7,7 @@ listener, purge, bcrypt pool, metrics) in ``_WorkerApp``, once, before it serves
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -39,6 +40,10 @@ HEADER_READ_TIMEOUT = 30
 # The request line and headers together: past this granian answers 431 itself (empty body).
 # Request targets up to 16 KiB reach the app (past that: 414 in the envelope, app.py).
 MAX_HEAD_SIZE = 32 * 1024
+# A blocking thread idle this long exits (granian's minimum; its default is 30 s): a burst
+# (a login storm holds one thread per login waiting for bcrypt) gives its threads' memory,
+# about 0.2 MiB each, back soon after it ends.
+THREAD_IDLE_TIMEOUT = 5
 # How often a worker's threads hand the GIL over (Python's default: 5 ms). A check arriving
 # while a longer request runs Python (an admin write, a refresh exchange) waits for the GIL at
 # most this long: in the bench's churn mix, check throughput under churn went from about 0.35
@@ -83,7 +88,7 @@ def settings(config: dict) -> dict:
         'interface': Interfaces.WSGI, 'workers': workers(config),
         # Logins wait for bcrypt on its own pool: with this many threads, checks still find
         # a free thread while every bcrypt slot is busy.
-        'blocking_threads': rest['threads'],
+        'blocking_threads': rest['threads'], 'blocking_threads_idle_timeout': THREAD_IDLE_TIMEOUT,
         'http': HTTPModes.http1, 'websockets': False,
         'http1_settings': HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT * 1000,
                                         keep_alive=True, max_buffer_size=MAX_HEAD_SIZE),
@@ -104,7 +109,13 @@ class _WorkerApp:
     def __call__(self):
         _setup_logging(self._config)  # the worker re-ran granian's logging set-up
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-        return self._factory()
+        app = self._factory()
+        # What exists now lives as long as the worker: out of the collector's sight, a full
+        # collection walks only what requests leave behind (the import and the app are
+        # some 120k objects, 15-30 ms per full collection that every request would wait for).
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 class _Granian(Granian):

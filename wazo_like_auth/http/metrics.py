@@ -18,11 +18,16 @@ SYNC_INTERVAL = 1.0  # seconds between two copies of a process's cache and pool 
 
 
 def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,
-            allowed_networks: Sequence[str]) -> Callable[[str, str, int, float], None]:
+            allowed_networks: Sequence[str],
+            background: bool = False) -> Callable[[str, str, int, float], None]:
     """Serve /metrics and count every request Flask answers; returns ``observe(method,
-    route, status, seconds)`` for the answers given before Flask (check_fast_path)."""
+    route, status, seconds)`` for the answers given before Flask (check_fast_path), which
+    are tallied in the process and synced every SYNC_INTERVAL: on a thread when
+    ``background`` (the server), else by the next request Flask answers or scrape."""
     networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
     last_sync = [0.0]
+    if background:
+        metrics.start_sync(cache, engine.pool, SYNC_INTERVAL)
 
     def count(method: str, route: str, status: int, seconds: float, body=None) -> None:
         metrics.record(method, route, status, seconds, body)
@@ -48,7 +53,7 @@ def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,
 
     app.after_request(record)
     app.add_url_rule('/metrics', 'metrics', serve_metrics, methods=['GET'])
-    return count
+    return metrics.tally_check
 
 
 def _unprefixed(rule: str) -> str:
