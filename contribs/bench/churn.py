@@ -15,20 +15,18 @@ Every measured check is of a token its client knows to be live: the hit ratio is
 cache hits counted by the service (``/metrics``, summed over its workers) over those checks and
 the admin requests' checks of the admin token.
 
-Why the throughput ratio is not the target: the checkers share the service's two cores (8
-Python clients use about as much CPU per check as the service does), and the churn's own work
-costs what it costs on them (measured: about 0.5 of a core of service and PostgreSQL CPU, 0.25
-of it the one bcrypt login a second). Even a service whose checks did not
-slow down at all would then keep only (CPU of the checks-alone run - churn CPU) ÷ (CPU of the
-checks-alone run) of its check throughput, about 0.7 on an otherwise idle 2-core machine and
-less the busier the machine: check throughput ÷ no churn mostly measures the machine. What
-churn must not do is make each check dearer (evictions of tokens it did not revoke, lock or
-GIL contention). So each round also runs the churn alone, replaying the ops each churning
-client sent in the run with checks (same counts, evenly paced over the same duration), and
-the check's cost under churn is (service + PostgreSQL CPU with churn - the same CPU in the
-churn-only run) ÷ checks. The target is the checks-alone cost over that (≥ 0.8: a check costs
-at most 1.25 times as much under churn); the throughput ratio is reported with the bound the
-churn's CPU sets on it.
+What bounds the throughput ratio (the issue's target, ≥ 0.8): the checkers share the
+service's two cores (8 Python clients use about as much CPU per check as the service does),
+and the churn's own work costs what it costs on them (measured: about 0.5 of a core of service
+and PostgreSQL CPU, 0.25 of it the one bcrypt login a second). Even a service whose checks did
+not slow down at all would then keep only (CPU of the checks-alone run - churn CPU) ÷ (CPU of
+the checks-alone run) of its check throughput, about 0.7 on an otherwise idle 2-core machine
+and less the busier the machine. So the table reports the ratio against its target with that
+bound, and beside it what churn must not do: make each check dearer (evictions of tokens it
+did not revoke, lock or GIL contention). Each round also runs the churn alone, replaying the
+ops each churning client sent in the run with checks (same counts, evenly paced over the same
+duration), and the check's cost under churn is (service + PostgreSQL CPU with churn - the same
+CPU in the churn-only run) ÷ checks, reported as the checks-alone cost over that.
 """
 from __future__ import annotations
 
@@ -52,7 +50,7 @@ MIX = (('refresh', 10), ('delete', 5), ('write', 5), ('read', 10))
 CHURN_RATE = 25.0  # requests a second per churning client
 LOGIN_INTERVAL = 1.0
 METRICS = '/metrics'
-SYNC_CHECKS = 40  # checks on fresh connections that make every worker publish its counters
+PUBLISHED = 2.2  # seconds after which every worker has published its counters (each: 1 s)
 _HITS = re.compile(r'^wazo_auth_validation_cache_hits_total\s+([0-9.e+]+)$', re.M)
 
 
@@ -184,15 +182,13 @@ def _get(port: int, method: str, path: str) -> bytes:
         conn.close()
 
 
-def _scrape_hits(port: int, token: str) -> tuple[float, int]:
-    """(cache hits summed over the workers, checks sent to make them publish it)."""
-    time.sleep(1.1)  # a worker publishes its counters at most once a second
-    for _ in range(SYNC_CHECKS):  # new connections: they reach every worker
-        _get(port, 'HEAD', f'/0.1/token/{token}?scope={SCOPE}')
+def _scrape_hits(port: int) -> float:
+    """Cache hits summed over the workers, once each has published what it counted."""
+    time.sleep(PUBLISHED)
     found = _HITS.search(_get(port, 'GET', METRICS).decode())
     if found is None:
         raise RuntimeError('no validation cache hits in the metrics (metrics disabled?)')
-    return float(found[1]), SYNC_CHECKS
+    return float(found[1])
 
 
 def _one(port: int, fixtures: Fixtures, label: str, duration: float, probe,
@@ -209,7 +205,7 @@ def _one(port: int, fixtures: Fixtures, label: str, duration: float, probe,
         proc.start()
     for _ in procs:
         ready.get(timeout=120)
-    before, synced_before = _scrape_hits(port, fixtures.token)
+    before = _scrape_hits(port)
     if probe:
         probe.start()
     started = time.monotonic()
@@ -227,12 +223,11 @@ def _one(port: int, fixtures: Fixtures, label: str, duration: float, probe,
         run.server_cpu = probe.used['service'] + (probe.used['postgres'] or 0.0)
     for proc in procs:
         proc.join(30)
-    after, synced_after = _scrape_hits(port, fixtures.token)
+    after = _scrape_hits(port)
     run.hits = after - before
     # Admin requests check the admin's (cached) token too; a new token's first check cannot
     # be a hit and is left out.
-    run.known_checks = run.counts['check'] + run.counts['read'] + run.counts['write'] \
-        + synced_before + synced_after
+    run.known_checks = run.counts['check'] + run.counts['read'] + run.counts['write']
     return run
 
 
