@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import shlex
 import sys
 
@@ -28,9 +29,7 @@ def serve(config: dict, args: argparse.Namespace) -> int:
             config = {**config, 'db_uri': embedded.uri}
         if not config['token_secret']:
             config = {**config, 'token_secret': configuration.token_secret(config).decode()}
-        _prepare_database(config)
-        if embedded is not None:
-            _announce_first_admin(config)
+        _in_child(_prepare, config, embedded is not None)
         server.Server(config).run()
     except EmbeddedDatabaseError as e:
         raise CommandError(str(e)) from None
@@ -40,6 +39,25 @@ def serve(config: dict, args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _in_child(function, *args) -> None:
+    """Run ``function(*args)`` in a forked child process and wait for it.
+
+    The preparation runs the migrations, which import alembic, mako and pygments: about
+    10 MB that the granian workers, forked from this process, would otherwise all inherit and
+    never use (measured: worker RSS at start 101.8-103.6 MiB with them, 91.3-91.7 without)."""
+    child = multiprocessing.get_context('fork').Process(target=function, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:  # the child printed its traceback
+        raise CommandError('preparing the database failed (see the error above)')
+
+
+def _prepare(config: dict, embedded: bool) -> None:
+    _prepare_database(config)
+    if embedded:
+        _announce_first_admin(config)
 
 
 def _prepare_database(config: dict) -> None:

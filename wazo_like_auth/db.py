@@ -8,8 +8,6 @@ from __future__ import annotations
 import select
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import sessionmaker
 
@@ -85,6 +83,10 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration; safe to run from several nodes at once."""
+    # Imported here: a serving process never needs alembic (commands.py runs the
+    # migrations in a child process, so that granian's workers do not inherit it).
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
     cfg = AlembicConfig(str(MIGRATIONS / 'alembic.ini'))
     cfg.set_main_option('script_location', str(MIGRATIONS))
     with engine.connect() as connection:
