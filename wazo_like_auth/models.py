@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import (ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Identity, Index,
-                        LargeBinary, String, Text,
+from sqlalchemy import (ARRAY, Boolean, DateTime, ForeignKey, Index, LargeBinary, String, Text,
                         UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -19,17 +18,17 @@ class Base(DeclarativeBase):
     pass
 
 
-def _uuid_pk() -> Mapped[uuid.UUID]:
+def uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
 
 
-def _created_at() -> Mapped[dt.datetime]:
+def created_at_column() -> Mapped[dt.datetime]:
     return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class Tenant(Base):
     __tablename__ = 'tenant'
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     parent_uuid: Mapped[uuid.UUID] = mapped_column(ForeignKey('tenant.uuid'), nullable=False)
     name: Mapped[str | None] = mapped_column(Text)
     slug: Mapped[str] = mapped_column(String(80), nullable=False, unique=True)
@@ -41,7 +40,7 @@ class Tenant(Base):
                                                     server_default='{}')
     default_authentication_method: Mapped[str] = mapped_column(Text, nullable=False,
                                                                server_default='native')
-    created_at: Mapped[dt.datetime] = _created_at()
+    created_at: Mapped[dt.datetime] = created_at_column()
 
 
 class User(Base):
@@ -50,7 +49,7 @@ class User(Base):
         Index('auth_user__uniq__lower_username', func.lower(text('username')), unique=True),
         Index('auth_user__idx__tenant_uuid', 'tenant_uuid'),
     )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     tenant_uuid: Mapped[uuid.UUID] = mapped_column(
         ForeignKey('tenant.uuid', ondelete='CASCADE'), nullable=False)
     username: Mapped[str | None] = mapped_column(String(256))
@@ -61,7 +60,7 @@ class User(Base):
     purpose: Mapped[str] = mapped_column(Text, nullable=False, server_default='user')
     authentication_method: Mapped[str] = mapped_column(Text, nullable=False,
                                                        server_default='default')
-    created_at: Mapped[dt.datetime] = _created_at()
+    created_at: Mapped[dt.datetime] = created_at_column()
 
 
 class Email(Base):
@@ -70,7 +69,7 @@ class Email(Base):
         Index('auth_email__uniq__lower_address', func.lower(text('address')), unique=True),
         Index('auth_email__idx__user_uuid', 'user_uuid'),
     )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     user_uuid: Mapped[uuid.UUID] = mapped_column(
         ForeignKey('auth_user.uuid', ondelete='CASCADE'), nullable=False)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -85,7 +84,7 @@ class Policy(Base):
         Index('auth_policy__uniq__tenant_lower_slug', 'tenant_uuid', func.lower(text('slug')),
               unique=True),
     )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     tenant_uuid: Mapped[uuid.UUID] = mapped_column(
         ForeignKey('tenant.uuid', ondelete='CASCADE'), nullable=False)
     name: Mapped[str] = mapped_column(String(80), nullable=False)
@@ -103,7 +102,7 @@ class Group(Base):
         Index('auth_group__uniq__tenant_lower_slug', 'tenant_uuid', func.lower(text('slug')),
               unique=True),
     )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     tenant_uuid: Mapped[uuid.UUID] = mapped_column(
         ForeignKey('tenant.uuid', ondelete='CASCADE'), nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -145,7 +144,7 @@ class RefreshToken(Base):
         UniqueConstraint('user_uuid', 'client_id', name='auth_refresh_token__uniq__user_client'),
         Index('auth_refresh_token__idx__client_id', 'client_id'),
     )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False, unique=True)
     client_id: Mapped[str] = mapped_column(Text, nullable=False)
     user_uuid: Mapped[uuid.UUID] = mapped_column(
@@ -157,7 +156,7 @@ class RefreshToken(Base):
     mobile: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
     metadata_: Mapped[dict] = mapped_column('metadata', JSONB, nullable=False,
                                             server_default='{}')
-    created_at: Mapped[dt.datetime] = _created_at()
+    created_at: Mapped[dt.datetime] = created_at_column()
     # The user's tenant, set by a trigger at insert (migration 0011): the deleted event of a
     # refresh token removed by its user's cascade names it, though the user row is gone.
     tenant_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -169,7 +168,7 @@ class Session(Base):
         Index('auth_session__idx__tenant_uuid', 'tenant_uuid'),
         Index('auth_session__idx__user_uuid', 'user_uuid'),
     )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     tenant_uuid: Mapped[uuid.UUID] = mapped_column(
         ForeignKey('tenant.uuid', ondelete='CASCADE'), nullable=False)
     # The owner, when the token's auth_id is a user: deleting the user revokes its sessions
@@ -177,7 +176,7 @@ class Session(Base):
     user_uuid: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey('auth_user.uuid', ondelete='CASCADE'))
     mobile: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
-    created_at: Mapped[dt.datetime] = _created_at()
+    created_at: Mapped[dt.datetime] = created_at_column()
     # The browser sign-in (OpenID Connect) it was issued through (migration 0007).
     signin_uuid: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey('auth_signin.uuid', ondelete='CASCADE', use_alter=True))
@@ -224,7 +223,7 @@ class Client(Base):
         UniqueConstraint('client_id', name='auth_client__uniq__client_id'),
         Index('auth_client__idx__tenant_uuid', 'tenant_uuid'),
     )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     client_id: Mapped[str] = mapped_column(Text, nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False, server_default='')
     tenant_uuid: Mapped[uuid.UUID] = mapped_column(
@@ -235,7 +234,7 @@ class Client(Base):
                                                    server_default='{}')
     acl: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default='{}')
     config_managed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
-    created_at: Mapped[dt.datetime] = _created_at()
+    created_at: Mapped[dt.datetime] = created_at_column()
     # The authorization code flow (migration 0007): exact-match URIs, consent screen.
     redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False,
                                                      server_default='{}')
@@ -268,7 +267,7 @@ class DeviceCode(Base):
         UniqueConstraint('user_code', name='auth_device_code__uniq__user_code'),
         Index('auth_device_code__idx__expires_at', 'expires_at'),
     )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
+    uuid: Mapped[uuid.UUID] = uuid_pk()
     device_code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     user_code: Mapped[str] = mapped_column(Text, nullable=False)
     client_uuid: Mapped[uuid.UUID] = mapped_column(
@@ -282,58 +281,8 @@ class DeviceCode(Base):
         ForeignKey('auth_user.uuid', ondelete='CASCADE'))
     poll_interval: Mapped[int] = mapped_column(nullable=False)
     last_polled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = _created_at()
+    created_at: Mapped[dt.datetime] = created_at_column()
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-
-
-class MailToken(Base):
-    """A single-purpose token sent by mail (password reset, e-mail confirmation).
-
-    Its value is HMAC(derived mail key, uuid); only its SHA-256 is stored. A reset token also
-    records a digest of the password hash it was issued against: setting the password any other
-    way voids it. Tokens die with their user or address (foreign-key cascade).
-    """
-    __tablename__ = 'auth_mail_token'
-    __table_args__ = (
-        Index('auth_mail_token__idx__user_uuid', 'user_uuid'),
-        Index('auth_mail_token__idx__email_uuid', 'email_uuid'),
-        Index('auth_mail_token__idx__expires_at', 'expires_at'),
-    )
-    uuid: Mapped[uuid.UUID] = _uuid_pk()
-    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False, unique=True)
-    purpose: Mapped[str] = mapped_column(Text, nullable=False)
-    user_uuid: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey('auth_user.uuid', ondelete='CASCADE'), nullable=False)
-    email_uuid: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey('auth_email.uuid', ondelete='CASCADE'))
-    password_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary(32))
-    created_at: Mapped[dt.datetime] = _created_at()
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-
-
-class MailOutbox(Base):
-    """A mail to deliver, written in the transaction of the change that asks for it and
-    delivered after commit by the mail sender. Holds no secret: a link's token is derived from
-    ``context['token_uuid']`` with the server secret at sending time."""
-    __tablename__ = 'auth_mail_outbox'
-    __table_args__ = (Index('auth_mail_outbox__idx__next_attempt_at', 'next_attempt_at'),)
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    kind: Mapped[str] = mapped_column(Text, nullable=False)
-    recipient: Mapped[str | None] = mapped_column(Text)
-    context: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default='{}')
-    attempts: Mapped[int] = mapped_column(nullable=False, server_default='0')
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                                         server_default=func.now())
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = _created_at()
-
-
-class MailRequestCount(Base):
-    """Mail requests per key (a hashed address, user or client) in a fixed window."""
-    __tablename__ = 'auth_mail_request'
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    requests: Mapped[int] = mapped_column(nullable=False)
-    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class LoginFailure(Base):
@@ -355,54 +304,3 @@ class LoginKnownAddress(Base):
     login: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, primary_key=True)
     last_success: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-
-
-
-class Event(Base):
-    """An event (migration 0009): the outbox of the bus and the audit trail in one row.
-
-    Written in the transaction of the change it describes; ``publish`` rows are delivered to
-    the bus after commit (``published_at`` once the broker confirmed). No foreign keys: the
-    trail outlives what it names. Holds no secret."""
-    __tablename__ = 'auth_event'
-    __table_args__ = (
-        Index('auth_event__idx__unpublished', 'id',
-              postgresql_where=text('publish AND published_at IS NULL')),
-        Index('auth_event__idx__occurred_at', 'occurred_at'),
-        Index('auth_event__idx__user_uuid', 'user_uuid', 'occurred_at'),
-        Index('auth_event__idx__tenant_uuid', 'tenant_uuid', 'occurred_at'),
-        Index('auth_event__idx__name', 'name', 'occurred_at'),
-        # The audit trail's login filter (migration 0012).
-        Index('auth_event__idx__login', func.lower(text("data->>'login'")), 'occurred_at',
-              postgresql_where=text("data ? 'login'")),
-    )
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    name: Mapped[str] = mapped_column(Text, nullable=False)
-    routing_key: Mapped[str] = mapped_column(Text, nullable=False)
-    tenant_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    user_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    session_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    data: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default='{}')
-    actor: Mapped[dict | None] = mapped_column(JSONB)
-    publish: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='true')
-    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    occurred_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=text('clock_timestamp()'))
-
-
-class RevokedJti(Base):
-    """A JWT access token deleted before it expired (migration 0010's trigger writes these):
-    the revocation feed of offline verifiers. ``revoked_xid``: the deleting transaction's id,
-    the feed's cursor."""
-    __tablename__ = 'auth_revoked_jti'
-    __table_args__ = (
-        Index('auth_revoked_jti__idx__revoked_xid', 'revoked_xid'),
-        Index('auth_revoked_jti__idx__expires_at', 'expires_at'),
-    )
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    jti: Mapped[str] = mapped_column(Text, nullable=False)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    revoked_xid: Mapped[int] = mapped_column(
-        BigInteger, nullable=False, server_default=text('(pg_current_xact_id()::text::bigint)'))
-    revoked_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=text('clock_timestamp()'))

@@ -251,6 +251,15 @@ def _nodes_lines(nodes: NodesSection) -> list[str]:
             f'({s.stale_answers} stale 204 answers, {s.timeouts} never refused)']
 
 
+def _all_rows(report: RunReport) -> list:
+    """The rows of the run's main table: the scenarios, the checks during logins, the scale."""
+    rows = list(report.rows) + [section.checks for section in report.mixed]
+    if report.scale:
+        rows += report.scale.rows + ([report.scale.during_purge]
+                                     if report.scale.during_purge else [])
+    return rows
+
+
 def render(report: RunReport) -> str:
     settings = ', '.join(f'{k} {v}' for k, v in report.settings.items())
     lines = [f'## Run of {report.started}', '',
@@ -259,12 +268,7 @@ def render(report: RunReport) -> str:
              f'- versions: {versions(report.postgres_version)}',
              f'- load generator: {report.generator}',
              f'- settings: {settings}', '']
-    rows = list(report.rows)
-    rows += [section.checks for section in report.mixed]
-    if report.scale:
-        rows += report.scale.rows + ([report.scale.during_purge]
-                                     if report.scale.during_purge else [])
-    lines += table(rows) + ['']
+    lines += table(_all_rows(report)) + ['']
     if report.scale:
         lines += ['Scale:', ''] + _scale_lines(report.scale, report.rows) + ['']
     if report.mixed:

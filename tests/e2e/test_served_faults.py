@@ -11,11 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from sqlalchemy import create_engine
 
 from tests.support.hardened import ADMIN, served
-from tests.support.postgres import RestartablePostgresql
-from wazo_like_auth import db
+from tests.support.postgres import migrated_restartable
 
 pytestmark = pytest.mark.e2e
 
@@ -124,12 +122,7 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path, db_uri, engine):
 
 @pytest.fixture
 def outage_db():
-    pg = RestartablePostgresql()
-    engine = create_engine(db.url(pg.uri))
-    db.upgrade(engine)
-    engine.dispose()
-    yield pg
-    pg.close()
+    yield from migrated_restartable()
 
 
 def test_outage_answers_503_in_the_envelope_within_2_s_then_recovers(tmp_path, outage_db):

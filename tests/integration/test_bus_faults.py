@@ -6,14 +6,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.support.bus_events import bus_settings, received
 from tests.support.credentials import basic
 from tests.support.polling import wait_until
-from tests.support.postgres import RestartablePostgresql
+from tests.support.postgres import migrated_restartable
 from tests.support.rabbitmq import BusConsumer
-from wazo_like_auth import db
 from wazo_like_auth.app import create_app, services_of, shutdown
 from wazo_like_auth.services.event_publisher import EventPublisher
 
@@ -109,12 +108,7 @@ def _published(engine) -> int:
 
 @pytest.fixture
 def outage_db():
-    pg = RestartablePostgresql()
-    engine = create_engine(db.url(pg.uri))
-    db.upgrade(engine)
-    engine.dispose()
-    yield pg
-    pg.close()
+    yield from migrated_restartable()
 
 
 def test_database_down_publishes_no_event_for_a_change_that_did_not_commit(

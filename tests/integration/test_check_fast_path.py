@@ -2,13 +2,13 @@
 full path, and every case the cache alone cannot decide handed to the full path."""
 from __future__ import annotations
 
-import io
 import uuid
 
 import pytest
 
 from tests.support.apps import running_app
 from tests.support.credentials import basic
+from tests.support.fast_path import Behind, ask
 from wazo_like_auth.http.check_fast_path import CheckFastPath
 
 SCOPE = 'confd.users.me.read'
@@ -20,29 +20,9 @@ def token(services, make_user, login):
     return login(body={'expiration': 600}).get_json()['data']['token']
 
 
-class _Behind:
-    """The WSGI application behind the fast path: answers 299 and remembers it was asked."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        start_response('299 BEHIND', [])
-        return [b'']
-
-
-def _ask(app, path, method='HEAD', query='', remote='192.0.2.10'):
-    environ = {'REQUEST_METHOD': method, 'PATH_INFO': path, 'QUERY_STRING': query,
-               'REMOTE_ADDR': remote, 'wsgi.input': io.BytesIO()}
-    seen = {}
-    body = b''.join(app(environ, lambda status, headers: seen.update(s=status, h=headers)))
-    return seen['s'], dict(seen['h']), body
-
-
 @pytest.fixture
 def fast(services):
-    behind = _Behind()
+    behind = Behind()
     return CheckFastPath(behind, services.token_checker), behind
 
 
@@ -68,9 +48,9 @@ def test_cached_valid_check_does_not_reach_flask(client, fast, token):
     app, behind = fast
     client.head(f'/0.1/token/{token}')  # fills the cache
     for prefix in ('/0.1', '/api/auth/0.1'):
-        assert _ask(app, f'{prefix}/token/{token}', query=f'scope={SCOPE}')[0] == \
+        assert ask(app, f'{prefix}/token/{token}', query=f'scope={SCOPE}')[0] == \
             '204 NO CONTENT'
-        assert _ask(app, f'{prefix}/token/{token.upper()}')[0] == '204 NO CONTENT'
+        assert ask(app, f'{prefix}/token/{token.upper()}')[0] == '204 NO CONTENT'
     assert behind.calls == 0
 
 
@@ -86,14 +66,14 @@ def test_cached_valid_check_does_not_reach_flask(client, fast, token):
 def test_what_the_cache_cannot_decide_goes_to_flask(client, fast, token, path, query):
     app, behind = fast
     client.head(f'/0.1/token/{token}')
-    status, _, _ = _ask(app, path.format(t=token, u=uuid.uuid4()), query=query)
+    status, _, _ = ask(app, path.format(t=token, u=uuid.uuid4()), query=query)
     assert (status, behind.calls) == ('299 BEHIND', 1)
 
 
 def test_other_methods_go_to_flask(client, fast, token):
     app, behind = fast
     client.head(f'/0.1/token/{token}')
-    assert _ask(app, f'/0.1/token/{token}', method='DELETE')[0] == '299 BEHIND'
+    assert ask(app, f'/0.1/token/{token}', method='DELETE')[0] == '299 BEHIND'
 
 
 def test_revoked_cached_token_is_refused_at_once(client, token):

@@ -8,22 +8,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine
 
 from tests.support.credentials import basic
-from tests.support.postgres import RestartablePostgresql
-from wazo_like_auth import db
+from tests.support.postgres import migrated_restartable
 from wazo_like_auth.app import create_app, services_of, shutdown
 
 
 @pytest.fixture(scope='module')
 def outage_db():
-    pg = RestartablePostgresql()
-    engine = create_engine(db.url(pg.uri))
-    db.upgrade(engine)
-    engine.dispose()
-    yield pg
-    pg.close()
+    yield from migrated_restartable()
 
 
 @pytest.fixture

@@ -3,12 +3,11 @@ like opaque tokens, with the full path's answer, and evicted by their revocation
 whichever process revoked them."""
 from __future__ import annotations
 
-import io
-
 import pytest
 from sqlalchemy import text
 
 from tests.support.credentials import basic
+from tests.support.fast_path import Behind, ask
 from tests.support.polling import wait_until
 from wazo_like_auth.http.check_fast_path import CheckFastPath
 
@@ -27,24 +26,6 @@ def jwt_token(services, admin, client):
     return value
 
 
-class _Behind:
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        start_response('299 BEHIND', [])
-        return [b'']
-
-
-def _ask(app, path, method='HEAD', query=''):
-    environ = {'REQUEST_METHOD': method, 'PATH_INFO': path, 'QUERY_STRING': query,
-               'REMOTE_ADDR': '192.0.2.10', 'wsgi.input': io.BytesIO()}
-    seen = {}
-    body = b''.join(app(environ, lambda status, headers: seen.update(s=status)))
-    return seen['s'], body
-
-
 @pytest.mark.parametrize('method', ['head', 'get'])
 @pytest.mark.parametrize('prefix', ['/0.1', '/api/auth/0.1'])
 def test_a_cached_jwt_check_answers_as_the_full_path(client, jwt_token, method, prefix):
@@ -56,23 +37,23 @@ def test_a_cached_jwt_check_answers_as_the_full_path(client, jwt_token, method, 
 
 
 def test_a_cached_jwt_check_does_not_reach_flask(client, services, jwt_token):
-    fast = CheckFastPath(behind := _Behind(), services.token_checker)
+    fast = CheckFastPath(behind := Behind(), services.token_checker)
     client.head(f'/0.1/token/{jwt_token}')  # fills the cache
 
-    assert _ask(fast, f'/0.1/token/{jwt_token}', query=f'scope={SCOPE}')[0] == '204 NO CONTENT'
-    status, body = _ask(fast, f'/api/auth/0.1/token/{jwt_token}', method='GET')
+    assert ask(fast, f'/0.1/token/{jwt_token}', query=f'scope={SCOPE}')[0] == '204 NO CONTENT'
+    status, _, body = ask(fast, f'/api/auth/0.1/token/{jwt_token}', method='GET')
     assert status == '200 OK' and jwt_token.encode() in body
     assert behind.calls == 0
     # Another case is another string: not ours, so the full path answers it (404).
-    assert _ask(fast, f'/0.1/token/{jwt_token.swapcase()}')[0] == '299 BEHIND'
+    assert ask(fast, f'/0.1/token/{jwt_token.swapcase()}')[0] == '299 BEHIND'
 
 
 def test_a_jwt_revoked_by_another_process_is_evicted(client, services, jwt_token, engine):
-    fast = CheckFastPath(behind := _Behind(), services.token_checker)
+    fast = CheckFastPath(behind := Behind(), services.token_checker)
     client.head(f'/0.1/token/{jwt_token}')
     with engine.begin() as conn:  # another process: its delete reaches us by NOTIFY only
         conn.execute(text('DELETE FROM auth_token WHERE jti IS NOT NULL'))
 
-    assert wait_until(lambda: _ask(fast, f'/0.1/token/{jwt_token}')[0] == '299 BEHIND')
+    assert wait_until(lambda: ask(fast, f'/0.1/token/{jwt_token}')[0] == '299 BEHIND')
     assert client.head(f'/0.1/token/{jwt_token}').status_code == 404
     assert behind.calls >= 1

@@ -8,8 +8,9 @@ import subprocess
 import tempfile
 
 import testing.postgresql
+from sqlalchemy import create_engine
 
-from wazo_like_auth import embedded_db
+from wazo_like_auth import db, embedded_db
 from wazo_like_auth.embedded_db import free_port
 
 
@@ -60,3 +61,14 @@ class RestartablePostgresql:
     def close(self):
         self._server.stop()
         shutil.rmtree(self._base_dir, ignore_errors=True)
+
+
+def migrated_restartable():
+    """A RestartablePostgresql with the schema migrated, closed when the fixture using this
+    generator ends (``yield from migrated_restartable()``)."""
+    pg = RestartablePostgresql()
+    engine = create_engine(db.url(pg.uri))
+    db.upgrade(engine)
+    engine.dispose()
+    yield pg
+    pg.close()

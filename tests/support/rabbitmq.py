@@ -228,26 +228,26 @@ class BusConsumer:
             self._connection.release()
 
 
-@pytest.fixture(scope='session')
-def rabbitmq():
-    """The session's broker (tests that stop it use ``own_rabbitmq``)."""
+def _broker():
+    """A started broker until the fixture ends, or the test skipped saying why."""
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
     broker = RabbitMQ()
     yield broker
     broker.close()
+
+
+@pytest.fixture(scope='session')
+def rabbitmq():
+    """The session's broker (tests that stop it use ``own_rabbitmq``)."""
+    yield from _broker()
 
 
 @pytest.fixture
 def own_rabbitmq():
     """A broker of the test's own, to stop and restart."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    broker = RabbitMQ()
-    yield broker
-    broker.close()
+    yield from _broker()
 
 
 @pytest.fixture

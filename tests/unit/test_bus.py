@@ -9,7 +9,7 @@ import uuid
 import pytest
 import yaml
 
-from wazo_like_auth.bus.amqp import BrokerAddress
+from wazo_like_auth.bus.address import BrokerAddress
 from wazo_like_auth.bus.messages import Event, Unsendable, encode, escape_part
 from wazo_like_auth.config import ConfigError, load_config, public_view
 

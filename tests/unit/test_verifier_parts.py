@@ -14,7 +14,8 @@ from wazo_like_auth.verifier import jose
 from wazo_like_auth.verifier.jwks import DEFAULT_MAX_AGE, MAX_MAX_AGE, max_age
 
 PACKAGE = Path(__file__).resolve().parents[2] / 'wazo_like_auth'
-ALLOWED = {'flask', 'requests', 'joserfc', 'amqp', 'wazo_like_auth.acl'}
+ALLOWED = {'flask', 'requests', 'joserfc', 'amqp', 'wazo_like_auth.acl',
+           'wazo_like_auth.bus.address'}
 
 
 def _imports(path: Path) -> set[str]:
@@ -42,8 +43,9 @@ def test_the_verifier_imports_only_flask_requests_joserfc_amqp_and_the_acl_rules
     assert _outside(_imports(path), ALLOWED) == set()
 
 
-def test_the_acl_rules_the_verifier_shares_need_only_the_standard_library():
-    assert _outside(_imports(PACKAGE / 'acl.py'), set()) == set()
+@pytest.mark.parametrize('shared', ['acl.py', 'bus/__init__.py', 'bus/address.py'])
+def test_what_the_verifier_shares_with_the_service_needs_only_the_standard_library(shared):
+    assert _outside(_imports(PACKAGE / shared), set()) == set()
 
 
 def test_the_online_mode_works_without_joserfc_and_the_jwt_mode_says_what_to_install():

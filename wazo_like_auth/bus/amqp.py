@@ -12,18 +12,16 @@ from __future__ import annotations
 import logging
 import socket
 import time
-import urllib.parse
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import amqp
 from amqp.exceptions import AMQPError
 
+from .address import BrokerAddress
 from .messages import Message
 
 logger = logging.getLogger(__name__)
 
-SCHEMES = {'amqp': 5672, 'amqps': 5671}
 
 
 class BrokerUnavailable(Exception):
@@ -32,33 +30,6 @@ class BrokerUnavailable(Exception):
     def __init__(self, reason: str, confirmed: int = 0):
         super().__init__(reason)
         self.confirmed = confirmed
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    userid: str
-    password: str
-    virtual_host: str
-    ssl: bool
-
-    @classmethod
-    def from_uri(cls, uri: str) -> BrokerAddress:
-        """``amqp[s]://user:password@host:port/vhost``, read as kombu does: the path ``/``
-        (or none) is the default virtual host ``/``. Raises ValueError."""
-        parts = urllib.parse.urlsplit(uri)
-        if parts.scheme not in SCHEMES:
-            raise ValueError('must be an amqp:// or amqps:// URI')
-        try:
-            port = parts.port or SCHEMES[parts.scheme]
-        except ValueError:
-            raise ValueError('has an invalid port') from None
-        vhost = urllib.parse.unquote(parts.path[1:]) if len(parts.path) > 1 else '/'
-        return cls(host=parts.hostname or 'localhost', port=port,
-                   userid=urllib.parse.unquote(parts.username or 'guest'),
-                   password=urllib.parse.unquote(parts.password or 'guest'),
-                   virtual_host=vhost, ssl=parts.scheme == 'amqps')
 
 
 class BusConnection:
@@ -122,7 +93,7 @@ class BusConnection:
         a = self._address
         connection = amqp.Connection(
             f'{a.host}:{a.port}', userid=a.userid, password=a.password,
-            virtual_host=a.virtual_host, ssl=_tls(a), connect_timeout=self._timeout,
+            virtual_host=a.virtual_host, ssl=a.tls(), connect_timeout=self._timeout,
             read_timeout=self._timeout, write_timeout=self._timeout, heartbeat=0,
             client_properties={'connection_name': 'wazo-like-auth event publisher'})
         self._connection = connection
@@ -160,10 +131,3 @@ class BusConnection:
                 break
             count += 1
         return count
-
-
-def _tls(address: BrokerAddress) -> dict | bool:
-    """amqps: TLS with the system's CAs, the broker's certificate and host name verified."""
-    if not address.ssl:
-        return False
-    return {'context': {'check_hostname': True}, 'server_hostname': address.host}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .amqp import BrokerAddress
+from .address import BrokerAddress
 
 EXCHANGE_TYPES = ('topic', 'headers', 'direct', 'fanout')
 

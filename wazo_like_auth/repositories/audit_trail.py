@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from ..models import Event, Tenant
+from ..event_models import Event
+from ..models import Tenant
 from .listing import ListQuery
 
 

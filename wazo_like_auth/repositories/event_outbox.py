@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from ..bus.messages import Event as BusEvent
-from ..models import Event
+from ..event_models import Event
 
 _PENDING = select(Event.id, Event.name, Event.routing_key, Event.tenant_uuid, Event.user_uuid,
                   Event.session_uuid, Event.data, Event.occurred_at) \

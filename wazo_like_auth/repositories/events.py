@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from ..models import Event
+from ..event_models import Event
 
 
 def set_actor(db: Session | Connection, actor: dict[str, Any] | None) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from ..models import MailOutbox, MailToken
+from ..mail_models import MailOutbox, MailToken
 
 _HIT = text("""
 INSERT INTO auth_mail_request (key, requests, window_start) VALUES (:key, 1, now())

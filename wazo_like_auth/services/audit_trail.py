@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from ..models import Event
+from ..event_models import Event
 from ..repositories import audit_trail as trail_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.audit_trail import SORT_COLUMNS, EventFilters

@@ -30,7 +30,7 @@ from ..repositories import device_codes as device_repo
 from ..repositories import users as user_repo
 from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
-from .login_trail import LoginAttempt
+from .login_trail import LoginAttempt, plausible_login
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
@@ -184,7 +184,7 @@ class DeviceFlow:
         if row is None:
             self._fail(address, 'unknown user code')
             raise VerificationFailed('unknown_code', 400)
-        if not login or len(login) > 1024 or '\x00' in login:
+        if not plausible_login(login):
             self._hasher.burn()
             raise VerificationFailed('bad_credentials', 401)
         attempt = LoginAttempt(login=login, address=address, endpoint='device_verification',

@@ -42,6 +42,12 @@ CLIENT_AUTHENTICATION_REQUIRED = 'client_authentication_required'
 _MAX_TEXT = 1024
 
 
+def plausible_login(login: str | None) -> bool:
+    """Logins PostgreSQL can compare: non-empty, bounded, without NUL. Any other login fails
+    as a wrong password does, without a lookup."""
+    return bool(login) and len(login) <= 1024 and '\x00' not in login
+
+
 @dataclass(frozen=True)
 class LoginAttempt:
     """One login as the trail records it. ``endpoint``: token, oauth2_token, oidc_signin,

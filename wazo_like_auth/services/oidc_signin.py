@@ -33,7 +33,7 @@ from ..passwords import PasswordHasher
 from ..repositories import oidc as oidc_repo
 from ..repositories import users as user_repo
 from ..clock import utc_now
-from .login_trail import WRONG_TENANT, LoginAttempt
+from .login_trail import WRONG_TENANT, LoginAttempt, plausible_login
 from .refresh_tokens import governs
 from .throttle import LoginThrottle
 
@@ -86,7 +86,7 @@ class SigninService:
                 client_tenant: uuid.UUID | None = None, user_agent: str = '') -> SignedIn:
         """A new sign-in for valid credentials of a user of ``realm`` whom a client of
         ``client_tenant`` serves (``serves``; None: any client); raises SigninFailed."""
-        if not login or len(login) > 1024 or '\x00' in login or not password:
+        if not plausible_login(login) or not password:
             self._hasher.burn()
             raise SigninFailed('bad_credentials', 401)
         attempt = LoginAttempt(login=login, address=address, endpoint='oidc_signin',
@@ -132,7 +132,7 @@ class SigninService:
         password does (a bcrypt spent, a failure counted). Raises AuthenticationFailed,
         TooManyAttempts."""
         login = attempt.login
-        if realm.is_global or not login or len(login) > 1024 or '\x00' in login:
+        if realm.is_global or not plausible_login(login):
             return
         with self._sessions() as db:
             user = user_repo.find_enabled_by_login(db, login)

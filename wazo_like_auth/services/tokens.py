@@ -26,11 +26,12 @@ from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
-from .access_tokens import JwtFormat, TokenFacts, mint
-from . import actors
-from .login_trail import (CLIENT_AUTHENTICATION_REQUIRED, INVALID_REFRESH_TOKEN, UNKNOWN_BACKEND,
-                          USER_CHANGED, WRONG_TENANT, LoginAttempt, LoginRefused, reason_of)
 from ..repositories.refresh_tokens import ExchangeReads
+from . import actors
+from .access_tokens import JwtFormat, TokenFacts, mint
+from .login_trail import (CLIENT_AUTHENTICATION_REQUIRED, INVALID_REFRESH_TOKEN, UNKNOWN_BACKEND,
+                          USER_CHANGED, WRONG_TENANT, LoginAttempt, LoginRefused, plausible_login,
+                          reason_of)
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .views import token_view
@@ -126,7 +127,7 @@ class TokenService:
             except TooManyAttempts:
                 self._throttle.refused(attempt)
                 raise
-        if not _plausible(request.login) or not request.password:
+        if not plausible_login(request.login) or not request.password:
             self._hasher.burn()
             self._fail(request, 'invalid login request')
         self._throttle.check_login(attempt)
@@ -291,8 +292,3 @@ class TokenService:
         logger.info('Failed login: %s for "%s" from %s using agent "%s"', reason,
                     request.login, request.remote_addr, request.user_agent)
         raise LoginRefused(recorded)
-
-
-def _plausible(login: str | None) -> bool:
-    """Logins PostgreSQL can compare: non-empty, bounded, without NUL."""
-    return bool(login) and len(login) <= 1024 and '\x00' not in login

@@ -35,18 +35,19 @@ import logging
 import os
 import socket
 import threading
-import urllib.parse
 import uuid
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
+
+from ..bus.address import BrokerAddress
+from .background import ProcessThread
 
 logger = logging.getLogger(__name__)
 
 EVENT = 'auth_session_deleted'
 ROUTING_KEY = 'auth.sessions.*.deleted'
 EXCHANGE_TYPES = ('topic', 'headers', 'fanout')
-_SCHEMES = {'amqp': 5672, 'amqps': 5671}
 _MISSING = ('push revocation in wazo_like_auth.verifier needs py-amqp: '
             'pip install "wazo-like-auth[verifier-push]"')
 
@@ -75,33 +76,6 @@ class PushRevocation:
             raise ValueError('heartbeat must be >= 0, timeouts and delays > 0 (seconds)')
 
 
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    userid: str
-    password: str
-    virtual_host: str
-    ssl: bool
-
-    @classmethod
-    def from_uri(cls, uri: str) -> BrokerAddress:
-        """``amqp[s]://user:password@host:port/vhost`` read as kombu (and the service) does:
-        the path ``/`` or none is the virtual host ``/``. Raises ValueError."""
-        parts = urllib.parse.urlsplit(uri)
-        if parts.scheme not in _SCHEMES:
-            raise ValueError('the bus URI must be an amqp:// or amqps:// URI')
-        try:
-            port = parts.port or _SCHEMES[parts.scheme]
-        except ValueError:
-            raise ValueError('the bus URI has an invalid port') from None
-        vhost = urllib.parse.unquote(parts.path[1:]) if len(parts.path) > 1 else '/'
-        return cls(host=parts.hostname or 'localhost', port=port,
-                   userid=urllib.parse.unquote(parts.username or 'guest'),
-                   password=urllib.parse.unquote(parts.password or 'guest'),
-                   virtual_host=vhost, ssl=parts.scheme == 'amqps')
-
-
 def load() -> ModuleType:
     """py-amqp; ImportError saying which extra to install."""
     try:
@@ -119,11 +93,7 @@ class SessionEndings:
         self._amqp = load()
         self._settings, self._address = settings, BrokerAddress.from_uri(settings.uri)
         self._on_ended, self._on_subscribed = on_ended, on_subscribed
-        self._start_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._stop = threading.Event()
-        self._closed = False
+        self._worker = ProcessThread(self._run, 'wazo-like-auth-push-revocation')
         self._live_in: int | None = None  # the process whose thread is subscribed
         self._outage = False
 
@@ -135,23 +105,14 @@ class SessionEndings:
     def start(self) -> None:
         """Subscribe in this process, if not already (a forked worker starts its own thread)
         and not stopped."""
-        if self._closed or (self._thread is not None and self._pid == os.getpid()):
-            return
-        with self._start_lock:
-            if self._closed or (self._thread is not None and self._pid == os.getpid()):
-                return
-            self._pid, self._stop, self._live_in = os.getpid(), threading.Event(), None
-            self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
-                                            name='wazo-like-auth-push-revocation')
-            self._thread.start()
+        self._worker.start(before=self._unsubscribed)
+
+    def _unsubscribed(self) -> None:
+        self._live_in = None
 
     def stop(self) -> None:
         """Stop for good: the thread closes its connection and ends."""
-        with self._start_lock:
-            thread, self._thread, self._closed = self._thread, None, True
-            self._stop.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
+        self._worker.stop()
 
     def _run(self, stop: threading.Event) -> None:
         delay = self._settings.retry_initial_delay
@@ -178,7 +139,7 @@ class SessionEndings:
         a, s = self._address, self._settings
         connection = self._amqp.Connection(
             f'{a.host}:{a.port}', userid=a.userid, password=a.password,
-            virtual_host=a.virtual_host, ssl=_tls(a), connect_timeout=s.connect_timeout,
+            virtual_host=a.virtual_host, ssl=a.tls(), connect_timeout=s.connect_timeout,
             read_timeout=s.connect_timeout, write_timeout=s.connect_timeout,
             heartbeat=s.heartbeat,
             client_properties={'connection_name': 'wazo-like-auth verifier push revocation'})
@@ -276,10 +237,3 @@ def _close(connection, *, graceful: bool) -> None:
             connection.collect()
         except Exception:  # noqa: BLE001
             pass
-
-
-def _tls(address: BrokerAddress) -> dict | bool:
-    """amqps: TLS with the system's CAs, the broker's certificate and host name verified."""
-    if not address.ssl:
-        return False
-    return {'context': {'check_hostname': True}, 'server_hostname': address.host}

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 from typing import Any, Callable
 
 import requests
+
+from .background import ProcessThread
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +57,7 @@ class RevocationFeed:
         self._revoked: dict[str, float] = {}  # jti -> when it may be forgotten (epoch s)
         self._cursor: str | None = None
         self._poll_lock = threading.Lock()
-        self._start_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._stop = threading.Event()
-        self._closed = False
+        self._worker = ProcessThread(self._run, 'wazo-like-auth-revocation-feed')
 
     def __contains__(self, jti: str) -> bool:
         return jti in self._revoked  # the dict is replaced whole by a poll, never mutated
@@ -68,23 +65,11 @@ class RevocationFeed:
     def start(self) -> None:
         """Start polling in this process, if not already (a forked worker starts its own)
         and not stopped."""
-        if self._closed or (self._thread is not None and self._pid == os.getpid()):
-            return
-        with self._start_lock:
-            if self._closed or (self._thread is not None and self._pid == os.getpid()):
-                return
-            self._pid, self._stop = os.getpid(), threading.Event()
-            self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
-                                            name='wazo-like-auth-revocation-feed')
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop polling for good (the known set stays, ``poll`` still works)."""
-        with self._start_lock:
-            thread, self._thread, self._closed = self._thread, None, True
-            self._stop.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
+        self._worker.stop()
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.is_set():
