@@ -78,7 +78,7 @@ def _in_child(function: Callable[..., None], *args) -> None:
     exception is logged there with its traceback and fails the command here.
 
     Why a child: the preparation runs the migrations, which import alembic, mako and pygments
-    (10-13 MiB) that the granian workers, forked from this process, would otherwise all
+    (about 10 MiB) that the granian workers, forked from this process, would otherwise all
     inherit and never use. The child's log lines go through the same handlers (inherited)."""
     reader, writer = os.pipe()
     pid = os.fork()
