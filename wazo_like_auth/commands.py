@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import NoReturn
 
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from . import config as configuration
 from . import db, server
@@ -36,7 +36,7 @@ def database_errors() -> Iterator[None]:
     client secret). Anything else propagates, traceback and all: a bug to report."""
     try:
         yield
-    except ArgumentError as e:
+    except db.DatabaseURIError as e:
         raise CommandError(f'bad db_uri: {e}') from None
     except OperationalError as e:
         raise CommandError(f'cannot use the database: {_reason(e)}') from None

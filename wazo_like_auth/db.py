@@ -21,26 +21,30 @@ MIGRATIONS = Path(__file__).parent / 'migrations'
 MIGRATION_LOCK_ID = 0x7761_7a6f
 
 
+class DatabaseURIError(ValueError):
+    """A db_uri that is not a PostgreSQL URI; the message never quotes it (it may hold a
+    password)."""
+
+
 class MigrationError(Exception):
     """The migrations cannot bring this database to the newest schema (alembic's message: a
     revision this version does not know, ...)."""
 
 
 def url(uri: str) -> URL:
-    """``uri`` with the psycopg2 driver, the one this service ships with. Raises SQLAlchemy's
-    ArgumentError, with a message that never quotes the URI (it may hold a password), when
-    ``uri`` is not a PostgreSQL URI.
+    """``uri`` with the psycopg2 driver, the one this service ships with. Raises
+    DatabaseURIError when ``uri`` is not a PostgreSQL URI.
 
     SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3; users write bare URIs.
     """
     try:
         parsed = make_url(uri)
     except (exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise exc.ArgumentError('not a URI: expected postgresql://user:password@host:port/'
-                                'database') from None
+        raise DatabaseURIError('not a URI: expected postgresql://user:password@host:port/'
+                               'database') from None
     if parsed.drivername not in ('postgresql', 'postgresql+psycopg2'):
-        raise exc.ArgumentError(f'{parsed.drivername}:// is not supported: expected '
-                                'postgresql://user:password@host:port/database')
+        raise DatabaseURIError(f'{parsed.drivername}:// is not supported: expected '
+                               'postgresql://user:password@host:port/database')
     return parsed.set(drivername='postgresql+psycopg2')
 
 
