@@ -2,21 +2,53 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import shlex
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 from sqlalchemy.exc import OperationalError
 
 from . import config as configuration
 from . import db, server
 from .embedded_db import EmbeddedDatabaseError
+from .exceptions import ServiceError
 
 logger = logging.getLogger(__name__)
 
+# What stops a running service (granian) also stops one still preparing its database.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 class CommandError(Exception):
-    pass
+    """A problem the operator fixes: cli.py prints its message, one line, and exits 1."""
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn the database problems an operator fixes into CommandErrors: a db_uri that is not
+    PostgreSQL, a server that refuses us (down, bad password, no such database), a schema
+    migrated by a newer version, a password the service refuses (bootstrap user, declared
+    client secret). Anything else propagates, traceback and all: a bug to report."""
+    try:
+        yield
+    except db.DatabaseURIError as e:
+        raise CommandError(f'bad db_uri: {e}') from None
+    except OperationalError as e:
+        raise CommandError(f'cannot use the database: {_reason(e)}') from None
+    except db.MigrationError as e:
+        raise CommandError(f'cannot migrate the database: {e}') from None
+    except ServiceError as e:
+        raise CommandError(e.message) from None
+
+
+def _reason(error: OperationalError) -> str:
+    """The first line of the driver's message (it never quotes the password)."""
+    return str(error.orig or error).strip().splitlines()[0]
 
 
 def serve(config: dict, args: argparse.Namespace) -> int:
@@ -28,9 +60,7 @@ def serve(config: dict, args: argparse.Namespace) -> int:
             config = {**config, 'db_uri': embedded.uri}
         if not config['token_secret']:
             config = {**config, 'token_secret': configuration.token_secret(config).decode()}
-        _prepare_database(config)
-        if embedded is not None:
-            _announce_first_admin(config)
+        _in_child(_prepare, config, embedded is not None)
         server.Server(config).run()
     except EmbeddedDatabaseError as e:
         raise CommandError(str(e)) from None
@@ -42,6 +72,96 @@ def serve(config: dict, args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_child(function: Callable[..., None], *args) -> None:
+    """Run ``function(*args)`` in a forked child process and wait for it. A CommandError
+    there (database_errors included) is raised here with the same message; any other
+    exception is logged there with its traceback and fails the command here.
+
+    Why a child: the preparation runs the migrations, which import alembic, mako and pygments
+    (about 10 MiB) that the granian workers, forked from this process, would otherwise all
+    inherit and never use. The child's log lines go through the same handlers (inherited)."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        _run_child(writer, function, args)
+    os.close(writer)
+    message, status = _wait_for_child(pid, reader)
+    if message:
+        raise CommandError(message)
+    if os.WIFSIGNALED(status):
+        raise CommandError('preparing the database stopped: its process was killed by '
+                           + signal.Signals(os.WTERMSIG(status)).name)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise CommandError('preparing the database failed (exit status '
+                           f'{os.waitstatus_to_exitcode(status)})')
+
+
+def _run_child(writer: int, function: Callable[..., None], args: tuple) -> NoReturn:
+    """The child's side: the outcome as a message on ``writer`` (none: success), then exit
+    without running anything of the parent's (its finally blocks, its atexit handlers)."""
+    code = 1
+    try:
+        # Ctrl-C or SIGTERM stop the child at once and the parent says so; the migrations
+        # run in one transaction, so nothing half done stays.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        message = _outcome(function, args)
+        code = 1 if message else 0
+        with os.fdopen(writer, 'wb') as pipe:
+            pipe.write(message.encode())
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+    finally:
+        os._exit(code)
+
+
+def _outcome(function: Callable[..., None], args: tuple) -> str:
+    """Run ``function(*args)``: '' when it succeeds, else the message for the parent."""
+    try:
+        with database_errors():
+            function(*args)
+    except CommandError as e:
+        return str(e) or type(e).__name__
+    except Exception as e:
+        logger.exception('preparing the database failed')
+        return f'preparing the database failed: {type(e).__name__} (traceback in the log)'
+    return ''
+
+
+def _wait_for_child(pid: int, reader: int) -> tuple[str, int]:
+    """The child's message and wait status. Ctrl-C or SIGTERM here stop the child too, then
+    the command, as they stop a running service: SystemExit(0)."""
+    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
+    status = None
+    try:
+        with os.fdopen(reader, 'rb') as pipe:
+            message = pipe.read().decode(errors='replace')
+        status = os.waitpid(pid, 0)[1]
+        return message, status
+    except BaseException:
+        if status is None:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+        raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop(signum, frame) -> NoReturn:
+    logger.info('%s: stopping before serving', signal.Signals(signum).name)
+    raise SystemExit(0)
+
+
+def _prepare(config: dict, embedded: bool) -> None:
+    _prepare_database(config)
+    if embedded:
+        _announce_first_admin(config)
+
+
 def _prepare_database(config: dict) -> None:
     """Migrate and reconcile the database before serving. A database that cannot be reached
     (its server down, or not created yet: the Debian package before PostgreSQL runs) does not
@@ -49,9 +169,8 @@ def _prepare_database(config: dict) -> None:
     try:
         server.prepare_database(config)
     except OperationalError as e:
-        reason = str(e.orig or e).strip().splitlines()[0]
         logger.error('Database unreachable (%s); serving 503 until it is created or reachable '
-                     'and the service restarted', reason)
+                     'and the service restarted', _reason(e))
 
 
 def _announce_first_admin(config: dict) -> None:
@@ -72,11 +191,12 @@ def _announce_first_admin(config: dict) -> None:
 def upgrade_db(config: dict, args: argparse.Namespace) -> int:
     if not config['db_uri']:
         raise CommandError('upgrade-db needs db_uri (config, WAZO_LIKE_AUTH_DB_URI or --db-uri)')
-    engine = db.make_engine(config, pool_size=1)
-    try:
-        db.upgrade(engine)
-    finally:
-        engine.dispose()
+    with database_errors():
+        engine = db.make_engine(config, pool_size=1)
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
     print('database schema is up to date')
     return 0
 
@@ -87,7 +207,8 @@ def bootstrap(config: dict, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip('\r\n') if args.password == '-' else args.password
     if not password:
         raise CommandError('bootstrap needs a non-empty password')
-    server.prepare_database(config, admin=(args.username, password))
+    with database_errors():  # in this process: bootstrap forks no workers
+        server.prepare_database(config, admin=(args.username, password))
     print(f'user {args.username} has full access')
     return 0
 
@@ -97,11 +218,13 @@ def keys(config: dict, args: argparse.Namespace) -> int:
     if not config['db_uri']:
         raise CommandError('keys rotate needs db_uri (config, WAZO_LIKE_AUTH_DB_URI or '
                            '--db-uri)')
-    engine = db.make_engine(config, pool_size=1)
-    try:
-        db.upgrade(engine)
-        kid = server.offline_services(config, engine).oidc.signing_keys.rotate(args.algorithm)
-    finally:
-        engine.dispose()
+    with database_errors():
+        engine = db.make_engine(config, pool_size=1)
+        try:
+            db.upgrade(engine)
+            kid = server.offline_services(config, engine).oidc.signing_keys.rotate(
+                args.algorithm)
+        finally:
+            engine.dispose()
     print(f'signing key {kid} added; older keys retire when their last token expires')
     return 0

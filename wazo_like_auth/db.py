@@ -8,8 +8,6 @@ from __future__ import annotations
 import select
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import sessionmaker
 
@@ -23,15 +21,31 @@ MIGRATIONS = Path(__file__).parent / 'migrations'
 MIGRATION_LOCK_ID = 0x7761_7a6f
 
 
+class DatabaseURIError(ValueError):
+    """A db_uri that is not a PostgreSQL URI; the message never quotes it (it may hold a
+    password)."""
+
+
+class MigrationError(Exception):
+    """The migrations cannot bring this database to the newest schema (alembic's message: a
+    revision this version does not know, ...)."""
+
+
 def url(uri: str) -> URL:
-    """``uri`` with the psycopg2 driver, the one this service ships with.
+    """``uri`` with the psycopg2 driver, the one this service ships with. Raises
+    DatabaseURIError when ``uri`` is not a PostgreSQL URI.
 
     SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3; users write bare URIs.
     """
-    parsed = make_url(uri)
-    if parsed.drivername == 'postgresql':
-        parsed = parsed.set(drivername='postgresql+psycopg2')
-    return parsed
+    try:
+        parsed = make_url(uri)
+    except (exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise DatabaseURIError('not a URI: expected postgresql://user:password@host:port/'
+                               'database') from None
+    if parsed.drivername not in ('postgresql', 'postgresql+psycopg2'):
+        raise DatabaseURIError(f'{parsed.drivername}:// is not supported: expected '
+                               'postgresql://user:password@host:port/database')
+    return parsed.set(drivername='postgresql+psycopg2')
 
 
 # Events recorded by this service's connections are not for the bus when it has none
@@ -84,7 +98,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration; safe to run from several nodes at once."""
+    """Bring the schema to the newest migration; safe to run from several nodes at once.
+    Raises MigrationError when alembic cannot (a revision it does not know: the database was
+    migrated by a newer version)."""
+    # Imported here: a serving process never needs alembic (commands.py runs the
+    # migrations in a child process, so that granian's workers do not inherit it).
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from alembic.util import CommandError as AlembicError
     cfg = AlembicConfig(str(MIGRATIONS / 'alembic.ini'))
     cfg.set_main_option('script_location', str(MIGRATIONS))
     with engine.connect() as connection:
@@ -94,6 +115,8 @@ def upgrade(engine: Engine) -> None:
             cfg.attributes['connection'] = connection
             command.upgrade(cfg, 'head')
             connection.commit()
+        except AlembicError as e:
+            raise MigrationError(str(e)) from e
         finally:
             connection.execute(text('SELECT pg_advisory_unlock(:id)'), {'id': MIGRATION_LOCK_ID})
             connection.commit()

@@ -61,3 +61,24 @@ def test_a_bad_configuration_value_stops_with_the_key_named(tmp_path, capsys):
 def test_upgrade_db_without_a_database_says_what_is_missing(config_file, capsys):
     assert main(['upgrade-db', '--config', config_file]) == 1
     assert 'db_uri' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('args, message', [
+    (['upgrade-db', '--db-uri', 'postgres ql://'],
+     'bad db_uri: not a URI: expected postgresql://user:password@host:port/database'),
+    (['bootstrap', '--db-uri', 'postgresql://auth:secret@127.0.0.1:1/auth', '--username', 'a',
+      '--password', 'pw'],
+     'cannot use the database: connection to server at "127.0.0.1", port 1 failed: '
+     'Connection refused'),
+])
+def test_a_database_problem_is_one_line_without_the_password(args, message, config_file,
+                                                             capsys):
+    assert main([*args, '--config', config_file]) == 1
+    assert capsys.readouterr().err == f'wazo-like-auth: {message}\n'
+
+
+def test_bootstrap_refuses_a_password_bcrypt_would_cut(config_file, db_uri, engine, capsys):
+    assert main(['bootstrap', '--config', config_file, '--db-uri', db_uri,
+                 '--username', 'long', '--password', 'p' * 73]) == 1
+    assert capsys.readouterr().err == ('wazo-like-auth: Password must be at most 72 bytes in '
+                                       'UTF-8\n')
