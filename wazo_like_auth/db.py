@@ -109,6 +109,9 @@ def upgrade(engine: Engine) -> None:
     cfg = AlembicConfig(str(MIGRATIONS / 'alembic.ini'))
     cfg.set_main_option('script_location', str(MIGRATIONS))
     with engine.connect() as connection:
+        # No statement timeout here (the engine's is for requests): waiting for another
+        # node's migration, or a migration rewriting a large table, takes what it takes.
+        connection.execute(text('SET statement_timeout = 0'))
         connection.execute(text('SELECT pg_advisory_lock(:id)'), {'id': MIGRATION_LOCK_ID})
         connection.commit()
         try:
@@ -119,4 +122,5 @@ def upgrade(engine: Engine) -> None:
             raise MigrationError(str(e)) from e
         finally:
             connection.execute(text('SELECT pg_advisory_unlock(:id)'), {'id': MIGRATION_LOCK_ID})
+            connection.execute(text('RESET statement_timeout'))
             connection.commit()

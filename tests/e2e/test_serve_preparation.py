@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,4 +162,24 @@ def test_a_signal_during_the_preparation_stops_it_and_serve(stop, tmp_path, data
         assert svc.process.wait(STOP_TIMEOUT) == 0
         assert not [pid for pid in preparing if os.path.exists(f'/proc/{pid}')]
         assert f'{stop}: stopping before serving' in svc.output()
+    engine.dispose()
+
+
+def test_a_node_waiting_past_the_statement_timeout_for_the_migration_lock_still_starts(
+        tmp_path, database):
+    engine = create_engine(db.url(database))
+    config = settings(database, tmp_path, db_statement_timeout=300)
+    port = config['rest_api']['port']
+    args = serve_command('--config', write_config(tmp_path / 'config.yml', config))
+    with engine.connect() as holder, service(args, port, tmp_path / 'logs') as svc:
+        # Another node migrating for longer than a request may take: this one waits for it.
+        holder.execute(text('SELECT pg_advisory_lock(:id)'), {'id': db.MIGRATION_LOCK_ID})
+        assert wait_until(lambda: _waiting_for_the_migration_lock(engine), 30, 0.1), \
+            svc.output()
+        time.sleep(1.0)  # several statement timeouts
+        holder.execute(text('SELECT pg_advisory_unlock(:id)'), {'id': db.MIGRATION_LOCK_ID})
+        holder.commit()
+        svc.wait_until_up()
+        assert svc.process.poll() is None, svc.output()
+        assert 'statement timeout' not in svc.output()
     engine.dispose()
