@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
         'listen': '127.0.0.1',
         'port': 9497,
         'workers': None,  # None: chosen from the CPU count at start
-        'threads': 128,
+        'threads': 64,
         'certificate': None,
         'private_key': None,
         'num_proxies': 0,
