@@ -8,13 +8,14 @@ A token's ACL is a list of patterns; a required access is a dot-separated string
 - patterns are anchored and case-sensitive; every other character is literal;
 - a pattern starting with ``!`` denies: any matching negative wins over every positive.
 
-Patterns are compiled once per distinct (acl, auth_id, session) into two alternations, so a check
-is at most two regex matches whatever the size of the ACL.
+Patterns are compiled once per distinct ACL into two alternations, shared by every token holding
+it; a check is at most two regex matches whatever the size of the ACL, or two per variant when
+the required string holds the token's auth_id or session (matching.py).
 
 ``refused_grant`` is the rule of what a holder of an ACL may hand out (policies, clients, links):
 positive entries it holds, bounded by its negative ones compared by language.
 """
 from .granting import refused_grant
-from .matching import AccessCheck, AccessCheckCache
+from .matching import AccessCheck, AccessCheckCache, ExactAccessCheck
 
-__all__ = ['AccessCheck', 'AccessCheckCache', 'refused_grant']
+__all__ = ['AccessCheck', 'AccessCheckCache', 'ExactAccessCheck', 'refused_grant']

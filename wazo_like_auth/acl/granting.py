@@ -38,14 +38,15 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     word (whoever gets it), and a carried ``!m`` covers them only literally. Negative entries
     are never refused: they only take access away.
     """
-    holder_check = AccessCheck(list(holder), auth_id, session_uuid)
+    holder_check = AccessCheck(holder)
     bounds = AccessCheck([a[1:] for a in [*granted, *carried] if a.startswith('!')])
     denied = [_variants(a[1:], auth_id, session_uuid) for a in holder if a.startswith('!')]
     budget = [_MAX_STEPS]
     for entry in granted:
         if entry.startswith('!'):
             continue
-        if not holder_check.matches(entry) or not _bounded(entry, denied, bounds, budget):
+        if not holder_check.matches(entry, auth_id, session_uuid) \
+                or not _bounded(entry, denied, bounds, budget):
             return entry
     return None
 

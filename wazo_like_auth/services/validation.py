@@ -30,12 +30,13 @@ class CheckedToken:
     costs no database query and no ACL compilation."""
 
     __slots__ = ('auth_id', 'session_uuid', 'acl', 'expires_at', 'issued_at', 'pbx_user_uuid',
-                 'xivo_uuid', 'metadata', 'user_agent', 'remote_addr', 'access')
+                 'xivo_uuid', 'metadata', 'user_agent', 'remote_addr', 'session', 'access')
 
     def __init__(self, row: Any, access_checks: AccessCheckCache):
-        for name in self.__slots__[:-1]:
+        for name in self.__slots__[:-2]:
             setattr(self, name, getattr(row, name))
-        self.access = access_checks.get(row.acl, row.auth_id, str(row.session_uuid))
+        self.session = str(row.session_uuid)  # the form ``my_session`` matches
+        self.access = access_checks.get(row.acl)  # one per distinct ACL, whoever holds it
 
 
 class TokenChecker:
@@ -97,7 +98,7 @@ class TokenChecker:
 
     @staticmethod
     def allows(row: CheckedToken, scope: str | None) -> bool:
-        return scope is None or row.access.matches(scope)
+        return row.access.matches(scope, row.auth_id, row.session)
 
     def check(self, token: str, scope: str | None = None, tenant: str | None = None,
               client: str = '') -> tuple[str, Any]:
