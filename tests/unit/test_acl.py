@@ -338,6 +338,16 @@ def test_a_grant_must_stay_inside_the_holders_negations(granted, expected):
     assert refused(FENCED, granted) == expected
 
 
+def test_a_holder_compiled_beforehand_gives_the_same_answers():
+    holder = ['confd.#', '!confd.users.#', 'auth.users.me.#', '!auth.users.me.password.#']
+    compiled = AccessCheckCache().get(holder)
+    for granted in (['confd.#'], ['confd.lines.#'], ['confd.#', '!confd.users.#'],
+                    [f'auth.users.{AUTH_ID}.emails.read'], [f'auth.users.{OTHER_ID}.read'],
+                    [f'auth.users.{AUTH_ID}.password.update']):
+        assert refused_grant(holder, granted, auth_id=AUTH_ID, session_uuid=SESSION,
+                             compiled=compiled) == refused(holder, granted), granted
+
+
 def test_negations_elsewhere_in_the_grant_bound_it():
     assert refused(FENCED, ['confd.#'], carried=['!confd.users.#']) is None
     assert refused(FENCED, ['confd.#'], carried=['!confd.users.1']) == 'confd.#'

@@ -19,7 +19,8 @@ _MAX_STEPS = 1_000_000
 
 def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
                   carried: Sequence[str] = (), auth_id: str | None = None,
-                  session_uuid: str | None = None) -> str | None:
+                  session_uuid: str | None = None,
+                  compiled: AccessCheck | None = None) -> str | None:
     """The first positive entry of ``granted`` that a token with ACL ``holder`` may not hand
     out, or None when it may hand out all of them.
 
@@ -36,9 +37,10 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     In (2), the holder's ``me``/``my_session`` stand for ``me`` and its own auth_id/session and
     ``edit`` for ``edit`` and ``update``; the grant's ``me``/``my_session`` stand for any one
     word (whoever gets it), and a carried ``!m`` covers them only literally. Negative entries
-    are never refused: they only take access away.
+    are never refused: they only take access away. ``compiled``: ``holder`` compiled, when
+    the caller has it.
     """
-    holder_check = AccessCheck(holder)
+    holder_check = compiled or AccessCheck(holder)
     bounds = AccessCheck([a[1:] for a in [*granted, *carried] if a.startswith('!')])
     denied = [_variants(a[1:], auth_id, session_uuid) for a in holder if a.startswith('!')]
     budget = [_MAX_STEPS]

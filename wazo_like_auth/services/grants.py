@@ -45,7 +45,8 @@ class Grants:
         as one grant) the caller may not hand out; the negatives of ``alongside`` (the rest of
         the policy they join) bound them too (``acl.refused_grant``)."""
         refused = refused_grant(self._acl, list(accesses), carried=list(alongside),
-                                auth_id=self._auth_id, session_uuid=self._session_uuid)
+                                auth_id=self._auth_id, session_uuid=self._session_uuid,
+                                compiled=self._check)
         if refused is not None:
             raise self._refused(refused)
 
@@ -59,8 +60,8 @@ class Grants:
         for access in accesses:
             if access.startswith('!'):
                 allowed = refused_grant(self._acl, [access[1:]], carried=remaining,
-                                        auth_id=self._auth_id,
-                                        session_uuid=self._session_uuid) is None
+                                        auth_id=self._auth_id, session_uuid=self._session_uuid,
+                                        compiled=self._check) is None
             else:
                 allowed = self._check.matches(access, self._auth_id, self._session_uuid)
             if not allowed:
