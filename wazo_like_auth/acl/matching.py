@@ -38,13 +38,19 @@ _ME, _MY_SESSION = '\x00', '\x01'
 _MAX_OCCURRENCES = 4  # at most 2**4 = 16 variants of a required string are tried
 _SHARED_WORDS = {'me': r'(?:me|\x00)', 'my_session': r'(?:my_session|\x01)',
                  'edit': '(?:edit|update)'}
-_SHARED_CHARS = {'*': r'[^.#\x00\x01]*', '#': r'[^\x00\x01]*', _ME: '(?!)', _MY_SESSION: '(?!)'}
 
 
 def _shared_pattern(pattern: str) -> str:
-    return r'\.'.join(
-        _SHARED_WORDS.get(segment) or ''.join(_SHARED_CHARS.get(c) or re.escape(c) for c in segment)
-        for segment in pattern.split('.'))
+    return r'\.'.join(_shared_segment(s) for s in pattern.split('.'))
+
+
+def _shared_segment(segment: str) -> str:
+    word = _SHARED_WORDS.get(segment)
+    if word:
+        return word
+    escaped = re.escape(segment)  # leaves the sentinels as they are: not special characters
+    escaped = escaped.replace(_ME, '(?!)').replace(_MY_SESSION, '(?!)')
+    return escaped.replace(r'\*', r'[^.#\x00\x01]*').replace(r'\#', r'[^\x00\x01]*')
 
 
 def _exact_pattern(pattern: str, auth_id: str | None, session_uuid: str | None) -> str:
