@@ -8,9 +8,10 @@ A token's ACL is a list of patterns; a required access is a dot-separated string
 - patterns are anchored and case-sensitive; every other character is literal;
 - a pattern starting with ``!`` denies: any matching negative wins over every positive.
 
-Patterns are compiled once per distinct ACL into two alternations, shared by every token holding
-it; a check is at most two regex matches whatever the size of the ACL, or two per variant when
-the required string holds the token's auth_id or session (matching.py).
+Patterns are compiled once per distinct ACL into one regex, shared by every token holding it
+(``AccessCheckCache``); a check is one regex match whatever the size of the ACL, or one per
+variant (two, up to 16) when the required string holds the token's auth_id or session uuid
+(matching.py).
 
 ``refused_grant`` is the rule of what a holder of an ACL may hand out (policies, clients, links):
 positive entries it holds, bounded by its negative ones compared by language.
