@@ -187,7 +187,7 @@ def _instances(pattern: str, own: list[str]):
     return st.tuples(*[segment(w) for w in pattern.split('.')]).map('.'.join)
 
 
-@settings(max_examples=2000, deadline=None, database=None)
+@settings(max_examples=1000, deadline=None, database=None)
 @given(cases())
 @example((['x.m*'], f'x.{AUTH_ID}', AUTH_ID, SESSION))
 @example((['me.me'], 'a.a.a', 'a.a', SESSION))
