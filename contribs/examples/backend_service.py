@@ -22,7 +22,7 @@ Either mode drops a revoked session at once when following the service's bus
         --bus-uri amqp://guest:guest@127.0.0.1:5672/ --port 9500
 
 It needs only flask, flask-restful and requests (and joserfc for the JWT mode, amqp for push)
-besides ``wazo_like_auth/verifier/`` and ``wazo_like_auth/acl.py``.
+besides ``wazo_like_auth/verifier/`` and ``wazo_like_auth/acl/``.
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.polling import wait_until
+from wazo_like_auth import tokens
 from wazo_like_auth.app import create_app, services_of, shutdown
 from wazo_like_auth.models import Session
 from wazo_like_auth.repositories import sessions as session_repo
@@ -76,3 +77,27 @@ def test_cache_turns_off_when_the_listener_is_lost_and_back_after(services, engi
                           'WHERE application_name = :name'), {'name': LISTENER_NAME})
     assert wait_until(lambda: not cache.enabled, 5.0)
     assert wait_until(lambda: cache.enabled, 5.0)
+
+
+def test_cached_tokens_of_one_acl_share_its_compiled_form(services, client, make_user, login):
+    """Issue 14: one compiled ACL per distinct ACL in the cache, whoever holds it, each token
+    still granted its own `me` and `my_session` only."""
+    acl = ['confd.users.me.read', 'auth.sessions.my_session.delete', 'dird.personal.#']
+    users = {name: make_user(name, acl=acl) for name in ('alice', 'bob')}
+    seen = []
+    for name, user in users.items():
+        for _ in range(2):  # two sessions each
+            data = login(name).get_json()['data']
+            token, session = data['token'], data['session_uuid']
+            other = users['bob' if name == 'alice' else 'alice']
+            assert client.head(f'/0.1/token/{token}?scope=confd.users.{user}.read') \
+                .status_code == 204
+            assert client.head(f'/0.1/token/{token}?scope=confd.users.{other}.read') \
+                .status_code == 403
+            assert client.head(f'/0.1/token/{token}?scope=auth.sessions.{session}.delete') \
+                .status_code == 204
+            seen.append(services.validation_cache.get(tokens.token_digest(token)))
+    assert all(row is not None for row in seen)
+    assert len({id(row.access) for row in seen}) == 1
+    assert len({id(row.acl) for row in seen}) == 1
+    assert list(seen[0].acl) == acl

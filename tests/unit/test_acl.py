@@ -12,7 +12,7 @@ OTHER_SESSION = 'ffffffff-6a5b-4c3d-2e1f-a0b1c2d3e4f5'
 
 
 def grants(acl, required, auth_id=AUTH_ID, session=SESSION) -> bool:
-    return AccessCheck(acl, auth_id, session).matches(required)
+    return AccessCheck(acl).matches(required, auth_id, session)
 
 
 # --- plain patterns: anchoring, case, literal characters ----------------------------------
@@ -266,41 +266,48 @@ def test_many_patterns_any_one_grants():
 def test_cache_returns_a_checker_equivalent_to_a_fresh_one():
     cache = AccessCheckCache()
     acl = ['confd.#', '!confd.users.delete', 'auth.users.me.read', 'auth.sessions.my_session.*']
-    cached = cache.get(acl, AUTH_ID, SESSION)
-    fresh = AccessCheck(acl, AUTH_ID, SESSION)
+    cached = cache.get(acl)
+    fresh = AccessCheck(acl)
     for required in ['confd.users.read', 'confd.users.delete', f'auth.users.{AUTH_ID}.read',
                      f'auth.users.{OTHER_ID}.read', f'auth.sessions.{SESSION}.delete',
                      f'auth.sessions.{OTHER_SESSION}.delete', '', None]:
-        assert cached.matches(required) == fresh.matches(required), required
+        assert cached.matches(required, AUTH_ID, SESSION) == \
+            fresh.matches(required, AUTH_ID, SESSION), required
 
 
-def test_cache_reuses_the_compiled_acl_for_the_same_key():
+def test_cache_reuses_the_compiled_acl_and_its_tuple_for_the_same_acl():
     cache = AccessCheckCache()
-    assert cache.get(['a.#'], AUTH_ID, SESSION) is cache.get(('a.#',), AUTH_ID, SESSION)
+    check = cache.get(['a.#', 'b.me'])
+    assert cache.get(('a.#', 'b.me')) is check
+    assert check.acl == ('a.#', 'b.me')
+    assert cache.get(['a.#', 'b.me']).acl is check.acl
 
 
-def test_cache_keys_on_auth_id_and_session():
+def test_one_compiled_acl_serves_every_auth_id_and_session():
     cache = AccessCheckCache()
-    mine = cache.get(['users.me.read'], AUTH_ID, SESSION)
-    theirs = cache.get(['users.me.read'], OTHER_ID, SESSION)
-    assert mine.matches(f'users.{AUTH_ID}.read')
-    assert not theirs.matches(f'users.{AUTH_ID}.read')
-    assert theirs.matches(f'users.{OTHER_ID}.read')
-    other_session = cache.get(['s.my_session'], AUTH_ID, OTHER_SESSION)
-    assert not other_session.matches(f's.{SESSION}')
+    check = cache.get(['users.me.read', 's.my_session'])
+    assert len(cache) == 1
+    assert check.matches(f'users.{AUTH_ID}.read', AUTH_ID, SESSION)
+    assert not check.matches(f'users.{AUTH_ID}.read', OTHER_ID, SESSION)
+    assert check.matches(f'users.{OTHER_ID}.read', OTHER_ID, SESSION)
+    assert check.matches(f's.{SESSION}', AUTH_ID, SESSION)
+    assert not check.matches(f's.{SESSION}', AUTH_ID, OTHER_SESSION)
+    assert not check.matches(f'users.{AUTH_ID}.read')  # no auth_id: `me` is only the word
+    assert check.matches('users.me.read')
 
 
 def test_cache_stays_bounded_evicting_the_least_recently_used():
     cache = AccessCheckCache(max_size=3)
-    first = cache.get(['first'], AUTH_ID, SESSION)
-    kept = cache.get(['kept'], AUTH_ID, SESSION)
+    first = cache.get(['first'])
+    kept = cache.get(['kept'])
     for i in range(2):
-        cache.get([f'filler{i}'], AUTH_ID, SESSION)
-        assert cache.get(['kept'], AUTH_ID, SESSION) is kept  # recently used: kept
+        cache.get([f'filler{i}'])
+        assert cache.get(['kept']) is kept  # recently used: kept
     for i in range(100):
-        cache.get([f'more{i}'], AUTH_ID, SESSION)
-    assert cache.get(['first'], AUTH_ID, SESSION) is not first
-    assert cache.get(['kept'], AUTH_ID, SESSION) is not kept
+        cache.get([f'more{i}'])
+    assert len(cache) == 3
+    assert cache.get(['first']) is not first
+    assert cache.get(['kept']) is not kept
 
 
 # --- what a holder may hand out (acl.refused_grant; issue 12) ----------------------------
@@ -329,6 +336,16 @@ def refused(holder, granted, carried=(), auth_id=AUTH_ID, session=SESSION):
 ])
 def test_a_grant_must_stay_inside_the_holders_negations(granted, expected):
     assert refused(FENCED, granted) == expected
+
+
+def test_a_holder_compiled_beforehand_gives_the_same_answers():
+    holder = ['confd.#', '!confd.users.#', 'auth.users.me.#', '!auth.users.me.password.#']
+    compiled = AccessCheckCache().get(holder)
+    for granted in (['confd.#'], ['confd.lines.#'], ['confd.#', '!confd.users.#'],
+                    [f'auth.users.{AUTH_ID}.emails.read'], [f'auth.users.{OTHER_ID}.read'],
+                    [f'auth.users.{AUTH_ID}.password.update']):
+        assert refused_grant(holder, granted, auth_id=AUTH_ID, session_uuid=SESSION,
+                             compiled=compiled) == refused(holder, granted), granted
 
 
 def test_negations_elsewhere_in_the_grant_bound_it():

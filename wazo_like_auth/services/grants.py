@@ -21,30 +21,32 @@ class Grants:
     """What the caller of one request may give and take away, from its token's ACL."""
 
     def __init__(self, token: str, acl: Iterable[str], auth_id: str | None = None,
-                 session_uuid: str | None = None):
+                 session_uuid: str | None = None, compiled: AccessCheck | None = None):
+        """``compiled``: the ACL's compiled form when the caller has it (a cached token's)."""
         self._token = token
         self._acl = list(acl)
         self._auth_id = auth_id
         self._session_uuid = session_uuid
-        self._check = AccessCheck(self._acl, auth_id, session_uuid)
+        self._check = compiled or AccessCheck(self._acl)
 
     @classmethod
     def of(cls, auth: Any) -> Grants:
         """The grants of an AuthContext (the caller of a protected endpoint)."""
         row = auth.row
-        return cls(auth.token, row.acl, row.auth_id, str(row.session_uuid))
+        return cls(auth.token, row.acl, row.auth_id, row.session, compiled=row.access)
 
     def holds_beyond_me(self, access: str) -> bool:
         """True iff the ACL grants ``access`` without its ``me``/``my_session`` words: the
         caller holds it for other users' resources, not only as a self-service right."""
-        return AccessCheck(self._acl).matches(access)
+        return self._check.matches(access)
 
     def ensure_may_add(self, accesses: Iterable[str], alongside: Iterable[str] = ()) -> None:
         """Raises Unauthorized (401) naming the first entry of ``accesses`` (given together,
         as one grant) the caller may not hand out; the negatives of ``alongside`` (the rest of
         the policy they join) bound them too (``acl.refused_grant``)."""
         refused = refused_grant(self._acl, list(accesses), carried=list(alongside),
-                                auth_id=self._auth_id, session_uuid=self._session_uuid)
+                                auth_id=self._auth_id, session_uuid=self._session_uuid,
+                                compiled=self._check)
         if refused is not None:
             raise self._refused(refused)
 
@@ -58,10 +60,10 @@ class Grants:
         for access in accesses:
             if access.startswith('!'):
                 allowed = refused_grant(self._acl, [access[1:]], carried=remaining,
-                                        auth_id=self._auth_id,
-                                        session_uuid=self._session_uuid) is None
+                                        auth_id=self._auth_id, session_uuid=self._session_uuid,
+                                        compiled=self._check) is None
             else:
-                allowed = self._check.matches(access)
+                allowed = self._check.matches(access, self._auth_id, self._session_uuid)
             if not allowed:
                 raise self._refused(access)
 

@@ -27,15 +27,49 @@ from .validation_cache import ValidationCache
 
 class CheckedToken:
     """A token row with its ACL compiled: what the validation cache keeps, so a cached check
-    costs no database query and no ACL compilation."""
+    costs no database query and no ACL compilation.
 
-    __slots__ = ('auth_id', 'session_uuid', 'acl', 'expires_at', 'issued_at', 'pbx_user_uuid',
-                 'xivo_uuid', 'metadata', 'user_agent', 'remote_addr', 'access')
+    Thousands are kept per process, so they share what tokens have in common: the compiled
+    ACL and the ACL tuple (one per distinct ACL, from the AccessCheckCache), the user's uuid
+    wherever it repeats the auth_id, and values common to many tokens (``ValuePool``)."""
 
-    def __init__(self, row: Any, access_checks: AccessCheckCache):
-        for name in self.__slots__[:-1]:
-            setattr(self, name, getattr(row, name))
-        self.access = access_checks.get(row.acl, row.auth_id, str(row.session_uuid))
+    __slots__ = ('auth_id', 'session_uuid', 'session', 'acl', 'access', 'expires_at', 'issued_at',
+                 'pbx_user_uuid', 'xivo_uuid', 'metadata', 'user_agent', 'remote_addr')
+
+    def __init__(self, row: Any, access_checks: AccessCheckCache, pool: ValuePool):
+        self.auth_id = auth_id = row.auth_id
+        self.session_uuid = row.session_uuid
+        self.session = str(row.session_uuid)  # the form ``my_session`` matches
+        self.access = access_checks.get(row.acl)
+        self.acl = self.access.acl
+        self.expires_at, self.issued_at = row.expires_at, row.issued_at
+        self.pbx_user_uuid = auth_id if row.pbx_user_uuid == auth_id else row.pbx_user_uuid
+        self.xivo_uuid = pool.share(row.xivo_uuid)
+        self.user_agent = pool.share(row.user_agent)
+        self.remote_addr = pool.share(row.remote_addr)
+        metadata = row.metadata
+        if isinstance(metadata, dict):
+            metadata = {pool.share(key): auth_id if value == auth_id else pool.share(value)
+                        for key, value in metadata.items()}
+        self.metadata = metadata
+
+
+class ValuePool:
+    """Equal strings of many cached tokens (their server's uuid, a tenant, a user agent, the
+    metadata keys) kept once: ``share`` returns the pooled equal string. Bounded in count and
+    size: emptied when full, which costs only sharing; long strings and other values are
+    returned as they are."""
+
+    def __init__(self, max_size: int = 4096, max_length: int = 256):
+        self._max_size, self._max_length = max_size, max_length
+        self._values: dict[str, str] = {}
+
+    def share(self, value: Any) -> Any:
+        if type(value) is not str or len(value) > self._max_length:
+            return value
+        if len(self._values) >= self._max_size:
+            self._values = {}
+        return self._values.setdefault(value, value)
 
 
 class TokenChecker:
@@ -44,6 +78,7 @@ class TokenChecker:
         self._engine = engine
         self._clock = clock
         self._access_checks = access_checks
+        self._pool = ValuePool()
         self._cache = cache
         self._guard = guard
 
@@ -71,7 +106,7 @@ class TokenChecker:
             with self._engine.connect() as conn:
                 found = token_repo.find_by_digest(conn, digest)
             if found is not None:
-                row = CheckedToken(found, self._access_checks)
+                row = CheckedToken(found, self._access_checks, self._pool)
                 self._cache.put(digest, row, generation)
         if not self._live(row):
             raise TokenNotFound()
@@ -97,7 +132,7 @@ class TokenChecker:
 
     @staticmethod
     def allows(row: CheckedToken, scope: str | None) -> bool:
-        return scope is None or row.access.matches(scope)
+        return row.access.matches(scope, row.auth_id, row.session)
 
     def check(self, token: str, scope: str | None = None, tenant: str | None = None,
               client: str = '') -> tuple[str, Any]:

@@ -128,7 +128,9 @@ class JwtVerifier(Guard):
         if access is None:
             logger.debug('JWT access token refused: malformed acl or scope')
             raise unauthorized(token, acl)
-        if not access.matches(acl) or (tenant and tenant != claims.get('tenant_uuid')):
+        session = claims.get('session_uuid')
+        granted = access.matches(acl, claims['sub'], session if isinstance(session, str) else None)
+        if not granted or (tenant and tenant != claims.get('tenant_uuid')):
             raise forbidden(acl, tenant)
         return claims
 
@@ -203,8 +205,7 @@ class JwtVerifier(Guard):
             acl = scope.split() if isinstance(scope, str) else None
         if not isinstance(acl, list) or not all(isinstance(entry, str) for entry in acl):
             return None
-        session = claims.get('session_uuid')
-        return self._checks.get(acl, claims['sub'], session if isinstance(session, str) else None)
+        return self._checks.get(acl)  # one compiled form per distinct ACL, whoever holds it
 
 
 def _header(token: str) -> dict | None:

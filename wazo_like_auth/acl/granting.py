@@ -1,102 +1,10 @@
-"""ACL matching (wazo-token-api §2.4), pure and free of I/O.
-
-A token's ACL is a list of patterns; a required access is a dot-separated string.
-- ``*`` matches a run of characters without ``.`` or ``#`` (part of one word);
-- ``#`` matches anything, dots included;
-- a whole pattern segment ``me`` also matches the token's ``auth_id``, ``my_session`` its session
-  uuid, and ``edit`` also matches ``update`` (substitution on the pattern side only);
-- patterns are anchored and case-sensitive; every other character is literal;
-- a pattern starting with ``!`` denies: any matching negative wins over every positive.
-
-Patterns are compiled once per distinct (acl, auth_id, session) into two alternations, so a check
-is at most two regex matches whatever the size of the ACL.
-
-``refused_grant`` is the rule of what a holder of an ACL may hand out (policies, clients, links):
-positive entries it holds, bounded by its negative ones compared by language.
-"""
+"""``refused_grant``: what the holder of an ACL may hand out (admin spec §0.6; issue 12)."""
 from __future__ import annotations
 
-import re
-from collections import OrderedDict
 from collections.abc import Sequence
-from threading import Lock
 
-_RESERVED = {
-    'me': lambda auth_id, session: ('me', auth_id),
-    'my_session': lambda auth_id, session: ('my_session', session),
-    'edit': lambda auth_id, session: ('edit', 'update'),
-}
+from .matching import RESERVED, AccessCheck
 
-
-def _segment_regex(segment: str, auth_id: str | None, session_uuid: str | None) -> str:
-    substitute = _RESERVED.get(segment)
-    if substitute:
-        words = [w for w in substitute(auth_id, session_uuid) if w]
-        return '(?:' + '|'.join(re.escape(w) for w in words) + ')'
-    escaped = re.escape(segment)
-    return escaped.replace(r'\*', r'[^.#]*').replace(r'\#', '.*')
-
-
-def _pattern_regex(pattern: str, auth_id: str | None, session_uuid: str | None) -> str:
-    return r'\.'.join(_segment_regex(s, auth_id, session_uuid) for s in pattern.split('.'))
-
-
-def _alternation(patterns: list[str], auth_id, session_uuid) -> re.Pattern | None:
-    if not patterns:
-        return None
-    body = '|'.join(_pattern_regex(p, auth_id, session_uuid) for p in patterns)
-    return re.compile(f'(?:{body})', re.DOTALL)
-
-
-class AccessCheck:
-    """The compiled form of one token's ACL."""
-
-    __slots__ = ('_allow', '_deny')
-
-    def __init__(self, acl: Sequence[str], auth_id: str | None = None,
-                 session_uuid: str | None = None):
-        positives = [p for p in acl if not p.startswith('!')]
-        negatives = [p[1:] for p in acl if p.startswith('!')]
-        self._allow = _alternation(positives, auth_id, session_uuid)
-        self._deny = _alternation(negatives, auth_id, session_uuid)
-
-    def matches(self, required: str | None) -> bool:
-        """True iff the ACL grants ``required``; ``None`` (no scope asked) is always granted."""
-        if required is None:
-            return True
-        if self._deny is not None and self._deny.fullmatch(required):
-            return False
-        return self._allow is not None and self._allow.fullmatch(required) is not None
-
-
-class AccessCheckCache:
-    """A bounded LRU of compiled ACLs, shared by the requests of one process.
-
-    Tokens of one user share their ACL, so the compiled form is reused across tokens too.
-    """
-
-    def __init__(self, max_size: int = 4096):
-        self._max_size = max_size
-        self._items: OrderedDict[tuple, AccessCheck] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, acl: Sequence[str], auth_id: str | None, session_uuid: str | None) -> AccessCheck:
-        key = (tuple(acl), auth_id, session_uuid)
-        with self._lock:
-            check = self._items.get(key)
-            if check is not None:
-                self._items.move_to_end(key)
-                return check
-        check = AccessCheck(acl, auth_id, session_uuid)
-        with self._lock:
-            self._items[key] = check
-            if len(self._items) > self._max_size:
-                self._items.popitem(last=False)
-        return check
-
-
-# -- What a holder may hand out (admin spec §0.6; issue 12) ---------------------------------------
-#
 # An access pattern denotes a set of access strings (its language). Granting a positive entry `e`
 # (in a policy, a client, or through a link) gives its holders every string of `e`; the giver
 # must hold them all. Negatives are compared by language, not by text: `!confd.users.#` meets
@@ -111,7 +19,8 @@ _MAX_STEPS = 1_000_000
 
 def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
                   carried: Sequence[str] = (), auth_id: str | None = None,
-                  session_uuid: str | None = None) -> str | None:
+                  session_uuid: str | None = None,
+                  compiled: AccessCheck | None = None) -> str | None:
     """The first positive entry of ``granted`` that a token with ACL ``holder`` may not hand
     out, or None when it may hand out all of them.
 
@@ -128,16 +37,18 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     In (2), the holder's ``me``/``my_session`` stand for ``me`` and its own auth_id/session and
     ``edit`` for ``edit`` and ``update``; the grant's ``me``/``my_session`` stand for any one
     word (whoever gets it), and a carried ``!m`` covers them only literally. Negative entries
-    are never refused: they only take access away.
+    are never refused: they only take access away. ``compiled``: ``holder`` compiled, when
+    the caller has it.
     """
-    holder_check = AccessCheck(list(holder), auth_id, session_uuid)
+    holder_check = compiled or AccessCheck(holder)
     bounds = AccessCheck([a[1:] for a in [*granted, *carried] if a.startswith('!')])
     denied = [_variants(a[1:], auth_id, session_uuid) for a in holder if a.startswith('!')]
     budget = [_MAX_STEPS]
     for entry in granted:
         if entry.startswith('!'):
             continue
-        if not holder_check.matches(entry) or not _bounded(entry, denied, bounds, budget):
+        if not holder_check.matches(entry, auth_id, session_uuid) \
+                or not _bounded(entry, denied, bounds, budget):
             return entry
     return None
 
@@ -179,7 +90,7 @@ def _variants(pattern: str, auth_id: str | None, session_uuid: str | None,
 def _segment_choices(segment: str, auth_id, session_uuid, granted_side: bool) -> list:
     if granted_side and segment in ('me', 'my_session'):
         return [(segment, [(_WORD, '')])]  # the grantee's own id: any one word
-    substitute = _RESERVED.get(segment)
+    substitute = RESERVED.get(segment)
     if substitute:
         words = [w for w in substitute(auth_id, session_uuid) if w]
         return [(w, [(_LIT, c) for c in w]) for w in dict.fromkeys(words)]
