@@ -137,7 +137,7 @@ def build_services(config: dict, *, engine: Engine | None = None,
     guard = CheckGuard(throttling)
     cache, checker = _token_checker(config, engine, sessions, guard, clock)
     refresh_tokens, login_throttle, token_service = _logins(config, engine, sessions, hasher,
-                                                             throttling)
+                                                             throttling, clock)
     clients = ClientService(sessions=sessions, hasher=hasher)
     formats = AccessTokenFormats(keys=signing_keys(config, sessions, clock))
     oauth_tokens, devices = _oauth_grants(config, sessions, hasher, clock, token_service,
@@ -172,18 +172,18 @@ def _sessionmaker(engine: Engine) -> sessionmaker:
 
 
 def _logins(config: dict, engine: Engine, sessions: sessionmaker, hasher: PasswordHasher,
-            throttling: ThrottleSettings) -> tuple[RefreshTokenService, LoginThrottle,
-                                                   TokenService]:
+            throttling: ThrottleSettings, clock: Clock) -> tuple[RefreshTokenService,
+                                                                 LoginThrottle, TokenService]:
     """What every way of logging in shares: refresh tokens, the login throttle (one, so every
     login path counts in the same budget) and the token service."""
     refresh_tokens = RefreshTokenService(sessions=sessions, secret=token_secret(config))
     login_throttle = LoginThrottle(
         sessions=sessions, settings=throttling,
-        trail=LoginTrail(publish=config['events']['publish_logins']))
+        trail=LoginTrail(publish=config['events']['publish_logins']), clock=clock)
     token_service = TokenService(sessions=sessions, hasher=hasher,
                                  settings=token_settings(config),
                                  refresh_tokens=refresh_tokens, throttle=login_throttle,
-                                 engine=engine)
+                                 engine=engine, clock=clock)
     return refresh_tokens, login_throttle, token_service
 
 
@@ -195,7 +195,8 @@ def _oauth_grants(config: dict, sessions: sessionmaker, hasher: PasswordHasher, 
     oauth_tokens = OAuthTokenService(sessions=sessions, token_service=token_service,
                                      refresh_tokens=refresh_tokens,
                                      lifetime=config['default_token_lifetime'],
-                                     xivo_uuid=config['uuid'], guard=guard, formats=formats)
+                                     xivo_uuid=config['uuid'], guard=guard, formats=formats,
+                                     clock=clock)
     devices = DeviceFlow(sessions=sessions, hasher=hasher, token_service=token_service,
                          refresh_tokens=refresh_tokens, throttle=login_throttle,
                          settings=DeviceSettings.from_config(config), formats=formats,

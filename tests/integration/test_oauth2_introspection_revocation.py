@@ -177,3 +177,18 @@ def test_a_client_cannot_revoke_the_tokens_of_another(api, webapp, make_client, 
 def test_revocation_with_a_wrong_secret_is_invalid_client(api, webapp):
     response = api.post_form('/oauth2/revoke', {'token': 'x'}, auth=('webapp', 'wrong'))
     assert_oauth_error(response, 401, 'invalid_client')
+
+
+def test_tokens_are_issued_and_expire_by_the_service_clock(api, resource_server, make_client,
+                                                           clock):
+    backend = make_client('backend', acl=['confd.#'])
+    clock.advance(3600)  # the service's clock, as tests move it: an hour ahead of the wall
+    token = OAuth2Session('backend', backend['client_secret']).fetch_token(
+        api.token_url(), grant_type='client_credentials')['access_token']
+
+    found = introspect(api, resource_server, token)
+    assert found['active'] is True
+    assert abs(found['iat'] - (time.time() + 3600)) <= 5
+
+    clock.advance(found['exp'] - found['iat'] + 1)  # just past its lifetime
+    assert introspect(api, resource_server, token) == {'active': False}

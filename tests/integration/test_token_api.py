@@ -177,6 +177,14 @@ def test_issued_at_is_now(token, login):
     assert before <= utc(data['utc_issued_at']) <= after
 
 
+def test_issued_at_is_the_service_clock(token, login, clock):
+    clock.advance(3600)  # the service's clock, an hour ahead of the wall
+    before = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3600)
+    data = data_of(login())
+    after = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3600)
+    assert before <= utc(data['utc_issued_at']) <= after
+
+
 def test_token_records_session_address_and_user_agent(alice, login):
     data = data_of(login(headers={'User-Agent': 'my-phone/1.2 (test)'}))
     uuid.UUID(data['session_uuid'])

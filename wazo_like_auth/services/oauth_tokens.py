@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
+from ..clock import Clock, utc_now
 from ..models import Client
 from ..oauth2.clients import scope_string
 from ..oidc.authorize import SCOPES as OPENID_SCOPES
@@ -87,8 +88,9 @@ def grant_of(issued: IssuedToken) -> Grant:
 class OAuthTokenService:
     def __init__(self, *, sessions: sessionmaker, token_service: TokenService,
                  refresh_tokens: RefreshTokenService, lifetime: int, xivo_uuid: str | None,
-                 guard: CheckGuard, formats: AccessTokenFormats):
+                 guard: CheckGuard, formats: AccessTokenFormats, clock: Clock = utc_now):
         self._sessions = sessions
+        self._clock = clock
         self._formats = formats
         self._guard = guard
         self._tokens = token_service
@@ -130,7 +132,7 @@ class OAuthTokenService:
     def for_client(self, client: AuthenticatedClient, origin: Origin) -> Grant | None:
         """RFC 6749 §4.4: a token for the client itself; None if it was deleted meanwhile."""
         token_format = self._formats.of(client, origin.issuer)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self._clock()
         expires_at = now + dt.timedelta(seconds=self._lifetime)
         metadata = {'uuid': None, 'tenant_uuid': str(client.tenant_uuid),
                     'auth_id': client.client_id, 'pbx_user_uuid': None,
@@ -173,10 +175,9 @@ class OAuthTokenService:
                     return {'active': True, **found}
         return {'active': False}
 
-    @staticmethod
-    def _describe_access(db, value: str, client: AuthenticatedClient) -> dict | None:
+    def _describe_access(self, db, value: str, client: AuthenticatedClient) -> dict | None:
         row = oauth_repo.describe(db, tokens.token_digest(value))
-        if row is None or row.expires_at <= dt.datetime.now(dt.timezone.utc):
+        if row is None or row.expires_at <= self._clock():
             return None
         found = {'scope': scope_string(row.acl), 'client_id': row.client_id,
                  'username': row.username, 'sub': row.auth_id, 'token_type': 'Bearer',
@@ -267,5 +268,4 @@ class OAuthTokenService:
             return None
         with self._sessions() as db:
             row = oauth_repo.describe(db, tokens.token_digest(canonical))
-        return row if row is not None and row.expires_at > dt.datetime.now(dt.timezone.utc) \
-            else None
+        return row if row is not None and row.expires_at > self._clock() else None

@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
+from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
 from ..repositories import login_throttle as throttle_repo
 from ..repositories import logins as login_repo
@@ -56,9 +57,10 @@ class LoginThrottle:
     records in the same transaction, so a refused login's row commits with its failure."""
 
     def __init__(self, *, sessions: sessionmaker, settings: ThrottleSettings,
-                 trail: LoginTrail | None = None):
+                 trail: LoginTrail | None = None, clock: Clock = utc_now):
         self._sessions = sessions
         self._settings = settings
+        self._clock = clock
         self._trail = trail or LoginTrail()
 
     def check_login(self, attempt: LoginAttempt) -> None:
@@ -171,7 +173,7 @@ class LoginThrottle:
         if count is None or count[0] < limit:
             return
         end = count[1] + dt.timedelta(seconds=self._settings.window)
-        wait = max(1, math.ceil((end - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+        wait = max(1, math.ceil((end - self._clock()).total_seconds()))
         raise TooManyAttempts(headers={'Retry-After': str(wait)}, details={'retry_after': wait})
 
     def _record(self, db, subject: str, address: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
+from ..clock import Clock, utc_now
 from ..exceptions import AuthenticationFailed, TooManyAttempts, TooManySessions
 from ..models import User
 from ..passwords import PasswordHasher
@@ -103,8 +104,9 @@ class TokenSettings:
 class TokenService:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
                  settings: TokenSettings, refresh_tokens: RefreshTokenService,
-                 throttle: LoginThrottle, engine: Engine):
+                 throttle: LoginThrottle, engine: Engine, clock: Clock = utc_now):
         self._sessions = sessions
+        self._clock = clock
         self._engine = engine
         self._hasher = hasher
         self._settings = settings
@@ -232,7 +234,7 @@ class TokenService:
         tenant_uuid and purpose) within the caller's transaction; a JWT when the request has
         a ``token_format`` (services/access_tokens.py); ``acl`` when the caller has read it
         already (users.token_acl)."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self._clock()
         lifetime = request.expiration or self._settings.default_lifetime
         session_uuid = uuid.uuid4()
         metadata = {**(persistent or {}), **self.metadata(user)}
