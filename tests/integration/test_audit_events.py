@@ -249,6 +249,16 @@ def test_times_take_any_offset_and_an_unencoded_plus(admin):
                   '2000-01-01T01:00:00 01:00'):
         assert named(admin, 'auth_group_created', since=since)
     assert named(admin, 'auth_group_created', until='2000-01-01T00:00:00-05:00') == []
+    # Offsets past PostgreSQL's ±15:59, far years: read as the UTC time they name.
+    assert named(admin, 'auth_group_created', since='0462-08-28T00:55:43+23:35')
+    assert named(admin, 'auth_group_created', until='9999-12-30T23:00:00-23:59')
+    assert named(admin, 'auth_group_created', until='2000-01-01T23:30:00+23:30') == []
+
+
+def test_a_time_before_year_1_in_utc_is_400(admin):
+    error = assert_error(admin.get('/events', query={'since': '0001-01-01T00:00:00+01:00'}),
+                         400, 'invalid-list-param')
+    assert 'since' in error['details']
 
 
 def test_events_need_their_acl(client, make_user, login):

@@ -71,9 +71,11 @@ def _time(name: str, value: str | None) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(_SPACED_OFFSET.sub(r'+\1', value.strip()))
-    except ValueError:
+        # In UTC: PostgreSQL refuses offsets past 15:59, which Python accepts up to 23:59.
+        moment = moment.astimezone(dt.timezone.utc) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):  # OverflowError: before year 1 once in UTC
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if moment is None:
         raise invalid_param(name, 'Not an ISO 8601 time with an offset '
                                   '(e.g. 2026-12-06T08:00:00Z or 2026-12-06T09:00:00+01:00).',
                             'type')
