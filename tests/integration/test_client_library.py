@@ -17,6 +17,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from tests.support.clock import ManualMonotonic
 from tests.support.live_server import LiveServer, closed_port_url
 from wazo_like_auth.client import (AuthClient, InvalidCredentials, ServiceUnavailable,
                                    UnexpectedResponse)
@@ -46,19 +47,6 @@ def base_url(auth_server):
 @pytest.fixture
 def user(make_user):
     return make_user(acl=['auth.users.me.tokens.#', 'confd.#'])
-
-
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -101,7 +89,7 @@ def test_public_prefix_works_too(new_client, auth_server, user):
 
 
 def test_token_is_renewed_by_password_inside_the_margin(new_client, base_url, auth_server, user):
-    clock = Clock()
+    clock = ManualMonotonic()
     client = new_client(username='alice', password='s3cret', expiration=100, clock=clock)
     first = client.token()
     clock.advance(69)  # margin = min(max(30 s, 10 %), 50 %) = 30 s: renew from 70 s on
@@ -118,7 +106,7 @@ def test_refresh_token_renews_across_many_expiries_without_password(new_client, 
     bootstrap.token()
     stored = bootstrap.refresh_token
     assert stored
-    clock = Clock()
+    clock = ManualMonotonic()
     client = new_client(refresh_token=stored, client_id='app', expiration=60, clock=clock)
     seen = set()
     for _ in range(5):
@@ -251,7 +239,7 @@ def test_bad_request_raises_unexpected_response(new_client, user):
 
 
 def test_outage_inside_the_margin_keeps_the_token_until_it_expires(app, user):
-    clock = Clock()
+    clock = ManualMonotonic()
     with LiveServer(app) as server:
         client = AuthClient(f'{server.url}/0.1', username='alice', password='s3cret',
                             expiration=100, clock=clock)

@@ -9,6 +9,7 @@ import uuid
 import pytest
 import requests
 
+from tests.support.clock import ManualMonotonic
 from tests.support.envelope import ENVELOPE_KEYS
 from tests.support.live_server import LiveServer, closed_port_url
 
@@ -25,14 +26,6 @@ def _example_backend():
 
 
 create_backend = _example_backend()
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -170,7 +163,7 @@ def test_positive_answer_is_cached_per_acl(backend, auth_server, token_with):
 
 
 def test_revoked_token_is_served_from_cache_until_ttl(backend, auth_server, token_with):
-    clock = Clock()
+    clock = ManualMonotonic()
     token = token_with('confd.#')
     server = backend(cache_ttl=0.3, clock=clock)
     assert _get(server, PROFILE, token).status_code == 200

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.support import access_tokens
+from tests.support.clock import ManualMonotonic
 from tests.support.jwt_verifier import protected_app
 from tests.support.live_server import LiveServer
 from tests.support.polling import wait_until
@@ -30,17 +31,9 @@ AUDIENCE = 'confd'
 CHECKS = '/0.1/token/'
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def mono() -> Clock:
-    return Clock()
+def mono() -> ManualMonotonic:
+    return ManualMonotonic()
 
 
 @pytest.fixture

@@ -15,3 +15,17 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move time forward, as waiting ``seconds`` would."""
         self._offset += dt.timedelta(seconds=seconds)
+
+
+class ManualMonotonic:
+    """A monotonic clock (seconds, as ``time.monotonic``) the test moves by hand: set ``now``
+    or call ``advance``."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -14,6 +14,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 
 from tests.support import access_tokens
+from tests.support.clock import ManualMonotonic
 from tests.support.envelope import ENVELOPE_KEYS
 from tests.support.jwt_access import register_jwt_client
 from tests.support.live_server import LiveServer
@@ -37,16 +38,6 @@ def _example(name: str):
 protected_app = _example('protected_app')
 
 
-class Monotonic:
-    """The verifier's key-cache clock, moved by the test."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def auth_server(live) -> LiveServer:
     """The service under test, served over HTTP (the one ``api`` talks to)."""
@@ -65,8 +56,8 @@ def signing_keys(oauth_app):
 
 
 @pytest.fixture
-def mono() -> Monotonic:
-    return Monotonic()
+def mono() -> ManualMonotonic:
+    return ManualMonotonic()
 
 
 @pytest.fixture

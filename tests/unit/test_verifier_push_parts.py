@@ -10,20 +10,13 @@ import uuid
 
 import pytest
 
+from tests.support.clock import ManualMonotonic
 from wazo_like_auth.verifier import PushRevocation
 from wazo_like_auth.verifier.cache import PositiveCache
 from wazo_like_auth.verifier.ended_sessions import EndedSessions
 from wazo_like_auth.verifier.push import EVENT, ended_session
 
 SESSION = str(uuid.uuid4())
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _event(name=EVENT, **data) -> bytes:
@@ -57,7 +50,7 @@ def test_anything_else_ends_no_session(body, headers):
 
 
 def test_a_cached_check_lasts_the_push_ttl_only_while_push_is_live_and_knows_its_session():
-    clock = Clock()
+    clock = ManualMonotonic()
     cache = PositiveCache(5.0, 100, clock, push_ttl=300.0)
     known, unknown = cache.key('a', 'acl', None), cache.key('b', 'acl', None)
     cache.remember(known, cache.generation(), SESSION)
@@ -70,7 +63,7 @@ def test_a_cached_check_lasts_the_push_ttl_only_while_push_is_live_and_knows_its
 
 
 def test_a_cached_check_never_outlives_the_token():
-    clock = Clock()
+    clock = ManualMonotonic()
     cache = PositiveCache(5.0, 100, clock, push_ttl=300.0)
     key = cache.key('a', 'acl', None)
     cache.remember(key, cache.generation(), SESSION, lifetime=30.0)
@@ -81,7 +74,7 @@ def test_a_cached_check_never_outlives_the_token():
 
 
 def test_a_session_end_drops_every_check_of_that_session_and_no_other():
-    cache = PositiveCache(5.0, 100, Clock(), push_ttl=300.0)
+    cache = PositiveCache(5.0, 100, ManualMonotonic(), push_ttl=300.0)
     other = str(uuid.uuid4())
     mine = [cache.key('a', acl, None) for acl in ('x', 'y')]
     theirs = cache.key('b', 'x', None)
@@ -94,7 +87,7 @@ def test_a_session_end_drops_every_check_of_that_session_and_no_other():
 
 
 def test_an_answer_given_before_a_session_end_is_not_cached_after_it():
-    cache = PositiveCache(5.0, 100, Clock(), push_ttl=300.0)
+    cache = PositiveCache(5.0, 100, ManualMonotonic(), push_ttl=300.0)
     key = cache.key('a', 'acl', None)
     asked_at = cache.generation()
     cache.drop_session(SESSION)  # the event arrives while the answer travels
@@ -106,7 +99,7 @@ def test_an_answer_given_before_a_session_end_is_not_cached_after_it():
 
 
 def test_the_cache_stays_bounded_and_forgets_evicted_entries_by_session():
-    cache = PositiveCache(5.0, 3, Clock(), push_ttl=300.0)
+    cache = PositiveCache(5.0, 3, ManualMonotonic(), push_ttl=300.0)
     keys = [cache.key(str(n), 'acl', None) for n in range(10)]
     for key in keys:
         cache.remember(key, cache.generation(), SESSION)
@@ -117,7 +110,7 @@ def test_the_cache_stays_bounded_and_forgets_evicted_entries_by_session():
 
 
 def test_an_ended_session_is_remembered_for_a_while_then_forgotten():
-    clock = Clock()
+    clock = ManualMonotonic()
     ended = EndedSessions(keep_for=100.0, wall_clock=clock)
     ended.add(SESSION)
     assert ended.refuses(SESSION, token_expiry=clock.now + 50)
@@ -130,7 +123,7 @@ def test_an_ended_session_is_remembered_for_a_while_then_forgotten():
 
 
 def test_a_refused_token_of_an_ended_session_stays_refused_until_it_expires():
-    clock = Clock()
+    clock = ManualMonotonic()
     ended = EndedSessions(keep_for=100.0, wall_clock=clock)
     ended.add(SESSION)
     assert ended.refuses(SESSION, token_expiry=clock.now + 500)
