@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .bus.settings import AMQP_VALIDATORS
+from .config_checks import one_of as _one_of
 from .mail_settings import MAIL_VALIDATORS
 from .oauth2.settings import validate_clients
 
@@ -48,14 +49,6 @@ def _boolean(value: Any) -> bool:
     if isinstance(value, str) and value.lower() in ('true', 'false', '1', '0', 'yes', 'no'):
         return value.lower() in ('true', '1', 'yes')
     raise ValueError('must be true or false')
-
-
-def _one_of(*choices: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f'must be one of {", ".join(choices)}')
-        return value
-    return check
 
 
 def _log_level(value: Any) -> str:

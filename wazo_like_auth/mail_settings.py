@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config_checks import one_of, strict_boolean
+
 SECURITY_MODES = ('none', 'starttls', 'tls')
 _HOST_RE = re.compile(r'^[A-Za-z0-9.:\[\]-]{1,253}$')
 _ADDRESS_RE = re.compile(r'^[^\s@<>"]+@[^\s@<>"]+$')
@@ -52,18 +54,6 @@ def _address(value: Any) -> str:
     return value
 
 
-def _security(value: Any) -> str:
-    if value not in SECURITY_MODES:
-        raise ValueError(f'must be one of {", ".join(SECURITY_MODES)}')
-    return value
-
-
-def _enabled(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError('must be true or false')
-    return value
-
-
 def _directory(value: Any) -> str | None:
     if value is None:
         return None
@@ -92,7 +82,7 @@ def _link(value: Any) -> str | None:
 MAIL_VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('smtp', 'host'): _optional_text(_HOST_RE, 'a host name or address'),
     ('smtp', 'port'): _int_between(1, 65535),
-    ('smtp', 'security'): _security,
+    ('smtp', 'security'): one_of(*SECURITY_MODES),
     ('smtp', 'username'): _optional_text(),
     ('smtp', 'password'): _optional_text(),
     ('smtp', 'timeout'): _int_between(1, 300),
@@ -110,7 +100,7 @@ MAIL_VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('mail', 'request_window'): _int_between(1, 86400),
     ('password_reset_expiration',): _int_between(60, 31_536_000),
     ('email_confirmation_expiration',): _int_between(60, 31_536_000),
-    ('registration', 'enabled'): _enabled,
+    ('registration', 'enabled'): strict_boolean,
 }
 
 

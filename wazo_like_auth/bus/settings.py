@@ -12,15 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..config_checks import one_of, strict_boolean
 from .address import BrokerAddress
 
 EXCHANGE_TYPES = ('topic', 'headers', 'direct', 'fanout')
-
-
-def _enabled(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError('must be true or false')
-    return value
 
 
 def _uri(value: Any) -> str:
@@ -36,12 +31,6 @@ def _exchange_name(value: Any) -> str:
     return value
 
 
-def _exchange_type(value: Any) -> str:
-    if value not in EXCHANGE_TYPES:
-        raise ValueError(f'must be one of {", ".join(EXCHANGE_TYPES)}')
-    return value
-
-
 def _seconds(low: float, high: float) -> Callable[[Any], float]:
     def check(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -52,10 +41,10 @@ def _seconds(low: float, high: float) -> Callable[[Any], float]:
 
 
 AMQP_VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
-    ('amqp', 'enabled'): _enabled,
+    ('amqp', 'enabled'): strict_boolean,
     ('amqp', 'uri'): _uri,
     ('amqp', 'exchange_name'): _exchange_name,
-    ('amqp', 'exchange_type'): _exchange_type,
+    ('amqp', 'exchange_type'): one_of(*EXCHANGE_TYPES),
     ('amqp', 'poll_interval'): _seconds(0.01, 60),
     ('amqp', 'retry_initial_delay'): _seconds(0.01, 3600),
     ('amqp', 'retry_max_delay'): _seconds(0.01, 3600),
