@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
         'max_body_size': 1024 * 1024,
     },
     'db_uri': None,  # None: an embedded PostgreSQL in state_dir
-    'db_pool_size': 8,
+    'db_pool_size': 10,
     'db_connect_timeout': 2,
     'db_statement_timeout': 2000,
     'state_dir': None,  # None: /var/lib/wazo-like-auth as root, else ~/.local/state/...

@@ -60,7 +60,11 @@ def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
     engine = create_engine(
         url(config['db_uri']),
         pool_size=pool_size or config['db_pool_size'],
-        max_overflow=2,
+        # No overflow: a connection beyond the pool is closed when it is returned, so a burst
+        # of requests (64 logins at once) opened and closed PostgreSQL backends over and over
+        # (a fork and an authentication on the server each time: 2-3x the database CPU of a
+        # login). A request finding every connection busy waits for one (pool_timeout).
+        max_overflow=0,
         pool_timeout=config['db_connect_timeout'],
         connect_args={
             'connect_timeout': config['db_connect_timeout'],
