@@ -60,8 +60,11 @@ def paginate(db: Session, base: Select, query: ListQuery, *, columns: Mapping[st
         pattern = search_pattern(query.search)
         conditions.append(or_(*(cast(columns[name], String).ilike(pattern)
                                 for name in searchable)))
-    filtered_query = base.where(and_(*conditions)) if conditions else base
-    filtered = db.scalar(select(func.count()).select_from(filtered_query.subquery()))
+    if conditions:
+        filtered_query = base.where(and_(*conditions))
+        filtered = db.scalar(select(func.count()).select_from(filtered_query.subquery()))
+    else:  # no filter: the same count again would be a statement for nothing
+        filtered_query, filtered = base, total
     if query.order:
         column = columns[query.order]
         filtered_query = filtered_query.order_by(
