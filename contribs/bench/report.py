@@ -39,6 +39,10 @@ Reading the numbers:
   throughputs would compare as on a machine where the servers had the CPU to themselves.
 - Each scenario starts from idle servers (the run waits for their CPU to drop), so a backlog of
   bcrypt logins is not charged to the next scenario.
+- The login row's bound (cores ÷ one bcrypt verify) takes the verify measured with every core
+  verifying at once, right before and after each login row: the host's speed drifts by a few
+  per cent over minutes, and a verify timed at the run's start on an idle core would not be
+  the speed the login rows had.
 - Unknown tokens are checked with GET: wrk cannot read a HEAD answer announcing a body.
 - The checks use one token of the bootstrapped user (ACL `#`); login and refresh use that one
   user too, so they also measure what serialises logins of one user (its row lock).
@@ -81,6 +85,7 @@ class RunReport:
     postgres_version: str
     rows: list[Row] = field(default_factory=list)
     bcrypt_verify: float = 0.0  # CPU seconds of one verification at the configured cost
+    verify_beside: list[float] = field(default_factory=list)  # the same, beside login rows
     load_average: float = 0.0  # 1-minute load average when the run started: other work skews
     scale: ScaleSection | None = None
     mixed: list[MixedSection] = field(default_factory=list)  # one per concurrency level
@@ -146,6 +151,13 @@ def _pairs(over: dict[int, float], under: dict[int, float]) -> str:
     return ', '.join(parts) or 'n/a'
 
 
+def _where(report: RunReport) -> str:
+    """Where the bound's verify was measured (the login row's bound: runner.py)."""
+    if report.verify_beside:
+        return ' on every core beside the login rows'
+    return ''
+
+
 def _ratio_line(label: str, over: dict[int, float], under: dict[int, float],
                 note: str = '') -> str:
     return f'{label}: {_pairs(over, under)}{note}'
@@ -181,7 +193,8 @@ def ratios(report: RunReport) -> list[str]:
         'nginx not installed',
         _ratio_line('login/(cores ÷ one bcrypt verify)', rps['login'],
                     {c: bound for c in rps['login']},
-                    f' ({cores} cores ÷ {report.bcrypt_verify * 1000:.1f} ms CPU = '
+                    f' ({cores} cores ÷ {report.bcrypt_verify * 1000:.1f} ms CPU'
+                    f'{_where(report)} = '
                     f'{bound:.1f} logins/s){by_cpu}{_pairs(verify, cost["login"])}'),
         _ratio_line('refresh/check', rps['refresh'], rps['head'],
                     by_cpu + _pairs(cost['head'], cost['refresh'])),
