@@ -132,10 +132,10 @@ def _draw(rng: random.Random) -> str:
 def _client(index, port, fixtures, label, duration, replay, ready, go, results) -> None:
     """One client process: ``replay`` (churn only) is the list of ops it sends, evenly over
     ``duration``; otherwise checkers check as fast as they can and, with churn, the others
-    churn at their pace. Puts (index, counts, its CPU seconds over the window) on
-    ``results``."""
+    churn at their pace. Puts (index, counts, its CPU seconds over the window, the seconds it
+    checked: 0 for a churning client) on ``results``."""
     counts: Counter = Counter()
-    spent = 0.0
+    spent = checked = 0.0
     try:
         client = _Client(index, port, fixtures)
         for token in client.pool:  # cached before the window
@@ -146,16 +146,17 @@ def _client(index, port, fixtures, label, duration, replay, ready, go, results) 
         if replay is not None:
             _replay(client, replay, duration, counts)
         elif index < CHECKERS:
-            end = time.monotonic() + duration
-            while time.monotonic() < end:
+            began = time.monotonic()
+            while time.monotonic() - began < duration:
                 client.step('check', counts)
+            checked = time.monotonic() - began
         elif label == WITH:
             _churn(client, index == CHECKERS, duration, counts)
         spent = time.process_time() - started
     except Exception as e:  # reported, never lost in the child
         counts['errors'] += 1
         counts[f'failed: {type(e).__name__}: {e}'] += 1
-    results.put((index, dict(counts), spent))
+    results.put((index, dict(counts), spent, checked))
 
 
 def _churn(client: _Client, logs_in: bool, duration: float, counts: Counter) -> None:
@@ -211,13 +212,17 @@ def _one(port: int, fixtures: Fixtures, label: str, duration: float, probe,
     started = time.monotonic()
     go.set()
     run = ChurnRun(label, 0.0, Counter(), 0.0, 0, client_cpu=0.0)
+    checked = []
     for _ in procs:
-        index, counts, spent = results.get(timeout=duration + 120)
+        index, counts, spent, seconds = results.get(timeout=duration + 120)
         run.counts.update(counts)
         run.client_cpu += spent
         if index >= CHECKERS:
             run.ops[index] = counts
+        elif seconds:
+            checked.append(seconds)
     run.seconds = time.monotonic() - started
+    run.check_seconds = sum(checked) / len(checked) if checked else 0.0
     if probe:
         probe.stop()
         run.server_cpu = probe.used['service'] + (probe.used['postgres'] or 0.0)
