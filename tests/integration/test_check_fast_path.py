@@ -2,6 +2,7 @@
 full path, and every case the cache alone cannot decide handed to the full path."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -10,6 +11,7 @@ from tests.support.apps import running_app
 from tests.support.credentials import basic
 from tests.support.fast_path import Behind, ask
 from wazo_like_auth.http.check_fast_path import CheckFastPath
+from wazo_like_auth.services.views import token_view
 
 SCOPE = 'confd.users.me.read'
 
@@ -42,6 +44,15 @@ def test_cached_answer_is_the_full_paths_answer(client, token, method, prefix, q
     assert _no_request_id(cached.headers) == _no_request_id(full.headers)
     assert cached.headers['X-Request-Id'] == 'abc-123'
     assert full.headers['X-Request-Id'] != cached.headers['X-Request-Id']
+
+
+def test_cached_get_body_is_the_tokens_view_and_keeps_no_token(services, client, token):
+    client.get(f'/0.1/token/{token}')  # cached, and the body's fixed part kept with it
+    bodies = [client.get(f'/0.1/token/{case(token)}').get_data() for case in (str, str.upper)]
+    value, row = services.token_checker.peek(token, None)
+    assert bodies[0] == bodies[1] == json.dumps({'data': token_view(value, row)}).encode()
+    assert json.loads(bodies[0])['data']['token'] == token
+    assert row.check_body_tail is not None and token.encode() not in row.check_body_tail
 
 
 def test_cached_valid_check_does_not_reach_flask(client, fast, token):

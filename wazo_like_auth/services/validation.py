@@ -34,7 +34,8 @@ class CheckedToken:
     wherever it repeats the auth_id, and values common to many tokens (``ValuePool``)."""
 
     __slots__ = ('auth_id', 'session_uuid', 'session', 'acl', 'access', 'expires_at', 'issued_at',
-                 'pbx_user_uuid', 'xivo_uuid', 'metadata', 'user_agent', 'remote_addr')
+                 'pbx_user_uuid', 'xivo_uuid', 'metadata', 'user_agent', 'remote_addr',
+                 'check_body_tail')
 
     def __init__(self, row: Any, access_checks: AccessCheckCache, pool: ValuePool):
         self.auth_id = auth_id = row.auth_id
@@ -52,6 +53,9 @@ class CheckedToken:
             metadata = {pool.share(key): auth_id if value == auth_id else pool.share(value)
                         for key, value in metadata.items()}
         self.metadata = metadata
+        # The GET check's body after the token value, serialised by the HTTP layer at the first
+        # GET of this token (http/tokens.check_body): no secret in it, nothing for HEAD-only.
+        self.check_body_tail: bytes | None = None
 
 
 class ValuePool:
