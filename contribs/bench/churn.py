@@ -211,18 +211,9 @@ def _one(port: int, fixtures: Fixtures, label: str, duration: float, probe,
         probe.start()
     started = time.monotonic()
     go.set()
-    run = ChurnRun(label, 0.0, Counter(), 0.0, 0, client_cpu=0.0)
-    checked = []
-    for _ in procs:
-        index, counts, spent, seconds = results.get(timeout=duration + 120)
-        run.counts.update(counts)
-        run.client_cpu += spent
-        if index >= CHECKERS:
-            run.ops[index] = counts
-        elif seconds:
-            checked.append(seconds)
+    run = _collect(ChurnRun(label, 0.0, Counter(), 0.0, 0, client_cpu=0.0), results,
+                   len(procs), duration)
     run.seconds = time.monotonic() - started
-    run.check_seconds = sum(checked) / len(checked) if checked else 0.0
     if probe:
         probe.stop()
         run.server_cpu = probe.used['service'] + (probe.used['postgres'] or 0.0)
@@ -233,6 +224,22 @@ def _one(port: int, fixtures: Fixtures, label: str, duration: float, probe,
     # Admin requests check the admin's (cached) token too; a new token's first check cannot
     # be a hit and is left out.
     run.known_checks = run.counts['check'] + run.counts['read'] + run.counts['write']
+    return run
+
+
+def _collect(run: ChurnRun, results, clients: int, duration: float) -> ChurnRun:
+    """``run`` with what the ``clients`` put on ``results``: their counts and CPU, each
+    churning client's ops, and the checkers' mean window."""
+    checked = []
+    for _ in range(clients):
+        index, counts, spent, seconds = results.get(timeout=duration + 120)
+        run.counts.update(counts)
+        run.client_cpu += spent
+        if index >= CHECKERS:
+            run.ops[index] = counts
+        elif seconds:
+            checked.append(seconds)
+    run.check_seconds = sum(checked) / len(checked) if checked else 0.0
     return run
 
 
