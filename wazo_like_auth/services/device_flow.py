@@ -31,7 +31,7 @@ from ..repositories import users as user_repo
 from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
 from .login_trail import LoginAttempt, plausible_login
-from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
+from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of, openid_request
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .tokens import LoginRequest, TokenService
@@ -142,12 +142,15 @@ class DeviceFlow:
             return InvalidGrant('The user who approved is no longer enabled')
         if not governs(db, client.tenant_uuid, user.tenant_uuid):
             return InvalidGrant("The user who approved is outside the client's tenants")
-        login = user.username or str(user.uuid)
+        login, scope = user.username or str(user.uuid), row.scope.split()
+        # With ``openid``, the token records its OpenID grant as the password grant's does
+        # (metadata ``oidc``), so the token endpoint answers an ID token (token_grants.py).
         request = LoginRequest(login=login, client_id=client.client_id,
                                user_agent=origin.user_agent, remote_addr=origin.remote_addr,
-                               token_format=token_format)
+                               token_format=token_format,
+                               openid=openid_request(scope, origin.issuer))
         refresh = None
-        if OFFLINE_ACCESS in row.scope.split():
+        if OFFLINE_ACCESS in scope:
             refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
                                            mobile=False, backend='wazo_user',
                                            user_agent=origin.user_agent,
@@ -158,6 +161,7 @@ class DeviceFlow:
                                      client.client_id)
         self._tokens.check_session_limit(db, user)
         if refresh is not None:
+            self._tokens.remember_openid(db, refresh.uuid, issued)
             issued.extra['refresh_token'] = refresh.value
         return grant_of(issued)
 

@@ -68,9 +68,10 @@ class Grant:
         return body
 
 
-def _openid(scope: Sequence[str], issuer: str | None) -> OpenIdRequest | None:
-    """The OpenID part of a password grant's scope; None without ``openid``. Scopes that are
-    not OpenID ones are ignored (OIDC Core §3.1.2.1), as the authorization endpoint does."""
+def openid_request(scope: Sequence[str], issuer: str | None) -> OpenIdRequest | None:
+    """The OpenID part of a password or device grant's scope; None without ``openid``. Scopes
+    that are not OpenID ones are ignored (OIDC Core §3.1.2.1), as the authorization endpoint
+    does."""
     if 'openid' not in scope or not issuer:
         return None
     return OpenIdRequest(scope=tuple(s for s in scope if s in OPENID_SCOPES), issuer=issuer)
@@ -109,7 +110,7 @@ class OAuthTokenService:
             client_id=client.client_id, client_tenant_uuid=client.tenant_uuid,
             user_agent=origin.user_agent, remote_addr=origin.remote_addr,
             token_format=self._formats.of(client, origin.issuer), endpoint=OAUTH2_TOKEN,
-            openid=_openid(scope, origin.issuer)))
+            openid=openid_request(scope, origin.issuer)))
         self._mark(issued, client)
         return grant_of(issued)
 

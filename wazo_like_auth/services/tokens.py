@@ -209,14 +209,19 @@ class TokenService:
                             refresh_token_uuid=refresh.uuid if refresh else None)
         self.check_session_limit(db, user)
         if refresh is not None:
-            if request.openid is not None:
-                # Its refreshes answer ID tokens of this grant (the latest one wins, as in
-                # the code flow: one refresh token per user and client).
-                refresh_repo.set_metadata(db, refresh.uuid,
-                                          {'oidc': issued.data['metadata']['oidc']})
+            self.remember_openid(db, refresh.uuid, issued)
             issued.sessions_revoked = refresh.sessions_revoked
             issued.extra['refresh_token'] = refresh.value
         return issued
+
+    @staticmethod
+    def remember_openid(db, refresh_uuid: uuid.UUID, issued: IssuedToken) -> None:
+        """Record on the refresh token the OpenID grant of ``issued`` (metadata ``oidc``), if
+        it is one: its refreshes then answer ID tokens of that grant (the latest one wins,
+        as in the code flow: one refresh token per user and client)."""
+        oidc = issued.data['metadata'].get('oidc')
+        if oidc is not None:
+            refresh_repo.set_metadata(db, refresh_uuid, {'oidc': oidc})
 
     def check_session_limit(self, db, user: User | Row) -> None:
         """At most max_user_concurrent_sessions live sessions for purposes user and
