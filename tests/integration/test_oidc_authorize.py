@@ -230,6 +230,22 @@ def test_code_of_another_client_is_invalid_grant(api, admin_token, issuer, webap
     assert exchange(issuer, webapp, code).status_code == 200  # still the owner's
 
 
+def test_code_answers_only_at_its_issuers_token_endpoint(api, issuer, webapp, alice):
+    code = callback_params(sign_in(requests.Session(), auth_url(issuer)))['code']
+    global_token = requests.get(f'{api.base}/api/auth/0.1/.well-known/openid-configuration',
+                                timeout=10).json()['token_endpoint']
+    data = {'grant_type': 'authorization_code', 'code': code, 'redirect_uri': REDIRECT,
+            'code_verifier': VERIFIER}
+
+    elsewhere = requests.post(global_token, data=data, timeout=10,
+                              auth=(webapp['client_id'], webapp['client_secret']))
+
+    assert elsewhere.status_code == 400 and elsewhere.json()['error'] == 'invalid_grant'
+    answered = exchange(issuer, webapp, code)  # still usable where it was issued
+    assert answered.status_code == 200, answered.text
+    assert api.is_valid(answered.json()['access_token'])
+
+
 def test_very_long_parameters_never_fail_the_server(api, issuer, webapp, alice):
     for params in ({'state': 's' * 5000}, {'nonce': 'n' * 5000}, {'scope': 'openid ' * 400},
                    {'login_hint': 'h' * 3000}, {'redirect_uri': REDIRECT + 'x' * 3000}):

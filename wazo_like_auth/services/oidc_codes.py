@@ -102,6 +102,11 @@ class CodeService:
         row = oidc_repo.code_for_update(db, _digest(code or ''))
         if row is None or row.client_uuid != client.uuid:
             return InvalidGrant('Unknown, expired or used code, or issued to another client')
+        if row.issuer != origin.issuer:
+            # A code answers only at the token endpoint of the issuer that gave it (one
+            # authorization server per realm, as Keycloak's): its tokens would otherwise mix
+            # two issuers. Left usable at its own.
+            return InvalidGrant('This code was issued by another issuer')
         if row.used_at is not None:
             self._revoke_first_use(db, row)
             return InvalidGrant('This code was already used: what it gave is revoked')
