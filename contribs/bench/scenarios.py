@@ -41,6 +41,36 @@ class Row:
     postgres_cpu: float | None
 
 
+def by_concurrency(rows: list[Row], key: str) -> dict[int, Row]:
+    """The rows of scenario ``key``, one per concurrency: a scenario measured several times
+    in the run (runner.REPEATED) as one row (``merged``)."""
+    groups: dict[int, list[Row]] = {}
+    for row in rows:
+        if row.scenario.key == key:
+            groups.setdefault(row.concurrency, []).append(row)
+    return {c: merged(group) for c, group in groups.items()}
+
+
+def merged(rows: list[Row]) -> Row:
+    """Samples of one scenario at one concurrency as one row: requests, seconds, errors and
+    CPU added up; each latency the worst sample's (the union's percentile lies between the
+    samples' own, so this never flatters)."""
+    if len(rows) == 1:
+        return rows[0]
+    results = [row.result for row in rows]
+    result = Result(requests=sum(r.requests for r in results),
+                    seconds=sum(r.seconds for r in results),
+                    errors=sum(r.errors for r in results), p50=max(r.p50 for r in results),
+                    p90=max(r.p90 for r in results), p99=max(r.p99 for r in results))
+    return Row(rows[0].scenario, rows[0].concurrency, result,
+               _total([row.service_cpu for row in rows]),
+               _total([row.postgres_cpu for row in rows]))
+
+
+def _total(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(values)
+
+
 @dataclass(frozen=True)
 class Fixtures:
     token: str

@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 
 from . import jwt_tokens
+from .scenarios import by_concurrency
 
 
 def _rows(report, key: str) -> dict:
-    return {row.concurrency: row for row in report.rows if row.scenario.key == key}
+    return by_concurrency(report.rows, key)
 
 
 def _cpu_ms(row, which: str) -> float | None:
