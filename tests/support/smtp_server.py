@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 import socket
 import threading
@@ -19,6 +20,12 @@ import pytest
 
 from tests.support.polling import wait_until
 from wazo_like_auth.app import services_of
+
+
+# aiosmtpd logs each session's end from its own thread, often after the test that opened it
+# is over and pytest has closed the stream that test's logging wrote to ("--- Logging error
+# ---" in the suite's output). What the tests check is what the server received.
+logging.getLogger('mail.log').setLevel(logging.CRITICAL)
 
 
 def free_port() -> int:
