@@ -26,8 +26,8 @@ LAYERS: list[tuple[str, set[str]]] = [
                 'migrations'}),
     ('client library', {'client', 'verifier'}),
     ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
-                     'config', 'config_values', 'config_checks', 'metrics', 'logs', 'embedded_db',
-                     'mail', 'mail_settings', 'mail_tokens', 'bus'}),
+                     'config', 'config_defaults', 'config_values', 'config_checks', 'metrics',
+                     'logs', 'embedded_db', 'mail', 'mail_settings', 'mail_tokens', 'bus'}),
 ]
 
 
