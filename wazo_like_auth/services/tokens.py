@@ -219,7 +219,7 @@ class TokenService:
         """Record on the refresh token the OpenID grant of ``issued`` (metadata ``oidc``), if
         it is one: its refreshes then answer ID tokens of that grant (the latest one wins,
         as in the code flow: one refresh token per user and client)."""
-        oidc = issued.data['metadata'].get('oidc')
+        oidc = (issued.data.get('metadata') or {}).get('oidc')
         if oidc is not None:
             refresh_repo.set_metadata(db, refresh_uuid, {'oidc': oidc})
 

@@ -1,8 +1,8 @@
 """The token endpoint's OpenID Connect grants: the authorization code grant (RFC 6749 §4.1.3,
 RFC 7636 §4.5, OIDC Core §3.1.3), ID tokens on refresh (OIDC Core §12.2), and ID tokens for
 the password and device grants asked with the ``openid`` scope (a token response to an OpenID
-request has one, OIDC Core §3.1.3.3; Keycloak's direct access and device grants do the same). Given to
-services.oauth2.token_endpoint.TokenEndpoint as extra grant handlers."""
+request has one, OIDC Core §3.1.3.3; Keycloak's direct access and device grants do the same).
+Given to services.oauth2.token_endpoint.TokenEndpoint as extra grant handlers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
