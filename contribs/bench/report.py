@@ -43,8 +43,8 @@ Reading the numbers:
   verifying at once, right before and after each login row: the host's speed drifts by a few
   per cent over minutes, and a verify timed at the run's start on an idle core would not be
   the speed the login rows had. The login row also lasts long enough for 40 logins per core
-  (10 s at cost 12, whatever `--duration`): in a 5 s window, the login each core has half
-  done at the end is a 2-5 % error.
+  (about 9 s at cost 12, even with a shorter `--duration`): in a 5 s window, the login each
+  core has half done at the end is a 2-5 % error.
 - The cached check, its JWT twin and granian's bare WSGI 204 are measured twice per
   concurrency, alternated (each appears twice in the table): a check's throughput moves by
   10-25 % between two wrk runs of the same code, with how the connections fall on the
