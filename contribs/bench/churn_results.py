@@ -27,9 +27,13 @@ class ChurnRun:
         return self.counts['errors']
 
     @property
+    def check_window(self) -> float:
+        """The seconds the checks were sent over (the run's, when no checker said)."""
+        return self.check_seconds or self.seconds
+
+    @property
     def check_rps(self) -> float:
-        seconds = self.check_seconds or self.seconds
-        return self.counts['check'] / seconds if seconds else 0.0
+        return self.counts['check'] / self.check_window if self.check_window else 0.0
 
     @property
     def hit_ratio(self) -> float:
@@ -43,15 +47,13 @@ class ChurnSection:
     def of(self, label: str) -> list[ChurnRun]:
         return [r for r in self.runs if r.label == label]
 
-    def _rate(self, label: str, what) -> float:
+    def _rate(self, label: str, what, window=lambda r: r.seconds) -> float:
         runs = self.of(label)
-        seconds = sum(r.seconds for r in runs)
+        seconds = sum(window(r) for r in runs)
         return sum(what(r) for r in runs) / seconds if seconds else 0.0
 
     def _check_rate(self, label: str) -> float:
-        runs = self.of(label)
-        seconds = sum(r.check_seconds or r.seconds for r in runs)
-        return sum(r.counts['check'] for r in runs) / seconds if seconds else 0.0
+        return self._rate(label, lambda r: r.counts['check'], lambda r: r.check_window)
 
     @property
     def throughput_ratio(self) -> float:
@@ -106,7 +108,7 @@ def lines(section: ChurnSection) -> list[str]:
                        f'{run.seconds:.1f} s, errors {run.errors} ({ops}){cpu}')
         else:
             out.append(f'- {run.label}: {run.check_rps:,.1f} checks/s over '
-                       f'{run.check_seconds or run.seconds:.1f} s (run {run.seconds:.1f} s), '
+                       f'{run.check_window:.1f} s (run {run.seconds:.1f} s), '
                        f'hit ratio {run.hit_ratio:.3f}, errors {run.errors} ({ops}){cpu}')
     if section.measured_cpu:
         out.append(f'- the churn alone costs {section.churn_cores:.2f} cores of service + '
