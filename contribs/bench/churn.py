@@ -39,7 +39,8 @@ import secrets
 import time
 from collections import Counter
 
-from .churn_results import ALONE, ONLY, WITH, ChurnRun, ChurnSection, lines  # noqa: F401
+from .churn_results import (ALONE, ONLY, WITH, ChurnRun, ChurnSection, lines,  # noqa: F401
+                            ratio_lines)
 from .load import HOST
 from .scenarios import CLIENT_ID, EMPTY_BASIC, JSON, SCOPE, Fixtures
 
@@ -270,3 +271,15 @@ def measure(port: int, fixtures: Fixtures, *, duration: float, rounds: int, sett
                                      _replays(section.runs[-1])))
     return section
 
+
+
+def section_lines(section: ChurnSection) -> list[str]:
+    """The report's churn section: what the mix is, then its runs (``lines``)."""
+    mix = ' : '.join(f'{_NAMES[op]} {weight}' for op, weight in MIX)
+    return [f'Churn mix ({CLIENTS} clients: {CHECKERS} checking their cached tokens; with '
+            f'churn, the others send {CHURN_RATE:g} req/s each of {mix}, and one login '
+            f'every {LOGIN_INTERVAL:g} s):', ''] + lines(section)
+
+
+_NAMES = {'refresh': 'refresh exchanges', 'delete': 'token deletes', 'write': 'admin writes',
+          'read': 'admin reads'}

@@ -118,3 +118,14 @@ def lines(section: ChurnSection) -> list[str]:
                    f'check, no churn ÷ with churn (the churn\'s own CPU taken out): '
                    f'{section.check_cpu_ratio:.2f}')
     return out
+
+
+def ratio_lines(section: ChurnSection | None) -> list[str]:
+    """The churn's lines of the run's ratios block; none when the churn did not run."""
+    if not section or not section.runs:
+        return []
+    out = [f'churn: hit ratio on known tokens: {section.hit_ratio:.3f}',
+           f'churn: check throughput ÷ no churn: {section.throughput_ratio:.3f}']
+    if section.measured_cpu:
+        out.append(f'churn: CPU per check, no churn ÷ with churn: {section.check_cpu_ratio:.3f}')
+    return out

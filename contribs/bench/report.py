@@ -204,21 +204,7 @@ def ratios(report: RunReport) -> list[str]:
                     f'{bound:.1f} logins/s){by_cpu}{_pairs(verify, cost["login"])}'),
         _ratio_line('refresh/check', rps['refresh'], rps['head'],
                     by_cpu + _pairs(cost['head'], cost['refresh'])),
-    ] + _churn_ratios(report.churn)
-
-
-def _churn_ratios(churn: ChurnSection | None) -> list[str]:
-    if not churn or not churn.runs:
-        return []
-    out = [f'churn: hit ratio on known tokens: {churn.hit_ratio:.3f}',
-           f'churn: check throughput ÷ no churn: {churn.throughput_ratio:.3f}']
-    if churn.measured_cpu:
-        out.append(f'churn: CPU per check, no churn ÷ with churn: {churn.check_cpu_ratio:.3f}')
-    return out
-
-
-def _churn_lines(section: ChurnSection) -> list[str]:
-    return churn.lines(section)
+    ] + churn.ratio_lines(report.churn)
 
 
 def _over(rows: list[Row], key: str) -> dict[int, float]:
@@ -298,11 +284,7 @@ def render(report: RunReport) -> str:
     if report.nodes:
         lines += ['Nodes:', ''] + _nodes_lines(report.nodes) + ['']
     if report.churn and report.churn.runs:
-        lines += [f'Churn mix ({churn.CLIENTS} clients: {churn.CHECKERS} checking their '
-                  f'cached tokens; with churn, the others send {churn.CHURN_RATE:g} req/s '
-                  'each of refresh exchanges 10 : token deletes 5 : admin writes 5 : admin '
-                  'reads 10, and one login a second):', '']
-        lines += _churn_lines(report.churn) + ['']
+        lines += churn.section_lines(report.churn) + ['']
     if report.memory:
         first, last, checks = report.memory
         lines += ['Memory:', '', f'- largest service process RSS: {first:.1f} MiB after the '
