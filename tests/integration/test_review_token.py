@@ -39,3 +39,30 @@ def test_unknown_http_methods_do_not_each_add_a_metric_series(client):
     methods = _latency_methods(client)
     assert not any(m.startswith('SCAN') or m == 'PROPFIND' for m in methods)
     assert 'other' in methods
+
+
+@pytest.mark.parametrize('username', ['Ärger', 'Élodie', 'ÑANDÚ'])
+def test_a_username_with_non_ascii_capitals_logs_in_as_typed(login, make_user, username):
+    # Logins were compared as lower(column) = <Python-lowered login>: PostgreSQL's lower()
+    # follows the database's locale (C: ASCII only) while Python's folds every script, so
+    # such a user could not log in at all, nor be throttled, reset or found as a login.
+    make_user(username, 's3cret')
+    assert login(username, 's3cret').status_code == 200
+
+
+def test_a_confirmed_address_with_non_ascii_capitals_is_a_login_and_gets_resets(
+        client, app, login, make_user, mailbox):  # noqa: F811
+    from tests.support.smtp_server import deliver
+    make_user('elise', 's3cret', email='Élise@example.com')
+    assert login('Élise@example.com', 's3cret').status_code == 200
+    assert login('Élise@EXAMPLE.com', 's3cret').status_code == 200
+    before = len(mailbox.received)
+    assert client.get(RESET, query_string={'email': 'Élise@example.com'}).status_code == 204
+    deliver(app)
+    assert len(mailbox.wait(before + 1)) == before + 1
+
+
+def test_creating_a_user_whose_non_ascii_username_is_taken_is_409(admin, make_user):
+    make_user('Ärger', 's3cret')
+    response = admin.post('/users', json={'username': 'Ärger', 'password': 'x'})
+    assert response.status_code == 409, response.get_json()
