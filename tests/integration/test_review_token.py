@@ -66,3 +66,18 @@ def test_creating_a_user_whose_non_ascii_username_is_taken_is_409(admin, make_us
     make_user('Ärger', 's3cret')
     response = admin.post('/users', json={'username': 'Ärger', 'password': 'x'})
     assert response.status_code == 409, response.get_json()
+
+
+def test_a_long_scope_is_answered_for_an_acl_whose_wildcards_compete(client, make_user, login):
+    # A policy entry such as confd.#.#.#.#.#.#.z (a tenant administrator may write one) made
+    # a check of a scope of a few hundred dots run for hours: the backtracking regex tried
+    # every split of the dots among the wildcards (tests/unit/test_acl.py fails instead).
+    make_user('alice', 's3cret', acl=['confd.#.#.#.#.#.#.z', 'x.a*a*a*a*a*a*z'])
+    token = login().get_json()['data']['token']
+    dots = 'confd.' + '.' * 2000
+    assert client.head(f'/0.1/token/{token}?scope={dots}').status_code == 403
+    assert client.head(f'/0.1/token/{token}?scope={dots}z').status_code == 204
+    checked = client.post(f'/0.1/token/{token}/scopes/check',
+                          json={'scopes': ['x.' + 'a' * 1000, 'x.' + 'a' * 1000 + 'z']})
+    assert checked.get_json()['scopes'] == {'x.' + 'a' * 1000: False,
+                                            'x.' + 'a' * 1000 + 'z': True}
