@@ -138,6 +138,10 @@ def validate(config: dict) -> dict:
             raise ConfigError(f'{".".join(path)}: {e}') from None
     if bool(result['rest_api']['certificate']) != bool(result['rest_api']['private_key']):
         raise ConfigError('rest_api.certificate: must be set together with rest_api.private_key')
+    if result['bootstrap_user_on_startup']:  # else every start fails preparing the database
+        for key in ('bootstrap_user_username', 'bootstrap_user_password'):
+            if not result[key]:
+                raise ConfigError(f'{key}: must be set when bootstrap_user_on_startup is true')
     result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
     try:
         check_mail(result)

@@ -19,6 +19,10 @@ _REVOCATIONS = {('DELETE', '/token/<token>'), ('DELETE', '/sessions/<uuid:sessio
                 ('DELETE', '/users/<uuid:user_uuid>/tokens/<client_id>'),
                 ('DELETE', '/users/me/tokens/<client_id>')}
 _LOGIN_OUTCOMES = {200: 'ok', 401: 'failed', 429: 'throttled'}
+# The methods a latency series is kept for; any other is labelled ``other``. A client may send
+# any method name (PROPFIND, SCAN1, SCAN2...): one series each would grow the memory, the
+# multi-process files and every scrape without bound.
+_METHODS = frozenset(('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'))
 LATENCY_BUCKETS = (.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5)
 
 
@@ -55,6 +59,8 @@ class Metrics:
     def record(self, method: str, route: str, status: int, seconds: float,
                body: dict[str, Any] | None) -> None:
         """Count one answered request; ``route`` is the URL rule without its prefix."""
+        if method not in _METHODS:
+            method = 'other'
         self._latency_child(method, route).observe(seconds)
         if (method, route) in _TOKEN_CHECK or (method, route) == _SCOPES_CHECK:
             self._check_counter(status).inc()

@@ -82,3 +82,17 @@ def test_bootstrap_refuses_a_password_bcrypt_would_cut(config_file, db_uri, engi
                  '--username', 'long', '--password', 'p' * 73]) == 1
     assert capsys.readouterr().err == ('wazo-like-auth: Password must be at most 72 bytes in '
                                        'UTF-8\n')
+
+
+@pytest.mark.parametrize('username', ['', 'u' * 257])
+def test_bootstrap_refuses_a_username_no_login_could_use(username, config_file, db_uri,
+                                                        engine, capsys):
+    # '' (an unset shell variable) was created and announced as having full access, though
+    # no login can name it; an over-long one ended in a database traceback.
+    assert main(['bootstrap', '--config', config_file, '--db-uri', db_uri,
+                 '--username', username, '--password', 'pw']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('wazo-like-auth: ') and 'username' in err and len(err.splitlines()) == 1
+    with engine.connect() as conn:
+        assert conn.execute(text('SELECT count(*) FROM auth_user WHERE username = :u'),
+                            {'u': username}).scalar() == 0

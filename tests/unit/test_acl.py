@@ -1,6 +1,9 @@
 """ACL matching (wazo-token-api §2.4): what a token's ACL grants."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from wazo_like_auth.acl import AccessCheck, AccessCheckCache, refused_grant
@@ -421,3 +424,25 @@ def test_negation_meets_agree_with_brute_force():
         expected = grant if _brute_force_meet(grant, negation) else None
         assert refused(['#', '!' + negation], [grant], auth_id=None) == expected, \
             (grant, negation)
+
+
+# A backtracking match of a pattern whose wildcards compete for the same characters takes
+# len(required) ** wildcards steps: one check of a few hundred dots froze a worker for hours.
+# Each case runs in a child process, so a match that never ends fails the test (at 60 s)
+# instead of hanging the suite.
+@pytest.mark.parametrize('acl, required, expected', [
+    (['confd.#.#.#.#.#.#.z'], 'confd.' + '.' * 400, False),
+    (['confd.#.#.#.#.#.#.z'], 'confd.' + '.' * 400 + 'z', True),
+    (['x.a*a*a*a*a*a*z'], 'x.' + 'a' * 400, False),
+    (['#a*a*a*a*z'], 'a' * 400, False),
+    (['confd.#', '!confd.#.#.#.#.#.#.z'], 'confd.' + '.' * 400 + 'y', True),
+    (['confd.#', '!confd.#.#.#.#.#.#.z'], 'confd.' + '.' * 400 + 'z', False),
+    (['users.me.#.#.#.#.#.z'], 'users.u-1.' + '.' * 400, False),  # the per-token form
+    (['users.me.#.#.#.#.#.z'], 'users.\x00.' + '.' * 400, False),  # its fallback form
+])
+def test_patterns_with_competing_wildcards_answer_long_required_strings(acl, required,
+                                                                      expected):
+    code = ('import sys; from wazo_like_auth.acl import AccessCheck\n'
+            f'sys.exit(0 if AccessCheck({acl!r}).matches({required!r}, "u-1", "s-1") '
+            f'is {expected!r} else 1)')
+    assert subprocess.run([sys.executable, '-c', code], timeout=60).returncode == 0

@@ -181,6 +181,17 @@ def test_certificate_without_private_key_is_an_error(config_dir):
     assert 'rest_api' in error_of(config_dir, main={'rest_api': {'certificate': '/x.pem'}})
 
 
+@pytest.mark.parametrize('settings, key', [
+    ({'bootstrap_user_on_startup': True}, 'bootstrap_user_username'),
+    ({'bootstrap_user_on_startup': True, 'bootstrap_user_username': 'root'},
+     'bootstrap_user_password'),
+])
+def test_bootstrap_on_startup_without_its_user_is_an_error_naming_the_key(config_dir,
+                                                                         settings, key):
+    # It passed validation, then every start failed preparing the database (AttributeError).
+    assert key in error_of(config_dir, main=settings)
+
+
 def test_numeric_strings_become_integers(config_dir):
     config = load(config_dir, main={'rest_api': {'port': '8080'}, 'password_hash_rounds': '10'})
     assert config['rest_api']['port'] == 8080

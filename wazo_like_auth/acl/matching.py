@@ -7,6 +7,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from threading import Lock
 
+from .linear import LinearPattern, risky
+
 RESERVED = {
     'me': lambda auth_id, session: ('me', auth_id),
     'my_session': lambda auth_id, session: ('my_session', session),
@@ -67,6 +69,22 @@ def _exact_segment(segment: str, auth_id: str | None, session_uuid: str | None) 
     return escaped.replace(r'\*', r'[^.#]*').replace(r'\#', '.*')
 
 
+def _shared_linear(pattern: str) -> LinearPattern:
+    """The shared form of a risky pattern (linear.py), reading what _shared_pattern reads."""
+    return LinearPattern(pattern, _SHARED_LINEAR_WORDS, '.#' + _ME + _MY_SESSION,
+                         _ME + _MY_SESSION, unreadable=_ME + _MY_SESSION)
+
+
+_SHARED_LINEAR_WORDS = {'me': ('me', _ME), 'my_session': ('my_session', _MY_SESSION),
+                        'edit': ('edit', 'update')}
+
+
+def _exact_linear(pattern: str, auth_id: str | None, session_uuid: str | None) -> LinearPattern:
+    words = {word: [w for w in substitute(auth_id, session_uuid) if w]
+             for word, substitute in RESERVED.items()}
+    return LinearPattern(pattern, words, '.#', '')
+
+
 def _alternation(patterns: list[str], compile_one) -> re.Pattern | None:
     if not patterns:
         return None
@@ -78,15 +96,22 @@ class AccessCheck:
     """The compiled form of one ACL, shared by every token holding it: the token's auth_id
     and session uuid are given to ``matches``. Immutable, so safe to share across threads."""
 
-    __slots__ = ('acl', '_fullmatch')
+    __slots__ = ('acl', '_fullmatch', '_linear')
 
     def __init__(self, acl: Sequence[str]):
         self.acl = tuple(acl)
         # One regex, negatives first in a group: a full match reads the first alternative
         # that matches the whole string, so it reads a negative whenever one matches, and
         # m.lastindex (1, or None when no group took part) tells a denial from a grant.
-        negatives = [_shared_pattern(p[1:]) for p in self.acl if p.startswith('!')]
-        positives = [_shared_pattern(p) for p in self.acl if not p.startswith('!')]
+        # Risky patterns (linear.py) stay out of it: (negatives, positives) matched linearly,
+        # None when there is none (nearly always).
+        negatives = [_shared_pattern(p[1:]) for p in self.acl
+                     if p.startswith('!') and not risky(p[1:])]
+        positives = [_shared_pattern(p) for p in self.acl
+                     if not p.startswith('!') and not risky(p)]
+        slow = ([_shared_linear(p[1:]) for p in self.acl if p.startswith('!') and risky(p[1:])],
+                [_shared_linear(p) for p in self.acl if not p.startswith('!') and risky(p)])
+        self._linear = slow if slow[0] or slow[1] else None
         either = ([f'({"|".join(negatives)})'] if negatives else []) + positives
         self._fullmatch = re.compile('|'.join(either) if either else '(?!)', re.DOTALL).fullmatch
 
@@ -103,8 +128,24 @@ class AccessCheck:
         ours = session_uuid if session_uuid and session_uuid in required else None
         if mine or ours:
             return self._matches_variants(required, mine, ours)
+        if self._linear is None:
+            found = self._fullmatch(required)
+            return found is not None and found.lastindex is None
+        return self._verdict(required) is True
+
+    def _verdict(self, required: str) -> bool | None:
+        """False when a negative matches ``required``, else True when a positive does, else
+        None."""
         found = self._fullmatch(required)
-        return found is not None and found.lastindex is None
+        if found is not None and found.lastindex is not None:
+            return False
+        if self._linear is not None:
+            negatives, positives = self._linear
+            if any(pattern.matches(required) for pattern in negatives):
+                return False
+            if found is None and any(pattern.matches(required) for pattern in positives):
+                return True
+        return None if found is None else True
 
     def _matches_variants(self, required: str, auth_id, session_uuid) -> bool:
         variants = _with_sentinels(required, auth_id, session_uuid)
@@ -112,11 +153,10 @@ class AccessCheck:
             return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required)
         granted = False
         for variant in variants:  # denied if a negative matches any; granted if a positive
-            found = self._fullmatch(variant)
-            if found is not None:
-                if found.lastindex is not None:
-                    return False
-                granted = True
+            verdict = self._verdict(variant)
+            if verdict is False:
+                return False
+            granted = granted or verdict is True
         return granted
 
 
@@ -168,21 +208,28 @@ class ExactAccessCheck:
     reference the shared AccessCheck answers like, and its fallback for rare required strings
     (holding a sentinel, or many occurrences of the token's words). Never cached."""
 
-    __slots__ = ('_allow', '_deny')
+    __slots__ = ('_allow', '_deny', '_slow_allow', '_slow_deny')
 
     def __init__(self, acl: Sequence[str], auth_id: str | None = None,
                  session_uuid: str | None = None):
         def one(pattern: str) -> str:
             return _exact_pattern(pattern, auth_id, session_uuid)
-        self._allow = _alternation([p for p in acl if not p.startswith('!')], one)
-        self._deny = _alternation([p[1:] for p in acl if p.startswith('!')], one)
+        allow = [p for p in acl if not p.startswith('!')]
+        deny = [p[1:] for p in acl if p.startswith('!')]
+        self._allow = _alternation([p for p in allow if not risky(p)], one)
+        self._deny = _alternation([p for p in deny if not risky(p)], one)
+        # Risky patterns (linear.py) matched linearly.
+        self._slow_allow = [_exact_linear(p, auth_id, session_uuid) for p in allow if risky(p)]
+        self._slow_deny = [_exact_linear(p, auth_id, session_uuid) for p in deny if risky(p)]
 
     def matches(self, required: str | None) -> bool:
         if required is None:
             return True
-        if self._deny is not None and self._deny.fullmatch(required):
+        if (self._deny is not None and self._deny.fullmatch(required)) \
+                or any(pattern.matches(required) for pattern in self._slow_deny):
             return False
-        return self._allow is not None and self._allow.fullmatch(required) is not None
+        return (self._allow is not None and self._allow.fullmatch(required) is not None) \
+            or any(pattern.matches(required) for pattern in self._slow_allow)
 
 
 class AccessCheckCache:

@@ -2,7 +2,8 @@
 
 The GET of a mailed link answers a small server-rendered page (``pages.render``: no
 JavaScript, strict CSP, never framed or cached, no Referer: the token is in the URL), 200 when
-confirmed, else the error's status with a readable sentence.
+confirmed, else the error's status with a readable sentence (``pages.readable_errors`` for the
+unexpected ones: a database outage, a bug).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..exceptions import ServiceError
 from ..services.authorization import Authorizer
 from ..services.email_confirmation import EmailConfirmationService
 from .auth import ProtectedResource, request_token, required_acl
-from .pages import render
+from .pages import readable_errors, render
 
 _MESSAGES = {
     401: ('Link not valid', 'This link is not valid: it expired, was already used or was '
@@ -41,6 +42,7 @@ class EmailConfirm(Resource):
         self._confirmations.confirm(email_uuid, _token(), request.remote_addr or '')
         return '', 204
 
+    @readable_errors  # a browser opens it: a database outage or a bug answers a page too
     def get(self, email_uuid):
         try:
             self._confirmations.confirm(email_uuid, _token(), request.remote_addr or '')

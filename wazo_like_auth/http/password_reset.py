@@ -32,7 +32,11 @@ class PasswordReset(Resource):
         if len(given) != 1 or not given[0][1]:
             raise InvalidData('"username" or "email" or "login" should be used',
                               resource='reset')
-        self._resets.request(*given[0], request.remote_addr or '')
+        name, value = given[0]
+        if '\x00' in value:  # no login holds one, and PostgreSQL cannot store it (a 500)
+            raise InvalidData(f'{name}: Not a valid text string.', resource='reset',
+                              details={name: ['Not a valid text string.']})
+        self._resets.request(name, value, request.remote_addr or '')
         return '', 204
 
     def post(self):

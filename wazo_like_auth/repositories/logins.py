@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Email, User
+from .users import same_login
 
 _OWNER = (User.uuid, User.tenant_uuid, User.enabled)
 
@@ -18,10 +19,9 @@ def owner(session: Session, login: str) -> Any:
     enabled user with that confirmed e-mail, else the enabled user with that username,
     case-insensitively (the rule of users.find_enabled_by_login); else a disabled user it
     names (a third query, only then); else None."""
-    lowered = login.lower()
     by_email = (select(*_OWNER).join(Email, Email.user_uuid == User.uuid)
-                .where(func.lower(Email.address) == lowered, Email.confirmed.is_(True)))
-    by_username = select(*_OWNER).where(func.lower(User.username) == lowered)
+                .where(same_login(Email.address, login), Email.confirmed.is_(True)))
+    by_username = select(*_OWNER).where(same_login(User.username, login))
     for query in (by_email, by_username):
         found = session.execute(query.where(User.enabled.is_(True)).limit(1)).first()
         if found is not None:

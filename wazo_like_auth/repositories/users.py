@@ -5,7 +5,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, literal_column, or_, select, text
+from sqlalchemy import (ColumnElement, Connection, Select, bindparam, func, literal,
+                        literal_column, or_, select, text)
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,17 +16,24 @@ from ..models import Email, GroupPolicy, Policy, Tenant, User, UserGroup, UserPo
 from ..prepared import PreparedQuery
 
 
+def same_login(column, login: str) -> ColumnElement[bool]:
+    """``column`` equals ``login`` case-insensitively, as the unique indexes on lower(username)
+    and lower(address) see it: both sides lowered by PostgreSQL. Lowering ``login`` in Python
+    instead disagreed with the database's lower() (ASCII only in the C locale): a username or
+    address with a non-ASCII capital matched nothing, not even as typed."""
+    return func.lower(column) == func.lower(literal(login))
+
+
 def find_enabled_by_login(session: Session, login: str) -> User | None:
     """The enabled user whose confirmed e-mail, else whose username, equals ``login``
     case-insensitively (wazo-token-api §1.2 step 5)."""
-    lowered = login.lower()
     by_email = (select(User).join(Email, Email.user_uuid == User.uuid)
-                .where(func.lower(Email.address) == lowered, Email.confirmed.is_(True),
+                .where(same_login(Email.address, login), Email.confirmed.is_(True),
                        User.enabled.is_(True)))
     user = session.scalars(by_email).first()
     if user is not None:
         return user
-    by_username = select(User).where(func.lower(User.username) == lowered,
+    by_username = select(User).where(same_login(User.username, login),
                                      User.enabled.is_(True))
     return session.scalars(by_username).first()
 
@@ -41,7 +49,7 @@ def tenant_of(db: Session | Connection, user_uuid: uuid.UUID) -> uuid.UUID | Non
 
 def find_by_username(session: Session, username: str) -> User | None:
     return session.scalars(
-        select(User).where(func.lower(User.username) == username.lower())).first()
+        select(User).where(same_login(User.username, username))).first()
 
 
 def token_acl_columns(user, with_default: bool) -> list:
@@ -111,9 +119,8 @@ def lock_logins(db: Session) -> None:
 def login_taken(db: Session, login: str, other_than: uuid.UUID | None = None) -> bool:
     """True when a user other than ``other_than`` has ``login`` as its username or one of its
     e-mail addresses, case-insensitively, in any tenant (admin spec §1.2)."""
-    lowered = login.lower()
-    by_username = select(User.uuid).where(func.lower(User.username) == lowered)
-    by_email = select(Email.user_uuid).where(func.lower(Email.address) == lowered)
+    by_username = select(User.uuid).where(same_login(User.username, login))
+    by_email = select(Email.user_uuid).where(same_login(Email.address, login))
     if other_than is not None:
         by_username = by_username.where(User.uuid != other_than)
         by_email = by_email.where(Email.user_uuid != other_than)
@@ -173,10 +180,10 @@ def delete(db: Session, user_uuid: uuid.UUID) -> None:
     db.execute(delete_statement(User).where(User.uuid == user_uuid))
 
 
-def enabled_with_confirmed_email(db: Session, lowered_address: str) -> Any:
-    """(user, address) of the enabled user with this confirmed e-mail (lower-case), or None."""
+def enabled_with_confirmed_email(db: Session, address: str) -> Any:
+    """(user, address) of the enabled user with this confirmed e-mail (in any case), or None."""
     return db.execute(select(User, Email.address).join(Email, Email.user_uuid == User.uuid)
-                      .where(func.lower(Email.address) == lowered_address,
+                      .where(same_login(Email.address, address),
                              Email.confirmed.is_(True), User.enabled.is_(True))).first()
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.orm import sessionmaker
 
+from ..exceptions import InvalidData
 from ..models import Policy, User, UserPolicy
 from ..passwords import PasswordHasher
 from ..repositories import policies as policy_repo
@@ -16,6 +17,7 @@ from ..repositories import users as user_repo
 logger = logging.getLogger(__name__)
 
 ADMIN_POLICY_SLUG = 'wazo_default_master_user_policy'
+MAX_USERNAME_LENGTH = 256  # auth_user.username, as the API's user schemas allow
 
 
 class BootstrapService:
@@ -27,8 +29,13 @@ class BootstrapService:
         """Create or reset an enabled user of the top tenant holding the full-access policy.
 
         Idempotent: running it again with the same password changes nothing. A reset password
-        revokes the user's sessions (spec D5).
+        revokes the user's sessions (spec D5). Raises InvalidData for a username no login can
+        name (empty: an unset shell variable; over 256 characters; NUL) rather than announce
+        an unusable full-access user.
         """
+        if not 0 < len(username) <= MAX_USERNAME_LENGTH or '\x00' in username:
+            raise InvalidData(f'username: must be 1 to {MAX_USERNAME_LENGTH} characters '
+                              'without NUL', details={'username': username[:MAX_USERNAME_LENGTH]})
         new_hash = self._hasher.hash(password)
         with self._sessions.begin() as db:
             top = tenant_repo.top_tenant_uuid(db)

@@ -143,9 +143,8 @@ def _refused() -> Unauthorized:
 
 def _recipient(db: Session, field: str, login: str) -> tuple[User | None, str | None]:
     """The enabled user ``login`` names and the confirmed address to mail, if any."""
-    lowered = login.lower()
     if field == 'email' or (field == 'login' and '@' in login):
-        row = user_repo.enabled_with_confirmed_email(db, lowered)
+        row = user_repo.enabled_with_confirmed_email(db, login)
         if row is not None or field == 'email':
             return (row[0], row[1]) if row is not None else (None, None)
     user = (user_repo.find_by_username(db, login) if field == 'username'
