@@ -2,8 +2,13 @@
 out, directly or through a group, client or link, more than it holds itself."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import text
+
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.offline_access import assert_error, make_tenant
+from tests.support.polling import wait_until
 
 
 def scope_ok(client, token, scope):
@@ -48,3 +53,46 @@ def test_a_tenant_whose_policies_stay_inside_is_deleted_by_a_limited_administrat
     weak.ok('DELETE', f'/tenants/{customer}', 204)
 
     assert_error(admin.get(f'/tenants/{customer}'), 404, 'unknown-tenant')
+
+
+# -- two deny entries, each the other's cover, removed at once ------------------------------------
+
+def waiting_on_locks(engine, count):
+    """True once ``count`` other connections wait for a lock."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                 "current_database() AND wait_event_type = 'Lock'")
+                            ).scalar() >= count
+
+
+def test_two_concurrent_removals_cannot_lift_both_deny_entries(app, admin, client, engine,
+                                                               make_user, login):
+    # Denied confd.users.1.read, the caller may drop either cover of it, not both.
+    _, fenced = caller(client, login, make_user, 'fenced',
+                       ['confd.#', '!confd.users.1.read', 'auth.policies.#'])
+    policy = admin.ok('POST', '/policies', json={
+        'name': 'p', 'acl': ['confd.#', '!confd.users.1.#', '!confd.users.*.read']})
+    admin.ok('PUT', f"/users/{make_user('carol')}/policies/{policy['uuid']}", 204)
+    paths = [f"/policies/{policy['uuid']}/acl/!confd.users.1.%23",
+             f"/policies/{policy['uuid']}/acl/!confd.users.*.read"]
+
+    def remove(path):
+        return AdminClient(app.test_client(), fenced.token).delete(path).status_code
+
+    with engine.connect() as holder, ThreadPoolExecutor(max_workers=2) as pool:
+        holder.execute(text('SELECT 1 FROM auth_policy WHERE uuid = :u FOR UPDATE'),
+                       {'u': policy['uuid']})
+        statuses = [pool.submit(remove, path) for path in paths]
+        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=30)
+        holder.rollback()
+        statuses = sorted(f.result(timeout=30) for f in statuses)
+
+    assert statuses == [204, 401]
+    assert len([a for a in admin.ok('GET', f"/policies/{policy['uuid']}")['acl']
+                if a.startswith('!')]) == 1
+    assert not scope_ok(client, token_of(login, 'carol'), 'confd.users.1.read')
+
+
+def caller(client, login, make_user, username, acl):
+    user = make_user(username, acl=acl)
+    return user, AdminClient(client, token_of(login, username))

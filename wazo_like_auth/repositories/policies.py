@@ -140,6 +140,11 @@ def clash(db: Session, tenant: uuid.UUID, *, name: str | None = None, slug: str 
     return db.scalars(query.limit(1)).first()
 
 
+def lock(db: Session, policy_uuid: uuid.UUID) -> None:
+    """Lock the policy's row until the transaction ends (concurrent editors take turns)."""
+    db.execute(select(Policy.uuid).where(Policy.uuid == policy_uuid).with_for_update())
+
+
 def replace(db: Session, policy_uuid: uuid.UUID, **values: Any) -> None:
     db.execute(update(Policy).where(Policy.uuid == policy_uuid).values(**values))
 

@@ -78,7 +78,7 @@ class PolicyService:
         acl = unique(body['acl'])
         grants.ensure_may_add(acl)
         with unique_violations_as(_conflict(body['name'])), self._sessions.begin() as db:
-            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_remove((a for a in row.acl if a not in acl), remaining=acl)
             _ensure_writable(row)
             _ensure_free(db, row.tenant_uuid, name=body['name'], shared=row.shared,
@@ -91,7 +91,7 @@ class PolicyService:
                grants: Grants) -> None:
         """Delete a writable policy whose every access the caller holds; its links go too."""
         with self._sessions.begin() as db:
-            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_remove(row.acl)
             _ensure_writable(row)
             policy_repo.delete_one(db, row.uuid)
@@ -102,7 +102,7 @@ class PolicyService:
         """Append one access (§3.8); 409 when already there, 403 on a read-only policy. The
         policy's own negatives bound the new entry (``acl.refused_grant``)."""
         with self._sessions.begin() as db:
-            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_add([access], alongside=row.acl)
             _ensure_writable(row)
             if not policy_repo.add_access(db, row.uuid, access):
@@ -113,7 +113,7 @@ class PolicyService:
                       access: str, grants: Grants) -> None:
         """Remove one access; removing an absent one is fine (204)."""
         with self._sessions.begin() as db:
-            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_remove([access], remaining=[a for a in row.acl if a != access])
             _ensure_writable(row)
             policy_repo.remove_access(db, row.uuid, access)
@@ -172,6 +172,17 @@ def find_visible(db: Session, view: policy_repo.Viewpoint, ref: Ref) -> Any:
     if row is None:
         raise UnknownPolicy(f'No such policy: "{ref}"', details=ref_details(ref))
     return row
+
+
+def _locked(db: Session, view: policy_repo.Viewpoint, ref: Ref) -> Any:
+    """``find_visible``, the row locked until the transaction ends and read once locked.
+
+    Every edit checks the caller's grants against the ACL it reads: unlocked, two concurrent
+    edits would each pass against the ACL the other is changing (two removals, each leaving
+    the deny entry the other removes, would lift both)."""
+    row = find_visible(db, view, ref)
+    policy_repo.lock(db, row.uuid)
+    return find_visible(db, view, row.uuid)
 
 
 def _ensure_writable(row: Any) -> None:
