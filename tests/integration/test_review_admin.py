@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import text
 
 from tests.support.admin_client import AdminClient, token_of
+from tests.support.credentials import basic
 from tests.support.offline_access import assert_error, make_tenant
 from tests.support.polling import wait_until
+from wazo_like_auth.app import create_app, shutdown
 
 
 def scope_ok(client, token, scope):
@@ -96,3 +99,42 @@ def test_two_concurrent_removals_cannot_lift_both_deny_entries(app, admin, clien
 def caller(client, login, make_user, username, acl):
     user = make_user(username, acl=acl)
     return user, AdminClient(client, token_of(login, username))
+
+
+# -- the default policy: held by everyone without a link ------------------------------------------
+
+@pytest.fixture
+def default_policy_client(make_config, db_uri, engine):
+    app = create_app(make_config(db_uri=db_uri, default_user_policy='everyone'), engine=engine)
+    yield app.test_client()
+    shutdown(app)
+
+
+def test_renaming_the_default_policy_cannot_lift_its_deny_entry_from_everyone(
+        default_policy_client, make_user):
+    client = default_policy_client
+    login = client_login(client)
+    make_user('root-admin', acl=['#'])
+    admin = AdminClient(client, token_of(login, 'root-admin'))
+    fence = admin.ok('POST', '/policies', json={'name': 'everyone', 'acl': ['!confd.users.#']})
+    make_user('mallory', acl=['confd.#', 'auth.policies.#'])
+    weak = AdminClient(client, token_of(login, 'mallory'))
+    assert not scope_ok(client, weak.token, 'confd.users.1.delete')
+
+    error = assert_error(weak.put(f"/policies/{fence['uuid']}",
+                                  json={'name': 'renamed', 'acl': ['!confd.users.#']}),
+                         401, 'unauthorized')
+
+    assert error['details']['required_access'] == '!confd.users.#'
+    assert admin.ok('GET', f"/policies/{fence['uuid']}")['name'] == 'everyone'
+    assert not scope_ok(client, token_of(login, 'mallory'), 'confd.users.1.delete')
+    weak.ok('PUT', f"/policies/{fence['uuid']}",  # the same name: nothing taken away
+            json={'name': 'everyone', 'acl': ['!confd.users.#'], 'description': 'fence'})
+    admin.ok('PUT', f"/policies/{fence['uuid']}", json={'name': 'renamed', 'acl': []})
+    assert scope_ok(client, token_of(login, 'mallory'), 'confd.users.1.delete')
+
+
+def client_login(client):
+    def do(username, password='s3cret'):
+        return client.post('/0.1/token', json={}, headers=basic(username, password))
+    return do

@@ -21,6 +21,7 @@ from .. import slugs
 from ..exceptions import Conflict, ForbiddenPolicy, ServiceError, UnknownPolicy, UnknownUser
 from ..models import Policy
 from ..repositories import policies as policy_repo
+from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
 from .grants import Grants
 from .listing import ListQuery, Page
@@ -37,8 +38,10 @@ SLUG_RE = re.compile(slugs.POLICY_SLUG_RE)
 
 
 class PolicyService:
-    def __init__(self, *, sessions: sessionmaker):
+    def __init__(self, *, sessions: sessionmaker, default_policy: str | None = None):
+        """``default_policy``: the name of the policy every token gets (default_user_policy)."""
         self._sessions = sessions
+        self._default_policy = default_policy
 
     def create(self, scoping: uuid.UUID, body: dict[str, Any], grants: Grants) -> dict[str, Any]:
         """Create a policy in the scoping tenant; 401 for access the caller lacks, 409 on a
@@ -74,18 +77,27 @@ class PolicyService:
     def update(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
                body: dict[str, Any], grants: Grants) -> dict[str, Any]:
         """Replace name, description and ACL (§3.6): the caller must hold every access of the
-        new ACL and of each dropped entry; read-only policies answer 403."""
+        new ACL and of each dropped entry (of every entry, when renaming the default policy);
+        read-only policies answer 403."""
         acl = unique(body['acl'])
         grants.ensure_may_add(acl)
         with unique_violations_as(_conflict(body['name'])), self._sessions.begin() as db:
             row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_remove((a for a in row.acl if a not in acl), remaining=acl)
             _ensure_writable(row)
+            if body['name'] != row.name and self._gives_everyone(db, row):
+                grants.ensure_may_remove(row.acl)  # renamed, it is taken from every user
             _ensure_free(db, row.tenant_uuid, name=body['name'], shared=row.shared,
                          exclude=row.uuid)
             policy_repo.replace(db, row.uuid, name=body['name'],
                                 description=body['description'], acl=acl)
             return item(policy_repo.stored(db, row.uuid))
+
+    def _gives_everyone(self, db: Session, row: Any) -> bool:
+        """Whether ``row`` is the default policy: every token gets it, by its name, unlinked
+        (the top tenant's, as repositories.users.token_acl reads it)."""
+        return row.name == self._default_policy \
+            and row.tenant_uuid == tenant_repo.top_tenant_uuid(db)
 
     def delete(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
                grants: Grants) -> None:
