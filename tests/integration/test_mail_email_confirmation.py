@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.apps import running_app
 from tests.support.credentials import basic
+from tests.support.offline_access import assert_error, make_tenant
 from tests.support.smtp_server import (deliver, html_of, link_in, mail_config,  # noqa: F401
                                            mailbox, path_of, query_of)
 from wazo_like_auth.models import Email
@@ -149,6 +150,21 @@ def test_a_user_can_ask_for_its_own_confirmation_mail(client, app, mailbox, make
     assert response.status_code == 204
     deliver(app)
     assert mailbox.last()['To'].addresses[0].addr_spec == 'erin@example.com'
+
+
+def test_a_tenant_administrator_cannot_mail_or_probe_users_of_other_tenants(
+        client, app, mailbox, admin, carol, make_user, login, sessions, top_tenant):
+    email = email_of(admin, carol)
+    other = make_tenant(sessions, top_tenant, 'other')
+    make_user('other-admin', 'pw', acl=['auth.users.#'], tenant_uuid=other)
+    outsider = AdminClient(client, token_of(login, 'other-admin', 'pw'))
+
+    for path in (f'/users/{carol}/emails/{email["uuid"]}/confirm',
+                 f'/users/{carol}/emails/{UNKNOWN}/confirm'):
+        assert_error(outsider.get(path), 404, 'unknown-user')
+
+    deliver(app)
+    assert mailbox.received == []
 
 
 def test_without_smtp_a_confirmation_request_is_503(make_config, db_uri, engine, carol,

@@ -21,6 +21,7 @@ from ..exceptions import Conflict, MailUnavailable, UnknownEmail, UnknownUser
 from ..mail_settings import MailSettings
 from ..models import Email, User
 from ..repositories import mail as mail_repo
+from ..repositories import tenants as tenant_repo
 from .authorization import Authorizer
 from .mail_budget import MailRequestBudget
 
@@ -40,11 +41,16 @@ class EmailConfirmationService:
         self._key = key
         self._notify = notify
 
-    def request(self, user_uuid: uuid.UUID, email_uuid: uuid.UUID) -> None:
+    def request(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
+                email_uuid: uuid.UUID) -> None:
+        """Mail a new confirmation link for ``email_uuid`` (§1.9). ``scope``: the caller's
+        scoping tenant, outside whose subtree a user is unknown (404, nothing mailed); None
+        when the caller asks for itself."""
         s = self._settings
         with self._sessions.begin() as db:
             user = db.get(User, user_uuid)
-            if user is None:
+            if user is None or (scope is not None
+                                and not tenant_repo.is_subtenant(db, user.tenant_uuid, scope)):
                 raise UnknownUser(f'No such user: "{user_uuid}"',
                                   details={'uuid': str(user_uuid)}, resource='emails')
             email = db.get(Email, email_uuid)
