@@ -9,8 +9,8 @@ A reset is mailed only to a **confirmed** address of an **enabled** user, at mos
 ``requests_per_user`` per window per user (silently: the asker learns nothing).
 
 ``complete``: the link's token, or an access token holding
-``auth.users.password.reset.{user_uuid}.create`` (what ``wazo-auth-cli user password`` sends),
-sets (string) or removes (null) the password, voids every reset token of the user and ends all
+``auth.users.password.reset.{user_uuid}.create`` (what ``wazo-auth-cli user password`` sends)
+whose tenant tree holds the user, sets (string) or removes (null) the password, voids every reset token of the user and ends all
 its sessions. A reset token opens nothing else, serves once, lives
 ``password_reset_expiration``, is bound to its user, and is void once the password changed by
 any path (it remembers a digest of the password hash it was issued against). Until completion
@@ -90,8 +90,12 @@ class PasswordResetService:
         token_hash = mail_tokens.digest(token) if token else None
         by_mail = token_hash is not None and self._check_mail_token(token_hash, user_uuid)
         if not by_mail:  # raises Unauthorized for anything but an allowed access token
-            self._authorizer.authorize(
-                token, f'auth.users.password.reset.{user_uuid}.create', None, client)
+            auth = self._authorizer.authorize(
+                token, f'auth.users.password.reset.{user_uuid}.create', None, client,
+                subject=user_uuid)
+            # An access token resets users of its own tenant tree only: a sub-tenant's
+            # administrator must not set the password of a user above it (UnknownUser, 404).
+            auth.user_scope(user_uuid)
         # bcrypt only for an authorized caller, and with no database connection held.
         new_hash = self._hasher.hash(password) if password is not None else None
         with self._sessions.begin() as db:
