@@ -167,6 +167,23 @@ def test_a_tenant_administrator_cannot_mail_or_probe_users_of_other_tenants(
     assert mailbox.received == []
 
 
+def test_a_tenant_administrator_cannot_confirm_addresses_of_other_tenants(
+        client, admin, carol, make_user, login, sessions, top_tenant):
+    email = email_of(admin, carol)
+    other = make_tenant(sessions, top_tenant, 'other')
+    make_user('other-admin', 'pw', acl=['#'], tenant_uuid=other)
+    outsider = AdminClient(client, token_of(login, 'other-admin', 'pw'))
+
+    assert_error(outsider.put(f'/emails/{email["uuid"]}/confirm'), 404, 'unknown-email')
+    page = client.get(f'/0.1/emails/{email["uuid"]}/confirm',
+                      query_string={'token': outsider.token})
+    assert page.status_code == 404 and page.mimetype == 'text/html'
+
+    assert email_of(admin, carol)['confirmed'] is False
+    admin.ok('PUT', f'/emails/{email["uuid"]}/confirm', 204)  # its own tenant tree: as before
+    assert email_of(admin, carol)['confirmed'] is True
+
+
 def test_without_smtp_a_confirmation_request_is_503(make_config, db_uri, engine, carol,
                                                       make_user):
     make_user('root2', 'pw', acl=['#'])

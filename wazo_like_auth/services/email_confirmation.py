@@ -4,7 +4,8 @@
 or address, 409 already confirmed, then 503 when mail is not configured, 429 over the budget
 per user or per address). ``confirm`` marks the address confirmed, for the link's token (bound to that
 address, single use, living ``email_confirmation_expiration``) or for an access token holding
-``auth.emails.{email_uuid}.confirm.update``. Only a confirmed address is a login (token
+``auth.emails.{email_uuid}.confirm.update`` whose tenant tree holds the address's user (other
+tenants' addresses are unknown to it: 404). Only a confirmed address is a login (token
 service) or receives a password reset; confirming voids the address's other links.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..mail_settings import MailSettings
 from ..models import Email, User
 from ..repositories import mail as mail_repo
 from ..repositories import tenants as tenant_repo
+from ..repositories import users as user_repo
 from .authorization import Authorizer
 from .mail_budget import MailRequestBudget
 
@@ -87,11 +89,14 @@ class EmailConfirmationService:
         with self._sessions.begin() as db:
             found = mail_repo.live_token(db, token_hash, PURPOSE, lock=True) \
                 if token_hash else None
+            auth = None
             if found is None or found.email_uuid != email_uuid:
-                self._authorizer.authorize(token, f'auth.emails.{email_uuid}.confirm.update',
-                                           None, client)
+                auth = self._authorizer.authorize(
+                    token, f'auth.emails.{email_uuid}.confirm.update', None, client)
             email = db.get(Email, email_uuid, with_for_update=True)
-            if email is None:
+            # An access token confirms addresses of its own tenant tree's users only.
+            if email is None or (auth is not None and user_repo.tenant_of(
+                    db, email.user_uuid) not in auth.tenants):
                 raise UnknownEmail(f'No such email: "{email_uuid}"',
                                    details={'uuid': str(email_uuid)})
             email.confirmed = True
