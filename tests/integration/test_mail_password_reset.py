@@ -167,6 +167,26 @@ def test_an_administrator_of_another_tenant_cannot_reset_a_password(client, admi
     assert login('carol', 'by-admin').status_code == 200
 
 
+def test_a_reset_cannot_take_over_a_user_holding_more_than_the_caller(client, login,
+                                                                      make_user):
+    # Setting a password is becoming its user: the caller must hold what the user holds.
+    boss = make_user('boss', 'pw', acl=['#'])
+    clerk = make_user('clerk', 'pw', acl=['calld.calls.read'])
+    make_user('helpdesk', 'pw', acl=['auth.users.#', 'calld.#'])
+    helpdesk = AdminClient(client, token_of(login, 'helpdesk', 'pw'))
+
+    refused = helpdesk.post('/users/password/reset', query={'user_uuid': str(boss)},
+                            json={'password': 'mine'})
+
+    assert refused.status_code == 401, refused.get_data()
+    assert refused.get_json()['details']['required_access'] == '#'
+    assert login('boss', 'mine').status_code == 401
+    assert login('boss', 'pw').status_code == 200
+    helpdesk.ok('POST', '/users/password/reset', 204, query={'user_uuid': str(clerk)},
+                json={'password': 'new'})
+    assert login('clerk', 'new').status_code == 200
+
+
 def test_admin_reset_of_an_unknown_user_is_404(admin):
     response = admin.post('/users/password/reset',
                           query={'user_uuid': '00000000-0000-4000-8000-000000000000'},
