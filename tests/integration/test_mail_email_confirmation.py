@@ -184,6 +184,29 @@ def test_a_tenant_administrator_cannot_confirm_addresses_of_other_tenants(
     assert email_of(admin, carol)['confirmed'] is True
 
 
+def test_confirming_an_address_cannot_take_over_a_user_holding_more_than_the_caller(
+        client, admin, make_user, login):
+    # A confirmed address receives password resets: confirming one is becoming its user.
+    boss = make_user('boss', 'pw', email='boss@example.com', email_confirmed=False, acl=['#'])
+    clerk = make_user('clerk', 'pw', email='clerk@example.com', email_confirmed=False)
+    make_user('helpdesk', 'pw', acl=['auth.#'])
+    helpdesk = AdminClient(client, token_of(login, 'helpdesk', 'pw'))
+    mine = [{'address': 'helpdesk@evil.example', 'main': True, 'confirmed': True}]
+
+    error = assert_error(helpdesk.put(f'/admin/users/{boss}/emails', json={'emails': mine}),
+                         401, 'unauthorized')
+    assert error['details']['required_access'] == '#'
+    error = assert_error(helpdesk.put(f'/emails/{email_of(admin, boss)["uuid"]}/confirm'),
+                         401, 'unauthorized')
+    assert error['details']['required_access'] == '#'
+
+    assert email_of(admin, boss) == {**email_of(admin, boss), 'address': 'boss@example.com',
+                                     'confirmed': False}
+    helpdesk.ok('PUT', f'/emails/{email_of(admin, clerk)["uuid"]}/confirm', 204)
+    helpdesk.ok('PUT', f'/admin/users/{clerk}/emails', json={'emails': mine})
+    assert email_of(admin, clerk)['confirmed'] is True
+
+
 def test_without_smtp_a_confirmation_request_is_503(make_config, db_uri, engine, carol,
                                                       make_user):
     make_user('root2', 'pw', acl=['#'])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..exceptions import UnknownUser
+from ..services.grants import Grants
 from .admin_schemas import AdminEmailsSchema, EmailsSchema
 from .auth import required_acl
 from .body import json_object
@@ -18,12 +19,15 @@ class UserEmails(UserResource):
 
 
 class AdminUserEmails(UserResource):
-    """An administrator may also say whether each address is confirmed."""
+    """An administrator may also say whether each address is confirmed; confirming another
+    user's address needs all that user holds (it would receive the user's password resets)."""
 
     @required_acl('auth.admin.users.{user_uuid}.emails.update')
     def put(self, user_uuid, auth):
         body = AdminEmailsSchema().load(json_object())
-        return self._users.replace_emails(reach(auth, user_uuid), user_uuid, body['emails'])
+        grants = None if auth.user_uuid == user_uuid else Grants.of(auth).ensure_may_add
+        return self._users.replace_emails(reach(auth, user_uuid), user_uuid, body['emails'],
+                                          ensure_grantable=grants)
 
 
 class MyEmails(UserResource):

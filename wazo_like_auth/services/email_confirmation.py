@@ -25,6 +25,7 @@ from ..repositories import mail as mail_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 from .authorization import Authorizer
+from .grants import Grants
 from .mail_budget import MailRequestBudget
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ class EmailConfirmationService:
                     db, email.user_uuid) not in auth.tenants):
                 raise UnknownEmail(f'No such email: "{email_uuid}"',
                                    details={'uuid': str(email_uuid)})
+            if auth is not None and auth.user_uuid != email.user_uuid:
+                # A confirmed address receives password resets: confirming another user's
+                # is becoming that user, a grant of all it holds.
+                Grants.of(auth).ensure_may_add(user_repo.token_acl(db, email.user_uuid, None))
             email.confirmed = True
             mail_repo.delete_tokens(db, PURPOSE, email_uuid=email_uuid)
         logger.info('address %s of user %s confirmed', email_uuid, email.user_uuid)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -151,19 +152,33 @@ class UserService:
         logger.info('user %s changed its password, %d sessions revoked', user_uuid, len(revoked))
 
     def replace_emails(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
-                       items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Make ``items`` the user's e-mail addresses (§1.9); returns them."""
+                       items: list[dict[str, Any]],
+                       ensure_grantable: Callable[[list[str]], None] | None = None
+                       ) -> list[dict[str, Any]]:
+        """Make ``items`` the user's e-mail addresses (§1.9); returns them.
+
+        ``ensure_grantable`` (another user's caller: Grants.ensure_may_add) is given the
+        user's ACL when ``items`` confirm an address not confirmed yet: a confirmed address
+        receives password resets, so confirming one is becoming the user."""
         try:
             with self._sessions.begin() as db:
                 user_repo.lock_logins(db)
                 for item in items:
                     _check_login(db, 'email_address', item['address'], other_than=user_uuid)
                 _visible(db, scope, user_uuid, lock=True)
+                if ensure_grantable and _confirms_new(db, user_uuid, items):
+                    ensure_grantable(user_repo.token_acl(db, user_uuid, None))
                 view = [email_view(e) for e in user_repo.replace_emails(db, user_uuid, items)]
         except IntegrityError as error:
             raise _integrity_error(error, user_uuid) from None
         logger.info('user %s has %d e-mail addresses', user_uuid, len(items))
         return view
+
+
+def _confirms_new(db: Session, user_uuid: uuid.UUID, items: list[dict[str, Any]]) -> bool:
+    confirmed = {e.address for e in user_repo.emails_of(db, [user_uuid])[user_uuid]
+                 if e.confirmed}
+    return any(item.get('confirmed') and item['address'] not in confirmed for item in items)
 
 
 def _visible(db: Session, scope: uuid.UUID | None, user_uuid: uuid.UUID,
