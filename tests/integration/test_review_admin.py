@@ -138,3 +138,26 @@ def client_login(client):
     def do(username, password='s3cret'):
         return client.post('/0.1/token', json={}, headers=basic(username, password))
     return do
+
+
+# -- a client's secret: whoever knows it gets the client's tokens ----------------------------------
+
+def test_rotating_a_secret_cannot_take_over_a_client_holding_more_than_the_caller(
+        admin, client, make_user, login):
+    wide = admin.ok('POST', '/clients', json={'client_id': 'billing', 'name': 'billing',
+                                              'acl': ['billing.#']})
+    narrow = admin.ok('POST', '/clients', json={'client_id': 'calls', 'name': 'calls',
+                                                'acl': ['calld.calls.read']})
+    _, helpdesk = caller(client, login, make_user, 'helpdesk', ['auth.clients.#', 'calld.#'])
+
+    error = assert_error(helpdesk.post(f"/clients/{wide['uuid']}/secret"), 401, 'unauthorized')
+
+    assert error['details']['required_access'] == 'billing.#'
+    assert client_token(client, 'billing', wide['client_secret']).status_code == 200
+    rotated = helpdesk.ok('POST', f"/clients/{narrow['uuid']}/secret")
+    assert client_token(client, 'calls', rotated['client_secret']).status_code == 200
+
+
+def client_token(client, client_id, secret):
+    return client.post('/0.1/oauth2/token', data={'grant_type': 'client_credentials'},
+                       headers=basic(client_id, secret))
