@@ -161,3 +161,25 @@ def test_rotating_a_secret_cannot_take_over_a_client_holding_more_than_the_calle
 def client_token(client, client_id, secret):
     return client.post('/0.1/oauth2/token', data={'grant_type': 'client_credentials'},
                        headers=basic(client_id, secret))
+
+
+# -- enabling a user hands it its access back ------------------------------------------------------
+
+def test_enabling_a_user_cannot_hand_back_more_than_the_caller_holds(admin, client, make_user,
+                                                                     login):
+    boss = make_user('boss', acl=['#'])
+    clerk = make_user('clerk', acl=['calld.calls.read'])
+    for username, user in (('boss', boss), ('clerk', clerk)):
+        admin.ok('PUT', f'/users/{user}', json={'username': username, 'enabled': False})
+    _, helpdesk = caller(client, login, make_user, 'helpdesk', ['auth.users.#', 'calld.#'])
+
+    error = assert_error(helpdesk.put(f'/users/{boss}', json={'username': 'boss'}), 401,
+                         'unauthorized')
+
+    assert error['details']['required_access'] == '#'
+    assert admin.ok('GET', f'/users/{boss}')['enabled'] is False
+    assert login('boss').status_code == 401
+    helpdesk.ok('PUT', f'/users/{boss}', json={'username': 'boss', 'firstname': 'B',
+                                                'enabled': False})  # staying disabled: fine
+    assert helpdesk.ok('PUT', f'/users/{clerk}', json={'username': 'clerk'})['enabled'] is True
+    assert login('clerk').status_code == 200

@@ -89,12 +89,15 @@ class UserService:
             return _view(db, _visible(db, scope, user_uuid))
 
     def update(self, scope: uuid.UUID, user_uuid: uuid.UUID, body: dict[str, Any], *,
-               self_service: bool = False) -> dict[str, Any]:
+               self_service: bool = False,
+               ensure_grantable: Callable[[list[str]], None] | None = None) -> dict[str, Any]:
         """Replace the user's fields (§1.6: omitted ones take their defaults); a disabled user
         loses its sessions and access tokens at once.
 
         ``self_service``: the caller holds the update ACL only through ``me``. It may not
         change ``purpose`` or ``enabled`` (Unauthorized, 401); omitted, they keep their values.
+        ``ensure_grantable`` (another user's caller: Grants.ensure_may_add) is given the
+        user's ACL when a disabled user is enabled: that hands it its access back.
         """
         try:
             with self._sessions.begin() as db:
@@ -102,6 +105,8 @@ class UserService:
                 user = _visible(db, scope, user_uuid, lock=True)
                 if self_service:
                     body = _status_kept(user, body)
+                if ensure_grantable and body['enabled'] and not user.enabled:
+                    ensure_grantable(user_repo.token_acl(db, user_uuid, None))
                 method = _method(body)
                 _check_login(db, 'username', body['username'], other_than=user_uuid)
                 _apply(user, body, method)
