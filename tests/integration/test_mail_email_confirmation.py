@@ -207,6 +207,26 @@ def test_confirming_an_address_cannot_take_over_a_user_holding_more_than_the_cal
     assert email_of(admin, clerk)['confirmed'] is True
 
 
+def test_adding_an_address_cannot_take_over_a_user_holding_more_than_the_caller(
+        client, app, mailbox, admin, make_user, login):
+    # The new address would get the confirmation link, then the user's password resets.
+    boss = make_user('boss', 'pw', email='boss@example.com', acl=['#'])
+    clerk = make_user('clerk', 'pw', email='clerk@example.com')
+    make_user('helpdesk', 'pw', acl=['auth.#'])
+    helpdesk = AdminClient(client, token_of(login, 'helpdesk', 'pw'))
+    mine = [{'address': 'helpdesk@evil.example', 'main': True}]
+
+    error = assert_error(helpdesk.put(f'/users/{boss}/emails', json={'emails': mine}), 401,
+                         'unauthorized')
+
+    assert error['details']['required_access'] == '#'
+    assert email_of(admin, boss)['address'] == 'boss@example.com'
+    kept = [{'address': 'boss@example.com', 'main': True}]  # nothing new: as before
+    assert helpdesk.ok('PUT', f'/users/{boss}/emails', json={'emails': kept})[0]['confirmed']
+    helpdesk.ok('PUT', f'/users/{clerk}/emails', json={'emails': mine})
+    assert email_of(admin, clerk)['address'] == 'helpdesk@evil.example'
+
+
 def test_without_smtp_a_confirmation_request_is_503(make_config, db_uri, engine, carol,
                                                       make_user):
     make_user('root2', 'pw', acl=['#'])

@@ -163,15 +163,16 @@ class UserService:
         """Make ``items`` the user's e-mail addresses (§1.9); returns them.
 
         ``ensure_grantable`` (another user's caller: Grants.ensure_may_add) is given the
-        user's ACL when ``items`` confirm an address not confirmed yet: a confirmed address
-        receives password resets, so confirming one is becoming the user."""
+        user's ACL when ``items`` add an address or confirm one not confirmed yet: a new
+        address receives the confirmation link, a confirmed one the password resets, so
+        handing either to someone is handing over the user."""
         try:
             with self._sessions.begin() as db:
                 user_repo.lock_logins(db)
                 for item in items:
                     _check_login(db, 'email_address', item['address'], other_than=user_uuid)
                 _visible(db, scope, user_uuid, lock=True)
-                if ensure_grantable and _confirms_new(db, user_uuid, items):
+                if ensure_grantable and _hands_over(db, user_uuid, items):
                     ensure_grantable(user_repo.token_acl(db, user_uuid, None))
                 view = [email_view(e) for e in user_repo.replace_emails(db, user_uuid, items)]
         except IntegrityError as error:
@@ -180,10 +181,11 @@ class UserService:
         return view
 
 
-def _confirms_new(db: Session, user_uuid: uuid.UUID, items: list[dict[str, Any]]) -> bool:
-    confirmed = {e.address for e in user_repo.emails_of(db, [user_uuid])[user_uuid]
-                 if e.confirmed}
-    return any(item.get('confirmed') and item['address'] not in confirmed for item in items)
+def _hands_over(db: Session, user_uuid: uuid.UUID, items: list[dict[str, Any]]) -> bool:
+    """Whether ``items`` add an address to the user, or confirm one it has unconfirmed."""
+    current = {e.address: e.confirmed for e in user_repo.emails_of(db, [user_uuid])[user_uuid]}
+    return any(item['address'] not in current
+               or (item.get('confirmed') and not current[item['address']]) for item in items)
 
 
 def _visible(db: Session, scope: uuid.UUID | None, user_uuid: uuid.UUID,
