@@ -20,6 +20,18 @@ def scope_ok(client, token, scope):
     return status == 204
 
 
+def caller(client, login, make_user, username, acl):
+    """A new user holding exactly ``acl``, and an AdminClient logged in as it."""
+    user = make_user(username, acl=acl)
+    return user, AdminClient(client, token_of(login, username))
+
+
+def client_login(client):
+    def do(username, password='s3cret'):
+        return client.post('/0.1/token', json={}, headers=basic(username, password))
+    return do
+
+
 def fenced_by_a_policy_of(admin, tenant, user):
     """A deny policy living in ``tenant``, attached to ``user`` of another tenant."""
     fence = admin.ok('POST', '/policies', tenant=tenant,
@@ -58,7 +70,7 @@ def test_a_tenant_whose_policies_stay_inside_is_deleted_by_a_limited_administrat
     assert_error(admin.get(f'/tenants/{customer}'), 404, 'unknown-tenant')
 
 
-# -- two deny entries, each the other's cover, removed at once ------------------------------------
+# -- two deny entries, each the other's cover, removed at once ---------------------------------
 
 def waiting_on_locks(engine, count):
     """True once ``count`` other connections wait for a lock."""
@@ -96,12 +108,7 @@ def test_two_concurrent_removals_cannot_lift_both_deny_entries(app, admin, clien
     assert not scope_ok(client, token_of(login, 'carol'), 'confd.users.1.read')
 
 
-def caller(client, login, make_user, username, acl):
-    user = make_user(username, acl=acl)
-    return user, AdminClient(client, token_of(login, username))
-
-
-# -- the default policy: held by everyone without a link ------------------------------------------
+# -- the default policy: held by everyone without a link ---------------------------------------
 
 @pytest.fixture
 def default_policy_client(make_config, db_uri, engine):
@@ -134,13 +141,7 @@ def test_renaming_the_default_policy_cannot_lift_its_deny_entry_from_everyone(
     assert scope_ok(client, token_of(login, 'mallory'), 'confd.users.1.delete')
 
 
-def client_login(client):
-    def do(username, password='s3cret'):
-        return client.post('/0.1/token', json={}, headers=basic(username, password))
-    return do
-
-
-# -- a client's secret: whoever knows it gets the client's tokens ----------------------------------
+# -- a client's secret: whoever knows it gets the client's tokens -------------------------------
 
 def test_rotating_a_secret_cannot_take_over_a_client_holding_more_than_the_caller(
         admin, client, make_user, login):
@@ -163,7 +164,7 @@ def client_token(client, client_id, secret):
                        headers=basic(client_id, secret))
 
 
-# -- enabling a user hands it its access back ------------------------------------------------------
+# -- enabling a user hands it its access back ---------------------------------------------------
 
 def test_enabling_a_user_cannot_hand_back_more_than_the_caller_holds(admin, client, make_user,
                                                                      login):
