@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.apps import running_app
 from tests.support.credentials import basic
+from tests.support.offline_access import assert_error, make_tenant
 from tests.support.smtp_server import (deliver, html_of, link_in, mail_config,  # noqa: F401
                                            mailbox, path_of, query_of)
 from wazo_like_auth.models import Email
@@ -149,6 +150,81 @@ def test_a_user_can_ask_for_its_own_confirmation_mail(client, app, mailbox, make
     assert response.status_code == 204
     deliver(app)
     assert mailbox.last()['To'].addresses[0].addr_spec == 'erin@example.com'
+
+
+def test_a_tenant_administrator_cannot_mail_or_probe_users_of_other_tenants(
+        client, app, mailbox, admin, carol, make_user, login, sessions, top_tenant):
+    email = email_of(admin, carol)
+    other = make_tenant(sessions, top_tenant, 'other')
+    make_user('other-admin', 'pw', acl=['auth.users.#'], tenant_uuid=other)
+    outsider = AdminClient(client, token_of(login, 'other-admin', 'pw'))
+
+    for path in (f'/users/{carol}/emails/{email["uuid"]}/confirm',
+                 f'/users/{carol}/emails/{UNKNOWN}/confirm'):
+        assert_error(outsider.get(path), 404, 'unknown-user')
+
+    deliver(app)
+    assert mailbox.received == []
+
+
+def test_a_tenant_administrator_cannot_confirm_addresses_of_other_tenants(
+        client, admin, carol, make_user, login, sessions, top_tenant):
+    email = email_of(admin, carol)
+    other = make_tenant(sessions, top_tenant, 'other')
+    make_user('other-admin', 'pw', acl=['#'], tenant_uuid=other)
+    outsider = AdminClient(client, token_of(login, 'other-admin', 'pw'))
+
+    assert_error(outsider.put(f'/emails/{email["uuid"]}/confirm'), 404, 'unknown-email')
+    page = client.get(f'/0.1/emails/{email["uuid"]}/confirm',
+                      query_string={'token': outsider.token})
+    assert page.status_code == 404 and page.mimetype == 'text/html'
+
+    assert email_of(admin, carol)['confirmed'] is False
+    admin.ok('PUT', f'/emails/{email["uuid"]}/confirm', 204)  # its own tenant tree: as before
+    assert email_of(admin, carol)['confirmed'] is True
+
+
+def test_confirming_an_address_cannot_take_over_a_user_holding_more_than_the_caller(
+        client, admin, make_user, login):
+    # A confirmed address receives password resets: confirming one is becoming its user.
+    boss = make_user('boss', 'pw', email='boss@example.com', email_confirmed=False, acl=['#'])
+    clerk = make_user('clerk', 'pw', email='clerk@example.com', email_confirmed=False)
+    make_user('helpdesk', 'pw', acl=['auth.#'])
+    helpdesk = AdminClient(client, token_of(login, 'helpdesk', 'pw'))
+    mine = [{'address': 'helpdesk@evil.example', 'main': True, 'confirmed': True}]
+
+    error = assert_error(helpdesk.put(f'/admin/users/{boss}/emails', json={'emails': mine}),
+                         401, 'unauthorized')
+    assert error['details']['required_access'] == '#'
+    error = assert_error(helpdesk.put(f'/emails/{email_of(admin, boss)["uuid"]}/confirm'),
+                         401, 'unauthorized')
+    assert error['details']['required_access'] == '#'
+
+    assert email_of(admin, boss) == {**email_of(admin, boss), 'address': 'boss@example.com',
+                                     'confirmed': False}
+    helpdesk.ok('PUT', f'/emails/{email_of(admin, clerk)["uuid"]}/confirm', 204)
+    helpdesk.ok('PUT', f'/admin/users/{clerk}/emails', json={'emails': mine})
+    assert email_of(admin, clerk)['confirmed'] is True
+
+
+def test_adding_an_address_cannot_take_over_a_user_holding_more_than_the_caller(
+        client, app, mailbox, admin, make_user, login):
+    # The new address would get the confirmation link, then the user's password resets.
+    boss = make_user('boss', 'pw', email='boss@example.com', acl=['#'])
+    clerk = make_user('clerk', 'pw', email='clerk@example.com')
+    make_user('helpdesk', 'pw', acl=['auth.#'])
+    helpdesk = AdminClient(client, token_of(login, 'helpdesk', 'pw'))
+    mine = [{'address': 'helpdesk@evil.example', 'main': True}]
+
+    error = assert_error(helpdesk.put(f'/users/{boss}/emails', json={'emails': mine}), 401,
+                         'unauthorized')
+
+    assert error['details']['required_access'] == '#'
+    assert email_of(admin, boss)['address'] == 'boss@example.com'
+    kept = [{'address': 'boss@example.com', 'main': True}]  # nothing new: as before
+    assert helpdesk.ok('PUT', f'/users/{boss}/emails', json={'emails': kept})[0]['confirmed']
+    helpdesk.ok('PUT', f'/users/{clerk}/emails', json={'emails': mine})
+    assert email_of(admin, clerk)['address'] == 'helpdesk@evil.example'
 
 
 def test_without_smtp_a_confirmation_request_is_503(make_config, db_uri, engine, carol,

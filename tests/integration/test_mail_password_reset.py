@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.support.admin_client import token_of
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.offline_access import make_tenant
 from tests.support.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
                                            mailbox, query_of)
 
@@ -141,6 +142,49 @@ def test_an_access_token_needs_the_reset_acl(client, alice, admin, login):
     admin.ok('POST', '/users/password/reset', 204, query={'user_uuid': str(alice)},
              json={'password': None})  # null removes the password
     assert login('alice', 'by-admin').status_code == 401
+
+
+def test_an_administrator_of_another_tenant_cannot_reset_a_password(client, admin, login,
+                                                                     make_user, sessions,
+                                                                     top_tenant):
+    # A sub-tenant's administrator holding everything there must not take over the operator.
+    other = make_tenant(sessions, top_tenant, 'other')
+    make_user('other-admin', 'pw', acl=['#'], tenant_uuid=other)
+    outsider = AdminClient(client, token_of(login, 'other-admin', 'pw'))
+    root = admin.ok('GET', '/users', query={'username': 'root-admin'})['items'][0]['uuid']
+
+    for headers in ({}, {'Wazo-Tenant': str(top_tenant)}):
+        response = client.post(RESET, query_string={'user_uuid': root}, json={'password': 'x'},
+                               headers={'X-Auth-Token': outsider.token, **headers})
+        assert response.status_code in (401, 404), response.get_data()
+
+    assert login('root-admin', 'x').status_code == 401
+    assert login('root-admin', 's3cret').status_code == 200
+    make_user('carol', 'pw', tenant_uuid=other)  # its own tenant's users: as before
+    carol = outsider.ok('GET', '/users', query={'username': 'carol'})['items'][0]['uuid']
+    outsider.ok('POST', '/users/password/reset', 204, query={'user_uuid': carol},
+                json={'password': 'by-admin'})
+    assert login('carol', 'by-admin').status_code == 200
+
+
+def test_a_reset_cannot_take_over_a_user_holding_more_than_the_caller(client, login,
+                                                                      make_user):
+    # Setting a password is becoming its user: the caller must hold what the user holds.
+    boss = make_user('boss', 'pw', acl=['#'])
+    clerk = make_user('clerk', 'pw', acl=['calld.calls.read'])
+    make_user('helpdesk', 'pw', acl=['auth.users.#', 'calld.#'])
+    helpdesk = AdminClient(client, token_of(login, 'helpdesk', 'pw'))
+
+    refused = helpdesk.post('/users/password/reset', query={'user_uuid': str(boss)},
+                            json={'password': 'mine'})
+
+    assert refused.status_code == 401, refused.get_data()
+    assert refused.get_json()['details']['required_access'] == '#'
+    assert login('boss', 'mine').status_code == 401
+    assert login('boss', 'pw').status_code == 200
+    helpdesk.ok('POST', '/users/password/reset', 204, query={'user_uuid': str(clerk)},
+                json={'password': 'new'})
+    assert login('clerk', 'new').status_code == 200
 
 
 def test_admin_reset_of_an_unknown_user_is_404(admin):

@@ -393,6 +393,19 @@ def test_edit_stands_for_update_on_both_sides():
     assert refused(['#', '!confd.x.edit'], ['confd.x.read']) is None
 
 
+@pytest.mark.parametrize('holder, granted, expected', [
+    # A granted `edit` gives `update` too: the holder must hold both, not the word `edit`.
+    (['confd.x.e*'], ['confd.x.edit'], 'confd.x.edit'),
+    (['confd.x.ed#'], ['confd.x.edit.#'], 'confd.x.edit.#'),
+    (['confd.x.e*', 'confd.x.update'], ['confd.x.edit'], None),
+    (['confd.x.edit'], ['confd.x.edit'], None),
+    (['confd.x.*'], ['confd.x.edit', 'confd.*.edit.edit'], 'confd.*.edit.edit'),
+    (['confd.#'], ['confd.*.edit.edit'], None),
+])
+def test_a_granted_edit_needs_the_holder_to_grant_update_too(holder, granted, expected):
+    assert refused(holder, granted) == expected
+
+
 def test_my_session_in_a_negation_stands_for_the_holders_session():
     holder = ['auth.sessions.#', '!auth.sessions.my_session.delete']
     assert refused(holder, [f'auth.sessions.{OTHER_SESSION}.delete']) is None

@@ -29,6 +29,7 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     1. ``e`` read as a literal string is granted by ``holder`` (a positive pattern matches it,
        no negative one does): giving ``confd.#`` needs ``confd.#`` or ``#``, giving
        ``confd.*.read`` needs a pattern such as ``confd.*.read``, ``confd.*.*`` or ``confd.#``;
+       so is ``e`` with its ``edit`` words read as ``update`` (``edit`` grants both);
     2. for every negative pattern ``!n`` of ``holder`` whose language meets the language of
        ``e`` (some access string matches both), the grant carries the same restriction: a
        negative entry ``!m`` of ``granted`` or ``carried`` whose pattern, read as a literal
@@ -47,10 +48,21 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     for entry in granted:
         if entry.startswith('!'):
             continue
-        if not holder_check.matches(entry, auth_id, session_uuid) \
+        if not _held(holder_check, entry, auth_id, session_uuid) \
                 or not _bounded(entry, denied, bounds, budget):
             return entry
     return None
+
+
+def _held(holder_check: AccessCheck, entry: str, auth_id: str | None,
+          session_uuid: str | None) -> bool:
+    """Rule (1) of ``refused_grant``: ``entry`` read literally is granted, and so is each of
+    its ``edit`` words read as ``update`` (what the grantee's `edit` also matches; a holder
+    with ``x.e*`` holds ``x.edit``, not ``x.update``)."""
+    variants = _variants(entry, None, None, granted_side=True)
+    if variants is None:
+        return False  # too many reserved words to reason about
+    return all(holder_check.matches(text, auth_id, session_uuid) for text, _ in variants)
 
 
 def _bounded(entry: str, denied: list, bounds: AccessCheck, budget: list[int]) -> bool:

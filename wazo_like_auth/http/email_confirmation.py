@@ -15,6 +15,7 @@ from ..services.authorization import Authorizer
 from ..services.email_confirmation import EmailConfirmationService
 from .auth import ProtectedResource, request_token, required_acl
 from .pages import readable_errors, render
+from .users import reach
 
 _MESSAGES = {
     401: ('Link not valid', 'This link is not valid: it expired, was already used or was '
@@ -30,7 +31,7 @@ class ConfirmationRequest(ProtectedResource):
 
     @required_acl('auth.users.{user_uuid}.emails.{email_uuid}.confirm.read')
     def get(self, user_uuid, email_uuid, auth):
-        self._confirmations.request(user_uuid, email_uuid)
+        self._confirmations.request(reach(auth, user_uuid), user_uuid, email_uuid)
         return '', 204
 
 

@@ -121,4 +121,5 @@ class ClientItem(ClientResource):
 class ClientSecret(ClientResource):
     @required_acl('auth.clients.{client_uuid}.update')
     def post(self, client_uuid, auth):
-        return self._clients.rotate_secret(auth.visible_tenants(), client_uuid), 200, NO_STORE
+        return self._clients.rotate_secret(auth.visible_tenants(), client_uuid,
+                                           Grants.of(auth).ensure_may_add), 200, NO_STORE

@@ -7,6 +7,7 @@ from flask import request
 
 from ..exceptions import InvalidListParam
 from ..services.authorization import Authorizer
+from ..services.grants import Grants
 from ..services.listing import ListQuery
 from ..services.tenants import TenantService
 from .admin_schemas import TenantCreateSchema, TenantUpdateSchema
@@ -69,7 +70,7 @@ class TenantItem(TenantResource):
 
     @required_acl('auth.tenants.{tenant_uuid}.delete')
     def delete(self, tenant_uuid, auth):
-        self._tenants.delete(auth.tenant_uuid, tenant_uuid)
+        self._tenants.delete(auth.tenant_uuid, tenant_uuid, Grants.of(auth))
         return '', 204
 
 

@@ -49,11 +49,14 @@ class UserItem(UserResource):
     def put(self, user_uuid, auth):
         given = json_object()
         body = UserUpdateSchema().load(given)
+        grants = Grants.of(auth)
         # Through `me` only: purpose and enabled are not the caller's to change (issue 12).
-        self_service = not Grants.of(auth).holds_beyond_me(f'auth.users.{user_uuid}.update')
+        self_service = not grants.holds_beyond_me(f'auth.users.{user_uuid}.update')
         if self_service:
             body = {k: v for k, v in body.items() if k in given or k not in STATUS_FIELDS}
-        return self._users.update(auth.tenant_uuid, user_uuid, body, self_service=self_service)
+        other = None if auth.user_uuid == user_uuid else grants.ensure_may_add
+        return self._users.update(auth.tenant_uuid, user_uuid, body, self_service=self_service,
+                                  ensure_grantable=other)
 
     @required_acl('auth.users.{user_uuid}.delete')
     def delete(self, user_uuid, auth):

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from ..models import GroupPolicy, Policy, UserPolicy
+from ..models import Client, ClientPolicy, Group, GroupPolicy, Policy, User, UserPolicy
 from . import tenants as tenant_repo
 from .listing import Condition
 
@@ -140,6 +140,11 @@ def clash(db: Session, tenant: uuid.UUID, *, name: str | None = None, slug: str 
     return db.scalars(query.limit(1)).first()
 
 
+def lock(db: Session, policy_uuid: uuid.UUID) -> None:
+    """Lock the policy's row until the transaction ends (concurrent editors take turns)."""
+    db.execute(select(Policy.uuid).where(Policy.uuid == policy_uuid).with_for_update())
+
+
 def replace(db: Session, policy_uuid: uuid.UUID, **values: Any) -> None:
     db.execute(update(Policy).where(Policy.uuid == policy_uuid).values(**values))
 
@@ -192,6 +197,23 @@ def in_use(db: Session, policy_uuid: uuid.UUID) -> bool:
     by_user = exists().where(UserPolicy.policy_uuid == policy_uuid)
     by_group = exists().where(GroupPolicy.policy_uuid == policy_uuid)
     return bool(db.scalar(select(or_(by_user, by_group))))
+
+
+def acl_given_outside(db: Session, tenant_uuid: uuid.UUID) -> list[str]:
+    """Every entry that the policies of ``tenant_uuid`` give to users, groups or clients of
+    other tenants (deleting the tenant takes them away from those holders), share-locking
+    those links until the transaction ends."""
+    links = ((UserPolicy, UserPolicy.user_uuid, User),
+             (GroupPolicy, GroupPolicy.group_uuid, Group),
+             (ClientPolicy, ClientPolicy.client_uuid, Client))
+    linked = set()
+    for link, holder_uuid, holder in links:
+        query = (select(link.policy_uuid).join(holder, holder.uuid == holder_uuid)
+                 .where(holder.tenant_uuid != tenant_uuid).with_for_update(read=True, of=link))
+        linked.update(db.scalars(query))
+    rows = db.scalars(select(Policy.acl).where(Policy.tenant_uuid == tenant_uuid,
+                                               Policy.uuid.in_(linked)).order_by(Policy.name))
+    return list(dict.fromkeys(entry for acl in rows for entry in acl))
 
 
 def held_by_user(value: str) -> ColumnElement[bool]:

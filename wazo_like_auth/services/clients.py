@@ -104,14 +104,18 @@ class ClientService:
             client_repo.set_policies(db, client.uuid, fields['policies'])
             return self._view(db, client)
 
-    def rotate_secret(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID) -> dict[str, Any]:
-        """A new secret for a confidential client; the old one stops working at once."""
+    def rotate_secret(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID,
+                      ensure_grantable: Callable[[list[str]], None]) -> dict[str, Any]:
+        """A new secret for a confidential client; the old one stops working at once. Who
+        holds the secret gets the client's tokens: ``ensure_grantable`` (the anti-escalation
+        guard) sees their ACL, as when the client was given it."""
         secret = secrets.token_urlsafe(32)
         new_hash = self._hasher.hash(secret)
         with self._sessions.begin() as db:
             client = self._writable(db, client_uuid, tenants)
             if client.public:
                 raise InvalidData('A public client has no secret', details={'public': True})
+            ensure_grantable(client_repo.token_acl(db, client))
             client.secret_hash = new_hash
             view = self._view(db, client)
         logger.info('client %s: secret rotated', client.client_id)

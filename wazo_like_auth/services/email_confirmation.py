@@ -4,7 +4,8 @@
 or address, 409 already confirmed, then 503 when mail is not configured, 429 over the budget
 per user or per address). ``confirm`` marks the address confirmed, for the link's token (bound to that
 address, single use, living ``email_confirmation_expiration``) or for an access token holding
-``auth.emails.{email_uuid}.confirm.update``. Only a confirmed address is a login (token
+``auth.emails.{email_uuid}.confirm.update`` whose tenant tree holds the address's user (other
+tenants' addresses are unknown to it: 404). Only a confirmed address is a login (token
 service) or receives a password reset; confirming voids the address's other links.
 """
 from __future__ import annotations
@@ -21,7 +22,10 @@ from ..exceptions import Conflict, MailUnavailable, UnknownEmail, UnknownUser
 from ..mail_settings import MailSettings
 from ..models import Email, User
 from ..repositories import mail as mail_repo
+from ..repositories import tenants as tenant_repo
+from ..repositories import users as user_repo
 from .authorization import Authorizer
+from .grants import Grants
 from .mail_budget import MailRequestBudget
 
 logger = logging.getLogger(__name__)
@@ -40,11 +44,16 @@ class EmailConfirmationService:
         self._key = key
         self._notify = notify
 
-    def request(self, user_uuid: uuid.UUID, email_uuid: uuid.UUID) -> None:
+    def request(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
+                email_uuid: uuid.UUID) -> None:
+        """Mail a new confirmation link for ``email_uuid`` (§1.9). ``scope``: the caller's
+        scoping tenant, outside whose subtree a user is unknown (404, nothing mailed); None
+        when the caller asks for itself."""
         s = self._settings
         with self._sessions.begin() as db:
             user = db.get(User, user_uuid)
-            if user is None:
+            if user is None or (scope is not None
+                                and not tenant_repo.is_subtenant(db, user.tenant_uuid, scope)):
                 raise UnknownUser(f'No such user: "{user_uuid}"',
                                   details={'uuid': str(user_uuid)}, resource='emails')
             email = db.get(Email, email_uuid)
@@ -81,13 +90,20 @@ class EmailConfirmationService:
         with self._sessions.begin() as db:
             found = mail_repo.live_token(db, token_hash, PURPOSE, lock=True) \
                 if token_hash else None
+            auth = None
             if found is None or found.email_uuid != email_uuid:
-                self._authorizer.authorize(token, f'auth.emails.{email_uuid}.confirm.update',
-                                           None, client)
+                auth = self._authorizer.authorize(
+                    token, f'auth.emails.{email_uuid}.confirm.update', None, client)
             email = db.get(Email, email_uuid, with_for_update=True)
-            if email is None:
+            # An access token confirms addresses of its own tenant tree's users only.
+            if email is None or (auth is not None and user_repo.tenant_of(
+                    db, email.user_uuid) not in auth.tenants):
                 raise UnknownEmail(f'No such email: "{email_uuid}"',
                                    details={'uuid': str(email_uuid)})
+            if auth is not None and auth.user_uuid != email.user_uuid:
+                # A confirmed address receives password resets: confirming another user's
+                # is becoming that user, a grant of all it holds.
+                Grants.of(auth).ensure_may_add(user_repo.token_acl(db, email.user_uuid, None))
             email.confirmed = True
             mail_repo.delete_tokens(db, PURPOSE, email_uuid=email_uuid)
         logger.info('address %s of user %s confirmed', email_uuid, email.user_uuid)

@@ -9,12 +9,14 @@ A reset is mailed only to a **confirmed** address of an **enabled** user, at mos
 ``requests_per_user`` per window per user (silently: the asker learns nothing).
 
 ``complete``: the link's token, or an access token holding
-``auth.users.password.reset.{user_uuid}.create`` (what ``wazo-auth-cli user password`` sends),
-sets (string) or removes (null) the password, voids every reset token of the user and ends all
-its sessions. A reset token opens nothing else, serves once, lives
-``password_reset_expiration``, is bound to its user, and is void once the password changed by
-any path (it remembers a digest of the password hash it was issued against). Until completion
-the current password keeps working: a request changes nothing about the account.
+``auth.users.password.reset.{user_uuid}.create`` (what ``wazo-auth-cli user password`` sends)
+whose tenant tree holds the user and that may hand out all the user holds (setting a password
+is becoming its user: ``Grants.ensure_may_add``), sets (string) or removes (null) the
+password, voids every reset token of the user and ends all its sessions. A reset token opens
+nothing else, serves once, lives ``password_reset_expiration``, is bound to its user, and is
+void once the password changed by any path (it remembers a digest of the password hash it was
+issued against). Until completion the current password keeps working: a request changes
+nothing about the account.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from ..repositories import mail as mail_repo
 from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from .authorization import Authorizer
+from .grants import Grants
 from .mail_budget import MailRequestBudget
 
 logger = logging.getLogger(__name__)
@@ -89,9 +92,14 @@ class PasswordResetService:
         """Set (or remove, for None) the password of ``user_uuid``; see the module doc."""
         token_hash = mail_tokens.digest(token) if token else None
         by_mail = token_hash is not None and self._check_mail_token(token_hash, user_uuid)
+        auth = None
         if not by_mail:  # raises Unauthorized for anything but an allowed access token
-            self._authorizer.authorize(
-                token, f'auth.users.password.reset.{user_uuid}.create', None, client)
+            auth = self._authorizer.authorize(
+                token, f'auth.users.password.reset.{user_uuid}.create', None, client,
+                subject=user_uuid)
+            # An access token resets users of its own tenant tree only: a sub-tenant's
+            # administrator must not set the password of a user above it (UnknownUser, 404).
+            auth.user_scope(user_uuid)
         # bcrypt only for an authorized caller, and with no database connection held.
         new_hash = self._hasher.hash(password) if password is not None else None
         with self._sessions.begin() as db:
@@ -100,6 +108,10 @@ class PasswordResetService:
                 raise _refused()
             if user is None:
                 raise UnknownUser(f'No such user: "{user_uuid}"', details={'uuid': str(user_uuid)})
+            if not by_mail and auth.user_uuid != user_uuid:
+                # Who sets a password logs in as its user: a grant of everything the user
+                # holds (its own and its groups' policies; the default policy is everyone's).
+                Grants.of(auth).ensure_may_add(user_repo.token_acl(db, user_uuid, None))
             user.password_hash = new_hash
             mail_repo.delete_tokens(db, PURPOSE, user_uuid=user_uuid)
             revoked = session_repo.delete_of_user(db, user_uuid)

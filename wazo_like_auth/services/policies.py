@@ -21,6 +21,7 @@ from .. import slugs
 from ..exceptions import Conflict, ForbiddenPolicy, ServiceError, UnknownPolicy, UnknownUser
 from ..models import Policy
 from ..repositories import policies as policy_repo
+from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
 from .grants import Grants
 from .listing import ListQuery, Page
@@ -37,8 +38,10 @@ SLUG_RE = re.compile(slugs.POLICY_SLUG_RE)
 
 
 class PolicyService:
-    def __init__(self, *, sessions: sessionmaker):
+    def __init__(self, *, sessions: sessionmaker, default_policy: str | None = None):
+        """``default_policy``: the name of the policy every token gets (default_user_policy)."""
         self._sessions = sessions
+        self._default_policy = default_policy
 
     def create(self, scoping: uuid.UUID, body: dict[str, Any], grants: Grants) -> dict[str, Any]:
         """Create a policy in the scoping tenant; 401 for access the caller lacks, 409 on a
@@ -74,24 +77,33 @@ class PolicyService:
     def update(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
                body: dict[str, Any], grants: Grants) -> dict[str, Any]:
         """Replace name, description and ACL (§3.6): the caller must hold every access of the
-        new ACL and of each dropped entry; read-only policies answer 403."""
+        new ACL and of each dropped entry (of every entry, when renaming the default policy);
+        read-only policies answer 403."""
         acl = unique(body['acl'])
         grants.ensure_may_add(acl)
         with unique_violations_as(_conflict(body['name'])), self._sessions.begin() as db:
-            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_remove((a for a in row.acl if a not in acl), remaining=acl)
             _ensure_writable(row)
+            if body['name'] != row.name and self._gives_everyone(db, row):
+                grants.ensure_may_remove(row.acl)  # renamed, it is taken from every user
             _ensure_free(db, row.tenant_uuid, name=body['name'], shared=row.shared,
                          exclude=row.uuid)
             policy_repo.replace(db, row.uuid, name=body['name'],
                                 description=body['description'], acl=acl)
             return item(policy_repo.stored(db, row.uuid))
 
+    def _gives_everyone(self, db: Session, row: Any) -> bool:
+        """Whether ``row`` is the default policy: every token gets it, by its name, unlinked
+        (the top tenant's, as repositories.users.token_acl reads it)."""
+        return row.name == self._default_policy \
+            and row.tenant_uuid == tenant_repo.top_tenant_uuid(db)
+
     def delete(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], ref: Ref,
                grants: Grants) -> None:
         """Delete a writable policy whose every access the caller holds; its links go too."""
         with self._sessions.begin() as db:
-            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_remove(row.acl)
             _ensure_writable(row)
             policy_repo.delete_one(db, row.uuid)
@@ -102,7 +114,7 @@ class PolicyService:
         """Append one access (§3.8); 409 when already there, 403 on a read-only policy. The
         policy's own negatives bound the new entry (``acl.refused_grant``)."""
         with self._sessions.begin() as db:
-            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_add([access], alongside=row.acl)
             _ensure_writable(row)
             if not policy_repo.add_access(db, row.uuid, access):
@@ -113,7 +125,7 @@ class PolicyService:
                       access: str, grants: Grants) -> None:
         """Remove one access; removing an absent one is fine (204)."""
         with self._sessions.begin() as db:
-            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_remove([access], remaining=[a for a in row.acl if a != access])
             _ensure_writable(row)
             policy_repo.remove_access(db, row.uuid, access)
@@ -172,6 +184,17 @@ def find_visible(db: Session, view: policy_repo.Viewpoint, ref: Ref) -> Any:
     if row is None:
         raise UnknownPolicy(f'No such policy: "{ref}"', details=ref_details(ref))
     return row
+
+
+def _locked(db: Session, view: policy_repo.Viewpoint, ref: Ref) -> Any:
+    """``find_visible``, the row locked until the transaction ends and read once locked.
+
+    Every edit checks the caller's grants against the ACL it reads: unlocked, two concurrent
+    edits would each pass against the ACL the other is changing (two removals, each leaving
+    the deny entry the other removes, would lift both)."""
+    row = find_visible(db, view, ref)
+    policy_repo.lock(db, row.uuid)
+    return find_visible(db, view, row.uuid)
 
 
 def _ensure_writable(row: Any) -> None:

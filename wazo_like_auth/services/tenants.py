@@ -17,10 +17,12 @@ from ..exceptions import (Conflict, DeletingOwnTenant, InvalidData, TenantHasChi
                           TenantIdentityConflict, TopTenantConflict, UnknownTenant, UnknownUser)
 from .. import slugs
 from ..models import Tenant
+from ..repositories import policies as policy_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 from ..repositories.listing import paginate
+from .grants import Grants
 from .listing import ListQuery, Page
 
 logger = logging.getLogger(__name__)
@@ -112,9 +114,12 @@ class TenantService:
         except IntegrityError as error:
             raise _conflict(error, tenant_uuid) from None
 
-    def delete(self, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> None:
+    def delete(self, scope: uuid.UUID, tenant_uuid: uuid.UUID, grants: Grants) -> None:
         """Delete a visible tenant without sub-tenants, with everything in it, sessions and
-        tokens included, in one transaction (§2.6)."""
+        tokens included, in one transaction (§2.6). Its policies may be attached to users,
+        groups or clients of other tenants: the caller must be allowed to take away every
+        entry they give those (a deny entry hands access back), as when deleting them one by
+        one (§0.6)."""
         if tenant_uuid == scope:
             raise DeletingOwnTenant(f'Deleting its own tenant is forbidden: "{tenant_uuid}"',
                                     details={'tenant_uuid': str(tenant_uuid)})
@@ -124,6 +129,7 @@ class TenantService:
                 _visible(db, scope, tenant_uuid)
                 if tenant_repo.has_children(db, tenant_uuid):
                     raise _has_children(tenant_uuid)
+                grants.ensure_may_remove(policy_repo.acl_given_outside(db, tenant_uuid))
                 # Sessions cascade with their tenant; this also catches any session of the
                 # tenant's users recorded under another tenant, so none outlives its user.
                 session_repo.delete_of_tenant_users(db, tenant_uuid)

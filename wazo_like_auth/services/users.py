@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -88,12 +89,15 @@ class UserService:
             return _view(db, _visible(db, scope, user_uuid))
 
     def update(self, scope: uuid.UUID, user_uuid: uuid.UUID, body: dict[str, Any], *,
-               self_service: bool = False) -> dict[str, Any]:
+               self_service: bool = False,
+               ensure_grantable: Callable[[list[str]], None] | None = None) -> dict[str, Any]:
         """Replace the user's fields (§1.6: omitted ones take their defaults); a disabled user
         loses its sessions and access tokens at once.
 
         ``self_service``: the caller holds the update ACL only through ``me``. It may not
         change ``purpose`` or ``enabled`` (Unauthorized, 401); omitted, they keep their values.
+        ``ensure_grantable`` (another user's caller: Grants.ensure_may_add) is given the
+        user's ACL when a disabled user is enabled: that hands it its access back.
         """
         try:
             with self._sessions.begin() as db:
@@ -101,6 +105,8 @@ class UserService:
                 user = _visible(db, scope, user_uuid, lock=True)
                 if self_service:
                     body = _status_kept(user, body)
+                if ensure_grantable and body['enabled'] and not user.enabled:
+                    ensure_grantable(user_repo.token_acl(db, user_uuid, None))
                 method = _method(body)
                 _check_login(db, 'username', body['username'], other_than=user_uuid)
                 _apply(user, body, method)
@@ -151,19 +157,35 @@ class UserService:
         logger.info('user %s changed its password, %d sessions revoked', user_uuid, len(revoked))
 
     def replace_emails(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
-                       items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Make ``items`` the user's e-mail addresses (§1.9); returns them."""
+                       items: list[dict[str, Any]],
+                       ensure_grantable: Callable[[list[str]], None] | None = None
+                       ) -> list[dict[str, Any]]:
+        """Make ``items`` the user's e-mail addresses (§1.9); returns them.
+
+        ``ensure_grantable`` (another user's caller: Grants.ensure_may_add) is given the
+        user's ACL when ``items`` add an address or confirm one not confirmed yet: a new
+        address receives the confirmation link, a confirmed one the password resets, so
+        handing either to someone is handing over the user."""
         try:
             with self._sessions.begin() as db:
                 user_repo.lock_logins(db)
                 for item in items:
                     _check_login(db, 'email_address', item['address'], other_than=user_uuid)
                 _visible(db, scope, user_uuid, lock=True)
+                if ensure_grantable and _hands_over(db, user_uuid, items):
+                    ensure_grantable(user_repo.token_acl(db, user_uuid, None))
                 view = [email_view(e) for e in user_repo.replace_emails(db, user_uuid, items)]
         except IntegrityError as error:
             raise _integrity_error(error, user_uuid) from None
         logger.info('user %s has %d e-mail addresses', user_uuid, len(items))
         return view
+
+
+def _hands_over(db: Session, user_uuid: uuid.UUID, items: list[dict[str, Any]]) -> bool:
+    """Whether ``items`` add an address to the user, or confirm one it has unconfirmed."""
+    current = {e.address: e.confirmed for e in user_repo.emails_of(db, [user_uuid])[user_uuid]}
+    return any(item['address'] not in current
+               or (item.get('confirmed') and not current[item['address']]) for item in items)
 
 
 def _visible(db: Session, scope: uuid.UUID | None, user_uuid: uuid.UUID,
