@@ -60,7 +60,10 @@ class LogoutPages:
                                   message='This form has expired. Please try again.')
         if request.form.get('decision') == 'logout':
             self._end_current(realm)
-        return self._done(target, params, path)
+            return self._done(target, params, path)
+        # "Stay signed in": back to the application (or a page saying so), the browser's
+        # sign-in and its cookie untouched.
+        return self._done(target, params, path, signed_out=False)
 
     def _end_current(self, realm: Realm) -> None:
         current = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
@@ -84,13 +87,17 @@ class LogoutPages:
                                           'not registered for this application.')
         return uri
 
-    def _done(self, target: str | None, params: dict, path: str) -> Response:
+    def _done(self, target: str | None, params: dict, path: str,
+              signed_out: bool = True) -> Response:
         if target is None:
+            title, message = ('Signed out', 'You are signed out.') if signed_out else \
+                ('Still signed in', 'You are still signed in.')
             response = self._kit.page('done.html', 200, cookie_path=_cookie_path(path),
-                                      title='Signed out', message='You are signed out.')
+                                      title=title, message=message)
         else:
             query = urlencode({'state': params['state']}) if params.get('state') else ''
             separator = '&' if '?' in target else '?'
             response = no_store(redirect(target + (separator + query if query else ''), 302))
-        clear_signin_cookie(response, _cookie_path(path))
+        if signed_out:
+            clear_signin_cookie(response, _cookie_path(path))
         return response

@@ -1,0 +1,73 @@
+"""Review of the OpenID Connect pages and endpoints: defects a relying party or a browser
+would hit, each pinned by the test that found it."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import requests
+
+from tests.support.oidc import (REDIRECT, callback_params, realm,  # noqa: F401
+                                register_client, submit)
+from wazo_like_auth.oidc.pkce import s256
+
+VERIFIER = 'k' * 50
+
+
+def _authorize(api, **params) -> str:
+    query = {'client_id': 'webapp', 'redirect_uri': REDIRECT, 'response_type': 'code',
+             'scope': 'openid profile', 'state': 'st', 'code_challenge': s256(VERIFIER),
+             'code_challenge_method': 'S256', **params}
+    return f'{api.base}/realms/acme/protocol/openid-connect/auth?' + urlencode(query)
+
+
+def _logout_url(api) -> str:
+    return f'{api.base}/realms/acme/protocol/openid-connect/logout'
+
+
+def _signed_in(api, client, browser, username='alice', password='s3cret') -> dict:
+    """Sign ``browser`` in through the form and exchange the code: the token response."""
+    page = browser.get(_authorize(api), timeout=10, allow_redirects=False)
+    code = callback_params(submit(browser, page, username=username, password=password))['code']
+    return requests.post(f'{api.base}/realms/acme/protocol/openid-connect/token', data={
+        'grant_type': 'authorization_code', 'code': code, 'redirect_uri': REDIRECT,
+        'code_verifier': VERIFIER}, auth=(client['client_id'], client['client_secret']),
+        timeout=10).json()
+
+
+def _still_signed_in(api, browser) -> bool:
+    """Whether the browser's next authorization skips the sign-in form."""
+    return browser.get(_authorize(api), timeout=10, allow_redirects=False).status_code == 302
+
+
+def test_stay_signed_in_on_the_logout_page_keeps_the_browser_signed_in(api, admin_token,
+                                                                       make_user, realm):
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    token = _signed_in(api, client, browser)
+    page = browser.get(_logout_url(api), timeout=10)
+
+    stay = submit(browser, page, button='stay')
+
+    assert stay.status_code == 200 and 'signed out' not in stay.text
+    assert 'wla_signin=;' not in stay.headers.get('Set-Cookie', '')
+    assert _still_signed_in(api, browser)
+    assert api.is_valid(token['access_token'])
+
+
+def test_id_token_hint_of_the_same_user_signs_out_without_asking(api, admin_token, make_user,
+                                                                 realm):
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    first = _signed_in(api, client, browser)
+    # A second sign-in of the same person in this browser (prompt=login): the hint names the
+    # first one, the browser holds the second.
+    page = browser.get(_authorize(api, prompt='login'), timeout=10, allow_redirects=False)
+    callback_params(submit(browser, page, username='alice', password='s3cret'))
+
+    done = browser.get(_logout_url(api), params={'id_token_hint': first['id_token']},
+                       timeout=10, allow_redirects=False)
+
+    assert done.status_code == 200 and 'You are signed out.' in done.text
+    assert not _still_signed_in(api, browser) and not api.is_valid(first['access_token'])
