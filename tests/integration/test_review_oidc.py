@@ -71,3 +71,24 @@ def test_id_token_hint_of_the_same_user_signs_out_without_asking(api, admin_toke
 
     assert done.status_code == 200 and 'You are signed out.' in done.text
     assert not _still_signed_in(api, browser) and not api.is_valid(first['access_token'])
+def test_id_token_hint_of_another_user_does_not_sign_the_browser_out(api, admin_token,
+                                                                     make_user, realm):
+    # Mallory's own ID token in a link must not sign Alice's browser out unasked: it only
+    # proves Mallory's sign-in, not that Alice wants to leave.
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    make_user('mallory', 'm4llory', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    victim = requests.Session()
+    alices = _signed_in(api, client, victim)
+    mallorys = _signed_in(api, client, requests.Session(), 'mallory', 'm4llory')
+
+    page = victim.get(_logout_url(api), params={'id_token_hint': mallorys['id_token']},
+                      timeout=10, allow_redirects=False)
+
+    assert page.status_code == 200 and 'Sign out?' in page.text
+    assert _still_signed_in(api, victim) and api.is_valid(alices['access_token'])
+    assert not api.is_valid(mallorys['access_token'])  # the sign-in the hint names ends
+    submit(victim, page, button='logout')
+    assert not _still_signed_in(api, victim) and not api.is_valid(alices['access_token'])
+
+
