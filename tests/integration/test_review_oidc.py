@@ -92,3 +92,23 @@ def test_id_token_hint_of_another_user_does_not_sign_the_browser_out(api, admin_
     assert not _still_signed_in(api, victim) and not api.is_valid(alices['access_token'])
 
 
+
+
+def test_request_objects_are_refused_not_silently_ignored(api, admin_token, make_user, realm):
+    # OIDC Core §6.1, §6.2: an OP without request objects MUST answer these errors; ignoring
+    # them drops what the object asks (here max_age=0: a fresh sign-in) and issues a code.
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    _signed_in(api, client, browser)
+    unsigned = 'eyJhbGciOiJub25lIn0.eyJtYXhfYWdlIjowfQ.'
+
+    by_value = browser.get(_authorize(api, request=unsigned), timeout=10,
+                           allow_redirects=False)
+    by_reference = browser.get(_authorize(api, request_uri='https://rp.example.com/r'),
+                               timeout=10, allow_redirects=False)
+
+    for response, error in [(by_value, 'request_not_supported'),
+                            (by_reference, 'request_uri_not_supported')]:
+        answer = callback_params(response)
+        assert answer['error'] == error and 'code' not in answer and answer['state'] == 'st'

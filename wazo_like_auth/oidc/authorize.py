@@ -15,7 +15,10 @@ from .errors import AuthorizeError, InvalidTarget
 # The parameters carried through the sign-in and consent forms, and only those.
 PARAMETERS = ('client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state',
               'nonce', 'prompt', 'max_age', 'login_hint', 'code_challenge',
-              'code_challenge_method')
+              'code_challenge_method', 'request', 'request_uri')
+# Request objects (OIDC Core §6) are not supported (discovery says so): a request using one
+# MUST get these errors (§6.1, §6.2), not a code that ignores what the object asked.
+UNSUPPORTED = {'request': 'request_not_supported', 'request_uri': 'request_uri_not_supported'}
 MAX_LENGTH = {'state': 2048, 'nonce': 512, 'scope': 1024, 'login_hint': 256,
               'redirect_uri': 2048, 'client_id': 128, 'code_challenge': 128}
 SCOPES = ('openid', 'profile', 'email', 'offline_access')
@@ -80,6 +83,9 @@ def parse(params: Mapping[str, str], client: Registration) -> AuthorizationReque
             raise AuthorizeError(f'{name} is longer than {limit} characters')
     if any('\x00' in value for value in params.values()):
         raise AuthorizeError('Parameters cannot contain NUL')
+    for name, error in UNSUPPORTED.items():
+        if name in params:
+            raise AuthorizeError(f'The {name} parameter is not supported', error)
     if params.get('response_type') != 'code':
         raise AuthorizeError('response_type must be code', 'unsupported_response_type')
     mode = params.get('response_mode', 'query')
