@@ -112,3 +112,31 @@ def test_request_objects_are_refused_not_silently_ignored(api, admin_token, make
                             (by_reference, 'request_uri_not_supported')]:
         answer = callback_params(response)
         assert answer['error'] == error and 'code' not in answer and answer['state'] == 'st'
+
+
+def test_id_token_hint_of_another_user_is_not_answered_with_this_browsers_user(
+        api, admin_token, make_user, realm):
+    # OIDC Core §3.1.2.1: with id_token_hint, a positive answer only for the user it names.
+    # A silent re-authentication for Bob must not come back with a code for Alice.
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    make_user('bob', 'b0bpass', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    alices = _signed_in(api, client, browser)
+    bobs = _signed_in(api, client, requests.Session(), 'bob', 'b0bpass')
+
+    silent = browser.get(_authorize(api, prompt='none', id_token_hint=bobs['id_token']),
+                         timeout=10, allow_redirects=False)
+    asked = browser.get(_authorize(api, id_token_hint=bobs['id_token']), timeout=10,
+                        allow_redirects=False)
+    same = browser.get(_authorize(api, prompt='none', id_token_hint=alices['id_token']),
+                       timeout=10, allow_redirects=False)
+
+    assert callback_params(silent)['error'] == 'login_required'
+    assert 'code' in callback_params(same)
+    assert asked.status_code == 200 and 'Sign in' in asked.text
+    assert 'code' in callback_params(submit(browser, asked, username='bob',
+                                            password='b0bpass'))
+    again = browser.get(_authorize(api, prompt='none', id_token_hint=bobs['id_token']),
+                        timeout=10, allow_redirects=False)
+    assert 'code' in callback_params(again)

@@ -39,11 +39,12 @@ SCOPE_TEXT = {
 
 
 class AuthorizePages:
-    def __init__(self, *, oidc_clients, signins, codes, kit: PageKit, public_url: str | None,
-                 signin_lifetime: int, clock):
+    def __init__(self, *, oidc_clients, signins, codes, id_tokens, kit: PageKit,
+                 public_url: str | None, signin_lifetime: int, clock):
         self._clients = oidc_clients
         self._signins = signins
         self._codes = codes
+        self._id_tokens = id_tokens
         self._kit = kit
         self._public_url = public_url
         self._lifetime = signin_lifetime
@@ -140,12 +141,16 @@ class AuthorizePages:
 
     def _current(self, realm: Realm, req: authorize.AuthorizationRequest) -> SignedIn | None:
         """The browser's sign-in, unless the request wants a fresh one (prompt=login, or
-        max_age passed)."""
+        max_age passed) or names another user (OIDC Core §3.1.2.1: with an id_token_hint, a
+        positive answer only for the user it identifies; a hint we cannot verify is ignored)."""
         signin = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
         if signin is None or 'login' in req.prompt:
             return None
         if req.max_age is not None and \
                 (self._clock() - signin.auth_time).total_seconds() > req.max_age:
+            return None
+        hint = self._id_tokens.verify_hint(req.id_token_hint or '', realm.issuer)
+        if hint is not None and hint.sub != str(signin.user_uuid):
             return None
         return signin
 

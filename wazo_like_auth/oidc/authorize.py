@@ -15,12 +15,13 @@ from .errors import AuthorizeError, InvalidTarget
 # The parameters carried through the sign-in and consent forms, and only those.
 PARAMETERS = ('client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state',
               'nonce', 'prompt', 'max_age', 'login_hint', 'code_challenge',
-              'code_challenge_method', 'request', 'request_uri')
+              'code_challenge_method', 'id_token_hint', 'request', 'request_uri')
 # Request objects (OIDC Core §6) are not supported (discovery says so): a request using one
 # MUST get these errors (§6.1, §6.2), not a code that ignores what the object asked.
 UNSUPPORTED = {'request': 'request_not_supported', 'request_uri': 'request_uri_not_supported'}
 MAX_LENGTH = {'state': 2048, 'nonce': 512, 'scope': 1024, 'login_hint': 256,
-              'redirect_uri': 2048, 'client_id': 128, 'code_challenge': 128}
+              'redirect_uri': 2048, 'client_id': 128, 'code_challenge': 128,
+              'id_token_hint': 16384}
 SCOPES = ('openid', 'profile', 'email', 'offline_access')
 PROMPTS = ('none', 'login', 'consent')
 RESPONSE_MODES = ('query', 'form_post')
@@ -49,6 +50,7 @@ class AuthorizationRequest:
     max_age: int | None
     login_hint: str | None
     code_challenge: str | None
+    id_token_hint: str | None = None
 
     @property
     def openid(self) -> bool:
@@ -105,7 +107,7 @@ def parse(params: Mapping[str, str], client: Registration) -> AuthorizationReque
         client_id=client.client_id, redirect_uri=params['redirect_uri'], response_mode=mode,
         scope=scope, state=params.get('state'), nonce=params.get('nonce'), prompt=prompt,
         max_age=_max_age(params.get('max_age')), login_hint=params.get('login_hint'),
-        code_challenge=params.get('code_challenge'))
+        code_challenge=params.get('code_challenge'), id_token_hint=params.get('id_token_hint'))
 
 
 def _scope(value: str, client: Registration) -> tuple[str, ...]:
