@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import pytest
 import requests
 
 from tests.support.oidc import (REDIRECT, callback_params, realm,  # noqa: F401
@@ -140,3 +141,26 @@ def test_id_token_hint_of_another_user_is_not_answered_with_this_browsers_user(
     again = browser.get(_authorize(api, prompt='none', id_token_hint=bobs['id_token']),
                         timeout=10, allow_redirects=False)
     assert 'code' in callback_params(again)
+
+
+@pytest.mark.parametrize('extra, page', [
+    ('&client_id=other', True), (f'&redirect_uri={REDIRECT}', True),
+    ('&state=other', False), ('&scope=openid%20email', False),
+    ('&code_challenge_method=S256', False)])
+def test_repeated_authorization_parameters_are_refused(api, admin_token, make_user, realm,
+                                                      extra, page):
+    # RFC 6749 §3.1: parameters MUST NOT be repeated; §4.1.2.1 invalid_request. Until
+    # client_id and redirect_uri are unambiguous, an error page and never a redirect.
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    register_client(api, admin_token, realm['uuid'], client_id='other')
+    browser = requests.Session()
+    _signed_in(api, client, browser)
+
+    response = browser.get(_authorize(api) + extra, timeout=10, allow_redirects=False)
+
+    if page:
+        assert response.status_code == 400 and 'Location' not in response.headers
+    else:
+        answer = callback_params(response)
+        assert answer['error'] == 'invalid_request' and 'code' not in answer

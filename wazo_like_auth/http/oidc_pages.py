@@ -55,7 +55,8 @@ class AuthorizePages:
     def authorize(self, slug: str | None = None) -> Response:
         realm = self.realm(slug)
         source = request.form if request.method == 'POST' else request.args
-        return self._continue(realm, authorize.parameters(source), _auth_path())
+        return self._continue(realm, authorize.parameters(source), _auth_path(),
+                              repeats=authorize.repeated(source))
 
     def sign_in(self, slug: str | None = None) -> Response:
         realm, path = self.realm(slug), _auth_path(last='/signin')
@@ -91,15 +92,16 @@ class AuthorizePages:
 
     def _continue(self, realm: Realm, params: dict, path: str, *, signin: SignedIn | None = None,
                   message: str | None = None, status: int = 200, username: str = '',
-                  decision: str | None = None) -> Response:
+                  decision: str | None = None, repeats: tuple[str, ...] = ()) -> Response:
         client = self._clients.client(realm, params.get('client_id'))
         try:
-            redirect_uri = authorize.check_target(params, client.registration if client else None)
+            redirect_uri = authorize.check_target(
+                params, client.registration if client else None, repeats)
         except InvalidTarget as e:
             return self._kit.page('oidc_error.html', 400, cookie_path=_cookie_path(path),
                                   title='Cannot sign in', message=e.message)
         try:
-            req = authorize.parse(params, client.registration)
+            req = authorize.parse(params, client.registration, repeats)
             return self._decide(realm, client, req, params, path, signin=signin,
                                 message=message, status=status, username=username,
                                 decision=decision)

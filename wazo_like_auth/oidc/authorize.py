@@ -62,10 +62,21 @@ def parameters(source: Mapping[str, str]) -> dict[str, str]:
     return {name: source[name] for name in PARAMETERS if source.get(name)}
 
 
-def check_target(params: Mapping[str, str], client: Registration | None) -> str:
+def repeated(source) -> tuple[str, ...]:
+    """The known parameters ``source`` (a mapping with ``getlist``, as werkzeug's MultiDict)
+    gives more than once: RFC 6749 §3.1 says they MUST NOT be, and which one counts would
+    otherwise be a guess (``parameters`` keeps the first)."""
+    return tuple(name for name in PARAMETERS if len(source.getlist(name)) > 1)
+
+
+def check_target(params: Mapping[str, str], client: Registration | None,
+                 repeats: Sequence[str] = ()) -> str:
     """The redirect URI to answer to; raises InvalidTarget. Exact string comparison with a
-    registered URI (no normalisation, no wildcards: RFC 9700 §4.1.3)."""
+    registered URI (no normalisation, no wildcards: RFC 9700 §4.1.3). ``repeats``: the
+    parameters the request repeats (``repeated``)."""
     for name in ('client_id', 'redirect_uri'):
+        if name in repeats:
+            raise InvalidTarget(f'The request gives {name} more than once.')
         value = params.get(name)
         if not value:
             raise InvalidTarget(f'The request has no {name}.')
@@ -78,8 +89,11 @@ def check_target(params: Mapping[str, str], client: Registration | None) -> str:
     return params['redirect_uri']
 
 
-def parse(params: Mapping[str, str], client: Registration) -> AuthorizationRequest:
+def parse(params: Mapping[str, str], client: Registration,
+          repeats: Sequence[str] = ()) -> AuthorizationRequest:
     """The validated request; raises AuthorizeError. check_target must have passed."""
+    if repeats:
+        raise AuthorizeError(f'Parameter {repeats[0]} is repeated')
     for name, limit in MAX_LENGTH.items():
         if len(params.get(name, '')) > limit:
             raise AuthorizeError(f'{name} is longer than {limit} characters')
