@@ -164,3 +164,45 @@ def test_repeated_authorization_parameters_are_refused(api, admin_token, make_us
     else:
         answer = callback_params(response)
         assert answer['error'] == 'invalid_request' and 'code' not in answer
+
+
+SPA = 'https://spa.example.com'
+
+
+def test_a_single_page_application_may_call_the_json_endpoints_from_its_origin(
+        api, admin_token, make_user, realm):
+    # A public client with PKCE running in a browser (the README's single-page application)
+    # fetches discovery, certs, token and userinfo from its own origin: without CORS headers
+    # the browser hides every answer from it.
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    register_client(api, admin_token, realm['uuid'], client_id='spa', public=True,
+                    grant_types=['authorization_code', 'password'])
+    issuer = f'{api.base}/realms/acme'
+    protocol = issuer + '/protocol/openid-connect'
+    origin = {'Origin': SPA}
+
+    preflight = requests.options(protocol + '/userinfo', timeout=10, headers={
+        **origin, 'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'authorization'})
+    token = requests.post(protocol + '/token', headers=origin, timeout=10, data={
+        'grant_type': 'password', 'client_id': 'spa', 'username': 'alice',
+        'password': 's3cret', 'scope': 'openid'})
+    userinfo = requests.get(protocol + '/userinfo', timeout=10, headers={
+        **origin, 'Authorization': f'Bearer {token.json()["access_token"]}'})
+    refused = requests.post(protocol + '/token', headers=origin, timeout=10,
+                            data={'grant_type': 'password', 'client_id': 'nobody'})
+    documents = [requests.get(url, headers=origin, timeout=10) for url in (
+        issuer + '/.well-known/openid-configuration', protocol + '/certs',
+        f'{api.url}/.well-known/openid-configuration', f'{api.url}/oauth2/certs')]
+
+    assert preflight.status_code in (200, 204)
+    assert preflight.headers['Access-Control-Allow-Origin'] == '*'
+    assert 'GET' in preflight.headers['Access-Control-Allow-Methods']
+    assert 'authorization' in preflight.headers['Access-Control-Allow-Headers'].lower()
+    for response in [token, userinfo, refused, *documents]:
+        assert response.headers.get('Access-Control-Allow-Origin') == '*', response.url
+    assert userinfo.status_code == 200 and refused.status_code == 401
+    # No credentials are ever allowed: the pages and their cookies stay same-origin.
+    assert 'Access-Control-Allow-Credentials' not in token.headers
+    page = requests.get(protocol + '/auth', headers=origin, timeout=10)
+    assert 'Access-Control-Allow-Origin' not in page.headers
