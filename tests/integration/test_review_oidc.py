@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.support.oidc import (REDIRECT, callback_params, realm,  # noqa: F401
-                                register_client, submit)
+from tests.support.oidc import (LOGOUT_REDIRECT, REDIRECT, callback_params,  # noqa: F401
+                                realm, register_client, submit)
 from wazo_like_auth.oidc.pkce import s256
 
 VERIFIER = 'k' * 50
@@ -83,13 +83,15 @@ def test_id_token_hint_of_another_user_does_not_sign_the_browser_out(api, admin_
     alices = _signed_in(api, client, victim)
     mallorys = _signed_in(api, client, requests.Session(), 'mallory', 'm4llory')
 
-    page = victim.get(_logout_url(api), params={'id_token_hint': mallorys['id_token']},
-                      timeout=10, allow_redirects=False)
+    page = victim.get(_logout_url(api), timeout=10, allow_redirects=False, params={
+        'id_token_hint': mallorys['id_token'], 'post_logout_redirect_uri': LOGOUT_REDIRECT})
 
     assert page.status_code == 200 and 'Sign out?' in page.text
     assert _still_signed_in(api, victim) and api.is_valid(alices['access_token'])
     assert not api.is_valid(mallorys['access_token'])  # the sign-in the hint names ends
-    submit(victim, page, button='logout')
+    # Confirming goes back to the application the hint named (the form has no hint).
+    done = submit(victim, page, button='logout')
+    assert done.status_code == 302 and done.headers['Location'] == LOGOUT_REDIRECT
     assert not _still_signed_in(api, victim) and not api.is_valid(alices['access_token'])
 
 

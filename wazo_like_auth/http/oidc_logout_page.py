@@ -48,6 +48,9 @@ class LogoutPages:
                 if current is not None:
                     self._signins.end(current.uuid)
                 return self._done(target, params, path)
+        if hint is not None and 'client_id' not in params:
+            # The form leaves the hint out: its client names the registered redirect URI.
+            params['client_id'] = hint.client_id
         # The confirmation form's answer redirects to ``target``: the CSP must allow it.
         return self._kit.page('oidc_logout.html', 200, cookie_path=_cookie_path(path),
                               redirect_uri=target, action=path + '/confirm',
