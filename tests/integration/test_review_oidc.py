@@ -208,3 +208,31 @@ def test_a_single_page_application_may_call_the_json_endpoints_from_its_origin(
     assert 'Access-Control-Allow-Credentials' not in token.headers
     page = requests.get(protocol + '/auth', headers=origin, timeout=10)
     assert 'Access-Control-Allow-Origin' not in page.headers
+
+
+def test_logout_with_the_id_token_of_a_password_grant_ends_its_session(api, admin_token,
+                                                                       make_user, realm):
+    # Its sid names the session of its access token (there is no browser sign-in): the
+    # logout said "signed out" and went back to the application, the token still valid.
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    make_user('bob', 'b0bpass', tenant_uuid=realm['uuid'])
+    register_client(api, admin_token, realm['uuid'], public=True, grant_types=['password'])
+    token_url = f'{api.base}/realms/acme/protocol/openid-connect/token'
+
+    def password_grant(username, password):
+        return requests.post(token_url, timeout=10, data={
+            'grant_type': 'password', 'client_id': 'webapp', 'username': username,
+            'password': password, 'scope': 'openid'}).json()
+
+    alices, bobs = password_grant('alice', 's3cret'), password_grant('bob', 'b0bpass')
+    elsewhere = requests.get(f'{api.url}/oauth2/logout', timeout=10, allow_redirects=False,
+                             params={'id_token_hint': alices['id_token']})
+    assert api.is_valid(alices['access_token'])  # another issuer's hint: not this one's
+
+    done = requests.get(_logout_url(api), timeout=10, allow_redirects=False, params={
+        'id_token_hint': alices['id_token'], 'post_logout_redirect_uri': LOGOUT_REDIRECT})
+
+    assert elsewhere.status_code == 200 and 'Sign out?' in elsewhere.text
+    assert done.status_code == 302 and done.headers['Location'] == LOGOUT_REDIRECT
+    assert not api.is_valid(alices['access_token'])
+    assert api.is_valid(bobs['access_token'])

@@ -40,7 +40,7 @@ class LogoutPages:
             return target
         current = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
         if hint is not None and hint.sid is not None:
-            self._signins.end_in_realm(realm, hint.sid)
+            self._signins.end_in_realm(realm, hint.sid, hint.sub)
             # The hint proves its own sign-in only: a browser signed in as someone else
             # (a link carrying another user's ID token) is asked, as without a hint
             # (RP-Initiated Logout 1.0 §2: a hint not matching the session is suspect).

@@ -26,11 +26,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import AuthenticationFailed, TooManyAttempts
-from ..models import User
+from ..models import Session, User
 from ..oidc.realms import Realm
 from ..oidc_models import Signin
 from ..passwords import PasswordHasher
 from ..repositories import oidc as oidc_repo
+from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from ..clock import utc_now
 from .login_trail import WRONG_TENANT, LoginAttempt, plausible_login
@@ -171,14 +172,23 @@ class SigninService:
             return SignedIn(signin.uuid, user.uuid, user.tenant_uuid,
                             user.username or str(user.uuid), signin.auth_time)
 
-    def end_in_realm(self, realm: Realm, signin_uuid: uuid.UUID) -> int:
-        """End a sign-in of ``realm`` named by an ID token's ``sid``; 0 when unknown."""
+    def end_in_realm(self, realm: Realm, sid: uuid.UUID, sub: str) -> int:
+        """End what an ID token's ``sid`` names in ``realm`` (``sub``: its user): a sign-in,
+        with every session issued through it, or, for the ID token of a password or device
+        grant (no sign-in), the session of its access token. Returns how many sessions
+        ended; 0 when unknown."""
         with self._sessions.begin() as db:
-            signin = db.get(Signin, signin_uuid)
-            if signin is None or not realm.accepts(signin.tenant_uuid):
-                return 0
-            ended = oidc_repo.end_signin(db, signin_uuid)
-        logger.info('sign-in %s ended with %d sessions', signin_uuid, len(ended))
+            signin = db.get(Signin, sid)
+            if signin is not None:
+                ended = oidc_repo.end_signin(db, sid) if realm.accepts(signin.tenant_uuid) \
+                    else []
+            else:
+                session = db.get(Session, sid)
+                named = session is not None and str(session.user_uuid) == sub \
+                    and realm.accepts(session.tenant_uuid)
+                ended = session_repo.delete_where(db, Session.uuid == sid) if named else []
+        if ended:
+            logger.info('logout of %s ended %d sessions', sid, len(ended))
         return len(ended)
 
     def end(self, signin_uuid: uuid.UUID) -> int:
