@@ -236,3 +236,25 @@ def test_logout_with_the_id_token_of_a_password_grant_ends_its_session(api, admi
     assert done.status_code == 302 and done.headers['Location'] == LOGOUT_REDIRECT
     assert not api.is_valid(alices['access_token'])
     assert api.is_valid(bobs['access_token'])
+
+
+def test_device_page_refuses_an_account_the_client_does_not_serve(api, admin_token,
+                                                                  make_user, realm):
+    # A client of the realm's tenant serves that tenant's users (and below) only: the page
+    # said "Device connected" to a user of the top tenant, then the device got invalid_grant.
+    from tests.support.device_flow import Person, start
+    make_user('bob', 'b0bpass')  # top tenant
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    register_client(api, admin_token, realm['uuid'], client_id='tv', public=True,
+                    redirect_uris=[],
+                    grant_types=['urn:ietf:params:oauth:grant-type:device_code'])
+    started = start(api, client_id='tv')
+
+    refused = Person().sign_in(started['verification_uri_complete'], 'bob', 'b0bpass')
+    wrong = Person().sign_in(started['verification_uri_complete'], 'bob', 'wrong')
+    accepted = Person().sign_in(started['verification_uri_complete'], 'alice', 's3cret')
+
+    assert refused.status_code == 403 and 'cannot' in refused.text
+    assert 'name="consent"' not in refused.text
+    assert wrong.status_code == 401 and 'Wrong username or password.' in wrong.text
+    assert accepted.status_code == 200 and 'name="consent"' in accepted.text
