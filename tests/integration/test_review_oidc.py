@@ -258,3 +258,56 @@ def test_device_page_refuses_an_account_the_client_does_not_serve(api, admin_tok
     assert 'name="consent"' not in refused.text
     assert wrong.status_code == 401 and 'Wrong username or password.' in wrong.text
     assert accepted.status_code == 200 and 'name="consent"' in accepted.text
+
+
+def _exchange(api, client, response) -> dict:
+    return requests.post(f'{api.base}/realms/acme/protocol/openid-connect/token', data={
+        'grant_type': 'authorization_code', 'code': callback_params(response)['code'],
+        'redirect_uri': REDIRECT, 'code_verifier': VERIFIER},
+        auth=(client['client_id'], client['client_secret']), timeout=10).json()
+
+
+def test_signing_out_after_a_fresh_sign_in_ends_what_the_earlier_one_gave(
+        api, admin_token, make_user, realm):
+    # prompt=login (or max_age) makes the person sign in again: that renews the browser's
+    # sign-in; a second sign-in beside it outlived "Sign out", with its tokens, unreachable.
+    from joserfc import jwt
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    first = _signed_in(api, client, browser)
+    page = browser.get(_authorize(api, prompt='login'), timeout=10, allow_redirects=False)
+    again = _exchange(api, client, submit(browser, page, username='alice', password='s3cret'))
+
+    def claims(token):
+        return jwt.decode(token['id_token'], _certs(api)).claims
+
+    assert claims(again)['sid'] == claims(first)['sid']
+    assert claims(again)['auth_time'] >= claims(first)['auth_time']
+    confirm = browser.get(_logout_url(api), timeout=10)
+    submit(browser, confirm, button='logout')
+    assert not api.is_valid(again['access_token'])
+    assert not api.is_valid(first['access_token'])
+
+
+def test_another_person_signing_in_in_the_same_browser_gets_a_sign_in_of_their_own(
+        api, admin_token, make_user, realm):
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    make_user('bob', 'b0bpass', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    alices = _signed_in(api, client, browser)
+    page = browser.get(_authorize(api, prompt='login'), timeout=10, allow_redirects=False)
+    bobs = _exchange(api, client, submit(browser, page, username='bob', password='b0bpass'))
+
+    confirm = browser.get(_logout_url(api), timeout=10)
+    submit(browser, confirm, button='logout')
+
+    assert not api.is_valid(bobs['access_token'])
+    assert api.is_valid(alices['access_token'])  # Alice's sign-out is hers to ask
+
+
+def _certs(api):
+    from joserfc.jwk import KeySet
+    return KeySet.import_key_set(requests.get(
+        f'{api.base}/realms/acme/protocol/openid-connect/certs', timeout=10).json())

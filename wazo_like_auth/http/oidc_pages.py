@@ -69,7 +69,8 @@ class AuthorizePages:
                                            request.form.get('username', ''),
                                            request.form.get('password', ''),
                                            client.tenant_uuid if client else None,
-                                           user_agent=request.headers.get('User-Agent', ''))
+                                           user_agent=request.headers.get('User-Agent', ''),
+                                           previous=request.cookies.get(SIGNIN_COOKIE))
         except SigninFailed as e:
             return self._continue(realm, params, path, message=MESSAGES[e.reason],
                                   status=e.status, username=request.form.get('username', ''))
