@@ -45,7 +45,7 @@ class LogoutPages:
             # (a link carrying another user's ID token) is asked, as without a hint
             # (RP-Initiated Logout 1.0 §2: a hint not matching the session is suspect).
             if current is None or str(current.user_uuid) == hint.sub:
-                if current is not None:
+                if current is not None and current.uuid != hint.sid:
                     self._signins.end(current.uuid)
                 return self._done(target, params, path)
         if hint is not None and 'client_id' not in params:
