@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .clock import Clock, utc_now
 from .composition import Services, build_services
 from .http import metrics as metrics_http
-from .http import request_log, routes
+from .http import cors, request_log, routes
 from .http.api import Api
 from .http.body_limit import ChunkedBodyLimit
 from .http.check_fast_path import CheckFastPath
@@ -44,6 +44,7 @@ def create_app(config: dict, *, engine: Engine | None = None,
         services.mail.sender.start()
         services.event_publisher.start()
     request_log.install(app, successful_checks=config['access_log']['successful_checks'])
+    cors.install(app)
     observe = None
     if services.metrics is not None:
         observe = metrics_http.install(app, metrics=services.metrics,

@@ -349,11 +349,12 @@ def test_a_device_approved_by_a_user_of_another_tenant_gets_no_token(
     started = device_start(api)
     person = Person()
 
-    consent = person.sign_in(started['verification_uri_complete'], 'alice', 's3cret')
-    assert person.decide(consent, 'approve').status_code == 200
+    # The page refuses her at once (the client does not serve her): nothing to approve.
+    refused = person.sign_in(started['verification_uri_complete'], 'alice', 's3cret')
+    assert refused.status_code == 403 and 'name="consent"' not in refused.text
     clock.advance(1)
 
-    assert device_poll_error(api, tv, started['device_code']) == 'invalid_grant'
+    assert device_poll_error(api, tv, started['device_code']) == 'authorization_pending'
 
 
 # -- 13. purpose and enabled are not self-service -------------------------------------------------

@@ -24,6 +24,8 @@ MESSAGES = {
     'throttled': 'Too many failed attempts. Please wait a few minutes and try again.',
     'expired': 'This request is no longer pending: it expired or was already answered.',
     'csrf': 'This form has expired. Please try again.',
+    'outside_client': 'This account cannot be used with this application. '
+                      'Please sign in with another account.',
 }
 
 

@@ -90,6 +90,8 @@ class _OAuthResource(Resource):
 
 
 class OAuthToken(_OAuthResource):
+    cross_origin = True  # http/cors.py
+
     def __init__(self, *, endpoint, public_url: str | None = None):
         super().__init__(endpoint=endpoint)
         self._public_url = public_url
@@ -107,6 +109,8 @@ class OAuthIntrospection(_OAuthResource):
 
 
 class OAuthRevocation(_OAuthResource):
+    cross_origin = True  # http/cors.py
+
     @oauth_answers
     def post(self):
         # The revocation's events name the client (learnt by the service) and this address.
@@ -116,6 +120,8 @@ class OAuthRevocation(_OAuthResource):
 
 
 class OAuthDeviceAuthorization(Resource):
+    cross_origin = True  # http/cors.py
+
     def __init__(self, *, endpoint, public_url: str | None):
         self._endpoint = endpoint
         self._public_url = public_url

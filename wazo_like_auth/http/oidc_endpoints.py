@@ -39,12 +39,16 @@ class _RealmResource(Resource):
 
 
 class RealmDiscovery(_RealmResource):
+    cross_origin = True  # http/cors.py
+
     def get(self, slug: str):
         return discovery.realm_metadata(self.realm(slug).issuer), 200
 
 
 class GlobalDiscovery(Resource):
     """/.well-known/openid-configuration of the /api/auth/0.1 issuer: OAuth 2.0 and OIDC."""
+
+    cross_origin = True  # http/cors.py
 
     def __init__(self, *, public_url: str | None):
         self._public_url = public_url
@@ -55,6 +59,8 @@ class GlobalDiscovery(Resource):
 
 class Certs(Resource):
     """The JWK Set of every issuer (one set of keys for the service)."""
+
+    cross_origin = True  # http/cors.py
 
     def __init__(self, *, signing_keys, oidc_clients=None, public_url: str | None = None):
         self._keys = signing_keys
@@ -69,6 +75,8 @@ class Certs(Resource):
 
 class Userinfo(_RealmResource):
     """OIDC Core §5.3: the claims of the token's scopes (GET and POST, Bearer)."""
+
+    cross_origin = True  # http/cors.py
 
     def get(self, slug: str | None = None):
         realm = self.realm(slug) if slug else global_realm(self._public_url)
@@ -87,6 +95,8 @@ class Userinfo(_RealmResource):
 
 
 class RealmToken(_RealmResource):
+    cross_origin = True  # http/cors.py
+
     def post(self, slug: str):
         realm = self.realm(slug)
         return self._answer(self._kwargs['endpoints'].token(realm), realm.issuer)
@@ -107,6 +117,8 @@ class RealmIntrospection(_RealmResource):
 
 
 class RealmRevocation(_RealmResource):
+    cross_origin = True  # http/cors.py
+
     def post(self, slug: str):
         return self._answer(self._kwargs['endpoints'].revocation(self.realm(slug)))
 
@@ -117,6 +129,8 @@ class RealmRevocation(_RealmResource):
 
 
 class RealmDeviceAuthorization(_RealmResource):
+    cross_origin = True  # http/cors.py
+
     def post(self, slug: str):
         return self._answer(self._kwargs['endpoints'].device_authorization(self.realm(slug)))
 

@@ -2,8 +2,10 @@
 .../oauth2/logout), and POST .../logout/confirm.
 
 With a valid ``id_token_hint`` (one of our ID tokens for this issuer, expired or not) the
-sign-in it names ends at once, with every session and token issued through it; without one,
-the user is asked to confirm, so that a link on another site cannot sign them out. Then back
+sign-in it names ends at once, with every session and token issued through it, and so does the
+browser's own sign-in when it is the same user's; without one, or when the browser is signed
+in as someone else, the user is asked to confirm, so that a link on another site cannot sign
+them out. Then back
 to a registered ``post_logout_redirect_uri`` (exact match, with ``state``), or a page saying
 so. An unregistered redirect URI is an error page, never a redirect.
 """
@@ -36,14 +38,23 @@ class LogoutPages:
         target = self._target(realm, params, hint.client_id if hint else None)
         if isinstance(target, Response):
             return target
-        if hint is None or hint.sid is None:
-            # The confirmation form's answer redirects to ``target``: the CSP must allow it.
-            return self._kit.page('oidc_logout.html', 200, cookie_path=_cookie_path(path),
-                                  redirect_uri=target, action=path + '/confirm',
-                                  params=params, realm_name=realm.name or realm.slug or '')
-        self._signins.end_in_realm(realm, hint.sid)
-        self._end_current(realm)
-        return self._done(target, params, path)
+        current = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
+        if hint is not None and hint.sid is not None:
+            self._signins.end_in_realm(realm, hint.sid, hint.sub)
+            # The hint proves its own sign-in only: a browser signed in as someone else
+            # (a link carrying another user's ID token) is asked, as without a hint
+            # (RP-Initiated Logout 1.0 §2: a hint not matching the session is suspect).
+            if current is None or str(current.user_uuid) == hint.sub:
+                if current is not None and current.uuid != hint.sid:
+                    self._signins.end(current.uuid)
+                return self._done(target, params, path)
+        if hint is not None and 'client_id' not in params:
+            # The form leaves the hint out: its client names the registered redirect URI.
+            params['client_id'] = hint.client_id
+        # The confirmation form's answer redirects to ``target``: the CSP must allow it.
+        return self._kit.page('oidc_logout.html', 200, cookie_path=_cookie_path(path),
+                              redirect_uri=target, action=path + '/confirm',
+                              params=params, realm_name=realm.name or realm.slug or '')
 
     def confirm(self, slug: str | None = None) -> Response:
         realm = self._realm_of(slug)
@@ -60,7 +71,10 @@ class LogoutPages:
                                   message='This form has expired. Please try again.')
         if request.form.get('decision') == 'logout':
             self._end_current(realm)
-        return self._done(target, params, path)
+            return self._done(target, params, path)
+        # "Stay signed in": back to the application (or a page saying so), the browser's
+        # sign-in and its cookie untouched.
+        return self._done(target, params, path, signed_out=False)
 
     def _end_current(self, realm: Realm) -> None:
         current = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
@@ -84,13 +98,17 @@ class LogoutPages:
                                           'not registered for this application.')
         return uri
 
-    def _done(self, target: str | None, params: dict, path: str) -> Response:
+    def _done(self, target: str | None, params: dict, path: str,
+              signed_out: bool = True) -> Response:
         if target is None:
+            title, message = ('Signed out', 'You are signed out.') if signed_out else \
+                ('Still signed in', 'You are still signed in.')
             response = self._kit.page('done.html', 200, cookie_path=_cookie_path(path),
-                                      title='Signed out', message='You are signed out.')
+                                      title=title, message=message)
         else:
             query = urlencode({'state': params['state']}) if params.get('state') else ''
             separator = '&' if '?' in target else '?'
             response = no_store(redirect(target + (separator + query if query else ''), 302))
-        clear_signin_cookie(response, _cookie_path(path))
+        if signed_out:
+            clear_signin_cookie(response, _cookie_path(path))
         return response

@@ -39,11 +39,12 @@ SCOPE_TEXT = {
 
 
 class AuthorizePages:
-    def __init__(self, *, oidc_clients, signins, codes, kit: PageKit, public_url: str | None,
-                 signin_lifetime: int, clock):
+    def __init__(self, *, oidc_clients, signins, codes, id_tokens, kit: PageKit,
+                 public_url: str | None, signin_lifetime: int, clock):
         self._clients = oidc_clients
         self._signins = signins
         self._codes = codes
+        self._id_tokens = id_tokens
         self._kit = kit
         self._public_url = public_url
         self._lifetime = signin_lifetime
@@ -54,7 +55,8 @@ class AuthorizePages:
     def authorize(self, slug: str | None = None) -> Response:
         realm = self.realm(slug)
         source = request.form if request.method == 'POST' else request.args
-        return self._continue(realm, authorize.parameters(source), _auth_path())
+        return self._continue(realm, authorize.parameters(source), _auth_path(),
+                              repeats=authorize.repeated(source))
 
     def sign_in(self, slug: str | None = None) -> Response:
         realm, path = self.realm(slug), _auth_path(last='/signin')
@@ -67,7 +69,8 @@ class AuthorizePages:
                                            request.form.get('username', ''),
                                            request.form.get('password', ''),
                                            client.tenant_uuid if client else None,
-                                           user_agent=request.headers.get('User-Agent', ''))
+                                           user_agent=request.headers.get('User-Agent', ''),
+                                           previous=request.cookies.get(SIGNIN_COOKIE))
         except SigninFailed as e:
             return self._continue(realm, params, path, message=MESSAGES[e.reason],
                                   status=e.status, username=request.form.get('username', ''))
@@ -90,15 +93,16 @@ class AuthorizePages:
 
     def _continue(self, realm: Realm, params: dict, path: str, *, signin: SignedIn | None = None,
                   message: str | None = None, status: int = 200, username: str = '',
-                  decision: str | None = None) -> Response:
+                  decision: str | None = None, repeats: tuple[str, ...] = ()) -> Response:
         client = self._clients.client(realm, params.get('client_id'))
         try:
-            redirect_uri = authorize.check_target(params, client.registration if client else None)
+            redirect_uri = authorize.check_target(
+                params, client.registration if client else None, repeats)
         except InvalidTarget as e:
             return self._kit.page('oidc_error.html', 400, cookie_path=_cookie_path(path),
                                   title='Cannot sign in', message=e.message)
         try:
-            req = authorize.parse(params, client.registration)
+            req = authorize.parse(params, client.registration, repeats)
             return self._decide(realm, client, req, params, path, signin=signin,
                                 message=message, status=status, username=username,
                                 decision=decision)
@@ -140,12 +144,16 @@ class AuthorizePages:
 
     def _current(self, realm: Realm, req: authorize.AuthorizationRequest) -> SignedIn | None:
         """The browser's sign-in, unless the request wants a fresh one (prompt=login, or
-        max_age passed)."""
+        max_age passed) or names another user (OIDC Core §3.1.2.1: with an id_token_hint, a
+        positive answer only for the user it identifies; a hint we cannot verify is ignored)."""
         signin = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
         if signin is None or 'login' in req.prompt:
             return None
         if req.max_age is not None and \
                 (self._clock() - signin.auth_time).total_seconds() > req.max_age:
+            return None
+        hint = self._id_tokens.verify_hint(req.id_token_hint or '', realm.issuer)
+        if hint is not None and hint.sub != str(signin.user_uuid):
             return None
         return signin
 

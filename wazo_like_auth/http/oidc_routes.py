@@ -51,6 +51,7 @@ def _pages(api: Api, services: Services) -> None:
     kit = PageKit(csrf_key=services.oidc.csrf_key)
     pages = AuthorizePages(oidc_clients=services.oidc.clients,
                            signins=services.oidc.signins, codes=services.oidc.codes,
+                           id_tokens=services.oidc.id_tokens,
                            kit=kit, public_url=services.oauth2.public_url,
                            signin_lifetime=services.oidc.signin_lifetime,
                            clock=services.clock)

@@ -15,9 +15,13 @@ from .errors import AuthorizeError, InvalidTarget
 # The parameters carried through the sign-in and consent forms, and only those.
 PARAMETERS = ('client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state',
               'nonce', 'prompt', 'max_age', 'login_hint', 'code_challenge',
-              'code_challenge_method')
+              'code_challenge_method', 'id_token_hint', 'request', 'request_uri')
+# Request objects (OIDC Core §6) are not supported (discovery says so): a request using one
+# MUST get these errors (§6.1, §6.2), not a code that ignores what the object asked.
+UNSUPPORTED = {'request': 'request_not_supported', 'request_uri': 'request_uri_not_supported'}
 MAX_LENGTH = {'state': 2048, 'nonce': 512, 'scope': 1024, 'login_hint': 256,
-              'redirect_uri': 2048, 'client_id': 128, 'code_challenge': 128}
+              'redirect_uri': 2048, 'client_id': 128, 'code_challenge': 128,
+              'id_token_hint': 16384}
 SCOPES = ('openid', 'profile', 'email', 'offline_access')
 PROMPTS = ('none', 'login', 'consent')
 RESPONSE_MODES = ('query', 'form_post')
@@ -46,6 +50,7 @@ class AuthorizationRequest:
     max_age: int | None
     login_hint: str | None
     code_challenge: str | None
+    id_token_hint: str | None = None
 
     @property
     def openid(self) -> bool:
@@ -57,10 +62,21 @@ def parameters(source: Mapping[str, str]) -> dict[str, str]:
     return {name: source[name] for name in PARAMETERS if source.get(name)}
 
 
-def check_target(params: Mapping[str, str], client: Registration | None) -> str:
+def repeated(source) -> tuple[str, ...]:
+    """The known parameters ``source`` (a mapping with ``getlist``, as werkzeug's MultiDict)
+    gives more than once: RFC 6749 §3.1 says they MUST NOT be, and which one counts would
+    otherwise be a guess (``parameters`` keeps the first)."""
+    return tuple(name for name in PARAMETERS if len(source.getlist(name)) > 1)
+
+
+def check_target(params: Mapping[str, str], client: Registration | None,
+                 repeats: Sequence[str] = ()) -> str:
     """The redirect URI to answer to; raises InvalidTarget. Exact string comparison with a
-    registered URI (no normalisation, no wildcards: RFC 9700 §4.1.3)."""
+    registered URI (no normalisation, no wildcards: RFC 9700 §4.1.3). ``repeats``: the
+    parameters the request repeats (``repeated``)."""
     for name in ('client_id', 'redirect_uri'):
+        if name in repeats:
+            raise InvalidTarget(f'The request gives {name} more than once.')
         value = params.get(name)
         if not value:
             raise InvalidTarget(f'The request has no {name}.')
@@ -73,13 +89,19 @@ def check_target(params: Mapping[str, str], client: Registration | None) -> str:
     return params['redirect_uri']
 
 
-def parse(params: Mapping[str, str], client: Registration) -> AuthorizationRequest:
+def parse(params: Mapping[str, str], client: Registration,
+          repeats: Sequence[str] = ()) -> AuthorizationRequest:
     """The validated request; raises AuthorizeError. check_target must have passed."""
+    if repeats:
+        raise AuthorizeError(f'Parameter {repeats[0]} is repeated')
     for name, limit in MAX_LENGTH.items():
         if len(params.get(name, '')) > limit:
             raise AuthorizeError(f'{name} is longer than {limit} characters')
     if any('\x00' in value for value in params.values()):
         raise AuthorizeError('Parameters cannot contain NUL')
+    for name, error in UNSUPPORTED.items():
+        if name in params:
+            raise AuthorizeError(f'The {name} parameter is not supported', error)
     if params.get('response_type') != 'code':
         raise AuthorizeError('response_type must be code', 'unsupported_response_type')
     mode = params.get('response_mode', 'query')
@@ -99,7 +121,7 @@ def parse(params: Mapping[str, str], client: Registration) -> AuthorizationReque
         client_id=client.client_id, redirect_uri=params['redirect_uri'], response_mode=mode,
         scope=scope, state=params.get('state'), nonce=params.get('nonce'), prompt=prompt,
         max_age=_max_age(params.get('max_age')), login_hint=params.get('login_hint'),
-        code_challenge=params.get('code_challenge'))
+        code_challenge=params.get('code_challenge'), id_token_hint=params.get('id_token_hint'))
 
 
 def _scope(value: str, client: Registration) -> tuple[str, ...]:

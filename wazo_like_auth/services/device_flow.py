@@ -175,7 +175,9 @@ class DeviceFlow:
     def sign_in(self, address: str, user_code: str, login: str, password: str,
                 user_agent: str = '') -> Consent:
         """Check the user code, then the person's credentials; raises VerificationFailed
-        (``throttled`` 429, ``unknown_code`` 400, ``bad_credentials`` 401).
+        (``throttled`` 429, ``unknown_code`` 400, ``bad_credentials`` 401, ``outside_client``
+        403: a user the client does not serve, told after the password as the sign-in page
+        of OpenID Connect does).
 
         Wrong user codes count against the address here; wrong passwords go through the
         login throttle of POST /token, so the page is no side door for password guessing.
@@ -216,8 +218,12 @@ class DeviceFlow:
             user = db.get(User, user_uuid)
             if row is None or user is None or not user.enabled:
                 raise VerificationFailed('unknown_code', 400)
-            row.consent_hash, row.consent_user_uuid = _digest(nonce), user.uuid
             client = db.get(Client, row.client_uuid)
+            if not governs(db, client.tenant_uuid, user.tenant_uuid):
+                # Its token would be refused (the rule of every grant): ask for another
+                # account now rather than say "connected" and fail the device's poll.
+                raise VerificationFailed('outside_client', 403)
+            row.consent_hash, row.consent_user_uuid = _digest(nonce), user.uuid
             return Consent(nonce=nonce, user_code=display_user_code(code),
                            client_id=client.client_id, client_name=client.name,
                            username=user.username or str(user.uuid),

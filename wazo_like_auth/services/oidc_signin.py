@@ -26,11 +26,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import AuthenticationFailed, TooManyAttempts
-from ..models import User
+from ..models import Session, User
 from ..oidc.realms import Realm
 from ..oidc_models import Signin
 from ..passwords import PasswordHasher
 from ..repositories import oidc as oidc_repo
+from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from ..clock import utc_now
 from .login_trail import WRONG_TENANT, LoginAttempt, plausible_login
@@ -71,6 +72,14 @@ def cookie_digest(value: str) -> bytes:
     return hashlib.sha256(value.encode('utf-8', 'replace')).digest()
 
 
+def _renewable(db, cookie: str | None, user_uuid: uuid.UUID, now: dt.datetime) -> Signin | None:
+    """The live sign-in of a browser's cookie when it is ``user_uuid``'s, else None."""
+    if not cookie or len(cookie) > 256:
+        return None
+    signin = oidc_repo.signin_by_cookie(db, cookie_digest(cookie), now)
+    return signin if signin is not None and signin.user_uuid == user_uuid else None
+
+
 class SigninService:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
                  throttle: LoginThrottle, lifetime: int, purge_batch: int = 1000,
@@ -83,9 +92,12 @@ class SigninService:
         self._clock = clock
 
     def sign_in(self, realm: Realm, address: str, login: str, password: str,
-                client_tenant: uuid.UUID | None = None, user_agent: str = '') -> SignedIn:
+                client_tenant: uuid.UUID | None = None, user_agent: str = '',
+                previous: str | None = None) -> SignedIn:
         """A new sign-in for valid credentials of a user of ``realm`` whom a client of
-        ``client_tenant`` serves (``serves``; None: any client); raises SigninFailed."""
+        ``client_tenant`` serves (``serves``; None: any client); raises SigninFailed.
+        ``previous``: the browser's sign-in cookie, renewed rather than replaced when it
+        is the same user's (re-authentication: prompt=login, max_age)."""
         if not plausible_login(login) or not password:
             self._hasher.burn()
             raise SigninFailed('bad_credentials', 401)
@@ -105,10 +117,10 @@ class SigninService:
             self._throttle.login_failed(attempt, WRONG_TENANT if elsewhere else None)
             raise SigninFailed('bad_credentials', 401)
         self._throttle.login_succeeded(attempt)
-        return self._create(candidate, login, address, client_tenant)
+        return self._create(candidate, login, address, client_tenant, previous)
 
-    def _create(self, candidate, login: str, address: str,
-                client_tenant: uuid.UUID | None) -> SignedIn:
+    def _create(self, candidate, login: str, address: str, client_tenant: uuid.UUID | None,
+                previous: str | None) -> SignedIn:
         cookie, now = secrets.token_urlsafe(32), self._clock()
         with self._sessions.begin() as db:
             user = db.get(User, candidate[0], with_for_update=True)
@@ -118,11 +130,19 @@ class SigninService:
                 # No sign-in: the page asks for another account, nothing is left behind.
                 logger.info('sign-in page: "%s" is outside the client\'s tenants', login)
                 raise SigninFailed('outside_client', 403)
-            signin = Signin(uuid=uuid.uuid4(), cookie_hash=cookie_digest(cookie),
-                            session_uuid=uuid.uuid4(), user_uuid=user.uuid,
-                            tenant_uuid=user.tenant_uuid, auth_time=now,
-                            expires_at=now + self._lifetime)
-            oidc_repo.add_signin(db, signin)
+            signin = _renewable(db, previous, user.uuid, now)
+            if signin is not None:
+                # The same person again: the same sign-in (its sid, and what was issued
+                # through it, which signing out ends) with a new cookie (no fixation) and
+                # auth_time. A sign-in beside it would outlive "Sign out", unreachable.
+                signin.cookie_hash, signin.auth_time = cookie_digest(cookie), now
+                signin.expires_at = now + self._lifetime
+            else:
+                signin = Signin(uuid=uuid.uuid4(), cookie_hash=cookie_digest(cookie),
+                                session_uuid=uuid.uuid4(), user_uuid=user.uuid,
+                                tenant_uuid=user.tenant_uuid, auth_time=now,
+                                expires_at=now + self._lifetime)
+                oidc_repo.add_signin(db, signin)
         logger.info('sign-in page: %s signed in from %s', login, address)
         return SignedIn(signin.uuid, user.uuid, user.tenant_uuid, user.username or login, now,
                         cookie)
@@ -171,14 +191,23 @@ class SigninService:
             return SignedIn(signin.uuid, user.uuid, user.tenant_uuid,
                             user.username or str(user.uuid), signin.auth_time)
 
-    def end_in_realm(self, realm: Realm, signin_uuid: uuid.UUID) -> int:
-        """End a sign-in of ``realm`` named by an ID token's ``sid``; 0 when unknown."""
+    def end_in_realm(self, realm: Realm, sid: uuid.UUID, sub: str) -> int:
+        """End what an ID token's ``sid`` names in ``realm`` (``sub``: its user): a sign-in,
+        with every session issued through it, or, for the ID token of a password or device
+        grant (no sign-in), the session of its access token. Returns how many sessions
+        ended; 0 when unknown."""
         with self._sessions.begin() as db:
-            signin = db.get(Signin, signin_uuid)
-            if signin is None or not realm.accepts(signin.tenant_uuid):
-                return 0
-            ended = oidc_repo.end_signin(db, signin_uuid)
-        logger.info('sign-in %s ended with %d sessions', signin_uuid, len(ended))
+            signin = db.get(Signin, sid)
+            if signin is not None:
+                ended = oidc_repo.end_signin(db, sid) if realm.accepts(signin.tenant_uuid) \
+                    else []
+            else:
+                session = db.get(Session, sid)
+                named = session is not None and str(session.user_uuid) == sub \
+                    and realm.accepts(session.tenant_uuid)
+                ended = session_repo.delete_where(db, Session.uuid == sid) if named else []
+        if ended:
+            logger.info('logout of %s ended %d sessions', sid, len(ended))
         return len(ended)
 
     def end(self, signin_uuid: uuid.UUID) -> int:
