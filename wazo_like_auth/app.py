@@ -44,7 +44,8 @@ def create_app(config: dict, *, engine: Engine | None = None,
         services.mail.sender.start()
         services.event_publisher.start()
     request_log.install(app, successful_checks=config['access_log']['successful_checks'])
-    cors.install(app)
+    cors_settings = cors.CorsSettings.of(config)
+    cors.install(app, cors_settings)
     observe = None
     if services.metrics is not None:
         observe = metrics_http.install(app, metrics=services.metrics,
@@ -55,7 +56,7 @@ def create_app(config: dict, *, engine: Engine | None = None,
     routes.register(api, services)
     app.register_error_handler(HTTPException, handle_error)
     app.register_error_handler(Exception, handle_error)
-    _wrap(app, config, services.token_checker, observe)
+    _wrap(app, config, services.token_checker, observe, cors_settings.enabled)
     return app
 
 
@@ -64,11 +65,11 @@ def services_of(app: Flask) -> Services:
     return app.extensions['wazo_like_auth']
 
 
-def _wrap(app: Flask, config: dict, checker: TokenChecker, observe) -> None:
+def _wrap(app: Flask, config: dict, checker: TokenChecker, observe, cors: bool) -> None:
     """The WSGI layers in front of Flask, innermost first."""
     # Cached successful checks skip Flask; not when every successful check must be logged.
     if config['validation_cache'] and not config['access_log']['successful_checks']:
-        app.wsgi_app = CheckFastPath(app.wsgi_app, checker, observe)
+        app.wsgi_app = CheckFastPath(app.wsgi_app, checker, observe, cross_origin=cors)
     num_proxies = config['rest_api']['num_proxies']
     if num_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=num_proxies, x_proto=num_proxies)

@@ -15,6 +15,10 @@ DEFAULTS: dict[str, Any] = {
         'private_key': None,
         'num_proxies': 0,
         'max_body_size': 1024 * 1024,
+        # Cross-origin reads (http/cors.py); the headers are wazo-auth's.
+        'cors': {'enabled': True, 'allow_headers': ['Content-Type', 'Authorization',
+                                                    'X-Auth-Token', 'Wazo-Tenant',
+                                                    'Wazo-Session-Type']},
     },
     'db_uri': None,  # None: an embedded PostgreSQL in state_dir
     'db_pool_size': 10,

@@ -51,6 +51,16 @@ def _boolean(value: Any) -> bool:
     raise ValueError('must be true or false')
 
 
+def _header_names(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and _TOKEN.fullmatch(v) for v in value):
+        raise ValueError('must be a list of HTTP header names such as X-Auth-Token')
+    return list(dict.fromkeys(value))
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")  # RFC 9110 §5.6.2
+
+
 def _log_level(value: Any) -> str:
     if not isinstance(value, str) or value.lower() not in LOG_LEVELS:
         raise ValueError(f'must be one of {", ".join(LOG_LEVELS)}')
@@ -114,6 +124,8 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('rest_api', 'private_key'): _optional(_string),
     ('rest_api', 'num_proxies'): _integer(0, 10),
     ('rest_api', 'max_body_size'): _integer(1024),
+    ('rest_api', 'cors', 'enabled'): _boolean,
+    ('rest_api', 'cors', 'allow_headers'): _header_names,
     ('db_uri',): _optional(_string),
     ('db_pool_size',): _integer(1, 500),
     ('db_connect_timeout',): _integer(1, 300),

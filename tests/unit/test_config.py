@@ -278,3 +278,11 @@ def test_hashing_threads_can_be_set(config_dir):
     config = load_config(write(config_dir / 'config.yml', {'password_hash_concurrency': 3}),
                          environ={})
     assert hash_concurrency(config) == 3
+
+
+@pytest.mark.parametrize('headers', ['X-Auth-Token', ['X Auth'], ['Wazo-Tenant', 3], [''],
+                                     ['X-Auth-Token\r\nSet-Cookie: a=b']])
+def test_cors_allow_headers_must_be_a_list_of_header_names(make_config, headers):
+    with pytest.raises(ConfigError) as raised:
+        make_config(rest_api={'cors': {'allow_headers': headers}})
+    assert 'rest_api.cors.allow_headers' in str(raised.value)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from ..services.validation import TokenChecker
 from . import request_log
 from .api import PREFIXES
+from .cors import ANY_ORIGIN
 from .tokens import NO_STORE, check_body
 
 ROUTE = '/token/<token>'
@@ -34,10 +35,14 @@ Observe = Callable[[str, str, int, float], None]  # method, route, status, secon
 
 
 class CheckFastPath:
-    def __init__(self, app, checker: TokenChecker, observe: Observe | None = None):
+    def __init__(self, app, checker: TokenChecker, observe: Observe | None = None, *,
+                 cross_origin: bool = False):
+        """``cross_origin``: the answers allow any origin to read them, as the full path's
+        do when CORS is on (http/cors.py)."""
         self._app = app
         self._checker = checker
         self._observe = observe
+        self._extra = [ANY_ORIGIN] if cross_origin else []
 
     def __call__(self, environ, start_response):
         method = environ.get('REQUEST_METHOD')
@@ -66,12 +71,13 @@ class CheckFastPath:
     def _answer(self, environ, start_response, method, found, started):
         request_id = ('X-Request-Id', request_log.request_id(environ.get('HTTP_X_REQUEST_ID')))
         if method == 'HEAD':
-            start_response('204 NO CONTENT', [request_id])
+            start_response('204 NO CONTENT', [request_id, *self._extra])
             body, status = [], 204
         else:
             payload = check_body(*found)
             start_response('200 OK', [*_GET_HEADERS, ('Content-Type', 'application/json'),
-                                      ('Content-Length', str(len(payload))), request_id])
+                                      ('Content-Length', str(len(payload))), request_id,
+                                      *self._extra])
             body, status = [payload], 200
         if self._observe is not None:
             self._observe(method, ROUTE, status, time.perf_counter() - started)

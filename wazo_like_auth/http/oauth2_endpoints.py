@@ -103,6 +103,8 @@ class OAuthToken(_OAuthResource):
 
 
 class OAuthIntrospection(_OAuthResource):
+    cross_origin = False  # confidential clients, server side (http/cors.py)
+
     @oauth_answers
     def post(self):
         return self._endpoint.handle(oauth_form(), request.headers.get('Authorization')), 200

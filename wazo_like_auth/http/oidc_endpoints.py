@@ -108,6 +108,8 @@ class RealmToken(_RealmResource):
 
 
 class RealmIntrospection(_RealmResource):
+    cross_origin = False  # confidential clients, server side (http/cors.py)
+
     def post(self, slug: str):
         return self._answer(self._kwargs['endpoints'].introspection(self.realm(slug)))
 
