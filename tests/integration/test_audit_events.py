@@ -198,6 +198,30 @@ def test_a_tenant_admin_sees_only_its_tenants_events(admin, sub_admin, login, ch
     assert {e['tenant_uuid'] for e in top_only} == {str(top_tenant), None}
 
 
+def test_a_tenant_auditor_sees_what_a_parent_operator_did_not_who_or_where(
+        admin, sub_admin, client, child, top_tenant):
+    operator, auditor = actor_of(client, admin.token), actor_of(client, sub_admin.token)
+    bob = admin.ok('POST', '/users', tenant=child, json={'username': 'bob'})['uuid']
+    admin.ok('PUT', f'/users/{bob}', tenant=child, json={'username': 'bobby'})
+    group = sub_admin.ok('POST', '/groups', json={'name': 'team'})['uuid']
+
+    body = sub_admin.get('/events', query={'recurse': 'true', 'direction': 'asc'})
+    seen = {e['name']: e for e in body.get_json()['items']}
+    by_operator = sub_admin.ok('GET', '/events', query={'user_uuid': operator['user_uuid']})
+
+    assert seen['auth_user_created']['data']['uuid'] == bob  # what happened: all there
+    assert seen['auth_user_created']['actor'] == seen['auth_user_updated']['actor'] \
+        == {'redacted': True}
+    assert seen['auth_group_created']['data']['uuid'] == group
+    assert seen['auth_group_created']['actor'] == auditor  # its own tenant's: in full
+    text = body.get_data(as_text=True)
+    assert operator['user_uuid'] not in text and operator['session_uuid'] not in text
+    assert by_operator['items'] == [] and by_operator['filtered'] == 0
+    operators_view = named(admin, 'auth_user_created', 'auth_user_updated', recurse='true',
+                           user_uuid=bob)
+    assert [e['actor'] for e in operators_view] == [operator, operator]
+
+
 def test_answers_match_the_openapi_document(admin, login):
     login('nobody', 'x')
     admin.ok('POST', '/groups', json={'name': 'g'})

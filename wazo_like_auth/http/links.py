@@ -26,10 +26,10 @@ def _policy_tenants(auth, tenants: list[uuid.UUID], ref) -> list[uuid.UUID]:
 class UserPolicies(PolicyResource):
     @required_acl('auth.users.{user_uuid}.policies.read')
     def get(self, user_uuid, auth):
-        auth.user_scope(user_uuid)
+        tenants = auth.user_scope(user_uuid)
         query = list_query(sort_columns=policy_service.USER_POLICY_SORT_COLUMNS,
                            default_order='name', filters=policy_service.USER_POLICY_FILTERS)
-        return self._policies.list_of_user(user_uuid, query).as_dict()
+        return self._policies.list_of_user(user_uuid, query, reach=tenants).as_dict()
 
 
 class UserPolicy(PolicyResource):

@@ -59,7 +59,8 @@ class Policies(PolicyResource):
         query = list_query(sort_columns=service.SORT_COLUMNS, default_order='name',
                            filters=service.FILTERS)
         tenants = auth.visible_tenants(query.recurse)
-        return self._policies.list(auth.tenant_uuid, tenants, query).as_dict()
+        return self._policies.list(auth.tenant_uuid, tenants, query,
+                                   reach=auth.visible_tenants()).as_dict()
 
 
 class PolicyItem(PolicyResource):

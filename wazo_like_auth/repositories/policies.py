@@ -216,19 +216,33 @@ def acl_given_outside(db: Session, tenant_uuid: uuid.UUID) -> list[str]:
     return list(dict.fromkeys(entry for acl in rows for entry in acl))
 
 
-def held_by_user(value: str) -> ColumnElement[bool]:
-    """Strict list filter: the policy is attached to the user whose uuid reads ``value``."""
+def held_by_user(value: str, reach: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    """Strict list filter: the policy is attached to the user whose uuid reads ``value``,
+    provided that user lives in one of the ``reach`` tenants (a user the caller cannot see
+    matches nothing, as an unknown uuid: the filter must not tell what it holds)."""
     return Policy.uuid.in_(select(UserPolicy.policy_uuid)
-                           .where(cast(UserPolicy.user_uuid, String) == value))
+                           .join(User, User.uuid == UserPolicy.user_uuid)
+                           .where(cast(UserPolicy.user_uuid, String) == value,
+                                  User.tenant_uuid.in_(reach)))
 
 
-def held_by_group(value: str) -> ColumnElement[bool]:
-    """Strict list filter: the policy is attached to the group whose uuid reads ``value``."""
+def held_by_group(value: str, reach: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    """Strict list filter: the policy is attached to the group whose uuid reads ``value``,
+    provided that group lives in one of the ``reach`` tenants."""
     return Policy.uuid.in_(select(GroupPolicy.policy_uuid)
-                           .where(cast(GroupPolicy.group_uuid, String) == value))
+                           .join(Group, Group.uuid == GroupPolicy.group_uuid)
+                           .where(cast(GroupPolicy.group_uuid, String) == value,
+                                  Group.tenant_uuid.in_(reach)))
+
+
+def link_columns(reach: Sequence[uuid.UUID]) -> dict[str, Condition]:
+    """The ``user_uuid`` and ``group_uuid`` list filters, naming only users and groups of the
+    ``reach`` tenants (the caller's visible tenants, whatever ``recurse`` says)."""
+    reach = tuple(reach)
+    return {'user_uuid': Condition(lambda value: held_by_user(value, reach)),
+            'group_uuid': Condition(lambda value: held_by_group(value, reach))}
 
 
 # Bytewise order whatever the database's collation: `-` before `_`, as wazo-auth sorts.
 TEXT_COLUMNS = {'uuid': Policy.uuid, 'name': Policy.name.collate('C'),
                 'slug': Policy.slug.collate('C'), 'description': Policy.description.collate('C')}
-LINK_COLUMNS = {'user_uuid': Condition(held_by_user), 'group_uuid': Condition(held_by_group)}

@@ -11,6 +11,14 @@ tenant (``Wazo-Tenant``) and, with ``recurse``, of the tenants below it. The eve
 to no live tenant (a failed login whose login string names nobody; anything of a tenant deleted
 since, its deletion included) hang from no tree any more: they are shown to the callers whose
 visible tenants include the top tenant, and to nobody else.
+
+Whom the caller learns of: an auditor learns what happened in its tenants, not who or where an
+operator of a tenant above it is. The ``actor`` of an event is shown in full when the actor's
+tenant is one of the caller's visible tenants (whatever ``recurse`` says), or when the caller
+sees the top tenant (every tree); otherwise it reads ``REDACTED_ACTOR``: someone acted, no
+identifier (user, session, auth_id, tenant, OAuth client, address). The ``user_uuid`` filter
+matches the event's own user, who lives in the event's tenant, never the actor: filtering by
+a hidden operator finds nothing.
 """
 from __future__ import annotations
 
@@ -30,20 +38,26 @@ from .listing import ListQuery, Page
 
 logger = logging.getLogger(__name__)
 
-__all__ = ['AuditTrail', 'EventFilters', 'EventRetention', 'SORT_COLUMNS']
+__all__ = ['AuditTrail', 'EventFilters', 'EventRetention', 'REDACTED_ACTOR', 'SORT_COLUMNS']
+
+# The actor of a tenant the caller cannot see: someone acted, the caller learns nothing more.
+REDACTED_ACTOR: dict[str, Any] = {'redacted': True}
 
 
 class AuditTrail:
     def __init__(self, *, sessions: sessionmaker):
         self._sessions = sessions
 
-    def list(self, tenants: list[uuid.UUID], query: ListQuery, filters: EventFilters) -> Page:
-        """The events visible from ``tenants`` (see the module docstring) that match."""
+    def list(self, tenants: list[uuid.UUID], query: ListQuery, filters: EventFilters, *,
+             reach: list[uuid.UUID]) -> Page:
+        """The events visible from ``tenants`` (see the module docstring) that match, their
+        actors shown only when of the ``reach`` tenants (the caller's visible ones)."""
         with self._sessions() as db:
             top = tenant_repo.find_top(db)
             scope = trail_repo.visible(tenants, orphans=top in tenants)
             total, filtered, rows = trail_repo.page(db, scope, filters, query)
-        return Page(total, filtered, [event_view(row) for row in rows])
+        known = None if top in reach else {str(tenant) for tenant in reach}
+        return Page(total, filtered, [event_view(row, known) for row in rows])
 
 
 class EventRetention:
@@ -77,15 +91,24 @@ class EventRetention:
         return removed
 
 
-def event_view(event: Event) -> dict[str, Any]:
-    """An event as GET /events shows it."""
+def event_view(event: Event, known: set[str] | None = None) -> dict[str, Any]:
+    """An event as GET /events shows it to a caller who may see the actors of the ``known``
+    tenants (None: of every tenant)."""
     return {
         'id': event.id, 'name': event.name,
         'occurred_at': event.occurred_at.astimezone(dt.timezone.utc).isoformat(),
         'tenant_uuid': _str(event.tenant_uuid), 'user_uuid': _str(event.user_uuid),
         'session_uuid': _str(event.session_uuid), 'routing_key': event.routing_key,
-        'actor': event.actor, 'data': event.data,
+        'actor': shown_actor(event.actor, known), 'data': event.data,
     }
+
+
+def shown_actor(actor: dict[str, Any] | None, known: set[str] | None) -> dict[str, Any] | None:
+    """``actor`` as a caller who may see the actors of the ``known`` tenants (None: all)
+    sees it; an actor of no known tenant (none recorded, or one deleted since) is redacted."""
+    if actor is None or known is None or actor.get('tenant_uuid') in known:
+        return actor
+    return dict(REDACTED_ACTOR)
 
 
 def _str(value: Any) -> str | None:

@@ -139,7 +139,7 @@ class GroupService:
             shown_tenant = policy_repo.shown_from(view)[0].element
             base = policy_repo.of_group(view, group_uuid)
             columns = {**policy_repo.TEXT_COLUMNS, 'tenant_uuid': shown_tenant,
-                       'user_uuid': policy_repo.LINK_COLUMNS['user_uuid']}
+                       'user_uuid': policy_repo.link_columns(tenants)['user_uuid']}
             total, filtered, rows = paginate(db, base, query, columns=columns,
                                              searchable=('name', 'description'))
         return Page(total, filtered, [policies.item(row) for row in rows])

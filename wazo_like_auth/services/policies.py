@@ -60,12 +60,15 @@ class PolicyService:
             logger.info('policy %s (%s) created in tenant %s', policy.uuid, slug, scoping)
             return item(policy_repo.stored(db, policy.uuid))
 
-    def list(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], query: ListQuery) -> Page:
+    def list(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], query: ListQuery, *,
+             reach: Sequence[uuid.UUID]) -> Page:
+        """The visible policies (§3.4); ``reach`` are the caller's visible tenants, the only
+        ones whose users and groups the ``user_uuid``/``group_uuid`` filters may name."""
         with self._sessions() as db:
             view = policy_repo.viewpoint(db, scoping, tenants)
             shown_tenant, read_only, _ = (c.element for c in policy_repo.shown_from(view))
             columns = {**policy_repo.TEXT_COLUMNS, 'tenant_uuid': shown_tenant,
-                       'read_only': read_only, **policy_repo.LINK_COLUMNS}
+                       'read_only': read_only, **policy_repo.link_columns(reach)}
             total, filtered, rows = paginate(db, policy_repo.listing(view), query,
                                              columns=columns, searchable=('name', 'description'))
         return Page(total, filtered, [item(row) for row in rows])
@@ -130,11 +133,13 @@ class PolicyService:
             _ensure_writable(row)
             policy_repo.remove_access(db, row.uuid, access)
 
-    def list_of_user(self, user_uuid: uuid.UUID, query: ListQuery) -> Page:
+    def list_of_user(self, user_uuid: uuid.UUID, query: ListQuery, *,
+                     reach: Sequence[uuid.UUID]) -> Page:
         """The policies attached directly to a user (group policies excluded), shown as
-        stored: own tenant, read-only iff config-managed."""
+        stored: own tenant, read-only iff config-managed. The ``group_uuid`` filter names
+        only groups of the ``reach`` tenants (the caller's visible ones)."""
         columns = {**policy_repo.TEXT_COLUMNS, 'tenant_uuid': Policy.tenant_uuid,
-                   'group_uuid': policy_repo.LINK_COLUMNS['group_uuid']}
+                   'group_uuid': policy_repo.link_columns(reach)['group_uuid']}
         with self._sessions() as db:
             total, filtered, rows = paginate(db, policy_repo.of_user(user_uuid), query,
                                              columns=columns, searchable=('name', 'description'))
