@@ -10,6 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import UnknownClient, UnknownRealm
 from ..models import Client, User
+from ..oauth2.clients import safe_redirect_uri
 from ..oidc.authorize import Registration, missing_consent
 from ..oidc.realms import Realm, realm_issuer
 from ..repositories import clients as client_repo
@@ -105,7 +106,12 @@ def _realm_client(client: Client) -> RealmClient:
         uuid=client.uuid,
         registration=Registration(
             client_id=client.client_id, name=client.name or client.client_id,
-            public=client.public, redirect_uris=tuple(client.redirect_uris),
+            public=client.public, redirect_uris=_safe(client.redirect_uris),
             grant_types=tuple(client.grant_types), require_consent=client.require_consent),
-        post_logout_redirect_uris=tuple(client.post_logout_redirect_uris),
+        post_logout_redirect_uris=_safe(client.post_logout_redirect_uris),
         tenant_uuid=client.tenant_uuid)
+
+
+def _safe(uris) -> tuple[str, ...]:
+    # Registration refuses unsafe schemes; one stored before it did is never redirected to.
+    return tuple(uri for uri in uris or () if safe_redirect_uri(uri))
