@@ -200,6 +200,24 @@ def test_consent_in_the_browser(server, own_engine, rp, browser, screenshots):
     done = finish(metadata, session, request, wait_for_callback(browser, rp), 'partner')
     assert done['claims']['aud'] == 'partner'
 
+    # Removing the consent ends the application's access ("until you remove its access"),
+    # and the browser, still signed in, is asked again.
+    api = f'{server.url}/api/auth/0.1'
+    make_top_user(own_engine, 'consent-admin', 'adminpass', ['#'])
+    admin = requests.Session()
+    admin.headers['X-Auth-Token'] = admin.post(f'{api}/token', json={}, timeout=10,
+                                               auth=('consent-admin', 'adminpass'),
+                                               ).json()['data']['token']
+    alice = done['claims']['sub']
+    [consent] = admin.get(f'{api}/users/{alice}/consents', timeout=10).json()['items']
+    assert admin.delete(f'{api}/users/{alice}/consents/{consent["client_uuid"]}',
+                        timeout=10).status_code == 204
+    assert requests.head(f'{api}/token/{done["token"]["access_token"]}',
+                         timeout=10).status_code == 404
+    browser.get(authorization_url(metadata, session)[0])
+    assert 'Allow access?' in wait_for(browser, 'Allow access?')
+    browser.save_screenshot(str(screenshots / '6b-consent-asked-again.png'))
+
 
 def test_global_issuer_asks_for_an_account_the_client_serves(server, own_engine, rp, browser,
                                                              screenshots):

@@ -95,3 +95,25 @@ def test_protected_endpoint_answers_a_bearer_challenge(api, make_user):
         'Bearer realm="wazo-like-auth", error="insufficient_scope"'
     assert 'WWW-Authenticate' not in wazo_header.headers
 
+
+
+@pytest.mark.parametrize('method', ['GET', 'POST'])
+@pytest.mark.parametrize('path', ['/api/auth/0.1/oauth2/userinfo',
+                                  '/realms/acme/protocol/openid-connect/userinfo'])
+def test_userinfo_without_a_token_is_a_challenge_without_an_error_code(api, admin, method,
+                                                                       path):
+    # RFC 6750 §3.1: a request without authentication SHOULD NOT get an error code (the
+    # client may not have known authentication was needed); a bad token does get one.
+    admin.ok('POST', '/tenants', json={'name': 'Acme', 'slug': 'acme'})
+    url = api.base + path
+    bare = api.session.request(method, url, timeout=10)
+    other_scheme = api.session.request(method, url, timeout=10, auth=('alice', 's3cret'))
+    bad = api.session.request(method, url, timeout=10,
+                              headers={'Authorization': 'Bearer ' + '0' * 36})
+
+    for response in (bare, other_scheme):
+        assert response.status_code == 401
+        assert response.headers['WWW-Authenticate'] == 'Bearer realm="wazo-like-auth"'
+    assert bad.status_code == 401 and bad.json()['error'] == 'invalid_token'
+    assert bad.headers['WWW-Authenticate'] == \
+        'Bearer realm="wazo-like-auth", error="invalid_token"'

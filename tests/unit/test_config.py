@@ -286,3 +286,23 @@ def test_cors_allow_headers_must_be_a_list_of_header_names(make_config, headers)
     with pytest.raises(ConfigError) as raised:
         make_config(rest_api={'cors': {'allow_headers': headers}})
     assert 'rest_api.cors.allow_headers' in str(raised.value)
+
+
+@pytest.mark.parametrize('key', ['redirect_uris', 'post_logout_redirect_uris'])
+@pytest.mark.parametrize('uri', ['javascript:alert(1)', 'Data:text/html,x', 'vbscript:x',
+                                 'file:///etc/passwd', 'https://rp.example.com/cb#frag'])
+def test_declared_client_with_an_unsafe_redirect_uri_stops_start_up(make_config, key, uri):
+    declared = {'client_id': 'webapp', 'client_secret': 'x' * 32,
+                'grant_types': ['authorization_code'],
+                'redirect_uris': ['https://rp.example.com/cb'], key: [uri]}
+    with pytest.raises(ConfigError) as raised:
+        make_config(clients=[declared])
+    assert f'clients: [0]: {key}: ' in str(raised.value)
+
+
+def test_declared_client_may_use_https_http_and_a_native_app_scheme(make_config):
+    uris = ['https://rp.example.com/cb', 'http://localhost:8080/cb', 'com.example.app:/cb']
+    config = make_config(clients=[{'client_id': 'webapp', 'client_secret': 'x' * 32,
+                                   'grant_types': ['authorization_code'],
+                                   'redirect_uris': uris, 'post_logout_redirect_uris': uris}])
+    assert config['clients'][0]['redirect_uris'] == uris

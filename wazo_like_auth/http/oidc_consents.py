@@ -1,5 +1,6 @@
 """Consents users gave to clients that require consent (OpenID Connect): list and revoke.
-A revoked consent is asked again at the client's next authorization request."""
+Revoking a consent ends the client's access to the user (its refresh token, sessions and
+access tokens for that user); it is asked again at the client's next authorization request."""
 from __future__ import annotations
 
 from ..exceptions import UnknownUser

@@ -11,7 +11,7 @@ from flask import request
 from flask_restful import Resource
 
 from ..oauth2 import discovery as oauth2_discovery
-from ..oauth2.errors import InvalidToken
+from ..oauth2.errors import InvalidToken, MissingToken
 from ..oidc import discovery
 from ..oidc.realms import Realm, public_base
 from .auth import request_token
@@ -87,8 +87,9 @@ class Userinfo(_RealmResource):
     @oauth_answers
     def _answer(self, realm: Realm):
         token = request_token()
-        claims = self._kwargs['id_tokens'].userinfo(token or '', realm,
-                                                    request.remote_addr or '')
+        if not token:
+            raise MissingToken()
+        claims = self._kwargs['id_tokens'].userinfo(token, realm, request.remote_addr or '')
         if claims is None:
             raise InvalidToken()
         return claims, 200

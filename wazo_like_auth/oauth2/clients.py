@@ -42,7 +42,8 @@ MAX_REDIRECT_URIS = 20
 
 def redirect_uris_error(uris: object) -> str | None:
     """Why a list of redirect URIs cannot be registered, or None. Each is an absolute URI
-    without fragment (RFC 6749 §3.1.2), compared later as an exact string."""
+    without fragment (RFC 6749 §3.1.2), of a scheme a browser leaves the page for
+    (``safe_redirect_uri``), compared later as an exact string."""
     if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
         return 'must be a list of strings'
     if len(uris) > MAX_REDIRECT_URIS:
@@ -51,10 +52,29 @@ def redirect_uris_error(uris: object) -> str | None:
         if not _ABSOLUTE_URI_RE.match(uri) or '#' in uri or len(uri) > 2048:
             return f'{uri[:80]!r} is not an absolute URI without fragment (at most 2048 ' \
                    'characters, no spaces)'
+        if not safe_redirect_uri(uri):
+            return f'{uri[:80]!r}: the {_scheme(uri)}: scheme is not allowed (https, http ' \
+                   "or a native application's private-use scheme such as com.example.app:)"
     return None
 
 
 _ABSOLUTE_URI_RE = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+\Z')
+# Schemes that do not leave the page for an application but run or show something in the
+# browser itself: a redirect there would run script (or open a local file) in the browser that
+# carries the code or the logout. Allowed: https, http (the loopback redirects of RFC 8252
+# §7.3, and applications on a trusted network; the README says so), and the private-use
+# schemes of native applications (RFC 8252 §7.1).
+UNSAFE_SCHEMES = frozenset({'javascript', 'data', 'vbscript', 'file'})
+
+
+def _scheme(uri: str) -> str:
+    return uri.partition(':')[0].lower()
+
+
+def safe_redirect_uri(uri: str) -> bool:
+    """Whether a browser may be sent to ``uri``: its scheme (case-insensitive, RFC 3986 §3.1)
+    is not one of UNSAFE_SCHEMES."""
+    return _scheme(uri) not in UNSAFE_SCHEMES
 
 
 def grant_types_error(grant_types: object, public: bool) -> str | None:

@@ -99,3 +99,13 @@ class InvalidToken(OAuth2Error):
 
     def _default_headers(self) -> dict[str, str]:
         return {'WWW-Authenticate': f'Bearer realm="{REALM}", error="invalid_token"'}
+
+
+class MissingToken(InvalidToken):
+    """A protected OAuth resource got no bearer token at all: the challenge carries no error
+    code (RFC 6750 §3.1: the client may not have known authentication was needed). The body
+    keeps the RFC 6749 shape the OAuth endpoints always answer."""
+    description = 'No access token was presented'
+
+    def _default_headers(self) -> dict[str, str]:
+        return {'WWW-Authenticate': f'Bearer realm="{REALM}"'}

@@ -101,6 +101,15 @@ def forget_consent(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID) 
                                             Consent.client_uuid == client_uuid)).rowcount > 0
 
 
+def forget_codes(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID) -> int:
+    """Delete the authorization codes a client got for a user (used or not): an unused one
+    gives nothing any more. Returns how many."""
+    of_user = select(Signin.uuid).where(Signin.user_uuid == user_uuid)
+    return db.execute(delete(AuthorizationCode).where(
+        AuthorizationCode.client_uuid == client_uuid,
+        AuthorizationCode.signin_uuid.in_(of_user))).rowcount
+
+
 def signin_of_code(db: DbSession, signin_uuid: uuid.UUID) -> Signin | None:
     return db.get(Signin, signin_uuid)
 

@@ -2,18 +2,22 @@
 registrations as seen from a realm, and the consents users gave to clients."""
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import UnknownClient, UnknownRealm
-from ..models import Client
+from ..models import Client, User
+from ..oauth2.clients import safe_redirect_uri
 from ..oidc.authorize import Registration, missing_consent
 from ..oidc.realms import Realm, realm_issuer
 from ..repositories import clients as client_repo
 from ..repositories import oidc as oidc_repo
 from ..repositories import tenants as tenant_repo
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,23 @@ class OidcClientService:
                     for r in rows]
 
     def forget_consent(self, user_uuid: uuid.UUID, client_uuid: uuid.UUID) -> None:
-        """Revoke a consent: the client asks again next time. Raises UnknownClient."""
+        """Revoke a consent and the access the client got through it: its unused codes,
+        its refresh token for the user and the user's sessions and access tokens issued to it
+        end at once, on every node (the deletes notify every validation cache). The client
+        asks again next time; the user's browser sign-in and other clients are left alone.
+        Raises UnknownClient when the user gave this client no consent."""
         with self._sessions.begin() as db:
             if not oidc_repo.forget_consent(db, user_uuid, client_uuid):
                 raise UnknownClient(details={'uuid': str(client_uuid)})
+            # Codes, then the user row: the lock order of the code exchange (code, then
+            # user), so that an exchange in flight either commits first and is revoked
+            # below, or finds its code gone. A refresh exchange share-locks the user too.
+            oidc_repo.forget_codes(db, user_uuid, client_uuid)
+            user = db.get(User, user_uuid, with_for_update=True)
+            client = db.get(Client, client_uuid)
+            revoked = client_repo.revoke_for_user(db, client, user.uuid, user.tenant_uuid)
+        logger.info('consent of user %s to client %s removed, %d sessions revoked',
+                    user_uuid, client.client_id, revoked)
 
 
 def _realm_client(client: Client) -> RealmClient:
@@ -89,7 +106,12 @@ def _realm_client(client: Client) -> RealmClient:
         uuid=client.uuid,
         registration=Registration(
             client_id=client.client_id, name=client.name or client.client_id,
-            public=client.public, redirect_uris=tuple(client.redirect_uris),
+            public=client.public, redirect_uris=_safe(client.redirect_uris),
             grant_types=tuple(client.grant_types), require_consent=client.require_consent),
-        post_logout_redirect_uris=tuple(client.post_logout_redirect_uris),
+        post_logout_redirect_uris=_safe(client.post_logout_redirect_uris),
         tenant_uuid=client.tenant_uuid)
+
+
+def _safe(uris) -> tuple[str, ...]:
+    # Registration refuses unsafe schemes; one stored before it did is never redirected to.
+    return tuple(uri for uri in uris or () if safe_redirect_uri(uri))
