@@ -65,13 +65,6 @@ def delete_tokens(db: Session, purpose: str, *, user_uuid: uuid.UUID | None = No
     db.execute(query)
 
 
-def recent_tokens(db: Session, user_uuid: uuid.UUID, purpose: str, window: int) -> int:
-    """Tokens of ``purpose`` issued to the user within the last ``window`` seconds."""
-    return db.scalar(select(func.count()).select_from(MailToken).where(
-        MailToken.user_uuid == user_uuid, MailToken.purpose == purpose,
-        MailToken.created_at > func.now() - dt.timedelta(seconds=window)))
-
-
 def enqueue(db: Session, kind: str, recipient: str | None, context: dict[str, Any]) -> None:
     db.add(MailOutbox(kind=kind, recipient=recipient, context=context))
     db.flush()

@@ -6,7 +6,8 @@ request budgets (keyed by the value asked for, never by whether it matched) and 
 *request* row. Finding the account, choosing the address and minting the token happen later in
 the mail sender (``resolve``): no status, body or timing tells an account exists.
 A reset is mailed only to a **confirmed** address of an **enabled** user, at most
-``requests_per_user`` per window per user (silently: the asker learns nothing).
+``requests_per_user`` per window per user (silently: the asker learns nothing). Each new reset
+mail voids the user's earlier reset links: only the newest one works.
 
 ``complete``: the link's token, or an access token holding
 ``auth.users.password.reset.{user_uuid}.create`` (what ``wazo-auth-cli user password`` sends)
@@ -74,10 +75,14 @@ class PasswordResetService:
         user, address = _recipient(db, context['field'], context['login'])
         if user is None or address is None:
             return None
-        if mail_repo.recent_tokens(db, user.uuid, PURPOSE, self._budget.window) \
-                >= self._settings.requests_per_user:
+        if not self._budget.allows(db, 'reset-user', str(user.uuid),
+                                   self._settings.requests_per_user):
             logger.info('password reset for user %s not sent: over its budget', user.uuid)
             return None
+        # Only the newest link works: a leaked or forwarded older mail is harmless. Voiding
+        # is bounded by the per-user budget above (counted apart from the tokens, which this
+        # deletes), so nobody can keep voiding a victim's link more often than that.
+        mail_repo.delete_tokens(db, PURPOSE, user_uuid=user.uuid)
         token_uuid = uuid.uuid4()
         mail_repo.add_token(
             db, token_uuid=token_uuid, purpose=PURPOSE, user_uuid=user.uuid,
