@@ -115,6 +115,19 @@ def test_unknown_address_page_is_readable(client):
     assert page.status_code == 401 and page.mimetype == 'text/html'
 
 
+@pytest.mark.parametrize('mangled', ['not-a-uuid', UNKNOWN[:-1], UNKNOWN + 'x',
+                                     UNKNOWN.replace('-', ''), '%00', 'é' * 300])
+def test_a_mangled_link_opens_a_readable_page_and_the_api_keeps_its_envelope(client, mangled):
+    for prefix in ('/0.1', '/api/auth/0.1'):
+        page = client.get(f'{prefix}/emails/{mangled}/confirm', query_string={'token': 'x' * 43})
+        assert page.status_code == 404 and page.mimetype == 'text/html', page.get_data()[:200]
+        assert '<h1>Link not valid</h1>' in page.text and 'from your mail' in page.text
+        assert "default-src 'none'" in page.headers['Content-Security-Policy']
+        assert page.headers['Referrer-Policy'] == 'no-referrer'
+        api = client.put(f'{prefix}/emails/{mangled}/confirm', query_string={'token': 'x'})
+        assert_error(api, 404, 'not-found')
+
+
 def test_an_access_token_needs_the_confirm_acl(client, admin, carol, make_user, login):
     make_user('mallory', 'pw')
     email = email_of(admin, carol)
