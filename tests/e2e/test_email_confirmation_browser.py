@@ -62,6 +62,7 @@ def test_person_confirms_an_address_from_the_mailed_link(server, browser, mailbo
 
     browser.get(link)  # the link served once
     assert browser.find_element(By.TAG_NAME, 'h1').text == 'Link not valid'
+    assert 'already used' in browser.find_element(By.TAG_NAME, 'body').text
     browser.save_screenshot(str(screenshots / 'used-link.png'))
     again = requests.get(link, timeout=10)
     assert again.status_code == 401

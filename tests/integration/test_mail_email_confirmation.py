@@ -79,6 +79,18 @@ def test_confirming_again_is_409_and_a_used_link_is_refused(client, app, mailbox
     assert reused.status_code == 401 and b'not valid' in reused.get_data()
 
 
+def test_any_link_mailed_for_the_address_confirms_it_once(client, app, mailbox, admin, carol):
+    # A confirmation link only proves the mailbox is the user's: an older mail's link works
+    # too, and once the address is confirmed every link of it says why it no longer does.
+    older = confirmation_link(admin, app, mailbox, carol)
+    newer = confirmation_link(admin, app, mailbox, carol)
+    assert client.get(path_of(older)).status_code == 200
+    assert email_of(admin, carol)['confirmed'] is True
+    page = client.get(path_of(newer))
+    assert page.status_code == 401 and '<h1>Link not valid</h1>' in page.text
+    assert 'already confirmed' in page.text and 'newer' not in page.text
+
+
 def test_unknown_user_or_address_is_404(admin, carol, make_user):
     email = email_of(admin, carol)
     bob = make_user('bob', 'pw', email='bob@example.com', email_confirmed=False)

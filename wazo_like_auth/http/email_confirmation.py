@@ -22,8 +22,10 @@ from .pages import readable_errors, render
 from .users import reach
 
 _MESSAGES = {
-    401: ('Link not valid', 'This link is not valid: it expired, was already used or was '
-                            'replaced by a newer one. Ask for a new confirmation mail.'),
+    # Every live link of an address works (it only proves the mailbox): none is "replaced".
+    401: ('Link not valid', 'This link is not valid: it expired, was already used, or the '
+                            'address is already confirmed or no longer on the account. If it '
+                            'still needs confirming, ask for a new confirmation mail.'),
     404: ('Address unknown', 'This address is no longer on the account.'),
 }
 _MANGLED = ('Link not valid', 'This link is incomplete or mistyped. Open it again from your mail '
