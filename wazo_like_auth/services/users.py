@@ -167,7 +167,8 @@ class UserService:
         ``ensure_grantable`` (another user's caller: Grants.ensure_may_add) is given the
         user's ACL when ``items`` add an address or confirm one not confirmed yet: a new
         address receives the confirmation link, a confirmed one the password resets, so
-        handing either to someone is handing over the user."""
+        handing either to someone is handing over the user. Links already mailed to an address
+        removed or un-confirmed are voided (``_void_lost_reset_links``)."""
         try:
             with self._sessions.begin() as db:
                 user_repo.lock_logins(db)
