@@ -62,9 +62,36 @@ def test_person_confirms_an_address_from_the_mailed_link(server, browser, mailbo
 
     browser.get(link)  # the link served once
     assert browser.find_element(By.TAG_NAME, 'h1').text == 'Link not valid'
+    assert 'already used' in browser.find_element(By.TAG_NAME, 'body').text
     browser.save_screenshot(str(screenshots / 'used-link.png'))
     again = requests.get(link, timeout=10)
     assert again.status_code == 401
     assert "default-src 'none'" in again.headers['Content-Security-Policy']
     assert again.headers['X-Frame-Options'] == 'DENY'
     assert again.headers['Referrer-Policy'] == 'no-referrer'
+
+
+def test_person_opening_a_mangled_link_reads_a_page(server, browser, mailbox, own_engine,
+                                                    tmp_path_factory):
+    from selenium.webdriver.common.by import By
+    screenshots = tmp_path_factory.mktemp('email-confirmation-mangled-screenshots')
+    print(f'\nmangled confirmation link screenshots: {screenshots}')
+    user, email = _make_user(own_engine, 'yves', 'yves@example.com',
+                             ['auth.users.me.emails.#'])
+    token = _login(server, 'yves').json()['data']['token']
+    before = len(mailbox.received)
+    assert requests.get(f'{server.url}/api/auth/0.1/users/{user}/emails/{email}/confirm',
+                        headers={'X-Auth-Token': token}, timeout=10).status_code == 204
+    link = link_in(mailbox.wait(before + 1, timeout=15)[-1])
+    # A mail client wrapped the long link: the address's uuid lost its last characters.
+    mangled = link.replace(f'/emails/{email}/', f'/emails/{email[:-5]}/')
+    browser.get(mangled)
+    assert browser.find_element(By.TAG_NAME, 'h1').text == 'Link not valid'
+    assert 'from your mail' in browser.find_element(By.TAG_NAME, 'body').text
+    assert browser.find_elements(By.TAG_NAME, 'script') == []
+    browser.save_screenshot(str(screenshots / 'mangled-link.png'))
+    answer = requests.get(mangled, timeout=10)
+    assert answer.status_code == 404 and answer.headers['Content-Type'].startswith('text/html')
+    assert _login(server, 'yves@example.com').status_code == 401  # nothing confirmed
+    browser.get(link)  # the whole link still works
+    assert browser.find_element(By.TAG_NAME, 'h1').text == 'Address confirmed'

@@ -73,6 +73,31 @@ def test_person_resets_a_password_from_the_mailed_link(server, browser, mailbox,
     browser.save_screenshot(str(screenshots / 'used-link.png'))
 
 
+def test_only_the_newest_reset_mail_opens_the_form(server, browser, mailbox, own_engine,
+                                                   tmp_path_factory):
+    from selenium.webdriver.common.by import By
+    screenshots = tmp_path_factory.mktemp('password-reset-newest-screenshots')
+    print(f'\nnewest reset link screenshots: {screenshots}')
+    _make_user(own_engine, 'xena', 'xena@example.com')
+    links = []
+    for _ in range(2):  # the person asks twice, e.g. not seeing the first mail arrive
+        before = len(mailbox.received)
+        assert requests.get(f'{server.url}/api/auth/0.1/users/password/reset',
+                            params={'username': 'xena'}, timeout=10).status_code == 204
+        links.append(link_in(mailbox.wait(before + 1, timeout=15)[-1]))
+    older, newer = links
+    browser.get(older)
+    assert browser.find_element(By.TAG_NAME, 'h1').text == 'Link not valid'
+    assert 'replaced by a newer one' in browser.find_element(By.TAG_NAME, 'body').text
+    assert browser.find_elements(By.TAG_NAME, 'form') == []
+    browser.save_screenshot(str(screenshots / 'older-link.png'))
+    browser.get(newer)
+    assert browser.find_element(By.TAG_NAME, 'h1').text == 'Choose a new password'
+    _fill(browser, 'x3na-new', 'x3na-new')
+    assert browser.find_element(By.TAG_NAME, 'h1').text == 'Password changed'
+    assert _login(server, 'xena', 'x3na-new').status_code == 200
+
+
 def _fill(browser, password: str, confirmation: str) -> None:
     """Type into the labelled fields, as a person would, submit, and wait for the answer."""
     from selenium.webdriver.common.by import By

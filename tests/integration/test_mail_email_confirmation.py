@@ -79,6 +79,18 @@ def test_confirming_again_is_409_and_a_used_link_is_refused(client, app, mailbox
     assert reused.status_code == 401 and b'not valid' in reused.get_data()
 
 
+def test_any_link_mailed_for_the_address_confirms_it_once(client, app, mailbox, admin, carol):
+    # A confirmation link only proves the mailbox is the user's: an older mail's link works
+    # too, and once the address is confirmed every link of it says why it no longer does.
+    older = confirmation_link(admin, app, mailbox, carol)
+    newer = confirmation_link(admin, app, mailbox, carol)
+    assert client.get(path_of(older)).status_code == 200
+    assert email_of(admin, carol)['confirmed'] is True
+    page = client.get(path_of(newer))
+    assert page.status_code == 401 and '<h1>Link not valid</h1>' in page.text
+    assert 'already confirmed' in page.text and 'newer' not in page.text
+
+
 def test_unknown_user_or_address_is_404(admin, carol, make_user):
     email = email_of(admin, carol)
     bob = make_user('bob', 'pw', email='bob@example.com', email_confirmed=False)
@@ -113,6 +125,19 @@ def test_tampered_expired_and_cross_address_tokens_are_refused(client, app, mail
 def test_unknown_address_page_is_readable(client):
     page = client.get(f'/0.1/emails/{UNKNOWN}/confirm', query_string={'token': 'x' * 43})
     assert page.status_code == 401 and page.mimetype == 'text/html'
+
+
+@pytest.mark.parametrize('mangled', ['not-a-uuid', UNKNOWN[:-1], UNKNOWN + 'x',
+                                     UNKNOWN.replace('-', ''), '%00', 'é' * 300])
+def test_a_mangled_link_opens_a_readable_page_and_the_api_keeps_its_envelope(client, mangled):
+    for prefix in ('/0.1', '/api/auth/0.1'):
+        page = client.get(f'{prefix}/emails/{mangled}/confirm', query_string={'token': 'x' * 43})
+        assert page.status_code == 404 and page.mimetype == 'text/html', page.get_data()[:200]
+        assert '<h1>Link not valid</h1>' in page.text and 'from your mail' in page.text
+        assert "default-src 'none'" in page.headers['Content-Security-Policy']
+        assert page.headers['Referrer-Policy'] == 'no-referrer'
+        api = client.put(f'{prefix}/emails/{mangled}/confirm', query_string={'token': 'x'})
+        assert_error(api, 404, 'not-found')
 
 
 def test_an_access_token_needs_the_confirm_acl(client, admin, carol, make_user, login):

@@ -87,6 +87,17 @@ def test_reset_token_serves_once(client, app, mailbox, alice, login):
     assert login('alice', 'first').status_code == 200
 
 
+def test_only_the_newest_reset_link_works(client, app, mailbox, alice, login):
+    # A newer reset mail voids the older link: a leaked or forwarded old mail is harmless.
+    older = reset_link(client, app, mailbox, username='alice')
+    newer = reset_link(client, app, mailbox, email='alice@example.com')
+    refused = client.post(api_of(older), json={'password': 'from-old-mail'})
+    assert refused.status_code == 401 and refused.get_json()['error_id'] == 'unauthorized'
+    assert login('alice', 'from-old-mail').status_code == 401
+    assert client.post(api_of(newer), json={'password': 'from-new-mail'}).status_code == 204
+    assert login('alice', 'from-new-mail').status_code == 200
+
+
 def test_reset_token_of_another_user_is_refused(client, app, mailbox, alice, make_user,
                                                 login):
     bob = make_user('bob', 'b0b', email='bob@example.com')

@@ -140,6 +140,19 @@ def test_every_unusable_link_gets_the_same_page(client, app, link, alice, make_u
     assert login('alice', 's3cret').status_code == 200 and login('bob', 'b0b').status_code == 200
 
 
+def test_a_newer_reset_mail_voids_the_page_of_the_older_link(client, app, mailbox, link,
+                                                             alice, login):
+    assert client.get(RESET, query_string={'username': 'alice'}).status_code == 204
+    deliver(app)
+    newer = link_in(mailbox.wait(2)[-1])
+    older_page = client.get(path_of(link))
+    assert_invalid_link_page(older_page)
+    assert 'replaced by a newer one' in older_page.text  # what happened to it, said on the page
+    assert client.get(path_of(newer)).status_code == 200
+    assert submit(client, client.get(path_of(newer)), 'n3w-pass').status_code == 200
+    assert login('alice', 'n3w-pass').status_code == 200
+
+
 def test_changing_the_password_another_way_voids_the_page(client, link, alice, admin, login):
     page = client.get(path_of(link))
     admin.ok('PUT', f'/users/{alice}/password', 204,

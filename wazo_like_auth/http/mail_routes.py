@@ -19,7 +19,8 @@ def register(api: Api, services: Services) -> None:
     api.route(PasswordReset, '/users/password/reset', resets=services.mail.password_reset)
     api.route(ec.ConfirmationRequest, '/users/<uuid:user_uuid>/emails/<uuid:email_uuid>/confirm',
               authorizer=services.authorizer, confirmations=confirmations)
-    api.route(ec.EmailConfirm, '/emails/<uuid:email_uuid>/confirm', confirmations=confirmations)
+    # Any segment, not <uuid:...>: a mangled link's GET gets the readable page, not JSON.
+    api.route(ec.EmailConfirm, '/emails/<email_uuid>/confirm', confirmations=confirmations)
     api.route(Register, '/users/register', registrations=services.mail.registration,
               enabled=services.mail.settings.registration_enabled)
     pages = PasswordResetPages(resets=services.mail.password_reset,

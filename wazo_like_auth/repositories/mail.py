@@ -56,20 +56,17 @@ def token_by_uuid(db: Session, token_uuid: uuid.UUID) -> MailToken | None:
 
 
 def delete_tokens(db: Session, purpose: str, *, user_uuid: uuid.UUID | None = None,
-                  email_uuid: uuid.UUID | None = None) -> None:
+                  email_uuid: uuid.UUID | None = None, unaddressed: bool = False) -> None:
+    """Delete the tokens of ``purpose`` of the user, of the address, or (``unaddressed``) the
+    user's that name no address."""
     query = delete(MailToken).where(MailToken.purpose == purpose)
     if user_uuid is not None:
         query = query.where(MailToken.user_uuid == user_uuid)
     if email_uuid is not None:
         query = query.where(MailToken.email_uuid == email_uuid)
+    if unaddressed:
+        query = query.where(MailToken.email_uuid.is_(None))
     db.execute(query)
-
-
-def recent_tokens(db: Session, user_uuid: uuid.UUID, purpose: str, window: int) -> int:
-    """Tokens of ``purpose`` issued to the user within the last ``window`` seconds."""
-    return db.scalar(select(func.count()).select_from(MailToken).where(
-        MailToken.user_uuid == user_uuid, MailToken.purpose == purpose,
-        MailToken.created_at > func.now() - dt.timedelta(seconds=window)))
 
 
 def enqueue(db: Session, kind: str, recipient: str | None, context: dict[str, Any]) -> None:

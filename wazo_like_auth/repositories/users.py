@@ -181,8 +181,8 @@ def delete(db: Session, user_uuid: uuid.UUID) -> None:
 
 
 def enabled_with_confirmed_email(db: Session, address: str) -> Any:
-    """(user, address) of the enabled user with this confirmed e-mail (in any case), or None."""
-    return db.execute(select(User, Email.address).join(Email, Email.user_uuid == User.uuid)
+    """(user, e-mail) of the enabled user with this confirmed e-mail (in any case), or None."""
+    return db.execute(select(User, Email).join(Email, Email.user_uuid == User.uuid)
                       .where(same_login(Email.address, address),
                              Email.confirmed.is_(True), User.enabled.is_(True))).first()
 

@@ -27,9 +27,17 @@ class MailRequestBudget:
         raise TooManyAttempts when one is over its limit (the caller's rollback then un-counts
         the refused request, so refusals do not extend the wait)."""
         for kind, value, limit in limits:
-            key = hashlib.sha256(f'{kind}:{value.lower()}'.encode('utf-8', 'replace')).hexdigest()
-            requests, started, now = mail_repo.hit(db, key, self._window)
+            requests, started, now = self._hit(db, kind, value)
             if requests > limit:
                 wait = max(1, math.ceil(self._window - (now - started).total_seconds()))
                 raise TooManyAttempts(headers={'Retry-After': str(wait)},
                                       details={'retry_after': wait})
+
+    def allows(self, db: Session, kind: str, value: str, limit: int) -> bool:
+        """Count one request for ``(kind, value)`` in the caller's transaction; False when it
+        is over ``limit`` (for budgets that refuse silently). Counted even when refused."""
+        return self._hit(db, kind, value)[0] <= limit
+
+    def _hit(self, db: Session, kind: str, value: str):
+        key = hashlib.sha256(f'{kind}:{value.lower()}'.encode('utf-8', 'replace')).hexdigest()
+        return mail_repo.hit(db, key, self._window)

@@ -13,8 +13,9 @@ rendered, with its token derived from the row's ``token_uuid``, and handed to SM
 - sent → the row is deleted;
 - temporary failure (SMTP down, 4xx) → retried after ``retry_initial_delay`` doubling up to
   ``retry_max_delay``, until the token it carries expires;
-- permanent failure (5xx for the recipient) or token gone (used, expired, user or address
-  deleted) → the row is dropped, and ``on_rejected`` may undo what the mail was for.
+- permanent failure (5xx for the recipient) or token gone (used, expired, voided by a newer
+  reset mail, user or address deleted) → the row is dropped, and ``on_rejected`` may undo what
+  the mail was for.
 Log lines name the mail kind, row id and user uuid, never an address or a token.
 """
 from __future__ import annotations
@@ -102,7 +103,8 @@ class MailSender:
         try:
             message = self._message(kind, recipient, context)
             if message is None:
-                logger.info('mail %d (%s) dropped: its token is used or expired', mail_id, kind)
+                logger.info('mail %d (%s) dropped: its token is used, expired or voided',
+                            mail_id, kind)
                 return self._finish(mail_id)
             with SmtpConnection(self._settings.smtp) as smtp:
                 smtp.send(message)

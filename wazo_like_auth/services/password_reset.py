@@ -6,7 +6,8 @@ request budgets (keyed by the value asked for, never by whether it matched) and 
 *request* row. Finding the account, choosing the address and minting the token happen later in
 the mail sender (``resolve``): no status, body or timing tells an account exists.
 A reset is mailed only to a **confirmed** address of an **enabled** user, at most
-``requests_per_user`` per window per user (silently: the asker learns nothing).
+``requests_per_user`` per window per user (silently: the asker learns nothing). Each new reset
+mail voids the user's earlier reset links: only the newest one works.
 
 ``complete``: the link's token, or an access token holding
 ``auth.users.password.reset.{user_uuid}.create`` (what ``wazo-auth-cli user password`` sends)
@@ -15,8 +16,9 @@ is becoming its user: ``Grants.ensure_may_add``), sets (string) or removes (null
 password, voids every reset token of the user and ends all its sessions. A reset token opens
 nothing else, serves once, lives ``password_reset_expiration``, is bound to its user, and is
 void once the password changed by any path (it remembers a digest of the password hash it was
-issued against). Until completion the current password keeps working: a request changes
-nothing about the account.
+issued against), and void once the address it was mailed to is removed, replaced or no longer
+confirmed (``UserService.replace_emails``). Until completion the current password keeps
+working: a request changes nothing about the account.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import mail_tokens
 from ..exceptions import Unauthorized, UnknownUser
 from ..mail_settings import MailSettings
-from ..models import User
+from ..models import Email, User
 from ..passwords import PasswordHasher
 from ..repositories import mail as mail_repo
 from ..repositories import sessions as session_repo
@@ -71,20 +73,27 @@ class PasswordResetService:
     def resolve(self, db: Session, context: dict[str, Any]):
         """The mail for a queued request: (kind, recipient, context), or None to send
         nothing (no such enabled user with a confirmed address, or over the user's budget)."""
-        user, address = _recipient(db, context['field'], context['login'])
-        if user is None or address is None:
+        user, email = _recipient(db, context['field'], context['login'])
+        if user is None or email is None:
             return None
-        if mail_repo.recent_tokens(db, user.uuid, PURPOSE, self._budget.window) \
-                >= self._settings.requests_per_user:
+        if not self._budget.allows(db, 'reset-user', str(user.uuid),
+                                   self._settings.requests_per_user):
             logger.info('password reset for user %s not sent: over its budget', user.uuid)
             return None
+        # Only the newest link works: a leaked or forwarded older mail is harmless. Voiding
+        # is bounded by the per-user budget above (counted apart from the tokens, which this
+        # deletes), so nobody can keep voiding a victim's link more often than that.
+        mail_repo.delete_tokens(db, PURPOSE, user_uuid=user.uuid)
         token_uuid = uuid.uuid4()
+        # The token names the address it is mailed to: it dies with that address (removed,
+        # replaced: a foreign-key cascade) or when the address is no longer confirmed.
         mail_repo.add_token(
             db, token_uuid=token_uuid, purpose=PURPOSE, user_uuid=user.uuid,
+            email_uuid=email.uuid,
             token_hash=mail_tokens.digest(mail_tokens.derive(self._key, token_uuid)),
             lifetime=self._settings.password_reset_expiration,
             password_fingerprint=mail_tokens.password_fingerprint(user.password_hash))
-        return PURPOSE, address, {'token_uuid': str(token_uuid), 'user_uuid': str(user.uuid),
+        return PURPOSE, email.address, {'token_uuid': str(token_uuid), 'user_uuid': str(user.uuid),
                                   'username': user.username}
 
     def complete(self, user_uuid: uuid.UUID, token: str, password: str | None,
@@ -153,7 +162,7 @@ def _refused() -> Unauthorized:
     return Unauthorized(details={'reason': 'invalid_or_used_reset_token'})
 
 
-def _recipient(db: Session, field: str, login: str) -> tuple[User | None, str | None]:
+def _recipient(db: Session, field: str, login: str) -> tuple[User | None, Email | None]:
     """The enabled user ``login`` names and the confirmed address to mail, if any."""
     if field == 'email' or (field == 'login' and '@' in login):
         row = user_repo.enabled_with_confirmed_email(db, login)
@@ -164,4 +173,4 @@ def _recipient(db: Session, field: str, login: str) -> tuple[User | None, str | 
     if user is None or not user.enabled:
         return None, None
     emails = [e for e in user_repo.emails_of(db, [user.uuid])[user.uuid] if e.confirmed]
-    return user, (emails[0].address if emails else None)  # main first, then by address
+    return user, (emails[0] if emails else None)  # main first, then by address

@@ -22,6 +22,7 @@ from ..exceptions import (AuthenticationFailed, Conflict, InvalidData, Unauthori
                           UnknownTenant, UnknownUser)
 from ..models import User
 from ..passwords import PasswordHasher
+from ..repositories import mail as mail_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import user_listing
@@ -29,6 +30,7 @@ from ..repositories import users as user_repo
 from ..repositories.listing import paginate
 from .listing import ListQuery, Page
 from .login_trail import LoginAttempt
+from .password_reset import PURPOSE as RESET_PURPOSE
 from .throttle import LoginThrottle
 from .user_views import email_view, user_view
 
@@ -165,7 +167,8 @@ class UserService:
         ``ensure_grantable`` (another user's caller: Grants.ensure_may_add) is given the
         user's ACL when ``items`` add an address or confirm one not confirmed yet: a new
         address receives the confirmation link, a confirmed one the password resets, so
-        handing either to someone is handing over the user."""
+        handing either to someone is handing over the user. Links already mailed to an address
+        removed or un-confirmed are voided (``_void_lost_reset_links``)."""
         try:
             with self._sessions.begin() as db:
                 user_repo.lock_logins(db)
@@ -174,11 +177,29 @@ class UserService:
                 _visible(db, scope, user_uuid, lock=True)
                 if ensure_grantable and _hands_over(db, user_uuid, items):
                     ensure_grantable(user_repo.token_acl(db, user_uuid, None))
-                view = [email_view(e) for e in user_repo.replace_emails(db, user_uuid, items)]
+                before = {e.uuid: e.confirmed
+                          for e in user_repo.emails_of(db, [user_uuid])[user_uuid]}
+                after = user_repo.replace_emails(db, user_uuid, items)
+                _void_lost_reset_links(db, user_uuid, before, {e.uuid: e.confirmed for e in after})
+                view = [email_view(e) for e in after]
         except IntegrityError as error:
             raise _integrity_error(error, user_uuid) from None
         logger.info('user %s has %d e-mail addresses', user_uuid, len(items))
         return view
+
+
+def _void_lost_reset_links(db: Session, user_uuid: uuid.UUID, before: dict[uuid.UUID, bool],
+                           after: dict[uuid.UUID, bool]) -> None:
+    """Void the reset links mailed to an address the user no longer has confirmed: whoever
+    still reads a replaced mailbox must not take the account over. A removed address's links
+    (reset and confirmation) go by foreign-key cascade; an address un-confirmed keeps its
+    confirmation link. Reset tokens that name no address (issued before tokens recorded it)
+    may have gone to any removed address: they are voided when one is."""
+    for email_uuid, confirmed in before.items():
+        if confirmed and email_uuid in after and not after[email_uuid]:
+            mail_repo.delete_tokens(db, RESET_PURPOSE, email_uuid=email_uuid)
+    if before.keys() - after.keys():
+        mail_repo.delete_tokens(db, RESET_PURPOSE, user_uuid=user_uuid, unaddressed=True)
 
 
 def _hands_over(db: Session, user_uuid: uuid.UUID, items: list[dict[str, Any]]) -> bool:
