@@ -62,6 +62,16 @@ def test_a_confirmed_address_with_non_ascii_capitals_is_a_login_and_gets_resets(
     assert len(mailbox.wait(before + 1)) == before + 1
 
 
+def test_two_users_a_c_locale_database_tells_apart_each_log_in_as_typed(login, make_user):
+    # The embedded database's lower() keeps Ä, so its unique index holds both; a login is
+    # matched lowered by PostgreSQL and by Python, the row named as typed first.
+    make_user('Ärger', 'upper-pw')
+    make_user('ärger', 'lower-pw')
+    assert login('Ärger', 'upper-pw').status_code == 200
+    assert login('ärger', 'lower-pw').status_code == 200
+    assert login('Ärger', 'lower-pw').status_code == 401
+
+
 def test_creating_a_user_whose_non_ascii_username_is_taken_is_409(admin, make_user):
     make_user('Ärger', 's3cret')
     response = admin.post('/users', json={'username': 'Ärger', 'password': 'x'})

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Email, User
-from .users import same_login
+from .users import same_login, typed_first
 
 _OWNER = (User.uuid, User.tenant_uuid, User.enabled)
 
@@ -22,8 +22,9 @@ def owner(session: Session, login: str) -> Any:
     by_email = (select(*_OWNER).join(Email, Email.user_uuid == User.uuid)
                 .where(same_login(Email.address, login), Email.confirmed.is_(True)))
     by_username = select(*_OWNER).where(same_login(User.username, login))
-    for query in (by_email, by_username):
-        found = session.execute(query.where(User.enabled.is_(True)).limit(1)).first()
+    for query, column in ((by_email, Email.address), (by_username, User.username)):
+        enabled = query.where(User.enabled.is_(True)).order_by(typed_first(column, login))
+        found = session.execute(enabled.limit(1)).first()
         if found is not None:
             return found
     disabled = by_email.union_all(by_username).limit(1)

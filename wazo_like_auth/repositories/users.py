@@ -18,10 +18,20 @@ from ..prepared import PreparedQuery
 
 def same_login(column, login: str) -> ColumnElement[bool]:
     """``column`` equals ``login`` case-insensitively, as the unique indexes on lower(username)
-    and lower(address) see it: both sides lowered by PostgreSQL. Lowering ``login`` in Python
-    instead disagreed with the database's lower() (ASCII only in the C locale): a username or
-    address with a non-ASCII capital matched nothing, not even as typed."""
-    return func.lower(column) == func.lower(literal(login))
+    and lower(address) see it, with ``login`` lowered by PostgreSQL or by Python (Unicode).
+
+    Both, because a database in the C locale (the embedded one) lowers ASCII letters only:
+    lowered there, ``JOSÉ`` would miss ``josé``; lowered in Python only, a stored ``Ärger``
+    (kept as ``Ärger`` by that lower()) would miss even as typed. With a UTF-8 locale both
+    agree. The two values stay index lookups. Where both could name different rows (``Ärger``
+    and ``ärger``, distinct to a C-locale index), ``typed_first`` orders the as-typed one first.
+    """
+    return func.lower(column).in_([func.lower(literal(login)), login.lower()])
+
+
+def typed_first(column, login: str) -> ColumnElement[bool]:
+    """An ORDER BY term putting first the row ``login`` names as PostgreSQL lowers it."""
+    return func.lower(column) != func.lower(literal(login))
 
 
 def find_enabled_by_login(session: Session, login: str) -> User | None:
@@ -29,13 +39,13 @@ def find_enabled_by_login(session: Session, login: str) -> User | None:
     case-insensitively (wazo-token-api §1.2 step 5)."""
     by_email = (select(User).join(Email, Email.user_uuid == User.uuid)
                 .where(same_login(Email.address, login), Email.confirmed.is_(True),
-                       User.enabled.is_(True)))
+                       User.enabled.is_(True)).order_by(typed_first(Email.address, login)))
     user = session.scalars(by_email).first()
     if user is not None:
         return user
     by_username = select(User).where(same_login(User.username, login),
                                      User.enabled.is_(True))
-    return session.scalars(by_username).first()
+    return session.scalars(by_username.order_by(typed_first(User.username, login))).first()
 
 
 def get(session: Session, user_uuid: uuid.UUID) -> User | None:
@@ -49,7 +59,8 @@ def tenant_of(db: Session | Connection, user_uuid: uuid.UUID) -> uuid.UUID | Non
 
 def find_by_username(session: Session, username: str) -> User | None:
     return session.scalars(
-        select(User).where(same_login(User.username, username))).first()
+        select(User).where(same_login(User.username, username))
+        .order_by(typed_first(User.username, username))).first()
 
 
 def token_acl_columns(user, with_default: bool) -> list:
@@ -184,7 +195,8 @@ def enabled_with_confirmed_email(db: Session, address: str) -> Any:
     """(user, e-mail) of the enabled user with this confirmed e-mail (in any case), or None."""
     return db.execute(select(User, Email).join(Email, Email.user_uuid == User.uuid)
                       .where(same_login(Email.address, address),
-                             Email.confirmed.is_(True), User.enabled.is_(True))).first()
+                             Email.confirmed.is_(True), User.enabled.is_(True))
+                      .order_by(typed_first(Email.address, address))).first()
 
 
 def confirmed_email_count(db: Session, user_uuid: uuid.UUID) -> int:
