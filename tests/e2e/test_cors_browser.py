@@ -4,15 +4,13 @@ token and reads our error bodies, preflights included; the sign-in page stays un
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Response
 
 from tests.support.apps import running_app
 from tests.support.browser import browser, make_top_user, needs_browser, own_engine  # noqa: F401
 from tests.support.live_server import LiveServer
+from tests.support.plain_page import PlainPage
 from wazo_like_auth.config import load_config
 
 pytestmark = needs_browser
@@ -46,24 +44,6 @@ async function call(method, path, headers, body) {
 """
 
 
-class OtherOrigin:
-    """A plain page on another port of 127.0.0.1: another origin for the browser."""
-
-    def __init__(self):
-        page = Response('<!doctype html><title>Web app</title>', mimetype='text/html')
-        self._server = make_server('127.0.0.1', 0, page, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self.url = f'http://127.0.0.1:{self._server.server_port}/'
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._thread.join(timeout=5)
-
-
 @pytest.fixture(scope='module')
 def server(own_engine, tmp_path_factory):  # noqa: F811
     state = tmp_path_factory.mktemp('state')
@@ -79,8 +59,8 @@ def server(own_engine, tmp_path_factory):  # noqa: F811
 
 
 def test_a_web_application_of_another_origin_logs_in_checks_and_logs_out(server, browser):  # noqa: F811
-    with OtherOrigin() as origin:
-        browser.get(origin.url)
+    with PlainPage('Web app') as origin:  # another origin: another port
+        browser.get(origin.url + '/')
         browser.set_script_timeout(20)
         out = browser.execute_async_script(CALLS, server.url)
     assert out['bad']['status'] == 401 and json.loads(out['bad']['body'])

@@ -8,7 +8,6 @@ Screenshots of the pages are saved in a temporary directory whose path is printe
 """
 from __future__ import annotations
 
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,13 +16,12 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
 from authlib.oidc.core import CodeIDToken
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Response
 
 from tests.support.apps import running_app
 from tests.support.browser import (browser, make_top_user, needs_browser,  # noqa: F401
                                    own_engine, wait_for)
 from tests.support.live_server import LiveServer
+from tests.support.plain_page import PlainPage
 from wazo_like_auth.app import services_of
 from wazo_like_auth.config import load_config
 from wazo_like_auth.models import Tenant
@@ -31,31 +29,10 @@ from wazo_like_auth.models import Tenant
 pytestmark = needs_browser
 
 
-class RelyingParty:
-    """The relying party's callback page: a plain page, so the browser lands somewhere."""
-
-    def __init__(self):
-        self._server = make_server('127.0.0.1', 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self.url = f'http://127.0.0.1:{self._server.server_port}'
-
-    @staticmethod
-    def _app(environ, start_response):
-        body = '<!doctype html><title>RP</title><h1>Relying party callback</h1>'
-        return Response(body, mimetype='text/html')(environ, start_response)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._thread.join(timeout=5)
-
-
 @pytest.fixture(scope='module')
 def rp():
-    with RelyingParty() as party:
+    # The relying party's callback page: a plain page, so the browser lands somewhere.
+    with PlainPage('RP', 'Relying party callback') as party:
         yield party
 
 

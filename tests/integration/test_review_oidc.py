@@ -35,6 +35,16 @@ def _signed_in(api, client, browser, username='alice', password='s3cret') -> dic
         timeout=10).json()
 
 
+def _alice_signed_in_bob_known(api, admin_token, make_user, realm):
+    """Alice and Bob in the realm, a client, and a browser where Alice signed in: (client,
+    browser, Alice's token response)."""
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    make_user('bob', 'b0bpass', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    return client, browser, _signed_in(api, client, browser)
+
+
 def _still_signed_in(api, browser) -> bool:
     """Whether the browser's next authorization skips the sign-in form."""
     return browser.get(_authorize(api), timeout=10, allow_redirects=False).status_code == 302
@@ -121,11 +131,7 @@ def test_id_token_hint_of_another_user_is_not_answered_with_this_browsers_user(
         api, admin_token, make_user, realm):
     # OIDC Core §3.1.2.1: with id_token_hint, a positive answer only for the user it names.
     # A silent re-authentication for Bob must not come back with a code for Alice.
-    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
-    make_user('bob', 'b0bpass', tenant_uuid=realm['uuid'])
-    client = register_client(api, admin_token, realm['uuid'])
-    browser = requests.Session()
-    alices = _signed_in(api, client, browser)
+    client, browser, alices = _alice_signed_in_bob_known(api, admin_token, make_user, realm)
     bobs = _signed_in(api, client, requests.Session(), 'bob', 'b0bpass')
 
     silent = browser.get(_authorize(api, prompt='none', id_token_hint=bobs['id_token']),
@@ -292,11 +298,7 @@ def test_signing_out_after_a_fresh_sign_in_ends_what_the_earlier_one_gave(
 
 def test_another_person_signing_in_in_the_same_browser_gets_a_sign_in_of_their_own(
         api, admin_token, make_user, realm):
-    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
-    make_user('bob', 'b0bpass', tenant_uuid=realm['uuid'])
-    client = register_client(api, admin_token, realm['uuid'])
-    browser = requests.Session()
-    alices = _signed_in(api, client, browser)
+    client, browser, alices = _alice_signed_in_bob_known(api, admin_token, make_user, realm)
     page = browser.get(_authorize(api, prompt='login'), timeout=10, allow_redirects=False)
     bobs = _exchange(api, client, submit(browser, page, username='bob', password='b0bpass'))
 
