@@ -39,20 +39,26 @@ def _login(server, login: str) -> requests.Response:
                          auth=(login, 's3cret'), timeout=10)
 
 
+def _confirmation_mailed(server, own_engine, mailbox, name: str) -> tuple[str, str]:
+    """User ``name`` with the unconfirmed address name@example.com asks for a confirmation
+    mail (it is not a login yet); (the address's uuid, the link the mail carries)."""
+    user, email = _make_user(own_engine, name, f'{name}@example.com', ['auth.users.me.emails.#'])
+    token = _login(server, name).json()['data']['token']
+    assert _login(server, f'{name}@example.com').status_code == 401
+    before = len(mailbox.received)
+    asked = requests.get(f'{server.url}/api/auth/0.1/users/{user}/emails/{email}/confirm',
+                         headers={'X-Auth-Token': token}, timeout=10)
+    assert asked.status_code == 204
+    # Sent by the background sender.
+    return email, link_in(mailbox.wait(before + 1, timeout=15)[-1])
+
+
 def test_person_confirms_an_address_from_the_mailed_link(server, browser, mailbox, own_engine,
                                                          tmp_path_factory):
     from selenium.webdriver.common.by import By
     screenshots = tmp_path_factory.mktemp('email-confirmation-screenshots')
     print(f'\ne-mail confirmation screenshots: {screenshots}')
-    user, email = _make_user(own_engine, 'zoe', 'zoe@example.com',
-                             ['auth.users.me.emails.#'])
-    token = _login(server, 'zoe').json()['data']['token']
-    assert _login(server, 'zoe@example.com').status_code == 401
-    asked = requests.get(f'{server.url}/api/auth/0.1/users/{user}/emails/{email}/confirm',
-                         headers={'X-Auth-Token': token}, timeout=10)
-    assert asked.status_code == 204
-
-    link = link_in(mailbox.wait(1, timeout=15)[0])  # sent by the background sender
+    email, link = _confirmation_mailed(server, own_engine, mailbox, 'zoe')
     assert link.startswith(f'{server.url}/api/auth/0.1/emails/{email}/confirm?token=')
     browser.get(link)
     assert browser.find_element(By.TAG_NAME, 'h1').text == 'Address confirmed'
@@ -76,13 +82,7 @@ def test_person_opening_a_mangled_link_reads_a_page(server, browser, mailbox, ow
     from selenium.webdriver.common.by import By
     screenshots = tmp_path_factory.mktemp('email-confirmation-mangled-screenshots')
     print(f'\nmangled confirmation link screenshots: {screenshots}')
-    user, email = _make_user(own_engine, 'yves', 'yves@example.com',
-                             ['auth.users.me.emails.#'])
-    token = _login(server, 'yves').json()['data']['token']
-    before = len(mailbox.received)
-    assert requests.get(f'{server.url}/api/auth/0.1/users/{user}/emails/{email}/confirm',
-                        headers={'X-Auth-Token': token}, timeout=10).status_code == 204
-    link = link_in(mailbox.wait(before + 1, timeout=15)[-1])
+    email, link = _confirmation_mailed(server, own_engine, mailbox, 'yves')
     # A mail client wrapped the long link: the address's uuid lost its last characters.
     mangled = link.replace(f'/emails/{email}/', f'/emails/{email[:-5]}/')
     browser.get(mangled)
