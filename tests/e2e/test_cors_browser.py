@@ -58,7 +58,8 @@ def server(own_engine, tmp_path_factory):  # noqa: F811
             yield live
 
 
-def test_a_web_application_of_another_origin_logs_in_checks_and_logs_out(server, browser):  # noqa: F811
+def test_a_web_application_of_another_origin_logs_in_checks_and_logs_out(
+        server, browser):  # noqa: F811
     with PlainPage('Web app') as origin:  # another origin: another port
         browser.get(origin.url + '/')
         browser.set_script_timeout(20)

@@ -2,10 +2,10 @@
 
 ``request`` mails a confirmation link for one unconfirmed address of a user (404 unknown user
 or address, 409 already confirmed, then 503 when mail is not configured, 429 over the budget
-per user or per address). ``confirm`` marks the address confirmed, for the link's token (bound to that
-address, single use, living ``email_confirmation_expiration``) or for an access token holding
-``auth.emails.{email_uuid}.confirm.update`` whose tenant tree holds the address's user (other
-tenants' addresses are unknown to it: 404). Only a confirmed address is a login (token
+per user or per address). ``confirm`` marks the address confirmed, for the link's token (bound
+to that address, single use, living ``email_confirmation_expiration``) or for an access token
+holding ``auth.emails.{email_uuid}.confirm.update`` whose tenant tree holds the address's user
+(other tenants' addresses are unknown to it: 404). Only a confirmed address is a login (token
 service) or receives a password reset; confirming voids the address's other links.
 """
 from __future__ import annotations
