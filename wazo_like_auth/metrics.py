@@ -16,8 +16,8 @@ _TOKEN_CHECK = {('HEAD', '/token/<token>'), ('GET', '/token/<token>')}
 _SCOPES_CHECK = ('POST', '/token/<token>/scopes/check')
 _REVOCATIONS = {('DELETE', '/token/<token>'), ('DELETE', '/sessions/<uuid:session_uuid>'),
                 ('DELETE', '/users/<uuid:user_uuid>/sessions/<uuid:session_uuid>'),
-                ('DELETE', '/users/<uuid:user_uuid>/tokens/<client_id>'),
-                ('DELETE', '/users/me/tokens/<client_id>')}
+                ('DELETE', '/users/<uuid:user_uuid>/tokens/<path:client_id>'),
+                ('DELETE', '/users/me/tokens/<path:client_id>')}
 _LOGIN_OUTCOMES = {200: 'ok', 401: 'failed', 429: 'throttled'}
 # The methods a latency series is kept for; any other is labelled ``other``. A client may send
 # any method name (PROPFIND, SCAN1, SCAN2...): one series each would grow the memory, the

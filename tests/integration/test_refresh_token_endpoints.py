@@ -115,6 +115,20 @@ def test_deleting_an_impossible_client_id_is_not_found(client, admin, alice, cli
                      'cannot-find-refresh-token-matching-client-id')
 
 
+@pytest.mark.parametrize('client_id', ['team/chat', 'a/b/c', 'trail/'])
+def test_a_client_id_holding_slashes_can_be_deleted(client, admin, alice, client_id):
+    # Any client_id may ask for a refresh token: each must also be removable, by its owner
+    # and by an administrator (wazo-auth's route stops at the first slash: never found).
+    value = refresh_token_of(client, 'alice', client_id)
+    mine = auth(token_of(client, 'alice'))
+    assert client.delete(f'/0.1/users/me/tokens/{client_id}', headers=mine).status_code == 204
+    assert_error(refresh_login(client, value, client_id), 401, 'authentication-failed')
+    refresh_token_of(client, 'alice', client_id)
+    assert client.delete(f'/0.1/users/{alice}/tokens/{client_id}',
+                         headers=admin).status_code == 204
+    assert _client_ids(client.get(f'/0.1/users/{alice}/tokens', headers=admin)) == []
+
+
 def test_deleting_twice_is_not_found_the_second_time(client, admin, alice):
     refresh_token_of(client, 'alice', 'my-app')
     path = f'/0.1/users/{alice}/tokens/my-app'

@@ -67,9 +67,9 @@ def _refresh_tokens_and_sessions(api: Api, services: Services, protected: dict) 
     refresh = {**protected, 'refresh_tokens': services.refresh_token_service}
     api.route(rt.RefreshTokens, '/tokens', **refresh)
     api.route(rt.MyRefreshTokens, '/users/me/tokens', **refresh)
-    api.route(rt.MyRefreshToken, '/users/me/tokens/<client_id>', **refresh)
+    api.route(rt.MyRefreshToken, '/users/me/tokens/<path:client_id>', **refresh)
     api.route(rt.UserRefreshTokens, '/users/<uuid:user_uuid>/tokens', **refresh)
-    api.route(rt.UserRefreshToken, '/users/<uuid:user_uuid>/tokens/<client_id>', **refresh)
+    api.route(rt.UserRefreshToken, '/users/<uuid:user_uuid>/tokens/<path:client_id>', **refresh)
 
     sessions = {**protected, 'sessions': services.session_service}
     api.route(ss.Sessions, '/sessions', **sessions)
