@@ -4,6 +4,8 @@ nonce, sign-in through the real form, code exchange, ID token validated against 
 userinfo, refresh (a new ID token), logout (the tokens stop validating)."""
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
@@ -125,3 +127,40 @@ def test_realm_userinfo_refuses_tokens_of_other_tenants(api, make_user, realm):
     assert refused.status_code == 401 and refused.json()['error'] == 'invalid_token'
     assert accepted.status_code == 200 and accepted.json()['preferred_username'] == 'bob'
 
+
+
+def test_a_native_application_signs_in_on_the_loopback_port_it_was_given(
+        api, admin_token, make_user, realm):
+    # RFC 8252 §7.3: registered once as http://127.0.0.1/callback, the application listens
+    # on whatever port the system gives it at each start, and names it in the request.
+    alice = make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'], client_id='cli', public=True,
+                             redirect_uris=['http://127.0.0.1/callback'],
+                             post_logout_redirect_uris=[])
+    metadata = discover(f'{api.base}/realms/acme')
+    for port in (53682, 40123):
+        redirect = f'http://127.0.0.1:{port}/callback'
+        rp = OAuth2Session(client['client_id'], redirect_uri=redirect, scope='openid',
+                           code_challenge_method='S256', token_endpoint_auth_method='none')
+        verifier = generate_token(48)
+        url, state = rp.create_authorization_url(metadata['authorization_endpoint'],
+                                                 code_verifier=verifier)
+        browser = requests.Session()
+        page = submit(browser, browser.get(url, timeout=10), username='alice',
+                      password='s3cret')
+        location = urlsplit(page.headers['Location'])
+        assert location._replace(query='').geturl() == redirect
+        params = {k: v[0] for k, v in parse_qs(location.query).items()}
+        assert params['state'] == state
+        token = rp.fetch_token(metadata['token_endpoint'], code=params['code'],
+                               code_verifier=verifier, redirect_uri=redirect)
+        assert api.is_valid(token['access_token'])
+        assert validated_id_token(metadata, token, 'cli', None)['sub'] == str(alice)
+    # Another host, or another path, is still not registered: an error page, no redirect.
+    for other in ('http://localhost:53682/callback', 'http://127.0.0.1:53682/other'):
+        rp = OAuth2Session('cli', redirect_uri=other, scope='openid',
+                           code_challenge_method='S256')
+        url, _ = rp.create_authorization_url(metadata['authorization_endpoint'],
+                                             code_verifier=generate_token(48))
+        answer = requests.get(url, timeout=10, allow_redirects=False)
+        assert answer.status_code == 400 and 'Location' not in answer.headers

@@ -38,6 +38,30 @@ def test_redirect_uri_must_match_exactly(redirect_uri):
         authorize.check_target({**GOOD, 'redirect_uri': redirect_uri}, CLIENT)
 
 
+@pytest.mark.parametrize('registered, given, accepted', [
+    ('http://127.0.0.1/cb', 'http://127.0.0.1:51004/cb', True),  # the port the app got
+    ('http://127.0.0.1:8000/cb', 'http://127.0.0.1:9/cb', True),
+    ('http://[::1]/cb?app=cli', 'http://[::1]:61000/cb?app=cli', True),
+    ('http://127.0.0.1', 'http://127.0.0.1:4000', True),
+    ('http://127.0.0.1/cb', 'http://127.0.0.1:51004/cb/', False),  # the rest stays exact
+    ('http://127.0.0.1/cb', 'http://127.0.0.1:51004/CB', False),
+    ('http://127.0.0.1/cb', 'http://127.0.0.1:51004@evil.test/cb', False),
+    ('http://127.0.0.1/cb', 'http://127.0.0.1.evil.test:80/cb', False),
+    ('http://localhost/cb', 'http://localhost:51004/cb', False),  # RFC 8252 §8.3
+    ('https://127.0.0.1/cb', 'https://127.0.0.1:51004/cb', False),
+    ('http://127.0.0.1/cb', 'http://127.0.0.2:51004/cb', False)])
+def test_a_loopback_redirect_uri_may_name_any_port(registered, given, accepted):
+    client = authorize.Registration(
+        client_id='cli', name='CLI', public=True, redirect_uris=(registered,),
+        grant_types=('authorization_code',), require_consent=False)
+    params = {**GOOD, 'client_id': 'cli', 'redirect_uri': given}
+    if accepted:
+        assert authorize.check_target(params, client) == given
+    else:
+        with pytest.raises(InvalidTarget):
+            authorize.check_target(params, client)
+
+
 def test_public_client_needs_pkce_and_unknown_scopes_are_ignored():
     with pytest.raises(AuthorizeError):
         authorize.parse({**GOOD, 'code_challenge': ''}, CLIENT)

@@ -6,6 +6,7 @@ client's registration.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -72,8 +73,9 @@ def repeated(source) -> tuple[str, ...]:
 def check_target(params: Mapping[str, str], client: Registration | None,
                  repeats: Sequence[str] = ()) -> str:
     """The redirect URI to answer to; raises InvalidTarget. Exact string comparison with a
-    registered URI (no normalisation, no wildcards: RFC 9700 §4.1.3). ``repeats``: the
-    parameters the request repeats (``repeated``)."""
+    registered URI (no normalisation, no wildcards: RFC 9700 §4.1.3), the port of a loopback
+    URI aside (``registered``). ``repeats``: the parameters the request repeats
+    (``repeated``)."""
     for name in ('client_id', 'redirect_uri'):
         if name in repeats:
             raise InvalidTarget(f'The request gives {name} more than once.')
@@ -84,9 +86,30 @@ def check_target(params: Mapping[str, str], client: Registration | None,
             raise InvalidTarget(f'The {name} is too long or malformed.')
     if client is None or 'authorization_code' not in client.grant_types:
         raise InvalidTarget('This application is unknown or may not sign users in here.')
-    if params['redirect_uri'] not in client.redirect_uris:
+    if not registered(params['redirect_uri'], client.redirect_uris):
         raise InvalidTarget('The redirect URI is not registered for this application.')
     return params['redirect_uri']
+
+
+def registered(uri: str, uris: Sequence[str]) -> bool:
+    """Whether ``uri`` is one of ``uris``, as an exact string, except that an
+    ``http://127.0.0.1`` or ``http://[::1]`` URI may name any port: a native application
+    listens on a port the system gives it when it starts (RFC 8252 §7.3; not ``localhost``,
+    whose name may resolve elsewhere, §8.3)."""
+    if uri in uris:
+        return True
+    portless = _loopback_without_port(uri)
+    return portless is not None and any(_loopback_without_port(u) == portless for u in uris)
+
+
+_LOOPBACK = re.compile(r'http://(127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?(?=[/?]|\Z)')
+
+
+def _loopback_without_port(uri: str) -> str | None:
+    """``uri`` with its port taken out when it is a loopback http URI, else None; the rest
+    of the string as it is."""
+    found = _LOOPBACK.match(uri)
+    return None if found is None else found.group(1) + uri[found.end():]
 
 
 def parse(params: Mapping[str, str], client: Registration,
