@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.support.apps import running_app
+from tests.support.audit import named
 from tests.support.credentials import basic
 from tests.support.offline_access import (
-    assert_error, expire_token, is_valid, offline_login, refresh_login, refresh_rows,
+    assert_error, execute, expire_token, is_valid, offline_login, refresh_login, refresh_rows,
     rows, token_of, token_row)
 from wazo_like_auth.app import services_of
 
@@ -131,6 +132,27 @@ def test_login_beyond_the_session_limit_is_refused_with_429(limited, engine, mak
 
     assert_error(response, 429, 'too-many-sessions')
     assert _sessions_of(engine, user) == 3
+
+
+def test_a_login_refused_at_the_session_limit_is_in_the_trail_but_not_a_guess(
+        limited, engine, make_user, admin):
+    user = str(make_user('alice'))
+    for _ in range(3):
+        token_of(limited, 'alice')
+    outside = {'REMOTE_ADDR': '203.0.113.9'}  # not a trusted network: throttled if guessing
+
+    def log_in():
+        return limited.post('/0.1/token', json={}, headers=basic('alice', 's3cret'),
+                            environ_base=outside)
+    # More than the 5 failures an address may make before it is throttled.
+    assert {log_in().get_json()['error_id'] for _ in range(8)} == {'too-many-sessions'}
+    refused = named(admin, 'auth_login_failed', user_uuid=user)
+    assert [(e['data']['login'], e['data']['address'], e['data']['reason'])
+            for e in refused] == [('alice', '203.0.113.9', 'session_limit')] * 8
+    # The password was right each time: none of it counted towards the guessing limits, so
+    # once a session ends, the next login passes.
+    execute(engine, 'DELETE FROM auth_session WHERE user_uuid = :u', u=user)
+    assert log_in().status_code == 200
 
 
 def test_internal_users_have_no_session_limit(limited, engine, make_user):

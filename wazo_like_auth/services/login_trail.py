@@ -38,6 +38,7 @@ USER_CHANGED = 'user_changed'  # disabled, deleted or given a new password durin
 UNKNOWN_BACKEND = 'unknown_backend'
 INVALID_REFRESH_TOKEN = 'invalid_refresh_token'
 CLIENT_AUTHENTICATION_REQUIRED = 'client_authentication_required'
+SESSION_LIMIT = 'session_limit'  # the credentials were right; the user has too many sessions
 
 _MAX_TEXT = 1024
 

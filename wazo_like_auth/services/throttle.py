@@ -39,7 +39,7 @@ from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
 from ..repositories import login_throttle as throttle_repo
 from ..repositories import logins as login_repo
-from .login_trail import THROTTLED, WRONG_PASSWORD, LoginAttempt, LoginTrail
+from .login_trail import SESSION_LIMIT, THROTTLED, WRONG_PASSWORD, LoginAttempt, LoginTrail
 
 @dataclass(frozen=True)
 class ThrottleSettings:
@@ -155,6 +155,13 @@ class LoginThrottle:
         with self._sessions.begin() as db:
             self._count_failure(db, _refresh_key(attempt.address))
             self._trail.failed(db, attempt, None, reason)
+
+    def over_session_limit(self, attempt: LoginAttempt) -> None:
+        """Record a login refused at the session limit (429). Its credentials were right: not
+        a guess, so no failure is counted."""
+        with self._sessions.begin() as db:
+            owner = login_repo.owner(db, attempt.login) if attempt.grant == 'password' else None
+            self._trail.failed(db, attempt, owner, SESSION_LIMIT)
 
     def refused(self, attempt: LoginAttempt) -> None:
         """Record a login refused by check_refresh (whose caller's transaction rolled back)."""

@@ -129,6 +129,9 @@ class TokenService:
             except TooManyAttempts:
                 self._throttle.refused(attempt)
                 raise
+            except TooManySessions:
+                self._throttle.over_session_limit(attempt)
+                raise
         if not plausible_login(request.login) or not request.password:
             self._hasher.burn()
             self._fail(request, 'invalid login request')
@@ -137,6 +140,9 @@ class TokenService:
             issued = self._password_login(request)
         except AuthenticationFailed as e:
             self._throttle.login_failed(attempt, reason_of(e))
+            raise
+        except TooManySessions:
+            self._throttle.over_session_limit(attempt)
             raise
         self._throttle.login_succeeded(attempt, session_uuid=issued.data['session_uuid'])
         return issued
