@@ -28,9 +28,16 @@ def load() -> tuple[ModuleType, ModuleType, ModuleType]:
     return jwk, jws, errors
 
 
+def is_asymmetric(alg: object) -> bool:
+    """Whether ``alg`` (any JSON value of a header or JWK) names an allowed algorithm."""
+    return isinstance(alg, str) and alg in ASYMMETRIC  # a list or object is unhashable
+
+
 def algorithm_of(jwk: dict) -> str | None:
     """The algorithm a published key may verify, or None when it may verify nothing here."""
     alg = jwk.get('alg')
     if alg is None:
-        alg = _IMPLIED.get((jwk.get('kty'), jwk.get('crv')))
-    return alg if alg in ASYMMETRIC else None
+        kty, crv = jwk.get('kty'), jwk.get('crv')
+        if isinstance(kty, str) and (crv is None or isinstance(crv, str)):
+            alg = _IMPLIED.get((kty, crv))
+    return alg if is_asymmetric(alg) else None

@@ -148,7 +148,7 @@ class JwtVerifier(Guard):
     def _key_for(self, token: str, acl: str) -> PublicKey:
         header = _header(token) if token and len(token) < MAX_TOKEN_SIZE else None
         if header is None or str(header.get('typ', '')).lower() not in ACCESS_TOKEN_TYPES \
-                or header.get('alg') not in jose.ASYMMETRIC \
+                or not jose.is_asymmetric(header.get('alg')) \
                 or not isinstance(header.get('kid'), str):
             logger.debug('JWT access token refused: not an RFC 9068 token we may verify')
             raise unauthorized(token, acl)
