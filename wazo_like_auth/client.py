@@ -256,7 +256,9 @@ class AuthClient:
             data = response.json()['data']
             value = data['token']
         except (ValueError, KeyError, TypeError):
-            raise UnexpectedResponse('POST /token answered 200 without a token') from None
+            value = None
+        if not isinstance(value, str) or not value:
+            raise UnexpectedResponse('POST /token answered 200 without a token')
         if data.get('refresh_token'):
             self._refresh_token = data['refresh_token']
         lifetime = _lifetime(data, self._expiration)

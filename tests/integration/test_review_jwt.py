@@ -12,6 +12,7 @@ from tests.support import access_tokens
 from tests.support.jwt_verifier import (AUDIENCE, auth_server, issuer, make_verifier,  # noqa: F401
                                         mint, mono, signing_keys, status)
 from tests.support.live_server import LiveServer
+from wazo_like_auth.client import AuthClient, UnexpectedResponse
 
 
 @pytest.mark.parametrize('alg', [['RS256'], {'RS256': 1}])
@@ -44,3 +45,30 @@ def test_a_malformed_jwk_is_skipped_and_the_others_still_verify(make_verifier, m
     with LiveServer(FixedJwks({'keys': [broken, *real]})) as server:
         verifier = make_verifier(jwks_url=f'{server.url}/certs')
         assert status(verifier, mint(scope='#')) == 200
+
+
+class Recorder:
+    """A WSGI peer answering ``status`` with ``body`` and ``headers``, recording the bodies
+    it received."""
+
+    def __init__(self, status: str, body: dict | None = None, headers: list | None = None):
+        self.status, self.body, self.headers, self.received = status, body, headers or [], []
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get('CONTENT_LENGTH') or 0)
+        self.received.append(environ['wsgi.input'].read(length))
+        start_response(self.status, [('Content-Type', 'application/json'), *self.headers])
+        return [json.dumps(self.body or {}).encode()]
+
+
+@pytest.mark.parametrize('token', [None, 12345, '', ['a-token']])
+def test_a_login_answer_without_a_token_string_is_an_unexpected_response(token):
+    # Before the fix: TypeError (len() of None / int) out of token(), which the client's
+    # contract does not raise; '' was handed out as a valid token.
+    body = {'data': {'token': token, 'utc_issued_at': '2026-01-01T00:00:00.000000',
+                     'utc_expires_at': '2026-01-01T01:00:00.000000'}}
+    with LiveServer(Recorder('200 OK', body)) as server:
+        client = AuthClient(f'{server.url}/0.1', username='alice', password='s3cret')
+        with pytest.raises(UnexpectedResponse):
+            client.token()
+
