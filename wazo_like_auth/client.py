@@ -19,6 +19,8 @@ Contract:
 - Thread-safe: one lock guards the current token, so N threads needing a renewal cause one login.
 - A renewal opens a new session on the server; the replaced token is not revoked (other threads
   may still be using it) and simply expires.
+- Calls to the auth service never follow a redirect (a 3xx login is UnexpectedResponse), so
+  credentials go to ``base_url`` only.
 - Tokens and passwords are never logged; at most a token's last 8 characters. Note that
   urllib3 logs request lines at DEBUG, and token checks carry the token in the path: keep the
   ``urllib3`` logger at INFO or above in production.
@@ -269,10 +271,13 @@ class AuthClient:
         return self._current
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One call to the auth service; connection problems and 5xx → ServiceUnavailable."""
+        """One call to the auth service; connection problems and 5xx → ServiceUnavailable.
+        Redirects are not followed: they would re-send the password, the refresh token or
+        the token in the path to wherever ``Location`` points (a 3xx is then unexpected)."""
         url = self.url(path)
         try:
-            response = self._http.request(method, url, timeout=self._timeout, **kwargs)
+            response = self._http.request(method, url, timeout=self._timeout,
+                                          allow_redirects=False, **kwargs)
         except requests.RequestException as error:
             raise ServiceUnavailable(f'auth service unreachable at {self._base}: '
                                      f'{type(error).__name__}') from None

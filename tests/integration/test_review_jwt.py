@@ -72,3 +72,18 @@ def test_a_login_answer_without_a_token_string_is_an_unexpected_response(token):
         with pytest.raises(UnexpectedResponse):
             client.token()
 
+
+@pytest.mark.parametrize('status', ['307 Temporary Redirect', '308 Permanent Redirect'])
+def test_a_redirected_login_does_not_send_the_refresh_token_elsewhere(status):
+    # Before the fix: requests followed the redirect and re-sent the JSON body, refresh token
+    # included, to whatever host the Location named (possibly over plain HTTP).
+    elsewhere = Recorder('200 OK', {'data': {'token': 'stolen-token-value'}})
+    with LiveServer(elsewhere) as other:
+        redirect = Recorder(status, headers=[('Location', f'{other.url}/0.1/token')])
+        with LiveServer(redirect) as server:
+            client = AuthClient(f'{server.url}/0.1', refresh_token='the-refresh-token',
+                                client_id='my-app')
+            with pytest.raises(UnexpectedResponse) as raised:
+                client.token()
+    assert raised.value.status_code == int(status.split()[0])
+    assert elsewhere.received == [] and len(redirect.received) == 1
