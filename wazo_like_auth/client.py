@@ -27,6 +27,7 @@ Contract:
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -40,6 +41,9 @@ import requests
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, for every call this module makes
+# After a renewal failed for an outage, the current token is used this long before the next
+# attempt: an application calling token() per request must not hammer a failing service.
+RENEW_RETRY_DELAY = 5.0
 _UTC_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 
 
@@ -148,7 +152,8 @@ class AuthClient:
         """A valid access token, logging in or renewing first when needed.
 
         If the service is unreachable while the current token is in its renewal margin but
-        not yet expired, that token is returned (and renewal is tried again on the next call).
+        not yet expired, that token is returned, and renewal is tried again after
+        RENEW_RETRY_DELAY seconds (or at its expiry, if sooner), not on every call.
         Raises InvalidCredentials, TooManySessions, ServiceUnavailable or UnexpectedResponse.
         """
         with self._lock:
@@ -163,6 +168,8 @@ class AuthClient:
                     raise
                 logger.warning('Auth service unavailable; keeping token %s until it expires',
                                _redact(current.value))
+                self._current = dataclasses.replace(
+                    current, renew_at=min(now + RENEW_RETRY_DELAY, current.expires_at))
                 return current.value
 
     def renew(self, stale: str | None = None) -> str:

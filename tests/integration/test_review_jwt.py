@@ -12,7 +12,8 @@ from tests.support import access_tokens
 from tests.support.jwt_verifier import (AUDIENCE, auth_server, issuer, make_verifier,  # noqa: F401
                                         mint, mono, signing_keys, status)
 from tests.support.live_server import LiveServer
-from wazo_like_auth.client import AuthClient, UnexpectedResponse
+from tests.support.clock import ManualMonotonic
+from wazo_like_auth.client import RENEW_RETRY_DELAY, AuthClient, UnexpectedResponse
 
 
 @pytest.mark.parametrize('alg', [['RS256'], {'RS256': 1}])
@@ -87,3 +88,26 @@ def test_a_redirected_login_does_not_send_the_refresh_token_elsewhere(status):
                 client.token()
     assert raised.value.status_code == int(status.split()[0])
     assert elsewhere.received == [] and len(redirect.received) == 1
+
+
+def test_an_outage_inside_the_margin_does_not_turn_every_token_call_into_a_login():
+    # Before the fix: each token() call of the application (every outgoing request) sent one
+    # more POST /token to the failing service, for as long as the margin lasted.
+    body = {'data': {'token': 'a-valid-token', 'utc_issued_at': '2026-01-01T00:00:00.000000',
+                     'utc_expires_at': '2026-01-01T00:01:40.000000'}}  # 100 s
+    service, clock = Recorder('200 OK', body), ManualMonotonic()
+    with LiveServer(service) as server:
+        client = AuthClient(f'{server.url}/0.1', username='alice', password='s3cret',
+                            clock=clock)
+        assert client.token() == 'a-valid-token'
+        service.status = '503 Service Unavailable'
+        clock.advance(75)  # inside the 30 s margin
+        assert [client.token() for _ in range(20)] == ['a-valid-token'] * 20
+        assert len(service.received) == 2  # the login, one renewal attempt
+        clock.advance(RENEW_RETRY_DELAY)
+        assert client.token() == 'a-valid-token' and len(service.received) == 3
+        service.status = '200 OK'
+        clock.advance(RENEW_RETRY_DELAY)
+        assert client.token() == 'a-valid-token' and len(service.received) == 4
+        clock.advance(20)  # past the first token's expiry: the renewed one is in use
+        assert client.token() == 'a-valid-token' and len(service.received) == 4
