@@ -11,6 +11,8 @@ import requests
 from tests.support import access_tokens
 from tests.support.jwt_verifier import (AUDIENCE, auth_server, issuer, make_verifier,  # noqa: F401
                                         mint, mono, signing_keys, status)
+from tests.integration.test_verifier_jwt_revocations import FeedInFront, polling, revoked
+from tests.support.jwt_verifier import feed_token, issue  # noqa: F401
 from tests.support.live_server import LiveServer
 from tests.support.clock import ManualMonotonic
 from wazo_like_auth.client import RENEW_RETRY_DELAY, AuthClient, UnexpectedResponse
@@ -111,3 +113,22 @@ def test_an_outage_inside_the_margin_does_not_turn_every_token_call_into_a_login
         assert client.token() == 'a-valid-token' and len(service.received) == 4
         clock.advance(20)  # past the first token's expiry: the renewed one is in use
         assert client.token() == 'a-valid-token' and len(service.received) == 4
+
+
+def test_a_feed_that_no_longer_knows_the_cursor_is_listed_again_not_stuck(
+        make_verifier, issuer, feed_token, issue, api):
+    # The feed's database restored from a dump or replaced by a new cluster (lower
+    # transaction ids): it refuses the cursor it gave before with 400 invalid-cursor. Before
+    # the fix, the verifier kept sending that cursor forever and never learnt of a revocation
+    # again (until restarted): revoked tokens were accepted until they expired.
+    token = issue()
+    peer = FeedInFront(f'{issuer}/tokens/revoked')
+    with LiveServer(peer) as front:
+        verifier = polling(make_verifier, issuer, feed_token, audience='confd',
+                           auth_url=f'{front.url}/api/auth/0.1')
+        peer.answer = ('200 OK', json.dumps({'items': [], 'cursor': str(2 ** 62)}).encode())
+        assert verifier.revocations.poll()
+        peer.answer = None  # the real feed from now on: it never gave that cursor
+        gone = revoked(api, token)
+        assert verifier.revocations.poll() and gone in verifier.revocations
+    assert status(verifier, token) == 401

@@ -20,7 +20,9 @@ verifier's leeway, during which the token would still pass) is past: the token i
 
 If a poll fails (unreachable, not 200, an answer not of that shape, the service token not
 obtainable), the known set stays as it is, the cursor is not moved, and a warning is logged
-(never a token). The first poll runs when the first token is verified, in the background: until
+(never a token). Except when the feed refuses the cursor itself (400 ``invalid-cursor``: its
+database was restored or replaced, and no longer knows it): the same poll then lists every
+revoked token again from no cursor, rather than sending a dead cursor forever. The first poll runs when the first token is verified, in the background: until
 it has answered, no jti is known.
 """
 from __future__ import annotations
@@ -40,6 +42,10 @@ PATH = '/tokens/revoked'
 
 
 class _FeedFailed(Exception):
+    pass
+
+
+class _CursorRefused(_FeedFailed):
     pass
 
 
@@ -84,7 +90,7 @@ class RevocationFeed:
         """Ask the feed once; True when its answer was applied (see the module docstring)."""
         with self._poll_lock:
             try:
-                items, cursor = _parsed(self._ask())
+                items, cursor = _parsed(self._ask_from_cursor())
             except _FeedFailed as failure:
                 logger.warning('revocation feed %s: %s; keeping the %d known revoked tokens',
                                self._url, failure, len(self._revoked))
@@ -95,6 +101,16 @@ class RevocationFeed:
                            if until + self._keep_for > now)
             self._revoked, self._cursor = revoked, cursor
             return True
+
+    def _ask_from_cursor(self) -> Any:
+        """The feed's answer since the cursor, or, if the feed refuses it, since nothing."""
+        try:
+            return self._ask()
+        except _CursorRefused:
+            logger.warning('revocation feed %s: refused our cursor (its database restored or '
+                           'replaced?); listing every revoked token again', self._url)
+            self._cursor = None
+            return self._ask()
 
     def _ask(self) -> Any:
         params = {} if self._cursor is None else {'since': self._cursor}
@@ -107,6 +123,8 @@ class RevocationFeed:
                                       headers={'X-Auth-Token': token}, allow_redirects=False)
         except requests.RequestException as error:
             raise _FeedFailed(f'unreachable ({type(error).__name__})') from None
+        if response.status_code == 400 and params and _error_id(response) == 'invalid-cursor':
+            raise _CursorRefused('refused the cursor')
         if response.status_code != 200:
             raise _FeedFailed(f'answered HTTP {response.status_code}')
         try:
@@ -128,6 +146,14 @@ def _parsed(document: Any) -> tuple[list[tuple[str, float]], str]:
             raise _FeedFailed('answered an unexpected item')
         items.append((jti, until))
     return items, document['cursor']
+
+
+def _error_id(response: requests.Response) -> Any:
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    return document.get('error_id') if isinstance(document, dict) else None
 
 
 def _epoch(value: Any) -> float | None:
