@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -90,6 +90,7 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers['X-Auth-Token'] = self._client.token()
+        request.register_hook('response', _token_stays_on_origin)
         return request
 
 
@@ -191,7 +192,8 @@ class AuthClient:
         sent is still valid (one HEAD). Only if it is not (expired, revoked) does it log in
         again and resend the request once; a 401/404 with a live token (missing ACL, absent
         resource) is returned as is, since renewing would not change it and would open a
-        session per call. Bodies must be re-sendable (bytes, str, ``json=``), not streams.
+        session per call. Redirects are followed (unless ``allow_redirects=False``), but the
+        token goes only to redirects of the same origin (scheme, host, port). Bodies must be re-sendable (bytes, str, ``json=``), not streams.
         ``kwargs`` are those of ``requests.request``; the default timeout is DEFAULT_TIMEOUT.
         """
         kwargs.setdefault('timeout', self._timeout)
@@ -225,7 +227,12 @@ class AuthClient:
     def _send(self, method: str, url: str, token: str,
               kwargs: dict[str, Any]) -> requests.Response:
         headers = {**(kwargs.get('headers') or {}), 'X-Auth-Token': token}
-        return self._http.request(method, url, **{**kwargs, 'headers': headers})
+        hooks = dict(kwargs.get('hooks') or {})
+        theirs = hooks.get('response') or []
+        hooks['response'] = [_token_stays_on_origin,
+                             *([theirs] if callable(theirs) else theirs)]
+        return self._http.request(method, url, **{**kwargs, 'headers': headers,
+                                                  'hooks': hooks})
 
     def _replacement_for(self, sent: str) -> str | None:
         """A token to retry with instead of ``sent``, or None when ``sent`` is still valid."""
@@ -293,6 +300,22 @@ class AuthClient:
                                      status_code=response.status_code,
                                      error_id=_body_field(response, 'error_id'))
         return response
+
+
+def _token_stays_on_origin(response: requests.Response, **_: Any) -> requests.Response:
+    """A ``requests`` response hook: before a redirect to another origin is followed, the
+    token is taken off the request (requests itself strips only ``Authorization``)."""
+    if response.is_redirect and response.request is not None:
+        sent = response.request.url or ''
+        if _origin(urljoin(sent, response.headers['location'])) != _origin(sent):
+            response.request.headers.pop('X-Auth-Token', None)
+    return response
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname, parts.port or {'http': 80, 'https': 443}.get(scheme)
 
 
 def _login_error(response: requests.Response) -> AuthError:

@@ -132,3 +132,28 @@ def test_a_feed_that_no_longer_knows_the_cursor_is_listed_again_not_stuck(
         gone = revoked(api, token)
         assert verifier.revocations.poll() and gone in verifier.revocations
     assert status(verifier, token) == 401
+
+
+def test_a_redirect_to_another_host_does_not_carry_the_token_there():
+    # Before the fix: request() followed the redirect with requests, which strips only
+    # Authorization: X-Auth-Token went to whatever host the backend's Location named.
+    seen = []
+
+    def elsewhere(environ, start_response):
+        if environ['PATH_INFO'] == '/start':  # a redirect within this origin
+            start_response('302 Found', [('Location', '/landing')])
+            return [b'']
+        seen.append(environ.get('HTTP_X_AUTH_TOKEN'))
+        start_response('200 OK', [('Content-Type', 'application/json')])
+        return [b'{}']
+    body = {'data': {'token': 'the-secret-token', 'utc_issued_at': '2026-01-01T00:00:00.000000',
+                     'utc_expires_at': '2026-01-01T01:00:00.000000'}}
+    with LiveServer(elsewhere) as other, LiveServer(Recorder('200 OK', body)) as auth:
+        backend = Recorder('302 Found', headers=[('Location', f'{other.url}/landing')])
+        with LiveServer(backend) as service:
+            client = AuthClient(f'{auth.url}/0.1', username='alice', password='s3cret')
+            assert client.request('GET', f'{service.url}/users/me').status_code == 200
+            assert requests.get(f'{service.url}/users/me', auth=client.auth,
+                                timeout=10).status_code == 200
+            assert client.request('GET', f'{other.url}/start').status_code == 200
+    assert seen == [None, None, 'the-secret-token']
