@@ -193,7 +193,8 @@ class AuthClient:
         again and resend the request once; a 401/404 with a live token (missing ACL, absent
         resource) is returned as is, since renewing would not change it and would open a
         session per call. Redirects are followed (unless ``allow_redirects=False``), but the
-        token goes only to redirects of the same origin (scheme, host, port). Bodies must be re-sendable (bytes, str, ``json=``), not streams.
+        token goes only to redirects of the same origin (scheme, host, port). Bodies must be
+        re-sendable (bytes, str, ``json=``), not streams.
         ``kwargs`` are those of ``requests.request``; the default timeout is DEFAULT_TIMEOUT.
         """
         kwargs.setdefault('timeout', self._timeout)

@@ -1,5 +1,5 @@
 """Defects found by the review of the JWT formats and the libraries applications use (the
-offline verifier, the client library, signing-key rotation): each test is a user-visible
+offline verifier, its revocation feed, the client library): each test is a user-visible
 failure that was fixed."""
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import json
 import pytest
 import requests
 
-from tests.support import access_tokens
-from tests.support.jwt_verifier import (AUDIENCE, auth_server, issuer, make_verifier,  # noqa: F401
-                                        mint, mono, signing_keys, status)
 from tests.integration.test_verifier_jwt_revocations import FeedInFront, polling, revoked
-from tests.support.jwt_verifier import feed_token, issue  # noqa: F401
-from tests.support.live_server import LiveServer
+from tests.support import access_tokens
 from tests.support.clock import ManualMonotonic
+from tests.support.jwt_verifier import (auth_server, feed_token, issue, issuer,  # noqa: F401
+                                        make_verifier, mint, mono, signing_keys, status)
+from tests.support.live_server import LiveServer
 from wazo_like_auth.client import RENEW_RETRY_DELAY, AuthClient, UnexpectedResponse
 
 

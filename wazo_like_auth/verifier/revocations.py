@@ -22,8 +22,9 @@ If a poll fails (unreachable, not 200, an answer not of that shape, the service 
 obtainable), the known set stays as it is, the cursor is not moved, and a warning is logged
 (never a token). Except when the feed refuses the cursor itself (400 ``invalid-cursor``: its
 database was restored or replaced, and no longer knows it): the same poll then lists every
-revoked token again from no cursor, rather than sending a dead cursor forever. The first poll runs when the first token is verified, in the background: until
-it has answered, no jti is known.
+revoked token again from no cursor, rather than sending a dead cursor forever. The first poll
+runs when the first token is verified, in the background: until it has answered, no jti is
+known.
 """
 from __future__ import annotations
 
