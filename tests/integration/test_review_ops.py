@@ -9,7 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from wazo_like_auth.cli import main
 from wazo_like_auth.embedded_db import EmbeddedDatabaseError, EmbeddedPostgres
+
+
+def _config(tmp_path: Path, body: str) -> str:
+    path = tmp_path / 'config.yml'
+    path.write_text(f'password_hash_rounds: 4\n{body}')
+    return str(path)
+
+
+def test_a_log_filename_that_cannot_be_opened_is_one_line_naming_the_key(tmp_path, capsys):
+    config = _config(tmp_path, f'log_filename: {tmp_path}/missing/auth.log\n')
+    assert main(['upgrade-db', '--config', config, '--db-uri', 'postgresql://x@127.0.0.1:1/x']) == 2
+    err = capsys.readouterr().err
+    assert 'log_filename' in err and 'Traceback' not in err
 
 
 def test_a_failed_embedded_start_leaves_no_postgresql_running():
