@@ -44,6 +44,8 @@ def database_errors() -> Iterator[None]:
         raise CommandError(f'cannot migrate the database: {e}') from None
     except ServiceError as e:
         raise CommandError(e.message) from None
+    except configuration.ConfigError as e:  # the token_secret file of state_dir
+        raise CommandError(f'configuration error: {e}') from None
 
 
 def _reason(error: OperationalError) -> str:
@@ -55,21 +57,32 @@ def serve(config: dict, args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT; start an embedded PostgreSQL when no db_uri."""
     embedded = None
     try:
-        if not config['db_uri']:
-            embedded = server.start_embedded(config)
-            config = {**config, 'db_uri': embedded.uri}
-        if not config['token_secret']:
-            config = {**config, 'token_secret': configuration.token_secret(config).decode()}
+        with state_dir_errors(config):
+            if not config['db_uri']:
+                embedded = server.start_embedded(config)
+                config = {**config, 'db_uri': embedded.uri}
+            if not config['token_secret']:
+                config = {**config, 'token_secret': configuration.token_secret(config).decode()}
         _in_child(_prepare, config, embedded is not None)
         server.Server(config).run()
-    except EmbeddedDatabaseError as e:
-        raise CommandError(str(e)) from None
     except SystemExit as e:  # granian exits non-zero when it stops on a failure
         return int(e.code or 0)
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+@contextlib.contextmanager
+def state_dir_errors(config: dict) -> Iterator[None]:
+    """What stops serve before it prepares anything, as one CommandError: no PostgreSQL to
+    embed or one that does not start, a token_secret file holding no valid secret."""
+    try:
+        yield
+    except EmbeddedDatabaseError as e:
+        raise CommandError(str(e)) from None
+    except configuration.ConfigError as e:
+        raise CommandError(f'configuration error: {e}') from None
 
 
 def _in_child(function: Callable[..., None], *args) -> None:

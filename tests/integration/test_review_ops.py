@@ -26,6 +26,16 @@ def test_a_log_filename_that_cannot_be_opened_is_one_line_naming_the_key(tmp_pat
     assert 'log_filename' in err and 'Traceback' not in err
 
 
+def test_an_empty_token_secret_file_is_one_line_naming_the_file(tmp_path, capsys):
+    state = tmp_path / 'state'
+    state.mkdir()
+    (state / 'token_secret').write_text('')  # what a full disk leaves behind
+    config = _config(tmp_path, f'state_dir: {state}\n')
+    assert main(['serve', '--config', config, '--db-uri', 'postgresql://x@127.0.0.1:1/x']) == 1
+    err = capsys.readouterr().err
+    assert f'{state}/token_secret' in err and 'Traceback' not in err
+
+
 def test_a_failed_embedded_start_leaves_no_postgresql_running():
     base = Path(tempfile.mkdtemp(prefix='wla-review-ops-'))
     base.chmod(0o711)  # as root the server runs as another user, who must traverse it

@@ -249,6 +249,7 @@ def test_token_secret_is_created_once_with_mode_0600(config_dir, tmp_path):
     assert len(first) >= 32
     assert token_secret(config) == first
     assert path.read_text().strip().encode() == first
+    assert [p.name for p in path.parent.iterdir()] == ['token_secret']  # no temporary left
 
 
 def test_token_secret_file_is_reread_by_a_new_configuration(config_dir, tmp_path):
