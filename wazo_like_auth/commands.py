@@ -76,13 +76,17 @@ def serve(config: dict, args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def state_dir_errors(config: dict) -> Iterator[None]:
     """What stops serve before it prepares anything, as one CommandError: no PostgreSQL to
-    embed or one that does not start, a token_secret file holding no valid secret."""
+    embed or one that does not start, a state_dir (or its token_secret) this user cannot
+    create or read, a token_secret file holding no valid secret."""
     try:
         yield
     except EmbeddedDatabaseError as e:
         raise CommandError(str(e)) from None
     except configuration.ConfigError as e:
         raise CommandError(f'configuration error: {e}') from None
+    except OSError as e:
+        raise CommandError(f'state_dir {config["state_dir"]}: {e.strerror}'
+                           + (f': {e.filename}' if e.filename else '')) from None
 
 
 def _in_child(function: Callable[..., None], *args) -> None:

@@ -36,6 +36,15 @@ def test_an_empty_token_secret_file_is_one_line_naming_the_file(tmp_path, capsys
     assert f'{state}/token_secret' in err and 'Traceback' not in err
 
 
+def test_a_state_dir_that_cannot_be_created_is_one_line_naming_it(tmp_path, capsys):
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    config = _config(tmp_path, f'state_dir: {blocker}/state\n')
+    assert main(['serve', '--config', config]) == 1
+    err = capsys.readouterr().err
+    assert f'{blocker}/state' in err and 'Traceback' not in err
+
+
 def test_a_failed_embedded_start_leaves_no_postgresql_running():
     base = Path(tempfile.mkdtemp(prefix='wla-review-ops-'))
     base.chmod(0o711)  # as root the server runs as another user, who must traverse it
