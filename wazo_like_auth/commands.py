@@ -58,6 +58,7 @@ def serve(config: dict, args: argparse.Namespace) -> int:
     embedded = None
     try:
         with state_dir_errors(config):
+            server.check_certificate(config)
             if not config['db_uri']:
                 embedded = server.start_embedded(config)
                 config = {**config, 'db_uri': embedded.uri}
@@ -75,8 +76,8 @@ def serve(config: dict, args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def state_dir_errors(config: dict) -> Iterator[None]:
-    """What stops serve before it prepares anything, as one CommandError: no PostgreSQL to
-    embed or one that does not start, a state_dir (or its token_secret) this user cannot
+    """What stops serve before it prepares anything, as one CommandError: a TLS certificate
+    that cannot be loaded, no PostgreSQL to embed or one that does not start, a state_dir (or its token_secret) this user cannot
     create or read, a token_secret file holding no valid secret."""
     try:
         yield

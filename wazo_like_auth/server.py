@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import shutil
+import ssl
 import string
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ from sqlalchemy import Engine
 from . import db
 from .app import create_app
 from .composition import Services, build_services
-from .config import workers
+from .config import ConfigError, workers
 from .embedded_db import EmbeddedPostgres
 from . import tokens
 from .logs import escape, setup_logging
@@ -74,6 +75,22 @@ class Server:
         _setup_logging(self._config)  # granian configured logging in its constructor
         server.serve(target_loader=_WorkerApp(self._config, self._app_factory),
                      wrap_loader=False)
+
+
+def check_certificate(config: dict) -> None:
+    """Raise ConfigError naming the key when rest_api.certificate and private_key cannot be
+    loaded (missing, unreadable, not PEM, not a pair): checked before anything starts, rather
+    than granian failing with a traceback once the database is prepared."""
+    rest = config['rest_api']
+    if not rest['certificate']:
+        return
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(rest['certificate'],
+                                                                rest['private_key'])
+    except OSError as e:  # ssl.SSLError included
+        raise ConfigError(f"rest_api.certificate: cannot load {rest['certificate']} with "
+                          f"rest_api.private_key {rest['private_key']}: "
+                          f"{e.strerror or getattr(e, 'reason', None) or e}") from None
 
 
 def settings(config: dict) -> dict:

@@ -59,3 +59,13 @@ def test_a_failed_embedded_start_leaves_no_postgresql_running():
             database._process.kill()
             database._process.wait()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_certificate_that_cannot_be_loaded_stops_serve_with_the_key_named(tmp_path, capsys):
+    (tmp_path / 'auth.key').write_text('not a key\n')
+    config = _config(tmp_path, f'state_dir: {tmp_path}/state\ntoken_secret: {"s" * 40}\n'
+                               f'rest_api:\n  certificate: {tmp_path}/missing.crt\n'
+                               f'  private_key: {tmp_path}/auth.key\n')
+    assert main(['serve', '--config', config, '--db-uri', 'postgresql://x@127.0.0.1:1/x']) == 1
+    err = capsys.readouterr().err
+    assert 'rest_api.certificate' in err and 'Traceback' not in err
