@@ -57,7 +57,8 @@ def serve(config: dict, args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT; start an embedded PostgreSQL when no db_uri."""
     embedded = None
     try:
-        with state_dir_errors(config):
+        with start_errors(config):
+            server.check_listen(config)
             server.check_certificate(config)
             if not config['db_uri']:
                 embedded = server.start_embedded(config)
@@ -75,10 +76,11 @@ def serve(config: dict, args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def state_dir_errors(config: dict) -> Iterator[None]:
-    """What stops serve before it prepares anything, as one CommandError: a TLS certificate
-    that cannot be loaded, no PostgreSQL to embed or one that does not start, a state_dir (or its token_secret) this user cannot
-    create or read, a token_secret file holding no valid secret."""
+def start_errors(config: dict) -> Iterator[None]:
+    """What stops serve before it prepares anything, as one CommandError: an address it
+    cannot listen on, a TLS certificate that cannot be loaded, no PostgreSQL to embed or one
+    that does not start, a state_dir (or its token_secret) this user cannot create or read,
+    a token_secret file holding no valid secret."""
     try:
         yield
     except EmbeddedDatabaseError as e:

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import ssl
 import string
 import sys
@@ -75,6 +76,21 @@ class Server:
         _setup_logging(self._config)  # granian configured logging in its constructor
         server.serve(target_loader=_WorkerApp(self._config, self._app_factory),
                      wrap_loader=False)
+
+
+def check_listen(config: dict) -> None:
+    """Raise ConfigError naming the key when rest_api.listen:port cannot be bound (in use by
+    another process, a privileged port, an address not on this host): checked before anything
+    starts, rather than granian failing with a traceback once the database is prepared."""
+    rest = config['rest_api']
+    family = socket.AF_INET6 if ':' in rest['listen'] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as granian binds
+        try:
+            probe.bind((rest['listen'], rest['port']))
+        except OSError as e:
+            raise ConfigError(f"rest_api.port: cannot listen on {rest['listen']} port "
+                              f"{rest['port']}: {e.strerror}") from None
 
 
 def check_certificate(config: dict) -> None:

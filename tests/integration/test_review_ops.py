@@ -4,6 +4,7 @@ fails to start. Each is one line naming the culprit, no traceback, nothing left 
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -69,3 +70,15 @@ def test_a_certificate_that_cannot_be_loaded_stops_serve_with_the_key_named(tmp_
     assert main(['serve', '--config', config, '--db-uri', 'postgresql://x@127.0.0.1:1/x']) == 1
     err = capsys.readouterr().err
     assert 'rest_api.certificate' in err and 'Traceback' not in err
+
+
+def test_a_port_already_in_use_stops_serve_with_the_key_named(tmp_path, capsys):
+    config = _config(tmp_path, f'state_dir: {tmp_path}/state\ntoken_secret: {"s" * 40}\n')
+    with socket.socket() as taken:  # another service on the port
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(['serve', '--config', config, '--db-uri', 'postgresql://x@127.0.0.1:1/x',
+                     '--listen', '127.0.0.1', '--port', str(port)]) == 1
+    err = capsys.readouterr().err
+    assert 'rest_api.port' in err and 'in use' in err and 'Traceback' not in err
