@@ -61,7 +61,9 @@ def serve(config: dict, args: argparse.Namespace) -> int:
             server.check_listen(config)
             server.check_certificate(config)
             if not config['db_uri']:
-                embedded = server.start_embedded(config)
+                embedded = server.embedded_database(config)
+                with stop_signals():  # the server runs in its own session: stop it ourselves
+                    embedded.start()
                 config = {**config, 'db_uri': embedded.uri}
             if not config['token_secret']:
                 config = {**config, 'token_secret': configuration.token_secret(config).decode()}
@@ -153,19 +155,30 @@ def _outcome(function: Callable[..., None], args: tuple) -> str:
 def _wait_for_child(pid: int, reader: int) -> tuple[str, int]:
     """The child's message and wait status. Ctrl-C or SIGTERM here stop the child too, then
     the command, as they stop a running service: SystemExit(0)."""
-    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     status = None
+    with stop_signals():
+        try:
+            with os.fdopen(reader, 'rb') as pipe:
+                message = pipe.read().decode(errors='replace')
+            status = os.waitpid(pid, 0)[1]
+            return message, status
+        except BaseException:
+            if status is None:
+                with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                    os.kill(pid, signal.SIGTERM)
+                    os.waitpid(pid, 0)
+            raise
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
+    """Within: SIGINT or SIGTERM raise SystemExit(0), so that what serve started (the embedded
+    PostgreSQL, in its own session) is stopped on the way out; Python's default for SIGTERM
+    would end the process at once and leave it running. Not around initdb: SystemExit there
+    would kill it half way."""
+    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     try:
-        with os.fdopen(reader, 'rb') as pipe:
-            message = pipe.read().decode(errors='replace')
-        status = os.waitpid(pid, 0)[1]
-        return message, status
-    except BaseException:
-        if status is None:
-            with contextlib.suppress(ProcessLookupError, ChildProcessError):
-                os.kill(pid, signal.SIGTERM)
-                os.waitpid(pid, 0)
-        raise
+        yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

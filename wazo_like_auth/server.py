@@ -229,14 +229,16 @@ def offline_services(config: dict, engine: Engine) -> Services:
                           hasher=PasswordHasher(rounds=config['password_hash_rounds']))
 
 
-def start_embedded(config: dict) -> EmbeddedPostgres:
-    """Start (creating on first use) the embedded PostgreSQL of ``state_dir``."""
+def embedded_database(config: dict) -> EmbeddedPostgres:
+    """The embedded PostgreSQL of ``state_dir``, its cluster created on first use; not
+    started. Creating the cluster is not interrupted by SIGTERM (initdb runs on): a cluster
+    cut short would fail every later start."""
     state = Path(config['state_dir'])
     state.mkdir(parents=True, exist_ok=True)
     # The server user must traverse state_dir to reach its data directory.
     state.chmod(0o711)
     database = EmbeddedPostgres(state / 'postgresql' / 'data')
-    database.start()
+    database.initialize()
     return database
 
 
