@@ -171,17 +171,22 @@ def token_secret(config: dict) -> bytes:
 
     Created with mode 0600, complete or not at all (a full disk leaves no empty file). It
     derives refresh-token values (spec D3): losing or rotating it invalidates every refresh
-    token. Raises ConfigError naming the file when it holds no valid secret, OSError when
-    state_dir cannot be written.
+    token. Raises ConfigError naming the file when it holds no valid secret, or state_dir
+    when the file cannot be created or read there.
     """
     if config['token_secret']:
         return config['token_secret'].encode('utf-8')
     path = Path(config['state_dir']) / 'token_secret'
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        _create_secret_file(path)
     try:
-        return secret(path.read_text().strip()).encode('utf-8')
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            _create_secret_file(path)
+        value = path.read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"state_dir {config['state_dir']}: cannot keep token_secret there: "
+                          f"{e.strerror}" + (f': {e.filename}' if e.filename else '')) from None
+    try:
+        return secret(value).encode('utf-8')
     except ValueError as e:
         raise ConfigError(f'{path}: {e}; delete it to generate a new one (every refresh token '
                           f'then becomes invalid)') from None

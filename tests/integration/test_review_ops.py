@@ -82,3 +82,13 @@ def test_a_port_already_in_use_stops_serve_with_the_key_named(tmp_path, capsys):
                      '--listen', '127.0.0.1', '--port', str(port)]) == 1
     err = capsys.readouterr().err
     assert 'rest_api.port' in err and 'in use' in err and 'Traceback' not in err
+
+
+def test_keys_rotate_with_a_state_dir_it_cannot_create_is_one_line_naming_it(tmp_path, db_uri,
+                                                                             engine, capsys):
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    config = _config(tmp_path, f'state_dir: {blocker}/state\n')  # no token_secret configured
+    assert main(['keys', 'rotate', '--config', config, '--db-uri', db_uri]) == 1
+    err = capsys.readouterr().err
+    assert f'{blocker}/state' in err and 'Traceback' not in err
