@@ -9,7 +9,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from wazo_like_auth import db
 from wazo_like_auth.cli import main
 from wazo_like_auth.embedded_db import EmbeddedDatabaseError, EmbeddedPostgres
 
@@ -92,3 +95,16 @@ def test_keys_rotate_with_a_state_dir_it_cannot_create_is_one_line_naming_it(tmp
     assert main(['keys', 'rotate', '--config', config, '--db-uri', db_uri]) == 1
     err = capsys.readouterr().err
     assert f'{blocker}/state' in err and 'Traceback' not in err
+
+
+def test_a_failed_statement_logged_never_quotes_its_parameters(make_config, db_uri):
+    # What a logged database error (a statement timeout, a deadlock) would show: a
+    # password hash, an e-mail address... the values a statement carries stay out of logs.
+    engine = db.make_engine(make_config(db_uri=db_uri, db_statement_timeout=1), pool_size=1)
+    try:
+        with pytest.raises(DBAPIError) as raised, engine.connect() as conn:
+            conn.execute(text('SELECT pg_sleep(2) WHERE :value IS NOT NULL'),
+                         {'value': 'hash-$2b$04$marker'})
+    finally:
+        engine.dispose()
+    assert 'marker' not in str(raised.value)
