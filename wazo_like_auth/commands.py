@@ -176,12 +176,20 @@ def stop_signals() -> Iterator[None]:
     PostgreSQL, in its own session) is stopped on the way out; Python's default for SIGTERM
     would end the process at once and leave it running. Not around initdb: SystemExit there
     would kill it half way."""
-    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
+    received: list[int] = []
+
+    def stop(signum, frame) -> NoReturn:
+        received.append(signum)
+        _stop(signum, frame)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    if received:  # its SystemExit was swallowed (psycopg2, while connecting): stop anyway
+        raise SystemExit(0)
 
 
 def _stop(signum, frame) -> NoReturn:
