@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     except configuration.ConfigError as e:
         print(f'wazo-like-auth: configuration error: {e}', file=sys.stderr)
         return 2
-    setup_logging(config)
+    try:
+        setup_logging(config)
+    except OSError as e:  # its folder missing or not writable by this user
+        print(f'wazo-like-auth: configuration error: log_filename: cannot open '
+              f'{config["log_filename"]}: {e.strerror}', file=sys.stderr)
+        return 2
     from . import commands
     try:
         return getattr(commands, args.command.replace('-', '_'))(config, args)

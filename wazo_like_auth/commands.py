@@ -44,6 +44,8 @@ def database_errors() -> Iterator[None]:
         raise CommandError(f'cannot migrate the database: {e}') from None
     except ServiceError as e:
         raise CommandError(e.message) from None
+    except configuration.ConfigError as e:  # the token_secret file of state_dir
+        raise CommandError(f'configuration error: {e}') from None
 
 
 def _reason(error: OperationalError) -> str:
@@ -55,21 +57,41 @@ def serve(config: dict, args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT; start an embedded PostgreSQL when no db_uri."""
     embedded = None
     try:
-        if not config['db_uri']:
-            embedded = server.start_embedded(config)
-            config = {**config, 'db_uri': embedded.uri}
-        if not config['token_secret']:
-            config = {**config, 'token_secret': configuration.token_secret(config).decode()}
+        with start_errors(config):
+            server.check_listen(config)
+            server.check_certificate(config)
+            if not config['db_uri']:
+                embedded = server.embedded_database(config)
+                with stop_signals():  # the server runs in its own session: stop it ourselves
+                    embedded.start()
+                config = {**config, 'db_uri': embedded.uri}
+            if not config['token_secret']:
+                config = {**config, 'token_secret': configuration.token_secret(config).decode()}
         _in_child(_prepare, config, embedded is not None)
         server.Server(config).run()
-    except EmbeddedDatabaseError as e:
-        raise CommandError(str(e)) from None
     except SystemExit as e:  # granian exits non-zero when it stops on a failure
         return int(e.code or 0)
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+@contextlib.contextmanager
+def start_errors(config: dict) -> Iterator[None]:
+    """What stops serve before it prepares anything, as one CommandError: an address it
+    cannot listen on, a TLS certificate that cannot be loaded, no PostgreSQL to embed or one
+    that does not start, a state_dir (or its token_secret) this user cannot create or read,
+    a token_secret file holding no valid secret."""
+    try:
+        yield
+    except EmbeddedDatabaseError as e:
+        raise CommandError(str(e)) from None
+    except configuration.ConfigError as e:
+        raise CommandError(f'configuration error: {e}') from None
+    except OSError as e:
+        raise CommandError(f'state_dir {config["state_dir"]}: {e.strerror}'
+                           + (f': {e.filename}' if e.filename else '')) from None
 
 
 def _in_child(function: Callable[..., None], *args) -> None:
@@ -133,22 +155,41 @@ def _outcome(function: Callable[..., None], args: tuple) -> str:
 def _wait_for_child(pid: int, reader: int) -> tuple[str, int]:
     """The child's message and wait status. Ctrl-C or SIGTERM here stop the child too, then
     the command, as they stop a running service: SystemExit(0)."""
-    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     status = None
+    with stop_signals():
+        try:
+            with os.fdopen(reader, 'rb') as pipe:
+                message = pipe.read().decode(errors='replace')
+            status = os.waitpid(pid, 0)[1]
+            return message, status
+        except BaseException:
+            if status is None:
+                with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                    os.kill(pid, signal.SIGTERM)
+                    os.waitpid(pid, 0)
+            raise
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
+    """Within: SIGINT or SIGTERM raise SystemExit(0), so that what serve started (the embedded
+    PostgreSQL, in its own session) is stopped on the way out; Python's default for SIGTERM
+    would end the process at once and leave it running. Not around initdb: SystemExit there
+    would kill it half way."""
+    received: list[int] = []
+
+    def stop(signum, frame) -> NoReturn:
+        received.append(signum)
+        _stop(signum, frame)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
-        with os.fdopen(reader, 'rb') as pipe:
-            message = pipe.read().decode(errors='replace')
-        status = os.waitpid(pid, 0)[1]
-        return message, status
-    except BaseException:
-        if status is None:
-            with contextlib.suppress(ProcessLookupError, ChildProcessError):
-                os.kill(pid, signal.SIGTERM)
-                os.waitpid(pid, 0)
-        raise
+        yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    if received:  # its SystemExit was swallowed (psycopg2, while connecting): stop anyway
+        raise SystemExit(0)
 
 
 def _stop(signum, frame) -> NoReturn:

@@ -67,6 +67,17 @@ def _log_level(value: Any) -> str:
     return value.lower()
 
 
+def _ip_address(value: Any) -> str:
+    """An IPv4 or IPv6 address: the HTTP server binds addresses, it resolves no host name."""
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError('must be an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::') \
+            from None
+
+
 def _networks(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise ValueError('must be a list of networks such as 127.0.0.0/8')
@@ -116,7 +127,7 @@ def _default_policy(slug: Any, policy: Any) -> dict:
 
 
 VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
-    ('rest_api', 'listen'): _string,
+    ('rest_api', 'listen'): _ip_address,
     ('rest_api', 'port'): _integer(1, 65535),
     ('rest_api', 'workers'): _optional(_integer(1, 256)),
     ('rest_api', 'threads'): _integer(1, 256),

@@ -66,6 +66,10 @@ def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
         # login). A request finding every connection busy waits for one (pool_timeout).
         max_overflow=0,
         pool_timeout=config['db_connect_timeout'],
+        # A database error (a statement timeout, a deadlock) is logged with its traceback:
+        # without this its message would quote the statement's values (password hashes,
+        # e-mail addresses, token hashes).
+        hide_parameters=True,
         connect_args={
             'connect_timeout': config['db_connect_timeout'],
             'application_name': 'wazo-like-auth',

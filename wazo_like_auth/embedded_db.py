@@ -125,7 +125,10 @@ class EmbeddedPostgres:
             raise EmbeddedDatabaseError(f'initdb failed: {result.stderr.strip()}')
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start the server and create the database; returns once it accepts connections."""
+        """Start the server and create the database; returns once it accepts connections.
+        When it cannot (too slow, the database not created, Ctrl-C meanwhile) the server is
+        stopped before the error propagates: it runs in its own session, so nothing else
+        would stop it, and it would hold the data directory's lock."""
         self.initialize()
         log = open(self.data_dir.parent / 'postgresql.log', 'ab')
         self._process = subprocess.Popen(
@@ -134,8 +137,12 @@ class EmbeddedPostgres:
                     '-c', 'max_connections=200'),
             stdout=log, stderr=log, start_new_session=True)
         log.close()
-        self._wait_ready(timeout)
-        self._create_database()
+        try:
+            self._wait_ready(timeout)
+            self._create_database()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float) -> None:
         import psycopg2

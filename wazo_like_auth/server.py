@@ -12,6 +12,8 @@ import logging
 import os
 import secrets
 import shutil
+import socket
+import ssl
 import string
 import sys
 from pathlib import Path
@@ -25,7 +27,7 @@ from sqlalchemy import Engine
 from . import db
 from .app import create_app
 from .composition import Services, build_services
-from .config import workers
+from .config import ConfigError, workers
 from .embedded_db import EmbeddedPostgres
 from . import tokens
 from .logs import escape, setup_logging
@@ -74,6 +76,37 @@ class Server:
         _setup_logging(self._config)  # granian configured logging in its constructor
         server.serve(target_loader=_WorkerApp(self._config, self._app_factory),
                      wrap_loader=False)
+
+
+def check_listen(config: dict) -> None:
+    """Raise ConfigError naming the key when rest_api.listen:port cannot be bound (in use by
+    another process, a privileged port, an address not on this host): checked before anything
+    starts, rather than granian failing with a traceback once the database is prepared."""
+    rest = config['rest_api']
+    family = socket.AF_INET6 if ':' in rest['listen'] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as granian binds
+        try:
+            probe.bind((rest['listen'], rest['port']))
+        except OSError as e:
+            raise ConfigError(f"rest_api.port: cannot listen on {rest['listen']} port "
+                              f"{rest['port']}: {e.strerror}") from None
+
+
+def check_certificate(config: dict) -> None:
+    """Raise ConfigError naming the key when rest_api.certificate and private_key cannot be
+    loaded (missing, unreadable, not PEM, not a pair): checked before anything starts, rather
+    than granian failing with a traceback once the database is prepared."""
+    rest = config['rest_api']
+    if not rest['certificate']:
+        return
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(rest['certificate'],
+                                                                rest['private_key'])
+    except OSError as e:  # ssl.SSLError included
+        raise ConfigError(f"rest_api.certificate: cannot load {rest['certificate']} with "
+                          f"rest_api.private_key {rest['private_key']}: "
+                          f"{e.strerror or getattr(e, 'reason', None) or e}") from None
 
 
 def settings(config: dict) -> dict:
@@ -196,14 +229,16 @@ def offline_services(config: dict, engine: Engine) -> Services:
                           hasher=PasswordHasher(rounds=config['password_hash_rounds']))
 
 
-def start_embedded(config: dict) -> EmbeddedPostgres:
-    """Start (creating on first use) the embedded PostgreSQL of ``state_dir``."""
+def embedded_database(config: dict) -> EmbeddedPostgres:
+    """The embedded PostgreSQL of ``state_dir``, its cluster created on first use; not
+    started. Creating the cluster is not interrupted by SIGTERM (initdb runs on): a cluster
+    cut short would fail every later start."""
     state = Path(config['state_dir'])
     state.mkdir(parents=True, exist_ok=True)
     # The server user must traverse state_dir to reach its data directory.
     state.chmod(0o711)
     database = EmbeddedPostgres(state / 'postgresql' / 'data')
-    database.start()
+    database.initialize()
     return database
 
 

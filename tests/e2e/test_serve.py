@@ -17,8 +17,8 @@ import requests
 import yaml
 
 from tests.support.polling import wait_until
-from tests.support.served import (Service, free_port, log_in, serve_command, service,
-                                  write_config)
+from tests.support.served import (Service, clean_environment, free_port, log_in, serve_command,
+                                  service, write_config)
 
 pytestmark = pytest.mark.e2e
 
@@ -115,6 +115,24 @@ def state_dir() -> Iterator[Path]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def test_sigterm_while_the_embedded_database_starts_stops_it_too(state_dir, tmp_path):
+    config = write_config(tmp_path / 'config.yml', {
+        'rest_api': {'port': free_port(), 'workers': 1}, 'password_hash_rounds': 4})
+    process = subprocess.Popen(serve_command('--config', config, '--state-dir', str(state_dir)),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=clean_environment())
+    try:
+        # The server runs and has written its lock file, it is not ready yet (initdb, before
+        # its log is opened, writes a postmaster.pid of its own).
+        wait_until(lambda: (state_dir / 'postgresql/postgresql.log').exists()
+                   and (state_dir / 'postgresql/data/postmaster.pid').exists(), 60)
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    finally:
+        process.kill()
+    assert wait_for_no_postgres(state_dir) == []
 
 
 def test_embedded_default_prints_a_working_curl_line(state_dir, tmp_path):

@@ -156,6 +156,8 @@ def test_unparsable_conf_d_file_is_an_error_naming_it(config_dir):
     ({'rest_api': {'port': True}}, 'rest_api.port'),
     ({'rest_api': {'port': 80.5}}, 'rest_api.port'),
     ({'rest_api': {'workers': 0}}, 'rest_api.workers'),
+    ({'rest_api': {'listen': 'localhost'}}, 'rest_api.listen'),  # granian binds IPs only
+    ({'rest_api': {'listen': 'not-an-address'}}, 'rest_api.listen'),
     ({'rest_api': {'max_body_size': 'big'}}, 'rest_api.max_body_size'),
     ({'rest_api': 'everything'}, 'rest_api'),
     ({'password_hash_rounds': 3}, 'password_hash_rounds'),
@@ -249,6 +251,7 @@ def test_token_secret_is_created_once_with_mode_0600(config_dir, tmp_path):
     assert len(first) >= 32
     assert token_secret(config) == first
     assert path.read_text().strip().encode() == first
+    assert [p.name for p in path.parent.iterdir()] == ['token_secret']  # no temporary left
 
 
 def test_token_secret_file_is_reread_by_a_new_configuration(config_dir, tmp_path):
@@ -306,3 +309,9 @@ def test_declared_client_may_use_https_http_and_a_native_app_scheme(make_config)
                                    'grant_types': ['authorization_code'],
                                    'redirect_uris': uris, 'post_logout_redirect_uris': uris}])
     assert config['clients'][0]['redirect_uris'] == uris
+
+
+@pytest.mark.parametrize('listen, shown', [('0.0.0.0', '0.0.0.0'), ('::', '::'),
+                                           (' 127.0.0.1 ', '127.0.0.1')])
+def test_listen_takes_an_ipv4_or_ipv6_address(config_dir, listen, shown):
+    assert load(config_dir, main={'rest_api': {'listen': listen}})['rest_api']['listen'] == shown
