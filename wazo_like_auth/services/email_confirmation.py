@@ -25,7 +25,7 @@ from ..repositories import mail as mail_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 from .authorization import Authorizer
-from .grants import Grants
+from .grants import Grants, ensure_may_become
 from .mail_budget import MailRequestBudget
 
 logger = logging.getLogger(__name__)
@@ -101,9 +101,8 @@ class EmailConfirmationService:
                 raise UnknownEmail(f'No such email: "{email_uuid}"',
                                    details={'uuid': str(email_uuid)})
             if auth is not None and auth.user_uuid != email.user_uuid:
-                # A confirmed address receives password resets: confirming another user's
-                # is becoming that user, a grant of all it holds.
-                Grants.of(auth).ensure_may_add(user_repo.token_acl(db, email.user_uuid, None))
+                # A confirmed address receives password resets.
+                ensure_may_become(Grants.of(auth).ensure_may_add, db, email.user_uuid)
             email.confirmed = True
             mail_repo.delete_tokens(db, PURPOSE, email_uuid=email_uuid)
         logger.info('address %s of user %s confirmed', email_uuid, email.user_uuid)

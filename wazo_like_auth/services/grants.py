@@ -9,12 +9,14 @@ write ``#`` into a policy and attach it to themselves. The rule itself is ``acl.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import tokens
 from ..acl import AccessCheck, refused_grant
 from ..exceptions import Unauthorized
+from ..repositories import users as user_repo
 
 
 class Grants:
@@ -70,3 +72,12 @@ class Grants:
     def _refused(self, access: str) -> Unauthorized:
         return Unauthorized(details={'invalid_token': tokens.redact(self._token),
                                      'required_access': access})
+
+
+def ensure_may_become(ensure_may_add: Callable[[list[str]], None], db: Any,
+                      user_uuid: uuid.UUID) -> None:
+    """Handing a caller another user (setting its password, adding or confirming an address
+    that receives its resets, enabling it again) is a grant of everything that user holds:
+    its own and its groups' policies (the default policy is everyone's). ``ensure_may_add``:
+    the caller's ``Grants.ensure_may_add``."""
+    ensure_may_add(user_repo.token_acl(db, user_uuid, None))

@@ -38,7 +38,7 @@ from ..repositories import mail as mail_repo
 from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from .authorization import Authorizer
-from .grants import Grants
+from .grants import Grants, ensure_may_become
 from .mail_budget import MailRequestBudget
 
 logger = logging.getLogger(__name__)
@@ -118,9 +118,8 @@ class PasswordResetService:
             if user is None:
                 raise UnknownUser(f'No such user: "{user_uuid}"', details={'uuid': str(user_uuid)})
             if not by_mail and auth.user_uuid != user_uuid:
-                # Who sets a password logs in as its user: a grant of everything the user
-                # holds (its own and its groups' policies; the default policy is everyone's).
-                Grants.of(auth).ensure_may_add(user_repo.token_acl(db, user_uuid, None))
+                # Who sets a password logs in as its user.
+                ensure_may_become(Grants.of(auth).ensure_may_add, db, user_uuid)
             user.password_hash = new_hash
             mail_repo.delete_tokens(db, PURPOSE, user_uuid=user_uuid)
             revoked = session_repo.delete_of_user(db, user_uuid)

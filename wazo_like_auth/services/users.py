@@ -28,6 +28,7 @@ from ..repositories import tenants as tenant_repo
 from ..repositories import user_listing
 from ..repositories import users as user_repo
 from ..repositories.listing import paginate
+from .grants import ensure_may_become
 from .listing import ListQuery, Page
 from .login_trail import LoginAttempt
 from .password_reset import PURPOSE as RESET_PURPOSE
@@ -108,7 +109,7 @@ class UserService:
                 if self_service:
                     body = _status_kept(user, body)
                 if ensure_grantable and body['enabled'] and not user.enabled:
-                    ensure_grantable(user_repo.token_acl(db, user_uuid, None))
+                    ensure_may_become(ensure_grantable, db, user_uuid)
                 method = _method(body)
                 _check_login(db, 'username', body['username'], other_than=user_uuid)
                 _apply(user, body, method)
@@ -175,10 +176,10 @@ class UserService:
                 for item in items:
                     _check_login(db, 'email_address', item['address'], other_than=user_uuid)
                 _visible(db, scope, user_uuid, lock=True)
-                if ensure_grantable and _hands_over(db, user_uuid, items):
-                    ensure_grantable(user_repo.token_acl(db, user_uuid, None))
-                before = {e.uuid: e.confirmed
-                          for e in user_repo.emails_of(db, [user_uuid])[user_uuid]}
+                current = user_repo.emails_of(db, [user_uuid])[user_uuid]
+                if ensure_grantable and _hands_over(current, items):
+                    ensure_may_become(ensure_grantable, db, user_uuid)
+                before = {e.uuid: e.confirmed for e in current}
                 after = user_repo.replace_emails(db, user_uuid, items)
                 _void_lost_reset_links(db, user_uuid, before, {e.uuid: e.confirmed for e in after})
                 view = [email_view(e) for e in after]
@@ -202,11 +203,12 @@ def _void_lost_reset_links(db: Session, user_uuid: uuid.UUID, before: dict[uuid.
         mail_repo.delete_tokens(db, RESET_PURPOSE, user_uuid=user_uuid, unaddressed=True)
 
 
-def _hands_over(db: Session, user_uuid: uuid.UUID, items: list[dict[str, Any]]) -> bool:
-    """Whether ``items`` add an address to the user, or confirm one it has unconfirmed."""
-    current = {e.address: e.confirmed for e in user_repo.emails_of(db, [user_uuid])[user_uuid]}
-    return any(item['address'] not in current
-               or (item.get('confirmed') and not current[item['address']]) for item in items)
+def _hands_over(current: list, items: list[dict[str, Any]]) -> bool:
+    """Whether ``items`` add an address to those ``current`` holds, or confirm one of them
+    that is unconfirmed."""
+    confirmed = {e.address: e.confirmed for e in current}
+    return any(item['address'] not in confirmed
+               or (item.get('confirmed') and not confirmed[item['address']]) for item in items)
 
 
 def _visible(db: Session, scope: uuid.UUID | None, user_uuid: uuid.UUID,
