@@ -42,7 +42,10 @@ class CheckFastPath:
         self._app = app
         self._checker = checker
         self._observe = observe
-        self._extra = [ANY_ORIGIN] if cross_origin else []
+        extra = [ANY_ORIGIN] if cross_origin else []
+        # The headers every answer of a kind shares, built once.
+        self._head_headers = extra
+        self._get_headers = [*_GET_HEADERS, ('Content-Type', 'application/json'), *extra]
 
     def __call__(self, environ, start_response):
         method = environ.get('REQUEST_METHOD')
@@ -71,13 +74,12 @@ class CheckFastPath:
     def _answer(self, environ, start_response, method, found, started):
         request_id = ('X-Request-Id', request_log.request_id(environ.get('HTTP_X_REQUEST_ID')))
         if method == 'HEAD':
-            start_response('204 NO CONTENT', [request_id, *self._extra])
+            start_response('204 NO CONTENT', [request_id, *self._head_headers])
             body, status = [], 204
         else:
             payload = check_body(*found)
-            start_response('200 OK', [*_GET_HEADERS, ('Content-Type', 'application/json'),
-                                      ('Content-Length', str(len(payload))), request_id,
-                                      *self._extra])
+            start_response('200 OK', [*self._get_headers,
+                                      ('Content-Length', str(len(payload))), request_id])
             body, status = [payload], 200
         if self._observe is not None:
             self._observe(method, ROUTE, status, time.perf_counter() - started)
