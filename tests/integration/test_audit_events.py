@@ -33,10 +33,11 @@ def test_user_events_carry_the_user_and_name_the_caller(admin, client, top_tenan
     assert [(e['name'], e['routing_key']) for e in found] == [
         ('auth_user_created', f'auth.users.{u}.created'),
         ('auth_user_updated', f'auth.users.{u}.updated'),
+        ('auth_user_updated', f'auth.users.{u}.updated'),  # the password (migration 0013)
         ('auth_user_deleted', f'auth.users.{u}.deleted')]
     assert [e['data'] for e in found] == [
         {'uuid': u, 'tenant_uuid': str(top_tenant), 'username': name, 'purpose': 'user'}
-        for name in ('bob', 'bobby', 'bobby')]
+        for name in ('bob', 'bobby', 'bobby', 'bobby')]
     assert all(e['actor'] == me and e['user_uuid'] == u and e['tenant_uuid'] == str(top_tenant)
                and e['session_uuid'] is None for e in found)
 

@@ -180,6 +180,13 @@ def replace_emails(db: Session, user_uuid: uuid.UUID, items: Sequence[dict]) -> 
     return result
 
 
+def rehash_password(db: Session, user: User, new_hash: str) -> None:
+    """Store a stronger hash of the user's unchanged password (at login). Not a password
+    change: the transaction-local setting tells migration 0013's trigger to write no event."""
+    db.execute(text("SELECT set_config('wazo_like_auth.password_rehash', 'on', true)"))
+    user.password_hash = new_hash
+
+
 def join_group(db: Session, user_uuid: uuid.UUID, group_uuid: uuid.UUID) -> None:
     db.execute(pg_insert(UserGroup).values(user_uuid=user_uuid, group_uuid=group_uuid)
                .on_conflict_do_nothing())

@@ -166,7 +166,7 @@ class TokenService:
                     and not governs(db, request.client_tenant_uuid, user.tenant_uuid):
                 self._fail(request, "user outside the client's tenants", WRONG_TENANT)
             if self._hasher.needs_rehash(user.password_hash):
-                user.password_hash = self._hasher.hash(request.password)
+                user_repo.rehash_password(db, user, self._hasher.hash(request.password))
             return self._grant(db, user, request, request.login)
 
     def _refresh_login(self, request: LoginRequest) -> IssuedToken:
