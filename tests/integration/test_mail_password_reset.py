@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.admin_client import AdminClient, token_of
+from tests.support.bus_events import received
 from tests.support.offline_access import make_tenant
 from tests.support.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
                                            mailbox, query_of)
@@ -53,6 +54,17 @@ def test_reset_link_sets_the_password_and_ends_every_session(client, app, mailbo
     assert login('alice', 's3cret').status_code == 401
     assert login('alice', 'n3w-pass').status_code == 200
     assert client.get(f'/0.1/token/{session_token}').status_code == 404
+
+
+def test_a_reset_publishes_the_users_update_on_the_bus(client, app, mailbox, alice, publisher,
+                                                      consumer):
+    link = reset_link(client, app, mailbox, username='alice')
+
+    assert client.post(api_of(link), json={'password': 'n3w-pass'}).status_code == 204
+
+    [message] = received(consumer, 'auth_user_updated', uuid=str(alice))
+    assert message.body['data'] == {'uuid': str(alice), 'tenant_uuid': message.headers[
+        'tenant_uuid'], 'username': 'alice', 'purpose': 'user'}
 
 
 @pytest.mark.parametrize('query', [{'email': 'ALICE@example.com'}, {'login': 'alice'},
