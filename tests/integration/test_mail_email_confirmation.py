@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.apps import running_app
+from tests.support.bus_events import received
 from tests.support.credentials import basic
 from tests.support.offline_access import assert_error, make_tenant
 from tests.support.smtp_server import (deliver, html_of, link_in, mail_config,  # noqa: F401
@@ -64,6 +65,17 @@ def test_put_with_the_link_token_confirms(client, app, mailbox, admin, carol):
                           headers={'X-Auth-Token': query_of(link)['token']})
     assert response.status_code == 204
     assert email_of(admin, carol)['confirmed'] is True
+
+
+def test_a_confirmation_publishes_the_users_update_on_the_bus(client, app, mailbox, admin,
+                                                            carol, publisher, consumer):
+    link = confirmation_link(admin, app, mailbox, carol)
+    email = email_of(admin, carol)
+    assert client.put(f'/0.1/emails/{email["uuid"]}/confirm',
+                      headers={'X-Auth-Token': query_of(link)['token']}).status_code == 204
+
+    [message] = received(consumer, 'auth_user_updated', uuid=str(carol))
+    assert 'carol@example.com' not in str(message.body)  # the address is not in the event
 
 
 def test_confirming_again_is_409_and_a_used_link_is_refused(client, app, mailbox, admin,
