@@ -83,6 +83,12 @@ class NotFound(ServiceError):
     message = 'Not found'
 
 
+class UnknownSigningKey(NotFound):
+    """``keys retire`` named a kid that is not a published signing key."""
+    error_id = 'unknown-signing-key'
+    message = 'No such signing key'
+
+
 class UnknownUser(NotFound):
     error_id = 'unknown-user'
     message = 'No such user'

@@ -29,7 +29,7 @@ def find_by_digest(conn: Connection, digest: bytes) -> Row | None:
 
 _TOKEN_FIELDS = ('auth_id', 'pbx_user_uuid', 'xivo_uuid', 'issued_at', 'expires_at', 'acl',
                  'metadata_', 'user_agent', 'remote_addr', 'refresh_token_uuid', 'client_id',
-                 'jti')
+                 'jti', 'signing_kid')
 
 
 def _insert_statement():
@@ -73,3 +73,14 @@ def delete_by_digest(db: DbSession, digest: bytes) -> uuid.UUID | None:
     deleted = db.execute(delete(Session).where(Session.uuid == session_uuid, ~others)
                          .returning(Session.uuid)).scalar()
     return deleted
+
+
+def delete_signed_by(db: DbSession, kid: str) -> int:
+    """Delete the JWT access tokens signed by key ``kid``, and the sessions they leave empty
+    (as delete_by_digest does for one). Returns how many tokens."""
+    sessions = db.execute(delete(Token).where(Token.signing_kid == kid)
+                          .returning(Token.session_uuid)).scalars().all()
+    if sessions:
+        others = exists().where(Token.session_uuid == Session.uuid)
+        db.execute(delete(Session).where(Session.uuid.in_(set(sessions)), ~others))
+    return len(sessions)

@@ -37,6 +37,7 @@ class Minted:
     value: str
     digest: bytes
     jti: str | None = None
+    signing_kid: str | None = None  # of a JWT: keys retire deletes the tokens of its key
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def mint(token_format: JwtFormat | None, facts: TokenFacts) -> Minted:
         session_uuid=str(facts.session_uuid), extra_scope=tuple(facts.extra_scope))
     key = token_format.key
     value = rfc9068.sign(content, key.key, key.kid, key.alg)
-    return Minted(value, tokens.token_digest(value), content.jti)
+    return Minted(value, tokens.token_digest(value), content.jti, key.kid)
 
 
 class AccessTokenFormats:

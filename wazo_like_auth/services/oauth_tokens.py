@@ -154,7 +154,7 @@ class OAuthTokenService:
                 auth_id=client.client_id, pbx_user_uuid=None, xivo_uuid=self._xivo_uuid,
                 issued_at=now, expires_at=expires_at, acl=acl, metadata_=metadata,
                 user_agent=origin.user_agent, remote_addr=origin.remote_addr,
-                client_id=client.client_id, jti=minted.jti)
+                client_id=client.client_id, jti=minted.jti, signing_kid=minted.signing_kid)
         logger.info('client %s got token %s from %s', client.client_id,
                     tokens.redact(minted.value), origin.remote_addr)
         return Grant(access_token=minted.value, expires_in=self._lifetime, acl=acl)

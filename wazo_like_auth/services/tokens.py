@@ -265,14 +265,15 @@ class TokenService:
             acl=columns['acl'], issued_at=now, expires_at=columns['expires_at'],
             extra_scope=metadata.get('oidc', {}).get('scope', ())))
         if request.token_format is not None:
-            columns.update(client_id=request.token_format.client_id, jti=minted.jti)
+            columns.update(client_id=request.token_format.client_id, jti=minted.jti,
+                           signing_kid=minted.signing_kid)
         token_repo.insert(db, digest=minted.digest, session_uuid=session_uuid,
                           tenant_uuid=user.tenant_uuid, user_uuid=user.uuid,
                           mobile=request.mobile, **columns)
         logger.info('Successful login: %s got token %s from %s using agent "%s"',
                     login, tokens.redact(minted.value), request.remote_addr, request.user_agent)
         row = SimpleNamespace(session_uuid=session_uuid, metadata=metadata, **{
-            k: v for k, v in columns.items() if k not in ('metadata_', 'client_id', 'jti')})
+            k: v for k, v in columns.items() if k not in ('metadata_', 'client_id', 'jti', 'signing_kid')})
         return IssuedToken(data=token_view(minted.value, row))
 
     def metadata(self, user: User | Row) -> dict[str, Any]:
