@@ -12,6 +12,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 
 from wazo_like_auth import db
+from wazo_like_auth.exceptions import UnknownSigningKey
 from wazo_like_auth.oidc import keys
 from wazo_like_auth.services.signing_keys import PREPUBLISH, SKEW, SigningKeyService
 
@@ -136,3 +137,82 @@ def test_keys_of_another_secret_are_skipped_and_replaced(engine, empty_keys):
     old = service(engine, clock, secret=b'a' * 40).active().kid
     new = service(engine, clock, secret=b'b' * 40).active().kid
     assert new != old
+
+
+def states(keys_service) -> dict[str, str]:
+    return {key.kid: key.state for key in keys_service.states()}
+
+
+def test_keys_are_listed_with_their_state(engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock, lifetime=3600)
+    assert keys_service.states() == []
+    old = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    new = keys_service.rotate()
+    assert states(keys_service) == {old: 'signing', new.kid: 'published-next'}
+    assert new.signs_from == clock.now + PREPUBLISH
+    clock.now += PREPUBLISH
+    listed = {key.kid: key for key in keys_service.states()}
+    assert states(keys_service) == {old: 'retiring', new.kid: 'signing'}
+    assert listed[old].retire_at == new.signs_from + dt.timedelta(seconds=3600) + SKEW
+
+
+def test_retiring_a_waiting_key_keeps_the_signing_key_for_good(engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock, lifetime=3600)
+    signing = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    waiting = keys_service.rotate().kid
+
+    retired = keys_service.retire(waiting)
+
+    assert retired.successor is None and kids(keys_service.jwks()) == [signing]
+    clock.now += dt.timedelta(days=1)  # long after the retired key would have signed
+    assert keys_service.active().kid == signing and kids(keys_service.jwks()) == [signing]
+
+
+def test_retiring_the_signing_key_hands_signing_to_the_waiting_key_at_once(engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock, lifetime=3600)
+    leaked = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    waiting = keys_service.rotate().kid
+
+    retired = keys_service.retire(leaked)
+
+    assert retired.successor.kid == waiting and retired.successor.state == 'signing'
+    assert keys_service.active().kid == waiting and kids(keys_service.jwks()) == [waiting]
+
+
+def test_retiring_the_only_key_makes_a_new_one_that_signs_at_once(engine, empty_keys):
+    clock = Clock()
+    first, other_node = service(engine, clock), service(engine, clock)
+    leaked = first.active().kid
+    assert other_node.active().kid == leaked  # cached there, decrypted
+
+    retired = first.retire(leaked)
+
+    assert retired.successor.kid != leaked
+    assert other_node.active().kid == retired.successor.kid
+    assert kids(other_node.jwks()) == [retired.successor.kid]
+
+
+def test_retiring_a_retiring_key_only_unpublishes_it(engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock)
+    old = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    new = keys_service.rotate(now=True).kid
+    assert kids(keys_service.jwks()) == [new, old]
+
+    assert keys_service.retire(old).successor is None
+
+    assert kids(keys_service.jwks()) == [new] and keys_service.active().kid == new
+
+
+def test_retiring_an_unknown_key_is_an_error(engine, empty_keys):
+    keys_service = service(engine, Clock())
+    keys_service.active()
+    with pytest.raises(UnknownSigningKey):
+        keys_service.retire('no-such-kid')
