@@ -134,8 +134,9 @@ def signed_in(api, admin_token, make_user, make_client, realm):
 
 
 def test_keys_retire_of_a_leaked_signing_key_refuses_its_tokens_everywhere(
-        api, admin_token, signed_in, make_verifier, keys_cli, oauth_app):
+        api, admin_token, signed_in, make_verifier, keys_cli, oauth_app, issue):
     token, metadata = signed_in['token'], signed_in['metadata']
+    machine = issue()  # a client's JWT (client credentials), by the same key
     cache = services_of(oauth_app).validation_cache
     assert wait_until(lambda: cache.enabled)
     hits = cache.hits
@@ -150,10 +151,10 @@ def test_keys_retire_of_a_leaked_signing_key_refuses_its_tokens_everywhere(
     ran = keys_cli('retire', leaked)
 
     assert ran.code == 0, ran.err
-    assert f'{leaked} retired' in ran.out and '1 access tokens' in ran.out
+    assert f'{leaked} retired' in ran.out and '2 access tokens' in ran.out
     assert leaked not in kids(api.base) and len(kids(api.base)) == 1
     access = token['access_token']
-    assert not api.is_valid(access)
+    assert not api.is_valid(access) and not api.is_valid(machine)
     inspector = signed_in['inspector']
     assert introspect(api, 'inspector', inspector['client_secret'], access) == {
         'active': False}
