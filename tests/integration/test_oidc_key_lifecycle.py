@@ -136,38 +136,37 @@ def signed_in(api, admin_token, make_user, make_client, realm):
 def test_keys_retire_of_a_leaked_signing_key_refuses_its_tokens_everywhere(
         api, admin_token, signed_in, make_verifier, keys_cli, oauth_app, issue):
     token, metadata = signed_in['token'], signed_in['metadata']
+    access = token['access_token']
     machine = issue()  # a client's JWT (client credentials), by the same key
     cache = services_of(oauth_app).validation_cache
     assert wait_until(lambda: cache.enabled)
     hits = cache.hits
-    assert api.is_valid(token['access_token']) and api.is_valid(token['access_token'])
+    assert api.is_valid(access) and api.is_valid(access)
     assert cache.hits == hits + 1  # the check is cached: retiring must evict it
     leaked = kid_of(api.base, token['id_token'])
-    assert kid_of(api.base, token['access_token']) == leaked
+    assert kid_of(api.base, access) == leaked
     verifier = make_verifier(issuer=metadata['issuer'], audience=metadata['issuer'])
-    assert status(verifier, token['access_token'], 'confd.users.me.read') == 200
-    jti = decoded(metadata['jwks_uri'], token['access_token'])[1]['jti']
+    assert status(verifier, access, 'confd.users.me.read') == 200
+    jti = decoded(metadata['jwks_uri'], access)[1]['jti']
 
     ran = keys_cli('retire', leaked)
 
     assert ran.code == 0, ran.err
     assert f'{leaked} retired' in ran.out and '2 access tokens' in ran.out
     assert leaked not in kids(api.base) and len(kids(api.base)) == 1
-    access = token['access_token']
     assert not api.is_valid(access) and not api.is_valid(machine)
     inspector = signed_in['inspector']
     assert introspect(api, 'inspector', inspector['client_secret'], access) == {
         'active': False}
-    userinfo = requests.get(metadata['userinfo_endpoint'], timeout=10,
-                            headers={'Authorization': f'Bearer {access}'})
-    assert userinfo.status_code == 401
+    assert requests.get(metadata['userinfo_endpoint'], timeout=10, headers={
+        'Authorization': f'Bearer {access}'}).status_code == 401
     assert jti in revoked_jtis(api, admin_token)  # offline verifiers learn it from the feed
     assert status(make_verifier(issuer=metadata['issuer'], audience=metadata['issuer']),
                   access, 'confd.users.me.read') == 401  # fresh certs: the key is unknown
     # The ID token no longer proves who asks to sign out: the page asks.
-    browser = signed_in['browser']
-    page = browser.get(metadata['end_session_endpoint'], timeout=10, allow_redirects=False,
-                       params={'id_token_hint': token['id_token']})
+    page = signed_in['browser'].get(metadata['end_session_endpoint'], timeout=10,
+                                    allow_redirects=False,
+                                    params={'id_token_hint': token['id_token']})
     assert page.status_code == 200 and 'Sign out?' in page.text
     # The relying party refreshes: new tokens, signed by the key that took over.
     refreshed = signed_in['rp'].refresh_token(metadata['token_endpoint'],

@@ -273,7 +273,8 @@ class TokenService:
         logger.info('Successful login: %s got token %s from %s using agent "%s"',
                     login, tokens.redact(minted.value), request.remote_addr, request.user_agent)
         row = SimpleNamespace(session_uuid=session_uuid, metadata=metadata, **{
-            k: v for k, v in columns.items() if k not in ('metadata_', 'client_id', 'jti', 'signing_kid')})
+            k: v for k, v in columns.items()
+            if k not in ('metadata_', 'client_id', 'jti', 'signing_kid')})
         return IssuedToken(data=token_view(minted.value, row))
 
     def metadata(self, user: User | Row) -> dict[str, Any]:
