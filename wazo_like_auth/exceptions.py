@@ -229,6 +229,14 @@ class UnknownEmail(NotFound):
     resource = 'emails'
 
 
+class SigningKeyRetired(ServiceError):
+    """The key a JWT access token was signed with was retired (keys retire) while it was
+    being issued: the token is not recorded; asking again gets one signed by the successor."""
+    status_code = 503
+    error_id = 'signing-key-retired'
+    message = 'The signing key was retired meanwhile: try again'
+
+
 class MailUnavailable(ServiceError):
     """Mail is not configured (``smtp.host``): nothing that needs a mail can be done."""
     status_code = 503

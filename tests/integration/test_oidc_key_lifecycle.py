@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from sqlalchemy import text
 from authlib.integrations.requests_client import OAuth2Session
 
 from tests.integration.test_oidc_flow import discover, sign_in_with_authlib
@@ -22,6 +23,10 @@ from tests.support.oidc import REDIRECT, realm, register_client  # noqa: F401
 from tests.support.polling import wait_until
 from wazo_like_auth.app import services_of
 from wazo_like_auth.cli import main
+from wazo_like_auth.exceptions import SigningKeyRetired
+from wazo_like_auth.models import User
+from wazo_like_auth.services.access_tokens import JwtFormat
+from wazo_like_auth.services.tokens import LoginRequest
 from wazo_like_auth.oidc.keys import CERTS_MAX_AGE
 
 CERTS = '/api/auth/0.1/oauth2/certs'
@@ -202,3 +207,22 @@ def test_keys_retire_of_an_unknown_kid_is_one_line_and_fails(api, keys_cli):
     assert ran.code != 0 and ran.out == ''
     assert ran.err == 'wazo-like-auth: no published signing key no-such-kid\n'
     assert len(kids(api.base)) == 1
+
+
+def test_a_jwt_whose_key_is_retired_while_it_is_issued_is_not_recorded(
+        oauth_app, make_user, sessions, engine):
+    # A node read the signing key; the operator's retire commits before its token insert.
+    services = services_of(oauth_app)
+    alice = make_user('alice')
+    key = services.oidc.signing_keys.active()
+    request = LoginRequest(login='alice', token_format=JwtFormat(
+        issuer='https://idp.example.com', audience=('confd',), client_id='webapp', key=key))
+    services.oidc.signing_keys.retire(key.kid)
+
+    with pytest.raises(SigningKeyRetired), sessions.begin() as db:
+        services.token_service.issue(db, db.get(User, alice), request, 'alice')
+
+    with engine.connect() as conn:
+        tokens = conn.execute(text('SELECT count(*) FROM auth_token WHERE auth_id = :a'),
+                              {'a': str(alice)}).scalar()
+    assert tokens == 0

@@ -166,8 +166,8 @@ class SigningKeyService:
                 raise UnknownSigningKey(f'no published signing key {kid}')
             signer = self._first_readable(key_repo.signing(db, at))
             waiting = [key for key in key_repo.pending(db, at) if key.kid != kid]
-            key_repo.remove(db, kid)
             tokens = token_repo.delete_signed_by(db, kid)
+            key_repo.remove(db, kid)  # and, by cascade, any token recorded meanwhile
             successor = None
             if signer is None or signer.kid == kid:
                 successor = self._take_over(db, waiting, at)

@@ -6,9 +6,11 @@
   ``keys rotate --now``, the first key and a key promoted by ``keys retire`` sign at once.
   Existing keys sign from their creation.
 - ``auth_token.signing_kid``: the key that signed a JWT access token (NULL for opaque
-  tokens), so that ``keys retire`` deletes the tokens of a leaked key; the deletion goes
-  through the usual paths (validation caches evicted, jti listed in the revocation feed).
-  Partial index: only JWT access tokens are indexed.
+  tokens). A foreign key, ON DELETE CASCADE: no token outlives its key in the database,
+  so ``keys retire`` deletes the tokens of a leaked key, even one a node was recording
+  while the key went (its insert then fails: the client retries). The deletion goes through
+  the usual paths (validation caches evicted, jti listed in the revocation feed). Keys are
+  purged only once their tokens have expired. Partial index: only JWT access tokens.
 
 Revision ID: 0013
 Revises: 0012
@@ -23,7 +25,8 @@ ALTER TABLE auth_signing_key ADD COLUMN signs_from timestamptz;
 UPDATE auth_signing_key SET signs_from = created_at;
 ALTER TABLE auth_signing_key ALTER COLUMN signs_from SET NOT NULL;
 
-ALTER TABLE auth_token ADD COLUMN signing_kid text;
+ALTER TABLE auth_token ADD COLUMN signing_kid text
+    CONSTRAINT auth_token__fk__signing_kid REFERENCES auth_signing_key (kid) ON DELETE CASCADE;
 CREATE INDEX auth_token__idx__signing_kid ON auth_token (signing_kid)
     WHERE signing_kid IS NOT NULL;
 """
