@@ -1,4 +1,5 @@
-"""Console entry point: ``wazo-like-auth serve | upgrade-db | bootstrap | keys rotate``."""
+"""Console entry point: ``wazo-like-auth serve | upgrade-db | bootstrap |
+keys rotate | keys list | keys retire``."""
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,20 @@ def _parser() -> argparse.ArgumentParser:
                                 '(keeps it out of the process list)')
     signing_keys = commands.add_parser('keys', help='OpenID Connect signing keys')
     key_commands = signing_keys.add_subparsers(dest='action', required=True)
-    rotate = key_commands.add_parser('rotate', help='add a signing key; older keys retire '
-                                                    'when their last token expires')
+    rotate = key_commands.add_parser(
+        'rotate', help='add a signing key, published at once, signing once caches of certs '
+                       'expire (5 minutes); older keys retire when their last token expires')
     rotate.add_argument('--algorithm', choices=('RS256', 'ES256'),
                         help='default: oidc.signing_algorithm of the configuration')
-    for sub in (serve, upgrade, bootstrap, rotate):
+    rotate.add_argument('--now', action='store_true',
+                        help='sign with the new key at once (verifiers holding an older certs '
+                             'reject its tokens until they fetch it again)')
+    listing = key_commands.add_parser('list', help='the published keys and their state')
+    retire = key_commands.add_parser(
+        'retire', help='remove a (leaked) key at once: off certs, no longer signing, the '
+                       'access tokens it signed revoked; a retired signing key is replaced')
+    retire.add_argument('kid', help='the key id (keys list)')
+    for sub in (serve, upgrade, bootstrap, rotate, listing, retire):
         sub.add_argument('--config', help='configuration file (default: %s when it exists)'
                          % configuration.DEFAULT_CONFIG_FILE)
         sub.add_argument('--db-uri', help='PostgreSQL URI (default: embedded PostgreSQL)')

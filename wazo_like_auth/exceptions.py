@@ -83,6 +83,12 @@ class NotFound(ServiceError):
     message = 'Not found'
 
 
+class UnknownSigningKey(NotFound):
+    """``keys retire`` named a kid that is not a published signing key."""
+    error_id = 'unknown-signing-key'
+    message = 'No such signing key'
+
+
 class UnknownUser(NotFound):
     error_id = 'unknown-user'
     message = 'No such user'
@@ -221,6 +227,14 @@ class UnknownEmail(NotFound):
     error_id = 'unknown-email'
     message = 'No such email'
     resource = 'emails'
+
+
+class SigningKeyRetired(ServiceError):
+    """The key a JWT access token was signed with was retired (keys retire) while it was
+    being issued: the token is not recorded; asking again gets one signed by the successor."""
+    status_code = 503
+    error_id = 'signing-key-retired'
+    message = 'The signing key was retired meanwhile: try again'
 
 
 class MailUnavailable(ServiceError):

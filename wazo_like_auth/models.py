@@ -214,6 +214,9 @@ class Token(Base):
     # The jti claim of a JWT access token (migration 0010), named in the revocation feed; the
     # row is keyed by the digest of the whole JWT string, as every token by its value.
     jti: Mapped[str | None] = mapped_column(Text)
+    # The signing key of a JWT access token (migration 0014): its tokens go with it.
+    signing_kid: Mapped[str | None] = mapped_column(
+        ForeignKey('auth_signing_key.kid', ondelete='CASCADE'))
 
 
 class Client(Base):

@@ -21,6 +21,10 @@ class SigningKey(Base):
     private_ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                     server_default=func.now())
+    # When it starts signing (migration 0014): a rotated key is published before it signs.
+    signs_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # Set once a later key replaces it: published until then (the last token it signed
+    # expires), deleted after. NULL while no later key is scheduled.
     retire_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 

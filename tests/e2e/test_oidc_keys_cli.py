@@ -1,4 +1,5 @@
-"""``wazo-like-auth keys rotate``: the new key signs from now on, on every node."""
+"""``wazo-like-auth keys rotate``: the new key is published at once, on every node (it signs
+once the certs max-age has passed: tests/integration/test_oidc_key_lifecycle.py)."""
 from __future__ import annotations
 
 import requests
@@ -27,6 +28,7 @@ def test_keys_rotate_adds_a_key_that_certs_publishes(tmp_path, db_uri, engine, m
         active = services_of(app).oidc.signing_keys.active()
     published = {k['kid']: k['alg'] for k in jwks['keys']}
     assert published[first] == 'RS256' and published[second] == 'ES256'
-    assert active.kid == second and active.alg == 'ES256'
+    assert active.kid == first and active.alg == 'RS256'  # the first signs at once, the
+    # second once caches of certs have it
     with engine.begin() as conn:
         conn.execute(text('DELETE FROM auth_signing_key'))

@@ -1,5 +1,7 @@
-"""ID-token signing keys: encrypted at rest, the newest signs, rotation keeps the old key
-published until its last token expires, then it goes; ES256 on request."""
+"""ID-token signing keys: encrypted at rest; a rotated key is published at once and signs
+once the certs max-age has passed (at once with ``now``, or when it is the first), on every
+node; the old key stays published until its last token expires, then it goes; ES256 on
+request."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +12,9 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 
 from wazo_like_auth import db
+from wazo_like_auth.exceptions import UnknownSigningKey
 from wazo_like_auth.oidc import keys
-from wazo_like_auth.services.signing_keys import SKEW, SigningKeyService
+from wazo_like_auth.services.signing_keys import PREPUBLISH, SKEW, SigningKeyService
 
 SECRET = b'k' * 40
 
@@ -54,17 +57,22 @@ def test_private_key_is_stored_encrypted(engine, empty_keys):
         keys.private_key(active.kid, stored.private_ciphertext, keys.encryption_key(b'o' * 40))
 
 
-def test_rotation_signs_with_the_new_key_and_retires_the_old_when_its_tokens_expire(
+def test_rotation_publishes_the_new_key_at_once_and_signs_with_it_after_the_certs_max_age(
         engine, empty_keys):
     clock = Clock()
     keys_service = service(engine, clock, lifetime=3600)
     old = keys_service.active().kid
     clock.now += dt.timedelta(seconds=1)
 
-    new = keys_service.rotate()
+    new = keys_service.rotate().kid
 
-    assert keys_service.active().kid == new != old
-    assert kids(keys_service.jwks()) == [new, old]
+    assert kids(keys_service.jwks()) == [new, old]  # published at once...
+    assert keys_service.active().kid == old  # ...signing once caches of certs have it
+    clock.now += PREPUBLISH - dt.timedelta(seconds=1)
+    assert keys_service.active().kid == old
+    clock.now += dt.timedelta(seconds=1)
+    assert keys_service.active().kid == new
+    # The old key signed until then: published until its last token expires.
     clock.now += dt.timedelta(seconds=3600) + SKEW - dt.timedelta(seconds=1)
     assert old in kids(keys_service.jwks())
     clock.now += dt.timedelta(seconds=2)
@@ -75,13 +83,43 @@ def test_rotation_signs_with_the_new_key_and_retires_the_old_when_its_tokens_exp
     assert old not in remaining  # deleted at the next rotation
 
 
-def test_every_node_signs_with_the_newest_key(engine, empty_keys):
+def test_rotation_now_signs_at_once_and_drops_a_key_waiting_its_turn(engine, empty_keys):
     clock = Clock()
-    first, second = service(engine, clock), service(engine, clock)
-    assert first.active().kid == second.active().kid
+    keys_service = service(engine, clock, lifetime=3600)
+    old = keys_service.active().kid
+    waiting = keys_service.rotate().kid
     clock.now += dt.timedelta(seconds=1)
-    new = first.rotate()
+
+    urgent = keys_service.rotate(now=True)
+
+    assert urgent.state == 'signing' and keys_service.active().kid == urgent.kid
+    assert kids(keys_service.jwks()) == [urgent.kid, old]  # the waiting key signed nothing
+    clock.now += PREPUBLISH + dt.timedelta(seconds=1)
+    assert keys_service.active().kid == urgent.kid != waiting
+    clock.now += dt.timedelta(seconds=3600) + SKEW
+    assert kids(keys_service.jwks()) == [urgent.kid]
+
+
+def test_the_first_key_signs_at_once_even_when_made_by_rotate(engine, empty_keys):
+    keys_service = service(engine, Clock())
+    first = keys_service.rotate()
+    assert first.state == 'signing' and keys_service.active().kid == first.kid
+
+
+def test_every_node_signs_with_the_rotated_key_only_after_the_delay(engine, empty_keys):
+    node_a, node_b = Clock(), Clock()
+    first, second = service(engine, node_a), service(engine, node_b)
+    old = first.active().kid
+    assert second.active().kid == old
+
+    new = first.rotate().kid
+
+    assert kids(second.jwks()) == [new, old]
+    node_b.now += PREPUBLISH - dt.timedelta(seconds=1)
+    assert second.active().kid == old
+    node_b.now += dt.timedelta(seconds=1)
     assert second.active().kid == new
+    assert first.active().kid == old  # node A's clock has not got there yet
 
 
 def test_es256_keys_sign_tokens_that_verify_against_the_jwks(engine, empty_keys):
@@ -99,3 +137,82 @@ def test_keys_of_another_secret_are_skipped_and_replaced(engine, empty_keys):
     old = service(engine, clock, secret=b'a' * 40).active().kid
     new = service(engine, clock, secret=b'b' * 40).active().kid
     assert new != old
+
+
+def states(keys_service) -> dict[str, str]:
+    return {key.kid: key.state for key in keys_service.states()}
+
+
+def test_keys_are_listed_with_their_state(engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock, lifetime=3600)
+    assert keys_service.states() == []
+    old = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    new = keys_service.rotate()
+    assert states(keys_service) == {old: 'signing', new.kid: 'published-next'}
+    assert new.signs_from == clock.now + PREPUBLISH
+    clock.now += PREPUBLISH
+    listed = {key.kid: key for key in keys_service.states()}
+    assert states(keys_service) == {old: 'retiring', new.kid: 'signing'}
+    assert listed[old].retire_at == new.signs_from + dt.timedelta(seconds=3600) + SKEW
+
+
+def test_retiring_a_waiting_key_keeps_the_signing_key_for_good(engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock, lifetime=3600)
+    signing = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    waiting = keys_service.rotate().kid
+
+    retired = keys_service.retire(waiting)
+
+    assert retired.successor is None and kids(keys_service.jwks()) == [signing]
+    clock.now += dt.timedelta(days=1)  # long after the retired key would have signed
+    assert keys_service.active().kid == signing and kids(keys_service.jwks()) == [signing]
+
+
+def test_retiring_the_signing_key_hands_signing_to_the_waiting_key_at_once(engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock, lifetime=3600)
+    leaked = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    waiting = keys_service.rotate().kid
+
+    retired = keys_service.retire(leaked)
+
+    assert retired.successor.kid == waiting and retired.successor.state == 'signing'
+    assert keys_service.active().kid == waiting and kids(keys_service.jwks()) == [waiting]
+
+
+def test_retiring_the_only_key_makes_a_new_one_that_signs_at_once(engine, empty_keys):
+    clock = Clock()
+    first, other_node = service(engine, clock), service(engine, clock)
+    leaked = first.active().kid
+    assert other_node.active().kid == leaked  # cached there, decrypted
+
+    retired = first.retire(leaked)
+
+    assert retired.successor.kid != leaked
+    assert other_node.active().kid == retired.successor.kid
+    assert kids(other_node.jwks()) == [retired.successor.kid]
+
+
+def test_retiring_a_retiring_key_only_unpublishes_it(engine, empty_keys):
+    clock = Clock()
+    keys_service = service(engine, clock)
+    old = keys_service.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    new = keys_service.rotate(now=True).kid
+    assert kids(keys_service.jwks()) == [new, old]
+
+    assert keys_service.retire(old).successor is None
+
+    assert kids(keys_service.jwks()) == [new] and keys_service.active().kid == new
+
+
+def test_retiring_an_unknown_key_is_an_error(engine, empty_keys):
+    keys_service = service(engine, Clock())
+    keys_service.active()
+    with pytest.raises(UnknownSigningKey):
+        keys_service.retire('no-such-kid')

@@ -95,7 +95,7 @@ def test_audience_may_be_a_string_and_must_be_ours(make_verifier, mint):
 def test_es256_keys_verify_too(make_verifier, mint, signing_keys, mono):
     verifier = make_verifier()
     assert verifier.verify(mint(scope='#'), 'confd.x')
-    signing_keys.rotate('ES256')
+    signing_keys.rotate('ES256', now=True)
     mono.now += 10  # past min_refetch_interval: the unknown kid is fetched
     token = mint(scope='#')
     assert signing_keys.active().alg == 'ES256'

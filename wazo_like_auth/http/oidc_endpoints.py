@@ -12,12 +12,13 @@ from flask_restful import Resource
 
 from ..oauth2 import discovery as oauth2_discovery
 from ..oauth2.errors import InvalidToken, MissingToken
-from ..oidc import discovery
+from ..oidc import discovery, keys
 from ..oidc.realms import Realm, public_base
 from .auth import request_token
 from .oauth2_endpoints import issuer, oauth_answers, oauth_form, origin
 
-CERTS_CACHE = 'public, max-age=300'  # a rotated key is published long before it signs alone
+# A rotated key is published CERTS_MAX_AGE before it signs: whoever cached the set knows it.
+CERTS_CACHE = f'public, max-age={keys.CERTS_MAX_AGE}'
 
 
 def base_url(public_url: str | None) -> str:

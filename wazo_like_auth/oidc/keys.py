@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 ALGORITHMS = ('RS256', 'ES256')
+# How long a verifier or HTTP cache may keep the JWK Set of ``certs`` (its Cache-Control):
+# a rotated key is published this long before it signs.
+CERTS_MAX_AGE = 300
 DEFAULT_ALGORITHM = 'RS256'
 _LABEL = b'wazo-like-auth oidc signing-key encryption v1'
 _NONCE_BYTES = 12

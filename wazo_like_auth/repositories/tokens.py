@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, exists, select
 from sqlalchemy import insert as insert_statement
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import Session, Token
@@ -29,7 +30,7 @@ def find_by_digest(conn: Connection, digest: bytes) -> Row | None:
 
 _TOKEN_FIELDS = ('auth_id', 'pbx_user_uuid', 'xivo_uuid', 'issued_at', 'expires_at', 'acl',
                  'metadata_', 'user_agent', 'remote_addr', 'refresh_token_uuid', 'client_id',
-                 'jti')
+                 'jti', 'signing_kid')
 
 
 def _insert_statement():
@@ -48,16 +49,27 @@ def _insert_statement():
 _INSERT = PreparedQuery('wla_insert_token', _insert_statement())
 
 
+SIGNING_KEY_GONE = 'auth_token__fk__signing_kid'
+
+
 def insert(db: DbSession | Connection, *, digest: bytes, session_uuid: uuid.UUID,
            tenant_uuid: uuid.UUID, user_uuid: uuid.UUID | None, mobile: bool,
            **columns: Any) -> None:
     """Insert a session and its one token, in one statement (one round trip on the login
-    and refresh paths). ``columns`` are Token attributes; absent ones are NULL."""
+    and refresh paths). ``columns`` are Token attributes; absent ones are NULL. A
+    ``signing_kid`` deleted meanwhile (keys retire) raises IntegrityError on the constraint
+    SIGNING_KEY_GONE (see ``signing_key_gone``)."""
     params = dict.fromkeys(_TOKEN_FIELDS)
     params.update(columns, digest=digest, session_uuid=session_uuid, tenant_uuid=tenant_uuid,
                   user_uuid=user_uuid, mobile=mobile)
     params['metadata_'] = json.dumps(params['metadata_'])  # a JSON text: PostgreSQL types it
     _INSERT.execute(db, params)
+
+
+def signing_key_gone(error: IntegrityError) -> bool:
+    """Whether ``error`` is the insert of a token whose signing key no longer exists."""
+    return getattr(getattr(error.orig, 'diag', None), 'constraint_name', None) \
+        == SIGNING_KEY_GONE
 
 
 def delete_by_digest(db: DbSession, digest: bytes) -> uuid.UUID | None:
@@ -73,3 +85,15 @@ def delete_by_digest(db: DbSession, digest: bytes) -> uuid.UUID | None:
     deleted = db.execute(delete(Session).where(Session.uuid == session_uuid, ~others)
                          .returning(Session.uuid)).scalar()
     return deleted
+
+
+def delete_signed_by(db: DbSession, kid: str) -> int:
+    """Delete the JWT access tokens signed by key ``kid``, and the sessions they leave empty
+    (as delete_by_digest does for one). Returns how many tokens. (Deleting the key deletes
+    its tokens too, ON DELETE CASCADE, including any committed after this statement.)"""
+    sessions = db.execute(delete(Token).where(Token.signing_kid == kid)
+                          .returning(Token.session_uuid)).scalars().all()
+    if sessions:
+        others = exists().where(Token.session_uuid == Session.uuid)
+        db.execute(delete(Session).where(Session.uuid.in_(set(sessions)), ~others))
+    return len(sessions)

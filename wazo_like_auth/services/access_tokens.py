@@ -12,13 +12,18 @@ name the token in the revocation feed.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from .. import tokens
+from ..exceptions import SigningKeyRetired
 from ..oauth2 import jwt_access_tokens as rfc9068
+from ..repositories import tokens as token_repo
 from .signing_keys import ActiveKey, SigningKeyService
 
 
@@ -37,6 +42,7 @@ class Minted:
     value: str
     digest: bytes
     jti: str | None = None
+    signing_kid: str | None = None  # of a JWT: keys retire deletes the tokens of its key
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,20 @@ def mint(token_format: JwtFormat | None, facts: TokenFacts) -> Minted:
         session_uuid=str(facts.session_uuid), extra_scope=tuple(facts.extra_scope))
     key = token_format.key
     value = rfc9068.sign(content, key.key, key.kid, key.alg)
-    return Minted(value, tokens.token_digest(value), content.jti)
+    return Minted(value, tokens.token_digest(value), content.jti, key.kid)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[None]:
+    """Around the INSERT of a minted token: a signing key retired since it was read (keys
+    retire, within those milliseconds) is SigningKeyRetired, a 503 the client retries; the
+    token is not recorded, and the database would have deleted it with its key anyway."""
+    try:
+        yield
+    except IntegrityError as error:
+        if token_repo.signing_key_gone(error):
+            raise SigningKeyRetired() from None
+        raise
 
 
 class AccessTokenFormats:

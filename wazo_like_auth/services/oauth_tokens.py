@@ -29,7 +29,7 @@ from ..repositories import oauth_tokens as oauth_repo
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
-from .access_tokens import AccessTokenFormats, TokenFacts, mint
+from .access_tokens import AccessTokenFormats, TokenFacts, mint, recording
 from . import actors
 from .clients import AuthenticatedClient
 from .refresh_tokens import RefreshTokenService
@@ -148,13 +148,15 @@ class OAuthTokenService:
             minted = mint(token_format, TokenFacts(
                 auth_id=client.client_id, session_uuid=session_uuid,
                 tenant_uuid=row.tenant_uuid, acl=acl, issued_at=now, expires_at=expires_at))
-            token_repo.insert(
-                db, digest=minted.digest, session_uuid=session_uuid,
-                tenant_uuid=row.tenant_uuid, user_uuid=None, mobile=False,
-                auth_id=client.client_id, pbx_user_uuid=None, xivo_uuid=self._xivo_uuid,
-                issued_at=now, expires_at=expires_at, acl=acl, metadata_=metadata,
-                user_agent=origin.user_agent, remote_addr=origin.remote_addr,
-                client_id=client.client_id, jti=minted.jti)
+            with recording():
+                token_repo.insert(
+                    db, digest=minted.digest, session_uuid=session_uuid,
+                    tenant_uuid=row.tenant_uuid, user_uuid=None, mobile=False,
+                    auth_id=client.client_id, pbx_user_uuid=None, xivo_uuid=self._xivo_uuid,
+                    issued_at=now, expires_at=expires_at, acl=acl, metadata_=metadata,
+                    user_agent=origin.user_agent, remote_addr=origin.remote_addr,
+                    client_id=client.client_id, jti=minted.jti,
+                    signing_kid=minted.signing_kid)
         logger.info('client %s got token %s from %s', client.client_id,
                     tokens.redact(minted.value), origin.remote_addr)
         return Grant(access_token=minted.value, expires_in=self._lifetime, acl=acl)

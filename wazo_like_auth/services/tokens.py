@@ -29,7 +29,7 @@ from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
 from ..repositories.refresh_tokens import ExchangeReads
 from . import actors
-from .access_tokens import JwtFormat, TokenFacts, mint
+from .access_tokens import JwtFormat, TokenFacts, mint, recording
 from .login_trail import (CLIENT_AUTHENTICATION_REQUIRED, INVALID_REFRESH_TOKEN, UNKNOWN_BACKEND,
                           USER_CHANGED, WRONG_TENANT, LoginAttempt, LoginRefused, plausible_login,
                           reason_of)
@@ -265,14 +265,17 @@ class TokenService:
             acl=columns['acl'], issued_at=now, expires_at=columns['expires_at'],
             extra_scope=metadata.get('oidc', {}).get('scope', ())))
         if request.token_format is not None:
-            columns.update(client_id=request.token_format.client_id, jti=minted.jti)
-        token_repo.insert(db, digest=minted.digest, session_uuid=session_uuid,
-                          tenant_uuid=user.tenant_uuid, user_uuid=user.uuid,
-                          mobile=request.mobile, **columns)
+            columns.update(client_id=request.token_format.client_id, jti=minted.jti,
+                           signing_kid=minted.signing_kid)
+        with recording():
+            token_repo.insert(db, digest=minted.digest, session_uuid=session_uuid,
+                              tenant_uuid=user.tenant_uuid, user_uuid=user.uuid,
+                              mobile=request.mobile, **columns)
         logger.info('Successful login: %s got token %s from %s using agent "%s"',
                     login, tokens.redact(minted.value), request.remote_addr, request.user_agent)
         row = SimpleNamespace(session_uuid=session_uuid, metadata=metadata, **{
-            k: v for k, v in columns.items() if k not in ('metadata_', 'client_id', 'jti')})
+            k: v for k, v in columns.items()
+            if k not in ('metadata_', 'client_id', 'jti', 'signing_kid')})
         return IssuedToken(data=token_view(minted.value, row))
 
     def metadata(self, user: User | Row) -> dict[str, Any]:
