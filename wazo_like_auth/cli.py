@@ -6,7 +6,7 @@ import logging
 import sys
 
 from . import config as configuration
-from .logs import setup_logging
+from . import logs
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     except configuration.ConfigError as e:
         print(f'wazo-like-auth: configuration error: {e}', file=sys.stderr)
         return 2
-    try:
-        setup_logging(config)
-    except OSError as e:  # its folder missing or not writable by this user
-        print(f'wazo-like-auth: configuration error: log_filename: cannot open '
-              f'{config["log_filename"]}: {e.strerror}', file=sys.stderr)
-        return 2
+    with logs.restored():  # main() may run inside another program: a test, a script
+        try:
+            logs.setup_logging(config)
+        except OSError as e:  # its folder missing or not writable by this user
+            print(f'wazo-like-auth: configuration error: log_filename: cannot open '
+                  f'{config["log_filename"]}: {e.strerror}', file=sys.stderr)
+            return 2
+        return _run(args, config)
+
+
+def _run(args: argparse.Namespace, config: dict) -> int:
     from . import commands
     try:
         return getattr(commands, args.command.replace('-', '_'))(config, args)
