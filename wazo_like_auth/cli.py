@@ -1,4 +1,5 @@
-"""Console entry point: ``wazo-like-auth serve | upgrade-db | bootstrap | keys rotate``."""
+"""Console entry point: ``wazo-like-auth serve | check-config | upgrade-db | bootstrap |
+keys rotate``. Exit status: 0, 1 (a problem the command met), 2 (an invalid configuration)."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +17,8 @@ def _parser() -> argparse.ArgumentParser:
                                      description='Wazo-compatible authentication service')
     commands = parser.add_subparsers(dest='command', required=True)
     serve = commands.add_parser('serve', help='run the HTTP service')
+    check = commands.add_parser('check-config', help='check the configuration as serve would, '
+                                'starting nothing: exit 2 and one line when it is invalid')
     upgrade = commands.add_parser('upgrade-db', help='migrate the database to the newest schema')
     bootstrap = commands.add_parser('bootstrap', help='create or reset a full-access user')
     bootstrap.add_argument('--username', required=True)
@@ -28,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
                                                     'when their last token expires')
     rotate.add_argument('--algorithm', choices=('RS256', 'ES256'),
                         help='default: oidc.signing_algorithm of the configuration')
-    for sub in (serve, upgrade, bootstrap, rotate):
+    for sub in (serve, check, upgrade, bootstrap, rotate):
         sub.add_argument('--config', help='configuration file (default: %s when it exists)'
                          % configuration.DEFAULT_CONFIG_FILE)
         sub.add_argument('--db-uri', help='PostgreSQL URI (default: embedded PostgreSQL)')
@@ -74,7 +77,7 @@ def _run(args: argparse.Namespace, config: dict) -> int:
         return getattr(commands, args.command.replace('-', '_'))(config, args)
     except commands.CommandError as e:
         print(f'wazo-like-auth: {e}', file=sys.stderr)
-        return 1
+        return e.status
 
 
 if __name__ == '__main__':

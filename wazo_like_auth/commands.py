@@ -25,7 +25,15 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class CommandError(Exception):
-    """A problem the operator fixes: cli.py prints its message, one line, and exits 1."""
+    """A problem the operator fixes: cli.py prints its message, one line, and exits
+    ``status``."""
+    status = 1
+
+
+class InvalidConfiguration(CommandError):
+    """A configuration that no start would accept: exit 2, as for a value cli.py refuses
+    (the systemd unit does not restart the service on it)."""
+    status = 2
 
 
 @contextlib.contextmanager
@@ -247,6 +255,18 @@ def _announce_first_admin(config: dict) -> None:
           f"  curl -sk -X POST -u {shlex.quote('admin:' + password)} "
           f"-H 'Content-Type: application/json' -d '{{\"expiration\": 3600}}' {url}\n",
           flush=True)
+
+
+def check_config(config: dict, args: argparse.Namespace) -> int:
+    """``check-config``: what serve checks before it starts, starting nothing. cli.py has
+    loaded the configuration (every value) and opened its log file; left: the TLS certificate
+    and key, read as this user. Not the port, which the running service may hold."""
+    try:
+        server.check_certificate(config)
+    except configuration.ConfigError as e:
+        raise InvalidConfiguration(f'configuration error: {e}') from None
+    print('configuration is valid')
+    return 0
 
 
 def upgrade_db(config: dict, args: argparse.Namespace) -> int:
