@@ -1,5 +1,6 @@
-"""Console entry point: ``wazo-like-auth serve | upgrade-db | bootstrap |
-keys rotate | keys list | keys retire``."""
+"""Console entry point: ``wazo-like-auth serve | check-config | upgrade-db | bootstrap |
+keys rotate | keys list | keys retire``. Exit status: 0, 1 (a problem the command met), 2 (an
+invalid configuration)."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,7 @@ import logging
 import sys
 
 from . import config as configuration
-from .logs import setup_logging
+from . import logs
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +18,8 @@ def _parser() -> argparse.ArgumentParser:
                                      description='Wazo-compatible authentication service')
     commands = parser.add_subparsers(dest='command', required=True)
     serve = commands.add_parser('serve', help='run the HTTP service')
+    check = commands.add_parser('check-config', help='check the configuration as serve would, '
+                                'starting nothing: exit 2 and one line when it is invalid')
     upgrade = commands.add_parser('upgrade-db', help='migrate the database to the newest schema')
     bootstrap = commands.add_parser('bootstrap', help='create or reset a full-access user')
     bootstrap.add_argument('--username', required=True)
@@ -38,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         'retire', help='remove a (leaked) key at once: off certs, no longer signing, the '
                        'access tokens it signed revoked; a retired signing key is replaced')
     retire.add_argument('kid', help='the key id (keys list)')
-    for sub in (serve, upgrade, bootstrap, rotate, listing, retire):
+    for sub in (serve, check, upgrade, bootstrap, rotate, listing, retire):
         sub.add_argument('--config', help='configuration file (default: %s when it exists)'
                          % configuration.DEFAULT_CONFIG_FILE)
         sub.add_argument('--db-uri', help='PostgreSQL URI (default: embedded PostgreSQL)')
@@ -68,18 +71,23 @@ def main(argv: list[str] | None = None) -> int:
     except configuration.ConfigError as e:
         print(f'wazo-like-auth: configuration error: {e}', file=sys.stderr)
         return 2
-    try:
-        setup_logging(config)
-    except OSError as e:  # its folder missing or not writable by this user
-        print(f'wazo-like-auth: configuration error: log_filename: cannot open '
-              f'{config["log_filename"]}: {e.strerror}', file=sys.stderr)
-        return 2
+    with logs.restored():  # main() may run inside another program: a test, a script
+        try:
+            logs.setup_logging(config)
+        except OSError as e:  # its folder missing or not writable by this user
+            print(f'wazo-like-auth: configuration error: log_filename: cannot open '
+                  f'{config["log_filename"]}: {e.strerror}', file=sys.stderr)
+            return 2
+        return _run(args, config)
+
+
+def _run(args: argparse.Namespace, config: dict) -> int:
     from . import commands
     try:
         return getattr(commands, args.command.replace('-', '_'))(config, args)
     except commands.CommandError as e:
         print(f'wazo-like-auth: {e}', file=sys.stderr)
-        return 1
+        return e.status
 
 
 if __name__ == '__main__':

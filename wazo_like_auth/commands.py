@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from . import config as configuration
 from . import db, server
-from .embedded_db import EmbeddedDatabaseError
+from .embedded_db import EmbeddedDatabaseError, EmbeddedPostgres
 from .exceptions import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,15 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class CommandError(Exception):
-    """A problem the operator fixes: cli.py prints its message, one line, and exits 1."""
+    """A problem the operator fixes: cli.py prints its message, one line, and exits
+    ``status``."""
+    status = 1
+
+
+class InvalidConfiguration(CommandError):
+    """A configuration that no start would accept: exit 2, as for a value cli.py refuses
+    (the systemd unit does not restart the service on it)."""
+    status = 2
 
 
 @contextlib.contextmanager
@@ -62,20 +70,30 @@ def serve(config: dict, args: argparse.Namespace) -> int:
             server.check_listen(config)
             server.check_certificate(config)
             if not config['db_uri']:
-                embedded = server.embedded_database(config)
-                with stop_signals():  # the server runs in its own session: stop it ourselves
-                    embedded.start()
-                config = {**config, 'db_uri': embedded.uri}
-            if not config['token_secret']:
-                config = {**config, 'token_secret': configuration.token_secret(config).decode()}
-        _in_child(_prepare, config, embedded is not None)
-        server.Server(config).run()
+                embedded = server.embedded_database(config)  # initdb: not interrupted
+        # Until granian takes them over, SIGINT and SIGTERM stop serve through the finally
+        # below: the embedded server runs in its own session, nothing else would stop it.
+        with stop_signals():
+            config = _started(config, embedded)
+            _in_child(_prepare, config, embedded is not None)
+            server.Server(config).run()
     except SystemExit as e:  # granian exits non-zero when it stops on a failure
         return int(e.code or 0)
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _started(config: dict, embedded: EmbeddedPostgres | None) -> dict:
+    """``config`` with the db_uri of ``embedded`` (started) and a token_secret."""
+    with start_errors(config):
+        if embedded is not None:
+            embedded.start()
+            config = {**config, 'db_uri': embedded.uri}
+        if not config['token_secret']:
+            config = {**config, 'token_secret': configuration.token_secret(config).decode()}
+    return config
 
 
 @contextlib.contextmanager
@@ -104,7 +122,15 @@ def _in_child(function: Callable[..., None], *args) -> None:
     (about 10 MiB) that the granian workers, forked from this process, would otherwise all
     inherit and never use. The child's log lines go through the same handlers (inherited)."""
     reader, writer = os.pipe()
-    pid = os.fork()
+    # Blocked across the fork: the child takes the default actions before it can receive
+    # them (a handler of ours would run serve's code there), and the parent's handler runs
+    # once _wait_for_child knows the child to stop.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        raise
     if pid == 0:
         os.close(reader)
         _run_child(writer, function, args)
@@ -129,6 +155,7 @@ def _run_child(writer: int, function: Callable[..., None], args: tuple) -> NoRet
         # run in one transaction, so nothing half done stays.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         message = _outcome(function, args)
         code = 1 if message else 0
         with os.fdopen(writer, 'wb') as pipe:
@@ -155,10 +182,11 @@ def _outcome(function: Callable[..., None], args: tuple) -> str:
 
 def _wait_for_child(pid: int, reader: int) -> tuple[str, int]:
     """The child's message and wait status. Ctrl-C or SIGTERM here stop the child too, then
-    the command, as they stop a running service: SystemExit(0)."""
+    the command, as they stop a running service: SystemExit(0). Unblocks them (_in_child)."""
     status = None
     with stop_signals():
         try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             with os.fdopen(reader, 'rb') as pipe:
                 message = pipe.read().decode(errors='replace')
             status = os.waitpid(pid, 0)[1]
@@ -228,6 +256,18 @@ def _announce_first_admin(config: dict) -> None:
           f"  curl -sk -X POST -u {shlex.quote('admin:' + password)} "
           f"-H 'Content-Type: application/json' -d '{{\"expiration\": 3600}}' {url}\n",
           flush=True)
+
+
+def check_config(config: dict, args: argparse.Namespace) -> int:
+    """``check-config``: what serve checks before it starts, starting nothing. cli.py has
+    loaded the configuration (every value) and opened its log file; left: the TLS certificate
+    and key, read as this user. Not the port, which the running service may hold."""
+    try:
+        server.check_certificate(config)
+    except configuration.ConfigError as e:
+        raise InvalidConfiguration(f'configuration error: {e}') from None
+    print('configuration is valid')
+    return 0
 
 
 def upgrade_db(config: dict, args: argparse.Namespace) -> int:

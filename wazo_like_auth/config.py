@@ -41,7 +41,8 @@ MASK = '********'
 
 
 class ConfigError(Exception):
-    """A configuration value is wrong; the message names the key."""
+    """A configuration value is wrong; the message names the key (validate: it starts with
+    the dotted key, which load_config then prefixes with the file that set it)."""
 
 
 def default_workers() -> int:
@@ -96,8 +97,12 @@ def _has_acl_list(policy: Any) -> bool:
 def _read_yaml(path: Path) -> dict:
     try:
         content = yaml.safe_load(path.read_text(encoding='utf-8'))
+    except yaml.MarkedYAMLError as e:  # its own message spans lines, quoting the text
+        mark = e.problem_mark
+        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
+        raise ConfigError(f'{path}: not valid YAML{where}: {e.problem or e.context}') from None
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(f'{path}: cannot be read: {e}') from None
+        raise ConfigError(f'{path}: cannot be read: {" ".join(str(e).split())}') from None
     if content is None:
         return {}
     if not isinstance(content, dict):
@@ -154,16 +159,49 @@ def validate(config: dict) -> dict:
 
 def load_config(config_file: str | None = None, flags: Mapping | None = None,
                 environ: Mapping[str, str] | None = None) -> dict:
-    """Defaults → files → environment → flags, validated. Raises ConfigError."""
+    """Defaults → files → environment → flags, validated. Raises ConfigError; a bad value's
+    message starts with where it was set: 'FILE: KEY: reason' (a file, an environment
+    variable, the command line)."""
     config = copy.deepcopy(DEFAULTS)
+    sources: list[tuple[str, Mapping]] = []
     for path in _files(config_file):
-        config = _merge_file(config, _read_yaml(path))
+        content = _read_yaml(path)
+        config = _merge_file(config, content)
+        sources.append((str(path), content))
     environ = os.environ if environ is None else environ
     for variable, path in ENVIRONMENT.items():
         if environ.get(variable):
             _set(config, path, environ[variable])
+            sources.append((f'environment variable {variable}', _nested(path, 'set')))
     config = deep_merge(config, flags or {})
-    return validate(config)
+    sources.append(('command line', flags or {}))
+    try:
+        return validate(config)
+    except ConfigError as e:
+        origin = _origin(sources, str(e).split(':', 1)[0].split('.'))
+        raise ConfigError(f'{origin}: {e}' if origin else str(e)) from None
+
+
+def _nested(path: tuple[str, ...], value: Any) -> dict:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+def _origin(sources: list[tuple[str, Mapping]], key: list[str]) -> str | None:
+    """The last source setting ``key``, or a value above it (``rest_api: 5``); None when
+    only the defaults do (a key missing for another one's sake)."""
+    for origin, content in reversed(sources):
+        node: Any = content
+        for part in key:
+            if not isinstance(node, Mapping):
+                return origin
+            if part not in node:
+                break
+            node = node[part]
+        else:
+            return origin
+    return None
 
 
 def token_secret(config: dict) -> bytes:

@@ -22,7 +22,7 @@ def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
             raise ValueError('must be an integer')
         try:
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: YAML's .inf
             raise ValueError('must be an integer') from None
         if str(number) != str(value).strip() and not isinstance(value, int):
             raise ValueError('must be an integer')

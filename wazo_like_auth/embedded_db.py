@@ -8,6 +8,7 @@ it first. ``setpriv`` execs the command, so signals reach PostgreSQL itself (unl
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import logging
@@ -17,7 +18,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -128,21 +131,25 @@ class EmbeddedPostgres:
         """Start the server and create the database; returns once it accepts connections.
         When it cannot (too slow, the database not created, Ctrl-C meanwhile) the server is
         stopped before the error propagates: it runs in its own session, so nothing else
-        would stop it, and it would hold the data directory's lock."""
+        would stop it, and it would hold the data directory's lock. A SIGINT or SIGTERM
+        landing while the server is being launched is held until ``_process`` names it."""
         self.initialize()
-        log = open(self.data_dir.parent / 'postgresql.log', 'ab')
-        self._process = subprocess.Popen(
-            command(self._bindir / 'postgres', '-D', str(self.data_dir), '-p', str(self.port),
-                    '-h', '127.0.0.1', '-k', '', '-c', 'logging_collector=off',
-                    '-c', 'max_connections=200'),
-            stdout=log, stderr=log, start_new_session=True)
-        log.close()
         try:
+            with signals_held():  # an exception inside Popen would lose the only handle
+                self._process = self._launch()
             self._wait_ready(timeout)
             self._create_database()
         except BaseException:
             self.stop()
             raise
+
+    def _launch(self) -> subprocess.Popen:
+        with open(self.data_dir.parent / 'postgresql.log', 'ab') as log:
+            return subprocess.Popen(
+                command(self._bindir / 'postgres', '-D', str(self.data_dir), '-p',
+                        str(self.port), '-h', '127.0.0.1', '-k', '',
+                        '-c', 'logging_collector=off', '-c', 'max_connections=200'),
+                stdout=log, stderr=log, start_new_session=True)
 
     def _wait_ready(self, timeout: float) -> None:
         import psycopg2
@@ -174,16 +181,18 @@ class EmbeddedPostgres:
             conn.close()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Fast shutdown (SIGINT); SIGKILL if it does not stop in ``timeout`` seconds."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.send_signal(signal.SIGINT)
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        """Fast shutdown (SIGINT); SIGKILL if it does not stop in ``timeout`` seconds. A
+        SIGINT or SIGTERM meanwhile (a second Ctrl-C) is held until the server is gone."""
+        with signals_held():
+            if self._process is None or self._process.poll() is not None:
+                return
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
 
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
@@ -191,3 +200,30 @@ class EmbeddedPostgres:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Within, SIGINT and SIGTERM wait; on the way out the handlers in force before run for
+    each one received (a handler raising SystemExit or KeyboardInterrupt raises there). For
+    the statements between starting a server and holding its handle: an exception there
+    would leave it running. Handlers run in the main thread only: elsewhere, nothing to hold.
+    """
+    previous = {signum: signal.getsignal(signum) for signum in HELD_SIGNALS}
+    if threading.current_thread() is not threading.main_thread() \
+            or None in previous.values():  # a handler set outside Python: leave it alone
+        yield
+        return
+    received: list[int] = []
+    for signum in HELD_SIGNALS:
+        signal.signal(signum, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)

@@ -10,10 +10,12 @@ format every line of a traceback is indented, so no traceback line reads as a lo
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
 
 FORMAT = '%(asctime)s [%(process)d] (%(levelname)s) (%(name)s): %(message)s'
 # Fields the access log adds to its records (http/request_log.py).
@@ -96,3 +98,23 @@ def setup_logging(config: dict) -> None:
     root.setLevel(config['log_level'].upper())
     # alembic narrates every plugin it loads at INFO; only its warnings matter here.
     logging.getLogger('alembic').setLevel(max(logging.WARNING, root.level))
+
+
+@contextlib.contextmanager
+def restored() -> Iterator[None]:
+    """Within, ``setup_logging`` may replace the root logger's handlers and levels; on the way
+    out the handlers and levels found on entry are back, and every handler installed meanwhile
+    is closed. Whoever calls a command in-process (a test, a script embedding the CLI) keeps
+    its own logging, and no handler is left writing to a stream its owner has closed since (a
+    test's captured stderr: "--- Logging error ---" at the next log line)."""
+    root, alembic = logging.getLogger(), logging.getLogger('alembic')
+    handlers, levels = root.handlers[:], (root.level, alembic.level)
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(levels[0])
+        alembic.setLevel(levels[1])

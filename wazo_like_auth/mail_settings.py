@@ -57,7 +57,7 @@ def _address(value: Any) -> str:
 def _directory(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not Path(value).is_dir():
+    if not isinstance(value, str) or not _is(Path.is_dir, value):
         raise ValueError('must be an existing directory')
     return value
 
@@ -65,9 +65,17 @@ def _directory(value: Any) -> str | None:
 def _file(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not Path(value).is_file():
+    if not isinstance(value, str) or not _is(Path.is_file, value):
         raise ValueError('must be an existing file')
     return value
+
+
+def _is(test, value: str) -> bool:
+    """``test(Path(value))``, False for a path the system refuses (too long, a NUL)."""
+    try:
+        return test(Path(value))
+    except (OSError, ValueError):
+        return False
 
 
 def _link(value: Any) -> str | None:

@@ -8,6 +8,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +133,60 @@ def test_sigterm_while_the_embedded_database_starts_stops_it_too(state_dir, tmp_
         process.wait(60)
     finally:
         process.kill()
+    assert wait_for_no_postgres(state_dir) == []
+
+
+# `wazo-like-auth serve` sending itself a real SIGNAL once, when the embedded start reaches
+# POINT, an event of sys.setprofile ('call' or 'return' of a function, 'c_return' of a builtin)
+# from the moment EmbeddedPostgres.start is called: only the instant is chosen.
+SIGNALLING_SERVE = '''
+import os, signal, sys
+(event_wanted, name_wanted), signum = sys.argv[1].split(':'), getattr(signal, sys.argv[2])
+state = {'armed': False, 'sent': False}
+def profile(frame, event, arg):
+    if event == 'call' and frame.f_code.co_qualname == 'EmbeddedPostgres.start':
+        state['armed'] = True
+    if not state['armed'] or state['sent'] or event != event_wanted:
+        return
+    name = getattr(arg, '__name__', '') if event.startswith('c_') else frame.f_code.co_qualname
+    if name == name_wanted:
+        state['sent'] = True
+        os.kill(os.getpid(), signum)
+sys.setprofile(profile)
+from wazo_like_auth.cli import main
+sys.exit(main(sys.argv[3:]))
+'''
+
+START_POINTS = [
+    'call:EmbeddedPostgres.start',
+    'c_return:fork_exec',  # inside Popen: the server forked, Popen not returned yet
+    'return:Popen.__init__',  # the server's Popen made, not yet held by EmbeddedPostgres
+    'call:EmbeddedPostgres._wait_ready',
+    'call:EmbeddedPostgres._create_database',
+    'return:EmbeddedPostgres.start',
+    'call:token_secret',
+    'c_return:fork',  # the preparation's child forked, not yet waited for
+    'call:Server.run',
+]
+
+
+@pytest.mark.parametrize('point, stop', [(point, 'SIGTERM') for point in START_POINTS] + [
+    ('c_return:fork_exec', 'SIGINT'), ('return:Popen.__init__', 'SIGINT'),
+    ('c_return:fork', 'SIGINT')])
+def test_a_signal_at_any_point_of_the_embedded_start_leaves_no_postgresql(point, stop,
+                                                                         state_dir, tmp_path):
+    config = write_config(tmp_path / 'config.yml', {
+        'rest_api': {'port': free_port(), 'workers': 1}, 'password_hash_rounds': 4})
+    process = subprocess.Popen(
+        [sys.executable, '-c', SIGNALLING_SERVE, point, stop,
+         'serve', '--config', config, '--state-dir', str(state_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_environment())
+    try:
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err.decode()[-3000:]
+    assert (state_dir / 'postgresql/data/PG_VERSION').exists()  # it got as far as the start
     assert wait_for_no_postgres(state_dir) == []
 
 

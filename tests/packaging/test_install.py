@@ -301,6 +301,28 @@ with engine.begin() as connection:
 '''
 
 
+def an_invalid_configuration_is_one_line(target: Target) -> None:
+    """A host name in rest_api.listen: reconfiguring succeeds, saying in one line which file
+    and key; the service, started as the unit does, stops on that same line with exit status 2
+    (which the unit does not restart)."""
+    local = target.root / CONF_D / '90-local.yml'
+    local.write_text('rest_api:\n  listen: auth.example.com\n')
+    try:
+        reconfigured = chroot.run(target.root, ['dpkg-reconfigure', 'wazo-like-auth'])
+        said = reconfigured.stdout + reconfigured.stderr
+        assert 'Traceback' not in said, said
+        [line] = [line for line in said.splitlines() if 'rest_api.listen' in line]
+        assert '/etc/wazo-like-auth/conf.d/90-local.yml: rest_api.listen: ' in line
+        assert 'dpkg-reconfigure wazo-like-auth' in line
+        assert 'RestartPreventExitStatus' in unit(target)
+        with service(target) as process:
+            output, _ = process.communicate(timeout=START_TIMEOUT)
+            assert process.returncode == 2, output
+            assert '90-local.yml: rest_api.listen: ' in output and 'Traceback' not in output
+    finally:
+        local.unlink()
+
+
 def remove_keeps_data(target: Target) -> None:
     target.apt('remove', 'wazo-like-auth')
     assert not (target.root / 'opt/venvs/wazo-like-auth/bin/python').exists()
@@ -335,6 +357,8 @@ def test_package_installs_serves_upgrades_and_purges(target):
         tokens = create_the_database_later(target)
     with target.step('upgrade from an older schema, serve'):
         upgrade_from_an_older_schema(target, tokens)
+    with target.step('an invalid configuration'):
+        an_invalid_configuration_is_one_line(target)
     with target.step('remove'):
         remove_keeps_data(target)
     with target.step('purge, reinstall, purge dropping the database'):

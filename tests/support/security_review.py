@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from wazo_like_auth.logs import setup_logging
+from wazo_like_auth.logs import restored, setup_logging
 
 # A plain log line as logs.FORMAT writes it: "2026-12-06 06:00:00,000 [pid] (LEVEL) (name): ".
 PLAIN_LINE = r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[\d+\] \((DEBUG|INFO|WARNING|ERROR)\) '
@@ -16,9 +16,6 @@ PLAIN_LINE = r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[\d+\] \((DEBUG|INFO|WARNI
 def service_log(tmp_path):
     """``start(log_format)`` routes logging through logs.setup_logging (the production set-up)
     to a file and returns a function reading that file's lines; logging is restored after."""
-    root, alembic = logging.getLogger(), logging.getLogger('alembic')
-    saved = (root.handlers[:], root.level, alembic.level)
-
     def start(log_format: str = 'plain', level: str = 'info'):
         path = tmp_path / f'service-{log_format}.log'
         setup_logging({'log_filename': str(path), 'log_format': log_format,
@@ -29,13 +26,8 @@ def service_log(tmp_path):
                 handler.flush()
             return path.read_text(encoding='utf-8').splitlines()
         return lines
-    yield start
-    for handler in root.handlers:
-        if handler not in saved[0]:
-            handler.close()
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    alembic.setLevel(saved[2])
+    with restored():
+        yield start
 
 
 def register_client(admin, client_id: str, grant_types: list[str]) -> str:

@@ -1,11 +1,13 @@
 """Log lines: request values escaped, tokens redacted in paths (issue 12 items 6 and 8)."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
 
 from wazo_like_auth import tokens
+from wazo_like_auth.cli import main
 from wazo_like_auth.server import redact_record
 from wazo_like_auth.logs import JsonFormatter, PlainFormatter, escape
 
@@ -59,3 +61,24 @@ def test_server_log_lines_are_redacted_and_escaped():
     assert redact_record(record)
     assert record.getMessage() == \
         f'Error handling request /0.1/token/{tokens.redact(TOKEN)}\\nforged'
+
+
+def test_a_command_run_in_process_leaves_logging_as_it_found_it(tmp_path, monkeypatch):
+    # A test or a script calls main() with a stderr of its own, then closes it (pytest's
+    # capture does): a later log line must not go to that closed stream ("--- Logging error
+    # ---"), and the caller's handlers and level are its own again.
+    monkeypatch.delenv('WAZO_LIKE_AUTH_DB_URI', raising=False)
+    config = tmp_path / 'config.yml'
+    config.write_text(f'state_dir: {tmp_path}/state\nlog_level: debug\n')
+    root = logging.getLogger()
+    before = root.handlers[:], root.level
+    captured = io.StringIO()
+    monkeypatch.setattr(sys, 'stderr', captured)
+    assert main(['upgrade-db', '--config', str(config)]) == 1  # no db_uri: after set-up
+    assert 'db_uri' in captured.getvalue()
+    captured.close()
+    later = io.StringIO()
+    monkeypatch.setattr(sys, 'stderr', later)
+    logging.getLogger('wazo_like_auth.test').warning('a later line')
+    assert 'Logging error' not in later.getvalue()
+    assert (root.handlers, root.level) == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from wazo_like_auth import tokens
+from wazo_like_auth.logs import restored
 from wazo_like_auth.server import _setup_logging
 
 TOKEN = '3f2a9c4e-1b7d-0e5f-f6a8-9b0c1d2e3f4a'
@@ -11,19 +12,12 @@ TOKEN = '3f2a9c4e-1b7d-0e5f-f6a8-9b0c1d2e3f4a'
 
 def test_granian_lines_are_redacted_and_ours_untouched(tmp_path):
     path = tmp_path / 'service.log'
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    try:
+    with restored():
         _setup_logging({'log_filename': str(path), 'log_format': 'plain', 'log_level': 'info'})
         logging.getLogger('_granian.serve').error('bad request /0.1/token/%s\nforged', TOKEN)
         logging.getLogger('wazo_like_auth.test').info('kept as is: %s', 'a-b')
-        for handler in root.handlers:
+        for handler in logging.getLogger().handlers:
             handler.flush()
-    finally:
-        for handler in root.handlers:
-            handler.close()
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
     text = path.read_text()
     assert TOKEN not in text and f'/0.1/token/{tokens.redact(TOKEN)}\\nforged' in text
     assert 'kept as is: a-b' in text and len(text.splitlines()) == 2
