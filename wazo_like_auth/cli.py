@@ -82,9 +82,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, config: dict) -> int:
-    from . import commands
+    from . import commands, key_commands
+    command = (key_commands.keys if args.command == 'keys'
+               else getattr(commands, args.command.replace('-', '_')))
     try:
-        return getattr(commands, args.command.replace('-', '_'))(config, args)
+        return command(config, args)
     except commands.CommandError as e:
         print(f'wazo-like-auth: {e}', file=sys.stderr)
         return e.status
