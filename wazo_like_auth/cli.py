@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from . import config as configuration
-from .logs import setup_logging
+from .logs import get_logger, setup_logging
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import importlib.util
-import logging
 import os
 import pwd
 import shutil
@@ -20,7 +19,9 @@ import subprocess
 import time
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from .logs import get_logger
+
+logger = get_logger(__name__)
 
 
 class EmbeddedDatabaseError(RuntimeError):

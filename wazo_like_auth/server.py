@@ -30,10 +30,10 @@ from .composition import Services, build_services
 from .config import ConfigError, workers
 from .embedded_db import EmbeddedPostgres
 from . import tokens
-from .logs import escape, setup_logging
+from .logs import escape, get_logger, setup_logging
 from .passwords import PasswordHasher
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # A stopping worker finishes its in-flight requests within this, then is killed.
 GRACEFUL_TIMEOUT = 10

@@ -5,7 +5,6 @@ Every 4xx/5xx body is the same envelope, including routing errors and framework 
 """
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -17,8 +16,9 @@ from werkzeug.exceptions import HTTPException
 
 from .. import tokens
 from ..exceptions import DatabaseUnavailable, InvalidData, ServiceError
+from ..logs import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _HTTP_ERROR_IDS = {
     400: 'invalid-data', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found',

@@ -9,7 +9,6 @@ skew margin), then it is deleted.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 
 from ..clock import utc_now
+from ..logs import get_logger
 from ..oidc import keys
 from ..oidc_models import SigningKey
 from ..repositories import signing_keys as key_repo
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SKEW = dt.timedelta(seconds=60)
 
