@@ -27,7 +27,8 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from tests.support.apps import running_app
 from tests.support.device_flow import Person, poll, start
-from tests.support.log_capture import assert_no_raw_control, assert_no_secret, capture_all_logs
+from tests.support.log_capture import (assert_no_raw_control, assert_no_secret,
+                                       assert_no_secret_in, capture_all_logs)
 from tests.support.oidc import (LOGOUT_REDIRECT, REDIRECT, callback_params, register_client,
                                 submit)
 from tests.support.smtp_server import (PUBLIC_URL, deliver, link_in, mail_config,  # noqa: F401
@@ -84,6 +85,10 @@ def test_no_secret_and_no_raw_request_value_reaches_the_logs(
     assert 'sign-in page' in messages and 'SELECT' in messages
     assert_no_secret(logs, found)
     assert_no_raw_control(logs)
+    # The audit trail records the same logins and sessions: no secret there either.
+    events = api.admin('GET', '/events', admin_token, params={'limit': 1000, 'recurse': True})
+    assert events.status_code == 200 and events.json()['total'] > 20
+    assert_no_secret_in(events.text, found)
 
 
 def wazo_login(api, username: str, password: str, **body) -> requests.Response:

@@ -107,6 +107,12 @@ def assert_no_secret(captured: Captured, secrets: Iterable[str]) -> None:
     assert not leaks, '\n'.join(leaks)
 
 
+def assert_no_secret_in(text: str, secrets: Iterable[str]) -> None:
+    leaks = [f'{secret!r} as {form!r}' for secret in secrets
+             for form in sorted(written_forms(secret)) if form in text]
+    assert not leaks, leaks
+
+
 # What a request value may bring: a line break followed by our marker, and an ANSI escape.
 FORGED_BREAK = re.compile(r'[\r\n\x0b\x0c\x85\u2028\u2029]FORGED')
 
