@@ -24,6 +24,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from .tokens import redact_all
+
 FORMAT = '%(asctime)s [%(process)d] (%(levelname)s) (%(name)s): %(message)s'
 # Fields the access log adds to its records (http/request_log.py).
 ACCESS_FIELDS = ('request_id', 'remote_addr', 'token', 'status', 'duration_ms', 'method', 'route')
@@ -127,7 +129,14 @@ def _indented(text: str) -> str:
     # A traceback quotes exception messages, which may quote request values (a driver's
     # error quoting what it was given): each of its lines indented, and escaped (an ANSI
     # escape in a value would otherwise reach the terminal or viewer reading the log).
-    return '\n'.join('    ' + escape(line) for line in text.splitlines())
+    return '\n'.join('    ' + escape(line) for line in _redacted(text).splitlines())
+
+
+def _redacted(traceback: str) -> str:
+    # An exception message may quote a value it was given: a token where a uuid was expected
+    # (psycopg2's "invalid input syntax for type uuid"), a path or a query string. Tracebacks
+    # are rare and not for counting users, so every token-shaped part (uuids included) goes.
+    return redact_all(traceback)
 
 
 class JsonFormatter(logging.Formatter):
@@ -138,7 +147,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({name: getattr(record, name) for name in ACCESS_FIELDS
                       if hasattr(record, name)})
         if record.exc_info:
-            entry['exception'] = self.formatException(record.exc_info)
+            entry['exception'] = _redacted(self.formatException(record.exc_info))
         return json.dumps(entry)
 
 

@@ -121,3 +121,15 @@ def test_redact_all_redacts_the_values_of_secret_query_parameters():
         assert secret not in redacted
     assert 'token=XXXXXXXX' in redacted and 'code=XXXXXXXX&state=s' in redacted
     assert 'user_uuid=u&' in redacted and 'mycode=kept' in redacted
+
+
+def test_tracebacks_show_tokens_redacted_in_both_formats():
+    try:
+        raise ValueError(f'invalid input syntax for type uuid: "{TOKEN}" in /x?code=s3cr3t')
+    except ValueError:
+        record = _record('Unexpected error', exc_info=sys.exc_info())
+    for formatter in (PlainFormatter(), JsonFormatter()):
+        record.exc_text = None
+        written = formatter.format(record)
+        assert TOKEN not in written and 's3cr3t' not in written
+        assert tokens.redact(TOKEN) in written
