@@ -96,13 +96,26 @@ def _has_acl_list(policy: Any) -> bool:
 def _read_yaml(path: Path) -> dict:
     try:
         content = yaml.safe_load(path.read_text(encoding='utf-8'))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
+    except yaml.YAMLError as e:
+        raise ConfigError(f'{path}: cannot be read: {_yaml_error(e)}') from None
+    except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f'{path}: cannot be read: {e}') from None
     if content is None:
         return {}
     if not isinstance(content, dict):
         raise ConfigError(f'{path}: must contain a mapping of keys')
     return content
+
+
+def _yaml_error(error: yaml.YAMLError) -> str:
+    """What is wrong, and where: never the line itself, as PyYAML's message quotes it (the
+    line may hold a password, a secret or a URI with credentials, and this message goes to
+    the service's log)."""
+    mark = getattr(error, 'problem_mark', None)
+    problem = getattr(error, 'problem', None) or type(error).__name__
+    if mark is None:
+        return problem
+    return f'{problem} at line {mark.line + 1}, column {mark.column + 1}'
 
 
 def _files(config_file: str | None) -> list[Path]:
