@@ -172,7 +172,9 @@ def _setup_logging(config: dict) -> None:
 
 
 def _granian_records(record: logging.LogRecord) -> bool:
-    return redact_record(record) if record.name.startswith('_granian') else True
+    # '_granian...' (its server and workers) and 'granian.access' (off in our settings; a
+    # request line, its path and query, if ever turned on).
+    return redact_record(record) if record.name.startswith(('_granian', 'granian')) else True
 
 
 def redact_record(record: logging.LogRecord) -> bool:
