@@ -2,7 +2,8 @@
 
 One run of every flow that handles a secret, served over real HTTP, with everything the
 process logs captured at DEBUG (every logger: ours, the access log, SQLAlchemy's engine and
-pool, werkzeug): the Wazo token API (login, offline login, refresh, checks, scopes check,
+pool, werkzeug; not werkzeug's request lines, which the test server mutes: the service is
+served by granian, whose lines tests/unit/test_server_logging.py checks): the Wazo token API (login, offline login, refresh, checks, scopes check,
 revocation), the OAuth 2.0 token endpoint (password, client credentials, refresh token, device
 code, authorization code with PKCE), introspection and revocation, the OpenID Connect sign-in
 page, userinfo and logout, client secret rotation, password-reset and e-mail confirmation
@@ -26,13 +27,14 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
 from tests.support.apps import running_app
-from tests.support.device_flow import Person, poll, start
+from tests.support.device_flow import Person, hidden, poll, start
 from tests.support.log_capture import (assert_no_raw_control, assert_no_secret,
                                        assert_no_secret_in, capture_all_logs)
 from tests.support.oidc import (LOGOUT_REDIRECT, REDIRECT, callback_params, register_client,
                                 submit)
 from tests.support.smtp_server import (PUBLIC_URL, deliver, link_in, mail_config,  # noqa: F401
                                        mailbox)
+from wazo_like_auth import db
 
 PASSWORD = 'Alice-' + secrets.token_hex(12)
 WRONG = 'Wrong-' + secrets.token_hex(12)
@@ -51,13 +53,19 @@ def oauth_config(mail_config, mailbox):  # noqa: F811
 
 @pytest.fixture
 def oauth_app(oauth_config, clock):
-    """The app on an engine of its own, made as the served one is (db.make_engine: the
-    harness's shared engine is not configured as the service's)."""
-    with running_app(oauth_config, None, clock=clock) as app:
-        yield app
+    """The app on an engine made as the served one's is (db.make_engine: hidden statement
+    values, no result rows), not on the harness's shared engine."""
+    engine = db.make_engine(oauth_config)
+    try:
+        with running_app(oauth_config, engine, clock=clock) as app:
+            yield app
+    finally:
+        engine.dispose()
 
 
 class Secrets(list):
+    """The secret values a run came across."""
+
     def add(self, *values: str | None) -> None:
         self.extend(value for value in values if value)
 
@@ -115,8 +123,7 @@ def wazo_token_api(api, found: Secrets) -> None:
         api.session.post(f'{api.url}/token/{token}/scopes/check', timeout=10,
                          json={'scopes': [HOSTILE]})
         api.session.get(f'{api.url}/users/me/tokens', timeout=10,
-                        headers={'X-Auth-Token': urllib.parse.unquote(token)[:40]
-                                 .replace('\r\n', ' ')})
+                        headers={'X-Auth-Token': header_safe(urllib.parse.unquote(token))})
     assert wazo_login(api, 'alice', WRONG).status_code == 401
     assert wazo_login(api, HOSTILE, WRONG).status_code == 401
     assert wazo_login(api, 'alice', PASSWORD, expiration=HOSTILE).status_code == 400
@@ -129,6 +136,12 @@ def wazo_token_api(api, found: Secrets) -> None:
     assert api.session.delete(f'{api.url}/token/{refreshed["token"]}',
                               timeout=10).status_code == 200
     api.session.delete(f'{api.url}/token/{quoted(HOSTILE)}', timeout=10)
+
+
+def header_safe(value: str) -> str:
+    """``value`` as a header can carry it: no line break (HTTP has none in a header value;
+    the escape and the quotes stay)."""
+    return value.replace('\r\n', ' ')
 
 
 def here(api, url: str) -> str:
@@ -193,7 +206,8 @@ def device_flow(api, clock, found: Secrets) -> None:
     assert refused.status_code == 401
     consent = person.sign_in(page, 'alice', PASSWORD)
     assert consent.status_code == 200, consent.text
-    found.add(*person.http.cookies.values())
+    found.add(*person.http.cookies.values(), hidden(consent.text, 'consent'),
+              hidden(consent.text, 'csrf'))
     assert person.decide(consent, 'approve').status_code == 200
     clock.advance(1)
     token = poll(api, tv, started['device_code'])
@@ -206,49 +220,62 @@ def device_flow(api, clock, found: Secrets) -> None:
 
 
 def authorization_code_flow(api, secret: str, found: Secrets) -> None:
-    """Sign-in page (a wrong password first), code exchange with PKCE, a wrong verifier and a
-    replayed or hostile code refused, userinfo, refresh, logout with id_token_hint."""
+    """Sign-in page (a wrong password first), code exchange with PKCE (a wrong verifier, a
+    hostile code and a replayed code refused), userinfo, refresh, logout with id_token_hint."""
     metadata = {name: here(api, value) if isinstance(value, str) else value for name, value
                 in requests.get(f'{api.url}/.well-known/openid-configuration',
                                 timeout=10).json().items()}
     rp = OAuth2Session('webapp', secret, redirect_uri=REDIRECT, code_challenge_method='S256',
                        scope='openid profile email offline_access')
     browser = requests.Session()
+    code, verifier = signed_in_code(rp, metadata, browser)
+    found.add(code, verifier, *browser.cookies.values())
+    for form in ({'code': code, 'code_verifier': HOSTILE},
+                 {'code': HOSTILE, 'code_verifier': verifier}):
+        refused = api.post_form('/oauth2/token', {'grant_type': 'authorization_code',
+                                                  'redirect_uri': REDIRECT, **form},
+                                auth=('webapp', secret))
+        assert refused.status_code == 400, refused.text
     verifier = generate_token(48)
     url, _ = rp.create_authorization_url(metadata['authorization_endpoint'],
-                                         code_verifier=verifier, nonce=generate_token(20))
-    page = browser.get(url, timeout=10, headers={'User-Agent': HOSTILE_AGENT})
-    refused = submit(browser, page, username=HOSTILE, password=WRONG)
-    assert refused.status_code == 401, refused.text
-    code = callback_params(submit(browser, page, username='alice', password=PASSWORD))['code']
-    found.add(verifier, code, *browser.cookies.values())
-    wrong = api.post_form('/oauth2/token', {'grant_type': 'authorization_code', 'code': code,
-                                            'redirect_uri': REDIRECT,
-                                            'code_verifier': HOSTILE},
-                          auth=('webapp', secret))
-    assert wrong.status_code == 400
-    second = generate_token(48)
-    url, _ = rp.create_authorization_url(metadata['authorization_endpoint'],
-                                         code_verifier=second)
+                                         code_verifier=verifier)
     code = callback_params(browser.get(url, timeout=10, allow_redirects=False))['code']
-    token = rp.fetch_token(metadata['token_endpoint'], code=code, code_verifier=second,
+    token = rp.fetch_token(metadata['token_endpoint'], code=code, code_verifier=verifier,
                            redirect_uri=REDIRECT)
-    found.add(second, code, token['access_token'], token['refresh_token'], token['id_token'])
+    found.add(code, verifier, token['access_token'], token['refresh_token'], token['id_token'])
     assert rp.get(metadata['userinfo_endpoint'], timeout=10).status_code == 200
     requests.get(metadata['userinfo_endpoint'], timeout=10,
-                 headers={'Authorization': f'Bearer {HOSTILE[4:]}'.replace('\r\n', ' ')})
+                 headers={'Authorization': f'Bearer {header_safe(HOSTILE)}'})
     refreshed = rp.refresh_token(metadata['token_endpoint'],
                                  refresh_token=token['refresh_token'])
     found.add(refreshed['access_token'], refreshed.get('id_token'))
     replayed = api.post_form('/oauth2/token', {'grant_type': 'authorization_code',
                                                'code': code, 'redirect_uri': REDIRECT,
-                                               'code_verifier': second},
+                                               'code_verifier': verifier},
                              auth=('webapp', secret))
     assert replayed.status_code == 400
     for hint in (HOSTILE, token['id_token'][:-4] + 'AAAA', token['id_token']):
         browser.get(metadata['end_session_endpoint'], timeout=10, allow_redirects=False,
                     params={'id_token_hint': hint, 'post_logout_redirect_uri': LOGOUT_REDIRECT,
                             'state': HOSTILE})
+
+
+def signed_in_code(rp, metadata: dict, browser: requests.Session) -> tuple[str, str]:
+    """An authorization code and its PKCE verifier, through the sign-in page: hostile
+    authorization requests refused first, then a hostile login, then alice's."""
+    for hostile in ({'state': HOSTILE, 'redirect_uri': HOSTILE}, {'client_id': HOSTILE},
+                    {'scope': HOSTILE, 'nonce': HOSTILE, 'prompt': HOSTILE}):
+        browser.get(metadata['authorization_endpoint'], timeout=10, allow_redirects=False,
+                    params={'response_type': 'code', 'client_id': 'webapp',
+                            'redirect_uri': REDIRECT, **hostile})
+    verifier = generate_token(48)
+    url, _ = rp.create_authorization_url(metadata['authorization_endpoint'],
+                                         code_verifier=verifier, nonce=generate_token(20))
+    page = browser.get(url, timeout=10, headers={'User-Agent': HOSTILE_AGENT})
+    refused = submit(browser, page, username=HOSTILE, password=WRONG)
+    assert refused.status_code == 401, refused.text
+    signed_in = submit(browser, page, username='alice', password=PASSWORD)
+    return callback_params(signed_in)['code'], verifier
 
 
 def mailed_links(api, app, mailbox, admin_token, alice, carol, found: Secrets) -> None:  # noqa: F811
@@ -277,3 +304,4 @@ def mailed_links(api, app, mailbox, admin_token, alice, carol, found: Secrets) -
         api.session.get(f'{api.url}/emails/{email}/confirm', params={'token': value},
                         timeout=10)
     assert wazo_login(api, 'carol@example.com', PASSWORD).status_code == 200
+    found.add(*api.session.cookies.values())

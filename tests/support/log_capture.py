@@ -85,18 +85,25 @@ def capture_all_logs() -> Iterator[Captured]:
             logger.setLevel(level)
 
 
+# A long secret is also looked for piece by piece: every run of this many characters from it
+# (at every fourth position), so that a truncated secret is found too. The redacted form of
+# a token keeps its last 8 characters: shorter than a piece.
+PIECE = 16
+
+
 def written_forms(secret: str) -> set[str]:
     """The ways a secret could be written in a log line: as is, upper- and lower-case,
-    without dashes, JSON-escaped, URL-encoded (as in a logged query string or form body),
-    and, for the long ones, each half alone (a truncation is still a leak; the redacted
-    form of a token keeps its last 8 characters, less than half of any secret checked
-    this way)."""
-    forms = {secret, secret.upper(), secret.lower(), secret.replace('-', ''),
+    without dashes, JSON-escaped, URL-encoded (as in a logged query string or form body);
+    for a long one, each piece of PIECE characters of those (any 19 characters in a row of
+    it contain one)."""
+    whole = {secret, secret.upper(), secret.lower(), secret.replace('-', ''),
              json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe=''),
              urllib.parse.quote_plus(secret)}
-    if len(secret) >= 20:
-        half = len(secret) // 2
-        forms |= {secret[:half], secret[half:]}
+    forms = set(whole)
+    for form in whole:
+        if len(form) >= PIECE + 4:
+            starts = [*range(0, len(form) - PIECE, 4), len(form) - PIECE]
+            forms.update(form[start:start + PIECE] for start in starts)
     return {form for form in forms if len(form) >= 6}
 
 
