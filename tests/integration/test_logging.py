@@ -80,3 +80,24 @@ def test_request_id_is_echoed_or_generated(client):
     assert echoed.headers['X-Request-Id'] == 'abc-123'
     generated = client.get('/0.1/status', headers={'X-Request-Id': 'bad id with spaces'})
     assert len(generated.headers['X-Request-Id']) == 32
+
+
+def test_an_error_after_the_answer_is_logged_with_the_path_redacted(app, client, caplog):
+    # An exception no error handler sees (raised by an after_request hook) is logged by
+    # Flask itself; its line would quote the raw path, the token in it.
+    calls = []
+
+    def failing(response):
+        calls.append(response)
+        if len(calls) == 1:  # the 500 answer made next goes through
+            raise RuntimeError('hook failed')
+        return response
+    app.after_request_funcs.setdefault(None, []).append(failing)
+    token = '3f2a9c4e-1b7d-0e5f-f6a8-9b0c1d2e3f4a'
+    caplog.set_level(logging.DEBUG)
+    answer = client.get(f'/0.1/token/{token}%0d%0aFORGED\x1b[31m')
+    assert answer.status_code == 500
+    [record] = [r for r in caplog.records if r.exc_info]
+    message = record.getMessage()
+    assert message.startswith('Unexpected error on GET /0.1/token/XXXXXXXX-XXXX-XXXX-XXXX-XXXX')
+    assert token not in message and '\r' not in message and '\x1b' not in message

@@ -81,6 +81,13 @@ def handle_error(error: BaseException) -> Response:
     return error_response(500, 'internal-error', 'Internal Server Error')
 
 
+def log_unhandled(exc_info) -> None:
+    """Log an exception no error handler saw (one raised by an after_request hook, after the
+    answer was made), in place of Flask's own line, which quotes the raw path: the token of
+    /token/{t}, and whatever a client put in it."""
+    logger.error('Unexpected error on %s %s', request.method, _logged_path(), exc_info=exc_info)
+
+
 def _body_resource() -> str | None:
     """The ``resource`` wazo-auth names in an invalid-data error of this endpoint (admin spec
     §0.4): ``emails`` for e-mail lists, else ``users``, ``tenants`` or ``groups`` by the
