@@ -62,7 +62,11 @@ class EscapingLogger(logging.LoggerAdapter):
     text fields of ``extra``, escaped (``escape``) into the record: its rendered message is
     one line with no control character, whatever a request put in a login, a user agent, a
     forwarded address, a client_id or an exception message. Numbers stay numbers (``%d``,
-    ``%.1f``); an escaped argument renders as the original would (``%s`` and ``%r``)."""
+    ``%.1f``); an escaped argument renders as the original would (``%s`` and ``%r``).
+
+    An adapter, because neither alternative covers exactly this package: a filter on the
+    ``wazo_like_auth`` logger sees only the records made by that logger itself, not by its
+    children; a record factory is process-wide (a host application's records too)."""
 
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         if not self.isEnabledFor(level):
