@@ -133,3 +133,14 @@ def test_tracebacks_show_tokens_redacted_in_both_formats():
         written = formatter.format(record)
         assert TOKEN not in written and 's3cr3t' not in written
         assert tokens.redact(TOKEN) in written
+
+
+def test_the_shipped_nginx_snippet_logs_no_request_line_of_ours():
+    # nginx writes the raw request target (a token in a check path, a link's ?token=, an
+    # ID token) in its access log, and in its error log when it cannot reach the service.
+    snippet = (Path(logs.__file__).parents[1] / 'contribs/nginx/wazo-like-auth.conf').read_text()
+    blocks = snippet.split('location ')[1:]
+    assert len(blocks) == 3
+    for block in blocks:
+        body = block[:block.index('}')]
+        assert 'access_log off;' in body and ' crit;' in body.split('error_log', 1)[1], block
