@@ -15,7 +15,7 @@ from .http import cors, request_log, routes
 from .http.api import Api
 from .http.body_limit import ChunkedBodyLimit
 from .http.check_fast_path import CheckFastPath
-from .http.errors import envelope, handle_error
+from .http.errors import envelope, handle_error, log_unhandled
 from .http.forwarded_warning import ForwardedForWarning
 from .passwords import PasswordHasher
 from .services.validation import TokenChecker
@@ -32,7 +32,7 @@ def create_app(config: dict, *, engine: Engine | None = None,
     the server sets it.
     ``clock`` is what token checks and the device flow take as "now" (tests move it).
     """
-    app = Flask('wazo_like_auth')
+    app = _Flask('wazo_like_auth')
     app.config['MAX_CONTENT_LENGTH'] = config['rest_api']['max_body_size']
     app.json.sort_keys = False
     services = build_services(config, engine=engine, hasher=hasher, clock=clock)
@@ -58,6 +58,11 @@ def create_app(config: dict, *, engine: Engine | None = None,
     app.register_error_handler(Exception, handle_error)
     _wrap(app, config, services.token_checker, observe, cors_settings.enabled)
     return app
+
+
+class _Flask(Flask):
+    def log_exception(self, exc_info) -> None:
+        log_unhandled(exc_info)  # Flask's own line quotes the raw path (a token)
 
 
 def services_of(app: Flask) -> Services:

@@ -4,13 +4,13 @@ invalid configuration)."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from . import config as configuration
 from . import logs
+from .logs import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:

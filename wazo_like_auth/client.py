@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -38,7 +37,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-logger = logging.getLogger(__name__)
+from .logs import get_logger
+
+logger = get_logger(__name__)
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, for every call this module makes
 # After a renewal failed for an outage, the current token is used this long before the next

@@ -17,8 +17,9 @@ from . import config as configuration
 from . import db, server
 from .embedded_db import EmbeddedDatabaseError, EmbeddedPostgres
 from .exceptions import ServiceError
+from .logs import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # What stops a running service (granian) also stops one still preparing its database.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -97,17 +97,26 @@ def _has_acl_list(policy: Any) -> bool:
 def _read_yaml(path: Path) -> dict:
     try:
         content = yaml.safe_load(path.read_text(encoding='utf-8'))
-    except yaml.MarkedYAMLError as e:  # its own message spans lines, quoting the text
-        mark = e.problem_mark
-        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
-        raise ConfigError(f'{path}: not valid YAML{where}: {e.problem or e.context}') from None
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
+    except yaml.YAMLError as e:
+        raise ConfigError(f'{path}: not valid YAML{_yaml_error(e)}') from None
+    except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f'{path}: cannot be read: {" ".join(str(e).split())}') from None
     if content is None:
         return {}
     if not isinstance(content, dict):
         raise ConfigError(f'{path}: must contain a mapping of keys')
     return content
+
+
+def _yaml_error(error: yaml.YAMLError) -> str:
+    """Where, and what is wrong: never the line itself, as PyYAML's message quotes it (the
+    line may hold a password, a secret or a URI with credentials, and this message goes to
+    the service's log)."""
+    mark = getattr(error, 'problem_mark', None)
+    problem = getattr(error, 'problem', None) or type(error).__name__
+    if mark is None:
+        return f': {problem}'
+    return f' at line {mark.line + 1}, column {mark.column + 1}: {problem}'
 
 
 def _files(config_file: str | None) -> list[Path]:

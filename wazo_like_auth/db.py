@@ -5,6 +5,7 @@ that a database outage turns into quick 503 answers instead of hung workers.
 """
 from __future__ import annotations
 
+import logging
 import select
 from pathlib import Path
 
@@ -78,7 +79,21 @@ def make_engine(config: dict, *, pool_size: int | None = None) -> Engine:
         },
     )
     event.listen(engine, 'checkout', _refuse_dead_connection)
+    _logger_of(engine).addFilter(_no_result_rows)
     return engine
+
+
+def _logger_of(engine: Engine) -> logging.Logger:
+    # An InstanceLogger (echo set) wraps the logging.Logger; without echo it is the Logger.
+    return getattr(engine.logger, 'logger', engine.logger)
+
+
+def _no_result_rows(record: logging.LogRecord) -> bool:
+    """Keep the engine's statements (INFO, their values hidden), drop its DEBUG records:
+    SQLAlchemy logs every result row at DEBUG, which hide_parameters does not hide, and a row
+    may hold a device user code, a password hash, an e-mail address, a key. Whoever sets the
+    ``sqlalchemy.engine`` logger to DEBUG gets the statements, never the rows."""
+    return record.levelno > logging.DEBUG
 
 
 def _refuse_dead_connection(dbapi_connection, record, proxy) -> None:

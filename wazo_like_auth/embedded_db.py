@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import importlib.util
-import logging
 import os
 import pwd
 import shutil
@@ -23,7 +22,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from .logs import get_logger
+
+logger = get_logger(__name__)
 
 
 class EmbeddedDatabaseError(RuntimeError):

@@ -1,4 +1,5 @@
-"""Logging set-up. Log lines never carry a token (only tokens.redact) nor a password.
+"""Logging set-up, and the loggers of this package. Log lines never carry a token (only
+tokens.redact) nor a password.
 
 ``log_format: plain`` (default) or ``json`` (one object per line); to stderr, or to
 ``log_filename`` when set.
@@ -6,7 +7,13 @@
 Messages hold values from requests (logins, user agents, paths, addresses): both formatters
 escape control characters in the message and the access fields (``\n`` → ``\\n``), so a
 request can never write a line that looks like another log line (log forging). In the plain
-format every line of a traceback is indented, so no traceback line reads as a log line either.
+format every line of a traceback is indented (and escaped), so no traceback line reads as a
+log line either.
+
+Every module logs through ``get_logger(__name__)``, whose records already hold their
+arguments escaped: a record is safe before any formatter sees it, whatever handler renders it
+(pytest's, or a host application's for the client library and the verifier, which run in other
+processes with handlers that are not ours).
 """
 from __future__ import annotations
 
@@ -15,7 +22,10 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .tokens import redact_all
 
 FORMAT = '%(asctime)s [%(process)d] (%(levelname)s) (%(name)s): %(message)s'
 # Fields the access log adds to its records (http/request_log.py).
@@ -40,6 +50,57 @@ def _escaped(match: re.Match) -> str:
     if char in _NAMED:
         return _NAMED[char]
     return f'\\x{ord(char):02x}' if ord(char) < 0x100 else f'\\u{ord(char):04x}'
+
+
+def get_logger(name: str) -> EscapingLogger:
+    """The logger of a module of this package: ``logging.getLogger(name)``, its records'
+    arguments escaped."""
+    return EscapingLogger(logging.getLogger(name), None)
+
+
+class EscapingLogger(logging.LoggerAdapter):
+    """Writes every argument of a message that is not a number, the message itself, and the
+    text fields of ``extra``, escaped (``escape``) into the record: its rendered message is
+    one line with no control character, whatever a request put in a login, a user agent, a
+    forwarded address, a client_id or an exception message. Numbers stay numbers (``%d``,
+    ``%.1f``); an escaped argument renders as the original would (``%s`` and ``%r``).
+
+    An adapter, because neither alternative covers exactly this package: a filter on the
+    ``wazo_like_auth`` logger sees only the records made by that logger itself, not by its
+    children; a record factory is process-wide (a host application's records too)."""
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        if len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+            args = ({key: _safe(value) for key, value in args[0].items()},)
+        else:
+            args = tuple(_safe(arg) for arg in args)
+        if kwargs.get('extra'):
+            kwargs['extra'] = {key: escape(value) if isinstance(value, str) else value
+                               for key, value in kwargs['extra'].items()}
+        # The record names the caller's module and line, not this method's.
+        kwargs['stacklevel'] = kwargs.get('stacklevel', 1) + 1
+        self.logger.log(level, escape(msg) if isinstance(msg, str) else _Escaped(msg), *args,
+                        **kwargs)
+
+
+class _Escaped:
+    """An argument rendered escaped, by ``%s`` as by ``%r``."""
+    __slots__ = ('value',)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __str__(self) -> str:
+        return escape(self.value)
+
+    def __repr__(self) -> str:
+        return escape(repr(self.value))
+
+
+def _safe(arg: Any) -> Any:
+    return arg if isinstance(arg, (int, float)) else _Escaped(arg)
 
 
 def _escaped_message(record: logging.LogRecord) -> logging.LogRecord:
@@ -70,8 +131,17 @@ class PlainFormatter(logging.Formatter):
 
 
 def _indented(text: str) -> str:
-    # A traceback quotes exception messages, which may quote request values.
-    return '\n'.join('    ' + line for line in text.splitlines())
+    # A traceback quotes exception messages, which may quote request values (a driver's
+    # error quoting what it was given): each of its lines indented, and escaped (an ANSI
+    # escape in a value would otherwise reach the terminal or viewer reading the log).
+    return '\n'.join('    ' + escape(line) for line in _redacted(text).splitlines())
+
+
+def _redacted(traceback: str) -> str:
+    # An exception message may quote a value it was given: a token where a uuid was expected
+    # (psycopg2's "invalid input syntax for type uuid"), a path or a query string. Tracebacks
+    # are rare and not for counting users, so every token-shaped part (uuids included) goes.
+    return redact_all(traceback)
 
 
 class JsonFormatter(logging.Formatter):
@@ -82,7 +152,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({name: getattr(record, name) for name in ACCESS_FIELDS
                       if hasattr(record, name)})
         if record.exc_info:
-            entry['exception'] = self.formatException(record.exc_info)
+            entry['exception'] = _redacted(self.formatException(record.exc_info))
         return json.dumps(entry)
 
 

@@ -30,10 +30,10 @@ from .composition import Services, build_services
 from .config import ConfigError, workers
 from .embedded_db import EmbeddedPostgres
 from . import tokens
-from .logs import escape, setup_logging
+from .logs import escape, get_logger, setup_logging
 from .passwords import PasswordHasher
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # A stopping worker finishes its in-flight requests within this, then is killed.
 GRACEFUL_TIMEOUT = 10
@@ -172,7 +172,9 @@ def _setup_logging(config: dict) -> None:
 
 
 def _granian_records(record: logging.LogRecord) -> bool:
-    return redact_record(record) if record.name.startswith('_granian') else True
+    # '_granian...' (its server and workers) and 'granian.access' (off in our settings; a
+    # request line, its path and query, if ever turned on).
+    return redact_record(record) if record.name.startswith(('_granian', 'granian')) else True
 
 
 def redact_record(record: logging.LogRecord) -> bool:

@@ -28,6 +28,12 @@ MAX_JWT_LENGTH = 16 * 1024 - 1
 _JWT_RE = re.compile(r'[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+')
 # A JWT in a text (a path, a request line): its header starts with '{"', base64url "eyJ".
 _JWT_FORM = re.compile(r'eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*')
+# A query parameter (or form field) that carries a secret of another shape (an authorization
+# or device code, a link token, a client secret: ``secrets.token_urlsafe``), in a logged
+# request line: its whole value is replaced.
+_SECRET_PARAM = re.compile(
+    r'(?i)(?<![A-Za-z0-9_])((?:access_|refresh_|id_)?token(?:_hint)?|code(?:_verifier)?|'
+    r'device_code|user_code|client_secret|(?:old_|new_)?password)=[^&\s"\']*')
 
 
 def _format(raw: bytes) -> str:
@@ -85,12 +91,14 @@ def redact(value: str) -> str:
 
 
 def redact_all(text: str) -> str:
-    """``text`` (a path, a request line) with every part shaped like a token redacted.
+    """``text`` (a path, a request line) with every part shaped like a token redacted, and
+    the value of every query parameter that carries a secret (``code=``, ``token=``, ...).
 
     For logs of paths that may carry a token (``/token/{t}``). A token cannot be told from
     another UUID, so user or session uuids in the same text are shortened the same way: their
     last 8 characters stay, enough to tell them apart. JWTs are redacted the same way.
     """
+    text = _SECRET_PARAM.sub(r'\1=XXXXXXXX', text)
     text = _JWT_FORM.sub(lambda m: redact(m.group()), text)
     return _TOKEN_FORM.sub(lambda m: redact(m.group()), text)
 

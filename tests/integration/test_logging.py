@@ -80,3 +80,47 @@ def test_request_id_is_echoed_or_generated(client):
     assert echoed.headers['X-Request-Id'] == 'abc-123'
     generated = client.get('/0.1/status', headers={'X-Request-Id': 'bad id with spaces'})
     assert len(generated.headers['X-Request-Id']) == 32
+
+
+def test_an_error_after_the_answer_is_logged_with_the_path_redacted(app, client, caplog):
+    # An exception no error handler sees (raised by an after_request hook) is logged by
+    # Flask itself; its line would quote the raw path, the token in it.
+    calls = []
+
+    def failing(response):
+        calls.append(response)
+        if len(calls) == 1:  # the 500 answer made next goes through
+            raise RuntimeError('hook failed')
+        return response
+    app.after_request_funcs.setdefault(None, []).append(failing)
+    token = '3f2a9c4e-1b7d-0e5f-f6a8-9b0c1d2e3f4a'
+    caplog.set_level(logging.DEBUG)
+    answer = client.get(f'/0.1/token/{token}%0d%0aFORGED\x1b[31m')
+    assert answer.status_code == 500
+    [record] = [r for r in caplog.records if r.exc_info]
+    message = record.getMessage()
+    assert message.startswith('Unexpected error on GET /0.1/token/XXXXXXXX-XXXX-XXXX-XXXX-XXXX')
+    assert token not in message and '\r' not in message and '\x1b' not in message
+
+
+def test_a_forwarded_address_is_escaped_in_every_record(make_config, db_uri, engine, make_user,
+                                                        caplog):
+    # Behind a proxy the client address is what X-Forwarded-For says: anything a client puts
+    # there reaches the access log's field and the login lines.
+    make_user('alice', PASSWORD)
+    config = make_config(db_uri=db_uri, rest_api={'num_proxies': 1})
+    proxied = create_app(config, engine=engine)
+    caplog.set_level(logging.INFO)
+    try:
+        proxied.test_client().post('/0.1/token', json={}, headers={
+            **basic('alice', 'wrong'), 'X-Forwarded-For': '10.0.0.1\x1b[31mFORGED'})
+    finally:
+        shutdown(proxied)
+    failed = [r for r in caplog.records if r.getMessage().startswith('Failed login')]
+    access = [r for r in caplog.records if r.name == 'wazo_like_auth.access']
+    assert failed and access
+    assert 'from 10.0.0.1\\x1b[31mFORGED' in failed[0].getMessage()
+    assert access[0].remote_addr == '10.0.0.1\\x1b[31mFORGED'
+    assert not any('\x1b' in r.getMessage() for r in caplog.records)
+    assert not any('\x1b' in value for r in access for value in vars(r).values()
+                   if isinstance(value, str))

@@ -315,3 +315,17 @@ def test_declared_client_may_use_https_http_and_a_native_app_scheme(make_config)
                                            (' 127.0.0.1 ', '127.0.0.1')])
 def test_listen_takes_an_ipv4_or_ipv6_address(config_dir, listen, shown):
     assert load(config_dir, main={'rest_api': {'listen': listen}})['rest_api']['listen'] == shown
+
+
+@pytest.mark.parametrize('text', ['bootstrap_user_password: S3cr3t-pw: x\n',
+                                  'token_secret: "S3cr3t-pw\n',
+                                  'db_uri: postgresql://u:S3cr3t-pw@h/d\n  bad: [x\n'])
+def test_a_malformed_file_is_named_with_its_line_never_quoted(config_dir, text):
+    # The message goes to the service's log: PyYAML's own quotes the line, secret included.
+    main = config_dir / 'config.yml'
+    main.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(main), environ={})
+    message = str(raised.value)
+    assert message.startswith(f'{main}: not valid YAML at line ')
+    assert 'S3cr3t' not in message and '\n' not in message

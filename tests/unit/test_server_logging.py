@@ -15,9 +15,12 @@ def test_granian_lines_are_redacted_and_ours_untouched(tmp_path):
     with restored():
         _setup_logging({'log_filename': str(path), 'log_format': 'plain', 'log_level': 'info'})
         logging.getLogger('_granian.serve').error('bad request /0.1/token/%s\nforged', TOKEN)
+        logging.getLogger('granian.access').info('"GET /0.1/users/password/reset/page'
+                                                 '?user_uuid=u&token=L1nkT0ken HTTP/1.1" 200')
         logging.getLogger('wazo_like_auth.test').info('kept as is: %s', 'a-b')
         for handler in logging.getLogger().handlers:
             handler.flush()
     text = path.read_text()
     assert TOKEN not in text and f'/0.1/token/{tokens.redact(TOKEN)}\\nforged' in text
-    assert 'kept as is: a-b' in text and len(text.splitlines()) == 2
+    assert 'L1nkT0ken' not in text and 'token=XXXXXXXX' in text
+    assert 'kept as is: a-b' in text and len(text.splitlines()) == 3

@@ -9,7 +9,6 @@ again, in the same order. The connection is opened on first use and dropped on a
 """
 from __future__ import annotations
 
-import logging
 import socket
 import time
 from collections.abc import Sequence
@@ -17,10 +16,11 @@ from collections.abc import Sequence
 import amqp
 from amqp.exceptions import AMQPError
 
+from ..logs import get_logger
 from .address import BrokerAddress
 from .messages import Message
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 

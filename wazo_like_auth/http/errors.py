@@ -5,7 +5,6 @@ Every 4xx/5xx body is the same envelope, including routing errors and framework 
 """
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -17,8 +16,9 @@ from werkzeug.exceptions import HTTPException
 
 from .. import tokens
 from ..exceptions import DatabaseUnavailable, InvalidData, ServiceError
+from ..logs import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _HTTP_ERROR_IDS = {
     400: 'invalid-data', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found',
@@ -79,6 +79,13 @@ def handle_error(error: BaseException) -> Response:
                               error.description or error.name, headers=headers)
     logger.exception('Unexpected error on %s %s', request.method, _logged_path())
     return error_response(500, 'internal-error', 'Internal Server Error')
+
+
+def log_unhandled(exc_info) -> None:
+    """Log an exception no error handler saw (one raised by an after_request hook, after the
+    answer was made), in place of Flask's own line, which quotes the raw path: the token of
+    /token/{t}, and whatever a client put in it."""
+    logger.error('Unexpected error on %s %s', request.method, _logged_path(), exc_info=exc_info)
 
 
 def _body_resource() -> str | None:

@@ -8,10 +8,11 @@ with ``X-Forwarded-For``; the first request carrying it makes this layer say so 
 """
 from __future__ import annotations
 
-import logging
 import threading
 
-logger = logging.getLogger(__name__)
+from ..logs import get_logger
+
+logger = get_logger(__name__)
 
 MESSAGE = ('requests carry X-Forwarded-For but rest_api.num_proxies is 0: every client is seen '
            'with the address of the proxy (%s), so the login throttles count all clients '

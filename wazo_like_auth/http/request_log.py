@@ -19,9 +19,10 @@ import time
 from flask import Flask, g, request
 
 from .. import tokens
+from ..logs import get_logger
 from .auth import request_token
 
-logger = logging.getLogger('wazo_like_auth.access')
+logger = get_logger('wazo_like_auth.access')
 
 _REQUEST_ID = re.compile(r'^[A-Za-z0-9._-]{1,128}$')
 _PREFIX = secrets.token_hex(10)

@@ -23,7 +23,6 @@ a hidden operator finds nothing.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from typing import Any
 
@@ -31,12 +30,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from ..event_models import Event
+from ..logs import get_logger
 from ..repositories import audit_trail as trail_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.audit_trail import SORT_COLUMNS, EventFilters
 from .listing import ListQuery, Page
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 __all__ = ['AuditTrail', 'EventFilters', 'EventRetention', 'REDACTED_ACTOR', 'SORT_COLUMNS']
 

@@ -1,12 +1,12 @@
 """Full-access users for first start and for `wazo-like-auth bootstrap` (admin spec §6.2)."""
 from __future__ import annotations
 
-import logging
 import uuid
 
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import InvalidData
+from ..logs import get_logger
 from ..models import Policy, User, UserPolicy
 from ..passwords import PasswordHasher
 from ..repositories import policies as policy_repo
@@ -14,7 +14,7 @@ from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 ADMIN_POLICY_SLUG = 'wazo_default_master_user_policy'
 MAX_USERNAME_LENGTH = 256  # auth_user.username, as the API's user schemas allow

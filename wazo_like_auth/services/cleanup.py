@@ -10,17 +10,17 @@ database core, leaving the rest to the requests, instead of competing with them 
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 import threading
 import time
 
 from sqlalchemy import Engine
 
+from ..logs import get_logger
 from ..repositories import locks
 from ..repositories import sessions as session_repo
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CLEANUP_LOCK_ID = 0x7761_7a70
 PAUSE_RATIO = 0.5  # pause after a full batch ÷ the time the batch took

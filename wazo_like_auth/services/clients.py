@@ -9,7 +9,6 @@ hash, so remembered checks of the old one never match again.
 """
 from __future__ import annotations
 
-import logging
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import Conflict, InvalidData, ReadOnlyClient, UnknownClient
+from ..logs import get_logger
 from ..models import Client
 from ..oauth2.clients import AUTHORIZATION_CODE, ClientCredentials, grant_types_error
 from ..oauth2.settings import default_grant_types
@@ -32,7 +32,7 @@ from ..repositories.listing import paginate
 from .listing import ListQuery, Page
 from .verified_secrets import VerifiedSecrets
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 RECONCILE_LOCK = 0x7761_7a6f_636c_6e74  # arbitrary, fixed: "wazoclnt"
 

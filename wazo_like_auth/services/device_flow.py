@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import secrets
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 from .. import tokens
 from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
+from ..logs import get_logger
 from ..models import Client, DeviceCode, User
 from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
                              new_user_code, normalize_user_code)
@@ -36,7 +36,7 @@ from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .tokens import LoginRequest, TokenService
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class VerificationFailed(Exception):

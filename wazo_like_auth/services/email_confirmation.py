@@ -10,7 +10,6 @@ service) or receives a password reset; confirming voids the address's other link
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import mail_tokens
 from ..exceptions import Conflict, MailUnavailable, UnknownEmail, UnknownUser
+from ..logs import get_logger
 from ..mail_settings import MailSettings
 from ..models import Email, User
 from ..repositories import mail as mail_repo
@@ -28,7 +28,7 @@ from .authorization import Authorizer
 from .grants import Grants, ensure_may_become
 from .mail_budget import MailRequestBudget
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 PURPOSE = 'email_confirmation'
 

@@ -24,7 +24,6 @@ Guarantees, and why they hold:
 """
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 
@@ -33,9 +32,10 @@ from sqlalchemy import Connection, Engine
 from ..bus.amqp import BrokerUnavailable, BusConnection
 from ..bus.messages import Event, Message, Unsendable, encode
 from ..bus.settings import BusSettings
+from ..logs import get_logger
 from ..repositories import event_outbox, locks
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 PUBLISHER_LOCK_ID = 0x7761_6576  # arbitrary, fixed: "waev"
 BATCH = 200

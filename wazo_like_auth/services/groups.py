@@ -7,7 +7,6 @@ their name and members, but their policies can change.
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
 from ..exceptions import Conflict, ForbiddenGroup, MismatchingTenant, UnknownGroup, UnknownUser
+from ..logs import get_logger
 from ..models import Group
 from ..repositories import groups as group_repo
 from ..repositories import policies as policy_repo
@@ -27,7 +27,7 @@ from . import policies, user_views
 from .grants import Grants
 from .listing import ListQuery, Page
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SORT_COLUMNS = ('name', 'uuid', 'slug')
 FILTERS = ('uuid', 'name', 'slug', 'user_uuid', 'read_only', 'policy_uuid', 'policy_slug')

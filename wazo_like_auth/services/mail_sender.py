@@ -21,7 +21,6 @@ Log lines name the mail kind, row id and user uuid, never an address or a token.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 import urllib.parse
 import uuid
@@ -32,13 +31,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import mail_tokens
+from ..logs import get_logger
 from ..mail.messages import BadRecipient, MailComposer, clean_header_text
 from ..mail.smtp import PermanentFailure, SmtpConnection, TemporaryFailure
 from ..mail_settings import MailSettings
 from ..repositories import locks
 from ..repositories import mail as mail_repo
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 MAIL_LOCK_ID = 0x7761_6d6c  # arbitrary, fixed: "waml"
 BATCH = 20

@@ -11,7 +11,6 @@ RFC 9068 JWTs from every grant, still rows of ours (services/access_tokens.py).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
 from ..clock import Clock, utc_now
+from ..logs import get_logger
 from ..models import Client
 from ..oauth2.clients import scope_string
 from ..oidc.authorize import SCOPES as OPENID_SCOPES
@@ -36,7 +36,7 @@ from .refresh_tokens import RefreshTokenService
 from .throttle import CheckGuard
 from .tokens import IssuedToken, LoginRequest, OpenIdRequest, TokenService
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 OFFLINE_ACCESS = 'offline_access'
 OAUTH2_TOKEN = 'oauth2_token'  # the endpoint the login trail names

@@ -2,13 +2,13 @@
 registrations as seen from a realm, and the consents users gave to clients."""
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import UnknownClient, UnknownRealm
+from ..logs import get_logger
 from ..models import Client, User
 from ..oauth2.clients import safe_redirect_uri
 from ..oidc.authorize import Registration, missing_consent
@@ -17,7 +17,7 @@ from ..repositories import clients as client_repo
 from ..repositories import oidc as oidc_repo
 from ..repositories import tenants as tenant_repo
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import secrets
 import urllib.parse
 import uuid
@@ -21,6 +20,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
+from ..logs import get_logger
 from ..models import RefreshToken, Session, User
 from ..oauth2.errors import InvalidGrant, OAuth2Error
 from ..oidc import pkce
@@ -39,7 +39,7 @@ from .refresh_tokens import RefreshTokenService, governs
 from ..clock import utc_now
 from .tokens import LoginRequest, TokenService
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CODE_LIFETIME = dt.timedelta(seconds=60)
 

@@ -3,7 +3,6 @@ the newest signing key; the check of an ``id_token_hint`` at logout."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
+from ..logs import get_logger
 from ..oidc import id_token
 from ..oidc.realms import Realm
 from ..repositories import oidc as oidc_repo
@@ -21,7 +21,7 @@ from .oauth_tokens import Grant, OAuthTokenService
 from ..clock import utc_now
 from .signing_keys import ActiveKey, SigningKeyService
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import AuthenticationFailed, TooManyAttempts
+from ..logs import get_logger
 from ..models import Session, User
 from ..oidc.realms import Realm
 from ..oidc_models import Signin
@@ -38,7 +38,7 @@ from .login_trail import WRONG_TENANT, LoginAttempt, plausible_login
 from .refresh_tokens import governs
 from .throttle import LoginThrottle
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Sign-ins and codes are forgotten this long after they expire: a used code's replay still
 # revokes what it gave (RFC 6749 §4.1.2) meanwhile, and no live code (60 s) or exchange in

@@ -22,7 +22,6 @@ working: a request changes nothing about the account.
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import mail_tokens
 from ..exceptions import Unauthorized, UnknownUser
+from ..logs import get_logger
 from ..mail_settings import MailSettings
 from ..models import Email, User
 from ..passwords import PasswordHasher
@@ -41,7 +41,7 @@ from .authorization import Authorizer
 from .grants import Grants, ensure_may_become
 from .mail_budget import MailRequestBudget
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 PURPOSE = 'password_reset'
 REQUEST_KIND = 'password_reset_request'

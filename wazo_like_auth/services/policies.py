@@ -8,7 +8,6 @@ Every change that gives or takes access goes through the caller's ``Grants`` (§
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
 from ..exceptions import Conflict, ForbiddenPolicy, ServiceError, UnknownPolicy, UnknownUser
+from ..logs import get_logger
 from ..models import Policy
 from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
@@ -26,7 +26,7 @@ from ..repositories.listing import paginate
 from .grants import Grants
 from .listing import ListQuery, Page
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SORT_COLUMNS = ('name', 'slug', 'description', 'uuid')
 FILTERS = ('uuid', 'name', 'slug', 'user_uuid', 'group_uuid', 'tenant_uuid', 'read_only')

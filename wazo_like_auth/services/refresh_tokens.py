@@ -10,7 +10,6 @@ its row under the current secret.
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -20,6 +19,7 @@ from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
 from ..exceptions import RefreshTokenConflict, UnknownRefreshToken
+from ..logs import get_logger
 from ..models import User
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories.refresh_tokens import ExchangeReads
@@ -28,7 +28,7 @@ from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
 from .listing import ListQuery, Page
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ A temporary SMTP failure only delays the mail (outbox retries).
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..exceptions import Conflict, MailUnavailable
+from ..logs import get_logger
 from ..mail_settings import MailSettings
 from ..models import Tenant, User
 from ..passwords import PasswordHasher
@@ -32,7 +32,7 @@ from .mail_budget import MailRequestBudget
 from .tenants import derived_slug
 from .user_views import user_view
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 

@@ -1,17 +1,17 @@
 """Session listing and revocation (wazo-token-api §3.4, with the D5 fix)."""
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
+from ..logs import get_logger
 from ..repositories import sessions as session_repo
 from ..repositories.listing import paginate
 from .listing import ListQuery, Page
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 class SessionService:
     def __init__(self, *, sessions: sessionmaker):

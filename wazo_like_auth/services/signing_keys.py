@@ -19,7 +19,6 @@ effect on every node at its commit or at the time it sets:
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,12 +28,13 @@ from sqlalchemy.orm import sessionmaker
 
 from ..clock import utc_now
 from ..exceptions import UnknownSigningKey
+from ..logs import get_logger
 from ..oidc import keys
 from ..oidc_models import SigningKey
 from ..repositories import signing_keys as key_repo
 from ..repositories import tokens as token_repo
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SKEW = dt.timedelta(seconds=60)
 PREPUBLISH = dt.timedelta(seconds=keys.CERTS_MAX_AGE)

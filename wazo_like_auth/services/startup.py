@@ -14,7 +14,6 @@ and the second finds nothing left to do.
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -22,13 +21,14 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
+from ..logs import get_logger
 from ..models import Policy, Tenant
 from ..repositories import groups as group_repo
 from ..repositories import locks
 from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 STARTUP_LOCK = 0x7761_7a6f_7374_7274  # arbitrary, fixed: "wazostrt"
 DEFAULT_DESCRIPTION = 'Automatically created'

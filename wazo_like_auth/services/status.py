@@ -1,14 +1,14 @@
 """Health of the service's components."""
 from __future__ import annotations
 
-import logging
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..logs import get_logger
 from ..repositories import locks
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class StatusService:

@@ -6,7 +6,6 @@ nothing about other trees.
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..exceptions import (Conflict, DeletingOwnTenant, InvalidData, TenantHasChildren,
                           TenantIdentityConflict, TopTenantConflict, UnknownTenant, UnknownUser)
 from .. import slugs
+from ..logs import get_logger
 from ..models import Tenant
 from ..repositories import policies as policy_repo
 from ..repositories import sessions as session_repo
@@ -25,7 +25,7 @@ from ..repositories.listing import paginate
 from .grants import Grants
 from .listing import ListQuery, Page
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Without identity providers (LDAP, SAML: spec D7) only the native method exists.
 TENANT_AUTHENTICATION_METHODS = ('native',)

@@ -8,7 +8,6 @@ deleted meanwhile gets no token.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -21,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from .. import tokens
 from ..clock import Clock, utc_now
 from ..exceptions import AuthenticationFailed, TooManyAttempts, TooManySessions
+from ..logs import get_logger
 from ..models import User
 from ..passwords import PasswordHasher
 from ..repositories import refresh_tokens as refresh_repo
@@ -37,7 +37,7 @@ from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
 from .views import token_view
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ both, in every tenant (§1.2); every write that adds a login holds the login loc
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..exceptions import (AuthenticationFailed, Conflict, InvalidData, Unauthorized,
                           UnknownTenant, UnknownUser)
+from ..logs import get_logger
 from ..models import User
 from ..passwords import PasswordHasher
 from ..repositories import mail as mail_repo
@@ -35,7 +35,7 @@ from .password_reset import PURPOSE as RESET_PURPOSE
 from .throttle import LoginThrottle
 from .user_views import email_view, user_view
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Without identity providers (LDAP, SAML: spec D7): a user's own password, or the tenant's
 # default method (which is native).

@@ -16,15 +16,15 @@ record is bounded: when it overflows, reads older than what it forgets are refus
 """
 from __future__ import annotations
 
-import logging
 import select
 import threading
 from collections import OrderedDict
 from typing import Any
 
+from ..logs import get_logger
 from ..repositories import revocations
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 LISTENER_NAME = 'wazo-like-auth-listener'
 # Payloads starting with this are markers of one process's transaction, not revocations.

@@ -15,16 +15,16 @@ Contract of ``KeyStore.find(kid)``:
 """
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
 
+from ..logs import get_logger
 from . import jose
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_MAX_AGE = 300.0
 MAX_MAX_AGE = 86400.0

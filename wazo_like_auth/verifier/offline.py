@@ -45,7 +45,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import math
 import time
 from typing import Any, Callable
@@ -53,6 +52,7 @@ from typing import Any, Callable
 import requests
 
 from ..acl import AccessCheck, AccessCheckCache
+from ..logs import get_logger
 from . import jose
 from .guard import DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, Guard, forbidden, unauthorized, unreachable
 from .jwks import KeyStore, KeysUnavailable, PublicKey
@@ -60,7 +60,7 @@ from .ended_sessions import EndedSessions
 from .push import PushRevocation, SessionEndings
 from .revocations import RevocationFeed
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 ACCESS_TOKEN_TYPES = ('at+jwt', 'application/at+jwt')  # RFC 9068 §2.1
 _MAX_HEADER = 1024  # base64 characters: ours are about 150

@@ -38,18 +38,18 @@ push, up to ``push_cache_ttl``.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from typing import Any, Callable, NamedTuple
 from urllib.parse import quote
 
 import requests
 
+from ..logs import get_logger
 from .cache import PositiveCache
 from .guard import DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, Guard, forbidden, unauthorized, unreachable
 from .push import PushRevocation, SessionEndings
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class _Answer(NamedTuple):

@@ -31,7 +31,6 @@ Contract of the subscription (``SessionEndings``):
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import threading
@@ -41,9 +40,10 @@ from types import ModuleType
 from typing import Any, Callable
 
 from ..bus.address import BrokerAddress
+from ..logs import get_logger
 from .background import ProcessThread
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 EVENT = 'auth_session_deleted'
 ROUTING_KEY = 'auth.sessions.*.deleted'

@@ -29,15 +29,15 @@ known.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from typing import Any, Callable
 
 import requests
 
+from ..logs import get_logger
 from .background import ProcessThread
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 PATH = '/tokens/revoked'
 
