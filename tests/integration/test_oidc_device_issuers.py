@@ -124,8 +124,8 @@ def test_another_realms_page_does_not_find_the_code(api, admin_token, admin, mak
     assert Person().open(beta_page).status_code == 200  # the page itself is there
     unknown_realm = Person().open(_page_of(started['verification_uri_complete'],
                                            f'{api.base}/realms/nowhere'))
-    assert unknown_realm.status_code == 404 and 'text/html' in unknown_realm.headers[
-        'Content-Type']
+    assert unknown_realm.status_code == 404 and 'There is no page at this address' in \
+        unknown_realm.text and 'text/html' in unknown_realm.headers['Content-Type']
 
     _approve(started['verification_uri_complete'])  # still pending at its own realm
     token = _poll(f'{api.base}/realms/acme/protocol/openid-connect/token',

@@ -71,6 +71,9 @@ def readable_errors(view: Callable[..., Response]) -> Callable[..., Response]:
             return render('result.html', 503, title='Temporarily unavailable', ok=False,
                           message='This page cannot be shown right now. Please try again in '
                                   'a few minutes.')
+        if status == 404:  # e.g. the device page of a realm that does not exist
+            return render('result.html', 404, title='Page not found', ok=False,
+                          message='There is no page at this address. Please check the link.')
         return render('result.html', status, title='Something went wrong', ok=False,
                       message='This page cannot be shown. Please try again later.')
     return page_view
