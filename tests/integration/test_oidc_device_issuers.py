@@ -154,8 +154,9 @@ def test_a_consent_is_decided_on_its_own_realms_page_only(api, admin_token, make
 
 
 def test_the_migration_adds_the_issuer_and_goes_back(postgres):
-    """0013 on a database of its own: downgrade drops the column, upgrade brings it back and
-    forgets the authorizations whose issuer is unknown."""
+    """The device-code issuer migration (the newest) on a database of its own: downgrade
+    drops the column, upgrade brings it back and forgets the authorizations whose issuer is
+    unknown."""
     name = f'mig_{uuid.uuid4().hex[:12]}'
     admin = create_engine(db.url(postgres.url()), isolation_level='AUTOCOMMIT')
     with admin.connect() as conn:
@@ -174,7 +175,7 @@ def test_the_migration_adds_the_issuer_and_goes_back(postgres):
     try:
         db.upgrade(fresh)
         assert 'issuer' in columns()
-        migrate(command.downgrade, '0012')
+        migrate(command.downgrade, '-1')  # this migration is the newest
         assert 'issuer' not in columns()
         with fresh.begin() as conn:
             conn.execute(text(
