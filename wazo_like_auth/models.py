@@ -286,6 +286,9 @@ class DeviceCode(Base):
     last_polled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = created_at_column()
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The issuer it was requested at (migration 0015): only that issuer's verification page
+    # and token endpoint know it.
+    issuer: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class LoginFailure(Base):

@@ -124,3 +124,56 @@ def test_expired_code_is_refused_in_the_browser(server, browser, own_engine, scr
     wait_for(browser, 'unknown or has expired')
     browser.save_screenshot(str(screenshots / 'expired.png'))
     assert poll_error(server, started['device_code']) == 'expired_token'
+
+
+def test_a_realms_code_is_unknown_on_another_issuers_page(server, browser, own_engine,
+                                                          screenshots):
+    """A code requested at a realm (its own verification page, /realms/{slug}/device): the
+    global issuer's page reads it as a mistyped code; the realm's page connects the device,
+    whose token answers only at the realm's token endpoint and names the realm."""
+    from selenium.webdriver.common.by import By
+    api = f'{server.url}/api/auth/0.1'
+    make_top_user(own_engine, 'device-admin', 'adminpass', ['#'])
+    admin = requests.Session()
+    admin.headers['X-Auth-Token'] = admin.post(f'{api}/token', json={}, timeout=10,
+                                               auth=('device-admin', 'adminpass'),
+                                               ).json()['data']['token']
+    den = admin.post(f'{api}/tenants', json={'name': 'Den', 'slug': 'den'},
+                     timeout=10).json()['uuid']
+    for path, body in (('/users', {'username': 'dora', 'password': 'd0rapass'}),
+                       ('/clients', {'client_id': 'den-tv', 'name': 'Den TV', 'public': True,
+                                     'grant_types': [DEVICE], 'access_token_format': 'jwt'})):
+        admin.post(f'{api}{path}', json=body, timeout=10,
+                   headers={'Wazo-Tenant': den}).raise_for_status()
+    realm = f'{server.url}/realms/den'
+    started = requests.post(f'{realm}/protocol/openid-connect/auth/device',
+                            data={'client_id': 'den-tv'}, timeout=10).json()
+    assert started['verification_uri'] == f'{realm}/device'
+
+    browser.get(f'{api}/device?user_code={started["user_code"]}')
+    for field, value in (('username', 'dora'), ('password', 'd0rapass')):
+        browser.find_element(By.ID, field).send_keys(value)
+    browser.find_element(By.ID, 'continue').click()
+    wait_for(browser, 'unknown or has expired')
+    browser.save_screenshot(str(screenshots / 'realm-code-on-global-page.png'))
+
+    browser.get(started['verification_uri_complete'])
+    for field, value in (('username', 'dora'), ('password', 'd0rapass')):
+        browser.find_element(By.ID, field).send_keys(value)
+    browser.find_element(By.ID, 'continue').click()
+    assert 'Den TV' in wait_for(browser, 'Allow access?')
+    browser.find_element(By.ID, 'approve').click()
+    wait_for(browser, 'Device connected')
+
+    tv = OAuth2Session('den-tv', token_endpoint_auth_method='none')
+    with pytest.raises(OAuthError) as elsewhere:
+        tv.fetch_token(f'{api}/oauth2/token', grant_type=DEVICE,
+                       device_code=started['device_code'])
+    assert elsewhere.value.error == 'invalid_grant'
+    token = tv.fetch_token(f'{realm}/protocol/openid-connect/token', grant_type=DEVICE,
+                           device_code=started['device_code'])
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+    keys = KeySet.import_key_set(requests.get(f'{realm}/protocol/openid-connect/certs',
+                                              timeout=10).json())
+    assert jwt.decode(token['access_token'], keys).claims['iss'] == realm

@@ -82,7 +82,7 @@ def test_the_page_sets_the_security_headers(client, link):
     assert page.headers['X-Content-Type-Options'] == 'nosniff'
     cookie = page.headers['Set-Cookie']
     assert cookie.startswith('wazo_like_auth_reset_csrf=')
-    assert 'HttpOnly' in cookie and 'SameSite=Strict' in cookie
+    assert 'HttpOnly' in cookie and 'SameSite=Lax' in cookie
     invalid = client.get(PAGE, query_string={'user_uuid': str(uuid.uuid4()), 'token': 'x'})
     assert invalid.headers['Referrer-Policy'] == 'no-referrer'
     assert invalid.headers['Cache-Control'] == 'no-store'

@@ -169,4 +169,4 @@ def test_page_is_safe_and_readable_on_a_phone(api, tv):
     assert "frame-ancestors 'none'" in page.headers['Content-Security-Policy']
     assert page.headers['Referrer-Policy'] == 'no-referrer'
     cookie = page.headers['Set-Cookie']
-    assert 'HttpOnly' in cookie and 'SameSite=Strict' in cookie
+    assert 'HttpOnly' in cookie and 'SameSite=Lax' in cookie

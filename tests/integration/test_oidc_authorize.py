@@ -329,7 +329,7 @@ def test_sign_in_cookie_is_secure_under_tls(oauth_app, webapp, alice, realm):
     page = client.get(auth_url(https + '/realms/acme'), base_url=https)
     form = forms_of(page.get_data(as_text=True))[0]
     csrf_cookie = page.headers.getlist('Set-Cookie')[0]
-    assert 'Secure' in csrf_cookie and 'SameSite=Strict' in csrf_cookie
+    assert 'Secure' in csrf_cookie and 'SameSite=Lax' in csrf_cookie
     answer = client.post(form['action'], base_url=https, data={
         **form['fields'], 'username': 'alice', 'password': 's3cret'})
     assert answer.status_code == 302

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from tests.support.device_flow import Person
 from tests.support.oidc import (LOGOUT_REDIRECT, REDIRECT, callback_params,  # noqa: F401
                                             realm, register_client, submit)
 from wazo_like_auth.app import services_of
@@ -251,7 +252,7 @@ def test_logout_reaches_the_cache_of_every_node(api, admin_token, make_user, rea
 
 
 def test_refresh_and_device_grants_of_a_realm_refuse_users_of_other_tenants(
-        api, admin_token, make_user, realm, oauth_app):
+        api, admin_token, make_user, realm):
     # A sub-tenant's user: the client of the realm's tenant serves it at /oauth2/token (its
     # tenant tree), but the realm accepts its own tenant's users only.
     east = api.admin('POST', '/tenants', admin_token, headers={'Wazo-Tenant': realm['uuid']},
@@ -275,9 +276,10 @@ def test_refresh_and_device_grants_of_a_realm_refuse_users_of_other_tenants(
 
     started = requests.post(f'{api.base}/realms/acme/protocol/openid-connect/auth/device',
                             data={'client_id': 'tv'}, timeout=10).json()
-    devices = services_of(oauth_app).device_flow
-    consent = devices.sign_in('198.51.100.7', started['user_code'], 'bob', 'b0bpass')
-    devices.decide(consent.nonce, approve=True)
+    assert started['verification_uri'] == f'{api.base}/realms/acme/device'
+    person = Person()  # the realm's page takes any account the client serves (its tree)
+    consent = person.sign_in(started['verification_uri_complete'], 'bob', 'b0bpass')
+    assert person.decide(consent, 'approve').status_code == 200
     polled = requests.post(realm_token, timeout=10, data={
         'grant_type': 'urn:ietf:params:oauth:grant-type:device_code', 'client_id': 'tv',
         'device_code': started['device_code']})

@@ -20,7 +20,8 @@ from wazo_like_auth.http import openapi
 EXAMPLES = int(os.environ.get('FUZZ_EXAMPLES', '5'))
 HTML_PAGES = ('/device', '/device/decision', '/oauth2/authorize', '/oauth2/authorize/signin',
               '/oauth2/authorize/consent', '/oauth2/logout', '/oauth2/logout/confirm',
-              '/users/password/reset/page')
+              '/users/password/reset/page', '/realms/{slug}/device',
+              '/realms/{slug}/device/decision')
 REALM_PROTOCOL = '/realms/{slug}/protocol/openid-connect/'
 REALM_PAGES = ('auth', 'auth/signin', 'auth/consent', 'logout', 'logout/confirm')
 HTML_GETS = ('/emails/{email_uuid}/confirm',)  # the page of a mailed confirmation link

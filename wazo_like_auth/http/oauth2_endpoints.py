@@ -15,7 +15,6 @@ from flask import request
 from flask_restful import Resource
 
 from ..exceptions import ServiceError
-from ..oauth2 import discovery
 from ..oauth2.errors import InvalidGrant, InvalidRequest, OAuth2Error, TemporarilyUnavailable
 from ..services import actors
 from ..services.oauth_tokens import Origin
@@ -130,6 +129,5 @@ class OAuthDeviceAuthorization(Resource):
 
     @oauth_answers
     def post(self):
-        uri = discovery.verification_uri(issuer(self._public_url))
         return self._endpoint.handle(oauth_form(), request.headers.get('Authorization'),
-                                     uri), 200
+                                     issuer(self._public_url)), 200

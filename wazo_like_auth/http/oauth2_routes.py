@@ -39,11 +39,13 @@ def register(api: Api, services: Services) -> None:
     api.route(oc.ClientItem, '/clients/<uuid:client_uuid>', **protected)
     api.route(oc.ClientSecret, '/clients/<uuid:client_uuid>/secret', **protected)
 
-    pages = DevicePages(devices=services.device_flow, csrf_key=services.oauth2.csrf_key)
-    for prefix in PREFIXES:
-        api.app.add_url_rule(f'{prefix}/device', f'device_page{prefix}', pages.show,
+    pages = DevicePages(devices=services.device_flow, csrf_key=services.oauth2.csrf_key,
+                        oidc_clients=services.oidc.clients, public_url=public_url)
+    # The global issuer's page under the API prefixes, each realm's at {issuer}/device.
+    for prefix, name in [*((p, p) for p in PREFIXES), ('/realms/<slug>', '_realm')]:
+        api.app.add_url_rule(f'{prefix}/device', f'device_page{name}', pages.show,
                              methods=['GET'])
-        api.app.add_url_rule(f'{prefix}/device', f'device_sign_in{prefix}', pages.sign_in,
+        api.app.add_url_rule(f'{prefix}/device', f'device_sign_in{name}', pages.sign_in,
                              methods=['POST'])
-        api.app.add_url_rule(f'{prefix}/device/decision', f'device_decision{prefix}',
+        api.app.add_url_rule(f'{prefix}/device/decision', f'device_decision{name}',
                              pages.decide, methods=['POST'])

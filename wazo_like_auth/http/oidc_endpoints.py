@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import request
 from flask_restful import Resource
 
-from ..oauth2 import discovery as oauth2_discovery
 from ..oauth2.errors import InvalidToken, MissingToken
 from ..oidc import discovery, keys
 from ..oidc.realms import Realm, public_base
@@ -136,9 +135,11 @@ class RealmDeviceAuthorization(_RealmResource):
     cross_origin = True  # http/cors.py
 
     def post(self, slug: str):
-        return self._answer(self._kwargs['endpoints'].device_authorization(self.realm(slug)))
+        realm = self.realm(slug)
+        return self._answer(self._kwargs['endpoints'].device_authorization(realm), realm.issuer)
 
     @oauth_answers
-    def _answer(self, endpoint):
-        uri = oauth2_discovery.verification_uri(issuer(self._public_url))
-        return endpoint.handle(oauth_form(), request.headers.get('Authorization'), uri), 200
+    def _answer(self, endpoint, issuer_url: str):
+        # The realm's own verification page ({issuer}/device): the code is of this realm.
+        return endpoint.handle(oauth_form(), request.headers.get('Authorization'),
+                               issuer_url), 200

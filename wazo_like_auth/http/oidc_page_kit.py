@@ -1,10 +1,11 @@
 """What every OpenID Connect page shares: rendering (autoescaped templates beside the device
 page's), security headers, CSRF tokens bound to the browser, and the sign-in cookie.
 
-CSRF: as on the device page, a random nonce lives in an HttpOnly, SameSite=Strict cookie and
-each form carries HMAC(key, form name + nonce). The sign-in cookie is SameSite=Lax (it must
-come along when a relying party sends the browser here), HttpOnly, Secure under TLS, and
-scoped to the issuer's path.
+CSRF: as on the device page (``pages.CsrfGuard``), a random nonce lives in an HttpOnly,
+SameSite=Lax cookie scoped to the issuer's path, and each form carries HMAC(key, form name +
+nonce); the nonce is kept once set, so sign-in and consent pages open in several tabs all
+post. The sign-in cookie is SameSite=Lax too (it must come along when a relying party sends
+the browser here), HttpOnly, Secure under TLS, and scoped to the issuer's path.
 
 The CSP allows forms to post only here, and (because browsers apply form-action to the
 redirect that follows a form) to the origin of the client's registered redirect URI.

@@ -5,10 +5,11 @@ Every page is sent with a strict CSP (no script, no remote resource, ``form-acti
 this server or nothing), is never framed (clickjacking), never cached (it may show a secret or
 a result meant for one person) and sends no Referer (links carry codes and tokens in their URL).
 
-CSRF (``CsrfGuard``): the first page sets a random nonce in an HttpOnly, SameSite=Strict
+CSRF (``CsrfGuard``): the first page sets a random nonce in an HttpOnly, SameSite=Lax
 cookie; each form carries HMAC(key, form name + nonce). A POST is accepted only when the two
 agree: another site can neither read the cookie nor compute the HMAC. Each page family has its
-own key (derived from the server secret with its own label) and its own cookie.
+own key (derived from the server secret with its own label) and its own cookie. One nonce
+serves every tab of the browser (see ``CsrfGuard``).
 
 Errors (``readable_errors``): a page view that fails (database down, a bug) answers a readable
 page with the status ``errors.handle_error`` chooses (and logs), never the JSON envelope.
@@ -70,13 +71,34 @@ def readable_errors(view: Callable[..., Response]) -> Callable[..., Response]:
             return render('result.html', 503, title='Temporarily unavailable', ok=False,
                           message='This page cannot be shown right now. Please try again in '
                                   'a few minutes.')
+        if status == 404:  # e.g. the device page of a realm that does not exist
+            return render('result.html', 404, title='Page not found', ok=False,
+                          message='There is no page at this address. Please check the link.')
         return render('result.html', status, title='Something went wrong', ok=False,
                       message='This page cannot be shown. Please try again later.')
     return page_view
 
 
 class CsrfGuard:
-    """Form tokens bound to the browser by a cookie (see the module doc)."""
+    """Form tokens bound to the browser by a cookie (see the module doc).
+
+    One nonce per browser, kept once set: every page reuses the nonce the browser sends and
+    sets the cookie only when it sends none, so a second tab's page carries tokens of the same
+    nonce and the first tab's form still posts. That needs the cookie to come with the
+    navigations that open these pages, and they mostly come from another site (a relying
+    party's redirect to the sign-in page, a link to the device page or the reset page in a
+    mail or chat client): hence SameSite=Lax. With Strict, the browser held the cookie back on
+    such a navigation, the page made a new nonce, its cookie replaced the first tab's, and the
+    first tab's form was refused as expired.
+
+    Lax is no weaker here. What Strict adds over Lax is withholding the cookie from
+    cross-site top-level GETs, and a GET of these pages changes nothing and its page cannot
+    be read by another site (no CORS, never framed). A cross-site POST, the only request the
+    guard checks, carries no Lax cookie (the attribute is explicit, so Chromium's two-minute
+    "Lax allowing unsafe" exception for cookies without one does not apply), and a token is
+    worthless without the nonce it was made from: a forged POST, with no cookie or with
+    another browser's, is refused.
+    """
 
     def __init__(self, *, key: bytes, cookie: str):
         self._key = key
@@ -101,6 +123,6 @@ class CsrfGuard:
         """Set the cookie holding ``nonce`` (for ``path``) unless the browser already sent
         it."""
         if request.cookies.get(self.cookie) != nonce:
-            response.set_cookie(self.cookie, nonce, httponly=True, samesite='Strict',
+            response.set_cookie(self.cookie, nonce, httponly=True, samesite='Lax',
                                 secure=request.is_secure, path=path)
         return response

@@ -2,6 +2,7 @@
 Keycloak clients expect), and the global issuer of /api/auth/0.1. Pure."""
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 
@@ -36,6 +37,15 @@ def public_base(public_url: str | None, host_url: str) -> str:
         if public_url.endswith(prefix):
             return public_url[:-len(prefix)]
     return public_url
+
+
+def same_issuer(issuer: str | None, other: str | None) -> bool:
+    """Whether two issuer URLs name the same issuer: compared by path (``/realms/acme``,
+    ``/api/auth/0.1``), not host: without ``public_url`` the issuer follows each request's
+    Host, and a client may reach the token endpoint by another name than the browser did."""
+    def path(url: str | None) -> str:
+        return urllib.parse.urlsplit(url or '').path.rstrip('/')
+    return path(issuer) == path(other)
 
 
 def realm_issuer(base: str, slug: str) -> str:

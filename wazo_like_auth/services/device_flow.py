@@ -5,6 +5,12 @@ in on the verification page (password checked with no database connection held, 
 are); signing in stores the SHA-256 of a one-time consent value on the authorization, and only
 a form carrying that value can approve or deny. Failed user codes and failed sign-ins count
 against the client address in PostgreSQL (shared by every node, RFC 8628 §5.1).
+
+An authorization belongs to the issuer it was requested at (a realm, or the global issuer of
+/api/auth/0.1), as an authorization code does: only that issuer's verification page finds its
+user code (elsewhere it is an unknown code, counted as a failure), only its token endpoint
+redeems the device code (elsewhere ``invalid_grant``, leaving it usable at its own), and its
+ID token names that issuer. Issuers are compared by path (``oidc.realms.same_issuer``).
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
                              new_user_code, normalize_user_code)
 from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant,
                              OAuth2Error, SlowDown, TemporarilyUnavailable)
+from ..oidc.realms import same_issuer
 from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
 from ..repositories import device_codes as device_repo
@@ -77,14 +84,15 @@ class DeviceFlow:
         self._settings = settings
         self._clock = clock
 
-    def start(self, client: AuthenticatedClient, scope: list[str],
+    def start(self, client: AuthenticatedClient, scope: list[str], issuer: str,
               verification_uri: str) -> dict:
-        """RFC 8628 §3.2: a new device code and user code for ``client``."""
+        """RFC 8628 §3.2: a new device code and user code for ``client``, requested at
+        ``issuer`` (the one place it can be approved and redeemed)."""
         device_code = secrets.token_urlsafe(32)
         now = self._clock()
         with self._sessions.begin() as db:
             device_repo.purge_expired(db, now - dt.timedelta(seconds=self._settings.lifetime))
-            user_code = self._insert(db, client, device_code, scope, now)
+            user_code = self._insert(db, client, device_code, scope, issuer, now)
         shown = display_user_code(user_code)
         logger.info('client %s started a device authorization', client.client_id)
         return {'device_code': device_code, 'user_code': shown,
@@ -92,12 +100,13 @@ class DeviceFlow:
                 'verification_uri_complete': f'{verification_uri}?user_code={shown}',
                 'expires_in': self._settings.lifetime, 'interval': self._settings.interval}
 
-    def _insert(self, db, client, device_code: str, scope: list[str], now) -> str:
+    def _insert(self, db, client, device_code: str, scope: list[str], issuer: str,
+                now) -> str:
         for _ in range(5):  # a taken user code is one in 2.6e10 per live code: retry
             user_code = new_user_code()
             if device_repo.insert_if_absent(
                     db, device_code_hash=_digest(device_code), user_code=user_code,
-                    client_uuid=client.uuid, scope=' '.join(scope),
+                    client_uuid=client.uuid, scope=' '.join(scope), issuer=issuer,
                     poll_interval=self._settings.interval,
                     expires_at=now + dt.timedelta(seconds=self._settings.lifetime)):
                 return user_code
@@ -105,7 +114,8 @@ class DeviceFlow:
 
     def poll(self, client: AuthenticatedClient, device_code: str, origin: Origin) -> Grant:
         """RFC 8628 §3.4-3.5: the token once approved, else the OAuth error to answer.
-        A redeemed code is deleted, so a second redemption is invalid_grant."""
+        A redeemed code is deleted, so a second redemption is invalid_grant; so is a poll at
+        another issuer's token endpoint than ``origin.issuer`` (the code is left as it was)."""
         # Read before the transaction (one pooled connection per request).
         token_format = self._formats.of(client, origin.issuer)
         with self._sessions.begin() as db:
@@ -120,6 +130,10 @@ class DeviceFlow:
         now = self._clock()
         if row is None:
             return InvalidGrant('Unknown or already used device code')
+        if not same_issuer(row.issuer, origin.issuer):
+            # One authorization server per realm: its tokens would name another issuer, or
+            # serve a user of another tenant (one unknown code, as for an authorization code).
+            return InvalidGrant('This device code was issued by another issuer')
         if row.expires_at <= now:
             return ExpiredToken()
         if row.status == 'denied':
@@ -148,7 +162,7 @@ class DeviceFlow:
         request = LoginRequest(login=login, client_id=client.client_id,
                                user_agent=origin.user_agent, remote_addr=origin.remote_addr,
                                token_format=token_format,
-                               openid=openid_request(scope, origin.issuer))
+                               openid=openid_request(scope, row.issuer))
         refresh = None
         if OFFLINE_ACCESS in scope:
             refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
@@ -172,12 +186,13 @@ class DeviceFlow:
             return device_repo.failures(db, address, self._settings.failure_window) \
                 >= self._settings.max_failures
 
-    def sign_in(self, address: str, user_code: str, login: str, password: str,
-                user_agent: str = '') -> Consent:
-        """Check the user code, then the person's credentials; raises VerificationFailed
-        (``throttled`` 429, ``unknown_code`` 400, ``bad_credentials`` 401, ``outside_client``
-        403: a user the client does not serve, told after the password as the sign-in page
-        of OpenID Connect does).
+    def sign_in(self, address: str, user_code: str, login: str, password: str, *,
+                issuer: str, user_agent: str = '') -> Consent:
+        """Check the user code, then the person's credentials, on the verification page of
+        ``issuer``; raises VerificationFailed (``throttled`` 429, ``unknown_code`` 400: also a
+        code requested at another issuer, ``bad_credentials`` 401, ``outside_client`` 403: a
+        user the client does not serve, told after the password as the sign-in page of OpenID
+        Connect does).
 
         Wrong user codes count against the address here; wrong passwords go through the
         login throttle of POST /token, so the page is no side door for password guessing.
@@ -187,7 +202,7 @@ class DeviceFlow:
         code = normalize_user_code(user_code)
         with self._sessions() as db:
             row = device_repo.pending_by_user_code(db, code, self._clock()) if code else None
-        if row is None:
+        if row is None or not same_issuer(row.issuer, issuer):
             self._fail(address, 'unknown user code')
             raise VerificationFailed('unknown_code', 400)
         if not plausible_login(login):
@@ -208,15 +223,16 @@ class DeviceFlow:
             self._throttle.login_failed(attempt)
             raise VerificationFailed('bad_credentials', 401)
         self._throttle.login_succeeded(attempt)
-        return self._ask_consent(code, candidate[0])
+        return self._ask_consent(code, candidate[0], issuer)
 
-    def _ask_consent(self, code: str, user_uuid) -> Consent:
+    def _ask_consent(self, code: str, user_uuid, issuer: str) -> Consent:
         nonce = secrets.token_urlsafe(32)
         now = self._clock()
         with self._sessions.begin() as db:
             row = device_repo.pending_by_user_code(db, code, now, for_update=True)
             user = db.get(User, user_uuid)
-            if row is None or user is None or not user.enabled:
+            if row is None or not same_issuer(row.issuer, issuer) or user is None \
+                    or not user.enabled:
                 raise VerificationFailed('unknown_code', 400)
             client = db.get(Client, row.client_uuid)
             if not governs(db, client.tenant_uuid, user.tenant_uuid):
@@ -229,13 +245,14 @@ class DeviceFlow:
                            username=user.username or str(user.uuid),
                            scope=row.scope.split())
 
-    def decide(self, nonce: str, approve: bool) -> str:
-        """Approve or deny the authorization the consent ``nonce`` was issued for; returns
-        the client's name. Raises VerificationFailed('expired', 400) when it is gone."""
+    def decide(self, nonce: str, approve: bool, *, issuer: str) -> str:
+        """Approve or deny the authorization the consent ``nonce`` was issued for, on the
+        verification page of ``issuer``; returns the client's name. Raises
+        VerificationFailed('expired', 400) when it is gone or was requested elsewhere."""
         now = self._clock()
         with self._sessions.begin() as db:
             row = device_repo.pending_by_consent(db, _digest(nonce or ''), now)
-            if row is None:
+            if row is None or not same_issuer(row.issuer, issuer):
                 raise VerificationFailed('expired', 400)
             row.status = 'approved' if approve else 'denied'
             row.user_uuid, row.consent_hash = row.consent_user_uuid, None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from ..models import RefreshToken, Session, User
 from ..oauth2.errors import InvalidGrant, OAuth2Error
 from ..oidc import pkce
 from ..oidc.authorize import AuthorizationRequest
+from ..oidc.realms import same_issuer
 from ..oidc_models import AuthorizationCode
 from ..repositories import clients as client_repo
 from ..repositories import oidc as oidc_repo
@@ -42,13 +42,6 @@ from .tokens import LoginRequest, TokenService
 logger = get_logger(__name__)
 
 CODE_LIFETIME = dt.timedelta(seconds=60)
-
-
-def _realm_of(issuer: str | None) -> str:
-    """The realm an issuer URL names: its path (``/realms/acme``, ``/api/auth/0.1``). Not its
-    host: without ``public_url`` the issuer follows each request's Host, and a relying party
-    may reach the token endpoint by another name than the browser did."""
-    return urllib.parse.urlsplit(issuer or '').path.rstrip('/')
 
 
 def _digest(code: str) -> bytes:
@@ -110,7 +103,7 @@ class CodeService:
         row = oidc_repo.code_for_update(db, _digest(code or ''))
         if row is None or row.client_uuid != client.uuid:
             return InvalidGrant('Unknown, expired or used code, or issued to another client')
-        if _realm_of(row.issuer) != _realm_of(origin.issuer):
+        if not same_issuer(row.issuer, origin.issuer):
             # A code answers only at the token endpoint of the realm that gave it (one
             # authorization server per realm, as Keycloak's): its tokens would otherwise mix
             # two issuers. Left usable at its own.

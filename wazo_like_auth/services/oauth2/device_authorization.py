@@ -1,10 +1,13 @@
-"""The device authorization endpoint (RFC 8628 §3.1-3.2)."""
+"""The device authorization endpoint (RFC 8628 §3.1-3.2). The authorization belongs to the
+issuer it was requested at; its verification page is that issuer's (``{issuer}/device``, as
+Keycloak's ``/realms/{realm}/device``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
 from ...oauth2.clients import DEVICE_CODE, REFRESH_TOKEN, scope_tokens
+from ...oauth2.discovery import verification_uri
 from ...oauth2.errors import InvalidScope, UnauthorizedClient
 from ..clients import ClientService
 from ..device_flow import DeviceFlow
@@ -18,11 +21,12 @@ class DeviceAuthorizationEndpoint:
         self._devices = devices
 
     def handle(self, form: Mapping[str, str], authorization: str | None,
-               verification_uri: str) -> dict[str, Any]:
+               issuer: str) -> dict[str, Any]:
+        """``issuer``: the issuer URL the request came to (a realm's or the global one)."""
         client = authenticate_client(self._clients, form, authorization)
         if DEVICE_CODE not in client.grant_types:
             raise UnauthorizedClient('This client may not use the device code grant')
         scope = scope_tokens(form.get('scope'))
         if OFFLINE_ACCESS in scope and REFRESH_TOKEN not in client.grant_types:
             raise InvalidScope('offline_access needs the refresh_token grant for this client')
-        return self._devices.start(client, scope, verification_uri)
+        return self._devices.start(client, scope, issuer, verification_uri(issuer))

@@ -68,8 +68,10 @@ class RealmTokens:
 
 
 class RealmDevices:
-    """DeviceFlow for one realm: the verification page is shared by every tenant, so a device
-    code of a realm's client approved by a user of another tenant gets ``access_denied``."""
+    """DeviceFlow for one realm. The code itself answers only here (DeviceFlow compares
+    issuers); the realm's verification page takes any account the client serves (its tenant
+    and those below, the rule of every grant), so a device approved by a user of another
+    tenant than the realm's gets ``access_denied`` here, what it was issued revoked."""
 
     def __init__(self, devices: DeviceFlow, tokens: OAuthTokenService, realm: Realm):
         self._devices = devices
