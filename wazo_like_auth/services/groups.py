@@ -57,10 +57,15 @@ class GroupService:
             logger.info('group %s (%s) created in tenant %s', group.uuid, slug, scoping)
             return item(group)
 
-    def list(self, tenants: Sequence[uuid.UUID], query: ListQuery) -> Page:
+    def list(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], query: ListQuery, *,
+             reach: Sequence[uuid.UUID]) -> Page:
+        """The groups of ``tenants`` (§4.3); the policy filters name only policies visible
+        from the caller's ``scoping`` tenant and ``reach`` (its visible tenants, §3.2)."""
         with self._sessions() as db:
+            visible = policy_repo.visible(policy_repo.viewpoint(db, scoping, reach))
+            columns = {**group_repo.LIST_COLUMNS, **group_repo.policy_columns(visible)}
             total, filtered, rows = paginate(db, group_repo.listing(tenants), query,
-                                             columns=group_repo.LIST_COLUMNS, searchable=('name',))
+                                             columns=columns, searchable=('name',))
         return Page(total, filtered, [item(row) for row in rows])
 
     def get(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -> dict[str, Any]:
