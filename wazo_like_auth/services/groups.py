@@ -124,15 +124,16 @@ class GroupService:
 
     def remove_member(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
                       user_uuid: uuid.UUID, grants: Grants) -> None:
-        """Remove a member; a non-member is fine, an unknown user is 404 (§4.5). Removing a
-        member detaches the group's policies from it: the caller must be allowed to remove
+        """Remove a member; a non-member is fine, an unknown user is 404 (§4.5), and so is a
+        user outside ``tenants`` (wazo-auth does not check its tenant: the 204 would tell that
+        it exists). Removing a member detaches the group's policies from it: the caller must be allowed to remove
         every entry they give (a deny entry hands access back)."""
         with self._sessions.begin() as db:
             group = _writable(_visible(db, tenants, group_uuid))
             removed = group_repo.remove_member(db, group.uuid, user_uuid)
             if removed:
                 grants.ensure_may_remove(group_repo.acl_of(db, group.uuid))
-            if not removed and user_repo.get(db, user_uuid) is None:
+            if not removed and not _user_in(db, tenants, user_uuid):
                 raise UnknownUser(details={'uuid': str(user_uuid)})
 
     def list_policies(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID],
@@ -192,6 +193,11 @@ def _visible(db: Session, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -
     if row is None:
         raise UnknownGroup(f'No such group: "{group_uuid}"', details={'uuid': str(group_uuid)})
     return row
+
+
+def _user_in(db: Session, tenants: Sequence[uuid.UUID], user_uuid: uuid.UUID) -> bool:
+    user = user_repo.get(db, user_uuid)
+    return user is not None and user.tenant_uuid in tenants
 
 
 def _writable(group: Any) -> Any:
