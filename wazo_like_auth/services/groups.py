@@ -126,8 +126,8 @@ class GroupService:
                       user_uuid: uuid.UUID, grants: Grants) -> None:
         """Remove a member; a non-member is fine, an unknown user is 404 (§4.5), and so is a
         user outside ``tenants`` (wazo-auth does not check its tenant: the 204 would tell that
-        it exists). Removing a member detaches the group's policies from it: the caller must be allowed to remove
-        every entry they give (a deny entry hands access back)."""
+        it exists). Removing a member detaches the group's policies from it: the caller must
+        be allowed to remove every entry they give (a deny entry hands access back)."""
         with self._sessions.begin() as db:
             group = _writable(_visible(db, tenants, group_uuid))
             removed = group_repo.remove_member(db, group.uuid, user_uuid)
