@@ -241,7 +241,7 @@ def test_a_hidden_object_answers_as_nothing(world, case):
 
 
 SWEPT = ['/users', '/groups', '/policies', '/tenants', '/clients', '/sessions', '/tokens',
-         '/users/{own_user}/policies', '/users/{own_user}/groups',
+         '/events', '/users/{own_user}/policies', '/users/{own_user}/groups',
          '/users/{own_user}/sessions', '/users/{own_user}/tokens', '/groups/{own_group}/users',
          '/groups/{own_group}/policies']
 
@@ -265,3 +265,19 @@ def test_the_policies_of_a_visible_user_or_group_count_only_visible_ones(world):
         page = caller.ok('GET', path)
         assert [item['uuid'] for item in page['items']] == [own['own_policy']], page
         assert page['total'] == page['filtered'] == 1, page
+
+
+def test_link_events_name_only_the_policies_the_caller_sees(world, admin):
+    """The top tenant's administrator attached a policy of ``two`` to the caller's user: the
+    caller's trail says a policy was attached, not which; its own policy is named."""
+    caller, own, hidden = world['caller'], world['own'], world['hidden']
+    query = {'name': 'auth_user_policy_added', 'user_uuid': own['own_user']}
+
+    seen = {event['data']['policy_uuid']: event['routing_key']
+            for event in caller.ok('GET', '/events', query=query)['items']}
+    prefix = f"auth.users.{own['own_user']}.policies."
+    assert seen == {None: prefix + 'redacted.added',
+                    own['own_policy']: prefix + own['own_policy'] + '.added'}, seen
+    everything = {event['data']['policy_uuid'] for event in admin.ok(
+        'GET', '/events', query={**query, **RECURSE})['items']}
+    assert everything == {hidden['policy'], hidden['top_policy'], own['own_policy']}
