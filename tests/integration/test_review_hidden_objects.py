@@ -63,6 +63,9 @@ def world(admin, client, make_user, login, sessions, top_tenant):
     admin.ok('PUT', f"/users/{hidden_user}/policies/{own['own_policy']}", 204)
     admin.ok('PUT', f"/groups/{group['uuid']}/policies/{own['own_policy']}", 204)
     admin.ok('PUT', f"/groups/{group['uuid']}/users/{hidden_user}", 204)
+    # The top tenant's operator names one of its users as contact of the caller's tenant.
+    hidden['contact'] = str(make_user('top-contact'))
+    admin.ok('PUT', f'/tenants/{one}', json={'name': 'one', 'contact': hidden['contact']})
     return {'caller': AdminClient(client, token_of(login, 'operator-one')),
             'hidden': hidden, 'own': own}
 
@@ -281,3 +284,16 @@ def test_link_events_name_only_the_policies_the_caller_sees(world, admin):
     everything = {event['data']['policy_uuid'] for event in admin.ok(
         'GET', '/events', query={**query, **RECURSE})['items']}
     assert everything == {hidden['policy'], hidden['top_policy'], own['own_policy']}
+
+
+def test_a_contact_outside_the_callers_tenants_reads_null(world, admin):
+    """The caller reads its tenant's contact, set by the top tenant's operator to one of its
+    own users, as null (PUT replaces it, as every field); the operator still reads it."""
+    caller, own, contact = world['caller'], world['own'], world['hidden']['contact']
+    tenant = f"/tenants/{own['own_tenant']}"
+
+    assert caller.ok('GET', tenant)['contact'] is None
+    assert [t['contact'] for t in caller.ok('GET', '/tenants')['items']] == [None, None]
+    assert admin.ok('GET', tenant)['contact'] == contact
+    assert caller.ok('PUT', tenant, json={'name': 'one', 'phone': '555'})['contact'] is None
+    assert admin.ok('GET', tenant)['contact'] is None
