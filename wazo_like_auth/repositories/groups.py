@@ -99,6 +99,9 @@ def holds_policy(column: Any, value: str, visible: ColumnElement[bool]) -> Colum
                           .where(cast(column, String) == value, visible))
 
 
+POLICY_FILTERS = frozenset({'policy_uuid', 'policy_slug'})
+
+
 def policy_columns(visible: ColumnElement[bool]) -> dict[str, Condition]:
     """The ``policy_uuid``/``policy_slug`` filters of ``GET /groups``, naming only policies
     for which ``visible`` (the caller's, policies.visible) holds: a policy the caller cannot

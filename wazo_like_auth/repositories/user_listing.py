@@ -50,6 +50,9 @@ LIST_COLUMNS = {
 }
 
 
+POLICY_FILTERS = frozenset({'policy_uuid', 'policy_slug', 'has_policy_uuid', 'has_policy_slug'})
+
+
 def policy_columns(visible: Any) -> dict[str, Condition]:
     """The ``policy_uuid``/``policy_slug`` (direct) and ``has_policy_uuid``/``has_policy_slug``
     (direct or through a group) filters of ``GET /users``, naming only the policies for which

@@ -62,8 +62,10 @@ class GroupService:
         """The groups of ``tenants`` (§4.3); the policy filters name only policies visible
         from the caller's ``scoping`` tenant and ``reach`` (its visible tenants, §3.2)."""
         with self._sessions() as db:
-            visible = policy_repo.visible(policy_repo.viewpoint(db, scoping, reach))
-            columns = {**group_repo.LIST_COLUMNS, **group_repo.policy_columns(visible)}
+            columns = group_repo.LIST_COLUMNS
+            if query.filters.keys() & group_repo.POLICY_FILTERS:  # else no viewpoint to read
+                visible = policy_repo.visible(policy_repo.viewpoint(db, scoping, reach))
+                columns = {**columns, **group_repo.policy_columns(visible)}
             total, filtered, rows = paginate(db, group_repo.listing(tenants), query,
                                              columns=columns, searchable=('name',))
         return Page(total, filtered, [item(row) for row in rows])

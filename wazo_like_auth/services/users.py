@@ -84,8 +84,10 @@ class UserService:
         """The users of ``tenants`` (§1.4); the policy filters name only policies visible from
         the caller's ``scoping`` tenant and ``reach`` (its visible tenants, §3.2)."""
         with self._sessions() as db:
-            visible = policy_repo.visible(policy_repo.viewpoint(db, scoping, reach))
-            columns = {**user_listing.LIST_COLUMNS, **user_listing.policy_columns(visible)}
+            columns = user_listing.LIST_COLUMNS
+            if query.filters.keys() & user_listing.POLICY_FILTERS:  # else no viewpoint to read
+                visible = policy_repo.visible(policy_repo.viewpoint(db, scoping, reach))
+                columns = {**columns, **user_listing.policy_columns(visible)}
             total, filtered, rows = paginate(db, user_repo.listing(tenants), query,
                                              columns=columns,
                                              searchable=user_listing.LIST_SEARCHABLE)
