@@ -32,8 +32,8 @@ class Events(ProtectedResource):
     def get(self, auth):
         query = list_query(sort_columns=tuple(SORT_COLUMNS), default_order='occurred_at',
                            default_direction='desc')
-        page = self._trail.list(auth.visible_tenants(query.recurse), query, event_filters(),
-                                reach=auth.visible_tenants())
+        page = self._trail.list(auth.tenant_uuid, auth.visible_tenants(query.recurse), query,
+                                event_filters(), reach=auth.visible_tenants())
         return page.as_dict()
 
 

@@ -29,7 +29,8 @@ class Groups(GroupResource):
     def get(self, auth):
         query = list_query(sort_columns=service.SORT_COLUMNS, default_order='name',
                            filters=service.FILTERS)
-        return self._groups.list(auth.visible_tenants(query.recurse), query).as_dict()
+        return self._groups.list(auth.tenant_uuid, auth.visible_tenants(query.recurse), query,
+                                 reach=auth.visible_tenants()).as_dict()
 
 
 class GroupItem(GroupResource):

@@ -29,7 +29,8 @@ class UserPolicies(PolicyResource):
         tenants = auth.user_scope(user_uuid)
         query = list_query(sort_columns=policy_service.USER_POLICY_SORT_COLUMNS,
                            default_order='name', filters=policy_service.USER_POLICY_FILTERS)
-        return self._policies.list_of_user(user_uuid, query, reach=tenants).as_dict()
+        return self._policies.list_of_user(auth.tenant_uuid, user_uuid, query,
+                                           reach=tenants).as_dict()
 
 
 class UserPolicy(PolicyResource):

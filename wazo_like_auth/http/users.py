@@ -37,7 +37,8 @@ class Users(UserResource):
     def get(self, auth):
         query = list_query(sort_columns=LIST_SORT, default_order='username',
                            filters=LIST_FILTERS)
-        return self._users.list(auth.visible_tenants(query.recurse), query).as_dict()
+        return self._users.list(auth.tenant_uuid, auth.visible_tenants(query.recurse), query,
+                                reach=auth.visible_tenants()).as_dict()
 
 
 class UserItem(UserResource):

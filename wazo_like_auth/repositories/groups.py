@@ -91,17 +91,24 @@ def has_member(value: str) -> ColumnElement[bool]:
                           .where(cast(UserGroup.user_uuid, String) == value))
 
 
-def holds_policy(value: str) -> ColumnElement[bool]:
-    """Strict list filter: the group holds the policy whose uuid reads ``value``."""
-    return Group.uuid.in_(select(GroupPolicy.group_uuid)
-                          .where(cast(GroupPolicy.policy_uuid, String) == value))
-
-
-def holds_policy_slug(value: str) -> ColumnElement[bool]:
-    """Strict list filter: the group holds a policy with this slug."""
+def holds_policy(column: Any, value: str, visible: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Strict list filter: the group holds a policy whose ``column`` (uuid, slug) reads
+    ``value`` and for which ``visible`` holds."""
     return Group.uuid.in_(select(GroupPolicy.group_uuid)
                           .join(Policy, Policy.uuid == GroupPolicy.policy_uuid)
-                          .where(Policy.slug == value))
+                          .where(cast(column, String) == value, visible))
+
+
+POLICY_FILTERS = frozenset({'policy_uuid', 'policy_slug'})
+
+
+def policy_columns(visible: ColumnElement[bool]) -> dict[str, Condition]:
+    """The ``policy_uuid``/``policy_slug`` filters of ``GET /groups``, naming only policies
+    for which ``visible`` (the caller's, policies.visible) holds: a policy the caller cannot
+    see matches nothing, as an unknown one, so the filter tells neither that it exists nor
+    which groups hold it."""
+    return {'policy_uuid': Condition(lambda value: holds_policy(Policy.uuid, value, visible)),
+            'policy_slug': Condition(lambda value: holds_policy(Policy.slug, value, visible))}
 
 
 def _all_users_name(tenant_uuid: Any) -> Any:
@@ -131,6 +138,4 @@ def fill_all_users_groups(db: Session) -> None:
 LIST_COLUMNS = {
     'uuid': Group.uuid, 'name': Group.name.collate('C'), 'slug': Group.slug.collate('C'),
     'read_only': Group.system_managed, 'user_uuid': Condition(has_member),
-    'policy_uuid': Condition(holds_policy),
-    'policy_slug': Condition(holds_policy_slug),
 }

@@ -6,7 +6,7 @@ shown to the caller: ``shown_tenant_uuid``, ``read_only`` and ``shown_shared``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,22 @@ def shown_as_stored() -> list[Any]:
 
 def listing(view: Viewpoint) -> Select:
     return select(*FIELDS, *shown_from(view)).where(visible(view))
+
+
+def visible_among(db: Session, view: Viewpoint, uuids: Iterable[str]) -> list[uuid.UUID]:
+    """Which of ``uuids`` (text) name a policy visible from ``view``."""
+    wanted = [uuid.UUID(u) for u in uuids if _is_uuid(u)]
+    if not wanted:
+        return []
+    return list(db.scalars(select(Policy.uuid).where(Policy.uuid.in_(wanted), visible(view))))
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def of_group(view: Viewpoint, group_uuid: uuid.UUID) -> Select:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (ColumnElement, Connection, Select, bindparam, func, literal,
@@ -55,6 +55,16 @@ def get(session: Session, user_uuid: uuid.UUID) -> User | None:
 def tenant_of(db: Session | Connection, user_uuid: uuid.UUID) -> uuid.UUID | None:
     """The tenant of user ``user_uuid``; None when there is no such user."""
     return db.execute(select(User.tenant_uuid).where(User.uuid == user_uuid)).scalar()
+
+
+def in_tenants(db: Session, user_uuids: Iterable[uuid.UUID | None],
+               tenants: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``user_uuids`` name a user of one of ``tenants``."""
+    wanted = [u for u in user_uuids if u is not None]
+    if not wanted:
+        return set()
+    return set(db.scalars(select(User.uuid).where(User.uuid.in_(wanted),
+                                                  User.tenant_uuid.in_(list(tenants)))))
 
 
 def find_by_username(session: Session, username: str) -> User | None:

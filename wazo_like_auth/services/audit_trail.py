@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ..event_models import Event
 from ..logs import get_logger
 from ..repositories import audit_trail as trail_repo
+from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.audit_trail import SORT_COLUMNS, EventFilters
 from .listing import ListQuery, Page
@@ -42,22 +44,31 @@ __all__ = ['AuditTrail', 'EventFilters', 'EventRetention', 'REDACTED_ACTOR', 'SO
 
 # The actor of a tenant the caller cannot see: someone acted, the caller learns nothing more.
 REDACTED_ACTOR: dict[str, Any] = {'redacted': True}
+# In place of a policy the caller cannot see, in a link event's routing key.
+REDACTED_POLICY = 'redacted'
+_POLICY_LINKS = {f'auth_{owner}_policy_{verb}' for owner in ('user', 'group', 'client')
+                 for verb in ('added', 'removed')}
 
 
 class AuditTrail:
     def __init__(self, *, sessions: sessionmaker):
         self._sessions = sessions
 
-    def list(self, tenants: list[uuid.UUID], query: ListQuery, filters: EventFilters, *,
-             reach: list[uuid.UUID]) -> Page:
+    def list(self, scoping: uuid.UUID, tenants: list[uuid.UUID], query: ListQuery,
+             filters: EventFilters, *, reach: list[uuid.UUID]) -> Page:
         """The events visible from ``tenants`` (see the module docstring) that match, their
-        actors shown only when of the ``reach`` tenants (the caller's visible ones)."""
+        actors shown only when of the ``reach`` tenants (the caller's visible ones), the
+        policies they name only when the caller sees them from ``scoping`` and ``reach``."""
         with self._sessions() as db:
             top = tenant_repo.find_top(db)
             scope = trail_repo.visible(tenants, orphans=top in tenants)
             total, filtered, rows = trail_repo.page(db, scope, filters, query)
-        known = None if top in reach else {str(tenant) for tenant in reach}
-        return Page(total, filtered, [event_view(row, known) for row in rows])
+            if top in reach:
+                known, hidden = None, set()
+            else:
+                known = {str(tenant) for tenant in reach}
+                hidden = _hidden_policies(db, policy_repo.viewpoint(db, scoping, reach), rows)
+        return Page(total, filtered, [event_view(row, known, hidden) for row in rows])
 
 
 class EventRetention:
@@ -91,16 +102,29 @@ class EventRetention:
         return removed
 
 
-def event_view(event: Event, known: set[str] | None = None) -> dict[str, Any]:
+def event_view(event: Event, known: set[str] | None = None,
+               hidden: Collection[str] = ()) -> dict[str, Any]:
     """An event as GET /events shows it to a caller who may see the actors of the ``known``
-    tenants (None: of every tenant)."""
+    tenants (None: of every tenant) and not the ``hidden`` policies (uuids)."""
+    data, routing_key = event.data, event.routing_key
+    policy = (data or {}).get('policy_uuid')
+    if policy in hidden:  # a link to a policy of a tenant the caller cannot see
+        data = {**data, 'policy_uuid': None}
+        routing_key = routing_key.replace(policy, REDACTED_POLICY)
     return {
         'id': event.id, 'name': event.name,
         'occurred_at': event.occurred_at.astimezone(dt.timezone.utc).isoformat(),
         'tenant_uuid': _str(event.tenant_uuid), 'user_uuid': _str(event.user_uuid),
-        'session_uuid': _str(event.session_uuid), 'routing_key': event.routing_key,
-        'actor': shown_actor(event.actor, known), 'data': event.data,
+        'session_uuid': _str(event.session_uuid), 'routing_key': routing_key,
+        'actor': shown_actor(event.actor, known), 'data': data,
     }
+
+
+def _hidden_policies(db: Session, view: policy_repo.Viewpoint, rows: list[Any]) -> set[str]:
+    """The policies that ``rows`` (link events: user, group or client to policy) name and
+    that are not visible from ``view``, deleted ones included (whose they were is unknown)."""
+    named = {row.data['policy_uuid'] for row in rows if row.name in _POLICY_LINKS}
+    return named - {str(u) for u in policy_repo.visible_among(db, view, named)}
 
 
 def shown_actor(actor: dict[str, Any] | None, known: set[str] | None) -> dict[str, Any] | None:

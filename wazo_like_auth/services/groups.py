@@ -57,10 +57,17 @@ class GroupService:
             logger.info('group %s (%s) created in tenant %s', group.uuid, slug, scoping)
             return item(group)
 
-    def list(self, tenants: Sequence[uuid.UUID], query: ListQuery) -> Page:
+    def list(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID], query: ListQuery, *,
+             reach: Sequence[uuid.UUID]) -> Page:
+        """The groups of ``tenants`` (§4.3); the policy filters name only policies visible
+        from the caller's ``scoping`` tenant and ``reach`` (its visible tenants, §3.2)."""
         with self._sessions() as db:
+            columns = group_repo.LIST_COLUMNS
+            if query.filters.keys() & group_repo.POLICY_FILTERS:  # else no viewpoint to read
+                visible = policy_repo.visible(policy_repo.viewpoint(db, scoping, reach))
+                columns = {**columns, **group_repo.policy_columns(visible)}
             total, filtered, rows = paginate(db, group_repo.listing(tenants), query,
-                                             columns=group_repo.LIST_COLUMNS, searchable=('name',))
+                                             columns=columns, searchable=('name',))
         return Page(total, filtered, [item(row) for row in rows])
 
     def get(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -> dict[str, Any]:
@@ -119,15 +126,16 @@ class GroupService:
 
     def remove_member(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
                       user_uuid: uuid.UUID, grants: Grants) -> None:
-        """Remove a member; a non-member is fine, an unknown user is 404 (§4.5). Removing a
-        member detaches the group's policies from it: the caller must be allowed to remove
-        every entry they give (a deny entry hands access back)."""
+        """Remove a member; a non-member is fine, an unknown user is 404 (§4.5), and so is a
+        user outside ``tenants`` (wazo-auth does not check its tenant: the 204 would tell that
+        it exists). Removing a member detaches the group's policies from it: the caller must
+        be allowed to remove every entry they give (a deny entry hands access back)."""
         with self._sessions.begin() as db:
             group = _writable(_visible(db, tenants, group_uuid))
             removed = group_repo.remove_member(db, group.uuid, user_uuid)
             if removed:
                 grants.ensure_may_remove(group_repo.acl_of(db, group.uuid))
-            if not removed and user_repo.get(db, user_uuid) is None:
+            if not removed and not _user_in(db, tenants, user_uuid):
                 raise UnknownUser(details={'uuid': str(user_uuid)})
 
     def list_policies(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID],
@@ -187,6 +195,11 @@ def _visible(db: Session, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -
     if row is None:
         raise UnknownGroup(f'No such group: "{group_uuid}"', details={'uuid': str(group_uuid)})
     return row
+
+
+def _user_in(db: Session, tenants: Sequence[uuid.UUID], user_uuid: uuid.UUID) -> bool:
+    user = user_repo.get(db, user_uuid)
+    return user is not None and user.tenant_uuid in tenants
 
 
 def _writable(group: Any) -> Any:

@@ -133,16 +133,20 @@ class PolicyService:
             _ensure_writable(row)
             policy_repo.remove_access(db, row.uuid, access)
 
-    def list_of_user(self, user_uuid: uuid.UUID, query: ListQuery, *,
+    def list_of_user(self, scoping: uuid.UUID, user_uuid: uuid.UUID, query: ListQuery, *,
                      reach: Sequence[uuid.UUID]) -> Page:
-        """The policies attached directly to a user (group policies excluded), shown as
-        stored: own tenant, read-only iff config-managed. The ``group_uuid`` filter names
-        only groups of the ``reach`` tenants (the caller's visible ones)."""
+        """The policies attached directly to a user (group policies excluded) that the caller
+        sees from ``scoping`` and ``reach`` (its visible tenants, §3.2), shown as stored: own
+        tenant, read-only iff config-managed. A policy another tenant's administrator attached
+        is neither listed nor counted (the caller cannot see it by uuid either). The
+        ``group_uuid`` filter names only groups of the ``reach`` tenants."""
         columns = {**policy_repo.TEXT_COLUMNS, 'tenant_uuid': Policy.tenant_uuid,
                    'group_uuid': policy_repo.link_columns(reach)['group_uuid']}
         with self._sessions() as db:
-            total, filtered, rows = paginate(db, policy_repo.of_user(user_uuid), query,
-                                             columns=columns, searchable=('name', 'description'))
+            view = policy_repo.viewpoint(db, scoping, reach)
+            base = policy_repo.of_user(user_uuid).where(policy_repo.visible(view))
+            total, filtered, rows = paginate(db, base, query, columns=columns,
+                                             searchable=('name', 'description'))
         return Page(total, filtered, [item(row) for row in rows])
 
     def attach_to_user(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID],

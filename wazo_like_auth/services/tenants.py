@@ -31,15 +31,16 @@ logger = get_logger(__name__)
 TENANT_AUTHENTICATION_METHODS = ('native',)
 
 
-def tenant_view(tenant: Tenant) -> dict[str, Any]:
-    """The tenant object of every response (§2.1)."""
+def tenant_view(tenant: Tenant, contact_shown: bool = True) -> dict[str, Any]:
+    """The tenant object of every response (§2.1); ``contact`` null unless ``contact_shown``
+    (a user of a tenant the caller cannot see is not named to it)."""
     address = tenant.address or {}
     return {
         'uuid': str(tenant.uuid),
         'parent_uuid': str(tenant.parent_uuid),
         'name': tenant.name,
         'slug': tenant.slug,
-        'contact': str(tenant.contact_uuid) if tenant.contact_uuid else None,
+        'contact': str(tenant.contact_uuid) if tenant.contact_uuid and contact_shown else None,
         'phone': tenant.phone,
         'default_authentication_method': tenant.default_authentication_method,
         'domain_names': list(tenant.domain_names or []),
@@ -76,7 +77,7 @@ class TenantService:
                 db.flush()
                 tenant_repo.ensure_all_users_group(db, new_uuid)
                 logger.info('tenant %s created below %s', new_uuid, scope)
-                return tenant_view(tenant)
+                return _view(db, scope, tenant)
         except IntegrityError as error:
             raise _conflict(error, new_uuid) from None
 
@@ -85,11 +86,14 @@ class TenantService:
             total, filtered, rows = paginate(db, tenant_repo.listing(tenants), query,
                                              columns=tenant_repo.LIST_COLUMNS,
                                              searchable=tenant_repo.LIST_SEARCHABLE)
-            return Page(total, filtered, [tenant_view(row[0]) for row in rows])
+            found = [row[0] for row in rows]
+            contacts = user_repo.in_tenants(db, [t.contact_uuid for t in found], tenants)
+            return Page(total, filtered, [tenant_view(t, t.contact_uuid in contacts)
+                                          for t in found])
 
     def get(self, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> dict[str, Any]:
         with self._sessions() as db:
-            return tenant_view(_visible(db, scope, tenant_uuid))
+            return _view(db, scope, _visible(db, scope, tenant_uuid))
 
     def domains(self, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> dict[str, Any]:
         """GET /tenants/{t}/domains: ``{"total", "items": [{"name", "uuid"}]}`` (§2.7)."""
@@ -110,7 +114,7 @@ class TenantService:
                 self._apply(db, tenant, body, scope)
                 logger.info('tenant %s updated', tenant_uuid)
                 db.flush()
-                return tenant_view(tenant)
+                return _view(db, scope, tenant)
         except IntegrityError as error:
             raise _conflict(error, tenant_uuid) from None
 
@@ -187,6 +191,13 @@ def _visible(db: Session, scope: uuid.UUID, tenant_uuid: uuid.UUID) -> Tenant:
         raise UnknownTenant(f'No such tenant: "{tenant_uuid}"',
                             details={'uuid': str(tenant_uuid)})
     return tenant
+
+
+def _view(db: Session, scope: uuid.UUID, tenant: Tenant) -> dict[str, Any]:
+    """The tenant as a caller scoped to ``scope`` sees it: its contact named only when that
+    user is in the subtree of ``scope`` (a parent's operator may have set one of its own)."""
+    contact = tenant.contact_uuid
+    return tenant_view(tenant, contact is None or _user_visible(db, scope, contact))
 
 
 def _user_visible(db: Session, scope: uuid.UUID, user_uuid: uuid.UUID) -> bool:

@@ -23,6 +23,7 @@ from ..logs import get_logger
 from ..models import User
 from ..passwords import PasswordHasher
 from ..repositories import mail as mail_repo
+from ..repositories import policies as policy_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import user_listing
@@ -78,10 +79,17 @@ class UserService:
         logger.info('user %s created in tenant %s', user_uuid, tenant_uuid)
         return view
 
-    def list(self, tenants: list[uuid.UUID], query: ListQuery) -> Page:
+    def list(self, scoping: uuid.UUID, tenants: list[uuid.UUID], query: ListQuery, *,
+             reach: list[uuid.UUID]) -> Page:
+        """The users of ``tenants`` (§1.4); the policy filters name only policies visible from
+        the caller's ``scoping`` tenant and ``reach`` (its visible tenants, §3.2)."""
         with self._sessions() as db:
+            columns = user_listing.LIST_COLUMNS
+            if query.filters.keys() & user_listing.POLICY_FILTERS:  # else no viewpoint to read
+                visible = policy_repo.visible(policy_repo.viewpoint(db, scoping, reach))
+                columns = {**columns, **user_listing.policy_columns(visible)}
             total, filtered, rows = paginate(db, user_repo.listing(tenants), query,
-                                             columns=user_listing.LIST_COLUMNS,
+                                             columns=columns,
                                              searchable=user_listing.LIST_SEARCHABLE)
             users = [row[0] for row in rows]
             emails = user_repo.emails_of(db, [user.uuid for user in users])
