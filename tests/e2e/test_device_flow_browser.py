@@ -14,12 +14,11 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from sqlalchemy import text
 
-from tests.support.apps import running_app
+from tests.support.apps import page_config, running_app
 from tests.support.browser import (browser, make_top_user, needs_browser,  # noqa: F401
                                    own_engine, wait_for)
 from tests.support.live_server import LiveServer
 from wazo_like_auth.app import services_of
-from wazo_like_auth.config import load_config
 
 DEVICE = 'urn:ietf:params:oauth:grant-type:device_code'
 
@@ -29,13 +28,8 @@ pytestmark = needs_browser
 @pytest.fixture(scope='module')
 def server(own_engine, tmp_path_factory):
     engine = own_engine
-    state = tmp_path_factory.mktemp('state')
-    empty = state / 'config.yml'
-    empty.write_text('{}\n')
-    config = load_config(config_file=str(empty), environ={}, flags={
-        'db_uri': engine.url.render_as_string(hide_password=False), 'state_dir': str(state),
-        'password_hash_rounds': 4, 'token_secret': 'e2e-secret-' + 'x' * 40,
-        'oauth2': {'device_poll_interval': 1}})
+    config = page_config(engine, tmp_path_factory.mktemp('state'),
+                         oauth2={'device_poll_interval': 1})
     with running_app(config, engine) as app:
         services = services_of(app)
         services.client_service.reconcile([{

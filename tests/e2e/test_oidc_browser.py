@@ -17,13 +17,12 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
 from authlib.oidc.core import CodeIDToken
 
-from tests.support.apps import running_app
+from tests.support.apps import page_config, running_app
 from tests.support.browser import (browser, make_top_user, needs_browser,  # noqa: F401
                                    own_engine, wait_for)
 from tests.support.live_server import LiveServer
 from tests.support.plain_page import PlainPage
 from wazo_like_auth.app import services_of
-from wazo_like_auth.config import load_config
 from wazo_like_auth.models import Tenant
 
 pytestmark = needs_browser
@@ -38,13 +37,7 @@ def rp():
 
 @pytest.fixture(scope='module')
 def server(own_engine, tmp_path_factory, rp):
-    state = tmp_path_factory.mktemp('state')
-    empty = state / 'config.yml'
-    empty.write_text('{}\n')
-    config = load_config(config_file=str(empty), environ={}, flags={
-        'db_uri': own_engine.url.render_as_string(hide_password=False),
-        'state_dir': str(state), 'password_hash_rounds': 4,
-        'token_secret': 'e2e-secret-' + 'x' * 40})
+    config = page_config(own_engine, tmp_path_factory.mktemp('state'))
     with running_app(config, own_engine) as app:
         services = services_of(app)
         callback = rp.url + '/callback'
