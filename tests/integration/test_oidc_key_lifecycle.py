@@ -251,3 +251,20 @@ def test_a_retired_key_stays_published_while_a_token_it_signed_is_valid(
         clock.advance(7200)  # the token has expired: nothing needs the key any more
         keys.rotate(now=True)
         assert old not in kids(auth_server.url)
+
+
+def test_a_key_kept_for_a_longer_lived_token_can_still_be_retired(
+        oauth_config, engine, api, issue, auth_server, clock):
+    token = issue()
+    old = kid_of(auth_server.url, token)
+    shorter = {**oauth_config, 'default_token_lifetime': 60}
+    with running_app(shorter, engine, clock=clock) as node:
+        keys = services_of(node).oidc.signing_keys
+        keys.rotate(now=True)
+        clock.advance(600)  # past the old key's retirement, not its token's expiry
+        assert old in kids(auth_server.url)
+
+        retired = keys.retire(old)  # it leaked
+
+        assert retired.tokens == 1 and old not in kids(auth_server.url)
+        assert not api.is_valid(token)

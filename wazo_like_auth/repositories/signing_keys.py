@@ -54,8 +54,9 @@ def pending(db: DbSession, now: dt.datetime) -> list[SigningKey]:
                                      SigningKey.kid)))
 
 
-def get(db: DbSession, kid: str) -> SigningKey | None:
-    return db.get(SigningKey, kid)
+def published_key(db: DbSession, kid: str, now: dt.datetime) -> SigningKey | None:
+    """Key ``kid`` if it is published (as ``published`` lists them), else None."""
+    return db.scalars(select(SigningKey).where(SigningKey.kid == kid, _verifies(now))).first()
 
 
 def add(db: DbSession, key: SigningKey) -> None:

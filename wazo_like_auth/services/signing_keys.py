@@ -161,8 +161,8 @@ class SigningKeyService:
         with self._sessions.begin() as db:
             key_repo.lock(db)
             at = self._clock()
-            row = key_repo.get(db, kid)
-            if row is None or (row.retire_at is not None and row.retire_at <= at):
+            row = key_repo.published_key(db, kid, at)  # kept for a long-lived token too
+            if row is None:
                 raise UnknownSigningKey(f'no published signing key {kid}')
             signer = self._first_readable(key_repo.signing(db, at))
             waiting = [key for key in key_repo.pending(db, at) if key.kid != kid]
