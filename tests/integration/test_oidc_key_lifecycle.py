@@ -228,10 +228,12 @@ def test_a_jwt_whose_key_is_retired_while_it_is_issued_is_not_recorded(
     assert tokens == 0
 
 
-def test_a_retired_key_stays_published_while_a_token_it_signed_is_valid(
-        oauth_config, engine, api, issue, auth_server, clock, make_verifier, mono):
-    # The operator lowered default_token_lifetime: the node rotating with the new setting
-    # retires the old key sooner than the tokens it signed under the old one expire.
+@pytest.fixture
+def kept_key(oauth_config, engine, issue, auth_server, clock):
+    """A JWT signed by a key that is past its retirement but not the token's expiry: the
+    operator lowered default_token_lifetime, and the node rotating with the new setting
+    retired the old key sooner than the tokens it signed under the old one expire. Yields
+    (token, its kid, that node's signing keys)."""
     token = issue()
     old = kid_of(auth_server.url, token)
     shorter = {**oauth_config, 'default_token_lifetime': 60}
@@ -239,32 +241,31 @@ def test_a_retired_key_stays_published_while_a_token_it_signed_is_valid(
         keys = services_of(node).oidc.signing_keys
         keys.rotate(now=True)
         clock.advance(600)  # past the old key's retirement (60 s + 60 s), not the token's
-        keys.rotate(now=True)  # and purges the keys no valid token needs
-
-        assert old in kids(auth_server.url)
-        assert api.is_valid(token)
-        verifier = make_verifier(wall_clock=lambda: clock().timestamp())
-        assert status(verifier, token) == 200
-        assert [(key.state, key.retire_at) for key in keys.states()
-                if key.kid == old] == [('retiring', None)]  # CLI: until its last token expires
-
-        clock.advance(7200)  # the token has expired: nothing needs the key any more
-        keys.rotate(now=True)
-        assert old not in kids(auth_server.url)
+        yield token, old, keys
 
 
-def test_a_key_kept_for_a_longer_lived_token_can_still_be_retired(
-        oauth_config, engine, api, issue, auth_server, clock):
-    token = issue()
-    old = kid_of(auth_server.url, token)
-    shorter = {**oauth_config, 'default_token_lifetime': 60}
-    with running_app(shorter, engine, clock=clock) as node:
-        keys = services_of(node).oidc.signing_keys
-        keys.rotate(now=True)
-        clock.advance(600)  # past the old key's retirement, not its token's expiry
-        assert old in kids(auth_server.url)
+def test_a_retired_key_stays_published_while_a_token_it_signed_is_valid(
+        kept_key, api, auth_server, clock, make_verifier, mono):
+    token, old, keys = kept_key
+    keys.rotate(now=True)  # and purges the keys no valid token needs
 
-        retired = keys.retire(old)  # it leaked
+    assert old in kids(auth_server.url)
+    assert api.is_valid(token)
+    verifier = make_verifier(wall_clock=lambda: clock().timestamp())
+    assert status(verifier, token) == 200
+    assert [(key.state, key.retire_at) for key in keys.states()
+            if key.kid == old] == [('retiring', None)]  # CLI: until its last token expires
 
-        assert retired.tokens == 1 and old not in kids(auth_server.url)
-        assert not api.is_valid(token)
+    clock.advance(7200)  # the token has expired: nothing needs the key any more
+    keys.rotate(now=True)
+    assert old not in kids(auth_server.url)
+
+
+def test_a_key_kept_for_a_longer_lived_token_can_still_be_retired(kept_key, api, auth_server):
+    token, old, keys = kept_key
+    assert old in kids(auth_server.url)
+
+    retired = keys.retire(old)  # it leaked
+
+    assert retired.tokens == 1 and old not in kids(auth_server.url)
+    assert not api.is_valid(token)
