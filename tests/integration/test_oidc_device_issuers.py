@@ -153,6 +153,30 @@ def test_a_consent_is_decided_on_its_own_realms_page_only(api, admin_token, make
     assert api.is_valid(token['access_token'])
 
 
+def test_a_realms_page_takes_only_the_realms_own_users(api, admin_token, admin, make_user,
+                                                      realm, tv):
+    """A realm is one tenant, as its sign-in page and password grant say: a user of a
+    sub-tenant signing in on the realm's device page reads as wrong credentials (no consent
+    asked), rather than approving a code the realm's token endpoint would then refuse."""
+    sales = admin.ok('POST', '/tenants', json={'name': 'Sales', 'slug': 'acmesales'},
+                     tenant=realm['uuid'])
+    assert sales['parent_uuid'] == realm['uuid']
+    make_user('sam', 's4mpass', tenant_uuid=sales['uuid'])
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    started = _start(f'{api.base}/realms/acme/protocol/openid-connect/auth/device')
+
+    refused = Person().sign_in(started['verification_uri_complete'], 'sam', 's4mpass')
+    assert refused.status_code == 401 and 'Wrong username or password.' in refused.text
+    assert 'name="consent"' not in refused.text
+    assert_oauth_error(_poll_raw(f'{api.base}/realms/acme/protocol/openid-connect/token',
+                                 started['device_code']), 400, 'authorization_pending')
+
+    _approve(started['verification_uri_complete'])  # the code is still there for alice
+    token = _poll(f'{api.base}/realms/acme/protocol/openid-connect/token',
+                  started['device_code'])
+    assert api.is_valid(token['access_token'])
+
+
 def test_the_migration_adds_the_issuer_and_goes_back(postgres):
     """The device-code issuer migration (the newest) on a database of its own: downgrade
     drops the column, upgrade brings it back and forgets the authorizations whose issuer is

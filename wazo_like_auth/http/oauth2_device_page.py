@@ -18,6 +18,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from ..oauth2.device import display_user_code, normalize_user_code
+from ..oidc.realms import Realm
 from ..services.device_flow import DeviceFlow, VerificationFailed
 from .oidc_endpoints import base_url, global_realm
 from .pages import CsrfGuard, readable_errors, render
@@ -48,27 +49,27 @@ class DevicePages:
         self.sign_in = readable_errors(self._sign_in)
         self.decide = readable_errors(self._decide)
 
-    def _issuer(self, slug: str | None) -> str:
+    def _realm(self, slug: str | None) -> Realm:
         if slug is None:
-            return global_realm(self._public_url).issuer
-        return self._clients.realm(slug, base_url(self._public_url)).issuer
+            return global_realm(self._public_url)
+        return self._clients.realm(slug, base_url(self._public_url))
 
     def _show(self, slug: str | None = None) -> Response:
-        self._issuer(slug)  # an unknown realm has no page
+        self._realm(slug)  # an unknown realm has no page
         typed = request.args.get('user_code', '')
         code = normalize_user_code(typed)
         shown = display_user_code(code) if code else typed[:32]
         return self._page('device.html', 200, user_code=shown, username='', message=None)
 
     def _sign_in(self, slug: str | None = None) -> Response:
-        form, issuer = request.form, self._issuer(slug)
+        form, realm = request.form, self._realm(slug)
         if not self._csrf.ok('sign_in'):
             return self._page('device.html', 400, user_code=form.get('user_code', '')[:32],
                               username='', message=MESSAGES['csrf'])
         try:
             consent = self._devices.sign_in(
                 request.remote_addr or '', form.get('user_code', ''), form.get('username', ''),
-                form.get('password', ''), issuer=issuer,
+                form.get('password', ''), realm=realm,
                 user_agent=request.headers.get('User-Agent', ''))
         except VerificationFailed as e:
             return self._page('device.html', e.status, user_code=form.get('user_code', '')[:32],
@@ -77,7 +78,7 @@ class DevicePages:
         return self._page('consent.html', 200, consent=consent)
 
     def _decide(self, slug: str | None = None) -> Response:
-        issuer = self._issuer(slug)
+        issuer = self._realm(slug).issuer
         if not self._csrf.ok('decide'):
             return self._page('done.html', 400, title='Try again', message=MESSAGES['csrf'])
         approve = request.form.get('decision') == 'approve'

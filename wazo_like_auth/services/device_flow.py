@@ -30,14 +30,14 @@ from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
                              new_user_code, normalize_user_code)
 from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant,
                              OAuth2Error, SlowDown, TemporarilyUnavailable)
-from ..oidc.realms import same_issuer
+from ..oidc.realms import Realm, same_issuer
 from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
 from ..repositories import device_codes as device_repo
 from ..repositories import users as user_repo
 from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
-from .login_trail import LoginAttempt, plausible_login
+from .login_trail import WRONG_TENANT, LoginAttempt, plausible_login
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of, openid_request
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
@@ -187,12 +187,13 @@ class DeviceFlow:
                 >= self._settings.max_failures
 
     def sign_in(self, address: str, user_code: str, login: str, password: str, *,
-                issuer: str, user_agent: str = '') -> Consent:
+                realm: Realm, user_agent: str = '') -> Consent:
         """Check the user code, then the person's credentials, on the verification page of
-        ``issuer``; raises VerificationFailed (``throttled`` 429, ``unknown_code`` 400: also a
-        code requested at another issuer, ``bad_credentials`` 401, ``outside_client`` 403: a
-        user the client does not serve, told after the password as the sign-in page of OpenID
-        Connect does).
+        ``realm``; raises VerificationFailed (``throttled`` 429, ``unknown_code`` 400: also a
+        code requested at another issuer, ``bad_credentials`` 401: also a user of another
+        tenant than a realm's, as on its sign-in page and at its token endpoint,
+        ``outside_client`` 403: a user the client does not serve, told after the password as
+        the sign-in page of OpenID Connect does).
 
         Wrong user codes count against the address here; wrong passwords go through the
         login throttle of POST /token, so the page is no side door for password guessing.
@@ -202,7 +203,7 @@ class DeviceFlow:
         code = normalize_user_code(user_code)
         with self._sessions() as db:
             row = device_repo.pending_by_user_code(db, code, self._clock()) if code else None
-        if row is None or not same_issuer(row.issuer, issuer):
+        if row is None or not same_issuer(row.issuer, realm.issuer):
             self._fail(address, 'unknown user code')
             raise VerificationFailed('unknown_code', 400)
         if not plausible_login(login):
@@ -216,14 +217,16 @@ class DeviceFlow:
             raise VerificationFailed('throttled', 429) from None
         with self._sessions() as db:
             user = user_repo.find_enabled_by_login(db, login)
-            candidate = (user.uuid, user.password_hash) if user else (None, None)
+            elsewhere = user is not None and not realm.accepts(user.tenant_uuid)
+            candidate = (user.uuid, user.password_hash) if user and not elsewhere \
+                else (None, None)
         if not self._hasher.verify(password or '', candidate[1]):
             logger.info('device verification: wrong credentials for "%s" from %s', login,
                         address)
-            self._throttle.login_failed(attempt)
+            self._throttle.login_failed(attempt, WRONG_TENANT if elsewhere else None)
             raise VerificationFailed('bad_credentials', 401)
         self._throttle.login_succeeded(attempt)
-        return self._ask_consent(code, candidate[0], issuer)
+        return self._ask_consent(code, candidate[0], realm.issuer)
 
     def _ask_consent(self, code: str, user_uuid, issuer: str) -> Consent:
         nonce = secrets.token_urlsafe(32)
