@@ -66,9 +66,10 @@ def serve(config: dict, args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT; start an embedded PostgreSQL when no db_uri."""
     embedded = None
     try:
-        with start_errors(config):
-            server.check_listen(config)
+        with invalid_configuration():  # exit 2: no restart would load it
             server.check_certificate(config)
+        with start_errors(config):
+            server.check_listen(config)  # exit 1: the port may be freed before a restart
             if not config['db_uri']:
                 embedded = server.embedded_database(config)  # initdb: not interrupted
         # Until granian takes them over, SIGINT and SIGTERM stop serve through the finally
@@ -99,7 +100,7 @@ def _started(config: dict, embedded: EmbeddedPostgres | None) -> dict:
 @contextlib.contextmanager
 def start_errors(config: dict) -> Iterator[None]:
     """What stops serve before it prepares anything, as one CommandError: an address it
-    cannot listen on, a TLS certificate that cannot be loaded, no PostgreSQL to embed or one
+    cannot listen on, no PostgreSQL to embed or one
     that does not start, a state_dir (or its token_secret) this user cannot create or read,
     a token_secret file holding no valid secret."""
     try:
@@ -111,6 +112,15 @@ def start_errors(config: dict) -> Iterator[None]:
     except OSError as e:
         raise CommandError(f'state_dir {config["state_dir"]}: {e.strerror}'
                            + (f': {e.filename}' if e.filename else '')) from None
+
+
+@contextlib.contextmanager
+def invalid_configuration() -> Iterator[None]:
+    """A ConfigError as InvalidConfiguration: one line, exit 2."""
+    try:
+        yield
+    except configuration.ConfigError as e:
+        raise InvalidConfiguration(f'configuration error: {e}') from None
 
 
 def _in_child(function: Callable[..., None], *args) -> None:
@@ -262,10 +272,8 @@ def check_config(config: dict, args: argparse.Namespace) -> int:
     """``check-config``: what serve checks before it starts, starting nothing. cli.py has
     loaded the configuration (every value) and opened its log file; left: the TLS certificate
     and key, read as this user. Not the port, which the running service may hold."""
-    try:
+    with invalid_configuration():
         server.check_certificate(config)
-    except configuration.ConfigError as e:
-        raise InvalidConfiguration(f'configuration error: {e}') from None
     print('configuration is valid')
     return 0
 

@@ -66,11 +66,13 @@ def test_a_failed_embedded_start_leaves_no_postgresql_running():
 
 
 def test_a_certificate_that_cannot_be_loaded_stops_serve_with_the_key_named(tmp_path, capsys):
+    """Exit 2, as for any invalid configuration: the systemd unit does not restart it (a
+    port in use, below, exits 1: it may be freed)."""
     (tmp_path / 'auth.key').write_text('not a key\n')
     config = _config(tmp_path, f'state_dir: {tmp_path}/state\ntoken_secret: {"s" * 40}\n'
                                f'rest_api:\n  certificate: {tmp_path}/missing.crt\n'
                                f'  private_key: {tmp_path}/auth.key\n')
-    assert main(['serve', '--config', config, '--db-uri', 'postgresql://x@127.0.0.1:1/x']) == 1
+    assert main(['serve', '--config', config, '--db-uri', 'postgresql://x@127.0.0.1:1/x']) == 2
     err = capsys.readouterr().err
     assert 'rest_api.certificate' in err and 'Traceback' not in err
 
