@@ -6,15 +6,13 @@ Where is X built, and who uses it? ``grep -rn '\\.X\\b'`` (e.g. ``services.token
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from . import db, mail_wiring
+from . import db, mail_wiring, oauth_wiring
 from .acl import AccessCheckCache
 from .bus.settings import BusSettings
 from .clock import Clock, utc_now
@@ -33,58 +31,22 @@ from .services.configuration import ConfigService
 from .services.device_flow import DeviceFlow
 from .services.event_publisher import EventPublisher
 from .services.groups import GroupService
+from .services.login_requests import TokenSettings
 from .services.login_trail import LoginTrail
-from .services.oauth2.device_authorization import DeviceAuthorizationEndpoint
-from .services.oauth2.introspection import IntrospectionEndpoint
-from .services.oauth2.revocation import RevocationEndpoint
-from .services.oauth2.token_endpoint import TokenEndpoint
 from .services.oauth_tokens import OAuthTokenService
-from .services.oidc import token_grants
-from .services.oidc.realm_endpoints import SharedEndpoints
-from .services.oidc_clients import OidcClientService
-from .services.oidc_codes import CodeService
-from .services.oidc_id_tokens import IdTokenIssuer
-from .services.oidc_signin import SigninService
 from .services.policies import PolicyService
 from .services.refresh_tokens import RefreshTokenService
 from .services.revocation_feed import RevocationFeed
 from .services.sessions import SessionService
-from .services.signing_keys import SigningKeyService
 from .services.startup import StartupService
 from .services.status import StatusService
 from .services.tenants import TenantService
 from .services.throttle import CheckGuard, LoginThrottle, ThrottleSettings
-from .services.tokens import TokenService, TokenSettings
+from .services.tokens import TokenService
 from .services.users import UserService
 from .services.validation import TokenChecker
 from .services.local_revocation import evict_on_local_revocation
 from .services.validation_cache import RevocationListener, ValidationCache
-
-
-@dataclass(frozen=True)
-class OAuth2:
-    """The OAuth 2.0 authorization server: one endpoint object per RFC endpoint, and what
-    the device verification page needs."""
-    token_endpoint: TokenEndpoint
-    introspection: IntrospectionEndpoint
-    revocation: RevocationEndpoint
-    device_authorization: DeviceAuthorizationEndpoint
-    public_url: str | None
-    csrf_key: bytes  # the verification page's CSRF key, derived from the token secret
-
-
-@dataclass(frozen=True)
-class OIDC:
-    """OpenID Connect: the realms' endpoint objects, the sign-in and consent pages' services,
-    ID tokens and their signing keys."""
-    signing_keys: SigningKeyService
-    id_tokens: IdTokenIssuer
-    codes: CodeService
-    signins: SigninService
-    clients: OidcClientService
-    endpoints: SharedEndpoints
-    signin_lifetime: int
-    csrf_key: bytes  # the sign-in pages' CSRF key, derived from the token secret
 
 
 @dataclass(frozen=True)
@@ -114,8 +76,8 @@ class Services:
     client_service: ClientService
     oauth_token_service: OAuthTokenService
     device_flow: DeviceFlow
-    oauth2: OAuth2
-    oidc: OIDC
+    oauth2: oauth_wiring.OAuth2
+    oidc: oauth_wiring.OIDC
     cleaner: ExpiredTokenCleaner
     event_publisher: EventPublisher
     startup: StartupService
@@ -139,11 +101,11 @@ def build_services(config: dict, *, engine: Engine | None = None,
     refresh_tokens, login_throttle, token_service = _logins(config, engine, sessions, hasher,
                                                              throttling, clock)
     clients = ClientService(sessions=sessions, hasher=hasher)
-    formats = AccessTokenFormats(keys=signing_keys(config, sessions, clock))
+    formats = AccessTokenFormats(keys=oauth_wiring.signing_keys(config, sessions, clock))
     oauth_tokens, devices = _oauth_grants(config, sessions, hasher, clock, token_service,
                                           refresh_tokens, login_throttle, guard, formats)
     authorizer = Authorizer(engine=engine, checker=checker)
-    oidc = _oidc(config, sessions, hasher, clock, token_service, refresh_tokens, oauth_tokens,
+    oidc = oauth_wiring.build_oidc(config, sessions, hasher, clock, token_service, refresh_tokens, oauth_tokens,
                  clients, devices, login_throttle, formats)
     administration = _administration(config, engine, sessions, hasher, login_throttle)
     return Services(
@@ -153,7 +115,7 @@ def build_services(config: dict, *, engine: Engine | None = None,
         authorizer=authorizer,
         token_service=token_service, refresh_token_service=refresh_tokens, **administration,
         client_service=clients, oauth_token_service=oauth_tokens, device_flow=devices,
-        oauth2=_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
+        oauth2=oauth_wiring.build_oauth2(config, clients, oauth_tokens, devices, oidc.endpoints.grants),
         oidc=oidc,
         **_background(config, engine, metrics,
                       [login_throttle.purge, administration['revocation_feed'].purge,
@@ -250,53 +212,6 @@ def _background(config: dict, engine: Engine, metrics: Metrics | None,
     return {'cleaner': cleaner,
             'event_publisher': EventPublisher(engine=engine,
                                               settings=BusSettings.from_config(config))}
-
-
-def _oauth2(config: dict, clients: ClientService, tokens: OAuthTokenService,
-            devices: DeviceFlow, grants: dict) -> OAuth2:
-    """``grants``: the token endpoint's extra grants (OpenID Connect's authorization code
-    grant, ID tokens on refresh: services/oidc/token_grants.py)."""
-    return OAuth2(
-        token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, devices=devices,
-                                     grants=grants),
-        introspection=IntrospectionEndpoint(clients=clients, tokens=tokens),
-        revocation=RevocationEndpoint(clients=clients, tokens=tokens),
-        device_authorization=DeviceAuthorizationEndpoint(clients=clients, devices=devices),
-        public_url=config['public_url'],
-        # Key separation: the verification page's CSRF key is derived, never the raw secret.
-        csrf_key=hmac.new(token_secret(config), b'device-page-csrf', hashlib.sha256).digest(),
-    )
-
-
-def signing_keys(config: dict, sessions: sessionmaker, clock: Clock) -> SigningKeyService:
-    """The keys of ID tokens and JWT access tokens."""
-    return SigningKeyService(sessions=sessions, secret=token_secret(config),
-                             algorithm=config['oidc']['signing_algorithm'],
-                             token_lifetime=config['default_token_lifetime'], clock=clock)
-
-
-def _oidc(config: dict, sessions: sessionmaker, hasher: PasswordHasher, clock: Clock,
-          token_service: TokenService, refresh_tokens: RefreshTokenService,
-          oauth_tokens: OAuthTokenService, clients: ClientService, devices: DeviceFlow,
-          login_throttle: LoginThrottle, formats: AccessTokenFormats) -> OIDC:
-    secret = token_secret(config)
-    keys = formats.keys
-    id_tokens = IdTokenIssuer(sessions=sessions, keys=keys, legacy=oauth_tokens, clock=clock)
-    codes = CodeService(sessions=sessions, token_service=token_service,
-                        refresh_tokens=refresh_tokens, id_tokens=id_tokens, formats=formats,
-                        clock=clock)
-    signins = SigninService(sessions=sessions, hasher=hasher, throttle=login_throttle,
-                            lifetime=config['oidc']['signin_session_lifetime'],
-                            purge_batch=config['token_cleanup_batch_size'], clock=clock)
-    endpoints = SharedEndpoints(clients=clients, tokens=oauth_tokens, devices=devices,
-                                signins=signins, grants=token_grants.grants(codes))
-    return OIDC(
-        signing_keys=keys, id_tokens=id_tokens, codes=codes, signins=signins,
-        clients=OidcClientService(sessions=sessions), endpoints=endpoints,
-        signin_lifetime=config['oidc']['signin_session_lifetime'],
-        # Key separation: the sign-in pages' CSRF key is derived with a label of its own.
-        csrf_key=hmac.new(secret, b'oidc-pages-csrf', hashlib.sha256).digest(),
-    )
 
 
 def token_settings(config: dict) -> TokenSettings:

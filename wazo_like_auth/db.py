@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 # The OpenID Connect tables live beside models.py on the same base, and
 # auth_session.signin_uuid references one of them: every process that opens sessions has them
 # registered (imported here, not from models.py, so that neither module imports the other).
-from . import event_models, mail_models, oidc_models  # noqa: F401
+from . import event_models, mail_models, oauth_models, oidc_models  # noqa: F401
 
 MIGRATIONS = Path(__file__).parent / 'migrations'
 # Any constant works; it only has to be the same for every node upgrading one database.

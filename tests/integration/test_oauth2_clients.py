@@ -8,7 +8,7 @@ from sqlalchemy import select
 from tests.support.envelope import RequestsAdapter, assert_envelope
 from tests.support.polling import wait_until
 from wazo_like_auth.config import ConfigError, public_view
-from wazo_like_auth.models import Client
+from wazo_like_auth.oauth_models import Client
 from wazo_like_auth.server import prepare_database
 
 DEVICE = 'urn:ietf:params:oauth:grant-type:device_code'

@@ -26,7 +26,7 @@ from wazo_like_auth.cli import main
 from wazo_like_auth.exceptions import SigningKeyRetired
 from wazo_like_auth.models import User
 from wazo_like_auth.services.access_tokens import JwtFormat
-from wazo_like_auth.services.tokens import LoginRequest
+from wazo_like_auth.services.login_requests import LoginRequest
 from wazo_like_auth.oidc.keys import CERTS_MAX_AGE
 
 CERTS = '/api/auth/0.1/oauth2/certs'

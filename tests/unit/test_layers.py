@@ -18,12 +18,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / 'wazo_like_auth'
 # Top first; the README's Development section shows the same map.
 LAYERS: list[tuple[str, set[str]]] = [
     ('entry points', {'cli', 'commands', 'key_commands', 'server'}),
-    ('composition root', {'app', 'composition', 'mail_wiring'}),
+    ('composition root', {'app', 'composition', 'mail_wiring', 'oauth_wiring'}),
     ('http', {'http'}),
     ('services', {'services'}),
     ('repositories', {'repositories'}),
-    ('schema', {'models', 'oidc_models', 'event_models', 'mail_models', 'db', 'prepared',
-                'migrations'}),
+    ('schema', {'models', 'oauth_models', 'oidc_models', 'event_models', 'mail_models', 'db',
+                'prepared', 'migrations'}),
     ('client library', {'client', 'verifier'}),
     ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
                      'config', 'config_defaults', 'config_values', 'config_checks', 'metrics',

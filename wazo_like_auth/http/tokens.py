@@ -6,7 +6,8 @@ import json
 from flask import Response, request
 from flask_restful import Resource
 
-from ..services.tokens import LoginRequest, TokenService
+from ..services.login_requests import LoginRequest
+from ..services.tokens import TokenService
 from ..services.validation import CheckedToken, TokenChecker
 from ..services.views import token_view
 from .body import json_object

@@ -6,7 +6,8 @@ from flask import request
 from ..services.authorization import Authorizer
 from ..services.grants import Grants
 from ..services.user_views import LIST_FILTERS, LIST_SORT
-from ..services.users import STATUS_FIELDS, UserService
+from ..services.user_rules import STATUS_FIELDS
+from ..services.users import UserService
 from .admin_schemas import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema
 from .auth import ProtectedResource, required_acl
 from .body import json_object

@@ -8,7 +8,8 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import Client, ClientPolicy, Policy, Session, Token
+from ..models import Policy, Session, Token
+from ..oauth_models import Client, ClientPolicy
 from . import refresh_tokens as refresh_repo
 from . import sessions as session_repo
 from . import tenants as tenant_repo

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import DeviceCode
+from ..oauth_models import DeviceCode
 
 
 def insert_if_absent(db: DbSession, **columns: Any) -> bool:

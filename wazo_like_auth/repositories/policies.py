@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from ..models import Client, ClientPolicy, Group, GroupPolicy, Policy, User, UserPolicy
+from ..models import Group, GroupPolicy, Policy, User, UserPolicy
+from ..oauth_models import Client, ClientPolicy
 from . import tenants as tenant_repo
 from .listing import Condition
 

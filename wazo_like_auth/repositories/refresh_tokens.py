@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import Client, RefreshToken, User
+from ..models import RefreshToken, User
+from ..oauth_models import Client
 from ..prepared import PreparedQuery
 from .login_throttle import counter
 from .users import token_acl_columns

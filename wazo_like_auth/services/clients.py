@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import Conflict, InvalidData, ReadOnlyClient, UnknownClient
 from ..logs import get_logger
-from ..models import Client
+from ..oauth_models import Client
 from ..oauth2.clients import AUTHORIZATION_CODE, ClientCredentials, grant_types_error
 from ..oauth2.settings import default_grant_types
 from ..passwords import PasswordHasher

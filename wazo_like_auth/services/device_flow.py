@@ -25,7 +25,8 @@ from .. import tokens
 from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
 from ..logs import get_logger
-from ..models import Client, DeviceCode, User
+from ..models import User
+from ..oauth_models import Client, DeviceCode
 from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
                              new_user_code, normalize_user_code)
 from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant,
@@ -37,11 +38,12 @@ from ..repositories import device_codes as device_repo
 from ..repositories import users as user_repo
 from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
+from .login_requests import LoginRequest
 from .login_trail import WRONG_TENANT, LoginAttempt, plausible_login
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of, openid_request
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
-from .tokens import LoginRequest, TokenService
+from .tokens import TokenService
 
 logger = get_logger(__name__)
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from .. import tokens
 from ..clock import Clock, utc_now
 from ..logs import get_logger
-from ..models import Client
+from ..oauth_models import Client
 from ..oauth2.clients import scope_string
 from ..oidc.authorize import SCOPES as OPENID_SCOPES
 from ..repositories import clients as client_repo
@@ -32,9 +32,10 @@ from ..repositories import tokens as token_repo
 from .access_tokens import AccessTokenFormats, TokenFacts, mint, recording
 from . import actors
 from .clients import AuthenticatedClient
+from .login_requests import IssuedToken, LoginRequest, OpenIdRequest
 from .refresh_tokens import RefreshTokenService
 from .throttle import CheckGuard
-from .tokens import IssuedToken, LoginRequest, OpenIdRequest, TokenService
+from .tokens import TokenService
 
 logger = get_logger(__name__)
 

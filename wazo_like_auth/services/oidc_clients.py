@@ -9,7 +9,8 @@ from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import UnknownClient, UnknownRealm
 from ..logs import get_logger
-from ..models import Client, User
+from ..models import User
+from ..oauth_models import Client
 from ..oauth2.clients import safe_redirect_uri
 from ..oidc.authorize import Registration, missing_consent
 from ..oidc.realms import Realm, realm_issuer

@@ -32,12 +32,13 @@ from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
+from .login_requests import LoginRequest
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of
 from .oidc_id_tokens import IdTokenIssuer
 from .oidc_signin import SignedIn
 from .refresh_tokens import RefreshTokenService, governs
 from ..clock import utc_now
-from .tokens import LoginRequest, TokenService
+from .tokens import TokenService
 
 logger = get_logger(__name__)
 

@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..exceptions import (AuthenticationFailed, Conflict, InvalidData, Unauthorized,
-                          UnknownTenant, UnknownUser)
+from ..exceptions import AuthenticationFailed, UnknownUser
 from ..logs import get_logger
 from ..models import User
 from ..passwords import PasswordHasher
@@ -29,6 +28,7 @@ from ..repositories import tenants as tenant_repo
 from ..repositories import user_listing
 from ..repositories import users as user_repo
 from ..repositories.listing import paginate
+from . import user_rules as rules
 from .grants import ensure_may_become
 from .listing import ListQuery, Page
 from .login_trail import LoginAttempt
@@ -37,11 +37,6 @@ from .throttle import LoginThrottle
 from .user_views import email_view, user_view
 
 logger = get_logger(__name__)
-
-# Without identity providers (LDAP, SAML: spec D7): a user's own password, or the tenant's
-# default method (which is native).
-USER_AUTHENTICATION_METHODS = ('native', 'default')
-
 
 class UserService:
     def __init__(self, *, sessions: sessionmaker, hasher: PasswordHasher,
@@ -52,7 +47,7 @@ class UserService:
 
     def create(self, tenant_uuid: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
         """Create a user in ``tenant_uuid``, member of its all-users group (§1.3)."""
-        method = _method(body)
+        method = rules.authentication_method(body)
         password = body['password']
         password_hash = self._hasher.hash(password) if password is not None else None
         user_uuid = body.get('uuid') or uuid.uuid4()
@@ -62,9 +57,9 @@ class UserService:
                 _check_login(db, 'username', body['username'])
                 _check_login(db, 'email_address', body['email_address'])
                 if user_repo.get(db, user_uuid) is not None:
-                    raise _uuid_conflict(user_uuid)
+                    raise rules.uuid_conflict(user_uuid)
                 user = User(uuid=user_uuid, tenant_uuid=tenant_uuid, password_hash=password_hash)
-                _apply(user, body, method)
+                rules.apply_fields(user, body, method)
                 db.add(user)
                 db.flush()
                 emails = []
@@ -75,7 +70,7 @@ class UserService:
                 user_repo.join_group(db, user_uuid, group)
                 view = user_view(user, emails)
         except IntegrityError as error:
-            raise _integrity_error(error, user_uuid) from None
+            raise rules.integrity_error(error, user_uuid) from None
         logger.info('user %s created in tenant %s', user_uuid, tenant_uuid)
         return view
 
@@ -115,17 +110,17 @@ class UserService:
                 user_repo.lock_logins(db)
                 user = _visible(db, scope, user_uuid, lock=True)
                 if self_service:
-                    body = _status_kept(user, body)
+                    body = rules.status_kept(user, body)
                 if ensure_grantable and body['enabled'] and not user.enabled:
                     ensure_may_become(ensure_grantable, db, user_uuid)
-                method = _method(body)
+                method = rules.authentication_method(body)
                 _check_login(db, 'username', body['username'], other_than=user_uuid)
-                _apply(user, body, method)
+                rules.apply_fields(user, body, method)
                 revoked = [] if user.enabled else session_repo.delete_of_user(db, user_uuid)
                 db.flush()
                 view = _view(db, user)
         except IntegrityError as error:
-            raise _integrity_error(error, user_uuid) from None
+            raise rules.integrity_error(error, user_uuid) from None
         logger.info('user %s updated%s', user_uuid,
                     f', {len(revoked)} sessions revoked' if revoked else '')
         return view
@@ -192,7 +187,7 @@ class UserService:
                 _void_lost_reset_links(db, user_uuid, before, {e.uuid: e.confirmed for e in after})
                 view = [email_view(e) for e in after]
         except IntegrityError as error:
-            raise _integrity_error(error, user_uuid) from None
+            raise rules.integrity_error(error, user_uuid) from None
         logger.info('user %s has %d e-mail addresses', user_uuid, len(items))
         return view
 
@@ -243,64 +238,7 @@ def _login_hash(db: Session, user: User) -> str | None:
     return found.password_hash if found is not None and found.uuid == user.uuid else None
 
 
-def _method(body: dict[str, Any]) -> str:
-    """The requested authentication method, else ``default`` for people and ``native`` for
-    internal and external_api users."""
-    method = body.get('authentication_method')
-    if method is None:
-        return 'default' if body['purpose'] == 'user' else 'native'
-    if method not in USER_AUTHENTICATION_METHODS:
-        raise InvalidData(f'Invalid authentication method {method}',
-                          details={'authentication_method': method})
-    return method
-
-
-STATUS_FIELDS = ('purpose', 'enabled')
-
-
-def _status_kept(user: User, body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` with the user's current purpose and enabled where omitted; Unauthorized if it
-    asks to change them (issue 12: a self-service caller could lift its session limit)."""
-    for name in STATUS_FIELDS:
-        if name in body and body[name] != getattr(user, name):
-            raise Unauthorized(details={'required_access': f'auth.users.{user.uuid}.update',
-                                        'field': name})
-    return {**body, **{name: getattr(user, name) for name in STATUS_FIELDS
-                       if name not in body}}
-
-
-def _apply(user: User, body: dict[str, Any], method: str) -> None:
-    user.username = body['username']
-    user.firstname = body['firstname']
-    user.lastname = body['lastname']
-    user.purpose = body['purpose']
-    user.enabled = body['enabled']
-    user.authentication_method = method
-
-
 def _check_login(db: Session, field: str, login: str | None,
                  other_than: uuid.UUID | None = None) -> None:
     if login is not None and user_repo.login_taken(db, login, other_than):
-        raise _login_conflict(field, login)
-
-
-def _login_conflict(field: str, login: str) -> Conflict:
-    return Conflict(resource='users', details={field: {
-        'constraint_id': 'unique', 'message': f'The login "{login}" is already used'}})
-
-
-def _uuid_conflict(user_uuid: uuid.UUID) -> Conflict:
-    return Conflict(resource='users', details={'uuid': {
-        'constraint_id': 'unique', 'message': f'The uuid "{user_uuid}" is already used'}})
-
-
-def _integrity_error(error: IntegrityError, user_uuid: uuid.UUID) -> Exception:
-    """A violation our checks could not see coming: a concurrent write (the login lock makes
-    login clashes impossible, not uuid clashes or a tenant deleted meanwhile)."""
-    constraint = getattr(getattr(error.orig, 'diag', None), 'constraint_name', None) or ''
-    if constraint == 'auth_user_pkey':
-        return _uuid_conflict(user_uuid)
-    if constraint == 'auth_user_tenant_uuid_fkey':
-        return UnknownTenant(details={})
-    logger.warning('user %s: unexpected integrity error on %s', user_uuid, constraint)
-    return Conflict(resource='users')
+        raise rules.login_conflict(field, login)
