@@ -2,6 +2,8 @@
 address (page or API); only a confirmed address is a login."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select, text
 
@@ -10,6 +12,7 @@ from tests.support.apps import running_app
 from tests.support.bus_events import received
 from tests.support.credentials import basic
 from tests.support.offline_access import assert_error, make_tenant
+from tests.support.polling import wait_until
 from tests.support.smtp_server import (deliver, html_of, link_in, mail_config,  # noqa: F401
                                            mailbox, path_of, query_of)
 from wazo_like_auth.models import Email
@@ -76,6 +79,40 @@ def test_a_confirmation_publishes_the_users_update_on_the_bus(client, app, mailb
 
     [message] = received(consumer, 'auth_user_updated', uuid=str(carol))
     assert 'carol@example.com' not in str(message.body)  # the address is not in the event
+
+
+def test_a_confirmation_during_a_rename_comes_after_it_on_the_bus(client, app, mailbox, admin,
+                                                                  carol, engine):
+    """The link clicked while an administrator's rename of the user is not yet committed: the
+    confirmation waits for it, so its ``auth_user_updated`` follows the rename's and names the
+    user as renamed. A consumer keeping the last event keeps the right name (before, the
+    confirmation's event, later on the bus, named the user as it was)."""
+    link = confirmation_link(admin, app, mailbox, carol)
+    email = email_of(admin, carol)
+    answers = []
+    with engine.connect() as renaming:  # the administrator's transaction, still open
+        renaming.execute(text("UPDATE auth_user SET username = 'caroline' WHERE uuid = :u"),
+                         {'u': carol})
+        confirming = threading.Thread(target=lambda: answers.append(client.put(
+            f'/0.1/emails/{email["uuid"]}/confirm',
+            headers={'X-Auth-Token': query_of(link)['token']}).status_code))
+        confirming.start()
+        assert wait_until(lambda: not confirming.is_alive() or _waiting_for_a_lock(engine))
+        renaming.commit()
+    confirming.join(timeout=10)
+    assert answers == [204] and email_of(admin, carol)['confirmed'] is True
+    with engine.connect() as conn:
+        named = conn.execute(text(
+            "SELECT data->>'username' FROM auth_event WHERE name = 'auth_user_updated' "
+            "AND user_uuid = :u ORDER BY id"), {'u': carol}).scalars().all()
+    assert named == ['caroline', 'caroline']
+
+
+def _waiting_for_a_lock(engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()")).scalar())
 
 
 def test_confirming_again_is_409_and_a_used_link_is_refused(client, app, mailbox, admin,

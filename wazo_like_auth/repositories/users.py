@@ -57,6 +57,11 @@ def tenant_of(db: Session | Connection, user_uuid: uuid.UUID) -> uuid.UUID | Non
     return db.execute(select(User.tenant_uuid).where(User.uuid == user_uuid)).scalar()
 
 
+def owner_of_email(db: Session, email_uuid: uuid.UUID) -> uuid.UUID | None:
+    """The user holding address ``email_uuid``; None when there is no such address."""
+    return db.execute(select(Email.user_uuid).where(Email.uuid == email_uuid)).scalar()
+
+
 def in_tenants(db: Session, user_uuids: Iterable[uuid.UUID | None],
                tenants: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """Which of ``user_uuids`` name a user of one of ``tenants``."""

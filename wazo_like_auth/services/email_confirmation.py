@@ -88,6 +88,12 @@ class EmailConfirmationService:
         """Mark ``email_uuid`` confirmed; see the module doc for who may."""
         token_hash = mail_tokens.digest(token) if token else None
         with self._sessions.begin() as db:
+            owner = user_repo.owner_of_email(db, email_uuid)
+            if owner is not None:
+                # The user first, as every change of a user and its addresses locks it: a
+                # concurrent one (a rename, new addresses) commits wholly before or after this
+                # one, so its auth_user_updated comes in commit order, and neither deadlocks.
+                db.get(User, owner, with_for_update=True)
             found = mail_repo.live_token(db, token_hash, PURPOSE, lock=True) \
                 if token_hash else None
             auth = None
