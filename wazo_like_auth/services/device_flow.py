@@ -192,10 +192,9 @@ class DeviceFlow:
                 realm: Realm, user_agent: str = '') -> Consent:
         """Check the user code, then the person's credentials, on the verification page of
         ``realm``; raises VerificationFailed (``throttled`` 429, ``unknown_code`` 400: also a
-        code requested at another issuer, ``bad_credentials`` 401: also a user of another
-        tenant than a realm's, as on its sign-in page and at its token endpoint,
-        ``outside_client`` 403: a user the client does not serve, told after the password as
-        the sign-in page of OpenID Connect does).
+        code of another issuer, ``bad_credentials`` 401: also a user of another tenant than a
+        realm's, as at its sign-in page and token endpoint, ``outside_client`` 403: a user the
+        client does not serve, told after the password as the OpenID sign-in page does).
 
         Wrong user codes count against the address here; wrong passwords go through the
         login throttle of POST /token, so the page is no side door for password guessing.
