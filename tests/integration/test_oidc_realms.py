@@ -277,12 +277,13 @@ def test_refresh_and_device_grants_of_a_realm_refuse_users_of_other_tenants(
     started = requests.post(f'{api.base}/realms/acme/protocol/openid-connect/auth/device',
                             data={'client_id': 'tv'}, timeout=10).json()
     assert started['verification_uri'] == f'{api.base}/realms/acme/device'
-    person = Person()  # the realm's page takes any account the client serves (its tree)
-    consent = person.sign_in(started['verification_uri_complete'], 'bob', 'b0bpass')
-    assert person.decide(consent, 'approve').status_code == 200
+    # The realm's page takes its own tenant's users only, as its sign-in page does: bob's
+    # password reads as wrong there, and the device keeps waiting for someone of the realm.
+    refused_page = Person().sign_in(started['verification_uri_complete'], 'bob', 'b0bpass')
+    assert refused_page.status_code == 401 and 'name="consent"' not in refused_page.text
     polled = requests.post(realm_token, timeout=10, data={
         'grant_type': 'urn:ietf:params:oauth:grant-type:device_code', 'client_id': 'tv',
         'device_code': started['device_code']})
-    assert polled.status_code == 400 and polled.json()['error'] == 'access_denied'
+    assert polled.status_code == 400 and polled.json()['error'] == 'authorization_pending'
     sessions = api.admin('GET', f'/users/{bob}/sessions', admin_token).json()
     assert sessions['total'] == 2  # the password grant and the global refresh, nothing else

@@ -69,9 +69,9 @@ class RealmTokens:
 
 class RealmDevices:
     """DeviceFlow for one realm. The code itself answers only here (DeviceFlow compares
-    issuers); the realm's verification page takes any account the client serves (its tenant
-    and those below, the rule of every grant), so a device approved by a user of another
-    tenant than the realm's gets ``access_denied`` here, what it was issued revoked."""
+    issuers), and the realm's verification page takes the realm's own users only; should a
+    user of another tenant have approved it all the same (a user moved meanwhile), the device
+    gets ``access_denied`` here, what it was issued revoked."""
 
     def __init__(self, devices: DeviceFlow, tokens: OAuthTokenService, realm: Realm):
         self._devices = devices
