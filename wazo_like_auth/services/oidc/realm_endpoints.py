@@ -69,9 +69,9 @@ class RealmTokens:
 
 class RealmDevices:
     """DeviceFlow for one realm. The code itself answers only here (DeviceFlow compares
-    issuers), and the realm's verification page takes the realm's own users only; should a
-    user of another tenant have approved it all the same (a user moved meanwhile), the device
-    gets ``access_denied`` here, what it was issued revoked."""
+    issuers), and the realm's verification page takes the realm's own users only. Checked here
+    again, as for every grant of a realm: a device approved by a user of another tenant would
+    get ``access_denied``, what it was issued revoked."""
 
     def __init__(self, devices: DeviceFlow, tokens: OAuthTokenService, realm: Realm):
         self._devices = devices
