@@ -4,7 +4,8 @@ retirement (a leaked key) removes one at once.
 
 Every node reads the signing key from PostgreSQL when it signs (one indexed read; decrypted
 keys are cached by kid) and decides with its clock from the rows alone, so every change takes
-effect on every node at its commit or at the time it sets:
+effect on every node at its commit or at the time it sets (a key made to sign at once is
+taken up at once by a node whose clock lags, within SKEW):
 
 - ``rotate`` adds a key published at once that signs from ``CERTS_MAX_AGE`` later (a verifier
   or HTTP cache holding the ``certs`` fetched just before knows it by then); with ``now``, or
@@ -83,19 +84,26 @@ class SigningKeyService:
     def active(self) -> ActiveKey:
         """The key to sign with now; a key signing at once is made when none signs."""
         with self._sessions() as db:
-            found = self._first_readable(key_repo.signing(db, self._clock()))
+            found = self._signer(db, self._clock())
         if found is not None:
             return found
         with self._sessions.begin() as db:
             key_repo.lock(db)
             now = self._clock()
-            if self._first_readable(key_repo.signing(db, now)) is None:
-                self._add_signing_now(db, self._algorithm, now)
-        with self._sessions() as db:
-            found = self._first_readable(key_repo.signing(db, self._clock()))
+            found = self._signer(db, now)
+            if found is None:
+                found = self._readable(self._add_signing_now(db, self._algorithm, now))
         if found is None:
             raise RuntimeError('no readable signing key')
         return found
+
+    def _signer(self, db: DbSession, at: dt.datetime) -> ActiveKey | None:
+        """The key that signs at ``at``: the first readable one whose time has come, else
+        one whose time comes within SKEW. Such a key was made to sign at once (first key,
+        ``rotate --now``, ``retire``) by a node whose clock runs ahead of ours: it may have
+        signed tokens already, so we sign with it too rather than replace (delete) it."""
+        return (self._first_readable(key_repo.signing(db, at))
+                or self._first_readable(key_repo.signing(db, at + SKEW)))
 
     def _first_readable(self, rows: list[SigningKey]) -> ActiveKey | None:
         for row in rows:
@@ -126,7 +134,7 @@ class SigningKeyService:
             key_repo.lock(db)
             at = self._clock()
             key_repo.purge_retired(db, at)
-            if now or self._first_readable(key_repo.signing(db, at)) is None:
+            if now or self._signer(db, at) is None:
                 row = self._add_signing_now(db, algorithm or self._algorithm, at)
             else:
                 row = self._add(db, algorithm or self._algorithm, at, at + PREPUBLISH)
@@ -164,7 +172,7 @@ class SigningKeyService:
             row = key_repo.published_key(db, kid, at)  # kept for a long-lived token too
             if row is None:
                 raise UnknownSigningKey(f'no published signing key {kid}')
-            signer = self._first_readable(key_repo.signing(db, at))
+            signer = self._signer(db, at)
             waiting = [key for key in key_repo.pending(db, at) if key.kid != kid]
             tokens = token_repo.delete_signed_by(db, kid)
             key_repo.remove(db, kid)  # and, by cascade, any token recorded meanwhile
@@ -204,7 +212,7 @@ class SigningKeyService:
         with self._sessions() as db:
             at = self._clock()
             rows = key_repo.published(db, at)
-            signer = self._first_readable(key_repo.signing(db, at))
+            signer = self._signer(db, at)
             return [self._state(row, at, signer.kid if signer else None) for row in rows]
 
     def _state(self, row: SigningKey, at: dt.datetime, signer: str | None) -> KeyState:
