@@ -273,3 +273,13 @@ def test_a_key_kept_for_a_longer_lived_token_can_still_be_retired(kept_key, api,
 
     assert retired.tokens == 1 and old not in kids(auth_server.url)
     assert not api.is_valid(token)
+
+
+@pytest.mark.parametrize('garbage', ['\udcff\udcfe', 'a\x00b', 'x' * 5000, '%', "k' OR ''='"])
+def test_keys_retire_of_a_garbage_kid_is_one_line_and_fails(api, keys_cli, garbage):
+    # '\udcff\udcfe': bytes that are not UTF-8 on the command line, as Python decodes them.
+    requests.get(api.base + CERTS, timeout=10)
+    ran = keys_cli('retire', garbage)
+    assert ran.code == 1 and ran.out == ''
+    assert ran.err.startswith('wazo-like-auth: no published signing key ')
+    assert ran.err.count('\n') == 1 and len(kids(api.base)) == 1

@@ -166,12 +166,16 @@ class SigningKeyService:
         node, and the JWT access tokens it signed deleted. When it was signing, the next
         published key signs at once, or a new key when none waits. Raises
         UnknownSigningKey."""
+        if not _storable(kid):  # no key has it; the driver would refuse it (a traceback)
+            raise UnknownSigningKey('no published signing key '
+                                    + kid.encode('unicode_escape').decode('ascii'))
+        unknown = UnknownSigningKey(f'no published signing key {kid}')
         with self._sessions.begin() as db:
             key_repo.lock(db)
             at = self._clock()
             row = key_repo.published_key(db, kid, at)  # kept for a long-lived token too
             if row is None:
-                raise UnknownSigningKey(f'no published signing key {kid}')
+                raise unknown
             signer = self._signer(db, at)
             waiting = [key for key in key_repo.pending(db, at) if key.kid != kid]
             tokens = token_repo.delete_signed_by(db, kid)
@@ -236,3 +240,13 @@ class SigningKeyService:
         with self._sessions() as db:
             rows = key_repo.published(db, self._clock())
             return keys.jwks([row.public_jwk for row in rows])
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL's ``text`` can hold ``text``: UTF-8 (no lone surrogate, as Python
+    decodes a command-line argument of non-UTF-8 bytes), no NUL."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return '\x00' not in text
