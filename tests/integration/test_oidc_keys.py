@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 
 from wazo_like_auth import db
-from wazo_like_auth.exceptions import UnknownSigningKey
+from wazo_like_auth.exceptions import SigningKeysUnreadable, UnknownSigningKey
 from wazo_like_auth.oidc import keys
 from wazo_like_auth.services.signing_keys import PREPUBLISH, SKEW, SigningKeyService
 
@@ -256,3 +256,33 @@ def test_retiring_the_only_key_hands_signing_to_a_node_whose_clock_lags(engine, 
 
     assert second.active().kid == successor
     assert kids(first.jwks()) == [successor] and first.active().kid == successor
+
+
+def test_a_rotation_under_another_token_secret_is_refused_and_changes_nothing(
+        engine, empty_keys):
+    # The operator ran the command without the service's token_secret (another state_dir):
+    # a key made there would never sign on the service, yet cut short its signing key.
+    clock = Clock()
+    node = service(engine, clock, secret=b'a' * 40)
+    signing = node.active().kid
+
+    for now in (False, True):
+        with pytest.raises(SigningKeysUnreadable, match='token_secret'):
+            service(engine, clock, secret=b'w' * 40).rotate(now=now)
+
+    assert kids(node.jwks()) == [signing]
+    assert [(key.state, key.retire_at) for key in node.states()] == [('signing', None)]
+
+
+def test_retiring_a_key_that_does_not_sign_under_another_token_secret_makes_no_key(
+        engine, empty_keys):
+    clock = Clock()
+    node = service(engine, clock, secret=b'a' * 40)
+    old = node.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    signing = node.rotate(now=True).kid
+
+    retired = service(engine, clock, secret=b'w' * 40).retire(old)  # it leaked
+
+    assert retired.successor is None and kids(node.jwks()) == [signing]
+    assert [(key.state, key.retire_at) for key in node.states()] == [('signing', None)]

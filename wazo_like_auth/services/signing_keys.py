@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from ..clock import utc_now
-from ..exceptions import UnknownSigningKey
+from ..exceptions import SigningKeysUnreadable, UnknownSigningKey
 from ..logs import get_logger
 from ..oidc import keys
 from ..oidc_models import SigningKey
@@ -39,6 +39,9 @@ logger = get_logger(__name__)
 
 SKEW = dt.timedelta(seconds=60)
 PREPUBLISH = dt.timedelta(seconds=keys.CERTS_MAX_AGE)
+UNREADABLE = ('signing key {} does not decrypt with this token_secret: run keys with the '
+              "service's configuration (token_secret, state_dir); after a change of "
+              'token_secret, the service makes a new key when it next signs')
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class SigningKeyService:
         self._lifetime = dt.timedelta(seconds=token_lifetime)
         self._clock = clock
         self._cache: dict[str, ActiveKey] = {}
+        self._unreadable: set[str] = set()  # warned about once (read on every signature)
         self._lock = threading.Lock()
 
     def active(self) -> ActiveKey:
@@ -105,6 +109,16 @@ class SigningKeyService:
         return (self._first_readable(key_repo.signing(db, at))
                 or self._first_readable(key_repo.signing(db, at + SKEW)))
 
+    def _signing_kid(self, db: DbSession, at: dt.datetime) -> str | None:
+        """The kid of the key that signs at ``at``: ours (``_signer``) or, when none decrypts
+        here, the one the schedule names (the service's, for a command run with another
+        token_secret, or the unreadable key of a token_secret changed since)."""
+        signer = self._signer(db, at)
+        if signer is not None:
+            return signer.kid
+        started = key_repo.signing(db, at) or key_repo.signing(db, at + SKEW)
+        return started[0].kid if started else None
+
     def _first_readable(self, rows: list[SigningKey]) -> ActiveKey | None:
         for row in rows:
             found = self._readable(row)
@@ -119,8 +133,10 @@ class SigningKeyService:
         try:
             private = keys.private_key(row.kid, row.private_ciphertext, self._key)
         except keys.UnreadableKey:
-            logger.warning('signing key %s does not decrypt with the current '
-                           'token_secret: skipped', row.kid)
+            if row.kid not in self._unreadable:
+                self._unreadable.add(row.kid)
+                logger.warning('signing key %s does not decrypt with the current '
+                               'token_secret: skipped', row.kid)
             return None
         with self._lock:
             self._cache[row.kid] = ActiveKey(row.kid, row.alg, private)
@@ -129,12 +145,16 @@ class SigningKeyService:
     def rotate(self, algorithm: str | None = None, *, now: bool = False) -> KeyState:
         """Add a key, published at once. It signs from ``CERTS_MAX_AGE`` later, or at once
         with ``now`` or when no key signs yet; the keys it replaces retire once their tokens
-        expire (with ``now``, keys not signing yet are deleted). Returns the new key."""
+        expire (with ``now``, keys not signing yet are deleted). Returns the new key. Raises
+        SigningKeysUnreadable when the key that signs does not decrypt with our token_secret."""
         with self._sessions.begin() as db:
             key_repo.lock(db)
             at = self._clock()
             key_repo.purge_retired(db, at)
-            if now or self._signer(db, at) is None:
+            signer = self._signer(db, at)
+            if signer is None and (unreadable := self._signing_kid(db, at)) is not None:
+                raise SigningKeysUnreadable(UNREADABLE.format(unreadable))
+            if now or signer is None:
                 row = self._add_signing_now(db, algorithm or self._algorithm, at)
             else:
                 row = self._add(db, algorithm or self._algorithm, at, at + PREPUBLISH)
@@ -176,12 +196,12 @@ class SigningKeyService:
             row = key_repo.published_key(db, kid, at)  # kept for a long-lived token too
             if row is None:
                 raise unknown
-            signer = self._signer(db, at)
+            signer = self._signing_kid(db, at)
             waiting = [key for key in key_repo.pending(db, at) if key.kid != kid]
             tokens = token_repo.delete_signed_by(db, kid)
             key_repo.remove(db, kid)  # and, by cascade, any token recorded meanwhile
             successor = None
-            if signer is None or signer.kid == kid:
+            if signer == kid:
                 successor = self._take_over(db, waiting, at)
             elif row.signs_from > at:
                 self._reschedule_after_pending(db, row, waiting, at)
