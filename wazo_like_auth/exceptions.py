@@ -89,6 +89,14 @@ class UnknownSigningKey(NotFound):
     message = 'No such signing key'
 
 
+class SigningKeysUnreadable(ServiceError):
+    """``keys rotate`` run with another token_secret than the service's: no key that signs
+    decrypts with it (a key made there would never sign on the service)."""
+    status_code = 409
+    error_id = 'signing-keys-unreadable'
+    message = 'No signing key decrypts with this token_secret'
+
+
 class UnknownUser(NotFound):
     error_id = 'unknown-user'
     message = 'No such user'

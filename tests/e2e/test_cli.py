@@ -70,6 +70,9 @@ def test_upgrade_db_without_a_database_says_what_is_missing(config_file, capsys)
       '--password', 'pw'],
      'cannot use the database: connection to server at "127.0.0.1", port 1 failed: '
      'Connection refused'),
+    *((['keys', *action, '--db-uri', 'postgresql://auth:secret@127.0.0.1:1/auth'],
+       'cannot use the database: connection to server at "127.0.0.1", port 1 failed: '
+       'Connection refused') for action in (['rotate', '--now'], ['list'], ['retire', 'k'])),
 ])
 def test_a_database_problem_is_one_line_without_the_password(args, message, config_file,
                                                              capsys):

@@ -273,3 +273,30 @@ def test_a_key_kept_for_a_longer_lived_token_can_still_be_retired(kept_key, api,
 
     assert retired.tokens == 1 and old not in kids(auth_server.url)
     assert not api.is_valid(token)
+
+
+@pytest.mark.parametrize('garbage', ['\udcff\udcfe', 'a\x00b', 'x' * 5000, '%', "k' OR ''='"])
+def test_keys_retire_of_a_garbage_kid_is_one_line_and_fails(api, keys_cli, garbage):
+    # '\udcff\udcfe': bytes that are not UTF-8 on the command line, as Python decodes them.
+    requests.get(api.base + CERTS, timeout=10)
+    ran = keys_cli('retire', garbage)
+    assert ran.code == 1 and ran.out == ''
+    assert ran.err.startswith('wazo-like-auth: no published signing key ')
+    assert ran.err.count('\n') == 1 and len(kids(api.base)) == 1
+
+
+def test_keys_rotate_without_the_service_token_secret_is_one_line_and_fails(
+        api, tmp_path, db_uri, capsys):
+    signing = kids(api.base)  # the first key, under the service's token_secret
+    path = tmp_path / 'elsewhere.yml'  # no token_secret: one of its own state_dir's
+    path.write_text(f'state_dir: {tmp_path}/elsewhere\n')
+    capsys.readouterr()
+
+    code = main(['keys', 'rotate', '--config', str(path), '--db-uri', db_uri])
+
+    out, err = capsys.readouterr()
+    *logged, last = err.splitlines()
+    assert code == 1 and out == '' and len(logged) <= 1  # the log's warning, once
+    assert last.startswith(f'wazo-like-auth: signing key {signing[0]} does not decrypt with '
+                           'this token_secret: run keys with the service')
+    assert kids(api.base) == signing

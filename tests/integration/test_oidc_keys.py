@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 
 from wazo_like_auth import db
-from wazo_like_auth.exceptions import UnknownSigningKey
+from wazo_like_auth.exceptions import SigningKeysUnreadable, UnknownSigningKey
 from wazo_like_auth.oidc import keys
 from wazo_like_auth.services.signing_keys import PREPUBLISH, SKEW, SigningKeyService
 
@@ -216,3 +216,73 @@ def test_retiring_an_unknown_key_is_an_error(engine, empty_keys):
     keys_service.active()
     with pytest.raises(UnknownSigningKey):
         keys_service.retire('no-such-kid')
+
+
+def test_a_node_whose_clock_lags_signs_with_the_key_another_node_just_made(engine, empty_keys):
+    # Two nodes start together; B's clock is a second behind A's (NTP keeps them close, not
+    # equal). A makes the first key, signing from A's now: B must sign with it too, not
+    # replace it (deleting a key A already signed tokens with).
+    node_a = Clock()
+    node_b = Clock()
+    node_b.now = node_a.now - dt.timedelta(seconds=1)
+    first, second = service(engine, node_a), service(engine, node_b)
+    made = first.active().kid
+
+    assert second.active().kid == made
+    assert kids(first.jwks()) == [made] and first.active().kid == made
+
+
+def test_a_rotation_on_a_node_whose_clock_lags_keeps_the_key_just_made(engine, empty_keys):
+    node_a = Clock()
+    node_b = Clock()
+    node_b.now = node_a.now - dt.timedelta(seconds=1)
+    first, operator = service(engine, node_a), service(engine, node_b)
+    made = first.active().kid
+
+    new = operator.rotate()
+
+    assert new.state == 'published-next'  # not a first key: one signs already
+    assert kids(first.jwks()) == [new.kid, made] and first.active().kid == made
+
+
+def test_retiring_the_only_key_hands_signing_to_a_node_whose_clock_lags(engine, empty_keys):
+    node_a = Clock()
+    node_b = Clock()
+    node_b.now = node_a.now - dt.timedelta(seconds=1)
+    first, second = service(engine, node_a), service(engine, node_b)
+    leaked = first.active().kid
+
+    successor = first.retire(leaked).successor.kid
+
+    assert second.active().kid == successor
+    assert kids(first.jwks()) == [successor] and first.active().kid == successor
+
+
+def test_a_rotation_under_another_token_secret_is_refused_and_changes_nothing(
+        engine, empty_keys):
+    # The operator ran the command without the service's token_secret (another state_dir):
+    # a key made there would never sign on the service, yet cut short its signing key.
+    clock = Clock()
+    node = service(engine, clock, secret=b'a' * 40)
+    signing = node.active().kid
+
+    for now in (False, True):
+        with pytest.raises(SigningKeysUnreadable, match='token_secret'):
+            service(engine, clock, secret=b'w' * 40).rotate(now=now)
+
+    assert kids(node.jwks()) == [signing]
+    assert [(key.state, key.retire_at) for key in node.states()] == [('signing', None)]
+
+
+def test_retiring_a_key_that_does_not_sign_under_another_token_secret_makes_no_key(
+        engine, empty_keys):
+    clock = Clock()
+    node = service(engine, clock, secret=b'a' * 40)
+    old = node.active().kid
+    clock.now += dt.timedelta(seconds=1)
+    signing = node.rotate(now=True).kid
+
+    retired = service(engine, clock, secret=b'w' * 40).retire(old)  # it leaked
+
+    assert retired.successor is None and kids(node.jwks()) == [signing]
+    assert [(key.state, key.retire_at) for key in node.states()] == [('signing', None)]

@@ -4,7 +4,8 @@ retirement (a leaked key) removes one at once.
 
 Every node reads the signing key from PostgreSQL when it signs (one indexed read; decrypted
 keys are cached by kid) and decides with its clock from the rows alone, so every change takes
-effect on every node at its commit or at the time it sets:
+effect on every node at its commit or at the time it sets (a key made to sign at once is
+taken up at once by a node whose clock lags, within SKEW):
 
 - ``rotate`` adds a key published at once that signs from ``CERTS_MAX_AGE`` later (a verifier
   or HTTP cache holding the ``certs`` fetched just before knows it by then); with ``now``, or
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from ..clock import utc_now
-from ..exceptions import UnknownSigningKey
+from ..exceptions import SigningKeysUnreadable, UnknownSigningKey
 from ..logs import get_logger
 from ..oidc import keys
 from ..oidc_models import SigningKey
@@ -38,6 +39,9 @@ logger = get_logger(__name__)
 
 SKEW = dt.timedelta(seconds=60)
 PREPUBLISH = dt.timedelta(seconds=keys.CERTS_MAX_AGE)
+UNREADABLE = ('signing key {} does not decrypt with this token_secret: run keys with the '
+              "service's configuration (token_secret, state_dir); after a change of "
+              'token_secret, the service makes a new key when it next signs')
 
 
 @dataclass(frozen=True)
@@ -78,24 +82,42 @@ class SigningKeyService:
         self._lifetime = dt.timedelta(seconds=token_lifetime)
         self._clock = clock
         self._cache: dict[str, ActiveKey] = {}
+        self._unreadable: set[str] = set()  # warned about once (read on every signature)
         self._lock = threading.Lock()
 
     def active(self) -> ActiveKey:
         """The key to sign with now; a key signing at once is made when none signs."""
         with self._sessions() as db:
-            found = self._first_readable(key_repo.signing(db, self._clock()))
+            found = self._signer(db, self._clock())
         if found is not None:
             return found
         with self._sessions.begin() as db:
             key_repo.lock(db)
             now = self._clock()
-            if self._first_readable(key_repo.signing(db, now)) is None:
-                self._add_signing_now(db, self._algorithm, now)
-        with self._sessions() as db:
-            found = self._first_readable(key_repo.signing(db, self._clock()))
+            found = self._signer(db, now)
+            if found is None:
+                found = self._readable(self._add_signing_now(db, self._algorithm, now))
         if found is None:
             raise RuntimeError('no readable signing key')
         return found
+
+    def _signer(self, db: DbSession, at: dt.datetime) -> ActiveKey | None:
+        """The key that signs at ``at``: the first readable one whose time has come, else
+        one whose time comes within SKEW. Such a key was made to sign at once (first key,
+        ``rotate --now``, ``retire``) by a node whose clock runs ahead of ours: it may have
+        signed tokens already, so we sign with it too rather than replace (delete) it."""
+        return (self._first_readable(key_repo.signing(db, at))
+                or self._first_readable(key_repo.signing(db, at + SKEW)))
+
+    def _signing_kid(self, db: DbSession, at: dt.datetime) -> str | None:
+        """The kid of the key that signs at ``at``: ours (``_signer``) or, when none decrypts
+        here, the one the schedule names (the service's, for a command run with another
+        token_secret, or the unreadable key of a token_secret changed since)."""
+        signer = self._signer(db, at)
+        if signer is not None:
+            return signer.kid
+        started = key_repo.signing(db, at) or key_repo.signing(db, at + SKEW)
+        return started[0].kid if started else None
 
     def _first_readable(self, rows: list[SigningKey]) -> ActiveKey | None:
         for row in rows:
@@ -111,8 +133,10 @@ class SigningKeyService:
         try:
             private = keys.private_key(row.kid, row.private_ciphertext, self._key)
         except keys.UnreadableKey:
-            logger.warning('signing key %s does not decrypt with the current '
-                           'token_secret: skipped', row.kid)
+            if row.kid not in self._unreadable:
+                self._unreadable.add(row.kid)
+                logger.warning('signing key %s does not decrypt with the current '
+                               'token_secret: skipped', row.kid)
             return None
         with self._lock:
             self._cache[row.kid] = ActiveKey(row.kid, row.alg, private)
@@ -121,12 +145,16 @@ class SigningKeyService:
     def rotate(self, algorithm: str | None = None, *, now: bool = False) -> KeyState:
         """Add a key, published at once. It signs from ``CERTS_MAX_AGE`` later, or at once
         with ``now`` or when no key signs yet; the keys it replaces retire once their tokens
-        expire (with ``now``, keys not signing yet are deleted). Returns the new key."""
+        expire (with ``now``, keys not signing yet are deleted). Returns the new key. Raises
+        SigningKeysUnreadable when the key that signs does not decrypt with our token_secret."""
         with self._sessions.begin() as db:
             key_repo.lock(db)
             at = self._clock()
             key_repo.purge_retired(db, at)
-            if now or self._first_readable(key_repo.signing(db, at)) is None:
+            signer = self._signer(db, at)
+            if signer is None and (unreadable := self._signing_kid(db, at)) is not None:
+                raise SigningKeysUnreadable(UNREADABLE.format(unreadable))
+            if now or signer is None:
                 row = self._add_signing_now(db, algorithm or self._algorithm, at)
             else:
                 row = self._add(db, algorithm or self._algorithm, at, at + PREPUBLISH)
@@ -158,18 +186,22 @@ class SigningKeyService:
         node, and the JWT access tokens it signed deleted. When it was signing, the next
         published key signs at once, or a new key when none waits. Raises
         UnknownSigningKey."""
+        if not _storable(kid):  # no key has it; the driver would refuse it (a traceback)
+            raise UnknownSigningKey('no published signing key '
+                                    + kid.encode('unicode_escape').decode('ascii'))
+        unknown = UnknownSigningKey(f'no published signing key {kid}')
         with self._sessions.begin() as db:
             key_repo.lock(db)
             at = self._clock()
             row = key_repo.published_key(db, kid, at)  # kept for a long-lived token too
             if row is None:
-                raise UnknownSigningKey(f'no published signing key {kid}')
-            signer = self._first_readable(key_repo.signing(db, at))
+                raise unknown
+            signer = self._signing_kid(db, at)
             waiting = [key for key in key_repo.pending(db, at) if key.kid != kid]
             tokens = token_repo.delete_signed_by(db, kid)
             key_repo.remove(db, kid)  # and, by cascade, any token recorded meanwhile
             successor = None
-            if signer is None or signer.kid == kid:
+            if signer == kid:
                 successor = self._take_over(db, waiting, at)
             elif row.signs_from > at:
                 self._reschedule_after_pending(db, row, waiting, at)
@@ -204,7 +236,7 @@ class SigningKeyService:
         with self._sessions() as db:
             at = self._clock()
             rows = key_repo.published(db, at)
-            signer = self._first_readable(key_repo.signing(db, at))
+            signer = self._signer(db, at)
             return [self._state(row, at, signer.kid if signer else None) for row in rows]
 
     def _state(self, row: SigningKey, at: dt.datetime, signer: str | None) -> KeyState:
@@ -228,3 +260,13 @@ class SigningKeyService:
         with self._sessions() as db:
             rows = key_repo.published(db, self._clock())
             return keys.jwks([row.public_jwk for row in rows])
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL's ``text`` can hold ``text``: UTF-8 (no lone surrogate, as Python
+    decodes a command-line argument of non-UTF-8 bytes), no NUL."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return '\x00' not in text
