@@ -1,0 +1,40 @@
+"""Review of the bus events and the audit trail (outbox triggers, publisher, GET /events):
+each test a defect found, fixed since."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.audit import events
+from tests.support.offline_access import PASSWORD
+
+
+@pytest.fixture
+def sub_admin(client, make_user, login, child):
+    """A full-access administrator of a sub-tenant of the top tenant."""
+    make_user('sub-admin', acl=['#'], tenant_uuid=child)
+    return AdminClient(client, token_of(login, 'sub-admin'))
+
+
+def test_a_tenant_recreated_with_a_deleted_tenants_uuid_does_not_inherit_its_trail(
+        admin, sub_admin, login, child):
+    # POST /tenants takes the uuid of the tenant to create (as wazo-auth): once a tenant is
+    # deleted, an administrator of another branch may create one with its uuid.
+    gone = admin.ok('POST', '/tenants', json={'name': 'former'})['uuid']
+    admin.ok('POST', '/users', tenant=gone, json={'username': 'former-user',
+                                                  'password': PASSWORD})
+    assert login('former-user', PASSWORD).status_code == 200
+    admin.ok('DELETE', f'/tenants/{gone}', 204)
+
+    sub_admin.ok('POST', '/tenants', json={'name': 'reborn', 'uuid': gone})
+    seen = events(sub_admin, recurse='true', limit=1000)
+
+    assert 'former-user' not in json.dumps(seen)  # nothing of the deleted tenant's life
+    reborn = [e for e in seen if e['tenant_uuid'] == gone]
+    assert reborn[0]['name'] == 'auth_tenant_added' and reborn[0]['data']['name'] == 'reborn'
+    assert 'auth_tenant_deleted' not in {e['name'] for e in reborn}
+    # The top tenant's callers still see the whole history, the deleted tenant's included.
+    everything = json.dumps(events(admin, recurse='true', limit=1000))
+    assert 'former-user' in everything and 'reborn' in everything
