@@ -38,3 +38,18 @@ def test_a_tenant_recreated_with_a_deleted_tenants_uuid_does_not_inherit_its_tra
     # The top tenant's callers still see the whole history, the deleted tenant's included.
     everything = json.dumps(events(admin, recurse='true', limit=1000))
     assert 'former-user' in everything and 'reborn' in everything
+
+
+def test_changing_how_a_client_gets_its_access_tokens_is_a_client_update(admin):
+    # access_token_format and access_token_audience (migration 0010) came before the client
+    # triggers of 0012, which left them out of the columns whose change is an update.
+    body = {'client_id': 'billing', 'acl': ['confd.users.read']}
+    client = admin.ok('POST', '/clients', json=body)['uuid']
+    admin.ok('PUT', f'/clients/{client}', json={**body, 'access_token_format': 'jwt'})
+    admin.ok('PUT', f'/clients/{client}', json={**body, 'access_token_format': 'jwt',
+                                                 'access_token_audience': ['confd']})
+
+    found = [e['name'] for e in events(admin, name='auth_client_created,auth_client_updated')
+             if e['data']['uuid'] == client]
+
+    assert found == ['auth_client_created', 'auth_client_updated', 'auth_client_updated']
