@@ -2,13 +2,17 @@
 each test a defect found, fixed since."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+import secrets
+import uuid
 
 import pytest
 
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.audit import events
 from tests.support.offline_access import PASSWORD
+from wazo_like_auth.repositories import tokens as token_repo
 
 
 @pytest.fixture
@@ -53,3 +57,31 @@ def test_changing_how_a_client_gets_its_access_tokens_is_a_client_update(admin):
              if e['data']['uuid'] == client]
 
     assert found == ['auth_client_created', 'auth_client_updated', 'auth_client_updated']
+
+
+def test_a_session_whose_last_token_goes_with_its_signing_key_ends_with_its_event(
+        admin, services, engine, make_user, login, clock, top_tenant):
+    # A JWT access token is deleted with its signing key (ON DELETE CASCADE, migration 0014):
+    # `keys rotate` purges a retired key once its tokens expired, possibly before the expiry
+    # purge removed them. The session was left behind without a token: listed forever, never
+    # purged (the purge finds sessions by their tokens), its auth_session_deleted never sent.
+    keys = services.oidc.signing_keys
+    old = keys.rotate(now=True)
+    alice = make_user('alice')
+    session = uuid.uuid4()
+    with engine.begin() as conn:  # a JWT of alice signed by that key, expired, not purged yet
+        token_repo.insert(conn, digest=secrets.token_bytes(32), session_uuid=session,
+                          tenant_uuid=top_tenant, user_uuid=alice, mobile=False,
+                          auth_id=str(alice), issued_at=clock() - dt.timedelta(hours=3),
+                          expires_at=clock() - dt.timedelta(hours=1), signing_kid=old.kid,
+                          jti=str(uuid.uuid4()), acl=[], metadata_={}, user_agent='',
+                          remote_addr='')
+    keys.rotate(now=True)  # the old key retires once the tokens it signed until now expire
+    clock.advance(7 * 86400)
+    keys.rotate(now=True)  # and is purged: no unexpired token needs it
+    admin.token = token_of(login, 'root-admin')  # a week later
+
+    sessions = admin.ok('GET', f'/users/{alice}/sessions')['items']
+    assert str(session) not in {s['uuid'] for s in sessions}
+    ended = events(admin, name='auth_session_deleted', user_uuid=str(alice))
+    assert [e['session_uuid'] for e in ended] == [str(session)]

@@ -4,6 +4,14 @@
   ``access_token_audience`` (migration 0010) changes: 0012 listed the columns whose change is
   an update without them, so turning a client's access tokens into JWTs, or changing the
   audience they are for, left no trace on the bus or in the audit trail.
+- A session whose last token goes with its signing key (``auth_token.signing_kid``, ON
+  DELETE CASCADE, migration 0014) goes too, as it does when its last token is deleted any
+  other way (``repositories.tokens``). ``keys rotate`` purges a retired key once its tokens
+  have expired, possibly before the expiry purge removed them, and ``keys retire`` deletes by
+  cascade a token recorded while it ran: their sessions stayed, without a token, listed for
+  ever (the purge finds sessions by their tokens' expiry), and never had their
+  ``auth_session_deleted``. Statement-level, on the tokens whose key no longer exists: a
+  token deleted otherwise (its session's delete, DELETE /token) changes nothing here.
 
 Revision ID: 0016
 Revises: 0015
@@ -30,9 +38,31 @@ CREATE TRIGGER auth_client__event_update AFTER UPDATE ON auth_client
 """
 
 
+SESSIONS_OF_DELETED_KEYS = """
+CREATE FUNCTION wazo_like_auth_sessions_of_deleted_keys() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM auth_session s
+    WHERE s.uuid IN (SELECT o.session_uuid FROM old_tokens o
+                     WHERE o.signing_kid IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM auth_signing_key k
+                                       WHERE k.kid = o.signing_kid))
+      AND NOT EXISTS (SELECT 1 FROM auth_token t WHERE t.session_uuid = s.uuid);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER auth_token__sessions_of_deleted_keys AFTER DELETE ON auth_token
+REFERENCING OLD TABLE AS old_tokens
+FOR EACH STATEMENT EXECUTE FUNCTION wazo_like_auth_sessions_of_deleted_keys();
+"""
+
+
 def upgrade():
     op.execute(_client_update_trigger(CLIENT_COLUMNS))
+    op.execute(SESSIONS_OF_DELETED_KEYS)
 
 
 def downgrade():
+    op.execute('DROP TRIGGER auth_token__sessions_of_deleted_keys ON auth_token')
+    op.execute('DROP FUNCTION wazo_like_auth_sessions_of_deleted_keys()')
     op.execute(_client_update_trigger(CLIENT_COLUMNS_0012))
