@@ -85,3 +85,13 @@ def test_a_session_whose_last_token_goes_with_its_signing_key_ends_with_its_even
     assert str(session) not in {s['uuid'] for s in sessions}
     ended = events(admin, name='auth_session_deleted', user_uuid=str(alice))
     assert [e['session_uuid'] for e in ended] == [str(session)]
+
+
+def test_the_login_filter_finds_a_login_in_any_case_as_the_database_folds_it(admin, login):
+    # Python and PostgreSQL fold some letters differently ('İ'.lower() is two characters in
+    # Python): the filter compared Python's lower case of the value with PostgreSQL's.
+    assert login('İlker', 'wrong').status_code == 401
+
+    found = events(admin, name='auth_login_failed', login='İLKER')
+
+    assert [e['data']['login'] for e in found] == ['İlker']

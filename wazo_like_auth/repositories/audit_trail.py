@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select, text
+from sqlalchemy import (ColumnElement, Connection, Text, and_, exists, false, func, literal, or_,
+                        select, text)
 from sqlalchemy.orm import Session
 
 from ..event_models import Event
@@ -71,8 +72,10 @@ def _matching(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(Event.user_uuid == filters.user_uuid)
     if filters.login is not None:
         # Both conditions: the partial expression index auth_event__idx__login serves them.
+        # Both sides folded by PostgreSQL: Python folds some letters otherwise ('İ').
         conditions += [Event.data.has_key('login'),
-                       func.lower(Event.data['login'].astext) == filters.login.lower()]
+                       func.lower(Event.data['login'].astext)
+                       == func.lower(literal(filters.login, Text))]
     if filters.since is not None:
         conditions.append(Event.occurred_at >= filters.since)
     if filters.until is not None:
