@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, exists, func, or_, select, text
+from sqlalchemy import (ColumnElement, Connection, Text, and_, exists, false, func, literal, or_,
+                        select, text)
 from sqlalchemy.orm import Session
 
 from ..event_models import Event
@@ -28,15 +29,39 @@ class EventFilters:
 SORT_COLUMNS = {'occurred_at': Event.occurred_at, 'id': Event.id}
 
 
-def visible(tenants: Sequence[uuid.UUID], orphans: bool) -> ColumnElement[bool]:
+def visible(tenants: Sequence[uuid.UUID], orphans: bool,
+            former: Mapping[uuid.UUID, int] | None = None) -> ColumnElement[bool]:
     """Events of ``tenants``; with ``orphans`` also the events of no tenant (failed logins
     naming nobody) and of tenants deleted since (their tree is gone: only the top tenant's
-    callers, who see every tree, may see them)."""
+    callers, who see every tree, may see them). ``former`` (see :func:`former_lives`): a
+    live tenant created with the uuid of a deleted one; its events up to that id are the
+    deleted tenant's, orphans, not the new tenant's."""
+    former = former or {}
     in_tenants = Event.tenant_uuid.in_(list(tenants))
+    past = _before(former, [t for t in tenants if t in former])
     if not orphans:
-        return in_tenants
+        return and_(in_tenants, ~past)
     live = exists().where(Tenant.uuid == Event.tenant_uuid)
-    return or_(in_tenants, Event.tenant_uuid.is_(None), ~live)
+    return or_(and_(in_tenants, ~past), Event.tenant_uuid.is_(None), ~live,
+               _before(former, list(former)))
+
+
+def _before(former: Mapping[uuid.UUID, int],
+            tenants: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    lives = [and_(Event.tenant_uuid == t, Event.id <= former[t]) for t in tenants]
+    return or_(*lives) if lives else false()
+
+
+def former_lives(db: Session) -> dict[uuid.UUID, int]:
+    """The live tenants whose uuid a deleted tenant had (POST /tenants takes the uuid to
+    create), each with the id of its last ``auth_tenant_deleted``: the events of that uuid up
+    to it are the deleted tenant's. (That event is written at the commit of the deletion,
+    after every event of what the deletion removed, and before any of the new tenant.)"""
+    last = select(Event.tenant_uuid, func.max(Event.id)) \
+        .where(Event.name == 'auth_tenant_deleted',
+               exists().where(Tenant.uuid == Event.tenant_uuid)) \
+        .group_by(Event.tenant_uuid)
+    return {tenant: last_id for tenant, last_id in db.execute(last)}
 
 
 def _matching(filters: EventFilters) -> list[ColumnElement[bool]]:
@@ -47,8 +72,10 @@ def _matching(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(Event.user_uuid == filters.user_uuid)
     if filters.login is not None:
         # Both conditions: the partial expression index auth_event__idx__login serves them.
+        # Both sides folded by PostgreSQL: Python folds some letters otherwise ('İ').
         conditions += [Event.data.has_key('login'),
-                       func.lower(Event.data['login'].astext) == filters.login.lower()]
+                       func.lower(Event.data['login'].astext)
+                       == func.lower(literal(filters.login, Text))]
     if filters.since is not None:
         conditions.append(Event.occurred_at >= filters.since)
     if filters.until is not None:

@@ -90,7 +90,8 @@ def delete_by_digest(db: DbSession, digest: bytes) -> uuid.UUID | None:
 def delete_signed_by(db: DbSession, kid: str) -> int:
     """Delete the JWT access tokens signed by key ``kid``, and the sessions they leave empty
     (as delete_by_digest does for one). Returns how many tokens. (Deleting the key deletes
-    its tokens too, ON DELETE CASCADE, including any committed after this statement.)"""
+    its tokens too, ON DELETE CASCADE, including any committed after this statement, and
+    a trigger the sessions they leave empty: migration 0016.)"""
     sessions = db.execute(delete(Token).where(Token.signing_kid == kid)
                           .returning(Token.session_uuid)).scalars().all()
     if sessions:

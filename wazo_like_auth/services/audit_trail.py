@@ -9,7 +9,8 @@ NULL for the service's own work (expiry purge, start-up).
 Who sees what (GET /events, ``auth.events.read``): like every list, the events of the scoping
 tenant (``Wazo-Tenant``) and, with ``recurse``, of the tenants below it. The events that belong
 to no live tenant (a failed login whose login string names nobody; anything of a tenant deleted
-since, its deletion included) hang from no tree any more: they are shown to the callers whose
+since, its deletion included, even when a tenant was created with its uuid later) hang from no
+tree any more: they are shown to the callers whose
 visible tenants include the top tenant, and to nobody else.
 
 Whom the caller learns of: an auditor learns what happened in its tenants, not who or where an
@@ -61,7 +62,8 @@ class AuditTrail:
         policies they name only when the caller sees them from ``scoping`` and ``reach``."""
         with self._sessions() as db:
             top = tenant_repo.find_top(db)
-            scope = trail_repo.visible(tenants, orphans=top in tenants)
+            scope = trail_repo.visible(tenants, orphans=top in tenants,
+                                       former=trail_repo.former_lives(db))
             total, filtered, rows = trail_repo.page(db, scope, filters, query)
             if top in reach:
                 known, hidden = None, set()

@@ -199,7 +199,8 @@ class SigningKeyService:
             signer = self._signing_kid(db, at)
             waiting = [key for key in key_repo.pending(db, at) if key.kid != kid]
             tokens = token_repo.delete_signed_by(db, kid)
-            key_repo.remove(db, kid)  # and, by cascade, any token recorded meanwhile
+            key_repo.remove(db, kid)  # and, by cascade, any token recorded meanwhile (and its
+            # session, migration 0016)
             successor = None
             if signer == kid:
                 successor = self._take_over(db, waiting, at)
