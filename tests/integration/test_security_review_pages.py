@@ -1,0 +1,52 @@
+"""Security review of the browser-facing pages and the device flow (sign-in, consent, logout,
+device verification): what another person at the same browser, or an attacker, can make them
+do. Real HTTP through requests, the real forms filled in."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import requests
+from sqlalchemy import text
+
+from tests.support.oidc import realm, register_client, submit  # noqa: F401
+from tests.support.oidc import REDIRECT
+from wazo_like_auth.oidc.pkce import s256
+
+VERIFIER = 'r' * 50
+
+
+def _authorize(api, **params) -> str:
+    query = {'client_id': 'webapp', 'redirect_uri': REDIRECT, 'response_type': 'code',
+             'scope': 'openid profile', 'state': 'st', 'code_challenge': s256(VERIFIER),
+             'code_challenge_method': 'S256', **params}
+    return f'{api.base}/realms/acme/protocol/openid-connect/auth?' + urlencode(query)
+
+
+def _consent_page(browser, api, username: str, **params) -> requests.Response:
+    page = browser.get(_authorize(api, **params), timeout=10, allow_redirects=False)
+    assert page.status_code == 200 and 'password' in page.text, page.text[:300]
+    consent = submit(browser, page, username=username, password='s3cret')
+    assert consent.status_code == 200 and 'Allow access?' in consent.text, consent.text[:300]
+    assert f'<strong>{username}</strong>' in consent.text
+    return consent
+
+
+def test_a_consent_page_shown_for_one_user_cannot_approve_for_another(
+        api, admin_token, make_user, realm, engine):
+    """Alice's consent page, left open in a tab; the browser then signs in as Bob in another
+    tab (prompt=login). Alice's "Allow" must not grant Bob's consent nor give Bob's code."""
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    bob = make_user('bob', 's3cret', tenant_uuid=realm['uuid'])
+    register_client(api, admin_token, realm['uuid'], require_consent=True)
+    browser = requests.Session()
+    alices = _consent_page(browser, api, 'alice')
+    _consent_page(browser, api, 'bob', prompt='login')  # Bob's page, left unanswered
+
+    answer = submit(browser, alices, button='approve')
+
+    assert answer.status_code == 400 and 'Location' not in answer.headers
+    assert 'This form has expired' in answer.text
+    with engine.connect() as db:
+        granted = db.execute(text('SELECT count(*) FROM auth_consent WHERE user_uuid = :u'),
+                             {'u': bob}).scalar()
+    assert granted == 0
