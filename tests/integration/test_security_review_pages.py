@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import pytest
 import requests
 from sqlalchemy import text
 
 from tests.support.oidc import realm, register_client, submit  # noqa: F401
 from tests.support.oidc import REDIRECT
+from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.embedded_db import free_port
 from wazo_like_auth.oidc.pkce import s256
 
 VERIFIER = 'r' * 50
@@ -50,3 +53,28 @@ def test_a_consent_page_shown_for_one_user_cannot_approve_for_another(
         granted = db.execute(text('SELECT count(*) FROM auth_consent WHERE user_uuid = :u'),
                              {'u': bob}).scalar()
     assert granted == 0
+
+
+@pytest.fixture
+def outage_app(make_config):
+    """An app whose PostgreSQL is unreachable (nothing listens on its port)."""
+    app = create_app(make_config(db_uri=f'postgresql://wla@127.0.0.1:{free_port()}/wla'))
+    yield app
+    shutdown(app)
+
+
+@pytest.mark.parametrize('path', [
+    '/api/auth/0.1/oauth2/authorize?client_id=webapp&redirect_uri=' + REDIRECT,
+    '/realms/acme/protocol/openid-connect/auth?client_id=webapp',
+    '/realms/acme/protocol/openid-connect/logout',
+    '/0.1/oauth2/logout'])
+def test_sign_in_and_logout_pages_answer_a_readable_page_when_the_database_is_down(
+        outage_app, path):
+    browser = outage_app.test_client()
+    browser.set_cookie('wla_signin', 'a-sign-in', path='/')
+    response = browser.get(path)
+    assert response.status_code == 503
+    assert response.mimetype == 'text/html'
+    assert 'Please try again in a few minutes' in response.get_data(as_text=True)
+    assert response.headers['X-Frame-Options'] == 'DENY'
+    assert response.headers['Cache-Control'] == 'no-store'
