@@ -3,6 +3,7 @@ device verification): what another person at the same browser, or an attacker, c
 do. Real HTTP through requests, the real forms filled in."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -78,3 +79,23 @@ def test_sign_in_and_logout_pages_answer_a_readable_page_when_the_database_is_do
     assert 'Please try again in a few minutes' in response.get_data(as_text=True)
     assert response.headers['X-Frame-Options'] == 'DENY'
     assert response.headers['Cache-Control'] == 'no-store'
+
+
+def _guess_user_code(browser, address: str):
+    """A wrong user code typed on the device page from ``address``."""
+    page = browser.get('/api/auth/0.1/device', environ_base={'REMOTE_ADDR': address})
+    csrf = re.search(r'name="csrf" value="([^"]*)"', page.get_data(as_text=True)).group(1)
+    return browser.post('/api/auth/0.1/device', environ_base={'REMOTE_ADDR': address},
+                        data={'csrf': csrf, 'user_code': 'BBBB-BBBB', 'username': 'alice',
+                              'password': 's3cret'})
+
+
+def test_user_code_guesses_from_one_ipv6_network_share_one_budget(client):
+    """An IPv6 client holds a /64 at least: changing the address inside it is free, so the
+    budget of wrong user codes (10 per window) is the network's, not each address's."""
+    for n in range(1, 11):
+        assert _guess_user_code(client, f'2001:db8:0:7::{n:x}').status_code == 400
+
+    assert _guess_user_code(client, '2001:db8:0:7:ffff::1').status_code == 429
+    assert _guess_user_code(client, '2001:db8:0:8::1').status_code == 400  # another network
+    assert _guess_user_code(client, '203.0.113.9').status_code == 400

@@ -27,7 +27,7 @@ from ..exceptions import TooManyAttempts
 from ..logs import get_logger
 from ..models import User
 from ..oauth_models import Client, DeviceCode
-from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
+from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code, guesser,
                              new_user_code, normalize_user_code)
 from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant,
                              OAuth2Error, SlowDown, TemporarilyUnavailable)
@@ -184,8 +184,10 @@ class DeviceFlow:
     # -- the verification page ----------------------------------------------------------
 
     def blocked(self, address: str) -> bool:
+        """Whether ``address`` (its /64 for IPv6: ``oauth2.device.guesser``) has used up its
+        wrong user codes for the window."""
         with self._sessions() as db:
-            return device_repo.failures(db, address, self._settings.failure_window) \
+            return device_repo.failures(db, guesser(address), self._settings.failure_window) \
                 >= self._settings.max_failures
 
     def sign_in(self, address: str, user_code: str, login: str, password: str, *,
@@ -269,4 +271,4 @@ class DeviceFlow:
     def _fail(self, address: str, reason: str) -> None:
         logger.info('device verification failed from %s: %s', address, reason)
         with self._sessions.begin() as db:
-            device_repo.record_failure(db, address, self._settings.failure_window)
+            device_repo.record_failure(db, guesser(address), self._settings.failure_window)
