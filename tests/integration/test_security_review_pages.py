@@ -4,6 +4,8 @@ do. Real HTTP through requests, the real forms filled in."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
@@ -99,3 +101,28 @@ def test_user_code_guesses_from_one_ipv6_network_share_one_budget(client):
     assert _guess_user_code(client, '2001:db8:0:7:ffff::1').status_code == 429
     assert _guess_user_code(client, '2001:db8:0:8::1').status_code == 400  # another network
     assert _guess_user_code(client, '203.0.113.9').status_code == 400
+
+
+def test_user_code_guesses_sent_at_once_get_no_more_than_the_budget(api):
+    """Wrong user codes sent together from one address: each is checked against the budget
+    (10 per window) and counted one after the other, so no more than 10 are tried; sent
+    before the first ones were counted, they all were."""
+    browsers = []
+    for _ in range(30):
+        browser = requests.Session()
+        page = browser.get(f'{api.url}/device', timeout=10)
+        csrf = re.search(r'name="csrf" value="([^"]*)"', page.text).group(1)
+        browsers.append((browser, csrf))
+    barrier = threading.Barrier(len(browsers))
+
+    def guess(browser_and_csrf) -> int:
+        browser, csrf = browser_and_csrf
+        barrier.wait()
+        return browser.post(f'{api.url}/device', timeout=30, data={
+            'csrf': csrf, 'user_code': 'BBBB-BBBB', 'username': 'alice',
+            'password': 's3cret'}).status_code
+
+    with ThreadPoolExecutor(len(browsers)) as pool:
+        answers = list(pool.map(guess, browsers))
+
+    assert sorted(answers) == [400] * 10 + [429] * 20
