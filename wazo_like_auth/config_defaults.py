@@ -59,7 +59,7 @@ DEFAULTS: dict[str, Any] = {
     'oauth2': {
         'device_code_lifetime': 600,
         'device_poll_interval': 5,
-        'device_max_failures': 10,  # failed codes or sign-ins per address and window
+        'device_max_failures': 10,  # wrong user codes per address (IPv6: /64) and window
         'device_failure_window': 600,
     },
     # OpenID Connect (wazo_like_auth/oidc): realms at {public base}/realms/{tenant slug}.

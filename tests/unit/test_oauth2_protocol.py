@@ -8,7 +8,7 @@ import pytest
 
 from wazo_like_auth.oauth2.clients import (client_credentials, client_id_error,
                                            grant_types_error, scope_string, scope_tokens)
-from wazo_like_auth.oauth2.device import (USER_CODE_ALPHABET, display_user_code,
+from wazo_like_auth.oauth2.device import (USER_CODE_ALPHABET, display_user_code, guesser,
                                           new_user_code, normalize_user_code)
 from wazo_like_auth.oauth2.errors import InvalidClient, InvalidRequest, InvalidScope
 from wazo_like_auth.services.verified_secrets import VerifiedSecrets
@@ -100,3 +100,11 @@ def test_verified_secrets_are_bound_to_the_stored_hash_and_expire():
     expired = VerifiedSecrets(ttl=-1)
     expired.remember('app', 'secret', 'hash-1')
     assert not expired.check('app', 'secret', 'hash-1')
+
+
+@pytest.mark.parametrize('address, counted', [
+    ('203.0.113.9', '203.0.113.9'), ('2001:db8:0:7::1', '2001:db8:0:7::/64'),
+    ('2001:DB8:0:7:ffff:1:2:3', '2001:db8:0:7::/64'), ('::ffff:203.0.113.9', '203.0.113.9'),
+    ('', ''), ('not an address', 'not an address')])
+def test_user_code_guesses_count_per_ipv4_address_and_ipv6_network(address, counted):
+    assert guesser(address) == counted

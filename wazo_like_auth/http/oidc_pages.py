@@ -81,11 +81,13 @@ class AuthorizePages:
     def consent(self, slug: str | None = None) -> Response:
         realm, path = self.realm(slug), _auth_path(last='/consent')
         params = authorize.parameters(request.form)
-        if not self._kit.csrf_ok('consent'):
-            return self._continue(realm, params, path, message=MESSAGES['csrf'], status=400)
         # The sign-in of this browser, as it is: prompt=login and max_age were satisfied when
         # the consent page was shown (applying them again would loop back to sign-in).
         signin = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
+        if not self._kit.csrf_ok(_consent_form(signin)):
+            # Also a page shown for another user than the browser's sign-in now (it signed
+            # in again as someone else in another tab): that user saw no consent page.
+            return self._continue(realm, params, path, message=MESSAGES['csrf'], status=400)
         return self._continue(realm, params, path, signin=signin,
                               decision=request.form.get('decision'))
 
@@ -134,7 +136,8 @@ class AuthorizePages:
             return self._kit.page(
                 'oidc_consent.html', 200, cookie_path=_cookie_path(path),
                 redirect_uri=req.redirect_uri, action=path + '/consent', params=params,
-                client_name=client.registration.name, username=signin.username,
+                form=_consent_form(signin), client_name=client.registration.name,
+                username=signin.username,
                 scopes=[SCOPE_TEXT[s] for s in req.scope if s in SCOPE_TEXT])
         if decision == 'approve':
             self._clients.remember_consent(signin.user_uuid, client, req.scope)
@@ -178,6 +181,12 @@ class AuthorizePages:
         if slug is None:
             return global_realm(self._public_url)
         return self._clients.realm(slug, base_url(self._public_url))
+
+
+def _consent_form(signin: SignedIn | None) -> str:
+    """The CSRF form name of the consent page shown to ``signin``'s user: its answer counts
+    only while the browser is signed in as that user."""
+    return f'consent:{signin.user_uuid}' if signin is not None else 'consent'
 
 
 def _auth_path(last: str = '') -> str:

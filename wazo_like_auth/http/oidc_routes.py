@@ -10,6 +10,7 @@ from .api import PREFIXES, Api
 from .oidc_logout_page import LogoutPages
 from .oidc_page_kit import PageKit
 from .oidc_pages import AuthorizePages
+from .pages import readable_errors
 
 if TYPE_CHECKING:
     from ..composition import Services
@@ -63,7 +64,9 @@ def _pages(api: Api, services: Services) -> None:
              ('logout/confirm', logout.confirm, post)]
     global_names = {'auth': 'authorize', 'auth/signin': 'authorize/signin',
                     'auth/consent': 'authorize/consent'}
-    for name, view, methods in views:
+    for name, page, methods in views:
+        # A browser gets a page when the database is down or a bug shows, never JSON.
+        view = readable_errors(page, in_envelope=(404,))
         endpoint = 'oidc_' + name.replace('/', '_')
         api.app.add_url_rule(f'{PROTOCOL}/{name}', endpoint, view, methods=methods)
         for prefix in PREFIXES:

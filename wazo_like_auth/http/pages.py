@@ -59,14 +59,20 @@ def render(template: str, status: int, *, form_action: str = "'none'", **context
     return response
 
 
-def readable_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """``view`` answering a page instead of the envelope when it raises (see module doc)."""
+def readable_errors(view: Callable[..., Response], *,
+                    in_envelope: tuple[int, ...] = ()) -> Callable[..., Response]:
+    """``view`` answering a page instead of the envelope when it raises (see module doc),
+    except for the statuses ``in_envelope`` (the unknown realm of the OpenID Connect
+    endpoints, a 404 in the envelope on every one of them)."""
     @wraps(view)
     def page_view(*args, **kwargs) -> Response:
         try:
             return view(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 (classified and logged by handle_error)
-            status = handle_error(e).status_code
+            answer = handle_error(e)
+        status = answer.status_code
+        if status in in_envelope:
+            return answer
         if status == 503:
             return render('result.html', 503, title='Temporarily unavailable', ok=False,
                           message='This page cannot be shown right now. Please try again in '

@@ -69,6 +69,13 @@ DELETE FROM auth_device_attempt WHERE window_start < now() - make_interval(secs 
 """)
 
 
+def lock_guesser(db: DbSession, address: str) -> None:
+    """Hold, until the transaction ends, the lock of one address's verification attempts
+    (two-key advisory locks: apart from the one-key locks of repositories.locks)."""
+    db.execute(text('SELECT pg_advisory_xact_lock(8628, hashtext(:address))'),
+               {'address': address})
+
+
 def failures(db: DbSession, address: str, window: int) -> int:
     return db.execute(_FAILURES, {'address': address, 'window': window}).scalar() or 0
 

@@ -27,7 +27,7 @@ from ..exceptions import TooManyAttempts
 from ..logs import get_logger
 from ..models import User
 from ..oauth_models import Client, DeviceCode
-from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code,
+from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code, guesser,
                              new_user_code, normalize_user_code)
 from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant,
                              OAuth2Error, SlowDown, TemporarilyUnavailable)
@@ -183,11 +183,6 @@ class DeviceFlow:
 
     # -- the verification page ----------------------------------------------------------
 
-    def blocked(self, address: str) -> bool:
-        with self._sessions() as db:
-            return device_repo.failures(db, address, self._settings.failure_window) \
-                >= self._settings.max_failures
-
     def sign_in(self, address: str, user_code: str, login: str, password: str, *,
                 realm: Realm, user_agent: str = '') -> Consent:
         """Check the user code, then the person's credentials, on the verification page of
@@ -199,13 +194,9 @@ class DeviceFlow:
         Wrong user codes count against the address here; wrong passwords go through the
         login throttle of POST /token, so the page is no side door for password guessing.
         """
-        if self.blocked(address):
-            raise VerificationFailed('throttled', 429)
         code = normalize_user_code(user_code)
-        with self._sessions() as db:
-            row = device_repo.pending_by_user_code(db, code, self._clock()) if code else None
-        if row is None or not same_issuer(row.issuer, realm.issuer):
-            self._fail(address, 'unknown user code')
+        if not self._pending(address, code, realm.issuer):
+            logger.info('device verification failed from %s: unknown user code', address)
             raise VerificationFailed('unknown_code', 400)
         if not plausible_login(login):
             self._hasher.burn()
@@ -265,7 +256,20 @@ class DeviceFlow:
                         row.status, row.user_uuid)
             return client.name or client.client_id
 
-    def _fail(self, address: str, reason: str) -> None:
-        logger.info('device verification failed from %s: %s', address, reason)
+    def _pending(self, address: str, code: str | None, issuer: str) -> bool:
+        """Whether ``code`` is a pending user code of ``issuer``; a wrong one counts against
+        the address (its /64 for IPv6: ``oauth2.device.guesser``). Raises
+        VerificationFailed('throttled', 429) once the address used up its wrong codes. The
+        check, the look-up and the count run one request of an address at a time (a lock of
+        the address): guesses sent together cannot all pass the check before the first ones
+        are counted."""
+        key, window = guesser(address), self._settings.failure_window
         with self._sessions.begin() as db:
-            device_repo.record_failure(db, address, self._settings.failure_window)
+            device_repo.lock_guesser(db, key)
+            if device_repo.failures(db, key, window) >= self._settings.max_failures:
+                raise VerificationFailed('throttled', 429)
+            row = device_repo.pending_by_user_code(db, code, self._clock()) if code else None
+            found = row is not None and same_issuer(row.issuer, issuer)
+            if not found:
+                device_repo.record_failure(db, key, window)
+        return found
