@@ -178,8 +178,8 @@ def test_a_realms_page_takes_only_the_realms_own_users(api, admin_token, admin, 
 
 
 def test_the_migration_adds_the_issuer_and_goes_back(postgres):
-    """The device-code issuer migration (the newest) on a database of its own: downgrade
-    drops the column, upgrade brings it back and forgets the authorizations whose issuer is
+    """The device-code issuer migration (0015) on a database of its own: downgrade drops
+    the column, upgrade brings it back and forgets the authorizations whose issuer is
     unknown."""
     name = f'mig_{uuid.uuid4().hex[:12]}'
     admin = create_engine(db.url(postgres.url()), isolation_level='AUTOCOMMIT')
@@ -199,7 +199,7 @@ def test_the_migration_adds_the_issuer_and_goes_back(postgres):
     try:
         db.upgrade(fresh)
         assert 'issuer' in columns()
-        migrate(command.downgrade, '-1')  # this migration is the newest
+        migrate(command.downgrade, '0014')
         assert 'issuer' not in columns()
         with fresh.begin() as conn:
             conn.execute(text(
