@@ -141,7 +141,11 @@ class RefreshToken(Base):
     """A refresh token: its value is HMAC(token_secret, uuid); only its digest is stored."""
     __tablename__ = 'auth_refresh_token'
     __table_args__ = (
-        UniqueConstraint('user_uuid', 'client_id', name='auth_refresh_token__uniq__user_client'),
+        # One per (user, client_id) in the Wazo API; one per grant when rotating (0017).
+        Index('auth_refresh_token__uniq__user_client', 'user_uuid', 'client_id', unique=True,
+              postgresql_where=text('NOT rotates')),
+        Index('auth_refresh_token__uniq__previous_hash', 'previous_hash', unique=True,
+              postgresql_where=text('previous_hash IS NOT NULL')),
         Index('auth_refresh_token__idx__client_id', 'client_id'),
     )
     uuid: Mapped[uuid.UUID] = uuid_pk()
@@ -160,6 +164,11 @@ class RefreshToken(Base):
     # The user's tenant, set by a trigger at insert (migration 0011): the deleted event of a
     # refresh token removed by its user's cascade names it, though the user row is gone.
     tenant_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # Rotated at each exchange (migration 0017): a public OAuth 2.0 client's. The value is
+    # HMAC(token_secret, uuid, generation); previous_hash names the value rotated away.
+    rotates: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
+    generation: Mapped[int] = mapped_column(nullable=False, server_default='0')
+    previous_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class Session(Base):

@@ -79,9 +79,11 @@ def token_digest(value: str) -> bytes:
     return hashlib.sha256(value.encode('ascii')).digest()
 
 
-def derive_refresh_token(secret: bytes, row_id: uuid.UUID) -> str:
-    """The refresh-token value for a row: HMAC-SHA256(server secret, row id), in UUID form."""
-    return _format(hmac.new(secret, row_id.bytes, hashlib.sha256).digest())
+def derive_refresh_token(secret: bytes, row_id: uuid.UUID, generation: int = 0) -> str:
+    """The refresh-token value for a row: HMAC-SHA256(server secret, row id), in UUID form;
+    after ``generation`` rotations, HMAC-SHA256(server secret, row id + generation)."""
+    message = row_id.bytes + (generation.to_bytes(4, 'big') if generation else b'')
+    return _format(hmac.new(secret, message, hashlib.sha256).digest())
 
 
 def redact(value: str) -> str:

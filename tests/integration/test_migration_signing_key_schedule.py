@@ -3,46 +3,13 @@ token), on a database of its own: existing keys sign from their creation, and th
 gives back the 0012 schema with the keys kept."""
 from __future__ import annotations
 
-import uuid
-
-import pytest
 from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import text
 
-from wazo_like_auth import db
+from tests.support.scratch_db import columns, migrate, scratch  # noqa: F401
 
 KEY = ("INSERT INTO auth_signing_key (kid, alg, public_jwk, private_ciphertext, created_at) "
        "VALUES ('k1', 'RS256', '{}', '\\x00', '2026-01-02T03:04:05Z')")
-
-
-@pytest.fixture
-def scratch(postgres):
-    """An empty database on the session's server; dropped after."""
-    name = f'migr_{uuid.uuid4().hex[:12]}'
-    admin = create_engine(db.url(postgres.url()), isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE {name}'))
-    engine = create_engine(db.url(postgres.url().rsplit('/', 1)[0] + f'/{name}'))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE {name}'))
-        admin.dispose()
-
-
-def migrate(engine, action, revision: str) -> None:
-    cfg = Config(str(db.MIGRATIONS / 'alembic.ini'))
-    cfg.set_main_option('script_location', str(db.MIGRATIONS))
-    with engine.begin() as connection:
-        cfg.attributes['connection'] = connection
-        action(cfg, revision)
-
-
-def columns(engine, table: str) -> set[str]:
-    return {column['name'] for column in inspect(engine).get_columns(table)}
 
 
 def test_0014_upgrades_existing_keys_and_downgrades_to_0013(scratch):

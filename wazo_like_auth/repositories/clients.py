@@ -94,14 +94,13 @@ def revoke_all(db: DbSession, client: Client) -> int:
 def revoke_for_user(db: DbSession, client: Client, user_uuid: uuid.UUID,
                     user_tenant: uuid.UUID) -> int:
     """Revoke what a client holds for one user, as ``revoke_all`` does for every user: the
-    user's refresh token bound to its client_id (if the client governs the user's tenant) with
+    user's refresh tokens bound to its client_id (if the client governs the user's tenant) with
     the sessions created from it, and the user's sessions holding a token issued to it.
     Returns how many sessions were revoked. The caller locks the user row first (the order of
     the grants: a concurrent exchange either commits first, and is revoked, or waits)."""
     refresh_uuids = []
     if tenant_repo.is_subtenant(db, user_tenant, client.tenant_uuid):
-        row = refresh_repo.find_for_client(db, user_uuid, client.client_id)
-        refresh_uuids = [row.uuid] if row is not None else []
+        refresh_uuids = refresh_repo.all_for_client(db, user_uuid, client.client_id)
     revoked = session_repo.delete_from_refresh_tokens(db, refresh_uuids)
     refresh_repo.delete_uuids(db, refresh_uuids)
     revoked += session_repo.delete_of_user_issued_to(db, user_uuid, client.client_id)

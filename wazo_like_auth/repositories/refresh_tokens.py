@@ -1,4 +1,5 @@
-"""Refresh tokens: one per (user, client_id), known by the SHA-256 of their value (spec D3)."""
+"""Refresh tokens, known by the SHA-256 of their value (spec D3): one per (user, client_id) in
+the Wazo API, one per grant for public OAuth 2.0 clients, whose tokens rotate (migration 0017)."""
 from __future__ import annotations
 
 import uuid
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, select, true, update
+from sqlalchemy import Connection, Select, bindparam, delete, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
@@ -22,7 +23,8 @@ from .users import token_acl_columns
 # more than the queries themselves on this path.
 _COLUMNS = (RefreshToken.uuid, RefreshToken.user_uuid, RefreshToken.client_id,
             RefreshToken.login, RefreshToken.metadata_.label('metadata_'),
-            RefreshToken.created_at, RefreshToken.mobile)
+            RefreshToken.created_at, RefreshToken.mobile, RefreshToken.rotates,
+            RefreshToken.generation, RefreshToken.tenant_uuid.label('row_tenant_uuid'))
 _FIND = select(*_COLUMNS).where(RefreshToken.token_hash == bindparam('digest'),
                                 RefreshToken.client_id == bindparam('client_id'))
 # One statement for everything an exchange reads. FOR SHARE OF user, then refresh token (the
@@ -85,11 +87,20 @@ def find_for_exchange(db: DbSession | Connection, digest: bytes, client_id: str,
 
 def find_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str, *,
                     hold: bool = False) -> RefreshToken | None:
-    """The user's refresh token for ``client_id``; ``hold`` keeps it from being deleted until
-    the transaction ends (FOR KEY SHARE), so a token may still reference it."""
+    """The user's refresh token of the Wazo API for ``client_id`` (not a rotating one);
+    ``hold`` keeps it from being deleted until the transaction ends (FOR KEY SHARE), so a
+    token may still reference it."""
     query = select(RefreshToken).where(RefreshToken.user_uuid == user_uuid,
-                                       RefreshToken.client_id == client_id)
+                                       RefreshToken.client_id == client_id,
+                                       RefreshToken.rotates.is_(False))
     return db.scalars(_held(query) if hold else query).first()
+
+
+def all_for_client(db: DbSession, user_uuid: uuid.UUID, client_id: str) -> list[uuid.UUID]:
+    """Every refresh token of the user for ``client_id``: the Wazo API's and the rotating
+    ones of each grant."""
+    return list(db.scalars(select(RefreshToken.uuid).where(
+        RefreshToken.user_uuid == user_uuid, RefreshToken.client_id == client_id)))
 
 
 def _held(query: Select) -> Select:
@@ -100,11 +111,45 @@ def _held(query: Select) -> Select:
 
 def insert_if_absent(db: DbSession, *, row_uuid: uuid.UUID, digest: bytes,
                      **columns: Any) -> bool:
-    """Insert unless (user, client_id) already has one; True if inserted."""
+    """Insert unless a Wazo API row for (user, client_id) already exists (a rotating row is
+    always inserted); True if inserted."""
     statement = insert(RefreshToken).values(uuid=row_uuid, token_hash=digest, **columns) \
-        .on_conflict_do_nothing(constraint='auth_refresh_token__uniq__user_client') \
+        .on_conflict_do_nothing(index_elements=['user_uuid', 'client_id'],
+                                index_where=text('NOT rotates')) \
         .returning(RefreshToken.uuid)
     return db.execute(statement).first() is not None
+
+
+def rotate(db: DbSession | Connection, row_uuid: uuid.UUID, generation: int, digest: bytes,
+           previous: bytes) -> bool:
+    """Move the row from ``generation`` to the next, whose value has ``digest``; False when a
+    concurrent exchange rotated it first."""
+    return db.execute(update(RefreshToken).where(
+        RefreshToken.uuid == row_uuid, RefreshToken.generation == generation,
+    ).values(generation=generation + 1, token_hash=digest, previous_hash=previous)
+        .returning(RefreshToken.uuid)).first() is not None
+
+
+def lock_for_rotation(db: Connection, digest: bytes, client_id: str) -> None:
+    """Lock the refresh token of ``digest`` (FOR NO KEY UPDATE: new tokens may still reference
+    it) and its user (FOR SHARE, as the exchange does) before an exchange that may rotate it:
+    a concurrent exchange of the same value waits, then no longer finds it (its digest
+    changed), rather than both rotating it or deadlocking over their share locks."""
+    db.execute(_LOCK_FOR_ROTATION, {'digest': digest, 'client_id': client_id})
+
+
+_LOCK_FOR_ROTATION = text("""
+SELECT r.uuid FROM auth_refresh_token r JOIN auth_user u ON u.uuid = r.user_uuid
+WHERE r.token_hash = :digest AND r.client_id = :client_id
+FOR SHARE OF u FOR NO KEY UPDATE OF r
+""")
+
+
+def rotated_away(db: DbSession, digest: bytes, client_id: str) -> RefreshToken | None:
+    """The rotating refresh token whose previous value has ``digest``, locked, or None."""
+    return db.scalars(select(RefreshToken).where(
+        RefreshToken.previous_hash == digest, RefreshToken.client_id == client_id,
+        RefreshToken.rotates.is_(True)).with_for_update()).first()
 
 
 def mobile_of_user(db: DbSession, user_uuid: uuid.UUID) -> list[uuid.UUID]:

@@ -170,7 +170,8 @@ class DeviceFlow:
             refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
                                            mobile=False, backend='wazo_user',
                                            user_agent=origin.user_agent,
-                                           remote_addr=origin.remote_addr)
+                                           remote_addr=origin.remote_addr,
+                                           rotates=client.public)
         issued = self._tokens.issue(db, user, request, login,
                                     refresh_token_uuid=refresh.uuid if refresh else None)
         client_repo.set_token_client(db, tokens.token_digest(issued.data['token']),

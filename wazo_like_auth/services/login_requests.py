@@ -46,6 +46,9 @@ class LoginRequest:
     client_tenant_uuid: uuid.UUID | None = None
     # A JWT access token (RFC 9068) for an OAuth 2.0 client that asks for them; None: opaque.
     token_format: JwtFormat | None = None
+    # A public client at the OAuth 2.0 token endpoint: the refresh token its grant gives, or
+    # the one it presents, rotates (migration 0017).
+    public_client: bool = False
     # The password grant asked with the openid scope; None otherwise.
     openid: OpenIdRequest | None = None
     endpoint: str = 'token'  # which endpoint logs in, for the login trail

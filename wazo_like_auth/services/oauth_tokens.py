@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
 from ..clock import Clock, utc_now
+from ..exceptions import AuthenticationFailed
 from ..logs import get_logger
 from ..oauth_models import Client
 from ..oauth2.clients import scope_string
@@ -111,18 +112,26 @@ class OAuthTokenService:
             client_id=client.client_id, client_tenant_uuid=client.tenant_uuid,
             user_agent=origin.user_agent, remote_addr=origin.remote_addr,
             token_format=self._formats.of(client, origin.issuer), endpoint=OAUTH2_TOKEN,
-            openid=openid_request(scope, origin.issuer)))
+            openid=openid_request(scope, origin.issuer), public_client=client.public))
         self._mark(issued, client)
         return grant_of(issued)
 
     def refresh(self, client: AuthenticatedClient, refresh_token: str, origin: Origin) -> Grant:
         """RFC 6749 §6: a token for a refresh token bound to this client (AuthenticationFailed
-        otherwise). The refresh token is not rotated: it keeps working, as in the Wazo API."""
-        issued = self._tokens.login(LoginRequest(
-            refresh_token=refresh_token, client_id=client.client_id, client_authenticated=True,
-            client_tenant_uuid=client.tenant_uuid, user_agent=origin.user_agent,
-            remote_addr=origin.remote_addr, endpoint=OAUTH2_TOKEN,
-            token_format=self._formats.of(client, origin.issuer)))
+        otherwise). A public client's refresh token of a grant rotates (RFC 9700 §4.14.2): the
+        answer holds the next one, and the one presented, used again, revokes the grant. The
+        Wazo API's refresh tokens (and a confidential client's) keep working as they are."""
+        try:
+            issued = self._tokens.login(LoginRequest(
+                refresh_token=refresh_token, client_id=client.client_id,
+                client_authenticated=True, client_tenant_uuid=client.tenant_uuid,
+                user_agent=origin.user_agent, remote_addr=origin.remote_addr,
+                endpoint=OAUTH2_TOKEN, token_format=self._formats.of(client, origin.issuer),
+                public_client=client.public))
+        except AuthenticationFailed:
+            if client.public:
+                self._refresh.revoke_reused(refresh_token, client.client_id)
+            raise
         self._mark(issued, client)
         return grant_of(issued)
 
@@ -263,6 +272,13 @@ class OAuthTokenService:
         with self._sessions() as db:
             row = oauth_repo.describe(db, tokens.token_digest(canonical))
         return row.tenant_uuid if row is not None else None
+
+    def refresh_tenant(self, value: str, client: AuthenticatedClient) -> uuid.UUID | None:
+        """The tenant of the user of ``client``'s refresh token ``value`` (None when unknown):
+        a realm refuses another tenant's before it is exchanged, and so rotated."""
+        with self._sessions() as db:
+            row = self._refresh.find(db, value or '', client.client_id)
+        return row.row_tenant_uuid if row is not None else None
 
     def _live(self, value: str) -> Any:
         """The row of a live access token ``value`` (repositories.oauth_tokens.describe), or

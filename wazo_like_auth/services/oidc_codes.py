@@ -150,7 +150,8 @@ class CodeService:
             refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
                                            mobile=False, backend='wazo_user',
                                            user_agent=origin.user_agent,
-                                           remote_addr=origin.remote_addr)
+                                           remote_addr=origin.remote_addr,
+                                           rotates=client.public)
             db.get(RefreshToken, refresh.uuid).metadata_ = {'oidc': oidc}
         issued = self._tokens.issue(
             db, user, LoginRequest(login=login, client_id=client.client_id,

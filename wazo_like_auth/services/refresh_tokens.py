@@ -43,17 +43,23 @@ class RefreshTokenService:
         self._sessions = sessions
         self._secret = secret
 
-    def value_of(self, row_uuid: uuid.UUID) -> str:
-        return tokens.derive_refresh_token(self._secret, row_uuid)
+    def value_of(self, row_uuid: uuid.UUID, generation: int = 0) -> str:
+        return tokens.derive_refresh_token(self._secret, row_uuid, generation)
 
     def obtain(self, db, user: User, *, login: str, client_id: str, mobile: bool,
-               backend: str, user_agent: str, remote_addr: str) -> Obtained:
+               backend: str, user_agent: str, remote_addr: str,
+               rotates: bool = False) -> Obtained:
         """The user's refresh token for ``client_id`` within the caller's transaction.
 
         Non-mobile: the existing one is reused (same value). Mobile: the user's other mobile
         refresh tokens, any existing one for this client, and the sessions created from them
-        are removed, and a new one is made. The caller holds the user row lock.
+        are removed, and a new one is made. The caller holds the user row lock. ``rotates``
+        (a public OAuth 2.0 client's grant): a new one of its own, rotated at each exchange.
         """
+        if rotates:
+            return self._new(db, user, login=login, client_id=client_id, mobile=False,
+                             backend=backend, user_agent=user_agent, remote_addr=remote_addr,
+                             rotates=True)
         revoked = 0
         # Held: a concurrent DELETE /users/{u}/tokens/{c} must not remove the row that the
         # caller's new token is about to reference (that would be a foreign-key 500).
@@ -67,19 +73,59 @@ class RefreshTokenService:
             db.expire_all()
         elif existing is not None:
             return Obtained(existing.uuid, self._current_value(existing), 0)
-        row_uuid = uuid.uuid4()
-        value = self.value_of(row_uuid)
-        inserted = refresh_repo.insert_if_absent(
-            db, row_uuid=row_uuid, digest=tokens.token_digest(value), client_id=client_id,
-            user_uuid=user.uuid, backend=backend, login=login, user_agent=user_agent,
-            remote_addr=remote_addr, mobile=mobile, metadata_={})
-        if not inserted:  # created meanwhile by a login not serialised with ours
+        obtained = self._new(db, user, login=login, client_id=client_id, mobile=mobile,
+                             backend=backend, user_agent=user_agent, remote_addr=remote_addr)
+        if obtained is None:  # created meanwhile by a login not serialised with ours
             current = refresh_repo.find_for_client(db, user.uuid, client_id, hold=True)
             if current is None:  # and already deleted again: 409, the client may retry
                 raise RefreshTokenConflict()
             return Obtained(current.uuid, self._current_value(current), revoked)
+        return Obtained(obtained.uuid, obtained.value, revoked)
+
+    def _new(self, db, user: User, *, client_id: str, **columns) -> Obtained | None:
+        """A new row, or None when the Wazo API's row of (user, client_id) exists."""
+        row_uuid = uuid.uuid4()
+        value = self.value_of(row_uuid)
+        if not refresh_repo.insert_if_absent(
+                db, row_uuid=row_uuid, digest=tokens.token_digest(value), client_id=client_id,
+                user_uuid=user.uuid, metadata_={}, **columns):
+            return None
         logger.info('refresh token created for user %s client_id %r', user.uuid, client_id)
-        return Obtained(row_uuid, value, revoked)
+        return Obtained(row_uuid, value, 0)
+
+    def rotate(self, db, row) -> str:
+        """The next value of a rotating refresh token ``row`` (its current one stops working
+        and is remembered, to recognise its reuse), within the caller's transaction, which
+        locked the row (``lock_for_rotation``)."""
+        value = self.value_of(row.uuid, row.generation + 1)
+        previous = tokens.token_digest(self.value_of(row.uuid, row.generation))
+        if not refresh_repo.rotate(db, row.uuid, row.generation, tokens.token_digest(value),
+                                   previous):
+            raise RefreshTokenConflict()  # not expected under the lock: a 409 to retry
+        return value
+
+    def lock_for_rotation(self, db, value: str, client_id: str) -> None:
+        canonical = tokens.normalize_opaque(value)
+        if canonical is not None:
+            refresh_repo.lock_for_rotation(db, tokens.token_digest(canonical), client_id)
+
+    def revoke_reused(self, value: str, client_id: str) -> bool:
+        """RFC 9700 §4.14.2: ``value`` was rotated away, so it was used twice (by its client
+        and by whoever copied it): revoke the refresh token it became, with the sessions
+        created from it. False when ``value`` was never one of ``client_id``'s."""
+        canonical = tokens.normalize_opaque(value)
+        if canonical is None:
+            return False
+        with self._sessions.begin() as db:
+            row = refresh_repo.rotated_away(db, tokens.token_digest(canonical), client_id)
+            if row is None:
+                return False
+            revoked = session_repo.delete_from_refresh_tokens(db, [row.uuid])
+            refresh_repo.delete_uuids(db, [row.uuid])
+            user_uuid = row.user_uuid
+        logger.warning('rotated refresh token of user %s for client_id %r used again: revoked '
+                       'with %d sessions', user_uuid, client_id, len(revoked))
+        return True
 
     def _current_value(self, row) -> str:
         """The row's value under the current secret; a row made under a previous secret is
@@ -115,7 +161,8 @@ class RefreshTokenService:
         if canonical is None:
             return None
         row = query(db, tokens.token_digest(canonical), client_id, *args)
-        if row is None or not tokens.constant_time_equals(self.value_of(row.uuid), canonical):
+        if row is None or not tokens.constant_time_equals(
+                self.value_of(row.uuid, row.generation), canonical):
             return None
         return row
 
@@ -128,15 +175,16 @@ class RefreshTokenService:
         return Page(total, filtered, [_item(row) for row in rows])
 
     def delete(self, tenants: list[uuid.UUID], user_uuid: uuid.UUID, client_id: str) -> None:
-        """Delete the user's refresh token for ``client_id``; the access tokens obtained with it
-        keep working until they expire (wazo-auth behaviour)."""
+        """Delete the user's refresh tokens for ``client_id`` (the Wazo API's and those of each
+        OAuth 2.0 grant); the access tokens obtained with them keep working until they expire
+        (wazo-auth behaviour)."""
         if '\x00' in client_id:  # no such client_id can be stored (PostgreSQL text)
             raise UnknownRefreshToken.of(client_id)
         with self._sessions.begin() as db:
-            row = refresh_repo.find_for_client(db, user_uuid, client_id)
-            # A concurrent delete may remove it first: then it is unknown here too.
-            if row is None or db.get(User, user_uuid).tenant_uuid not in tenants \
-                    or not refresh_repo.delete_uuids(db, [row.uuid]):
+            rows = refresh_repo.all_for_client(db, user_uuid, client_id)
+            # A concurrent delete may remove them first: then they are unknown here too.
+            if not rows or db.get(User, user_uuid).tenant_uuid not in tenants \
+                    or not refresh_repo.delete_uuids(db, rows):
                 raise UnknownRefreshToken.of(client_id)
         logger.info('refresh token of user %s for client_id %r deleted', user_uuid, client_id)
 

@@ -123,24 +123,35 @@ class TokenService:
         with self._engine.begin() as db:
             if actors.current():  # what actors.name_actor_at_begin does for sessions
                 actors.name_in(db)
+            if request.public_client:
+                self._refresh_tokens.lock_for_rotation(db, request.refresh_token,
+                                                       request.client_id)
             row = self._refresh_tokens.find_for_exchange(db, request.refresh_token,
                                                          request.client_id, reads,
                                                          request.client_tenant_uuid)
             self._throttle.check_refresh(request.remote_addr, db, read=(
                 (row.failures, row.window_start) if row else None))
-            if row is None or not row.enabled:
-                self._fail(request, 'unknown refresh token or client_id')
-            if row.confidential and not request.client_authenticated:
-                # Its refresh tokens are redeemed at the OAuth 2.0 token endpoint, with the
-                # client's secret (RFC 6749 §6); this path has no client authentication.
-                self._fail(request, 'refresh token of a confidential client',
-                           CLIENT_AUTHENTICATION_REQUIRED)
+            self._check_exchange(request, row)
             user = SimpleNamespace(uuid=row.user_uuid, tenant_uuid=row.tenant_uuid,
                                    purpose=row.purpose)
             issued = self.issue(db, user, request, row.login, refresh_token_uuid=row.uuid,
                                 persistent=row.metadata_, acl=user_repo.flatten_acl(row))
             self.check_session_limit(db, user)
+            if row.rotates:
+                issued.extra['refresh_token'] = self._refresh_tokens.rotate(db, row)
             return issued
+
+    def _check_exchange(self, request: LoginRequest, row) -> None:
+        """Refuse (AuthenticationFailed) an exchange of an unknown refresh token, of a disabled
+        user's, or of one redeemed only at the OAuth 2.0 token endpoint from this path."""
+        if row is None or not row.enabled:
+            self._fail(request, 'unknown refresh token or client_id')
+        if (row.confidential or row.rotates) and not request.client_authenticated:
+            # A confidential client's refresh tokens are redeemed at the OAuth 2.0 token
+            # endpoint with its secret (RFC 6749 §6), a rotating one's there with the new
+            # value in the answer; this path has neither.
+            self._fail(request, 'refresh token of an OAuth 2.0 client',
+                       CLIENT_AUTHENTICATION_REQUIRED)
 
     def _grant(self, db, user: User, request: LoginRequest, login: str) -> IssuedToken:
         refresh = None
@@ -148,7 +159,7 @@ class TokenService:
             refresh = self._refresh_tokens.obtain(
                 db, user, login=login, client_id=request.client_id, mobile=request.mobile,
                 backend=request.backend, user_agent=request.user_agent,
-                remote_addr=request.remote_addr)
+                remote_addr=request.remote_addr, rotates=request.public_client)
         issued = self.issue(db, user, request, login,
                             refresh_token_uuid=refresh.uuid if refresh else None)
         self.check_session_limit(db, user)
