@@ -11,8 +11,11 @@ from wazo_like_auth.app import services_of
 from wazo_like_auth.cli import main
 
 
-def test_keys_rotate_adds_a_key_that_certs_publishes(tmp_path, db_uri, engine, make_config,
-                                                     capsys):
+def test_keys_rotate_adds_a_key_that_certs_publishes(tmp_path, db_uri, engine, baseline,
+                                                     make_config, capsys):
+    # The session's database as migrated: keys an earlier test's service made under another
+    # token_secret would make `keys rotate` refuse (not the service's configuration).
+    baseline.restore(engine)
     secret = 's' * 40
     path = tmp_path / 'config.yml'
     path.write_text(f'state_dir: {tmp_path}/state\ntoken_secret: {secret}\n')
