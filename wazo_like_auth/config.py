@@ -158,6 +158,10 @@ def validate(config: dict) -> dict:
         for key in ('bootstrap_user_username', 'bootstrap_user_password'):
             if not result[key]:
                 raise ConfigError(f'{key}: must be set when bootstrap_user_on_startup is true')
+    if result['amqp']['enabled'] and result['db_pool_size'] < 2:
+        # The worker publishing events keeps one for its lock: its requests would find none.
+        raise ConfigError('db_pool_size: must be at least 2 when amqp.enabled is true (the '
+                          'worker publishing events to the bus keeps one connection)')
     result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
     try:
         check_mail(result)
