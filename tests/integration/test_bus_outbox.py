@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.support.bus_events import bus_settings, received
 from tests.support.credentials import basic
 from tests.support.offline_access import PASSWORD, offline_login
 from tests.support.apps import running_app
+from tests.support.scratch_db import scratch  # noqa: F401
 from wazo_like_auth import db
 from wazo_like_auth.services.event_publisher import EventPublisher
 
@@ -143,23 +144,12 @@ def test_a_service_without_bus_records_its_events_as_not_for_the_bus(make_config
     assert publish is enabled
 
 
-def test_a_fresh_database_announces_its_top_tenant(postgres):
-    name = f'fresh_{uuid.uuid4().hex[:12]}'
-    admin = create_engine(db.url(postgres.url()), isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE {name}'))
-    fresh = create_engine(db.url(postgres.url().rsplit('/', 1)[0] + f'/{name}'))
-    try:
-        db.upgrade(fresh)
-        with fresh.connect() as conn:
-            events = conn.execute(text('SELECT name, routing_key, tenant_uuid, data, publish '
-                                       'FROM auth_event')).all()
-            top = conn.execute(text('SELECT uuid FROM tenant WHERE uuid = parent_uuid')).scalar()
-    finally:
-        fresh.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE {name}'))
-        admin.dispose()
+def test_a_fresh_database_announces_its_top_tenant(scratch):  # noqa: F811
+    db.upgrade(scratch)
+    with scratch.connect() as conn:
+        events = conn.execute(text('SELECT name, routing_key, tenant_uuid, data, publish '
+                                   'FROM auth_event')).all()
+        top = conn.execute(text('SELECT uuid FROM tenant WHERE uuid = parent_uuid')).scalar()
     assert events == [('auth_tenant_added', f'auth.tenants.{top}.created', top,
                        {'uuid': str(top), 'name': 'master', 'slug': 'master',
                         'domain_names': []}, True)]

@@ -6,20 +6,18 @@ its ID token and JWT access token name that issuer. The device polls with authli
 uses the verification pages' forms; tokens are validated by authlib against ``certs``."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import requests
 from alembic import command
-from alembic.config import Config
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.jose import JsonWebKey, jwt
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import text
 
 from tests.integration.test_oidc_flow import discover, validated_id_token
 from tests.support.device_flow import DEVICE, Person
 from tests.support.oauth_live import assert_oauth_error
 from tests.support.oidc import realm, register_client  # noqa: F401
+from tests.support.scratch_db import columns, migrate, scratch  # noqa: F401
 from wazo_like_auth import db
 
 UNKNOWN = 'This code is unknown or has expired.'
@@ -177,45 +175,24 @@ def test_a_realms_page_takes_only_the_realms_own_users(api, admin_token, admin, 
     assert api.is_valid(token['access_token'])
 
 
-def test_the_migration_adds_the_issuer_and_goes_back(postgres):
+def test_the_migration_adds_the_issuer_and_goes_back(scratch):  # noqa: F811
     """The device-code issuer migration (0015) on a database of its own: downgrade drops
     the column, upgrade brings it back and forgets the authorizations whose issuer is
     unknown."""
-    name = f'mig_{uuid.uuid4().hex[:12]}'
-    admin = create_engine(db.url(postgres.url()), isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE {name}'))
-    fresh = create_engine(db.url(postgres.url().rsplit('/', 1)[0] + f'/{name}'))
-    cfg = Config(str(db.MIGRATIONS / 'alembic.ini'))
-    cfg.set_main_option('script_location', str(db.MIGRATIONS))
-
-    def columns() -> set[str]:
-        return {c['name'] for c in inspect(fresh).get_columns('auth_device_code')}
-
-    def migrate(step, revision: str) -> None:
-        with fresh.begin() as connection:
-            cfg.attributes['connection'] = connection
-            step(cfg, revision)
-    try:
-        db.upgrade(fresh)
-        assert 'issuer' in columns()
-        migrate(command.downgrade, '0014')
-        assert 'issuer' not in columns()
-        with fresh.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO auth_client (uuid, client_id, tenant_uuid, public) "
-                "SELECT gen_random_uuid(), 'old-tv', uuid, true FROM tenant "
-                "WHERE uuid = parent_uuid"))
-            conn.execute(text(
-                "INSERT INTO auth_device_code (uuid, device_code_hash, user_code, client_uuid,"
-                " poll_interval, expires_at) SELECT gen_random_uuid(), '\\x01', 'BCDFGHJK', "
-                "uuid, 5, now() + interval '5 minutes' FROM auth_client"))
-        migrate(command.upgrade, 'head')
-        assert 'issuer' in columns()
-        with fresh.connect() as conn:
-            assert conn.execute(text('SELECT count(*) FROM auth_device_code')).scalar() == 0
-    finally:
-        fresh.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE {name}'))
-        admin.dispose()
+    db.upgrade(scratch)
+    assert 'issuer' in columns(scratch, 'auth_device_code')
+    migrate(scratch, command.downgrade, '0014')
+    assert 'issuer' not in columns(scratch, 'auth_device_code')
+    with scratch.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO auth_client (uuid, client_id, tenant_uuid, public) "
+            "SELECT gen_random_uuid(), 'old-tv', uuid, true FROM tenant "
+            "WHERE uuid = parent_uuid"))
+        conn.execute(text(
+            "INSERT INTO auth_device_code (uuid, device_code_hash, user_code, client_uuid,"
+            " poll_interval, expires_at) SELECT gen_random_uuid(), '\\x01', 'BCDFGHJK', "
+            "uuid, 5, now() + interval '5 minutes' FROM auth_client"))
+    migrate(scratch, command.upgrade, 'head')
+    assert 'issuer' in columns(scratch, 'auth_device_code')
+    with scratch.connect() as conn:
+        assert conn.execute(text('SELECT count(*) FROM auth_device_code')).scalar() == 0
