@@ -6,26 +6,15 @@ from __future__ import annotations
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlencode
 
 import pytest
 import requests
 from sqlalchemy import text
 
-from tests.support.oidc import realm, register_client, submit  # noqa: F401
-from tests.support.oidc import REDIRECT
+from tests.integration.test_review_oidc import _authorize
+from tests.support.oidc import REDIRECT, realm, register_client, submit  # noqa: F401
 from wazo_like_auth.app import create_app, shutdown
 from wazo_like_auth.embedded_db import free_port
-from wazo_like_auth.oidc.pkce import s256
-
-VERIFIER = 'r' * 50
-
-
-def _authorize(api, **params) -> str:
-    query = {'client_id': 'webapp', 'redirect_uri': REDIRECT, 'response_type': 'code',
-             'scope': 'openid profile', 'state': 'st', 'code_challenge': s256(VERIFIER),
-             'code_challenge_method': 'S256', **params}
-    return f'{api.base}/realms/acme/protocol/openid-connect/auth?' + urlencode(query)
 
 
 def _consent_page(browser, api, username: str, **params) -> requests.Response:
