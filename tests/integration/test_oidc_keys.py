@@ -218,13 +218,18 @@ def test_retiring_an_unknown_key_is_an_error(engine, empty_keys):
         keys_service.retire('no-such-kid')
 
 
+def _lagging_nodes() -> tuple[Clock, Clock]:
+    """The clocks of two nodes, the second a second behind the first."""
+    node_a, node_b = Clock(), Clock()
+    node_b.now = node_a.now - dt.timedelta(seconds=1)
+    return node_a, node_b
+
+
 def test_a_node_whose_clock_lags_signs_with_the_key_another_node_just_made(engine, empty_keys):
     # Two nodes start together; B's clock is a second behind A's (NTP keeps them close, not
     # equal). A makes the first key, signing from A's now: B must sign with it too, not
     # replace it (deleting a key A already signed tokens with).
-    node_a = Clock()
-    node_b = Clock()
-    node_b.now = node_a.now - dt.timedelta(seconds=1)
+    node_a, node_b = _lagging_nodes()
     first, second = service(engine, node_a), service(engine, node_b)
     made = first.active().kid
 
@@ -233,9 +238,7 @@ def test_a_node_whose_clock_lags_signs_with_the_key_another_node_just_made(engin
 
 
 def test_a_rotation_on_a_node_whose_clock_lags_keeps_the_key_just_made(engine, empty_keys):
-    node_a = Clock()
-    node_b = Clock()
-    node_b.now = node_a.now - dt.timedelta(seconds=1)
+    node_a, node_b = _lagging_nodes()
     first, operator = service(engine, node_a), service(engine, node_b)
     made = first.active().kid
 
@@ -246,9 +249,7 @@ def test_a_rotation_on_a_node_whose_clock_lags_keeps_the_key_just_made(engine, e
 
 
 def test_retiring_the_only_key_hands_signing_to_a_node_whose_clock_lags(engine, empty_keys):
-    node_a = Clock()
-    node_b = Clock()
-    node_b.now = node_a.now - dt.timedelta(seconds=1)
+    node_a, node_b = _lagging_nodes()
     first, second = service(engine, node_a), service(engine, node_b)
     leaked = first.active().kid
 
