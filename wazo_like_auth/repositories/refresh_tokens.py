@@ -24,7 +24,7 @@ from .users import token_acl_columns
 _COLUMNS = (RefreshToken.uuid, RefreshToken.user_uuid, RefreshToken.client_id,
             RefreshToken.login, RefreshToken.metadata_.label('metadata_'),
             RefreshToken.created_at, RefreshToken.mobile, RefreshToken.rotates,
-            RefreshToken.generation, RefreshToken.tenant_uuid.label('row_tenant_uuid'))
+            RefreshToken.generation)
 _FIND = select(*_COLUMNS).where(RefreshToken.token_hash == bindparam('digest'),
                                 RefreshToken.client_id == bindparam('client_id'))
 # One statement for everything an exchange reads. FOR SHARE OF user, then refresh token (the

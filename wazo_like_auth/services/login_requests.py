@@ -49,6 +49,9 @@ class LoginRequest:
     # A public client at the OAuth 2.0 token endpoint: the refresh token its grant gives, or
     # the one it presents, rotates (migration 0017).
     public_client: bool = False
+    # The realm a refresh token is presented at (OpenID Connect): only its tenant's are
+    # exchanged, checked before anything is issued or rotated. None: any tenant.
+    realm_tenant_uuid: uuid.UUID | None = None
     # The password grant asked with the openid scope; None otherwise.
     openid: OpenIdRequest | None = None
     endpoint: str = 'token'  # which endpoint logs in, for the login trail

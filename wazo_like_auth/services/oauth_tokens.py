@@ -116,18 +116,20 @@ class OAuthTokenService:
         self._mark(issued, client)
         return grant_of(issued)
 
-    def refresh(self, client: AuthenticatedClient, refresh_token: str, origin: Origin) -> Grant:
+    def refresh(self, client: AuthenticatedClient, refresh_token: str, origin: Origin,
+                realm_tenant: uuid.UUID | None = None) -> Grant:
         """RFC 6749 §6: a token for a refresh token bound to this client (AuthenticationFailed
-        otherwise). A public client's refresh token of a grant rotates (RFC 9700 §4.14.2): the
-        answer holds the next one, and the one presented, used again, revokes the grant. The
-        Wazo API's refresh tokens (and a confidential client's) keep working as they are."""
+        otherwise; also for a user of another tenant than ``realm_tenant``). A public client's
+        refresh token of a grant rotates (RFC 9700 §4.14.2): the answer holds the next one,
+        and the one presented, used again, revokes the grant. The Wazo API's refresh tokens
+        (and a confidential client's) keep working as they are."""
         try:
             issued = self._tokens.login(LoginRequest(
                 refresh_token=refresh_token, client_id=client.client_id,
                 client_authenticated=True, client_tenant_uuid=client.tenant_uuid,
                 user_agent=origin.user_agent, remote_addr=origin.remote_addr,
                 endpoint=OAUTH2_TOKEN, token_format=self._formats.of(client, origin.issuer),
-                public_client=client.public))
+                public_client=client.public, realm_tenant_uuid=realm_tenant))
         except AuthenticationFailed:
             if client.public:
                 self._refresh.revoke_reused(refresh_token, client.client_id)
@@ -272,13 +274,6 @@ class OAuthTokenService:
         with self._sessions() as db:
             row = oauth_repo.describe(db, tokens.token_digest(canonical))
         return row.tenant_uuid if row is not None else None
-
-    def refresh_tenant(self, value: str, client: AuthenticatedClient) -> uuid.UUID | None:
-        """The tenant of the user of ``client``'s refresh token ``value`` (None when unknown):
-        a realm refuses another tenant's before it is exchanged, and so rotated."""
-        with self._sessions() as db:
-            row = self._refresh.find(db, value or '', client.client_id)
-        return row.row_tenant_uuid if row is not None else None
 
     def _live(self, value: str) -> Any:
         """The row of a live access token ``value`` (repositories.oauth_tokens.describe), or

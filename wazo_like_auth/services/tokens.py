@@ -143,9 +143,12 @@ class TokenService:
 
     def _check_exchange(self, request: LoginRequest, row) -> None:
         """Refuse (AuthenticationFailed) an exchange of an unknown refresh token, of a disabled
-        user's, or of one redeemed only at the OAuth 2.0 token endpoint from this path."""
+        user's, of another realm's user's, or of one redeemed only at the OAuth 2.0 token
+        endpoint from this path."""
         if row is None or not row.enabled:
             self._fail(request, 'unknown refresh token or client_id')
+        if request.realm_tenant_uuid is not None and row.tenant_uuid != request.realm_tenant_uuid:
+            self._fail(request, 'refresh token of another realm', WRONG_TENANT)
         if (row.confidential or row.rotates) and not request.client_authenticated:
             # A confidential client's refresh tokens are redeemed at the OAuth 2.0 token
             # endpoint with its secret (RFC 6749 §6), a rotating one's there with the new

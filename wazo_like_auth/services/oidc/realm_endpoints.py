@@ -52,12 +52,10 @@ class RealmTokens:
         return self._tokens.password(client, username, password, offline, origin, scope)
 
     def refresh(self, client: AuthenticatedClient, refresh_token: str, origin: Origin) -> Grant:
-        tenant = self._tokens.refresh_tenant(refresh_token, client)
-        if tenant is not None and not self._realm.accepts(tenant):
-            # Refused before the exchange: a rotating refresh token stays as it was.
-            raise InvalidGrant('Unknown refresh token, or issued to another client')
-        return _of_realm(self._tokens, self._realm, client,
-                         self._tokens.refresh(client, refresh_token, origin))
+        # Another tenant's refresh token is refused by the exchange itself, before anything
+        # is issued or rotated.
+        return self._tokens.refresh(client, refresh_token, origin,
+                                    realm_tenant=self._realm.tenant_uuid)
 
     def introspect(self, value: str, client: AuthenticatedClient,
                    hint: str | None = None) -> dict:
