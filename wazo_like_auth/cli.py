@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     retire = key_commands.add_parser(
         'retire', help='remove a (leaked) key at once: off certs, no longer signing, the '
                        'access tokens it signed revoked; a retired signing key is replaced')
-    retire.add_argument('kid', help='the key id (keys list)')
+    retire.add_argument('kid', nargs='?', help='the key id (keys list)')
     for sub in (serve, check, upgrade, bootstrap, rotate, listing, retire):
         sub.add_argument('--config', help='configuration file (default: %s when it exists)'
                          % configuration.DEFAULT_CONFIG_FILE)
@@ -64,8 +64,21 @@ def _flags(args: argparse.Namespace) -> dict:
     return flags
 
 
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, 'kid', False) is None:  # keys retire
+        # A kid is base64url: one beginning with '-' reads as an unknown option to argparse.
+        if len(unknown) != 1:
+            parser.error('keys retire: the key id (keys list) is required, once')
+        args.kid, unknown = unknown[0], []
+    if unknown:
+        parser.error(f'unrecognized arguments: {" ".join(unknown)}')
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     try:
         config = configuration.load_config(args.config, flags=_flags(args))
     except configuration.ConfigError as e:

@@ -285,6 +285,15 @@ def test_keys_retire_of_a_garbage_kid_is_one_line_and_fails(api, keys_cli, garba
     assert ran.err.count('\n') == 1 and len(kids(api.base)) == 1
 
 
+@pytest.mark.parametrize('kid', ['-Ab3_x', '--Ab3_x'])
+def test_keys_retire_takes_a_kid_beginning_with_a_dash(api, keys_cli, kid):
+    # A kid is base64url (RFC 7638 thumbprint): 1 in 64 begins with '-', which argparse took
+    # for an option ("the following arguments are required: kid", exit 2).
+    requests.get(api.base + CERTS, timeout=10)
+    ran = keys_cli('retire', kid)
+    assert ran.code == 1 and ran.err == f'wazo-like-auth: no published signing key {kid}\n'
+
+
 def test_keys_rotate_without_the_service_token_secret_is_one_line_and_fails(
         api, tmp_path, db_uri, capsys):
     signing = kids(api.base)  # the first key, under the service's token_secret
