@@ -153,6 +153,26 @@ def test_sign_in_prompt_none_and_logout_in_the_browser(server, own_engine, rp, b
     assert wait_for_callback(browser, rp)['error'] == 'login_required'
 
 
+def test_the_sign_in_answer_opened_again_from_the_address_bar_is_a_readable_page(
+        server, own_engine, rp, browser, screenshots):
+    """After a wrong password the address bar shows the form's target; Enter there (a GET)
+    shows a page saying what to do, not JSON."""
+    browser.delete_all_cookies()
+    metadata, session = relying_party(server, own_engine, rp)
+    url, _ = authorization_url(metadata, session)
+    browser.get(url)
+    wait_for(browser, 'Sign in')
+    type_credentials(browser, 'wrong')
+    wait_for(browser, 'Wrong username or password')
+    assert browser.current_url.endswith('/auth/signin')
+
+    browser.get(browser.current_url)
+
+    shown = wait_for(browser, 'This page cannot be opened again')
+    browser.save_screenshot(str(screenshots / '6-form-target-opened.png'))
+    assert 'go back to the application' in shown and '{' not in shown
+
+
 def test_consent_in_the_browser(server, own_engine, rp, browser, screenshots):
     from selenium.webdriver.common.by import By
     browser.delete_all_cookies()

@@ -8,6 +8,7 @@ from . import oauth2_endpoints as oe
 from .api import PREFIXES, Api
 from .oauth2_device_page import DevicePages
 from .oidc_endpoints import GlobalDiscovery, Userinfo
+from .pages import add_page_rule
 
 if TYPE_CHECKING:
     from ..composition import Services
@@ -47,5 +48,5 @@ def register(api: Api, services: Services) -> None:
                              methods=['GET'])
         api.app.add_url_rule(f'{prefix}/device', f'device_sign_in{name}', pages.sign_in,
                              methods=['POST'])
-        api.app.add_url_rule(f'{prefix}/device/decision', f'device_decision{name}',
-                             pages.decide, methods=['POST'])
+        add_page_rule(api.app, f'{prefix}/device/decision', f'device_decision{name}',
+                      pages.decide, ['POST'])

@@ -10,7 +10,7 @@ from .api import PREFIXES, Api
 from .oidc_logout_page import LogoutPages
 from .oidc_page_kit import PageKit
 from .oidc_pages import AuthorizePages
-from .pages import readable_errors
+from .pages import add_page_rule, readable_errors
 
 if TYPE_CHECKING:
     from ..composition import Services
@@ -68,7 +68,7 @@ def _pages(api: Api, services: Services) -> None:
         # A browser gets a page when the database is down or a bug shows, never JSON.
         view = readable_errors(page, in_envelope=(404,))
         endpoint = 'oidc_' + name.replace('/', '_')
-        api.app.add_url_rule(f'{PROTOCOL}/{name}', endpoint, view, methods=methods)
+        add_page_rule(api.app, f'{PROTOCOL}/{name}', endpoint, view, methods)
         for prefix in PREFIXES:
             path = f'{prefix}/oauth2/{global_names.get(name, name)}'
-            api.app.add_url_rule(path, f'{endpoint}{prefix}', view, methods=methods)
+            add_page_rule(api.app, path, f'{endpoint}{prefix}', view, methods)

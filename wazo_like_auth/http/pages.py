@@ -12,7 +12,9 @@ own key (derived from the server secret with its own label) and its own cookie. 
 serves every tab of the browser (see ``CsrfGuard``).
 
 Errors (``readable_errors``): a page view that fails (database down, a bug) answers a readable
-page with the status ``errors.handle_error`` chooses (and logs), never the JSON envelope.
+page with the status ``errors.handle_error`` chooses (and logs), never the JSON envelope. A form's
+target opened as an address (``add_page_rule``: the address bar's URL after a wrong password,
+a bookmark) answers a readable 405 page, not the API's JSON 405.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from functools import wraps
 from pathlib import Path
 
 import jinja2
-from flask import Response, request
+from flask import Flask, Response, request
 
 from .errors import handle_error
 
@@ -83,6 +85,25 @@ def readable_errors(view: Callable[..., Response], *,
         return render('result.html', status, title='Something went wrong', ok=False,
                       message='This page cannot be shown. Please try again later.')
     return page_view
+
+
+def add_page_rule(app: Flask, path: str, endpoint: str, view: Callable[..., Response],
+                  methods: list[str]) -> None:
+    """Route ``path`` to the page ``view``; when it takes no GET (a form's target), a GET or
+    HEAD of it answers the readable 405 page (``form_target``)."""
+    app.add_url_rule(path, endpoint, view, methods=methods)
+    if 'GET' not in methods:
+        app.add_url_rule(path, endpoint + '_opened', form_target, methods=['GET'])
+
+
+def form_target(**_path_values) -> Response:
+    """405 (Allow: POST) for a browser that opened a form's target as a page: its answer
+    cannot be shown again without the form, which the person must send anew."""
+    response = render('result.html', 405, title='This page cannot be opened again', ok=False,
+                      message='It was the answer to a form. Please go back to the application '
+                              'you came from and start again.')
+    response.headers['Allow'] = 'POST'
+    return response
 
 
 class CsrfGuard:
