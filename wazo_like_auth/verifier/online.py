@@ -12,12 +12,14 @@ Contract of ``required_acl(template)``:
 - the token comes from ``X-Auth-Token``, else ``Authorization: Bearer``;
 - the ACL is ``template`` formatted with the route's view arguments, each value with ``.``
   replaced by ``_`` (as the service does), so a path value cannot add ACL segments;
-- a token of 16 KiB or more is refused without asking (JWT access tokens are checked online
-  too: the service accepts them in the path);
+- a token of 16 KiB or more, or made of dots only (``..`` would take the check to another
+  path), is refused without asking (JWT access tokens are checked online too: the service
+  accepts them in the path);
 - ``Wazo-Tenant``, when sent, is checked too (``tenant=`` of the token check);
-- the check is ``HEAD {auth_url}/token/{token}?scope=<acl>``: 204 → the view runs (with the
-  token in ``flask.g.auth_token``, ``flask.g.auth_claims`` None); 404 or no token → 401;
-  403 → 403; unreachable, timeout or any other answer → 503. Errors use the service's JSON
+- the check is ``HEAD {auth_url}/token/{token}?scope=<acl>``: exactly 204 → the view runs
+  (with the token in ``flask.g.auth_token``, ``flask.g.auth_claims`` None); 404 or no token →
+  401; 403 → 403; unreachable, timeout or any other answer (a 200 too: a web server answering
+  everything is no token check) → 503. Errors use the service's JSON
   envelope ``{"message", "error_id", "details", "timestamp", "reason": [message], "status_code"}``.
 
 Caching: only positive answers are cached, for ``cache_ttl`` seconds, in a bounded LRU of
@@ -27,8 +29,8 @@ outlive the token's expiry or revocation by up to ``cache_ttl``: keep it short (
 
 Push revocation (``push=PushRevocation(...)``, see ``push``; needs py-amqp): the verifier
 follows ``auth_session_deleted`` on the service's bus and drops the cached answers of a session
-the moment it ends. The check is then ``GET`` (200 instead of 204, same refusals), whose answer
-names the token's session and expiry: a cached answer is kept ``push_cache_ttl`` seconds while
+the moment it ends. The check is then ``GET`` (200 with ``{"data": {"token": <the token>, ...}}`` instead of
+204, same refusals; any other 200 → 503), whose answer names the token's session and expiry: a cached answer is kept ``push_cache_ttl`` seconds while
 the subscription is live (never past the token's expiry), and ``cache_ttl`` while it is not
 (the bus unreachable: the normal behaviour above). On every (re)subscription the cache is
 emptied, since events sent meanwhile were missed. A session end reaches the verifier once the
@@ -54,6 +56,7 @@ logger = get_logger(__name__)
 
 class _Answer(NamedTuple):
     status: int
+    allowed: bool = False  # the token check's own success: HEAD 204, or GET 200 naming it
     session: str | None = None  # the token's session (GET only)
     lifetime: float | None = None  # seconds until the token expires (GET only)
 
@@ -91,14 +94,14 @@ class TokenVerifier(Guard):
     def verify(self, token: str, acl: str, tenant: str | None = None) -> None:
         """Return None if ``token`` grants ``acl`` (in ``tenant``); raise AccessDenied
         otherwise."""
-        if not token or len(token) >= MAX_TOKEN_SIZE:
-            raise unauthorized(token, acl)
+        if not token or len(token) >= MAX_TOKEN_SIZE or not token.strip('.'):
+            raise unauthorized(token, acl)  # '.' and '..' would leave the check's path
         key = self._cache.key(token, acl, tenant)
         if self._cache.hit(key, pushed=self._pushed()):
             return None
         generation = self._cache.generation()
         answer = self._ask(token, acl, tenant)
-        if answer.status in (200, 204):
+        if answer.allowed:
             self._cache.remember(key, generation, answer.session, answer.lifetime)
             return None
         if answer.status == 404:
@@ -126,18 +129,26 @@ class TokenVerifier(Guard):
             logger.warning('Auth service %s unreachable: %s', self._base, type(error).__name__)
             raise unreachable() from None
         with response:
-            if response.status_code != 200 or self.push is None:
+            if self.push is None:  # exactly 204, as wazo clients: another success is no check
+                return _Answer(response.status_code, response.status_code == 204)
+            if response.status_code != 200:
                 return _Answer(response.status_code)
-            return _Answer(200, *self._described(response))
+            described = self._described(response, token)
+            return _Answer(200) if described is None else _Answer(200, True, *described)
 
-    def _described(self, response: requests.Response) -> tuple[str | None, float | None]:
+    def _described(self, response: requests.Response,
+                   token: str) -> tuple[str | None, float | None] | None:
         """The session and remaining lifetime a GET answer tells (None for what it does not:
-        such an answer is then cached as without push)."""
+        such an answer is then cached as without push); None if the answer is no check of
+        ``token`` (``{"data": {"token": ...}}``)."""
         try:
             data = response.json()['data']
+            named = data.get('token')
             session, expires = data.get('session_uuid'), data.get('utc_expires_at')
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return None, None
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None
+        if not isinstance(named, str) or named.lower() != token.lower():
+            return None
         lifetime = None
         if isinstance(expires, str):
             try:
