@@ -4,12 +4,13 @@ fixed. Real HTTP throughout: the real service, or a small WSGI peer standing for
 hostile one."""
 from __future__ import annotations
 
-import json
+import threading
 import uuid
 
 import pytest
+import requests
 
-from tests.support.envelope import ENVELOPE_KEYS
+from tests.integration.test_review_jwt import FixedJwks
 from tests.support.jwt_verifier import (auth_server, issuer, make_verifier,  # noqa: F401
                                         mint, mono, signing_keys, status)
 from tests.support.live_server import LiveServer, closed_port_url
@@ -62,3 +63,56 @@ def test_with_push_a_real_check_still_passes(auth_server, make_user, login):
         assert _online_status(verifier, str(uuid.uuid4())) == 401
     finally:
         verifier.close()
+
+
+class RawJwks:
+    """A JWKS endpoint answering ``body`` (bytes, or an iterable of bytes sent as they come),
+    with a Content-Length of ``length`` bytes when given."""
+
+    def __init__(self, body, length: int | None = None):
+        self.body, self.length = body, length
+
+    def __call__(self, environ, start_response):
+        headers = [('Content-Type', 'application/json')]
+        if self.length is not None:
+            headers.append(('Content-Length', str(self.length)))
+        start_response('200 OK', headers)
+        return [self.body] if isinstance(self.body, bytes) else self.body
+
+
+def test_a_jwks_nested_too_deep_is_a_503_not_a_crash(make_verifier, mint):
+    # Before the fix: RecursionError out of verify() (a 500 in the backend) on every
+    # refetch.
+    with LiveServer(RawJwks(b'[' * 100_000 + b']' * 100_000)) as server:
+        verifier = make_verifier(jwks_url=f'{server.url}/certs')
+        assert status(verifier, mint(scope='#')) == 503
+
+
+def test_a_jwks_of_megabytes_is_not_a_key_set(make_verifier, mint, issuer):
+    # Before the fix: the verifier read the whole body into memory (and again at each
+    # refetch), and a real key set padded to 8 MiB verified tokens.
+    real = requests.get(f'{issuer}/oauth2/certs', timeout=10).content
+    with LiveServer(RawJwks(real[:-1] + b' ' * (8 << 20) + real[-1:])) as server:
+        verifier = make_verifier(jwks_url=f'{server.url}/certs')
+        assert status(verifier, mint(scope='#')) == 503
+
+
+def _drip(stop: threading.Event):
+    """A body that never ends: one space (valid JSON whitespace) every 0.1 s."""
+    while not stop.wait(0.1):
+        yield b' '
+
+
+def test_a_jwks_sent_one_byte_at_a_time_fails_closed_in_bounded_time(make_verifier, mint):
+    # Before the fix: each byte arrived within the read timeout, so the fetch never ended, and
+    # every request needing the keys waited for it (under the key store's lock) for ever.
+    stop, answers = threading.Event(), []
+    with LiveServer(RawJwks(_drip(stop), length=1 << 20)) as server:
+        verifier = make_verifier(jwks_url=f'{server.url}/certs', timeout=(1.0, 1.0))
+        checker = threading.Thread(target=lambda: answers.append(status(verifier, mint())),
+                                   daemon=True)
+        checker.start()
+        checker.join(timeout=30)  # liveness, not speed: the budget is 2 s
+        answered = list(answers)
+        stop.set()
+    assert answered == [503]

@@ -11,15 +11,22 @@ Contract of ``KeyStore.find(kid)``:
 - a failed fetch keeps the last set (logged as a warning) and is retried after
   ``min_refetch_interval``; before any set was ever fetched, ``find`` raises KeysUnavailable;
 - only signing keys (``use`` absent or ``sig``) of an asymmetric algorithm are kept, each with
-  the one algorithm its JWK announces (see ``jose``); a set with none usable is a failed fetch.
+  the one algorithm its JWK announces (see ``jose``); a set with none usable is a failed fetch;
+- a fetch (discovery document, then JWK Set) fails closed: an answer other than 200 JSON, a
+  body over 512 KiB, JSON nested too deep, or a body still arriving when the sum of
+  ``timeout`` (connect + read) has passed, is a failed fetch, so the requests waiting for it
+  wait a bounded time (a peer sending one byte a second never reaches the read timeout).
 """
 from __future__ import annotations
 
+import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
+import urllib3
 
 from ..logs import get_logger
 from . import jose
@@ -29,6 +36,8 @@ logger = get_logger(__name__)
 DEFAULT_MAX_AGE = 300.0
 MAX_MAX_AGE = 86400.0
 _MAX_KEYS = 100  # a JWK Set is a handful of keys; more is not one we trust whole
+_MAX_BODY = 512 * 1024  # bytes: _MAX_KEYS RSA-4096 keys are about 150 KiB
+_CHUNK = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -104,16 +113,15 @@ class KeyStore:
 
     def _fetch(self) -> tuple[dict[str, PublicKey], float]:
         url = self._jwks_url or self._discover()
-        response = self._get(url)
-        keys = self._parse(self._json(response))
+        document, cache_control = self._get(url)
+        keys = self._parse(document)
         if not keys:
             raise _FetchFailed('no usable signing key in the JWK Set')
-        return keys, max_age(response.headers.get('Cache-Control'))
+        return keys, max_age(cache_control)
 
     def _discover(self) -> str:
         """The ``jwks_uri`` of the issuer's discovery document (remembered once found)."""
-        document = self._json(self._get(
-            self._issuer.rstrip('/') + '/.well-known/openid-configuration'))
+        document, _ = self._get(self._issuer.rstrip('/') + '/.well-known/openid-configuration')
         if not isinstance(document, dict) or document.get('issuer') != self._issuer:
             raise _FetchFailed('the discovery document names another issuer')
         jwks_uri = document.get('jwks_uri')
@@ -122,20 +130,22 @@ class KeyStore:
         self._jwks_url = jwks_uri
         return jwks_uri
 
-    def _get(self, url: str) -> requests.Response:
+    def _get(self, url: str) -> tuple[Any, str | None]:
+        """The JSON document at ``url`` and its Cache-Control; see the module docstring."""
+        # The real clock, not the injected one: this bounds real waiting on a socket.
+        deadline = time.monotonic() + _budget(self._timeout)
         try:
-            response = self._http.get(url, timeout=self._timeout, allow_redirects=False)
-        except requests.RequestException as error:
+            with self._http.get(url, timeout=self._timeout, allow_redirects=False,
+                                stream=True) as response:
+                if response.status_code != 200:
+                    raise _FetchFailed(f'HTTP {response.status_code}')
+                body = _body(response.raw, deadline)
+                cache_control = response.headers.get('Cache-Control')
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             raise _FetchFailed(type(error).__name__) from None
-        if response.status_code != 200:
-            raise _FetchFailed(f'HTTP {response.status_code}')
-        return response
-
-    @staticmethod
-    def _json(response: requests.Response) -> Any:
         try:
-            return response.json()
-        except ValueError:
+            return json.loads(body), cache_control
+        except (ValueError, RecursionError):
             raise _FetchFailed('not JSON') from None
 
     def _parse(self, document: Any) -> dict[str, PublicKey]:
@@ -162,3 +172,27 @@ class KeyStore:
                            self._issuer)
             return None
         return PublicKey(kid, alg, key, self._jws.JWSRegistry(algorithms=[alg]))
+
+
+def _body(raw: Any, deadline: float) -> bytes:
+    """The (decoded) body read from urllib3's ``raw`` response, at most _MAX_BODY bytes, by
+    short reads that each return what has arrived (``read1``), until ``deadline``."""
+    read = getattr(raw, 'read1', None) or raw.read  # read1: urllib3 2.3 and later
+    body = bytearray()
+    while True:
+        chunk = read(_CHUNK, decode_content=True)
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > _MAX_BODY:
+            raise _FetchFailed(f'over {_MAX_BODY} bytes')
+        if time.monotonic() > deadline:
+            raise _FetchFailed('too slow')
+
+
+def _budget(timeout: Any) -> float:
+    """The whole time a fetch may take: connect + read timeouts (requests' ``timeout``)."""
+    parts = timeout if isinstance(timeout, tuple) else (timeout,)
+    if any(part is None for part in parts):
+        return float('inf')  # the caller asked for no limit
+    return float(sum(parts))
