@@ -91,3 +91,28 @@ def test_a_clients_token_gets_the_same_answers_online_and_offline(verifiers, api
         ('confd.users.{arg}.delete', OTHER, 403),
     ]
     assert answers(verifiers, token, table) == expected(verifiers, table)
+
+
+def test_wildcards_and_me_in_a_path_value_are_literal_in_both_modes(verifiers, api, admin_token,
+                                                                     make_user):
+    # A caller choosing the path value must not widen the required access with it.
+    user = str(make_user('dana', 's3cret', acl=['confd.users.me.read', 'calld.*.read',
+                                                 'webhookd.#']))
+    client = register_jwt_client(api, admin_token, 'webapp', grant_types=['password'])
+    token = OAuth2Session('webapp', client['client_secret']).fetch_token(
+        api.token_url(), username='dana', password='s3cret')['access_token']
+    table = [
+        ('confd.users.{arg}.read', '*', 403),
+        ('confd.users.{arg}.read', '%23', 403),                 # '#' in the path value
+        ('confd.users.{arg}.read', 'me', 200),
+        ('confd.users.{arg}.read', 'ME', 403),
+        ('confd.users.{arg}.read', user.upper(), 403),
+        ('confd.users.{arg}.read', 'me*', 403),
+        ('calld.{arg}.read', '*', 200),
+        ('calld.{arg}.read', '%23', 403),
+        ('calld.{arg}.read', '!x', 200),
+        ('webhookd.{arg}.read', '%23', 200),
+        ('confd.{arg}', '*', 403),
+        ('confd.{arg}', '%23', 403),
+    ]
+    assert answers(verifiers, token, table) == expected(verifiers, table)
