@@ -275,8 +275,8 @@ class AuthClient:
             value = data['token']
         except (ValueError, KeyError, TypeError):
             value = None
-        if not isinstance(value, str) or not value:
-            raise UnexpectedResponse('POST /token answered 200 without a token')
+        if not _usable(value):
+            raise UnexpectedResponse('POST /token answered 200 without a usable token')
         if data.get('refresh_token'):
             self._refresh_token = data['refresh_token']
         lifetime = _lifetime(data, self._expiration)
@@ -345,6 +345,13 @@ def _lifetime(data: dict[str, Any], requested: int) -> float:
         return float(requested)
     lifetime = (expires - issued).total_seconds()
     return lifetime if lifetime > 0 else float(requested)
+
+
+def _usable(token: Any) -> bool:
+    """Whether ``token`` fits a header and a path segment (printable ASCII, no space, not
+    ``.`` or ``..``, which requests would resolve away from ``/token/``)."""
+    return isinstance(token, str) and token.isascii() and token.isprintable() \
+        and ' ' not in token and token.strip('.') != ''
 
 
 def _redact(value: str) -> str:

@@ -11,9 +11,11 @@ import pytest
 import requests
 
 from tests.integration.test_review_jwt import FixedJwks
+from tests.integration.test_review_jwt import Recorder
 from tests.support.jwt_verifier import (auth_server, issuer, make_verifier,  # noqa: F401
                                         mint, mono, signing_keys, status)
 from tests.support.live_server import LiveServer, closed_port_url
+from wazo_like_auth.client import AuthClient, UnexpectedResponse
 from wazo_like_auth.verifier import PushRevocation, TokenVerifier
 
 PROFILE = f'/users/{uuid.uuid4()}/profile'
@@ -116,3 +118,21 @@ def test_a_jwks_sent_one_byte_at_a_time_fails_closed_in_bounded_time(make_verifi
         answered = list(answers)
         stop.set()
     assert answered == [503]
+
+
+
+@pytest.mark.parametrize('token', ['..', '.', 'a token', 'line\r\nX-Injected: 1', 'caf\u00e9'])
+def test_a_login_answer_with_a_token_unfit_for_a_path_or_header_is_unexpected(token):
+    # Before the fix: the client handed such a value out as a token; its logout then sent
+    # DELETE /0.1/ ('..': dot segments are removed), and request() raised requests'
+    # InvalidHeader quoting the token in its message.
+    body = {'data': {'token': token, 'utc_issued_at': '2026-01-01T00:00:00.000000',
+                     'utc_expires_at': '2026-01-01T01:00:00.000000'}}
+    service = Recorder('200 OK', body)
+    with LiveServer(service) as server:
+        client = AuthClient(f'{server.url}/0.1', username='alice', password='s3cret')
+        with pytest.raises(UnexpectedResponse) as raised:
+            client.token()
+        client.logout()
+    assert token not in str(raised.value)
+    assert server.requests == [('POST', '/0.1/token')]
