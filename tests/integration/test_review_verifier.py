@@ -4,6 +4,7 @@ fixed. Real HTTP throughout: the real service, or a small WSGI peer standing for
 hostile one."""
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 
@@ -136,3 +137,23 @@ def test_a_login_answer_with_a_token_unfit_for_a_path_or_header_is_unexpected(to
         client.logout()
     assert token not in str(raised.value)
     assert server.requests == [('POST', '/0.1/token')]
+
+
+@pytest.mark.filterwarnings('ignore::urllib3.exceptions.InsecureRequestWarning')
+@pytest.mark.parametrize('scheme, answer', [('https', 200), ('http', 503)])
+def test_an_https_issuer_naming_its_keys_over_plain_http_is_not_trusted(make_verifier, mint,
+                                                                        issuer, scheme, answer):
+    # Before the fix: the keys were fetched over plain HTTP, where anyone on the path can
+    # swap them for their own and sign any token, although the issuer was given as https.
+    def front(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'application/json')])
+        if environ['PATH_INFO'] == '/certs':
+            return [requests.get(f'{issuer}/oauth2/certs', timeout=10).content]
+        keys = f'{server.url}/certs' if scheme == 'https' else f'{issuer}/oauth2/certs'
+        return [json.dumps({'issuer': server.url, 'jwks_uri': keys}).encode()]
+    with LiveServer(front, tls=True) as server:
+        http = requests.Session()
+        # The throw-away certificate (trust_env off, or REQUESTS_CA_BUNDLE would override).
+        http.verify, http.trust_env = False, False
+        verifier = make_verifier(issuer=server.url, session=http)
+        assert status(verifier, mint(scope='#', iss=server.url)) == answer

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler, generate_adhoc_ssl_context, make_server
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -19,20 +19,24 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class LiveServer:
-    def __init__(self, app):
+    """``tls=True`` serves HTTPS with a throw-away self-signed certificate."""
+
+    def __init__(self, app, *, tls: bool = False):
         self._app = app
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         self._queries: list[tuple[str, str]] = []  # (path, query string), in arrival order
+        self._scheme = 'https' if tls else 'http'
         self._server = make_server('127.0.0.1', 0, self._record, threaded=True,
-                                   request_handler=_QuietHandler)
+                                   request_handler=_QuietHandler,
+                                   ssl_context=generate_adhoc_ssl_context() if tls else None)
         # A short poll interval: shutdown() waits for the loop to notice, once per test.
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={'poll_interval': 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
-        return f'http://127.0.0.1:{self._server.server_port}'
+        return f'{self._scheme}://127.0.0.1:{self._server.server_port}'
 
     def count(self, method: str, path_prefix: str = '') -> int:
         """How many requests with ``method`` and a path starting with ``path_prefix`` arrived."""

@@ -12,6 +12,8 @@ Contract of ``KeyStore.find(kid)``:
   ``min_refetch_interval``; before any set was ever fetched, ``find`` raises KeysUnavailable;
 - only signing keys (``use`` absent or ``sig``) of an asymmetric algorithm are kept, each with
   the one algorithm its JWK announces (see ``jose``); a set with none usable is a failed fetch;
+- an https issuer's keys are fetched over https only (a ``jwks_uri`` over plain HTTP is a
+  failed fetch: anyone on the path could swap the keys);
 - a fetch (discovery document, then JWK Set) fails closed: an answer other than 200 JSON, a
   body over 512 KiB, JSON nested too deep, or a body still arriving when the sum of
   ``timeout`` (connect + read) has passed, is a failed fetch, so the requests waiting for it
@@ -127,6 +129,8 @@ class KeyStore:
         jwks_uri = document.get('jwks_uri')
         if not isinstance(jwks_uri, str) or not jwks_uri.startswith(('https://', 'http://')):
             raise _FetchFailed('the discovery document has no jwks_uri')
+        if self._issuer.lower().startswith('https://') and not jwks_uri.startswith('https://'):
+            raise _FetchFailed('the discovery document names keys over plain HTTP')
         self._jwks_url = jwks_uri
         return jwks_uri
 
