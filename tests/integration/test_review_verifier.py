@@ -157,3 +157,12 @@ def test_an_https_issuer_naming_its_keys_over_plain_http_is_not_trusted(make_ver
         http.verify, http.trust_env = False, False
         verifier = make_verifier(issuer=server.url, session=http)
         assert status(verifier, mint(scope='#', iss=server.url)) == answer
+
+
+def test_a_token_whose_check_path_is_too_long_is_401_not_503(auth_server, caplog):
+    # Under 16 KiB, but six times that once quoted in the path: before the fix the service
+    # answered 414, and the verifier a 503 "unreachable" and a warning, per request.
+    verifier = TokenVerifier(f'{auth_server.url}/0.1', cache_ttl=0)
+    assert _online_status(verifier, '\u00e9' * 12_000) == 401
+    assert _online_status(verifier, '%' * 6000) == 401
+    assert auth_server.requests == [] and 'answered' not in caplog.text

@@ -12,7 +12,7 @@ Contract of ``required_acl(template)``:
 - the token comes from ``X-Auth-Token``, else ``Authorization: Bearer``;
 - the ACL is ``template`` formatted with the route's view arguments, each value with ``.``
   replaced by ``_`` (as the service does), so a path value cannot add ACL segments;
-- a token of 16 KiB or more, or made of dots only (``..`` would take the check to another
+- a token of 16 KiB or more once quoted in the path, or made of dots only (``..`` would take the check to another
   path), is refused without asking (JWT access tokens are checked online too: the service
   accepts them in the path);
 - ``Wazo-Tenant``, when sent, is checked too (``tenant=`` of the token check);
@@ -99,8 +99,11 @@ class TokenVerifier(Guard):
         key = self._cache.key(token, acl, tenant)
         if self._cache.hit(key, pushed=self._pushed()):
             return None
+        path = quote(token, safe='')  # a token of ours is the same quoted (base64url, UUID)
+        if len(path) >= MAX_TOKEN_SIZE:
+            raise unauthorized(token, acl)  # the service would answer 414: no token of ours
         generation = self._cache.generation()
-        answer = self._ask(token, acl, tenant)
+        answer = self._ask(token, path, acl, tenant)
         if answer.allowed:
             self._cache.remember(key, generation, answer.session, answer.lifetime)
             return None
@@ -118,12 +121,13 @@ class TokenVerifier(Guard):
         self.push.start()
         return self.push.live
 
-    def _ask(self, token: str, acl: str, tenant: str | None) -> _Answer:
-        """``HEAD /token/{token}?scope=acl[&tenant=...]``; GET with push (200: its session)."""
+    def _ask(self, token: str, path: str, acl: str, tenant: str | None) -> _Answer:
+        """``HEAD /token/{path}?scope=acl[&tenant=...]``; GET with push (200: its session);
+        ``path`` is ``token`` quoted."""
         params = {'scope': acl, **({'tenant': tenant} if tenant else {})}
         method = self._http.get if self.push is not None else self._http.head
         try:
-            response = method(f'{self._base}/token/{quote(token, safe="")}', params=params,
+            response = method(f'{self._base}/token/{path}', params=params,
                               timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as error:
             logger.warning('Auth service %s unreachable: %s', self._base, type(error).__name__)
