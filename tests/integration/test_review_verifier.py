@@ -10,16 +10,15 @@ import uuid
 
 import pytest
 import requests
+from authlib.integrations.requests_client import OAuth2Session
 
-from tests.integration.test_review_jwt import FixedJwks
 from tests.integration.test_review_jwt import Recorder
+from tests.support.jwt_access import register_jwt_client, unverified_claims
 from tests.support.jwt_verifier import (auth_server, issuer, make_verifier,  # noqa: F401
                                         mint, mono, signing_keys, status)
 from tests.support.live_server import LiveServer, closed_port_url
 from wazo_like_auth.client import AuthClient, UnexpectedResponse
 from wazo_like_auth.verifier import PushRevocation, TokenVerifier
-
-PROFILE = f'/users/{uuid.uuid4()}/profile'
 
 
 def _online_status(verifier: TokenVerifier, token: str) -> int:
@@ -166,3 +165,23 @@ def test_a_token_whose_check_path_is_too_long_is_401_not_503(auth_server, caplog
     assert _online_status(verifier, '\u00e9' * 12_000) == 401
     assert _online_status(verifier, '%' * 6000) == 401
     assert auth_server.requests == [] and 'answered' not in caplog.text
+
+
+def test_wazo_tenant_spelt_as_the_service_accepts_it_passes_offline_too(make_verifier, issuer,
+                                                                       api, admin_token,
+                                                                       make_user):
+    # Before the fix: the JWT mode compared the header with the claim as strings, so a tenant
+    # the online check (and the service) accepts in upper case, braces or without dashes was
+    # a 403 offline.
+    make_user('dana', 's3cret', acl=['confd.#'])
+    client = register_jwt_client(api, admin_token, 'webapp', grant_types=['password'])
+    token = OAuth2Session('webapp', client['client_secret']).fetch_token(
+        api.token_url(), username='dana', password='s3cret')['access_token']
+    tenant = unverified_claims(token)['tenant_uuid']
+    spellings = [tenant, tenant.upper(), tenant.replace('-', ''), f'{{{tenant}}}',
+                 f' {tenant}', str(uuid.uuid4()), 'not-a-uuid']
+    modes = {'offline': make_verifier(audience=issuer),
+             'online': TokenVerifier(issuer, cache_ttl=0)}
+    answers = {mode: [status(verifier, token, 'confd.x', tenant=spelling)
+                      for spelling in spellings] for mode, verifier in modes.items()}
+    assert answers == {mode: [200, 200, 200, 200, 403, 403, 403] for mode in modes}

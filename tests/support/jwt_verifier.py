@@ -127,11 +127,11 @@ def issue(api, admin_token):
     return make
 
 
-def status(verifier, token: str, acl: str = 'confd.x') -> int:
-    """What a backend guarded by ``verifier`` answers ``token`` for ``acl``: 200, or the
-    status of the refusal."""
+def status(verifier, token: str, acl: str = 'confd.x', tenant: str | None = None) -> int:
+    """What a backend guarded by ``verifier`` answers ``token`` for ``acl`` (with ``tenant``
+    in Wazo-Tenant): 200, or the status of the refusal."""
     try:
-        verifier.verify(token, acl)
+        verifier.verify(token, acl, tenant)
     except AccessDenied as denied:
         return denied.status_code
     return 200

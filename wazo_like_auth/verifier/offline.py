@@ -25,7 +25,8 @@ A token is accepted iff, in this order (every refusal before the signature costs
 - its ACL grants the required access: the ``acl`` claim (a list of strings) when present, else
   the space-separated ``scope``, matched with the service's own rules (``wazo_like_auth.acl``:
   ``*``, ``#``, ``!`` negations, ``me`` as ``sub``, ``my_session`` as ``session_uuid``);
-- with a ``Wazo-Tenant`` header, it equals the token's ``tenant_uuid``. Offline, the tenant
+- with a ``Wazo-Tenant`` header, it names the token's ``tenant_uuid`` (as a UUID: any
+  spelling the service accepts). Offline, the tenant
   tree is unknown: a sub-tenant that the online check would allow is refused here (403).
 
 Refusals are those of the online mode, in the same envelope: 401 for a token refused above
@@ -47,6 +48,7 @@ import binascii
 import json
 import math
 import time
+import uuid
 from typing import Any, Callable
 
 import requests
@@ -130,7 +132,7 @@ class JwtVerifier(Guard):
             raise unauthorized(token, acl)
         session = claims.get('session_uuid')
         granted = access.matches(acl, claims['sub'], session if isinstance(session, str) else None)
-        if not granted or (tenant and tenant != claims.get('tenant_uuid')):
+        if not granted or (tenant and not _same_tenant(tenant, claims.get('tenant_uuid'))):
             raise forbidden(acl, tenant)
         return claims
 
@@ -218,6 +220,17 @@ def _header(token: str) -> dict | None:
     except (ValueError, binascii.Error):
         return None
     return header if isinstance(header, dict) else None
+
+
+def _same_tenant(header: str, claim: Any) -> bool:
+    """Whether ``Wazo-Tenant`` names the token's tenant, in any spelling of it the service
+    accepts (that ``uuid.UUID`` reads: upper case, braces, no dashes)."""
+    if header == claim:
+        return True
+    try:
+        return isinstance(claim, str) and uuid.UUID(header) == uuid.UUID(claim)
+    except ValueError:
+        return False
 
 
 def _number(value: Any) -> bool:
