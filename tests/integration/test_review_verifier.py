@@ -185,3 +185,44 @@ def test_wazo_tenant_spelt_as_the_service_accepts_it_passes_offline_too(make_ver
     answers = {mode: [status(verifier, token, 'confd.x', tenant=spelling)
                       for spelling in spellings] for mode, verifier in modes.items()}
     assert answers == {mode: [200, 200, 200, 200, 403, 403, 403] for mode in modes}
+
+
+class SlowSecondCerts:
+    """The real ``certs`` at once the first time; later, only once ``release`` is set."""
+
+    def __init__(self, certs_url: str):
+        self.certs_url, self.calls = certs_url, 0
+        self.arrived, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        if self.calls > 1:
+            self.arrived.set()
+            self.release.wait(timeout=30)
+        start_response('200 OK', [('Content-Type', 'application/json')])
+        return [requests.get(self.certs_url, timeout=10).content]
+
+
+def test_a_slow_refetch_of_a_stale_key_set_stalls_no_other_request(make_verifier, mint, issuer,
+                                                                  mono):
+    # Before the fix: once the set was past its max-age, every request waited on the key
+    # store's lock for the one thread refetching it, up to the whole timeout, although the
+    # token's key was in memory: a slow or black-holed issuer stalled the backend each time.
+    peer = SlowSecondCerts(f'{issuer}/oauth2/certs')
+    with LiveServer(peer) as server:
+        verifier = make_verifier(jwks_url=f'{server.url}/certs', timeout=(5.0, 60.0))
+        token = mint(scope='#')
+        assert status(verifier, token) == 200
+        mono.now += 301  # past max-age: the next request refetches, slowly
+        refetching = threading.Thread(target=status, args=(verifier, token), daemon=True)
+        refetching.start()
+        assert peer.arrived.wait(timeout=10)
+        others = []
+        other = threading.Thread(target=lambda: others.append(status(verifier, token)),
+                                 daemon=True)
+        other.start()
+        other.join(timeout=10)  # liveness, not speed: the refetch holds for 30 s
+        answered = list(others)
+        peer.release.set()
+        refetching.join(timeout=10)
+    assert answered == [200]

@@ -7,7 +7,8 @@ Contract of ``KeyStore.find(kid)``:
 - an unknown ``kid``, or a set past its max-age, makes the store fetch the set again, but never
   twice within ``min_refetch_interval`` seconds (whatever asks: a flood of made-up kids costs
   the issuer one request per interval), so a key added by a rotation is picked up at the first
-  token it signed, unless the set was fetched less than ``min_refetch_interval`` ago;
+  token it signed, unless the set was fetched less than ``min_refetch_interval`` ago; while
+  one thread refetches a set past its max-age, the others find its known keys in it at once;
 - a failed fetch keeps the last set (logged as a warning) and is retried after
   ``min_refetch_interval``; before any set was ever fetched, ``find`` raises KeysUnavailable;
 - only signing keys (``use`` absent or ``sig``) of an asymmetric algorithm are kept, each with
@@ -91,15 +92,20 @@ class KeyStore:
     def find(self, kid: str) -> PublicKey | None:
         """The published key ``kid``, or None; raises KeysUnavailable."""
         keys, now = self._keys, self._clock()
-        if keys is not None and now < self._fresh_until and kid in keys:
+        known = keys is not None and kid in keys
+        if known and now < self._fresh_until:
             return keys[kid]
-        self._refresh(now)
+        # A known kid of a stale set does not wait for another thread's refetch (a slow
+        # issuer would stall every request); an unknown one does: the refetch may bring it.
+        self._refresh(now, wait=not known)
         if self._keys is None:
             raise KeysUnavailable()
         return self._keys.get(kid)
 
-    def _refresh(self, now: float) -> None:
-        with self._lock:
+    def _refresh(self, now: float, wait: bool) -> None:
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
             if self._last_attempt is not None and now - self._last_attempt < self._min_interval:
                 return  # fetched (or tried) a moment ago, maybe by another thread
             self._last_attempt = now
@@ -112,6 +118,8 @@ class KeyStore:
                 return
             self._keys = keys
             self._fresh_until = now + max(seconds, self._min_interval)
+        finally:
+            self._lock.release()
 
     def _fetch(self) -> tuple[dict[str, PublicKey], float]:
         url = self._jwks_url or self._discover()
