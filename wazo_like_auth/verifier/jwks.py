@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
-import urllib3
 
 from ..logs import get_logger
 from . import jose
@@ -153,7 +152,7 @@ class KeyStore:
                     raise _FetchFailed(f'HTTP {response.status_code}')
                 body = _body(response.raw, deadline)
                 cache_control = response.headers.get('Cache-Control')
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        except (requests.RequestException, OSError) as error:
             raise _FetchFailed(type(error).__name__) from None
         try:
             return json.loads(body), cache_control
@@ -192,7 +191,10 @@ def _body(raw: Any, deadline: float) -> bytes:
     read = getattr(raw, 'read1', None) or raw.read  # read1: urllib3 2.3 and later
     body = bytearray()
     while True:
-        chunk = read(_CHUNK, decode_content=True)
+        try:
+            chunk = read(_CHUNK, decode_content=True)
+        except Exception as error:  # noqa: BLE001 - urllib3's (timeout, reset, bad encoding)
+            raise _FetchFailed(type(error).__name__) from None
         if not chunk:
             return bytes(body)
         body += chunk
