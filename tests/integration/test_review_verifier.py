@@ -226,3 +226,21 @@ def test_a_slow_refetch_of_a_stale_key_set_stalls_no_other_request(make_verifier
         peer.release.set()
         refetching.join(timeout=10)
     assert answered == [200]
+
+
+def test_a_key_set_with_a_huge_max_age_is_kept_a_day_not_a_crash(make_verifier, mint, issuer,
+                                                                 mono):
+    # Before the fix: OverflowError (an int too large for a float) out of verify(), a 500 in
+    # the backend, for every token.
+    def certs(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'application/json'),
+                                  ('Cache-Control', 'max-age=' + '9' * 400)])
+        return [requests.get(f'{issuer}/oauth2/certs', timeout=10).content]
+    with LiveServer(certs) as server:
+        verifier = make_verifier(jwks_url=f'{server.url}/certs')
+        token = mint(scope='#')
+        assert status(verifier, token) == 200
+        mono.now += 86399
+        assert status(verifier, token) == 200 and len(server.requests) == 1
+        mono.now += 1
+        assert status(verifier, token) == 200 and len(server.requests) == 2

@@ -78,7 +78,8 @@ def test_a_published_key_verifies_one_asymmetric_algorithm_at_most(jwk, alg):
     ('public, max-age=300', 300), ('max-age=0', 0), ('Max-Age="60", public', 60),
     ('no-cache', 0), ('public, no-store, max-age=300', 0), (None, DEFAULT_MAX_AGE),
     ('public', DEFAULT_MAX_AGE), ('max-age=soon', DEFAULT_MAX_AGE), ('max-age=-5', 0),
-    ('max-age=999999999', MAX_MAX_AGE),
+    ('max-age=999999999', MAX_MAX_AGE), ('max-age=' + '9' * 400, MAX_MAX_AGE),
+    ('max-age=' + '9' * 5000, DEFAULT_MAX_AGE),  # beyond int()'s digit limit: not a number
 ])
 def test_the_max_age_of_a_key_set_comes_from_cache_control(header, seconds):
     assert max_age(header) == seconds

@@ -67,9 +67,10 @@ def max_age(cache_control: str | None) -> float:
     if 'no-store' in directives or 'no-cache' in directives:
         return 0.0
     try:
-        return min(max(float(int(directives['max-age'])), 0.0), MAX_MAX_AGE)
+        seconds = int(directives['max-age'])
     except (KeyError, ValueError):
         return DEFAULT_MAX_AGE
+    return float(min(max(seconds, 0), MAX_MAX_AGE))  # clamped before a float: no overflow
 
 
 class KeyStore:
