@@ -248,6 +248,21 @@ def test_reset_requests_are_throttled_per_value_known_or_not(client, alice):
         assert refused.get_json()['error_id'] == 'too-many-attempts'
 
 
+def test_reset_requests_of_one_ipv6_network_share_the_client_budget(mail_config, mailbox,  # noqa
+                                                                    engine):
+    # A client holds its whole /64 and changes addresses in it for free: counted per address,
+    # it would ask for resets (and fill the outbox) without bound.
+    from tests.support.apps import running_app
+    with running_app(mail_config(mailbox.port, mail={'requests_per_client': 2}), engine) as app:
+        client = app.test_client()
+        answers = [client.get(RESET, query_string={'username': f'user{i}'}, environ_base={
+            'REMOTE_ADDR': f'2001:db8:0:1::{i + 1:x}'}).status_code for i in range(3)]
+        elsewhere = client.get(RESET, query_string={'username': 'user9'},
+                               environ_base={'REMOTE_ADDR': '2001:db8:0:2::1'})
+    assert answers == [204, 204, 429]
+    assert elsewhere.status_code == 204  # another network has its own budget
+
+
 def test_a_mailbox_gets_at_most_the_per_user_budget(client, app, mailbox, alice):
     for query in ({'username': 'alice'}, {'email': 'alice@example.com'}, {'login': 'alice'},
                   {'login': 'alice@example.com'}):

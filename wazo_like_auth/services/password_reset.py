@@ -39,7 +39,7 @@ from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from .authorization import Authorizer
 from .grants import Grants, ensure_may_become
-from .mail_budget import MailRequestBudget
+from .mail_budget import MailRequestBudget, requester
 
 logger = get_logger(__name__)
 
@@ -65,7 +65,7 @@ class PasswordResetService:
         s = self._settings
         with self._sessions.begin() as db:
             self._budget.spend(db, ('reset-login', value, s.requests_per_address),
-                               ('reset-client', client, s.requests_per_client))
+                               ('reset-client', requester(client), s.requests_per_client))
             if s.enabled:
                 mail_repo.enqueue(db, REQUEST_KIND, None, {'field': field, 'login': value})
         self._notify()
