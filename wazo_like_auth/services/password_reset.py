@@ -17,8 +17,9 @@ password, voids every reset token of the user and ends all its sessions. A reset
 nothing else, serves once, lives ``password_reset_expiration``, is bound to its user, and is
 void once the password changed by any path (it remembers a digest of the password hash it was
 issued against), and void once the address it was mailed to is removed, replaced or no longer
-confirmed (``UserService.replace_emails``). Until completion the current password keeps
-working: a request changes nothing about the account.
+confirmed (``UserService.replace_emails`` deletes it, and the token checks its address when
+used: a mail being resolved while the address is un-confirmed keeps its token). Until
+completion the current password keeps working: a request changes nothing about the account.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import mail_tokens
 from ..exceptions import Unauthorized, UnknownUser
 from ..logs import get_logger
+from ..mail_models import MailToken
 from ..mail_settings import MailSettings
 from ..models import Email, User
 from ..passwords import PasswordHasher
@@ -154,7 +156,17 @@ class PasswordResetService:
         return (found is not None and user is not None and user.enabled
                 and found.user_uuid == user.uuid
                 and found.password_fingerprint ==
-                mail_tokens.password_fingerprint(user.password_hash))
+                mail_tokens.password_fingerprint(user.password_hash)
+                and _address_kept(db, found))
+
+
+def _address_kept(db: Session, token: MailToken) -> bool:
+    """True while the address ``token`` was mailed to is a confirmed address of its user.
+    Tokens from before they named their address (None) die when any address goes."""
+    if token.email_uuid is None:
+        return True
+    email = db.get(Email, token.email_uuid)
+    return email is not None and email.confirmed and email.user_uuid == token.user_uuid
 
 
 def _refused() -> Unauthorized:
