@@ -7,10 +7,12 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.admin_client import AdminClient, token_of
+from tests.support.apps import running_app
 from tests.support.bus_events import received
+from tests.support.credentials import basic
 from tests.support.offline_access import make_tenant
 from tests.support.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
-                                           mailbox, query_of)
+                                           mailbox, path_of, query_of)
 
 RESET = '/0.1/users/password/reset'
 
@@ -142,6 +144,27 @@ def test_changing_the_password_another_way_voids_the_link(client, app, mailbox, 
              json={'old_password': 's3cret', 'new_password': 'changed'})
     assert client.post(api_of(link), json={'password': 'x'}).status_code == 401
     assert login('alice', 'changed').status_code == 200
+
+
+def test_a_stronger_hash_written_at_login_keeps_the_links(client, app, mailbox, alice, login,
+                                                          admin, mail_config, engine,  # noqa
+                                                          make_user):
+    # The same password stored anew (a higher configured cost) is no password change: the
+    # links mailed before it, which remember the hash, keep working.
+    carol = make_user('carol', 'pw', email='carol@example.com', email_confirmed=False)
+    link = reset_link(client, app, mailbox, username='alice')
+    [email] = admin.ok('GET', f'/users/{carol}')['emails']
+    admin.ok('GET', f'/users/{carol}/emails/{email["uuid"]}/confirm', 204)
+    deliver(app)
+    confirmation = link_in(mailbox.wait(2)[-1])
+    with running_app(mail_config(mailbox.port, password_hash_rounds=5), engine) as stronger:
+        for username, password in (('alice', 's3cret'), ('carol', 'pw')):
+            response = stronger.test_client().post('/0.1/token', json={},
+                                                   headers=basic(username, password))
+            assert response.status_code == 200
+    assert client.post(api_of(link), json={'password': 'n3w-pass'}).status_code == 204
+    assert login('alice', 'n3w-pass').status_code == 200
+    assert client.get(path_of(confirmation)).status_code == 200
 
 
 def test_reset_token_opens_nothing_else(client, app, mailbox, alice):
