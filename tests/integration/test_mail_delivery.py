@@ -126,6 +126,27 @@ def test_an_international_address_receives_its_mail(client, app, mailbox, make_u
     assert 'josé' in text_of(message)
 
 
+def test_an_international_domain_reaches_a_server_without_smtputf8(mail_config, engine,  # noqa
+                                                                    make_user):
+    # With an ASCII local part, the domain's ASCII form (the same domain) needs no SMTPUTF8,
+    # which many relays lack; a domain whose ASCII form IDNA 2003 would change (ß becomes
+    # ss: another domain) is never sent there, it keeps needing SMTPUTF8.
+    box = Mailbox(free_port()).start(enable_SMTPUTF8=False)
+    try:
+        make_user('zoe', 'pw', email='zoe@BÜCHER.example')
+        make_user('max', 'pw', email='max@straße.example')
+        with running_app(mail_config(box.port), engine) as app:
+            for username in ('zoe', 'max'):
+                assert app.test_client().get(RESET, query_string={'username': username}) \
+                    .status_code == 204
+            deliver(app)
+        [(recipients, _, message)] = box.received
+        assert recipients == ['zoe@xn--bcher-kva.example']
+        assert message['To'].addresses[0].addr_spec == 'zoe@xn--bcher-kva.example'
+    finally:
+        box.stop()
+
+
 def test_operator_templates_override_the_packaged_ones(mail_config, mailbox, engine,  # noqa
                                                       make_user, tmp_path):
     (tmp_path / 'password_reset.subject.txt').write_text('Réinitialisation du mot de passe\n')
