@@ -3,7 +3,7 @@
 ``request``: anyone may ask for a reset by username, e-mail or login. The answer is always the
 same (204) and the request does the same work whether or not the account exists: it spends the
 request budgets (keyed by the value asked for, never by whether it matched) and queues a
-*request* row. Finding the account, choosing the address and minting the token happen later in
+*request* row (without mail configured, it does nothing). Finding the account, choosing the address and minting the token happen later in
 the mail sender (``resolve``): no status, body or timing tells an account exists.
 A reset is mailed only to a **confirmed** address of an **enabled** user, at most
 ``requests_per_user`` per window per user (silently: the asker learns nothing). Each new reset
@@ -63,13 +63,15 @@ class PasswordResetService:
         self._notify = notify
 
     def request(self, field: str, value: str, client: str) -> None:
-        """Queue a reset for the account ``field`` (username, email or login) names."""
+        """Queue a reset for the account ``field`` (username, email or login) names. Without
+        mail, nothing: no mail sender runs then, and nothing would forget the counters."""
         s = self._settings
+        if not s.enabled:
+            return
         with self._sessions.begin() as db:
             self._budget.spend(db, ('reset-login', value, s.requests_per_address),
                                ('reset-client', requester(client), s.requests_per_client))
-            if s.enabled:
-                mail_repo.enqueue(db, REQUEST_KIND, None, {'field': field, 'login': value})
+            mail_repo.enqueue(db, REQUEST_KIND, None, {'field': field, 'login': value})
         self._notify()
 
     def resolve(self, db: Session, context: dict[str, Any]):
