@@ -3,8 +3,9 @@
 ``request``: anyone may ask for a reset by username, e-mail or login. The answer is always the
 same (204) and the request does the same work whether or not the account exists: it spends the
 request budgets (keyed by the value asked for, never by whether it matched) and queues a
-*request* row (without mail configured, it does nothing). Finding the account, choosing the address and minting the token happen later in
-the mail sender (``resolve``): no status, body or timing tells an account exists.
+*request* row (without mail configured, it does nothing). Finding the account, choosing the
+address and minting the token happen later in the mail sender (``resolve``): no status, body
+or timing tells an account exists.
 A reset is mailed only to a **confirmed** address of an **enabled** user, at most
 ``requests_per_user`` per window per user (silently: the asker learns nothing). Each new reset
 mail voids the user's earlier reset links: only the newest one works.
