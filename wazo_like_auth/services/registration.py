@@ -34,6 +34,7 @@ from .user_views import user_view
 
 logger = get_logger(__name__)
 
+TENANT_NAME_LENGTH = 128  # admin spec §2.2
 
 
 class RegistrationService:
@@ -73,8 +74,11 @@ class RegistrationService:
             if user_repo.login_taken(db, login):
                 raise Conflict(resource='users', details={field: {
                     'constraint_id': 'unique', 'message': f'The login "{login}" is already used'}})
+        # Named after the username, within the tenant API's own limit (a username holds up to
+        # 256 characters): the tenant can be sent back as it is (PUT /tenants/{t}).
         tenant = Tenant(uuid=uuid.uuid4(), parent_uuid=tenant_repo.top_tenant_uuid(db),
-                        name=body['username'], slug=derived_slug(db, body['username']))
+                        name=body['username'][:TENANT_NAME_LENGTH],
+                        slug=derived_slug(db, body['username']))
         db.add(tenant)
         db.flush()
         group = tenant_repo.ensure_all_users_group(db, tenant.uuid)
