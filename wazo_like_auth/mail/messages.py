@@ -12,7 +12,11 @@ many relays lack (refused for good, the mail was lost and a registration undone)
 
 Header injection is impossible by construction: headers are set through ``email.headerregistry``
 (an ``Address`` for each party), the display name and subject are stripped of every control
-character before use, and the library refuses any header value still holding CR or LF.
+character before use, and the library refuses any header value still holding CR or LF. No text
+of ours opens an RFC 2047 encoded word (``=?utf-8?b?...?=``): Python's email package (before
+3.11.10 and 3.12.5) decodes one while writing the header, line breaks included, so a username
+or an address holding one wrote headers (a Bcc, a whole body) into the mail. The display name
+and subject have their ``=?`` broken as ``= ?``; an address holding one is refused.
 """
 from __future__ import annotations
 
@@ -76,7 +80,7 @@ def _address(recipient: str, display_name: str | None) -> Address:
     local, at, domain = recipient.rpartition('@')
     if not at or not local or not domain or any(unicodedata.category(c)[0] in 'CZ'
                                                  for c in recipient if c != ' ') \
-            or ' ' in recipient:
+            or ' ' in recipient or '=?' in recipient:  # an encoded word: see the module doc
         raise BadRecipient('not a deliverable address')
     try:
         return Address(display_name=clean_display_name(display_name or ''),
@@ -109,6 +113,8 @@ def clean_display_name(value: str) -> str:
 
 
 def clean_header_text(value: str) -> str:
+    """``value`` on one line, fit for a header: control and format characters become spaces,
+    whitespace collapses, and no encoded word opens (``=?`` becomes ``= ?``; module doc)."""
     cleaned = ''.join(' ' if unicodedata.category(c) in ('Cc', 'Cf', 'Zl', 'Zp') else c
                       for c in value)
-    return ' '.join(cleaned.split())
+    return ' '.join(cleaned.split()).replace('=?', '= ?')
