@@ -7,10 +7,12 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.admin_client import AdminClient, token_of
+from tests.support.apps import running_app
 from tests.support.bus_events import received
+from tests.support.credentials import basic
 from tests.support.offline_access import make_tenant
 from tests.support.smtp_server import (api_of, deliver, link_in, mail_config,  # noqa: F401
-                                           mailbox, query_of)
+                                           mailbox, path_of, query_of)
 
 RESET = '/0.1/users/password/reset'
 
@@ -144,6 +146,27 @@ def test_changing_the_password_another_way_voids_the_link(client, app, mailbox, 
     assert login('alice', 'changed').status_code == 200
 
 
+def test_a_stronger_hash_written_at_login_keeps_the_links(client, app, mailbox, alice, login,
+                                                          admin, mail_config, engine,  # noqa
+                                                          make_user):
+    # The same password stored anew (a higher configured cost) is no password change: the
+    # links mailed before it, which remember the hash, keep working.
+    carol = make_user('carol', 'pw', email='carol@example.com', email_confirmed=False)
+    link = reset_link(client, app, mailbox, username='alice')
+    [email] = admin.ok('GET', f'/users/{carol}')['emails']
+    admin.ok('GET', f'/users/{carol}/emails/{email["uuid"]}/confirm', 204)
+    deliver(app)
+    confirmation = link_in(mailbox.wait(2)[-1])
+    with running_app(mail_config(mailbox.port, password_hash_rounds=5), engine) as stronger:
+        for username, password in (('alice', 's3cret'), ('carol', 'pw')):
+            response = stronger.test_client().post('/0.1/token', json={},
+                                                   headers=basic(username, password))
+            assert response.status_code == 200
+    assert client.post(api_of(link), json={'password': 'n3w-pass'}).status_code == 204
+    assert login('alice', 'n3w-pass').status_code == 200
+    assert client.get(path_of(confirmation)).status_code == 200
+
+
 def test_reset_token_opens_nothing_else(client, app, mailbox, alice):
     token = query_of(reset_link(client, app, mailbox, username='alice'))['token']
     assert client.get(f'/0.1/users/{alice}', headers={'X-Auth-Token': token}).status_code == 401
@@ -248,6 +271,20 @@ def test_reset_requests_are_throttled_per_value_known_or_not(client, alice):
         assert refused.get_json()['error_id'] == 'too-many-attempts'
 
 
+def test_reset_requests_of_one_ipv6_network_share_the_client_budget(mail_config, mailbox,  # noqa
+                                                                    engine):
+    # A client holds its whole /64 and changes addresses in it for free: counted per address,
+    # it would ask for resets (and fill the outbox) without bound.
+    with running_app(mail_config(mailbox.port, mail={'requests_per_client': 2}), engine) as app:
+        client = app.test_client()
+        answers = [client.get(RESET, query_string={'username': f'user{i}'}, environ_base={
+            'REMOTE_ADDR': f'2001:db8:0:1::{i + 1:x}'}).status_code for i in range(3)]
+        elsewhere = client.get(RESET, query_string={'username': 'user9'},
+                               environ_base={'REMOTE_ADDR': '2001:db8:0:2::1'})
+    assert answers == [204, 204, 429]
+    assert elsewhere.status_code == 204  # another network has its own budget
+
+
 def test_a_mailbox_gets_at_most_the_per_user_budget(client, app, mailbox, alice):
     for query in ({'username': 'alice'}, {'email': 'alice@example.com'}, {'login': 'alice'},
                   {'login': 'alice@example.com'}):
@@ -256,12 +293,15 @@ def test_a_mailbox_gets_at_most_the_per_user_budget(client, app, mailbox, alice)
     assert len(mailbox.received) == 3  # mail.requests_per_user; the fourth answered 204 too
 
 
-def test_without_smtp_a_reset_request_still_answers_204_and_queues_nothing(make_config,
+def test_without_smtp_a_reset_request_still_answers_204_and_writes_nothing(make_config,
                                                                            db_uri, engine,
                                                                            alice):
-    from tests.support.apps import running_app
+    # Without SMTP no mail sender runs, and nothing forgets counters past their window: a
+    # counter per value asked for would pile up for good.
     with running_app(make_config(db_uri=db_uri), engine) as app:
-        assert app.test_client().get(RESET, query_string={'username': 'alice'}) \
-            .status_code == 204
+        for value in ('alice', 'alice', 'alice', 'alice', 'nobody', 'x' * 2000):
+            assert app.test_client().get(RESET, query_string={'username': value}) \
+                .status_code == 204
     with engine.connect() as conn:
         assert conn.execute(text('SELECT count(*) FROM auth_mail_outbox')).scalar() == 0
+        assert conn.execute(text('SELECT count(*) FROM auth_mail_request')).scalar() == 0

@@ -103,3 +103,28 @@ def test_registrations_are_throttled_per_client(mail_config, mailbox, engine):  
                    for i in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2].headers['Retry-After']) >= 1
+
+
+def test_registrations_of_one_ipv6_network_share_the_client_budget(mail_config, mailbox,  # noqa
+                                                                   engine):
+    from tests.support.apps import running_app
+    config = mail_config(mailbox.port, registration={'enabled': True},
+                         mail={'requests_per_client': 2})
+    with running_app(config, engine) as app:
+        client = app.test_client()
+        answers = [client.post(REGISTER, json={**BODY, 'username': f'u{i}',
+                                               'email_address': f'u{i}@example.com'},
+                               environ_base={'REMOTE_ADDR': f'2001:db8::{i + 1:x}'})
+                   for i in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+
+
+def test_a_long_username_names_its_tenant_within_the_tenant_rules(client, admin):
+    # A username may hold 256 characters, a tenant name 128 (admin spec §2.2): an
+    # administrator must be able to send the registered tenant back as it is.
+    username = 'n' * 200
+    registered = client.post(REGISTER, json={**BODY, 'username': username})
+    assert registered.status_code == 200
+    tenant = admin.ok('GET', f'/tenants/{registered.get_json()["tenant_uuid"]}')
+    assert tenant['name'] == username[:128]
+    admin.ok('PUT', f'/tenants/{tenant["uuid"]}', json={'name': tenant['name']})

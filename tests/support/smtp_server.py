@@ -66,10 +66,10 @@ class Mailbox:
 
     def start(self, **options) -> 'Mailbox':
         """``options`` go to aiosmtpd's Controller (tls_context, require_starttls,
-        authenticator, ssl_context...)."""
+        authenticator, ssl_context, enable_SMTPUTF8 (default True)...)."""
         from aiosmtpd.controller import Controller
         self._controller = Controller(_Handler(self), hostname='127.0.0.1', port=self.port,
-                                      enable_SMTPUTF8=True, **options)
+                                      **{'enable_SMTPUTF8': True, **options})
         self._controller.start()
         return self
 

@@ -1,6 +1,8 @@
 """Mail configuration rules, message composition and mail-token values (pure functions)."""
 from __future__ import annotations
 
+import email
+import email.policy
 import uuid
 
 import pytest
@@ -64,6 +66,20 @@ def test_a_display_name_cannot_add_a_header():
     head = raw.split(b'\r\n\r\n', 1)[0]
     assert b'\nBcc:' not in head and b'\nX-A:' not in head
     assert clean_display_name('a\r\n\tb\u202ec') == 'a b c'
+
+
+def test_an_encoded_word_in_a_subject_adds_no_header(tmp_path):
+    # An operator's subject naming the user: Python's email package decodes an encoded word
+    # while writing the header (before 3.11.10/3.12.5), the line break included.
+    (tmp_path / 'password_reset.subject.txt').write_text('Reset for {{ username }}\n')
+    name = '=?utf-8?q?eve=0D=0ABcc:=20spam@evil.example?='
+    message = MailComposer(templates_dir=str(tmp_path), from_address='auth@example.com',
+                           from_name=None).compose('password_reset', 'eve@example.com', name, {
+        'link': 'https://a.example.com/x', 'username': name, 'address': 'eve@example.com',
+        'expires_at': '2030-01-01 00:00'})
+    head = message.as_bytes().split(b'\r\n\r\n', 1)[0]
+    assert b'\nBcc:' not in head
+    assert email.message_from_bytes(message.as_bytes(), policy=email.policy.SMTP)['Bcc'] is None
 
 
 @pytest.mark.parametrize('recipient', ['no-at-sign', 'a b@example.com', 'x@',

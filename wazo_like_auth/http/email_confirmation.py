@@ -23,8 +23,9 @@ from .users import reach
 
 _MESSAGES = {
     # Every live link of an address works (it only proves the mailbox): none is "replaced".
-    401: ('Link not valid', 'This link is not valid: it expired, was already used, or the '
-                            'address is already confirmed or no longer on the account. If it '
+    401: ('Link not valid', 'This link is not valid: it expired, was already used, the '
+                            'address is already confirmed or no longer on the account, or the '
+                            "account's password changed since it was sent. If the address "
                             'still needs confirming, ask for a new confirmation mail.'),
     404: ('Address unknown', 'This address is no longer on the account.'),
 }

@@ -6,9 +6,17 @@ are Jinja2: the HTML one is autoescaped, the text ones are not (no HTML in them)
 defaults are short and language-neutral in form: no locale-dependent dates (expiry in ISO 8601
 UTC), the link on a line of its own; operators translate them by overriding the files.
 
+A recipient with an ASCII local part and an international domain is written with the domain's
+ASCII form (``_ascii_domain``): the same mailbox, and the message then needs no SMTPUTF8, which
+many relays lack (refused for good, the mail was lost and a registration undone).
+
 Header injection is impossible by construction: headers are set through ``email.headerregistry``
 (an ``Address`` for each party), the display name and subject are stripped of every control
-character before use, and the library refuses any header value still holding CR or LF.
+character before use, and the library refuses any header value still holding CR or LF. No text
+of ours opens an RFC 2047 encoded word (``=?utf-8?b?...?=``): Python's email package (before
+3.11.10 and 3.12.5) decodes one while writing the header, line breaks included, so a username
+or an address holding one wrote headers (a Bcc, a whole body) into the mail. The display name
+and subject have their ``=?`` broken as ``= ?``; an address holding one is refused.
 """
 from __future__ import annotations
 
@@ -72,13 +80,30 @@ def _address(recipient: str, display_name: str | None) -> Address:
     local, at, domain = recipient.rpartition('@')
     if not at or not local or not domain or any(unicodedata.category(c)[0] in 'CZ'
                                                  for c in recipient if c != ' ') \
-            or ' ' in recipient:
+            or ' ' in recipient or '=?' in recipient:  # an encoded word: see the module doc
         raise BadRecipient('not a deliverable address')
     try:
         return Address(display_name=clean_display_name(display_name or ''),
-                       username=local, domain=domain)
+                       username=local, domain=_ascii_domain(local, domain))
     except (ValueError, IndexError, TypeError) as e:
         raise BadRecipient(str(e)) from None
+
+
+def _ascii_domain(local: str, domain: str) -> str:
+    """``domain`` in its ASCII form (``xn--`` labels) when ``local`` is ASCII and the
+    conversion is exact, else as it is. Exact: converted back it is ``domain`` (case and
+    Unicode normalization aside). The stdlib's IDNA 2003 maps some characters to others (ß to
+    ss, final sigma to sigma): another domain, which must never get the mail; such a domain
+    keeps needing a relay with SMTPUTF8."""
+    if domain.isascii() or not local.isascii():
+        return domain
+    try:
+        ascii_domain = domain.encode('idna').decode('ascii')
+        back = ascii_domain.encode('ascii').decode('idna')
+    except UnicodeError:  # not a valid IDNA 2003 name (too long, a newer character...)
+        return domain
+    same = unicodedata.normalize('NFC', domain.lower()) == unicodedata.normalize('NFC', back)
+    return ascii_domain if same else domain
 
 
 def clean_display_name(value: str) -> str:
@@ -88,6 +113,8 @@ def clean_display_name(value: str) -> str:
 
 
 def clean_header_text(value: str) -> str:
+    """``value`` on one line, fit for a header: control and format characters become spaces,
+    whitespace collapses, and no encoded word opens (``=?`` becomes ``= ?``; module doc)."""
     cleaned = ''.join(' ' if unicodedata.category(c) in ('Cc', 'Cf', 'Zl', 'Zp') else c
                       for c in value)
-    return ' '.join(cleaned.split())
+    return ' '.join(cleaned.split()).replace('=?', '= ?')

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from .. import mail_tokens
 from ..mail_models import MailOutbox, MailToken
 
 _HIT = text("""
@@ -53,6 +54,16 @@ def live_token(db: Session, token_hash: bytes, purpose: str,
 def token_by_uuid(db: Session, token_uuid: uuid.UUID) -> MailToken | None:
     return db.scalars(select(MailToken).where(MailToken.uuid == token_uuid,
                                               MailToken.expires_at > func.now())).first()
+
+
+def carry_password_fingerprint(db: Session, user_uuid: uuid.UUID, old_hash: str | None,
+                               new_hash: str) -> None:
+    """The user's tokens issued against ``old_hash`` now remember ``new_hash``: the same
+    password stored anew (a stronger hash at login) is no password change."""
+    db.execute(update(MailToken).where(
+        MailToken.user_uuid == user_uuid,
+        MailToken.password_fingerprint == mail_tokens.password_fingerprint(old_hash),
+    ).values(password_fingerprint=mail_tokens.password_fingerprint(new_hash)))
 
 
 def delete_tokens(db: Session, purpose: str, *, user_uuid: uuid.UUID | None = None,

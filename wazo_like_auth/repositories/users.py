@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Email, GroupPolicy, Policy, Tenant, User, UserGroup, UserPolicy
 from ..prepared import PreparedQuery
+from . import mail as mail_repo
 
 
 def same_login(column, login: str) -> ColumnElement[bool]:
@@ -197,8 +198,10 @@ def replace_emails(db: Session, user_uuid: uuid.UUID, items: Sequence[dict]) -> 
 
 def rehash_password(db: Session, user: User, new_hash: str) -> None:
     """Store a stronger hash of the user's unchanged password (at login). Not a password
-    change: the transaction-local setting tells migration 0013's trigger to write no event."""
+    change: the transaction-local setting tells migration 0013's trigger to write no event,
+    and the links mailed to the user (which remember the hash) keep working."""
     db.execute(text("SELECT set_config('wazo_like_auth.password_rehash', 'on', true)"))
+    mail_repo.carry_password_fingerprint(db, user.uuid, user.password_hash, new_hash)
     user.password_hash = new_hash
 
 

@@ -7,6 +7,13 @@ to that address, single use, living ``email_confirmation_expiration``) or for an
 holding ``auth.emails.{email_uuid}.confirm.update`` whose tenant tree holds the address's user
 (other tenants' addresses are unknown to it: 404). Only a confirmed address is a login (token
 service) or receives a password reset; confirming voids the address's other links.
+
+A link's token works only for an enabled user whose password is the one it was issued
+against (it remembers a digest of the password hash, as a reset token does): whoever added an
+address to an account it had got into, and holds that address's link, cannot confirm it once
+the owner has taken the account back by a password reset or change, which would hand the
+intruder the owner's password resets again. wazo-auth's links, access tokens of the user, die
+with the user's sessions at a password change alike.
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import mail_tokens
 from ..exceptions import Conflict, MailUnavailable, UnknownEmail, UnknownUser
 from ..logs import get_logger
+from ..mail_models import MailToken
 from ..mail_settings import MailSettings
 from ..models import Email, User
 from ..repositories import mail as mail_repo
@@ -79,7 +87,8 @@ class EmailConfirmationService:
         mail_repo.add_token(
             db, token_uuid=token_uuid, purpose=PURPOSE, user_uuid=user.uuid,
             email_uuid=email.uuid, lifetime=self._settings.email_confirmation_expiration,
-            token_hash=mail_tokens.digest(mail_tokens.derive(self._key, token_uuid)))
+            token_hash=mail_tokens.digest(mail_tokens.derive(self._key, token_uuid)),
+            password_fingerprint=mail_tokens.password_fingerprint(user.password_hash))
         mail_repo.enqueue(db, PURPOSE, email.address, {
             'token_uuid': str(token_uuid), 'user_uuid': str(user.uuid),
             'email_uuid': str(email.uuid), 'username': user.username, **(extra or {})})
@@ -89,15 +98,14 @@ class EmailConfirmationService:
         token_hash = mail_tokens.digest(token) if token else None
         with self._sessions.begin() as db:
             owner = user_repo.owner_of_email(db, email_uuid)
-            if owner is not None:
-                # The user first, as every change of a user and its addresses locks it: a
-                # concurrent one (a rename, new addresses) commits wholly before or after this
-                # one, so its auth_user_updated comes in commit order, and neither deadlocks.
-                db.get(User, owner, with_for_update=True)
+            # The user first, as every change of a user and its addresses locks it: a
+            # concurrent one (a rename, new addresses) commits wholly before or after this
+            # one, so its auth_user_updated comes in commit order, and neither deadlocks.
+            user = db.get(User, owner, with_for_update=True) if owner is not None else None
             found = mail_repo.live_token(db, token_hash, PURPOSE, lock=True) \
                 if token_hash else None
             auth = None
-            if found is None or found.email_uuid != email_uuid:
+            if found is None or found.email_uuid != email_uuid or not _usable(found, user):
                 auth = self._authorizer.authorize(
                     token, f'auth.emails.{email_uuid}.confirm.update', None, client)
             email = db.get(Email, email_uuid, with_for_update=True)
@@ -112,3 +120,12 @@ class EmailConfirmationService:
             email.confirmed = True
             mail_repo.delete_tokens(db, PURPOSE, email_uuid=email_uuid)
         logger.info('address %s of user %s confirmed', email_uuid, email.user_uuid)
+
+
+def _usable(token: MailToken, user: User | None) -> bool:
+    """True when the user of ``token`` is enabled and its password unchanged since the token
+    was issued (see the module doc). Tokens issued before they recorded it (None) are not
+    checked: they expire within ``email_confirmation_expiration``."""
+    return user is not None and user.enabled and (
+        token.password_fingerprint is None
+        or token.password_fingerprint == mail_tokens.password_fingerprint(user.password_hash))

@@ -3,8 +3,9 @@
 ``request``: anyone may ask for a reset by username, e-mail or login. The answer is always the
 same (204) and the request does the same work whether or not the account exists: it spends the
 request budgets (keyed by the value asked for, never by whether it matched) and queues a
-*request* row. Finding the account, choosing the address and minting the token happen later in
-the mail sender (``resolve``): no status, body or timing tells an account exists.
+*request* row (without mail configured, it does nothing). Finding the account, choosing the
+address and minting the token happen later in the mail sender (``resolve``): no status, body
+or timing tells an account exists.
 A reset is mailed only to a **confirmed** address of an **enabled** user, at most
 ``requests_per_user`` per window per user (silently: the asker learns nothing). Each new reset
 mail voids the user's earlier reset links: only the newest one works.
@@ -17,8 +18,9 @@ password, voids every reset token of the user and ends all its sessions. A reset
 nothing else, serves once, lives ``password_reset_expiration``, is bound to its user, and is
 void once the password changed by any path (it remembers a digest of the password hash it was
 issued against), and void once the address it was mailed to is removed, replaced or no longer
-confirmed (``UserService.replace_emails``). Until completion the current password keeps
-working: a request changes nothing about the account.
+confirmed (``UserService.replace_emails`` deletes it, and the token checks its address when
+used: a mail being resolved while the address is un-confirmed keeps its token). Until
+completion the current password keeps working: a request changes nothing about the account.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import mail_tokens
 from ..exceptions import Unauthorized, UnknownUser
 from ..logs import get_logger
+from ..mail_models import MailToken
 from ..mail_settings import MailSettings
 from ..models import Email, User
 from ..passwords import PasswordHasher
@@ -39,7 +42,7 @@ from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from .authorization import Authorizer
 from .grants import Grants, ensure_may_become
-from .mail_budget import MailRequestBudget
+from .mail_budget import MailRequestBudget, requester
 
 logger = get_logger(__name__)
 
@@ -61,13 +64,15 @@ class PasswordResetService:
         self._notify = notify
 
     def request(self, field: str, value: str, client: str) -> None:
-        """Queue a reset for the account ``field`` (username, email or login) names."""
+        """Queue a reset for the account ``field`` (username, email or login) names. Without
+        mail, nothing: no mail sender runs then, and nothing would forget the counters."""
         s = self._settings
+        if not s.enabled:
+            return
         with self._sessions.begin() as db:
             self._budget.spend(db, ('reset-login', value, s.requests_per_address),
-                               ('reset-client', client, s.requests_per_client))
-            if s.enabled:
-                mail_repo.enqueue(db, REQUEST_KIND, None, {'field': field, 'login': value})
+                               ('reset-client', requester(client), s.requests_per_client))
+            mail_repo.enqueue(db, REQUEST_KIND, None, {'field': field, 'login': value})
         self._notify()
 
     def resolve(self, db: Session, context: dict[str, Any]):
@@ -154,7 +159,17 @@ class PasswordResetService:
         return (found is not None and user is not None and user.enabled
                 and found.user_uuid == user.uuid
                 and found.password_fingerprint ==
-                mail_tokens.password_fingerprint(user.password_hash))
+                mail_tokens.password_fingerprint(user.password_hash)
+                and _address_kept(db, found))
+
+
+def _address_kept(db: Session, token: MailToken) -> bool:
+    """True while the address ``token`` was mailed to is a confirmed address of its user.
+    Tokens from before they named their address (None) die when any address goes."""
+    if token.email_uuid is None:
+        return True
+    email = db.get(Email, token.email_uuid)
+    return email is not None and email.confirmed and email.user_uuid == token.user_uuid
 
 
 def _refused() -> Unauthorized:

@@ -28,12 +28,13 @@ from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 from .email_confirmation import EmailConfirmationService
-from .mail_budget import MailRequestBudget
+from .mail_budget import MailRequestBudget, requester
 from .tenants import derived_slug
 from .user_views import user_view
 
 logger = get_logger(__name__)
 
+TENANT_NAME_LENGTH = 128  # admin spec §2.2
 
 
 class RegistrationService:
@@ -52,7 +53,7 @@ class RegistrationService:
         if not s.enabled:
             raise MailUnavailable()
         with self._sessions.begin() as db:  # bcrypt below only within the client's budget
-            self._budget.spend(db, ('register-client', client, s.requests_per_client))
+            self._budget.spend(db, ('register-client', requester(client), s.requests_per_client))
         password_hash = self._hasher.hash(body['password'])
         try:
             with self._sessions.begin() as db:
@@ -73,8 +74,11 @@ class RegistrationService:
             if user_repo.login_taken(db, login):
                 raise Conflict(resource='users', details={field: {
                     'constraint_id': 'unique', 'message': f'The login "{login}" is already used'}})
+        # Named after the username, within the tenant API's own limit (a username holds up to
+        # 256 characters): the tenant can be sent back as it is (PUT /tenants/{t}).
         tenant = Tenant(uuid=uuid.uuid4(), parent_uuid=tenant_repo.top_tenant_uuid(db),
-                        name=body['username'], slug=derived_slug(db, body['username']))
+                        name=body['username'][:TENANT_NAME_LENGTH],
+                        slug=derived_slug(db, body['username']))
         db.add(tenant)
         db.flush()
         group = tenant_repo.ensure_all_users_group(db, tenant.uuid)
