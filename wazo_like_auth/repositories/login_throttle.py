@@ -4,7 +4,7 @@ database's, so every node counts on the same clock."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, delete, func, literal_column, select, text
 from sqlalchemy.orm import Session
@@ -67,10 +67,12 @@ def remember_address(db: Session, login: str, address: str) -> None:
     db.execute(_REMEMBER_ADDRESS, {'login': login, 'address': address})
 
 
-def is_known(db: Session, logins: Sequence[str], address: str, days: int) -> bool:
-    """Whether one of ``logins`` succeeded from ``address`` within the last ``days``."""
+def is_known(db: Session, logins: Sequence[str], addresses: Iterable[str], days: int) -> bool:
+    """Whether one of ``logins`` succeeded from one of ``addresses`` within the last
+    ``days``."""
     return db.execute(select(1).where(
-        LoginKnownAddress.login.in_(list(logins)), LoginKnownAddress.address == address,
+        LoginKnownAddress.login.in_(list(logins)),
+        LoginKnownAddress.address.in_(list(addresses)),
         LoginKnownAddress.last_success >= _ago(days=days))).first() is not None
 
 

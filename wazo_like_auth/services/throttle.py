@@ -15,6 +15,11 @@ naming no user is counted as itself, so unknown and known logins are throttled a
 - A password change (PUT /users/{u}/password) checks ``old_password`` under the same budget: a
   wrong one counts as a failed login of that user.
 Refresh-token logins: failures per address, same window.
+An "address" above is a client's: an IPv4 address itself, the /64 of an IPv6 one
+(``oauth2.device.guesser``, the device flow's and the mail budgets' rule). A client holds its
+whole /64 and changes addresses inside it for free (SLAAC privacy addresses change daily):
+counted per address, an attacker's budget would be unbounded and a person's known address lost
+every day. The login trail records the exact address.
 Every outcome counted here is also a row of the audit trail (services/login_trail.py), written
 in the same transaction; a throttled attempt is recorded as a failure with reason throttled.
 Token checks: unknown-token answers per address and minute, in memory per process (checks are
@@ -37,6 +42,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
+from ..oauth2.device import guesser
 from ..repositories import login_throttle as throttle_repo
 from ..repositories import logins as login_repo
 from .login_trail import SESSION_LIMIT, THROTTLED, WRONG_PASSWORD, LoginAttempt, LoginTrail
@@ -128,7 +134,7 @@ class LoginThrottle:
     @staticmethod
     def _succeeded(db, subject: str, address: str) -> None:
         throttle_repo.forget(db, _pair_key(subject, address))
-        throttle_repo.remember_address(db, subject, address)
+        throttle_repo.remember_address(db, subject, guesser(address))
 
     def refresh_counter(self, address: str) -> tuple[str, int]:
         """The key and window of the refresh-failure counter of ``address``, for a statement
@@ -173,8 +179,10 @@ class LoginThrottle:
 
     def _known(self, db, subjects: list[str], address: str) -> bool:
         # Addresses remembered before failures were counted per user are keyed by the login
-        # string: ``also_known_as`` finds them until they expire.
-        return throttle_repo.is_known(db, subjects, address, self._settings.known_address_days)
+        # string: ``also_known_as`` finds them until they expire; likewise IPv6 addresses
+        # remembered before they were remembered by their /64.
+        return throttle_repo.is_known(db, subjects, {address, guesser(address)},
+                                      self._settings.known_address_days)
 
     def _refuse_over(self, count: tuple[int, dt.datetime] | None, limit: int) -> None:
         if count is None or count[0] < limit:
@@ -247,7 +255,7 @@ def _user_subject(user_uuid: uuid.UUID) -> str:
 
 
 def _pair_key(subject: str, address: str) -> str:
-    return f'subject-address:{subject}|{address}'
+    return f'subject-address:{subject}|{guesser(address)}'
 
 
 def _subject_key(subject: str) -> str:
@@ -255,4 +263,4 @@ def _subject_key(subject: str) -> str:
 
 
 def _refresh_key(address: str) -> str:
-    return f'refresh-address:{address}'
+    return f'refresh-address:{guesser(address)}'
