@@ -11,8 +11,15 @@ PIP_INSTALL = $(BIN)/pip install --quiet -c constraints.txt
 run: $(VENV)/.installed
 	$(BIN)/wazo-like-auth serve $(ARGS)
 
+# Every test, on every core: pytest-xdist workers, each with its own PostgreSQL and RabbitMQ,
+# a test module per worker at a time (module fixtures are built once). Then, in one process,
+# the tests marked `serial`: schemathesis' fuzzing (under xdist its operations are collected as
+# one test that runs none of them) and the login timing comparison. Exit status 5 is "nothing
+# selected" (ARGS naming only tests of the other run).
+JOBS ?= auto
 test: $(VENV)/.installed-test
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(JOBS) --dist loadscope -m 'not serial' $(ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest -m serial $(ARGS) || [ $$? -eq 5 ]
 
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest tests/unit $(ARGS)

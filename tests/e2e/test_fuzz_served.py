@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, settings
 from tests.support.hardened import ADMIN, served
 from tests.support.fuzz import CHECKS, DOCUMENT, schema, well_formed
 
-pytestmark = pytest.mark.e2e
+# serial: under pytest-xdist schemathesis runs none of the operations (see the Makefile).
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 
 @pytest.fixture(scope='module')

@@ -26,6 +26,9 @@ from tests.support.credentials import basic
 from tests.support.envelope import assert_envelope
 from tests.support.fuzz import CHECKS, DOCUMENT, schema, well_formed
 
+# serial: under pytest-xdist schemathesis runs none of the operations (see the Makefile).
+pytestmark = pytest.mark.serial
+
 
 @pytest.fixture
 def targets(admin, make_user, login, top_tenant) -> dict[str, str]:

@@ -13,7 +13,8 @@ wall-clock time an attacker sees, within 25 %, as it also carries scheduling noi
 rounds that misses a bound is measured again, up to MAX_BATCHES times: noise does not repeat,
 a skipped verification (a kind ~98 % faster) fails every batch.
 
-Marked ``timing``: the default run includes it; ``pytest -m timing`` runs it alone.
+Marked ``timing``: the default run includes it; ``pytest -m timing`` runs it alone. Marked
+``serial`` too: ``make test`` runs it after the parallel run, on a machine otherwise quiet.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from wazo_like_auth.passwords import PasswordHasher
 ROUNDS = 10  # ~75 ms of CPU per verification: far above the rest of a login
 SAMPLES = 15  # rounds per batch
 MAX_BATCHES = 3
+pytestmark = pytest.mark.serial
 # Online-guessing throttling would answer 429, spending no bcrypt, long before the last sample.
 UNTHROTTLED = {'login_failures_per_address': 100_000, 'login_failures_per_login': 100_000}
 

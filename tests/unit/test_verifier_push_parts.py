@@ -16,11 +16,12 @@ from wazo_like_auth.verifier.cache import PositiveCache
 from wazo_like_auth.verifier.ended_sessions import EndedSessions
 from wazo_like_auth.verifier.push import EVENT, ended_session
 
-SESSION = str(uuid.uuid4())
+SESSION = '7d0c6c1e-5f0e-4c7a-9a51-3b1f2a3c4d5e'
+TENANT = '0f3e1b2a-8c4d-4e5f-a6b7-c8d9e0f1a2b3'
 
 
 def _event(name=EVENT, **data) -> bytes:
-    return json.dumps({'name': name, 'tenant_uuid': str(uuid.uuid4()), 'session_uuid': SESSION,
+    return json.dumps({'name': name, 'tenant_uuid': TENANT, 'session_uuid': SESSION,
                        'data': data}).encode()
 
 
