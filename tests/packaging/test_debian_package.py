@@ -104,9 +104,11 @@ def built(tmp_path_factory) -> tuple[Path, list[str]]:
     if missing:
         pytest.skip(f'Debian build tools missing ({", ".join(missing)}): '
                     'run .ci/install-deps (apt-get install debhelper dh-python ...)')
-    top = tmp_path_factory.mktemp('debian-build')
+    # Deep on purpose: the virtualenv's build path then makes shebangs too long for Linux (127
+    # bytes), as in a CI workspace, and pip writes /bin/sh launchers the build must undo.
+    top = tmp_path_factory.mktemp('debian-build') / ('deep-directory/' * 5)
     source = top / PACKAGE
-    source.mkdir()
+    source.mkdir(parents=True)
     names = _copy_source(source)
     env = _env(top)
     deps = _run(['dpkg-checkbuilddeps'], source, env)
@@ -188,6 +190,18 @@ def test_package_installs_program_virtualenv_and_config(package):
     [entry_points] = [package.text(path) for path in package.contents
                       if re.match(rf'{re.escape(SITE)}/wazo_like_auth-.*/entry_points.txt$', path)]
     assert 'wazo-like-auth = wazo_like_auth.cli:main' in entry_points.splitlines()
+
+
+def test_every_program_of_the_virtualenv_runs_its_python_whatever_the_build_directory(package):
+    """Each executable of the venv's bin/ starts with the venv's python as its shebang: not
+    the build directory's, nor pip's /bin/sh launcher (written when the build directory made
+    the shebang too long)."""
+    scripts = [path for path, mode in package.contents.items()
+               if path.startswith(f'.{VENV}/bin/') and mode.startswith('-') and 'x' in mode
+               and not path.endswith(('/python', '/python3')) and '/python3.' not in path]
+    assert f'.{VENV}/bin/wazo-like-auth' in scripts and len(scripts) > 3
+    for path in scripts:
+        assert package.text(path).split('\n', 1)[0] == f'#!{VENV}/bin/python', path
 
 
 def test_virtualenv_holds_exactly_the_pinned_versions(package):
