@@ -15,7 +15,7 @@ run: $(VENV)/.installed
 # a test module per worker at a time (module fixtures are built once). Then, in one process,
 # the tests marked `serial`: schemathesis' fuzzing (under xdist its operations are collected as
 # one test that runs none of them) and the login timing comparison. Exit status 5 is "nothing
-# selected" (ARGS naming only tests of the other run).
+# selected" (ARGS naming only tests of the other run). JOBS=0: everything in this process.
 JOBS ?= auto
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -n $(JOBS) --dist loadscope -m 'not serial' $(ARGS) || [ $$? -eq 5 ]
