@@ -24,3 +24,9 @@ def make_config(tmp_path):
                     'token_secret': 'test-secret-' + 'x' * 40}
         return load_config(config_file=str(empty), flags={**defaults, **flags}, environ={})
     return make
+
+
+def pytest_collection_modifyitems(items):
+    """tests/packaging first: its modules keep one pytest-xdist worker busy for minutes (make
+    test), which then run beside the other modules rather than after them all."""
+    items.sort(key=lambda item: not item.nodeid.startswith('tests/packaging/'))
