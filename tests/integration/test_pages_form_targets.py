@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.oidc import realm  # noqa: F401
-
 REALM = '/realms/acme'
 FORM_TARGETS = [
     REALM + '/protocol/openid-connect/auth/signin',
