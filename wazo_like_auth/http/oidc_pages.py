@@ -81,8 +81,9 @@ class AuthorizePages:
     def consent(self, slug: str | None = None) -> Response:
         realm, path = self.realm(slug), _auth_path(last='/consent')
         params = authorize.parameters(request.form)
-        # The sign-in of this browser, as it is: prompt=login and max_age were satisfied when
-        # the consent page was shown (applying them again would loop back to sign-in).
+        # The sign-in of this browser, as it is: prompt=login (or select_account) and max_age
+        # were satisfied when the consent page was shown (applying them again would loop
+        # back to sign-in).
         signin = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
         if not self._kit.csrf_ok(_consent_form(signin)):
             # Also a page shown for another user than the browser's sign-in now (it signed
@@ -147,10 +148,10 @@ class AuthorizePages:
 
     def _current(self, realm: Realm, req: authorize.AuthorizationRequest) -> SignedIn | None:
         """The browser's sign-in, unless the request wants a fresh one (prompt=login, or
-        max_age passed) or names another user (OIDC Core §3.1.2.1: with an id_token_hint, a
+        select_account, or max_age passed) or names another user (OIDC Core §3.1.2.1: with an id_token_hint, a
         positive answer only for the user it identifies; a hint we cannot verify is ignored)."""
         signin = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
-        if signin is None or 'login' in req.prompt:
+        if signin is None or req.prompt & authorize.SIGN_IN_PROMPTS:
             return None
         if req.max_age is not None and \
                 (self._clock() - signin.auth_time).total_seconds() > req.max_age:

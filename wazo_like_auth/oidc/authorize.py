@@ -24,7 +24,10 @@ MAX_LENGTH = {'state': 2048, 'nonce': 512, 'scope': 1024, 'login_hint': 256,
               'redirect_uri': 2048, 'client_id': 128, 'code_challenge': 128,
               'id_token_hint': 16384}
 SCOPES = ('openid', 'profile', 'email', 'offline_access')
-PROMPTS = ('none', 'login', 'consent')
+PROMPTS = ('none', 'login', 'consent', 'select_account')
+# The prompts that show the sign-in form to a signed-in browser: select_account too, the form
+# being where a user chooses the account (OIDC Core §3.1.2.1).
+SIGN_IN_PROMPTS = frozenset({'login', 'select_account'})
 RESPONSE_MODES = ('query', 'form_post')
 
 
@@ -125,7 +128,9 @@ def parse(params: Mapping[str, str], client: Registration,
     for name, error in UNSUPPORTED.items():
         if name in params:
             raise AuthorizeError(f'The {name} parameter is not supported', error)
-    if params.get('response_type') != 'code':
+    if not params.get('response_type'):
+        raise AuthorizeError('response_type is required')  # RFC 6749 §4.1.2.1
+    if params['response_type'] != 'code':
         raise AuthorizeError('response_type must be code', 'unsupported_response_type')
     mode = params.get('response_mode', 'query')
     if mode not in RESPONSE_MODES:
@@ -139,7 +144,7 @@ def parse(params: Mapping[str, str], client: Registration,
         raise AuthorizeError('PKCE with S256 is required for public clients')
     prompt = frozenset(params.get('prompt', '').split())
     if not prompt <= set(PROMPTS) or ('none' in prompt and len(prompt) > 1):
-        raise AuthorizeError('prompt must be none, or login and/or consent')
+        raise AuthorizeError('prompt must be none, or any of login, consent, select_account')
     return AuthorizationRequest(
         client_id=client.client_id, redirect_uri=params['redirect_uri'], response_mode=mode,
         scope=scope, state=params.get('state'), nonce=params.get('nonce'), prompt=prompt,

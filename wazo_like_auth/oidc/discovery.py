@@ -6,6 +6,7 @@ from typing import Any
 
 from ..oauth2 import discovery as oauth2_discovery
 from ..oauth2.clients import GRANT_TYPES
+from .authorize import PROMPTS
 from .id_token import CLAIMS_SUPPORTED
 from .keys import ALGORITHMS
 from .realms import global_endpoints, realm_endpoints
@@ -25,7 +26,7 @@ def _common(issuer: str) -> dict[str, Any]:
         'scopes_supported': SCOPES,
         'claims_supported': CLAIMS_SUPPORTED,
         'code_challenge_methods_supported': ['S256'],
-        'prompt_values_supported': ['none', 'login', 'consent'],
+        'prompt_values_supported': list(PROMPTS),
         'token_endpoint_auth_methods_supported': [*SECRET_METHODS, 'none'],
         'introspection_endpoint_auth_methods_supported': SECRET_METHODS,
         'revocation_endpoint_auth_methods_supported': [*SECRET_METHODS, 'none'],

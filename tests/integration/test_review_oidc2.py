@@ -1,0 +1,67 @@
+"""Second conformance review of the OpenID Connect provider (OIDC Core 1.0, Discovery 1.0,
+RFC 6749): deviations a certified relying party would hit, each pinned by the test that found
+it."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import requests
+
+from tests.support.oidc import (REDIRECT, callback_params, forms_of, realm,  # noqa: F401
+                                register_client, submit)
+from wazo_like_auth.oidc.pkce import s256
+
+VERIFIER = 'r' * 50
+
+
+def _authorize(api, **params) -> str:
+    query = {'client_id': 'webapp', 'redirect_uri': REDIRECT, 'response_type': 'code',
+             'scope': 'openid profile', 'state': 'st', 'code_challenge': s256(VERIFIER),
+             'code_challenge_method': 'S256', **params}
+    return f'{api.base}/realms/acme/protocol/openid-connect/auth?' + urlencode(
+        {k: v for k, v in query.items() if v is not None})
+
+
+def _signed_in_browser(api, admin_token, make_user, realm) -> requests.Session:
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    page = browser.get(_authorize(api), timeout=10, allow_redirects=False)
+    callback_params(submit(browser, page, username='alice', password='s3cret'))
+    return browser
+
+
+def test_missing_response_type_is_invalid_request(api, admin_token, realm):
+    # RFC 6749 §4.1.2.1: a missing required parameter is invalid_request;
+    # unsupported_response_type is for a response type the server does not support.
+    register_client(api, admin_token, realm['uuid'])
+    response = requests.get(_authorize(api, response_type=None), timeout=10,
+                            allow_redirects=False)
+    answer = callback_params(response)
+    assert answer['error'] == 'invalid_request' and answer['state'] == 'st'
+
+
+def test_prompt_select_account_asks_the_signed_in_browser_which_account(api, admin_token,
+                                                                         make_user, realm):
+    # OIDC Core §3.1.2.1 defines select_account: a relying party sending it (MSAL and
+    # Google-style libraries do) must not get invalid_request. The sign-in form is where
+    # the user chooses the account, as with prompt=login.
+    browser = _signed_in_browser(api, admin_token, make_user, realm)
+
+    page = browser.get(_authorize(api, prompt='select_account'), timeout=10,
+                       allow_redirects=False)
+
+    assert page.status_code == 200 and forms_of(page.text)[0]['fields']['prompt'] \
+        == 'select_account'
+    answer = callback_params(submit(browser, page, username='alice', password='s3cret'))
+    assert 'code' in answer and answer['state'] == 'st'
+
+
+def test_prompt_select_account_is_advertised_and_refused_with_none(api, admin_token, realm):
+    register_client(api, admin_token, realm['uuid'])
+    metadata = requests.get(f'{api.base}/realms/acme/.well-known/openid-configuration',
+                            timeout=10).json()
+    assert 'select_account' in metadata['prompt_values_supported']
+    response = requests.get(_authorize(api, prompt='none select_account'), timeout=10,
+                            allow_redirects=False)
+    assert callback_params(response)['error'] == 'invalid_request'
