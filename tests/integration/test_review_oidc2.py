@@ -65,3 +65,47 @@ def test_prompt_select_account_is_advertised_and_refused_with_none(api, admin_to
     response = requests.get(_authorize(api, prompt='none select_account'), timeout=10,
                             allow_redirects=False)
     assert callback_params(response)['error'] == 'invalid_request'
+
+
+def _code_flow_token(api, admin_token, make_user, realm, scope='openid profile') -> dict:
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'])
+    browser = requests.Session()
+    page = browser.get(_authorize(api, scope=scope), timeout=10, allow_redirects=False)
+    code = callback_params(submit(browser, page, username='alice', password='s3cret'))['code']
+    return requests.post(f'{api.base}/realms/acme/protocol/openid-connect/token', data={
+        'grant_type': 'authorization_code', 'code': code, 'redirect_uri': REDIRECT,
+        'code_verifier': VERIFIER}, auth=(client['client_id'], client['client_secret']),
+        timeout=10).json()
+
+
+def test_userinfo_takes_the_token_in_a_form_encoded_post_body(api, admin_token, make_user,
+                                                              realm):
+    # OIDC Core §5.3.1: the token is sent "per Section 2 of RFC 6750", which includes the
+    # form-encoded body parameter (§2.2); the OpenID conformance suite's
+    # oidcc-userinfo-post-body sends it so, and Keycloak accepts it.
+    token = _code_flow_token(api, admin_token, make_user, realm)
+    for path in ('/realms/acme/protocol/openid-connect/userinfo',
+                 '/api/auth/0.1/oauth2/userinfo'):
+        response = requests.post(api.base + path, data={'access_token': token['access_token']},
+                                 timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.json()['preferred_username'] == 'alice'
+        assert response.headers['Cache-Control'] == 'no-store'
+
+
+def test_userinfo_refuses_a_token_given_two_ways(api, admin_token, make_user, realm):
+    # RFC 6750 §2: clients MUST NOT use more than one method; §3.1: invalid_request, 400.
+    token = _code_flow_token(api, admin_token, make_user, realm)['access_token']
+    response = requests.post(f'{api.base}/realms/acme/protocol/openid-connect/userinfo',
+                             data={'access_token': token},
+                             headers={'Authorization': f'Bearer {token}'}, timeout=10)
+    assert response.status_code == 400 and response.json()['error'] == 'invalid_request'
+
+
+def test_userinfo_never_reads_the_token_from_the_query(api, admin_token, make_user, realm):
+    # RFC 9700 §2.1 / RFC 6750 §5.3: tokens in URIs leak into logs; the body only in a POST.
+    token = _code_flow_token(api, admin_token, make_user, realm)['access_token']
+    url = f'{api.base}/realms/acme/protocol/openid-connect/userinfo'
+    assert requests.get(url, params={'access_token': token}, timeout=10).status_code == 401
+    assert requests.post(url, params={'access_token': token}, timeout=10).status_code == 401

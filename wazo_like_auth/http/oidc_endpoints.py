@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask_restful import Resource
 
-from ..oauth2.errors import InvalidToken, MissingToken
+from ..oauth2.errors import InvalidRequest, InvalidToken, MissingToken
 from ..oidc import discovery, keys
 from ..oidc.realms import Realm, public_base
 from .auth import request_token
@@ -86,13 +86,27 @@ class Userinfo(_RealmResource):
 
     @oauth_answers
     def _answer(self, realm: Realm):
-        token = request_token()
+        token = _userinfo_token()
         if not token:
             raise MissingToken()
         claims = self._kwargs['id_tokens'].userinfo(token, realm, request.remote_addr or '')
         if claims is None:
             raise InvalidToken()
         return claims, 200
+
+
+def _userinfo_token() -> str:
+    """The access token of a UserInfo request: ``Authorization: Bearer`` (or Wazo's
+    X-Auth-Token), or the ``access_token`` of a form-encoded POST body (RFC 6750 §2.2, part of
+    the §2 that OIDC Core §5.3.1 refers to), never the query (§2.3, RFC 9700 §2.1). Raises
+    InvalidRequest for a request giving it two ways (§2: clients MUST NOT)."""
+    header = request_token()
+    body = ''
+    if request.method == 'POST' and request.mimetype == 'application/x-www-form-urlencoded':
+        body = request.form.get('access_token', '')
+    if header and body:
+        raise InvalidRequest('The access token is given in more than one way')
+    return header or body
 
 
 class RealmToken(_RealmResource):
