@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from tests.support.oidc import (REDIRECT, callback_params, forms_of, realm,  # noqa: F401
+from tests.support.oidc import (LOGOUT_REDIRECT, REDIRECT, callback_params, forms_of, realm,  # noqa: F401
                                 register_client, submit)
 from wazo_like_auth.oidc.pkce import s256
 
@@ -109,3 +109,23 @@ def test_userinfo_never_reads_the_token_from_the_query(api, admin_token, make_us
     url = f'{api.base}/realms/acme/protocol/openid-connect/userinfo'
     assert requests.get(url, params={'access_token': token}, timeout=10).status_code == 401
     assert requests.post(url, params={'access_token': token}, timeout=10).status_code == 401
+
+
+def test_a_jwt_access_token_is_not_an_id_token_hint(api, admin_token, make_user, realm):
+    # RFC 8725 §2.8, RFC 9068 §4: an access token (typ at+jwt), signed by the same keys with
+    # the same iss, must not pass for an ID token. As a logout hint it named its audience as
+    # the client whose post_logout_redirect_uri is then trusted, with no client_id given.
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'], access_token_format='jwt',
+                             access_token_audience='webapp',
+                             grant_types=['authorization_code', 'password'])
+    access = requests.post(f'{api.base}/realms/acme/protocol/openid-connect/token', data={
+        'grant_type': 'password', 'username': 'alice', 'password': 's3cret'},
+        auth=(client['client_id'], client['client_secret']), timeout=10).json()['access_token']
+    assert access.count('.') == 2
+
+    page = requests.get(f'{api.base}/realms/acme/protocol/openid-connect/logout', params={
+        'id_token_hint': access, 'post_logout_redirect_uri': LOGOUT_REDIRECT}, timeout=10,
+        allow_redirects=False)
+
+    assert page.status_code == 400 and 'not registered' in page.text

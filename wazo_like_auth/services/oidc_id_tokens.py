@@ -82,14 +82,18 @@ class IdTokenIssuer:
         return profile(user).claims(row.oidc.get('scope', []))
 
     def verify_hint(self, value: str, issuer: str) -> Hint | None:
-        """The sign-in and client of an ID token we issued for ``issuer``, or None. An
-        expired token is a valid hint (RP-Initiated Logout 1.0 §2)."""
+        """The sign-in and client of an ID token we issued for ``issuer``, or None (a JWT
+        access token too). An expired token is a valid hint (RP-Initiated Logout 1.0 §2)."""
         if not value or len(value) > 16384:
             return None
         keyset = KeySet.import_key_set(self._keys.jwks())
         try:
             token = jwt.decode(value, keyset, algorithms=['RS256', 'ES256'])
         except (JoseError, ValueError, TypeError):
+            return None
+        if str(token.header.get('typ', 'JWT')).upper() != 'JWT':
+            # A JWT access token (typ at+jwt, RFC 9068 §4) has our keys and iss too: explicit
+            # typing keeps it from passing for an ID token (RFC 8725 §3.11).
             return None
         claims = token.claims
         if claims.get('iss') != issuer or not isinstance(claims.get('aud'), str):
