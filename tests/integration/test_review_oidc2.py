@@ -101,6 +101,7 @@ def test_userinfo_refuses_a_token_given_two_ways(api, admin_token, make_user, re
                              data={'access_token': token},
                              headers={'Authorization': f'Bearer {token}'}, timeout=10)
     assert response.status_code == 400 and response.json()['error'] == 'invalid_request'
+    assert 'error="invalid_request"' in response.headers['WWW-Authenticate']
 
 
 def test_userinfo_never_reads_the_token_from_the_query(api, admin_token, make_user, realm):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask_restful import Resource
 
-from ..oauth2.errors import InvalidRequest, InvalidToken, MissingToken
+from ..oauth2.errors import REALM, InvalidRequest, InvalidToken, MissingToken
 from ..oidc import discovery, keys
 from ..oidc.realms import Realm, public_base
 from .auth import request_token
@@ -105,7 +105,8 @@ def _userinfo_token() -> str:
     if request.method == 'POST' and request.mimetype == 'application/x-www-form-urlencoded':
         body = request.form.get('access_token', '')
     if header and body:
-        raise InvalidRequest('The access token is given in more than one way')
+        raise InvalidRequest('The access token is given in more than one way', headers={
+            'WWW-Authenticate': f'Bearer realm="{REALM}", error="invalid_request"'})
     return header or body
 
 
