@@ -22,6 +22,7 @@ from .. import tokens
 from ..clock import Clock, utc_now
 from ..exceptions import AuthenticationFailed
 from ..logs import get_logger
+from ..models import User
 from ..oauth_models import Client
 from ..oauth2.clients import scope_string
 from ..oidc.authorize import SCOPES as OPENID_SCOPES
@@ -34,7 +35,7 @@ from .access_tokens import AccessTokenFormats, TokenFacts, mint, recording
 from . import actors
 from .clients import AuthenticatedClient
 from .login_requests import IssuedToken, LoginRequest, OpenIdRequest
-from .refresh_tokens import RefreshTokenService
+from .refresh_tokens import RefreshTokenService, governs
 from .throttle import CheckGuard
 from .tokens import TokenService
 
@@ -201,13 +202,18 @@ class OAuthTokenService:
         return {key: v for key, v in found.items() if v is not None}
 
     def _describe_refresh(self, db, value: str, client: AuthenticatedClient) -> dict | None:
+        """A refresh token of ``client`` that its exchange would take (RFC 7662 §2.2: active
+        means usable): not one of a disabled user, nor of a user outside the client's
+        tenants. ``tenant_uuid`` lets a realm's introspection refuse another tenant's."""
         row = self._refresh.find(db, value, client.client_id)
-        if row is None:
+        user = db.get(User, row.user_uuid) if row is not None else None
+        if user is None or not user.enabled \
+                or not governs(db, client.tenant_uuid, user.tenant_uuid):
             return None
         found = {'scope': OFFLINE_ACCESS, 'client_id': row.client_id,
-                 'username': oauth_repo.username_of(db, row.user_uuid),
-                 'sub': str(row.user_uuid), 'token_type': 'refresh_token',
-                 'iat': int(row.created_at.timestamp())}
+                 'username': user.username, 'sub': str(row.user_uuid),
+                 'token_type': 'refresh_token', 'iat': int(row.created_at.timestamp()),
+                 'tenant_uuid': str(user.tenant_uuid)}
         return {key: v for key, v in found.items() if v is not None}
 
     def revoke(self, value: str, client: AuthenticatedClient, hint: str | None = None) -> None:
