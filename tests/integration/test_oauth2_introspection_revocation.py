@@ -212,6 +212,31 @@ def test_a_client_cannot_revoke_the_tokens_of_another(api, webapp, make_client, 
     assert webapp.refresh_token(api.token_url(), refresh_token=token['refresh_token'])
 
 
+def test_a_client_cannot_revoke_wazo_tokens_of_users_outside_its_tenants(
+        api, admin_token, make_client, alice):
+    # Alice (top tenant) uses the free-form Wazo client_id crm-app; another tenant registers
+    # a client crm-app. It governs only its own tenants' (README, Security, client_id and
+    # tenants): the tokens were not issued to it (RFC 7009 §2.1).
+    wazo = api.session.post(f'{api.url}/token', auth=('alice', 's3cret'), timeout=10,
+                            json={'access_type': 'offline', 'client_id': 'crm-app'})
+    assert wazo.status_code == 200, wazo.text
+    access, refresh = wazo.json()['data']['token'], wazo.json()['data']['refresh_token']
+    other = api.admin('POST', '/tenants', admin_token, json={'name': 'Other'})
+    assert other.status_code == 200, other.text
+    crm = make_client('crm-app', grant_types=GRANTS,
+                      headers={'Wazo-Tenant': other.json()['uuid']})
+
+    for value in (access, refresh):
+        response = api.post_form('/oauth2/revoke', {'token': value},
+                                 auth=('crm-app', crm['client_secret']))
+        assert response.status_code == 200, response.text
+
+    assert api.is_valid(access)
+    again = api.session.post(f'{api.url}/token', timeout=10, json={
+        'refresh_token': refresh, 'client_id': 'crm-app'})
+    assert again.status_code == 200, again.text
+
+
 def test_revocation_with_a_wrong_secret_is_invalid_client(api, webapp):
     response = api.post_form('/oauth2/revoke', {'token': 'x'}, auth=('webapp', 'wrong'))
     assert_oauth_error(response, 401, 'invalid_client')
