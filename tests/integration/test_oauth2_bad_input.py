@@ -185,3 +185,13 @@ def test_a_basic_client_id_with_nul_is_an_unknown_client(api, backend, path):
     response = api.post_form(path, {'grant_type': 'client_credentials', 'token': 'x'},
                              headers=basic_header('back\x00end', 'secret'))
     assert_oauth_error(response, 401, 'invalid_client')
+
+
+@pytest.mark.parametrize('path', ['/oauth2/token', '/oauth2/introspect', '/oauth2/revoke'])
+def test_an_empty_body_is_a_form_without_parameters(api, backend, path):
+    # No body, so no Content-Type: the request lacks its parameters, it is not of another
+    # media type.
+    response = api.session.post(api.url + path, timeout=10,
+                                headers=basic_header('backend', backend['client_secret']))
+    body = assert_oauth_error(response, 400, 'invalid_request')
+    assert body['error_description'].startswith('Missing parameter')

@@ -116,6 +116,17 @@ def test_client_without_the_device_grant_is_unauthorized_client(api, make_client
     assert_oauth_error(response, 400, 'unauthorized_client')
 
 
+def test_confidential_client_asks_with_basic_credentials_and_no_parameters(api, make_client):
+    # RFC 8628 §3.1 with client_secret_basic and no scope: the body is empty, and HTTP
+    # clients (requests here) then send no Content-Type at all.
+    kiosk = make_client('kiosk', grant_types=['urn:ietf:params:oauth:grant-type:device_code'])
+    response = requests.post(f'{api.url}/oauth2/device_authorization',
+                             auth=('kiosk', kiosk['client_secret']), timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers['Cache-Control'] == 'no-store'
+    assert response.json()['verification_uri'] == f'{api.url}/device'
+
+
 def test_wrong_password_on_the_page_is_refused(api, tv, alice):
     started = start(api)
     page = Person().sign_in(started['verification_uri_complete'], 'alice', 'wrong')

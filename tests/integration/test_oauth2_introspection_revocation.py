@@ -9,6 +9,7 @@ from oauthlib.oauth2 import BackendApplicationClient
 from sqlalchemy import text
 
 from tests.support.oauth_live import assert_oauth_error
+from tests.support.oidc import realm, register_client  # noqa: F401
 
 GRANTS = ['password', 'refresh_token']
 
@@ -100,6 +101,43 @@ def test_refresh_token_is_described_only_to_its_client(api, make_client, webapp,
     assert other == {'active': False}
 
 
+def test_refresh_token_of_a_disabled_user_is_inactive(api, webapp, alice, admin_token):
+    token = webapp.fetch_token(api.token_url(), username='alice', password='s3cret')
+    disabled = api.admin('PUT', f'/users/{alice}', admin_token,
+                         json={'username': 'alice', 'enabled': False})
+    assert disabled.status_code == 200, disabled.text
+    refused = api.post_form('/oauth2/token', {'grant_type': 'refresh_token',
+                                              'refresh_token': token['refresh_token']},
+                            auth=('webapp', webapp.client_secret))
+    assert_oauth_error(refused, 400, 'invalid_grant')
+
+    # RFC 7662 §2.2: active means usable; the exchange above refuses it.
+    assert introspect(api, webapp, token['refresh_token'], hint='refresh_token') == \
+        {'active': False}
+
+
+def test_realm_introspection_refuses_a_refresh_token_of_a_sub_tenant_user(
+        api, admin_token, make_user, realm):
+    sub = api.admin('POST', '/tenants', admin_token, json={'name': 'Acme West'},
+                    headers={'Wazo-Tenant': realm['uuid']})
+    assert sub.status_code == 200, sub.text
+    make_user('bob', 's3cret', tenant_uuid=sub.json()['uuid'])
+    checker = register_client(api, admin_token, realm['uuid'], client_id='checker',
+                              grant_types=GRANTS, redirect_uris=[])
+    session = OAuth2Session('checker', checker['client_secret'], scope='offline_access')
+    # The global endpoint serves the client's tenant and below; the realm, its tenant only.
+    token = session.fetch_token(api.token_url(), username='bob', password='s3cret')
+    realm_url = f'{api.base}/realms/acme/protocol/openid-connect'
+    refused = api.session.post(f'{realm_url}/token', timeout=10, auth=(
+        'checker', checker['client_secret']), data={'grant_type': 'refresh_token',
+                                                    'refresh_token': token['refresh_token']})
+    assert_oauth_error(refused, 400, 'invalid_grant')
+
+    found = session.introspect_token(f'{realm_url}/token/introspect',
+                                     token=token['refresh_token'])
+    assert found.status_code == 200 and found.json() == {'active': False}
+
+
 def test_public_clients_cannot_introspect(api, make_client, alice):
     make_client('tv', public=True)
     response = api.post_form('/oauth2/introspect', {'client_id': 'tv', 'token': 'x'})
@@ -172,6 +210,31 @@ def test_a_client_cannot_revoke_the_tokens_of_another(api, webapp, make_client, 
 
     assert api.is_valid(token['access_token'])
     assert webapp.refresh_token(api.token_url(), refresh_token=token['refresh_token'])
+
+
+def test_a_client_cannot_revoke_wazo_tokens_of_users_outside_its_tenants(
+        api, admin_token, make_client, alice):
+    # Alice (top tenant) uses the free-form Wazo client_id crm-app; another tenant registers
+    # a client crm-app. It governs only its own tenants' (README, Security, client_id and
+    # tenants): the tokens were not issued to it (RFC 7009 §2.1).
+    wazo = api.session.post(f'{api.url}/token', auth=('alice', 's3cret'), timeout=10,
+                            json={'access_type': 'offline', 'client_id': 'crm-app'})
+    assert wazo.status_code == 200, wazo.text
+    access, refresh = wazo.json()['data']['token'], wazo.json()['data']['refresh_token']
+    other = api.admin('POST', '/tenants', admin_token, json={'name': 'Other'})
+    assert other.status_code == 200, other.text
+    crm = make_client('crm-app', grant_types=GRANTS,
+                      headers={'Wazo-Tenant': other.json()['uuid']})
+
+    for value in (access, refresh):
+        response = api.post_form('/oauth2/revoke', {'token': value},
+                                 auth=('crm-app', crm['client_secret']))
+        assert response.status_code == 200, response.text
+
+    assert api.is_valid(access)
+    again = api.session.post(f'{api.url}/token', timeout=10, json={
+        'refresh_token': refresh, 'client_id': 'crm-app'})
+    assert again.status_code == 200, again.text
 
 
 def test_revocation_with_a_wrong_secret_is_invalid_client(api, webapp):

@@ -29,12 +29,17 @@ def oauth_form() -> dict[str, str]:
 
     Raises InvalidRequest for another media type (JSON included), a body that is not UTF-8
     form encoding, a NUL character, or a parameter given twice (§3.2: MUST NOT). Parameters
-    without a value count as omitted (§3.1).
+    without a value count as omitted (§3.1); so does an empty body, whatever its media type.
     """
+    body = request.get_data(cache=True)
+    if not body:
+        # A request whose only parameters are its Basic credentials (RFC 8628 §3.1 without
+        # scope) has an empty body, which HTTP clients send without a Content-Type.
+        return {}
     if request.mimetype != FORM:
         raise InvalidRequest(f'The body must be {FORM}')
     try:
-        pairs = parse_qsl(request.get_data(cache=True).decode('utf-8'), keep_blank_values=True,
+        pairs = parse_qsl(body.decode('utf-8'), keep_blank_values=True,
                           max_num_fields=MAX_FIELDS, errors='strict')
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest('The body is not valid form encoding') from None

@@ -2,8 +2,6 @@
 a token with its client and its owner's names, in one query."""
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
@@ -28,7 +26,3 @@ def describe(db: DbSession, digest: bytes) -> Row | None:
         .outerjoin(RefreshToken, RefreshToken.uuid == Token.refresh_token_uuid)
         .outerjoin(User, User.uuid == Session.user_uuid)
         .where(Token.token_hash == digest)).first()
-
-
-def username_of(db: DbSession, user_uuid: uuid.UUID) -> str | None:
-    return db.scalar(select(User.username).where(User.uuid == user_uuid))

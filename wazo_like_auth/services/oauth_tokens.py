@@ -22,6 +22,7 @@ from .. import tokens
 from ..clock import Clock, utc_now
 from ..exceptions import AuthenticationFailed
 from ..logs import get_logger
+from ..models import User
 from ..oauth_models import Client
 from ..oauth2.clients import scope_string
 from ..oidc.authorize import SCOPES as OPENID_SCOPES
@@ -34,7 +35,7 @@ from .access_tokens import AccessTokenFormats, TokenFacts, mint, recording
 from . import actors
 from .clients import AuthenticatedClient
 from .login_requests import IssuedToken, LoginRequest, OpenIdRequest
-from .refresh_tokens import RefreshTokenService
+from .refresh_tokens import RefreshTokenService, governs
 from .throttle import CheckGuard
 from .tokens import TokenService
 
@@ -201,19 +202,33 @@ class OAuthTokenService:
         return {key: v for key, v in found.items() if v is not None}
 
     def _describe_refresh(self, db, value: str, client: AuthenticatedClient) -> dict | None:
-        row = self._refresh.find(db, value, client.client_id)
-        if row is None:
+        """A refresh token of ``client`` that its exchange would take (RFC 7662 §2.2: active
+        means usable): not one of a disabled user, nor of a user outside the client's
+        tenants. ``tenant_uuid`` lets a realm's introspection refuse another tenant's."""
+        row, user = self._governed_refresh(db, value, client)
+        if user is None or not user.enabled:
             return None
         found = {'scope': OFFLINE_ACCESS, 'client_id': row.client_id,
-                 'username': oauth_repo.username_of(db, row.user_uuid),
-                 'sub': str(row.user_uuid), 'token_type': 'refresh_token',
-                 'iat': int(row.created_at.timestamp())}
+                 'username': user.username, 'sub': str(row.user_uuid),
+                 'token_type': 'refresh_token', 'iat': int(row.created_at.timestamp()),
+                 'tenant_uuid': str(user.tenant_uuid)}
         return {key: v for key, v in found.items() if v is not None}
+
+    def _governed_refresh(self, db, value: str, client: AuthenticatedClient) -> tuple:
+        """``(row, user)`` of the refresh token ``value`` of ``client``, when the client
+        governs it (its user is in the client's tenants); ``(None, None)`` otherwise."""
+        row = self._refresh.find(db, value, client.client_id)
+        user = db.get(User, row.user_uuid) if row is not None else None
+        if user is None or not governs(db, client.tenant_uuid, user.tenant_uuid):
+            return None, None
+        return row, user
 
     def revoke(self, value: str, client: AuthenticatedClient, hint: str | None = None) -> None:
         """RFC 7009 §2.1: revoke an access token or refresh token issued to ``client``.
         A refresh token takes the sessions created from it along. Tokens of other clients,
-        and unknown values, are left alone without error."""
+        of users outside the client's tenants (a free-form Wazo client_id it does not
+        govern: README, Security, *client_id and tenants*), and unknown values, are left
+        alone without error."""
         canonical = tokens.normalize(value or '')
         if canonical is None:
             return
@@ -230,15 +245,16 @@ class OAuthTokenService:
     def _revoke_access(db, value: str, client: AuthenticatedClient) -> bool:
         digest = tokens.token_digest(value)
         row = oauth_repo.describe(db, digest)
-        if row is None or row.client_id != client.client_id:
+        if row is None or row.client_id != client.client_id \
+                or not governs(db, client.tenant_uuid, row.tenant_uuid):
             return False
         token_repo.delete_by_digest(db, digest)
         logger.info('client %s revoked token %s', client.client_id, tokens.redact(value))
         return True
 
     def _revoke_refresh(self, db, value: str, client: AuthenticatedClient) -> bool:
-        row = self._refresh.find(db, value, client.client_id)
-        if row is None:
+        row, user = self._governed_refresh(db, value, client)
+        if user is None:
             return False
         revoked = session_repo.delete_from_refresh_tokens(db, [row.uuid])
         refresh_repo.delete_uuids(db, [row.uuid])

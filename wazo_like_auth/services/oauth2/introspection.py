@@ -1,6 +1,7 @@
 """Token introspection (RFC 7662). Callers authenticate as confidential clients (§2.1); any
 such client may introspect any access token, as anyone holding a token value may check it
-with HEAD /token/{t}; refresh tokens are described only to the client they belong to."""
+with HEAD /token/{t}; refresh tokens are described only to the client they belong to, and
+only while their exchange would take them (OAuthTokenService._describe_refresh)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
