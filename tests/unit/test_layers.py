@@ -27,7 +27,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ('client library', {'client', 'verifier'}),
     ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
                      'config', 'config_defaults', 'config_values', 'config_checks', 'metrics',
-                     'logs', 'embedded_db', 'mail', 'mail_settings', 'mail_tokens', 'bus'}),
+                     'logs', 'embedded_db', 'mail', 'mail_settings', 'mail_tokens', 'bus',
+                     'networks'}),
 ]
 
 

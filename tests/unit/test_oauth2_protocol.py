@@ -8,8 +8,9 @@ import pytest
 
 from wazo_like_auth.oauth2.clients import (client_credentials, client_id_error,
                                            grant_types_error, scope_string, scope_tokens)
-from wazo_like_auth.oauth2.device import (USER_CODE_ALPHABET, display_user_code, guesser,
-                                          new_user_code, normalize_user_code)
+from wazo_like_auth.networks import client_network
+from wazo_like_auth.oauth2.device import (USER_CODE_ALPHABET, display_user_code, new_user_code,
+                                          normalize_user_code)
 from wazo_like_auth.oauth2.errors import InvalidClient, InvalidRequest, InvalidScope
 from wazo_like_auth.services.verified_secrets import VerifiedSecrets
 
@@ -107,4 +108,4 @@ def test_verified_secrets_are_bound_to_the_stored_hash_and_expire():
     ('2001:DB8:0:7:ffff:1:2:3', '2001:db8:0:7::/64'), ('::ffff:203.0.113.9', '203.0.113.9'),
     ('', ''), ('not an address', 'not an address')])
 def test_user_code_guesses_count_per_ipv4_address_and_ipv6_network(address, counted):
-    assert guesser(address) == counted
+    assert client_network(address) == counted

@@ -8,7 +8,6 @@ With codes living 10 minutes and the verification page allowing 10 failures per 
 """
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -51,18 +50,3 @@ def normalize_user_code(typed: str | None) -> str | None:
     if len(code) != USER_CODE_LENGTH or any(c not in USER_CODE_ALPHABET for c in code):
         return None
     return code
-
-
-def guesser(address: str) -> str:
-    """Whom wrong user codes from ``address`` count against: an IPv4 address itself, but the
-    /64 network of an IPv6 one, since a client holds the whole /64 (RFC 4291's interface
-    identifier, SLAAC privacy addresses) and could change addresses inside it for free."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d, an IPv4 client of a dual stack
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f'{ip}/64', strict=False))
-    return str(ip)

@@ -26,9 +26,10 @@ from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
 from ..logs import get_logger
 from ..models import User
+from ..networks import client_network
 from ..oauth_models import Client, DeviceCode
-from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code, guesser,
-                             new_user_code, normalize_user_code)
+from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code, new_user_code,
+                             normalize_user_code)
 from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant,
                              OAuth2Error, SlowDown, TemporarilyUnavailable)
 from ..oidc.realms import Realm, same_issuer
@@ -259,12 +260,12 @@ class DeviceFlow:
 
     def _pending(self, address: str, code: str | None, issuer: str) -> bool:
         """Whether ``code`` is a pending user code of ``issuer``; a wrong one counts against
-        the address (its /64 for IPv6: ``oauth2.device.guesser``). Raises
+        the address (its /64 for IPv6: ``networks.client_network``). Raises
         VerificationFailed('throttled', 429) once the address used up its wrong codes. The
         check, the look-up and the count run one request of an address at a time (a lock of
         the address): guesses sent together cannot all pass the check before the first ones
         are counted."""
-        key, window = guesser(address), self._settings.failure_window
+        key, window = client_network(address), self._settings.failure_window
         with self._sessions.begin() as db:
             device_repo.lock_guesser(db, key)
             if device_repo.failures(db, key, window) >= self._settings.max_failures:

@@ -2,7 +2,7 @@
 the login throttle: requests per address (a mailbox cannot be flooded), per user and per client
 in a fixed window, shared by every node through PostgreSQL. Over budget → 429 with Retry-After,
 the answer logins give. Keys are stored hashed: the table holds no address or login. A client
-is counted by ``requester``: an IPv6 client by its /64.
+is counted by its ``networks.client_network`` (an IPv6 client by its /64).
 """
 from __future__ import annotations
 
@@ -12,16 +12,7 @@ import math
 from sqlalchemy.orm import Session
 
 from ..exceptions import TooManyAttempts
-from ..oauth2.device import guesser
 from ..repositories import mail as mail_repo
-
-
-def requester(address: str) -> str:
-    """Whom a client's requests count against: an IPv4 address itself, the /64 of an IPv6 one.
-    A client holds its whole /64 and changes addresses inside it for free; counted per address
-    it could ask for resets and registrations without bound. The same rule as the device
-    flow's budget of wrong user codes (``oauth2.device.guesser``)."""
-    return guesser(address)
 
 
 class MailRequestBudget:

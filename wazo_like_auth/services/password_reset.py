@@ -36,13 +36,14 @@ from ..logs import get_logger
 from ..mail_models import MailToken
 from ..mail_settings import MailSettings
 from ..models import Email, User
+from ..networks import client_network
 from ..passwords import PasswordHasher
 from ..repositories import mail as mail_repo
 from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from .authorization import Authorizer
 from .grants import Grants, ensure_may_become
-from .mail_budget import MailRequestBudget, requester
+from .mail_budget import MailRequestBudget
 
 logger = get_logger(__name__)
 
@@ -71,7 +72,7 @@ class PasswordResetService:
             return
         with self._sessions.begin() as db:
             self._budget.spend(db, ('reset-login', value, s.requests_per_address),
-                               ('reset-client', requester(client), s.requests_per_client))
+                               ('reset-client', client_network(client), s.requests_per_client))
             mail_repo.enqueue(db, REQUEST_KIND, None, {'field': field, 'login': value})
         self._notify()
 

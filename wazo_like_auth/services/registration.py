@@ -23,12 +23,13 @@ from ..exceptions import Conflict, MailUnavailable
 from ..logs import get_logger
 from ..mail_settings import MailSettings
 from ..models import Tenant, User
+from ..networks import client_network
 from ..passwords import PasswordHasher
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 from .email_confirmation import EmailConfirmationService
-from .mail_budget import MailRequestBudget, requester
+from .mail_budget import MailRequestBudget
 from .tenants import derived_slug
 from .user_views import user_view
 
@@ -53,7 +54,7 @@ class RegistrationService:
         if not s.enabled:
             raise MailUnavailable()
         with self._sessions.begin() as db:  # bcrypt below only within the client's budget
-            self._budget.spend(db, ('register-client', requester(client), s.requests_per_client))
+            self._budget.spend(db, ('register-client', client_network(client), s.requests_per_client))
         password_hash = self._hasher.hash(body['password'])
         try:
             with self._sessions.begin() as db:

@@ -16,7 +16,7 @@ naming no user is counted as itself, so unknown and known logins are throttled a
   wrong one counts as a failed login of that user.
 Refresh-token logins: failures per address, same window.
 An "address" above is a client's: an IPv4 address itself, the /64 of an IPv6 one
-(``oauth2.device.guesser``, the device flow's and the mail budgets' rule). A client holds its
+(``networks.client_network``, as for the device flow and the mail budgets). A client holds its
 whole /64 and changes addresses inside it for free (SLAAC privacy addresses change daily):
 counted per address, an attacker's budget would be unbounded and a person's known address lost
 every day. The login trail records the exact address.
@@ -42,7 +42,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
-from ..oauth2.device import guesser
+from ..networks import client_network
 from ..repositories import login_throttle as throttle_repo
 from ..repositories import logins as login_repo
 from .login_trail import SESSION_LIMIT, THROTTLED, WRONG_PASSWORD, LoginAttempt, LoginTrail
@@ -134,7 +134,7 @@ class LoginThrottle:
     @staticmethod
     def _succeeded(db, subject: str, address: str) -> None:
         throttle_repo.forget(db, _pair_key(subject, address))
-        throttle_repo.remember_address(db, subject, guesser(address))
+        throttle_repo.remember_address(db, subject, client_network(address))
 
     def refresh_counter(self, address: str) -> tuple[str, int]:
         """The key and window of the refresh-failure counter of ``address``, for a statement
@@ -181,7 +181,7 @@ class LoginThrottle:
         # Addresses remembered before failures were counted per user are keyed by the login
         # string: ``also_known_as`` finds them until they expire; likewise IPv6 addresses
         # remembered before they were remembered by their /64.
-        return throttle_repo.is_known(db, subjects, {address, guesser(address)},
+        return throttle_repo.is_known(db, subjects, {address, client_network(address)},
                                       self._settings.known_address_days)
 
     def _refuse_over(self, count: tuple[int, dt.datetime] | None, limit: int) -> None:
@@ -255,7 +255,7 @@ def _user_subject(user_uuid: uuid.UUID) -> str:
 
 
 def _pair_key(subject: str, address: str) -> str:
-    return f'subject-address:{subject}|{guesser(address)}'
+    return f'subject-address:{subject}|{client_network(address)}'
 
 
 def _subject_key(subject: str) -> str:
@@ -263,4 +263,4 @@ def _subject_key(subject: str) -> str:
 
 
 def _refresh_key(address: str) -> str:
-    return f'refresh-address:{guesser(address)}'
+    return f'refresh-address:{client_network(address)}'
