@@ -67,7 +67,8 @@ def test_cached_valid_check_does_not_reach_flask(client, fast, token):
 
 @pytest.mark.parametrize('path, query', [
     ('/0.1/token/{t}', 'scope=auth.tenants.read'),  # refused scope: the full path's 403
-    ('/0.1/token/{t}', f'scope={SCOPE}&tenant=5b6f0d2e-3c1a-4e8b-9f7d-2a4c6e8b0d1f'),  # needs a query
+    # Needs a query; a fixed tenant, as test ids must be the same in every pytest-xdist worker.
+    ('/0.1/token/{t}', f'scope={SCOPE}&tenant=5b6f0d2e-3c1a-4e8b-9f7d-2a4c6e8b0d1f'),
     ('/0.1/token/{t}', 'scope=confd%2Eusers%2Eme%2Eread'),  # left to werkzeug's decoding
     ('/0.1/token/{t}', 'scope=a&scope=b'),
     ('/0.1/token/{t}/', ''),

@@ -148,8 +148,9 @@ class AuthorizePages:
 
     def _current(self, realm: Realm, req: authorize.AuthorizationRequest) -> SignedIn | None:
         """The browser's sign-in, unless the request wants a fresh one (prompt=login, or
-        select_account, or max_age passed) or names another user (OIDC Core §3.1.2.1: with an id_token_hint, a
-        positive answer only for the user it identifies; a hint we cannot verify is ignored)."""
+        select_account, or max_age passed) or names another user (OIDC Core §3.1.2.1: with an
+        id_token_hint, a positive answer only for the user it identifies; a hint we cannot
+        verify is ignored)."""
         signin = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
         if signin is None or req.prompt & authorize.SIGN_IN_PROMPTS:
             return None

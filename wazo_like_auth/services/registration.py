@@ -54,7 +54,8 @@ class RegistrationService:
         if not s.enabled:
             raise MailUnavailable()
         with self._sessions.begin() as db:  # bcrypt below only within the client's budget
-            self._budget.spend(db, ('register-client', client_network(client), s.requests_per_client))
+            self._budget.spend(db, ('register-client', client_network(client),
+                                    s.requests_per_client))
         password_hash = self._hasher.hash(body['password'])
         try:
             with self._sessions.begin() as db:

@@ -12,9 +12,9 @@ Contract of ``required_acl(template)``:
 - the token comes from ``X-Auth-Token``, else ``Authorization: Bearer``;
 - the ACL is ``template`` formatted with the route's view arguments, each value with ``.``
   replaced by ``_`` (as the service does), so a path value cannot add ACL segments;
-- a token of 16 KiB or more once quoted in the path, or made of dots only (``..`` would take the check to another
-  path), is refused without asking (JWT access tokens are checked online too: the service
-  accepts them in the path);
+- a token of 16 KiB or more once quoted in the path, or made of dots only (``..`` would take
+  the check to another path), is refused without asking (JWT access tokens are checked online
+  too: the service accepts them in the path);
 - ``Wazo-Tenant``, when sent, is checked too (``tenant=`` of the token check);
 - the check is ``HEAD {auth_url}/token/{token}?scope=<acl>``: exactly 204 → the view runs
   (with the token in ``flask.g.auth_token``, ``flask.g.auth_claims`` None); 404 or no token →
@@ -29,8 +29,9 @@ outlive the token's expiry or revocation by up to ``cache_ttl``: keep it short (
 
 Push revocation (``push=PushRevocation(...)``, see ``push``; needs py-amqp): the verifier
 follows ``auth_session_deleted`` on the service's bus and drops the cached answers of a session
-the moment it ends. The check is then ``GET`` (200 with ``{"data": {"token": <the token>, ...}}`` instead of
-204, same refusals; any other 200 → 503), whose answer names the token's session and expiry: a cached answer is kept ``push_cache_ttl`` seconds while
+the moment it ends. The check is then ``GET`` (200 with ``{"data": {"token": <the token>,
+...}}`` instead of 204, same refusals; any other 200 → 503), whose answer names the token's
+session and expiry: a cached answer is kept ``push_cache_ttl`` seconds while
 the subscription is live (never past the token's expiry), and ``cache_ttl`` while it is not
 (the bus unreachable: the normal behaviour above). On every (re)subscription the cache is
 emptied, since events sent meanwhile were missed. A session end reaches the verifier once the
