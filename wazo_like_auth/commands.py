@@ -74,9 +74,11 @@ def serve(config: dict, args: argparse.Namespace) -> int:
                 embedded = server.embedded_database(config)  # initdb: not interrupted
         # Until granian takes them over, SIGINT and SIGTERM stop serve through the finally
         # below: the embedded server runs in its own session, nothing else would stop it.
-        with stop_signals():
+        with stop_signals() as stopping:
             config = _started(config, embedded)
+            stopping.check()
             _in_child(_prepare, config, embedded is not None)
+            stopping.check()
             server.Server(config).run()
     except SystemExit as e:  # granian exits non-zero when it stops on a failure
         return int(e.code or 0)
@@ -209,26 +211,40 @@ def _wait_for_child(pid: int, reader: int) -> tuple[str, int]:
             raise
 
 
+class StopRequests:
+    """The SIGINT and SIGTERM received within stop_signals()."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def check(self) -> None:
+        """Raise SystemExit(0) if one came. Its handler raised SystemExit already, but code
+        that catches what it runs can swallow it: psycopg2's first import, which the
+        embedded start runs, clears any error raised while it imports psycopg2.errors."""
+        if self.received:
+            raise SystemExit(0)
+
+
 @contextlib.contextmanager
-def stop_signals() -> Iterator[None]:
+def stop_signals() -> Iterator[StopRequests]:
     """Within: SIGINT or SIGTERM raise SystemExit(0), so that what serve started (the embedded
     PostgreSQL, in its own session) is stopped on the way out; Python's default for SIGTERM
     would end the process at once and leave it running. Not around initdb: SystemExit there
-    would kill it half way."""
-    received: list[int] = []
+    would kill it half way. Call ``check()`` of what it gives between steps, and it checks
+    on the way out: a swallowed SystemExit stops the command at the next one."""
+    requests = StopRequests()
 
     def stop(signum, frame) -> NoReturn:
-        received.append(signum)
+        requests.received.append(signum)
         _stop(signum, frame)
 
     previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
-        yield
+        yield requests
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    if received:  # its SystemExit was swallowed (psycopg2, while connecting): stop anyway
-        raise SystemExit(0)
+    requests.check()
 
 
 def _stop(signum, frame) -> NoReturn:

@@ -137,8 +137,9 @@ def test_sigterm_while_the_embedded_database_starts_stops_it_too(state_dir, tmp_
 
 
 # `wazo-like-auth serve` sending itself a real SIGNAL once, when the embedded start reaches
-# POINT, an event of sys.setprofile ('call' or 'return' of a function, 'c_return' of a builtin)
-# from the moment EmbeddedPostgres.start is called: only the instant is chosen.
+# POINT, an event of sys.setprofile ('call' or 'return' of a function, 'c_return' of a builtin;
+# a function named alone or after its module, a module's own code as MODULE.<module>) from the
+# moment EmbeddedPostgres.start is called: only the instant is chosen.
 SIGNALLING_SERVE = '''
 import os, signal, sys
 (event_wanted, name_wanted), signum = sys.argv[1].split(':'), getattr(signal, sys.argv[2])
@@ -149,7 +150,7 @@ def profile(frame, event, arg):
     if not state['armed'] or state['sent'] or event != event_wanted:
         return
     name = getattr(arg, '__name__', '') if event.startswith('c_') else frame.f_code.co_qualname
-    if name == name_wanted:
+    if name_wanted in (name, f"{frame.f_globals.get('__name__')}.{name}"):
         state['sent'] = True
         os.kill(os.getpid(), signum)
 sys.setprofile(profile)
@@ -162,6 +163,9 @@ START_POINTS = [
     'c_return:fork_exec',  # inside Popen: the server forked, Popen not returned yet
     'return:Popen.__init__',  # the server's Popen made, not yet held by EmbeddedPostgres
     'call:EmbeddedPostgres._wait_ready',
+    # psycopg2's first import, in _wait_ready: its C part imports psycopg2.errors and clears
+    # any error raised meanwhile, the handler's SystemExit included.
+    'call:psycopg2.errors.<module>',
     'call:EmbeddedPostgres._create_database',
     'return:EmbeddedPostgres.start',
     'call:token_secret',
