@@ -12,13 +12,15 @@ run: $(VENV)/.installed
 	$(BIN)/wazo-like-auth serve $(ARGS)
 
 # Every test, on every core: pytest-xdist workers, each with its own PostgreSQL and RabbitMQ,
-# a test module per worker at a time (module fixtures are built once). Then, in one process,
+# a test module (or class) per worker at a time (module fixtures are built once), the longest
+# first (the order tests/conftest.py sorts them in). Then, in one process,
 # the tests marked `serial`: schemathesis' fuzzing (under xdist its operations are collected as
 # one test that runs none of them) and the login timing comparison. Exit status 5 is "nothing
 # selected" (ARGS naming only tests of the other run). JOBS=0: everything in this process.
 JOBS ?= auto
 test: $(VENV)/.installed-test
-	$(BIN)/pytest -n $(JOBS) --dist loadscope -m 'not serial' $(ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder -m 'not serial' $(ARGS) \
+		|| [ $$? -eq 5 ]
 	$(BIN)/pytest -m serial $(ARGS) || [ $$? -eq 5 ]
 
 unit: $(VENV)/.installed-test

@@ -26,7 +26,15 @@ def make_config(tmp_path):
     return make
 
 
+FIRST = ('tests/packaging/test_install.py', 'tests/packaging/')
+
+
 def pytest_collection_modifyitems(items):
-    """tests/packaging first: its modules keep one pytest-xdist worker busy for minutes (make
-    test), which then run beside the other modules rather than after them all."""
-    items.sort(key=lambda item: not item.nodeid.startswith('tests/packaging/'))
+    """The longest first: the install test (one class per Debian release, minutes each), then
+    the rest of tests/packaging, then the others in their order. make test's pytest-xdist
+    workers take them in this order (--no-loadscope-reorder; by default it would start with
+    the modules holding the most tests, and so end with the install test alone)."""
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(FIRST) if item.nodeid.startswith(prefix)),
+                    len(FIRST))
+    items.sort(key=rank)

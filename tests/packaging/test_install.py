@@ -109,9 +109,10 @@ def _build(release: str, top: Path, timings: dict[str, float]) -> list[Path]:
     return debs
 
 
-@pytest.fixture(params=sorted(RELEASES), scope='module')
+@pytest.fixture(scope='class')
 def target(request, tmp_path_factory) -> Iterator[Target]:
-    release = request.param
+    """The release of the test's class (its ``release``), built and bootstrapped."""
+    release = request.cls.release
     reason = chroot.unavailable(release)
     if reason:
         pytest.skip(f'cannot install on Debian {release}: {reason}')
@@ -351,7 +352,25 @@ def purge_asks_before_dropping_the_database(target: Target) -> None:
     assert psql(target, "SELECT count(*) FROM pg_roles WHERE rolname = 'wazo_like_auth'") == '0'
 
 
-def test_package_installs_serves_upgrades_and_purges(target):
+class _OneRelease:
+    """The whole life of the package on ``release``. A class per release: pytest-xdist
+    (make test) runs a class on one worker, so the two releases, each minutes long, run side
+    by side (tests/conftest.py schedules them first)."""
+    release: str
+
+    def test_package_installs_serves_upgrades_and_purges(self, target):
+        lifecycle(target)
+
+
+class TestDebian12(_OneRelease):
+    release = 'bookworm'
+
+
+class TestDebian13(_OneRelease):
+    release = 'trixie'
+
+
+def lifecycle(target: Target) -> None:
     with target.step('install, PostgreSQL stopped: 503'):
         install_without_postgresql_running(target)
     with target.step('start PostgreSQL, reconfigure twice, serve'):
