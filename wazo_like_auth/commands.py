@@ -18,11 +18,9 @@ from . import db, server
 from .embedded_db import EmbeddedDatabaseError, EmbeddedPostgres
 from .exceptions import ServiceError
 from .logs import get_logger
+from .stopping import STOP_SIGNALS, stop_signals
 
 logger = get_logger(__name__)
-
-# What stops a running service (granian) also stops one still preparing its database.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class CommandError(Exception):
@@ -209,47 +207,6 @@ def _wait_for_child(pid: int, reader: int) -> tuple[str, int]:
                     os.kill(pid, signal.SIGTERM)
                     os.waitpid(pid, 0)
             raise
-
-
-class StopRequests:
-    """The SIGINT and SIGTERM received within stop_signals()."""
-
-    def __init__(self) -> None:
-        self.received: list[int] = []
-
-    def check(self) -> None:
-        """Raise SystemExit(0) if one came. Its handler raised SystemExit already, but code
-        that catches what it runs can swallow it: psycopg2's first import, which the
-        embedded start runs, clears any error raised while it imports psycopg2.errors."""
-        if self.received:
-            raise SystemExit(0)
-
-
-@contextlib.contextmanager
-def stop_signals() -> Iterator[StopRequests]:
-    """Within: SIGINT or SIGTERM raise SystemExit(0), so that what serve started (the embedded
-    PostgreSQL, in its own session) is stopped on the way out; Python's default for SIGTERM
-    would end the process at once and leave it running. Not around initdb: SystemExit there
-    would kill it half way. Call ``check()`` of what it gives between steps, and it checks
-    on the way out: a swallowed SystemExit stops the command at the next one."""
-    requests = StopRequests()
-
-    def stop(signum, frame) -> NoReturn:
-        requests.received.append(signum)
-        _stop(signum, frame)
-
-    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
-    try:
-        yield requests
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    requests.check()
-
-
-def _stop(signum, frame) -> NoReturn:
-    logger.info('%s: stopping before serving', signal.Signals(signum).name)
-    raise SystemExit(0)
 
 
 def _prepare(config: dict, embedded: bool) -> None:

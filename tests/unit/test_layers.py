@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / 'wazo_like_auth'
 
 # Top first; the README's Development section shows the same map.
 LAYERS: list[tuple[str, set[str]]] = [
-    ('entry points', {'cli', 'commands', 'key_commands', 'server'}),
+    ('entry points', {'cli', 'commands', 'key_commands', 'server', 'stopping'}),
     ('composition root', {'app', 'composition', 'mail_wiring', 'oauth_wiring'}),
     ('http', {'http'}),
     ('services', {'services'}),
