@@ -3,6 +3,9 @@ codes (RFC 8628 §6.1), client registration rules."""
 from __future__ import annotations
 
 import base64
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -109,3 +112,38 @@ def test_verified_secrets_are_bound_to_the_stored_hash_and_expire():
     ('', ''), ('not an address', 'not an address')])
 def test_user_code_guesses_count_per_ipv4_address_and_ipv6_network(address, counted):
     assert client_network(address) == counted
+
+
+def _burst(remembered: VerifiedSecrets, secret: str, answer: bool) -> tuple[list[bool], int]:
+    """16 verifications of one client's ``secret`` at once, the first one's bcrypt (``verify``,
+    answering ``answer``) held until the others have come: their answers, and how many
+    bcrypts ran."""
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def verify() -> bool:
+        calls.append(secret)
+        started.set()
+        release.wait(10)
+        return answer
+
+    with ThreadPoolExecutor(16) as pool:
+        first = pool.submit(remembered.verified, 'app', secret, 'hash-1', verify)
+        assert started.wait(10)
+        others = [pool.submit(remembered.verified, 'app', secret, 'hash-1', verify)
+                  for _ in range(15)]
+        time.sleep(0.2)  # the others have asked; each would have started a bcrypt by now
+        release.set()
+        return [first.result(10)] + [f.result(10) for f in others], len(calls)
+
+
+def test_a_burst_of_one_clients_requests_spends_one_bcrypt_and_remembers_it():
+    remembered = VerifiedSecrets(ttl=60)
+    assert _burst(remembered, 'secret', True) == ([True] * 16, 1)
+    assert remembered.verified('app', 'secret', 'hash-1', lambda: False)  # remembered
+
+
+def test_a_burst_with_a_wrong_secret_spends_one_bcrypt_and_is_not_remembered():
+    remembered = VerifiedSecrets(ttl=60)
+    assert _burst(remembered, 'wrong', False) == ([False] * 16, 1)
+    assert _burst(remembered, 'wrong', False) == ([False] * 16, 1)  # verified again
+    assert not remembered.check('app', 'wrong', 'hash-1')

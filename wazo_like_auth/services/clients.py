@@ -9,6 +9,7 @@ hash, so remembered checks of the old one never match again.
 """
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
@@ -147,16 +148,10 @@ class ClientService:
         if found.public:
             return None if credentials.secret else found
         for candidate in credentials.secret_candidates():
-            if self._verified.check(found.client_id, candidate, stored) \
-                    or self._verify(found.client_id, candidate, stored):
+            if self._verified.verified(found.client_id, candidate, stored,
+                                       functools.partial(self._hasher.verify, candidate, stored)):
                 return found
         return None
-
-    def _verify(self, client_id: str, secret: str, stored: str | None) -> bool:
-        if not self._hasher.verify(secret, stored):
-            return False
-        self._verified.remember(client_id, secret, stored)
-        return True
 
     # -- configuration --------------------------------------------------------------------
 

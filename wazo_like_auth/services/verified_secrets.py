@@ -2,7 +2,7 @@
 
 Keyed by (client_id, SHA-256 of the presented secret, stored bcrypt hash): a new secret changes
 the stored hash, so checks remembered for the old one never match again. Bounded (LRU) and
-expiring; never written anywhere.
+expiring; never written anywhere. Concurrent verifications of one key share one bcrypt.
 """
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+
+
+class _Flight:
+    """One verification in progress, and what it found."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.matched = False
 
 
 class VerifiedSecrets:
@@ -17,7 +26,39 @@ class VerifiedSecrets:
         self._ttl = ttl
         self._max_size = max_size
         self._items: OrderedDict[tuple, float] = OrderedDict()
+        self._flights: dict[tuple, _Flight] = {}
         self._lock = threading.Lock()
+
+    def verified(self, client_id: str, secret: str, stored: str | None,
+                 verify: Callable[[], bool]) -> bool:
+        """True when ``secret`` is remembered for ``client_id`` and ``stored``, or when
+        ``verify()`` (bcrypt) says it matches, which is then remembered. Calls for one key
+        while its ``verify()`` runs wait for that answer rather than running their own: a
+        client's burst of requests (after a restart, or when its check expires) costs one
+        bcrypt, not one per request. An exception of ``verify()`` reaches its caller; the
+        calls waiting for it get False."""
+        key = self._key(client_id, secret, stored)
+        with self._lock:
+            if self._fresh(key):
+                return True
+            flight = self._flights.get(key)
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+                leading = True
+            else:
+                leading = False
+        if not leading:
+            flight.done.wait()
+            return flight.matched
+        try:
+            flight.matched = verify()
+            if flight.matched:
+                self.remember(client_id, secret, stored)
+        finally:
+            with self._lock:
+                del self._flights[key]
+            flight.done.set()
+        return flight.matched
 
     @staticmethod
     def _key(client_id: str, secret: str, stored: str | None) -> tuple:
@@ -25,13 +66,17 @@ class VerifiedSecrets:
         return client_id, digest, stored
 
     def check(self, client_id: str, secret: str, stored: str | None) -> bool:
-        key = self._key(client_id, secret, stored)
+        """True when this secret was verified for this client and hash, and not long ago."""
         with self._lock:
-            expires = self._items.get(key)
-            if expires is None or expires < time.monotonic():
-                self._items.pop(key, None)
-                return False
-            return True
+            return self._fresh(self._key(client_id, secret, stored))
+
+    def _fresh(self, key: tuple) -> bool:
+        """Under the lock: ``key`` remembered and unexpired (an expired one is dropped)."""
+        expires = self._items.get(key)
+        if expires is None or expires < time.monotonic():
+            self._items.pop(key, None)
+            return False
+        return True
 
     def remember(self, client_id: str, secret: str, stored: str | None) -> None:
         with self._lock:
