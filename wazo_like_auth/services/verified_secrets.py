@@ -42,11 +42,9 @@ class VerifiedSecrets:
             if self._fresh(key):
                 return True
             flight = self._flights.get(key)
-            if flight is None:
+            leading = flight is None
+            if leading:
                 flight = self._flights[key] = _Flight()
-                leading = True
-            else:
-                leading = False
         if not leading:
             flight.done.wait()
             return flight.matched
