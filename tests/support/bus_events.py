@@ -36,3 +36,14 @@ def received(consumer, name: str, count: int = 1, timeout: float = 10.0, **where
     assert len(found) >= count, (name, where, [m.headers.get('name') for m in
                                                consumer.messages])
     return found
+
+
+def distinct(consumer, name: str, count: int, timeout: float = 10.0, key: str = 'uuid',
+             **where) -> set:
+    """The distinct ``key`` values of event ``name`` (with these data values), once ``count``
+    of them arrived. Delivery is at least once: after a fault, a message sent again must not
+    count as another event (counting messages would stop waiting one event short)."""
+    def values() -> set:
+        return {m.body['data'][key] for m in consumer.named(name, **where)}
+    consumer.wait_for(lambda _: len(values()) >= count, timeout)
+    return values()
