@@ -56,6 +56,9 @@ def test_served_service_logs_in_the_bootstrap_user_and_stops_on_sigterm(configur
             response = requests.head(svc.url(f"{prefix}/token/{data['token']}"), timeout=10)
             assert response.status_code == 204
         assert svc.terminate() == 0
+    logged = svc.output()
+    assert re.search(r'serving with \d+ workers of 64 threads each', logged), logged
+    assert 'quite high' not in logged  # granian's warning about those threads: ours on purpose
 
 
 def test_served_service_answers_errors_in_the_envelope(configured, tmp_path):
