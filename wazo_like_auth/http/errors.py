@@ -66,8 +66,7 @@ def handle_error(error: BaseException) -> Response:
         return error_response(400, InvalidData.error_id, 'Invalid data',
                               _details(error.messages), resource=_body_resource())
     if _database_down(error):
-        logger.warning('Database unavailable on %s %s: %s', request.method, _logged_path(),
-                       type(error).__name__)
+        _log_database_error(error)
         error = DatabaseUnavailable()
         return error_response(error.status_code, error.error_id, error.message)
     if isinstance(error, HTTPException):
@@ -79,6 +78,18 @@ def handle_error(error: BaseException) -> Response:
                               error.description or error.name, headers=headers)
     logger.exception('Unexpected error on %s %s', request.method, _logged_path())
     return error_response(500, 'internal-error', 'Internal Server Error')
+
+
+def _log_database_error(error: BaseException) -> None:
+    if isinstance(error, PoolTimeout):
+        # Not necessarily an outage: every connection stayed busy (overload, slow statements).
+        # Said so, an operator looks at the load and db_pool_size, not only at PostgreSQL.
+        logger.warning('No free database connection in time on %s %s: every connection of '
+                       "this worker's pool (db_pool_size) stayed busy for db_connect_timeout",
+                       request.method, _logged_path())
+    else:
+        logger.warning('Database unavailable on %s %s: %s', request.method, _logged_path(),
+                       type(error).__name__)
 
 
 def log_unhandled(exc_info) -> None:
