@@ -5,9 +5,10 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from tests.support.polling import wait_until
+from tests.support.stalling_proxy import StallingProxy
 from wazo_like_auth import tokens
 from wazo_like_auth.app import create_app, services_of, shutdown
 from wazo_like_auth.models import Session
@@ -101,3 +102,36 @@ def test_cached_tokens_of_one_acl_share_its_compiled_form(services, client, make
     assert len({id(row.access) for row in seen}) == 1
     assert len({id(row.acl) for row in seen}) == 1
     assert list(seen[0].acl) == acl
+
+
+@pytest.fixture
+def proxied_app(make_config, db_uri):
+    """An app reaching the session's PostgreSQL through a StallingProxy."""
+    url = make_url(db_uri)
+    proxy = StallingProxy((url.host, url.port))
+    app = create_app(make_config(db_uri=url.set(port=proxy.port).render_as_string(
+        hide_password=False), db_connect_timeout=1))
+    yield app, proxy
+    proxy.close()  # first: it wakes anything still waiting on a silenced connection
+    shutdown(app)
+
+
+def test_a_listener_that_stops_hearing_from_postgresql_turns_the_cache_off(
+        proxied_app, engine, make_user, login):
+    app, proxy = proxied_app
+    cache, client = services_of(app).validation_cache, app.test_client()
+    assert wait_until(lambda: cache.enabled)
+    token = _token(make_user, login)
+    assert client.head(f'/0.1/token/{token}').status_code == 204  # cached now
+
+    # The listener's connection goes silent (a partition, a hung server): no error, no
+    # notification. Another node logs the token out meanwhile.
+    assert proxy.stall(LISTENER_NAME.encode()) == 1
+    with engine.begin() as conn:
+        conn.execute(text('DELETE FROM auth_session'))
+
+    # Within its 1 s keep-alive and the 1 s timeout, the listener notices, and the cache no
+    # longer answers from memory: the check asks PostgreSQL (through connections that work).
+    ok, seconds = _revoked_within(client, token, 10)
+    assert ok, f'still 204 after {seconds:.1f} s: a revoked token accepted'
+    assert seconds < 5

@@ -16,7 +16,6 @@ record is bounded: when it overflows, reads older than what it forgets are refus
 """
 from __future__ import annotations
 
-import select
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -144,9 +143,13 @@ class ValidationCache:
 class RevocationListener:
     """LISTENs for revocations on its own connection and applies them to a cache."""
 
-    def __init__(self, *, dsn: dict[str, Any], cache: ValidationCache, retry_delay: float = 1.0):
+    def __init__(self, *, dsn: dict[str, Any], cache: ValidationCache, timeout: float,
+                 retry_delay: float = 1.0):
+        """``timeout``: seconds the server may take to answer (connect, LISTEN, the
+        keep-alive round trip after each silent second); past it the cache goes off."""
         self._dsn = dsn
         self._cache = cache
+        self._timeout = timeout
         self._retry_delay = retry_delay
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -171,22 +174,16 @@ class RevocationListener:
             self._stop.wait(self._retry_delay)
 
     def _listen(self) -> None:
-        import psycopg2
-        conn = psycopg2.connect(connect_timeout=2, application_name=LISTENER_NAME, **self._dsn)
+        listening = revocations.Listening(self._dsn, timeout=self._timeout,
+                                          application_name=LISTENER_NAME)
         try:
-            conn.autocommit = True
-            revocations.listen(conn)
             # Enabled only once listening: nothing revoked from now on can be missed.
             self._cache.set_enabled(True)
             while not self._stop.is_set():
-                if select.select([conn], [], [], 1.0) == ([], [], []):
-                    revocations.ping(conn)  # keep-alive: notices a dead server
-                    continue
-                conn.poll()
-                while conn.notifies:
-                    self._apply(conn.notifies.pop(0).payload)
+                for payload in listening.payloads(wait=1.0):
+                    self._apply(payload)
         finally:
-            conn.close()
+            listening.close()
 
     def _apply(self, payload: str) -> None:
         if payload.startswith(MARKER_PREFIX):
