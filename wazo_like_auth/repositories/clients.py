@@ -12,6 +12,7 @@ from ..models import Policy, Session, Token
 from ..oauth_models import Client, ClientPolicy
 from . import refresh_tokens as refresh_repo
 from . import sessions as session_repo
+from . import tokens as token_repo
 from . import tenants as tenant_repo
 
 
@@ -22,6 +23,15 @@ def find_by_client_id(db: DbSession, client_id: str) -> Client | None:
 def config_managed(db: DbSession) -> list[Client]:
     """The clients declared in the configuration (``clients:``)."""
     return list(db.scalars(select(Client).where(Client.config_managed.is_(True))))
+
+
+def held(db: DbSession, client_uuid: uuid.UUID) -> Client | None:
+    """The client, share-locked until the transaction ends, or None when it is gone. A
+    transaction issuing a token to a client holds it: a delete of the client (which locks it
+    for update before ``revoke_all``) then either commits first, and the grant finds no
+    client, or waits for the grant and revokes its token."""
+    return db.scalars(select(Client).where(Client.uuid == client_uuid)
+                      .with_for_update(read=True)).first()
 
 
 def get_in(db: DbSession, client_uuid: uuid.UUID, tenants: Sequence[uuid.UUID],
@@ -89,6 +99,18 @@ def revoke_all(db: DbSession, client: Client) -> int:
     issued = select(Token.session_uuid).where(Token.client_id == client.client_id)
     revoked += session_repo.delete_where(db, Session.uuid.in_(issued))
     return len(revoked)
+
+
+def revoke_issued(db: DbSession, digest: bytes, client_id: str,
+                  refresh_digest: bytes | None) -> None:
+    """Revoke one grant's access token (``digest``) and the refresh token it answered, if
+    any, bound to ``client_id``: what ``revoke_all`` would have revoked, had they existed when
+    their client was deleted."""
+    token_repo.delete_by_digest(db, digest)
+    refresh = refresh_repo.find(db, refresh_digest, client_id) if refresh_digest else None
+    if refresh is not None:
+        session_repo.delete_from_refresh_tokens(db, [refresh.uuid])
+        refresh_repo.delete_uuids(db, [refresh.uuid])
 
 
 def revoke_for_user(db: DbSession, client: Client, user_uuid: uuid.UUID,

@@ -168,6 +168,9 @@ class ClientService:
             names = {item['client_id'] for item in declared}
             for client in client_repo.config_managed(db):
                 if client.client_id not in names:
+                    # Locked first, as ``delete`` does: a grant in flight (which holds the
+                    # client, repositories.clients.held) ends before revoke_all looks.
+                    db.refresh(client, with_for_update=True)
                     client_repo.revoke_all(db, client)
                     db.delete(client)
                     logger.info('client %s: no longer in configuration, deleted',

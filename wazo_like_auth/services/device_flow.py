@@ -30,8 +30,8 @@ from ..networks import client_network
 from ..oauth_models import Client, DeviceCode
 from ..oauth2.device import (SLOW_DOWN_STEP, DeviceSettings, display_user_code, new_user_code,
                              normalize_user_code)
-from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant,
-                             OAuth2Error, SlowDown, TemporarilyUnavailable)
+from ..oauth2.errors import (AccessDenied, AuthorizationPending, ExpiredToken, InvalidClient,
+                             InvalidGrant, OAuth2Error, SlowDown, TemporarilyUnavailable)
 from ..oidc.realms import Realm, same_issuer
 from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
@@ -129,6 +129,10 @@ class DeviceFlow:
 
     def _poll(self, db, client, device_code: str, origin: Origin,
               token_format: JwtFormat | None) -> Grant | OAuth2Error:
+        # The client first (as a delete locks it, so neither waits for the other in turn): a
+        # delete of it then revokes the token issued here, or has left none to issue.
+        if client_repo.held(db, client.uuid) is None:
+            return InvalidClient()
         row = device_repo.for_poll(db, _digest(device_code), client.uuid)
         now = self._clock()
         if row is None:

@@ -23,8 +23,8 @@ from ..clock import Clock, utc_now
 from ..exceptions import AuthenticationFailed
 from ..logs import get_logger
 from ..models import User
-from ..oauth_models import Client
 from ..oauth2.clients import scope_string
+from ..oauth2.errors import InvalidClient
 from ..oidc.authorize import SCOPES as OPENID_SCOPES
 from ..repositories import clients as client_repo
 from ..repositories import oauth_tokens as oauth_repo
@@ -139,9 +139,18 @@ class OAuthTokenService:
         return grant_of(issued)
 
     def _mark(self, issued: IssuedToken, client: AuthenticatedClient) -> None:
+        """Record the client a token went to. InvalidClient when the client was deleted
+        while the grant ran (its password check takes a while): the delete could not see
+        what the grant made, which is revoked now (repositories.clients.held)."""
+        digest = tokens.token_digest(issued.data['token'])
         with self._sessions.begin() as db:
-            client_repo.set_token_client(db, tokens.token_digest(issued.data['token']),
-                                         client.client_id)
+            if client_repo.held(db, client.uuid) is not None:
+                client_repo.set_token_client(db, digest, client.client_id)
+                return
+            refresh = issued.extra.get('refresh_token')
+            client_repo.revoke_issued(db, digest, client.client_id,
+                                      tokens.token_digest(refresh) if refresh else None)
+        raise InvalidClient()
 
     def for_client(self, client: AuthenticatedClient, origin: Origin) -> Grant | None:
         """RFC 6749 §4.4: a token for the client itself; None if it was deleted meanwhile."""
@@ -154,7 +163,7 @@ class OAuthTokenService:
                     'client_id': client.client_id}
         session_uuid = uuid.uuid4()
         with self._sessions.begin() as db:
-            row = db.get(Client, client.uuid)
+            row = client_repo.held(db, client.uuid)  # a delete waits, then revokes our token
             if row is None:
                 return None
             acl = client_repo.token_acl(db, row)

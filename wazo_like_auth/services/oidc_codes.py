@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from .. import tokens
 from ..logs import get_logger
 from ..models import RefreshToken, Session, User
-from ..oauth2.errors import InvalidGrant, OAuth2Error
+from ..oauth2.errors import InvalidClient, InvalidGrant, OAuth2Error
 from ..oidc import pkce
 from ..oidc.authorize import AuthorizationRequest
 from ..oidc.realms import same_issuer
@@ -101,6 +101,9 @@ class CodeService:
         return outcome
 
     def _exchange(self, db, client, code, redirect_uri, verifier, origin, keys):
+        # The client first, as in device_flow._poll (repositories.clients.held).
+        if client_repo.held(db, client.uuid) is None:
+            return InvalidClient()
         row = oidc_repo.code_for_update(db, _digest(code or ''))
         if row is None or row.client_uuid != client.uuid:
             return InvalidGrant('Unknown, expired or used code, or issued to another client')
