@@ -55,10 +55,10 @@ class PasswordHasher:
         """
         encoded = password.encode('utf-8', 'surrogatepass')
         usable = password_hash is not None and len(encoded) <= MAX_PASSWORD_BYTES
-        stored = password_hash.encode('ascii') if usable else self._dummy_hash
         try:
+            stored = password_hash.encode('ascii') if usable else self._dummy_hash
             matched = self._run(bcrypt.checkpw, encoded[:MAX_PASSWORD_BYTES], stored)
-        except ValueError:  # a corrupt stored hash never logs anyone in
+        except ValueError:  # a corrupt stored hash (not bcrypt, not ASCII) never logs anyone in
             self.burn()
             return False
         return matched and usable

@@ -147,3 +147,27 @@ def test_a_burst_with_a_wrong_secret_spends_one_bcrypt_and_is_not_remembered():
     assert _burst(remembered, 'wrong', False) == ([False] * 16, 1)
     assert _burst(remembered, 'wrong', False) == ([False] * 16, 1)  # verified again
     assert not remembered.check('app', 'wrong', 'hash-1')
+
+
+def test_when_the_shared_bcrypt_fails_every_request_sharing_it_fails_none_is_told_wrong():
+    remembered = VerifiedSecrets(ttl=60)
+    started, release = threading.Event(), threading.Event()
+
+    def broken() -> bool:
+        started.set()
+        release.wait(10)
+        raise OSError('the hashing pool is gone')
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(remembered.verified, 'app', 'right', 'hash-1', broken)
+        assert started.wait(10)
+        others = [pool.submit(remembered.verified, 'app', 'right', 'hash-1', broken)
+                  for _ in range(3)]
+        time.sleep(0.2)
+        release.set()
+        with pytest.raises(OSError):
+            first.result(10)
+        for other in others:  # an error (500), not "invalid_client" for a right secret
+            with pytest.raises(RuntimeError):
+                other.result(10)
+    assert not remembered.check('app', 'right', 'hash-1')

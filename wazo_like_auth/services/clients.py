@@ -147,7 +147,13 @@ class ClientService:
             return None
         if found.public:
             return None if credentials.secret else found
-        for candidate in credentials.secret_candidates():
+        candidates = credentials.secret_candidates()
+        # Remembered checks first: a raw Basic secret holding '+' or '%' (as requests and
+        # authlib send it) has a wrong decoded candidate first, whose bcrypt is never
+        # remembered and would otherwise run on every request before the right one matched.
+        if any(self._verified.check(found.client_id, c, stored) for c in candidates):
+            return found
+        for candidate in candidates:
             if self._verified.verified(found.client_id, candidate, stored,
                                        functools.partial(self._hasher.verify, candidate, stored)):
                 return found

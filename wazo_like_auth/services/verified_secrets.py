@@ -19,6 +19,7 @@ class _Flight:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.matched = False
+        self.error: BaseException | None = None
 
 
 class VerifiedSecrets:
@@ -35,8 +36,9 @@ class VerifiedSecrets:
         ``verify()`` (bcrypt) says it matches, which is then remembered. Calls for one key
         while its ``verify()`` runs wait for that answer rather than running their own: a
         client's burst of requests (after a restart, or when its check expires) costs one
-        bcrypt, not one per request. An exception of ``verify()`` reaches its caller; the
-        calls waiting for it get False."""
+        bcrypt, not one per request. An exception of ``verify()`` reaches its caller, and
+        the calls waiting for it fail too (RuntimeError from it): a right secret is never
+        answered as a wrong one because the check could not run."""
         key = self._key(client_id, secret, stored)
         with self._lock:
             if self._fresh(key):
@@ -47,11 +49,16 @@ class VerifiedSecrets:
                 flight = self._flights[key] = _Flight()
         if not leading:
             flight.done.wait()
+            if flight.error is not None:
+                raise RuntimeError('the shared client secret check failed') from flight.error
             return flight.matched
         try:
             flight.matched = verify()
             if flight.matched:
                 self.remember(client_id, secret, stored)
+        except BaseException as e:
+            flight.error = e
+            raise
         finally:
             with self._lock:
                 del self._flights[key]
