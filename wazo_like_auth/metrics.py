@@ -50,6 +50,7 @@ class Metrics:
         self.purged = prom.Counter('wazo_auth_expired_sessions_purged',
                                    'Expired sessions removed by the purge', registry=r)
         self._seen = {'hits': 0, 'invalidations': 0}
+        self._sync_lock = threading.Lock()
         # Labelled children resolved once: labels() costs more than the observation itself.
         self._latency_children: dict[tuple[str, str], Any] = {}
         self._check_children: dict[int, Any] = {}
@@ -94,12 +95,15 @@ class Metrics:
         metrics (every process calls it periodically, since the scrape reaches only one of
         them)."""
         self.flush_checks()
-        for name, counter in (('hits', self.cache_hits),
-                              ('invalidations', self.cache_invalidations)):
-            current = getattr(cache, name)
-            if current > self._seen[name]:
-                counter.inc(current - self._seen[name])
-            self._seen[name] = current
+        # The metrics-sync thread and request threads (http/metrics.py) both call this: one
+        # at a time, or two could add the same hits, or store an older count seen.
+        with self._sync_lock:
+            for name, counter in (('hits', self.cache_hits),
+                                  ('invalidations', self.cache_invalidations)):
+                current = getattr(cache, name)
+                if current > self._seen[name]:
+                    counter.inc(current - self._seen[name])
+                self._seen[name] = current
         self.pool.set(pool.checkedout())
 
     def start_sync(self, cache: Any, pool: Any, interval: float) -> None:

@@ -50,3 +50,17 @@ def test_metrics_are_refused_outside_the_allowed_networks(client):
     response = client.get('/metrics', environ_base={'REMOTE_ADDR': '203.0.113.9'})
     assert response.status_code == 403
     assert response.get_json()['error_id'] == 'forbidden'
+
+
+def test_a_cached_check_answered_by_the_full_path_counts_one_cache_hit(client, make_user, clock):
+    make_user(acl=['confd.#'])
+    token = client.post('/0.1/token', json={'expiration': 600},
+                        headers=basic('alice', 's3cret')).get_json()['data']['token']
+    assert client.head(f'/0.1/token/{token}').status_code == 204  # cached now
+    hits = 'wazo_auth_validation_cache_hits_total'
+    before = _value(_samples(client), hits)
+    # A refused scope: the fast path finds the row but leaves the answer to the full check.
+    assert client.head(f'/0.1/token/{token}?scope=auth.tenants.read').status_code == 403
+    clock.advance(601)  # expired: the same, with a 404
+    assert client.head(f'/0.1/token/{token}').status_code == 404
+    assert _value(_samples(client), hits) - before == 2  # one each (4 before)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 
 from wazo_like_auth.metrics import LATENCY_BUCKETS, Metrics
+from wazo_like_auth.services.validation_cache import ValidationCache
 
 ROUTE = '/token/<token>'
 
@@ -54,3 +56,44 @@ def test_checks_tallied_by_many_threads_are_all_counted_once():
     assert 'wazo_auth_token_checks_total{result="204"} 16000.0' in lines
     assert ('wazo_auth_request_duration_seconds_bucket{le="0.0005",method="HEAD",'
             'route="/token/<token>"} 16000.0') in lines
+
+
+class _SlowFirstRead(ValidationCache):
+    """A real cache whose first read of ``hits`` is slow, as a thread preempted right
+    after reading it would be."""
+
+    def __init__(self):
+        super().__init__()
+        self._reads = 0
+
+    @property
+    def hits(self):
+        self._reads += 1
+        if self._reads == 1:
+            value = self._hits
+            time.sleep(0.1)
+            return value
+        return self._hits
+
+    @hits.setter
+    def hits(self, value):
+        self._hits = value
+
+
+class _Pool:
+    def checkedout(self) -> int:
+        return 0
+
+
+def test_syncs_running_at_once_count_each_cache_hit_once():
+    metrics, cache = Metrics(), _SlowFirstRead()
+    cache.hits = 10
+    slow = threading.Thread(target=metrics.sync, args=(cache, _Pool()))
+    slow.start()
+    time.sleep(0.02)
+    cache.hits = 15
+    metrics.sync(cache, _Pool())  # a request thread's sync meanwhile
+    slow.join()
+    metrics.sync(cache, _Pool())  # the next periodic one
+    exposed = metrics.exposition()[0].decode().splitlines()
+    assert 'wazo_auth_validation_cache_hits_total 15.0' in exposed

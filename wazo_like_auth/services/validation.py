@@ -126,9 +126,12 @@ class TokenChecker:
         value = tokens.normalize(token)
         if value is None:
             return None
-        row = self._cache.get(tokens.token_digest(value))
+        # Counted only when answered from here: a None is followed by the full check,
+        # which finds the row again and counts that hit (one check, one hit).
+        row = self._cache.get(tokens.token_digest(value), count=False)
         if not self._live(row) or not self.allows(row, scope):
             return None
+        self._cache.hit()
         return value, row
 
     def _live(self, row: CheckedToken | None) -> bool:

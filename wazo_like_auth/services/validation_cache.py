@@ -55,13 +55,19 @@ class ValidationCache:
     def enabled(self) -> bool:
         return self._enabled
 
-    def get(self, digest: bytes) -> Any | None:
+    def get(self, digest: bytes, *, count: bool = True) -> Any | None:
+        """The row cached for ``digest``, or None; a row found is a hit unless ``count`` is
+        false (the caller then counts it with ``hit`` if it answers from it)."""
         with self._lock:
             row = self._items.get(digest)
             if row is not None:
                 self._items.move_to_end(digest)
-                self.hits += 1
+                self.hits += count
             return row
+
+    def hit(self) -> None:
+        with self._lock:
+            self.hits += 1
 
     def put(self, digest: bytes, row: Any, generation: int) -> None:
         """Store ``row``, read at ``generation``, unless its digest was revoked since."""
