@@ -73,6 +73,22 @@ def no_lasting_token(api, response: requests.Response) -> bool:
     return not api.is_valid(response.json()['access_token'])
 
 
+def deleted_during(api, engine, admin_token: str, created: dict, lock: tuple, url: str,
+                   form: dict) -> requests.Response:
+    """POST ``form`` to the token endpoint ``url`` as the ``created`` client, parked on
+    ``lock`` (table, key, value) while the client is deleted through the API; the grant's
+    answer once both ended (the delete must have succeeded)."""
+    with parked(engine, *lock):
+        grant = in_background(lambda: requests.post(
+            url, data=form, auth=(created['client_id'], created['client_secret']), timeout=30))
+        assert wait_until(lambda: waiting_on_a_lock(engine))
+        deleted = in_background(lambda: delete_client(api, admin_token, created))
+        # Before the fix the delete ended here; now it waits for the grant it must revoke.
+        deleted['thread'].join(1)
+    assert finished(deleted) == 204
+    return finished(grant)
+
+
 def test_a_password_grant_ending_after_its_client_was_deleted_gives_no_token(
         api, engine, make_user, make_client, admin_token):
     alice = make_user('alice', 's3cret')
@@ -96,16 +112,10 @@ def test_a_password_grant_ending_after_its_client_was_deleted_gives_no_token(
 def test_a_client_credentials_grant_racing_the_delete_gives_no_lasting_token(
         api, engine, make_client, admin_token, top_tenant):
     created = make_client('backend', grant_types=['client_credentials'], acl=['confd.#'])
-    with parked(engine, 'tenant', 'uuid', top_tenant):  # its session's insert waits here
-        grant = in_background(lambda: requests.post(
-            api.token_url(), data={'grant_type': 'client_credentials'},
-            auth=('backend', created['client_secret']), timeout=30))
-        assert wait_until(lambda: waiting_on_a_lock(engine))
-        deleted = in_background(lambda: delete_client(api, admin_token, created))
-        # Before the fix the delete ended here; now it waits for the grant it must revoke.
-        deleted['thread'].join(1)
-    assert finished(deleted) == 204
-    assert no_lasting_token(api, finished(grant))
+    response = deleted_during(  # its session's insert waits for the tenant row
+        api, engine, admin_token, created, ('tenant', 'uuid', top_tenant), api.token_url(),
+        {'grant_type': 'client_credentials'})
+    assert no_lasting_token(api, response)
 
 
 def test_a_device_grant_racing_the_delete_gives_no_lasting_token(
@@ -120,14 +130,9 @@ def test_a_device_grant_racing_the_delete_gives_no_lasting_token(
     clock.advance(1)
     form = {'grant_type': 'urn:ietf:params:oauth:grant-type:device_code',
             'device_code': started['device_code']}
-    with parked(engine, 'auth_user', 'uuid', alice):  # the redeem locks the user who approved
-        grant = in_background(lambda: requests.post(
-            api.token_url(), data=form, auth=('tv', created['client_secret']), timeout=30))
-        assert wait_until(lambda: waiting_on_a_lock(engine))
-        deleted = in_background(lambda: delete_client(api, admin_token, created))
-        deleted['thread'].join(1)
-    assert finished(deleted) == 204
-    assert no_lasting_token(api, finished(grant))
+    response = deleted_during(  # the redeem locks the user who approved
+        api, engine, admin_token, created, ('auth_user', 'uuid', alice), api.token_url(), form)
+    assert no_lasting_token(api, response)
 
 
 def test_an_authorization_code_grant_racing_the_delete_gives_no_lasting_token(
@@ -143,12 +148,7 @@ def test_an_authorization_code_grant_racing_the_delete_gives_no_lasting_token(
     code = callback_params(submit(browser, page, username='alice', password='s3cret'))['code']
     form = {'grant_type': 'authorization_code', 'code': code, 'redirect_uri': REDIRECT,
             'code_verifier': VERIFIER}
-    with parked(engine, 'auth_user', 'uuid', alice):  # the exchange locks the user
-        grant = in_background(lambda: requests.post(
-            f'{issuer}/protocol/openid-connect/token', data=form,
-            auth=('webapp', webapp['client_secret']), timeout=30))
-        assert wait_until(lambda: waiting_on_a_lock(engine))
-        deleted = in_background(lambda: delete_client(api, admin_token, webapp))
-        deleted['thread'].join(1)
-    assert finished(deleted) == 204
-    assert no_lasting_token(api, finished(grant))
+    response = deleted_during(  # the exchange locks the user
+        api, engine, admin_token, webapp, ('auth_user', 'uuid', alice),
+        f'{issuer}/protocol/openid-connect/token', form)
+    assert no_lasting_token(api, response)
