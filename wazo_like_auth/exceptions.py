@@ -128,6 +128,14 @@ class DatabaseUnavailable(ServiceError):
     message = 'Database unavailable'
 
 
+class ConcurrentChange(ServiceError):
+    """A concurrent request's transaction got in the way (a deadlock, a serialization
+    failure): nothing was written, and the same request can be sent again."""
+    status_code = 503
+    error_id = 'concurrent-change'
+    message = 'A concurrent change got in the way: try again'
+
+
 class UnknownPolicy(NotFound):
     error_id = 'unknown-policy'
     message = 'No such policy'

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-import pytest
 import requests
 from sqlalchemy import text
 

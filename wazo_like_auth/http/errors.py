@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from .. import tokens
 from ..exceptions import DatabaseUnavailable, InvalidData, ServiceError
 from ..logs import get_logger
+from ..services import concurrency
 
 logger = get_logger(__name__)
 
@@ -65,6 +66,14 @@ def handle_error(error: BaseException) -> Response:
     if isinstance(error, ValidationError):
         return error_response(400, InvalidData.error_id, 'Invalid data',
                               _details(error.messages), resource=_body_resource())
+    raced = concurrency.service_error_of(error)
+    if raced is not None:
+        # A race lost past the service's checks: said as what it means, not as a 500.
+        logger.warning('Concurrent change on %s %s: %s answered %d %s', request.method,
+                       _logged_path(), type(getattr(error, 'orig', error)).__name__,
+                       raced.status_code, raced.error_id)
+        return error_response(raced.status_code, raced.error_id, raced.message,
+                              raced.details, raced.headers, raced.resource)
     if _database_down(error):
         _log_database_error(error)
         error = DatabaseUnavailable()

@@ -27,8 +27,13 @@ def of_user(user_uuid: uuid.UUID) -> Select:
             .where(UserGroup.user_uuid == user_uuid))
 
 
-def find(db: Session, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -> Any:
-    """The group if it belongs to one of ``tenants``, else None."""
+def find(db: Session, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID, *,
+         for_update: bool = False) -> Any:
+    """The group if it belongs to one of ``tenants``, else None; ``for_update`` locks its
+    row first (then reads it again: a group deleted meanwhile is None)."""
+    if for_update and db.scalars(select(Group.uuid).where(Group.uuid == group_uuid)
+                                 .with_for_update()).first() is None:
+        return None
     return db.execute(listing(tenants).where(Group.uuid == group_uuid)).first()
 
 

@@ -218,15 +218,16 @@ def in_use(db: Session, policy_uuid: uuid.UUID) -> bool:
 
 def acl_given_outside(db: Session, tenant_uuid: uuid.UUID) -> list[str]:
     """Every entry that the policies of ``tenant_uuid`` give to users, groups or clients of
-    other tenants (deleting the tenant takes them away from those holders), share-locking
-    those links until the transaction ends."""
+    other tenants (deleting the tenant takes them away from those holders), locking those
+    links until the transaction ends: for update, since the delete removes them (share locks
+    let a group's delete take them too, and each then waited for the other)."""
     links = ((UserPolicy, UserPolicy.user_uuid, User),
              (GroupPolicy, GroupPolicy.group_uuid, Group),
              (ClientPolicy, ClientPolicy.client_uuid, Client))
     linked = set()
     for link, holder_uuid, holder in links:
         query = (select(link.policy_uuid).join(holder, holder.uuid == holder_uuid)
-                 .where(holder.tenant_uuid != tenant_uuid).with_for_update(read=True, of=link))
+                 .where(holder.tenant_uuid != tenant_uuid).with_for_update(of=link))
         linked.update(db.scalars(query))
     rows = db.scalars(select(Policy.acl).where(Policy.tenant_uuid == tenant_uuid,
                                                Policy.uuid.in_(linked)).order_by(Policy.name))

@@ -49,6 +49,12 @@ def find_enabled_by_login(session: Session, login: str) -> User | None:
     return session.scalars(by_username.order_by(typed_first(User.username, login))).first()
 
 
+def lock_of_tenant(db: Session, tenant_uuid: uuid.UUID) -> None:
+    """Lock the users of a tenant for update, in uuid order, until the transaction ends."""
+    db.execute(select(User.uuid).where(User.tenant_uuid == tenant_uuid)
+               .order_by(User.uuid).with_for_update())
+
+
 def get(session: Session, user_uuid: uuid.UUID) -> User | None:
     return session.get(User, user_uuid)
 

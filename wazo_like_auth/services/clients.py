@@ -21,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import Conflict, InvalidData, ReadOnlyClient, UnknownClient
 from ..logs import get_logger
+from . import concurrency
 from ..oauth_models import Client
 from ..oauth2.clients import AUTHORIZATION_CODE, ClientCredentials, grant_types_error
 from ..oauth2.settings import default_grant_types
@@ -74,7 +75,9 @@ class ClientService:
                 db.flush()
                 client_repo.set_policies(db, client.uuid, fields['policies'])
                 view = self._view(db, client)
-        except IntegrityError:
+        except IntegrityError as e:
+            if getattr(e.orig, 'pgcode', None) != concurrency.UNIQUE_VIOLATION:
+                raise  # a policy or the tenant deleted meanwhile (services/concurrency.py)
             raise Conflict(f'Client "{client.client_id}" already exists',
                            details={'client_id': client.client_id}) from None
         logger.info('client %s created in tenant %s', client.client_id, tenant_uuid)

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
@@ -88,7 +87,9 @@ class GroupService:
         """Delete a writable group: detaching its policies from its members, the caller must
         be allowed to remove every entry they give (deny entries included)."""
         with self._sessions.begin() as db:
-            group = _writable(_visible(db, tenants, group_uuid))
+            # Locked first: two deletes (or a tenant's) took the group's policy links in
+            # turn and deadlocked; now the second waits, then finds no group (404).
+            group = _writable(_visible(db, tenants, group_uuid, for_update=True))
             grants.ensure_may_remove(group_repo.acl_of(db, group.uuid))
             group_repo.delete_one(db, group.uuid)
         logger.info('group %s deleted', group_uuid)
@@ -109,20 +110,19 @@ class GroupService:
         """Add a user (already checked visible) to a writable group of its own tenant; the
         caller must be allowed to hand out every entry the group's policies give, as when
         attaching them to the user (§0.6)."""
-        try:
-            with self._sessions.begin() as db:
-                group = _visible(db, tenants, group_uuid)
-                user = user_repo.get(db, user_uuid)
-                if user is None:
-                    raise UnknownUser(details={'uuid': str(user_uuid)})
-                if user.tenant_uuid != group.tenant_uuid:
-                    raise MismatchingTenant(details={
-                        'user_tenant_uuid': str(user.tenant_uuid),
-                        'group_tenant_uuid': str(group.tenant_uuid)})
-                grants.ensure_may_add(group_repo.acl_of(db, _writable(group).uuid))
-                group_repo.add_member(db, group.uuid, user_uuid)
-        except IntegrityError:  # the user or group was deleted meanwhile
-            raise UnknownUser(details={'uuid': str(user_uuid)}) from None
+        # A user or group deleted meanwhile fails the membership's foreign key: answered as
+        # that row's 404 (services/concurrency.py).
+        with self._sessions.begin() as db:
+            group = _visible(db, tenants, group_uuid)
+            user = user_repo.get(db, user_uuid)
+            if user is None:
+                raise UnknownUser(details={'uuid': str(user_uuid)})
+            if user.tenant_uuid != group.tenant_uuid:
+                raise MismatchingTenant(details={
+                    'user_tenant_uuid': str(user.tenant_uuid),
+                    'group_tenant_uuid': str(group.tenant_uuid)})
+            grants.ensure_may_add(group_repo.acl_of(db, _writable(group).uuid))
+            group_repo.add_member(db, group.uuid, user_uuid)
 
     def remove_member(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
                       user_uuid: uuid.UUID, grants: Grants) -> None:
@@ -131,7 +131,7 @@ class GroupService:
         it exists). Removing a member detaches the group's policies from it: the caller must
         be allowed to remove every entry they give (a deny entry hands access back)."""
         with self._sessions.begin() as db:
-            group = _writable(_visible(db, tenants, group_uuid))
+            group = _writable(_visible(db, tenants, group_uuid, for_update=True))
             removed = group_repo.remove_member(db, group.uuid, user_uuid)
             if removed:
                 grants.ensure_may_remove(group_repo.acl_of(db, group.uuid))
@@ -190,8 +190,9 @@ def item(row: Any) -> dict[str, Any]:
             'system_managed': row.system_managed}
 
 
-def _visible(db: Session, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID) -> Any:
-    row = group_repo.find(db, tenants, group_uuid)
+def _visible(db: Session, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID, *,
+             for_update: bool = False) -> Any:
+    row = group_repo.find(db, tenants, group_uuid, for_update=for_update)
     if row is None:
         raise UnknownGroup(f'No such group: "{group_uuid}"', details={'uuid': str(group_uuid)})
     return row

@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
-from ..exceptions import Conflict, ForbiddenPolicy, ServiceError, UnknownPolicy, UnknownUser
+from ..exceptions import Conflict, ForbiddenPolicy, ServiceError, UnknownPolicy
 from ..logs import get_logger
 from ..models import Policy
+from ..repositories import locks
 from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
@@ -34,6 +35,10 @@ USER_POLICY_SORT_COLUMNS = ('name', 'description', 'uuid')
 USER_POLICY_FILTERS = ('uuid', 'name', 'group_uuid', 'tenant_uuid')
 Ref = uuid.UUID | str
 UNIQUE_VIOLATION = '23505'
+# Policy names are checked across tenants (a shared policy's name is unique below it, which
+# no index can say) and slugs are derived from what is free: creates and renames take turns,
+# or two could both pass the check (arbitrary, fixed: "wazopoln").
+NAMES_LOCK = 0x7761_7a6f_706f_6c6e
 SLUG_RE = re.compile(slugs.POLICY_SLUG_RE)
 
 
@@ -50,6 +55,7 @@ class PolicyService:
         grants.ensure_may_add(acl)
         name, shared = body['name'], body['shared']
         with unique_violations_as(_conflict(name)), self._sessions.begin() as db:
+            locks.hold_for_transaction(db, NAMES_LOCK)
             _ensure_free(db, scoping, name=name, slug=body['slug'], shared=shared)
             slug = body['slug'] or slugs.derive(name, lambda s: policy_repo.clash(
                 db, scoping, slug=s, shared=shared) is None)
@@ -90,6 +96,7 @@ class PolicyService:
             _ensure_writable(row)
             if body['name'] != row.name and self._gives_everyone(db, row):
                 grants.ensure_may_remove(row.acl)  # renamed, it is taken from every user
+            locks.hold_for_transaction(db, NAMES_LOCK)
             _ensure_free(db, row.tenant_uuid, name=body['name'], shared=row.shared,
                          exclude=row.uuid)
             policy_repo.replace(db, row.uuid, name=body['name'],
@@ -152,13 +159,12 @@ class PolicyService:
     def attach_to_user(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID],
                        user_uuid: uuid.UUID, ref: Ref, grants: Grants) -> None:
         """Attach a visible policy to a user (idempotent); the caller must hold all its ACL."""
-        try:
-            with self._sessions.begin() as db:
-                row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
-                grants.ensure_may_add(row.acl)
-                policy_repo.link_user(db, user_uuid, row.uuid)
-        except IntegrityError:  # the user was deleted meanwhile
-            raise UnknownUser(details={'uuid': str(user_uuid)}) from None
+        # A user or policy deleted meanwhile fails the link's foreign key: answered as that
+        # row's 404 (services/concurrency.py).
+        with self._sessions.begin() as db:
+            row = find_visible(db, policy_repo.viewpoint(db, scoping, tenants), ref)
+            grants.ensure_may_add(row.acl)
+            policy_repo.link_user(db, user_uuid, row.uuid)
 
     def detach_from_user(self, scoping: uuid.UUID, tenants: Sequence[uuid.UUID],
                          user_uuid: uuid.UUID, ref: Ref, grants: Grants) -> None:

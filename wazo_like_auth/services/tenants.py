@@ -134,6 +134,9 @@ class TenantService:
                 if tenant_repo.has_children(db, tenant_uuid):
                     raise _has_children(tenant_uuid)
                 grants.ensure_may_remove(policy_repo.acl_given_outside(db, tenant_uuid))
+                # Its users first, as a user's delete locks its user before its sessions:
+                # in the other order the two deletes waited for each other.
+                user_repo.lock_of_tenant(db, tenant_uuid)
                 # Sessions cascade with their tenant; this also catches any session of the
                 # tenant's users recorded under another tenant, so none outlives its user.
                 session_repo.delete_of_tenant_users(db, tenant_uuid)
@@ -246,5 +249,7 @@ def _conflict(error: IntegrityError, tenant_uuid: uuid.UUID) -> Exception:
             'constraint_id': 'unique', 'message': 'The slug is already used'}})
     if constraint == 'tenant_contact_uuid_fkey':
         return UnknownUser(details={})
+    if constraint == 'tenant_parent_uuid_fkey':  # the parent was deleted meanwhile
+        return UnknownTenant(details={})
     logger.warning('tenant %s: unexpected integrity error on %s', tenant_uuid, constraint)
     return Conflict(resource='tenants')
