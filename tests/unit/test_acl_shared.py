@@ -33,13 +33,18 @@ def oracle(acl: list[str], required: str | None, auth_id: str | None,
     return any_matches([p for p in acl if not p.startswith('!')])
 
 
+def _one(word: str | None) -> str | None:
+    """A token's word as `me` or `my_session` may read it: one segment, else nothing."""
+    return word if word and not any(c in word for c in '.*#') else None
+
+
 def _items(pattern: str, auth_id, session) -> tuple:
     """A pattern as items: ('char', c), ('star',), ('hash',) or ('words', alternatives)."""
     items = []
     for index, segment in enumerate(pattern.split('.')):
         if index:
             items.append(('char', '.'))
-        words = {'me': ('me', auth_id), 'my_session': ('my_session', session),
+        words = {'me': ('me', _one(auth_id)), 'my_session': ('my_session', _one(session)),
                  'edit': ('edit', 'update')}.get(segment)
         if words:
             items.append(('words', tuple(w for w in words if w)))
@@ -84,16 +89,18 @@ TRAPS = [
     (['x.m*'], 'x.me', AUTH_ID, SESSION, True),
     (['x.me'], f'x.{AUTH_ID}', AUTH_ID, SESSION, True),
     (['x.*'], f'x.{AUTH_ID}', AUTH_ID, SESSION, True),           # `*` reads it as characters
-    # An auth_id with dots (a client id) is one `me` segment, or several `*` ones.
-    (['clients.me.read'], 'clients.app.one.read', 'app.one', SESSION, True),
+    # An auth_id with dots (a client id) is no `me` at all: a client named '<a user's
+    # uuid>.voicemail' would otherwise reach that user's `confd.users.<uuid>.voicemail`.
+    (['clients.me.read'], 'clients.app.one.read', 'app.one', SESSION, False),
     (['clients.*.read'], 'clients.app.one.read', 'app.one', SESSION, False),
     (['clients.*.*.read'], 'clients.app.one.read', 'app.one', SESSION, True),
     (['clients.me'], 'clients.app.one.two', 'app.one', SESSION, False),
-    (['clients.me.*'], 'clients.app.one.two', 'app.one', SESSION, True),
-    (['x.me.b'], 'x.a.b', 'a.b', SESSION, False),                # not dot-bounded at its end
-    # Overlapping occurrences: `a.a` twice in `a.a.a`, but one match reads only one of them.
-    (['me.a'], 'a.a.a', 'a.a', SESSION, True),
-    (['a.me'], 'a.a.a', 'a.a', SESSION, True),
+    (['clients.me.*'], 'clients.app.one.two', 'app.one', SESSION, False),
+    (['u.me.#'], f'u.{AUTH_ID}.voicemail.update', f'{AUTH_ID}.voicemail', SESSION, False),
+    (['clients.me.read'], 'clients.me.read', 'app.one', SESSION, True),  # the word itself
+    (['x.me.b'], 'x.a.b', 'a.b', SESSION, False),
+    (['me.a'], 'a.a.a', 'a.a', SESSION, False),
+    (['a.me'], 'a.a.a', 'a.a', SESSION, False),
     (['me.me'], 'a.a.a', 'a.a', SESSION, False),
     # An auth_id that is a reserved word itself.
     (['users.me.read'], 'users.me.read', 'me', SESSION, True),

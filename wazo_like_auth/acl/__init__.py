@@ -4,7 +4,8 @@ A token's ACL is a list of patterns; a required access is a dot-separated string
 - ``*`` matches a run of characters without ``.`` or ``#`` (part of one word);
 - ``#`` matches anything, dots included;
 - a whole pattern segment ``me`` also matches the token's ``auth_id``, ``my_session`` its session
-  uuid, and ``edit`` also matches ``update`` (substitution on the pattern side only);
+  uuid, when that is one segment (a client_id with dots, the auth_id of a client's own token,
+  is no ``me``), and ``edit`` also matches ``update`` (substitution on the pattern side only);
 - patterns are anchored and case-sensitive; every other character is literal;
 - a pattern starting with ``!`` denies: any matching negative wins over every positive.
 

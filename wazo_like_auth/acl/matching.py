@@ -9,6 +9,18 @@ from threading import Lock
 
 from .linear import LinearPattern, risky
 
+# What `me` and `my_session` may stand for: one segment. A token's auth_id is its user's uuid,
+# or, for a client's own token, its client_id, which may hold dots ('com.example.app'): read
+# as `me` it would span segments, and a client named '<someone's uuid>.voicemail' holding
+# `confd.users.me.#` (granted by anyone holding that for themselves) would reach
+# `confd.users.<uuid>.voicemail.update`. Such a token's `me` stands for nothing.
+_ONE_SEGMENT = re.compile(r'[^.*#]+')
+
+
+def one_segment(word: str | None) -> str | None:
+    return word if word and _ONE_SEGMENT.fullmatch(word) else None
+
+
 RESERVED = {
     'me': lambda auth_id, session: ('me', auth_id),
     'my_session': lambda auth_id, session: ('my_session', session),
@@ -121,6 +133,7 @@ class AccessCheck:
         ``required``; ``None`` (no scope asked) is always granted."""
         if required is None:
             return True
+        auth_id, session_uuid = one_segment(auth_id), one_segment(session_uuid)
         if _ME in required or _MY_SESSION in required:
             return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required)
         # A word that does not occur in ``required`` is read by no match: dropped from here on.
@@ -212,6 +225,8 @@ class ExactAccessCheck:
 
     def __init__(self, acl: Sequence[str], auth_id: str | None = None,
                  session_uuid: str | None = None):
+        auth_id, session_uuid = one_segment(auth_id), one_segment(session_uuid)
+
         def one(pattern: str) -> str:
             return _exact_pattern(pattern, auth_id, session_uuid)
         allow = [p for p in acl if not p.startswith('!')]
