@@ -32,7 +32,7 @@ class Users(UserResource):
     @required_acl('auth.users.create')
     def post(self, auth):
         body = UserCreateSchema().load(json_object())
-        return self._users.create(auth.tenant_uuid, body)
+        return self._users.create(auth.tenant_uuid, body, Grants.of(auth))
 
     @required_acl('auth.users.read')
     def get(self, auth):

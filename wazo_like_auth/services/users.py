@@ -21,6 +21,7 @@ from ..exceptions import AuthenticationFailed, UnknownUser
 from ..logs import get_logger
 from ..models import User
 from ..passwords import PasswordHasher
+from ..repositories import groups as group_repo
 from ..repositories import mail as mail_repo
 from ..repositories import policies as policy_repo
 from ..repositories import sessions as session_repo
@@ -29,7 +30,7 @@ from ..repositories import user_listing
 from ..repositories import users as user_repo
 from ..repositories.listing import paginate
 from . import user_rules as rules
-from .grants import ensure_may_become
+from .grants import Grants, ensure_may_become
 from .listing import ListQuery, Page
 from .login_trail import LoginAttempt
 from .password_reset import PURPOSE as RESET_PURPOSE
@@ -45,8 +46,12 @@ class UserService:
         self._hasher = hasher
         self._throttle = throttle
 
-    def create(self, tenant_uuid: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a user in ``tenant_uuid``, member of its all-users group (§1.3)."""
+    def create(self, tenant_uuid: uuid.UUID, body: dict[str, Any],
+               grants: Grants) -> dict[str, Any]:
+        """Create a user in ``tenant_uuid``, member of its all-users group (§1.3). Joining
+        that group is a grant like any other (§0.6): the caller, who chooses the password,
+        could sign in as the user, so it must be allowed to hand out what the group's
+        policies give (401 otherwise; a caller of that tenant has them already)."""
         method = rules.authentication_method(body)
         password = body['password']
         password_hash = self._hasher.hash(password) if password is not None else None
@@ -67,6 +72,7 @@ class UserService:
                     emails = user_repo.replace_emails(db, user_uuid, [{
                         'address': body['email_address'], 'main': True, 'confirmed': True}])
                 group = tenant_repo.ensure_all_users_group(db, tenant_uuid)
+                grants.ensure_may_add(group_repo.acl_of(db, group))
                 user_repo.join_group(db, user_uuid, group)
                 view = user_view(user, emails)
         except IntegrityError as error:
