@@ -227,6 +227,7 @@ def throttle_settings(config: dict) -> ThrottleSettings:
     return ThrottleSettings(
         per_address=t['login_failures_per_address'], per_login=t['login_failures_per_login'],
         window=t['login_window'], known_address_days=t['known_address_days'],
+        in_flight=t['logins_in_flight'],
         refresh_per_address=t['refresh_failures_per_address'],
         checks_per_minute=t['unknown_token_checks_per_minute'],
         trusted_networks=tuple(t['trusted_networks']))

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
         'login_failures_per_address': 5,
         'login_failures_per_login': 20,
         'login_window': 900,
+        'logins_in_flight': 16,
         'known_address_days': 30,
         'refresh_failures_per_address': 20,
         'unknown_token_checks_per_minute': 600,

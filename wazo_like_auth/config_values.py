@@ -153,6 +153,7 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('throttle', 'login_failures_per_address'): _integer(1),
     ('throttle', 'login_failures_per_login'): _integer(1),
     ('throttle', 'login_window'): _integer(1),
+    ('throttle', 'logins_in_flight'): _integer(1),
     ('throttle', 'known_address_days'): _integer(1),
     ('throttle', 'refresh_failures_per_address'): _integer(1),
     ('throttle', 'unknown_token_checks_per_minute'): _integer(1),

@@ -1,12 +1,16 @@
 """Online-guessing defences: per (login, address), per login, refresh tokens, token scans."""
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
 
+from tests.support.apps import running_app
 from tests.support.credentials import basic
 from wazo_like_auth.app import create_app, services_of, shutdown
 
@@ -141,3 +145,23 @@ def test_the_purge_forgets_counters_and_addresses_past_their_window(throttled_ap
         left = [conn.execute(text(f'SELECT count(*) FROM {table}')).scalar()
                 for table in ('auth_login_failure', 'auth_login_known_address')]
     assert left == [0, 0]
+
+
+def test_guesses_sent_all_at_once_get_the_budget_plus_the_checks_in_flight(
+        make_config, db_uri, engine, make_user):
+    # Checked first and counted after, 40 guesses sent at once all passed the check before
+    # the first failure was counted: 40 passwords tried where 5 are allowed.
+    make_user('alice')
+    config = make_config(db_uri=db_uri, password_hash_rounds=10)
+    with running_app(config, engine) as app:
+        barrier = threading.Barrier(40)
+
+        def guess(index: int) -> int:
+            client = app.test_client()
+            barrier.wait(timeout=30)
+            return client.post('/0.1/token', json={}, headers=basic('alice', f'guess-{index}'),
+                               environ_base={'REMOTE_ADDR': '203.0.113.66'}).status_code
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            statuses = Counter(pool.map(guess, range(40)))
+    assert set(statuses) <= {401, 429}
+    assert statuses[401] <= 5 + 16 - 1, statuses  # per address + in flight (defaults)

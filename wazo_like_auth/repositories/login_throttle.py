@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, delete, func, literal_column, select, text
+from sqlalchemy import Connection, delete, func, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from ..models import LoginFailure, LoginKnownAddress
@@ -20,6 +20,7 @@ ON CONFLICT (key) DO UPDATE SET
     window_start = CASE WHEN auth_login_failure.window_start < now()
                                 - make_interval(secs => :window)
                         THEN now() ELSE auth_login_failure.window_start END
+RETURNING failures, window_start
 """)
 
 # Prepared: every login and refresh exchange runs it.
@@ -54,9 +55,18 @@ def counts(db: Session | Connection, keys: Sequence[str],
     return {row.key: (row.failures, row.window_start) for row in rows}
 
 
-def record_failure(db: Session, key: str, window: int) -> None:
-    """Count one failure for ``key``, starting a new window when the last one is over."""
-    db.execute(_RECORD_FAILURE, {'key': key, 'window': window})
+def record_failure(db: Session, key: str, window: int) -> tuple[int, dt.datetime]:
+    """Count one for ``key``, starting a new window when the last one is over; the counter
+    now (count, window start). Its row stays locked until the transaction ends: concurrent
+    counts of one key take turns."""
+    row = db.execute(_RECORD_FAILURE, {'key': key, 'window': window}).one()
+    return row.failures, row.window_start
+
+
+def uncount(db: Session, key: str) -> None:
+    """Take one back from the counter of ``key``."""
+    db.execute(update(LoginFailure).where(LoginFailure.key == key, LoginFailure.failures > 0)
+               .values(failures=LoginFailure.failures - 1))
 
 
 def forget(db: Session, key: str) -> None:

@@ -11,6 +11,10 @@ naming no user is counted as itself, so unknown and known logins are throttled a
   attack is slowed to ``per_login`` guesses per window, while the real user, from an address
   they used before, is never locked out (ASVS 6.3.1); from a new address they wait at most one
   window. Throttled attempts do not count as failures.
+- Failures are known only once the password was checked, so attempts still being checked are
+  counted apart, per (user, address) and per user: past ``in_flight`` of them at once, more
+  are refused as over the limit. Without it a burst of guesses sent at once all passed the
+  check before the first failure was counted (40 at once: 40 passwords tried).
 - A successful login clears its (user, address) counter and remembers the address.
 - A password change (PUT /users/{u}/password) checks ``old_password`` under the same budget: a
   wrong one counts as a failed login of that user.
@@ -53,6 +57,10 @@ class ThrottleSettings:
     per_login: int = 20
     window: int = 900
     known_address_days: int = 30
+    # Password checks of one user in progress at once, from one address or (but for its known
+    # addresses) from all: enough for a person's devices and a service's parallel logins, and
+    # a bound on what a burst of guesses gets past the failure counts.
+    in_flight: int = 16
     refresh_per_address: int = 20
     checks_per_minute: int = 600
     trusted_networks: Sequence[str] = ('127.0.0.0/8', '::1/128')
@@ -78,8 +86,9 @@ class LoginThrottle:
                 self._check(db, _subject(owner, attempt.login), attempt.address,
                             also_known_as=attempt.login.lower())
             except TooManyAttempts:
-                self._record_refusal(db, attempt, owner)
+                self._record_refusal(db, attempt, owner)  # its in-flight count rolled back
                 raise
+            db.commit()
 
     def check_user(self, user_uuid: uuid.UUID, attempt: LoginAttempt) -> None:
         """check_login for a password check of a known user (PUT /users/{u}/password)."""
@@ -89,6 +98,7 @@ class LoginThrottle:
             except TooManyAttempts:
                 self._record_refusal(db, attempt, login_repo.user(db, user_uuid))
                 raise
+            db.commit()
 
     def _record_refusal(self, db, attempt: LoginAttempt, owner: Any) -> None:
         """A throttled attempt is a failed login of the trail, committed on its own: the
@@ -100,21 +110,37 @@ class LoginThrottle:
     def _check(self, db, subject: str, address: str, also_known_as: str = '') -> None:
         s = self._settings
         pair, per_subject = _pair_key(subject, address), _subject_key(subject)
+        # This attempt joins those in flight first (each outcome below takes it back): the
+        # counters' rows stay locked, so the checks of one user take turns, and each reads
+        # the failures of every attempt that landed before it.
+        pair_flying = self._count_failure(db, _in_flight(pair))
+        flying = self._count_failure(db, _in_flight(per_subject))
         counts = self._counts(db, [pair, per_subject])
         self._refuse_over(counts.get(pair), s.per_address)
-        if counts.get(per_subject) and counts[per_subject][0] >= s.per_login \
-                and not self._known(db, [subject, also_known_as], address):
-            self._refuse_over(counts[per_subject], s.per_login)
+        self._refuse_over(pair_flying, s.in_flight + 1)
+        over = (counts.get(per_subject) or (0,))[0] >= s.per_login or flying[0] > s.in_flight
+        if over and not self._known(db, [subject, also_known_as], address):
+            self._refuse_over(counts.get(per_subject), s.per_login)
+            self._refuse_over(flying, s.in_flight + 1)
+
+    @staticmethod
+    def _landed(db, subject: str, address: str) -> None:
+        """An attempt counted in flight by ``_check`` has its outcome."""
+        throttle_repo.uncount(db, _in_flight(_pair_key(subject, address)))
+        throttle_repo.uncount(db, _in_flight(_subject_key(subject)))
 
     def login_failed(self, attempt: LoginAttempt, reason: str | None = None) -> None:
         """Count a failed login and record it (``reason`` None: inferred, login_trail.py)."""
         with self._sessions.begin() as db:
             owner = login_repo.owner(db, attempt.login)
-            self._record(db, _subject(owner, attempt.login), attempt.address)
+            subject = _subject(owner, attempt.login)
+            self._landed(db, subject, attempt.address)
+            self._record(db, subject, attempt.address)
             self._trail.failed(db, attempt, owner, reason)
 
     def user_failed(self, user_uuid: uuid.UUID, attempt: LoginAttempt) -> None:
         with self._sessions.begin() as db:
+            self._landed(db, _user_subject(user_uuid), attempt.address)
             self._record(db, _user_subject(user_uuid), attempt.address)
             self._trail.failed(db, attempt, login_repo.user(db, user_uuid), WRONG_PASSWORD)
 
@@ -131,8 +157,8 @@ class LoginThrottle:
         with self._sessions.begin() as db:
             self._succeeded(db, _user_subject(user_uuid), address)
 
-    @staticmethod
-    def _succeeded(db, subject: str, address: str) -> None:
+    def _succeeded(self, db, subject: str, address: str) -> None:
+        self._landed(db, subject, address)
         throttle_repo.forget(db, _pair_key(subject, address))
         throttle_repo.remember_address(db, subject, client_network(address))
 
@@ -167,6 +193,8 @@ class LoginThrottle:
         a guess, so no failure is counted."""
         with self._sessions.begin() as db:
             owner = login_repo.owner(db, attempt.login) if attempt.grant == 'password' else None
+            if attempt.grant == 'password':  # checked by check_login: no longer in flight
+                self._landed(db, _subject(owner, attempt.login), attempt.address)
             self._trail.failed(db, attempt, owner, SESSION_LIMIT)
 
     def refused(self, attempt: LoginAttempt) -> None:
@@ -195,8 +223,8 @@ class LoginThrottle:
         self._count_failure(db, _pair_key(subject, address))
         self._count_failure(db, _subject_key(subject))
 
-    def _count_failure(self, db, key: str) -> None:
-        throttle_repo.record_failure(db, key, self._settings.window)
+    def _count_failure(self, db, key: str) -> tuple[int, dt.datetime]:
+        return throttle_repo.record_failure(db, key, self._settings.window)
 
     def purge(self) -> None:
         """Forget counters and addresses past their window (run with the token purge)."""
@@ -260,6 +288,10 @@ def _pair_key(subject: str, address: str) -> str:
 
 def _subject_key(subject: str) -> str:
     return f'subject:{subject}'
+
+
+def _in_flight(key: str) -> str:
+    return f'in-flight:{key}'
 
 
 def _refresh_key(address: str) -> str:
