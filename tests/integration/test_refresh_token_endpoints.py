@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 
 from tests.support.offline_access import (
-    assert_error, auth, is_valid, make_tenant, offline_login, refresh_login, refresh_token_of,
-    token_of, token_row)
+    assert_error, auth, execute, is_valid, make_tenant, offline_login, refresh_login,
+    refresh_token_of, token_of, token_row)
+from wazo_like_auth.repositories import refresh_tokens as refresh_repo
 
 FIELDS = {'client_id', 'created_at', 'mobile', 'user_uuid', 'tenant_uuid', 'metadata'}
 
@@ -217,3 +218,34 @@ def test_limit_and_offset_page_without_changing_the_counts(client, admin, alice,
     assert (response.get_json()['total'], response.get_json()['filtered']) == (4, 4)
     user_page = client.get(f'/0.1/users/{alice}/tokens?limit=1&offset=3', headers=admin)
     assert _client_ids(user_page) == catalogue[3:]
+
+
+def test_the_created_at_filter_finds_the_created_at_the_list_shows(client, make_user):
+    alice = make_user('alice')
+    make_user('admin', acl=['#'])
+    admin = auth(token_of(client, 'admin'))
+    refresh_token_of(client, 'alice', 'my-app')
+    listed = client.get(f'/0.1/users/{alice}/tokens', headers=admin).get_json()['items'][0]
+    found = client.get(f'/0.1/users/{alice}/tokens',
+                       query_string={'created_at': listed['created_at']}, headers=admin)
+    assert found.status_code == 200 and found.get_json()['filtered'] == 1, found.get_json()
+    bad = client.get(f'/0.1/users/{alice}/tokens', query_string={'created_at': 'yesterday'},
+                     headers=admin)
+    assert bad.status_code == 400 and bad.get_json()['error_id'] == 'invalid-list-param'
+
+
+def test_deleting_refresh_tokens_of_a_user_deleted_meanwhile_is_404_not_500(
+        client, engine, make_user, monkeypatch):
+    alice = make_user('alice')
+    make_user('admin', acl=['#'])
+    admin = auth(token_of(client, 'admin'))
+    refresh_token_of(client, 'alice', 'my-app')
+    found_rows = refresh_repo.all_for_client
+
+    def then_another_node_deletes_alice(db, user_uuid, client_id):
+        found = found_rows(db, user_uuid, client_id)
+        execute(engine, 'DELETE FROM auth_user WHERE uuid = :u', u=alice)  # committed now
+        return found
+    monkeypatch.setattr(refresh_repo, 'all_for_client', then_another_node_deletes_alice)
+    response = client.delete(f'/0.1/users/{alice}/tokens/my-app', headers=admin)
+    assert response.status_code == 404, response.get_json()

@@ -1,11 +1,12 @@
 """The parsed form of list parameters, and how a query applies them (``paginate``)."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, Select, String, and_, cast, func, or_, select
+from sqlalchemy import Boolean, DateTime, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..exceptions import InvalidListParam
@@ -88,4 +89,11 @@ def _strict(name: str, column: Any, value: str) -> Any:
             return column.is_(False)
         raise InvalidListParam(f'Invalid value for {name}: Not a valid boolean.', details={
             name: [{'message': 'Not a valid boolean.', 'constraint_id': 'type'}]})
+    if isinstance(column.type, DateTime):  # as listed (ISO 8601), compared as a time
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidListParam(f'Invalid value for {name}: Not a valid datetime.', details={
+                name: [{'message': 'Not a valid datetime.', 'constraint_id': 'type'}]}) from None
+        return column == (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc))
     return cast(column, String) == value

@@ -182,8 +182,10 @@ class RefreshTokenService:
             raise UnknownRefreshToken.of(client_id)
         with self._sessions.begin() as db:
             rows = refresh_repo.all_for_client(db, user_uuid, client_id)
-            # A concurrent delete may remove them first: then they are unknown here too.
-            if not rows or db.get(User, user_uuid).tenant_uuid not in tenants \
+            # A concurrent delete (of them, or of the user) may come first: then they are
+            # unknown here too.
+            user = db.get(User, user_uuid)
+            if not rows or user is None or user.tenant_uuid not in tenants \
                     or not refresh_repo.delete_uuids(db, rows):
                 raise UnknownRefreshToken.of(client_id)
         logger.info('refresh token of user %s for client_id %r deleted', user_uuid, client_id)
