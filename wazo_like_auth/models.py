@@ -144,8 +144,6 @@ class RefreshToken(Base):
         # One per (user, client_id) in the Wazo API; one per grant when rotating (0017).
         Index('auth_refresh_token__uniq__user_client', 'user_uuid', 'client_id', unique=True,
               postgresql_where=text('NOT rotates')),
-        Index('auth_refresh_token__uniq__previous_hash', 'previous_hash', unique=True,
-              postgresql_where=text('previous_hash IS NOT NULL')),
         Index('auth_refresh_token__idx__client_id', 'client_id'),
     )
     uuid: Mapped[uuid.UUID] = uuid_pk()
@@ -165,10 +163,23 @@ class RefreshToken(Base):
     # refresh token removed by its user's cascade names it, though the user row is gone.
     tenant_uuid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     # Rotated at each exchange (migration 0017): a public OAuth 2.0 client's. The value is
-    # HMAC(token_secret, uuid, generation); previous_hash names the value rotated away.
+    # HMAC(token_secret, uuid, generation); the values rotated away are RetiredRefreshTokens.
     rotates: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default='false')
     generation: Mapped[int] = mapped_column(nullable=False, server_default='0')
-    previous_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
+class RetiredRefreshToken(Base):
+    """The digest of a value a rotating refresh token was rotated away from (migration 0018):
+    presented again, it shows that the token was copied, and its grant is revoked."""
+    __tablename__ = 'auth_refresh_token_retired'
+    __table_args__ = (
+        Index('auth_refresh_token_retired__idx__refresh_token', 'refresh_token_uuid'),
+    )
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    refresh_token_uuid: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey('auth_refresh_token.uuid', ondelete='CASCADE'), nullable=False)
+    retired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                    server_default=func.now())
 
 
 class Session(Base):

@@ -87,6 +87,41 @@ def test_the_thief_rotating_first_loses_the_grant_when_the_client_comes_back(api
     assert not api.is_valid(stolen['access_token'])
 
 
+def test_a_value_rotated_away_long_ago_still_revokes_the_grant(api, spa):
+    first = spa['sign_in']()
+    second = _refresh(spa, first['refresh_token'])  # the thief redeems the copy...
+    third = _refresh(spa, second['refresh_token'])  # ...and rotates once more
+
+    _refused(spa, first['refresh_token'])  # the client comes back, two rotations behind
+
+    _refused(spa, third['refresh_token'])  # before: the thief kept the grant
+    assert not api.is_valid(third['access_token'])
+
+
+def test_0018_keeps_the_value_0017_remembered_and_downgrades_to_the_latest(scratch):  # noqa: F811
+    migrate(scratch, command.upgrade, '0017')
+    with scratch.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO auth_user (uuid, tenant_uuid, username, purpose, enabled) "
+            "SELECT gen_random_uuid(), uuid, 'carol', 'user', true FROM tenant "
+            "WHERE uuid = parent_uuid"))
+        conn.execute(text(_ROW.format(hash="'\\x02'", extra=", true, '\\x01'").replace(
+            'metadata)', 'metadata, rotates, previous_hash)')))
+
+    migrate(scratch, command.upgrade, '0018')
+    with scratch.begin() as conn:
+        retired = conn.execute(text('SELECT token_hash FROM auth_refresh_token_retired'))
+        assert [bytes(d) for d in retired.scalars()] == [b'\x01']
+        conn.execute(text("INSERT INTO auth_refresh_token_retired (token_hash, "
+                          "refresh_token_uuid, retired_at) SELECT '\\x03', uuid, "
+                          "now() + interval '1 minute' FROM auth_refresh_token"))
+
+    migrate(scratch, command.downgrade, '0017')
+    with scratch.connect() as conn:
+        kept = conn.execute(text('SELECT previous_hash FROM auth_refresh_token')).scalar()
+        assert bytes(kept) == b'\x03'
+
+
 def test_each_grant_rotates_on_its_own(api, admin_token, spa):
     phone, laptop = spa['sign_in'](), spa['sign_in']()
     assert phone['refresh_token'] != laptop['refresh_token']

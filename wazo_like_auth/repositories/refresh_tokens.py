@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, select, text, true, update
+from sqlalchemy import (Connection, Select, bindparam, delete, literal, select, text, true,
+                        update)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import RefreshToken, User
+from ..models import RefreshToken, RetiredRefreshToken, User
 from ..oauth_models import Client
 from ..prepared import PreparedQuery
 from .login_throttle import counter
@@ -124,10 +125,15 @@ def rotate(db: DbSession | Connection, row_uuid: uuid.UUID, generation: int, dig
            previous: bytes) -> bool:
     """Move the row from ``generation`` to the next, whose value has ``digest``; False when a
     concurrent exchange rotated it first."""
-    return db.execute(update(RefreshToken).where(
+    moved = update(RefreshToken).where(
         RefreshToken.uuid == row_uuid, RefreshToken.generation == generation,
-    ).values(generation=generation + 1, token_hash=digest, previous_hash=previous)
-        .returning(RefreshToken.uuid)).first() is not None
+    ).values(generation=generation + 1, token_hash=digest).returning(RefreshToken.uuid) \
+        .cte('moved')
+    # One round trip: the old value's digest is remembered only if the row moved.
+    retire = insert(RetiredRefreshToken).from_select(
+        ['token_hash', 'refresh_token_uuid'], select(literal(previous), moved.c.uuid)) \
+        .returning(RetiredRefreshToken.refresh_token_uuid)
+    return db.execute(retire).first() is not None
 
 
 def lock_for_rotation(db: Connection, digest: bytes, client_id: str) -> None:
@@ -146,10 +152,12 @@ FOR SHARE OF u FOR NO KEY UPDATE OF r
 
 
 def rotated_away(db: DbSession, digest: bytes, client_id: str) -> RefreshToken | None:
-    """The rotating refresh token whose previous value has ``digest``, locked, or None."""
-    return db.scalars(select(RefreshToken).where(
-        RefreshToken.previous_hash == digest, RefreshToken.client_id == client_id,
-        RefreshToken.rotates.is_(True)).with_for_update()).first()
+    """The rotating refresh token one of whose values, rotated away, has ``digest``
+    (however many rotations ago), locked, or None."""
+    return db.scalars(select(RefreshToken).join(
+        RetiredRefreshToken, RetiredRefreshToken.refresh_token_uuid == RefreshToken.uuid).where(
+        RetiredRefreshToken.token_hash == digest, RefreshToken.client_id == client_id,
+        RefreshToken.rotates.is_(True)).with_for_update(of=RefreshToken)).first()
 
 
 def mobile_of_user(db: DbSession, user_uuid: uuid.UUID) -> list[uuid.UUID]:
