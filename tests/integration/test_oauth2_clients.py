@@ -199,3 +199,25 @@ def test_client_secrets_are_masked_in_the_public_config(make_config):
     config = make_config(clients=[{'client_id': 'x', 'client_secret': 'a-long-enough-secret'}])
     assert public_view(config)['clients'][0]['client_secret'] == '********'
     assert config['clients'][0]['client_secret'] == 'a-long-enough-secret'
+
+
+def test_a_client_shows_and_keeps_the_policies_its_reader_cannot_see(
+        admin, client, make_user, login):
+    from tests.support.admin_client import AdminClient, token_of
+    child = admin.ok('POST', '/tenants', json={'name': 'child'})['uuid']
+    hidden = admin.ok('POST', '/policies', json={'name': 'top-secret', 'acl': []})
+    created = admin.ok('POST', '/clients', tenant=child, json={'client_id': 'kiosk'})
+    admin.ok('PUT', f"/clients/{created['uuid']}",
+             json={'client_id': 'kiosk', 'policies': [hidden['uuid']]})
+    make_user('child-admin', acl=['auth.#'], tenant_uuid=child)
+    child_admin = AdminClient(client, token_of(login, 'child-admin'))
+    assert child_admin.get(f"/policies/{hidden['uuid']}").status_code == 404
+
+    shown = child_admin.ok('GET', f"/clients/{created['uuid']}")
+    listed = child_admin.ok('GET', '/clients')['items']
+    assert shown['policies'] == [] and [c['policies'] for c in listed] == [[]]
+    child_admin.ok('PUT', f"/clients/{created['uuid']}",
+                   json={'client_id': 'kiosk', 'name': 'Lobby kiosk'})
+    # The policy attached from above stays: the child's replacement replaced what it sees.
+    kept = admin.ok('GET', f"/clients/{created['uuid']}")
+    assert [p['uuid'] for p in kept['policies']] == [hidden['uuid']]

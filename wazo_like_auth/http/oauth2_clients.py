@@ -91,7 +91,8 @@ class Clients(ClientResource):
     @required_acl('auth.clients.read')
     def get(self, auth):
         query = _query()
-        return self._clients.list(auth.visible_tenants(query.recurse), query).as_dict()
+        return self._clients.list(auth.visible_tenants(query.recurse), query,
+                                  reach=auth.visible_tenants()).as_dict()
 
     @required_acl('auth.clients.create')
     def post(self, auth):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session as DbSession
 
@@ -42,16 +42,35 @@ def get_in(db: DbSession, client_uuid: uuid.UUID, tenants: Sequence[uuid.UUID],
     return db.scalars(query).first()
 
 
-def policies_of(db: DbSession, client_uuids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list]:
-    """client uuid -> [(policy uuid, slug)] sorted by policy name."""
-    rows = db.execute(select(ClientPolicy.client_uuid, Policy.uuid, Policy.slug)
-                      .join(Policy, Policy.uuid == ClientPolicy.policy_uuid)
-                      .where(ClientPolicy.client_uuid.in_(client_uuids))
-                      .order_by(Policy.name))
+def policies_of(db: DbSession, client_uuids: Sequence[uuid.UUID],
+                tenants: Sequence[uuid.UUID] | None = None) -> dict[uuid.UUID, list]:
+    """client uuid -> [(policy uuid, slug)] sorted by policy name; with ``tenants``, only the
+    policies visible from them (theirs, and the configuration's)."""
+    query = select(ClientPolicy.client_uuid, Policy.uuid, Policy.slug) \
+        .join(Policy, Policy.uuid == ClientPolicy.policy_uuid) \
+        .where(ClientPolicy.client_uuid.in_(client_uuids)).order_by(Policy.name)
+    if tenants is not None:
+        query = query.where(visible_from(tenants))
+    rows = db.execute(query)
     result: dict[uuid.UUID, list] = {u: [] for u in client_uuids}
     for client_uuid, policy_uuid, slug in rows:
         result[client_uuid].append((policy_uuid, slug))
     return result
+
+
+def visible_from(tenants: Sequence[uuid.UUID]):
+    """The policies a caller of ``tenants`` may name on a client: theirs and the
+    configuration's (another tenant's are unknown to it, as on /policies)."""
+    return or_(Policy.tenant_uuid.in_(list(tenants)), Policy.config_managed.is_(True))
+
+
+def hidden_policies(db: DbSession, client_uuid: uuid.UUID,
+                    tenants: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The client's policies a caller of ``tenants`` cannot see (attached from above)."""
+    return list(db.scalars(select(ClientPolicy.policy_uuid)
+                           .join(Policy, Policy.uuid == ClientPolicy.policy_uuid)
+                           .where(ClientPolicy.client_uuid == client_uuid,
+                                  ~visible_from(tenants))))
 
 
 def set_policies(db: DbSession, client_uuid: uuid.UUID, policy_uuids: Sequence[uuid.UUID]):

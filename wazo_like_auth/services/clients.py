@@ -74,7 +74,7 @@ class ClientService:
                 db.add(client)
                 db.flush()
                 client_repo.set_policies(db, client.uuid, fields['policies'])
-                view = self._view(db, client)
+                view = self._view(db, client, tenants)
         except IntegrityError as e:
             if getattr(e.orig, 'pgcode', None) != concurrency.UNIQUE_VIOLATION:
                 raise  # a policy or the tenant deleted meanwhile (services/concurrency.py)
@@ -85,15 +85,18 @@ class ClientService:
 
     def get(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID) -> dict[str, Any]:
         with self._sessions() as db:
-            return self._view(db, self._visible(db, client_uuid, tenants))
+            return self._view(db, self._visible(db, client_uuid, tenants), tenants)
 
-    def list(self, tenants: list[uuid.UUID], query: ListQuery) -> Page:
+    def list(self, tenants: list[uuid.UUID], query: ListQuery, *,
+             reach: list[uuid.UUID]) -> Page:
+        """The clients of ``tenants``, their policies as a caller reaching ``reach`` (its
+        visible tenants) sees them."""
         with self._sessions() as db:
             total, filtered, rows = paginate(db, client_repo.listing(tenants), query,
                                              columns=client_repo.LIST_COLUMNS,
                                              searchable=('client_id', 'name'))
             clients = [row[0] for row in rows]
-            policies = client_repo.policies_of(db, [c.uuid for c in clients])
+            policies = client_repo.policies_of(db, [c.uuid for c in clients], reach)
             return Page(total, filtered, [_view(c, policies[c.uuid]) for c in clients])
 
     def update(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID, fields: dict[str, Any],
@@ -105,8 +108,11 @@ class ClientService:
             client = self._writable(db, client_uuid, tenants)
             fields = {**fields, 'public': client.public}
             self._apply(db, client, fields, tenants, ensure_grantable)
-            client_repo.set_policies(db, client.uuid, fields['policies'])
-            return self._view(db, client)
+            # Policies attached from a tenant above, which the caller cannot see (nor name),
+            # stay: a replacement by a caller replaces what it can see.
+            hidden = client_repo.hidden_policies(db, client.uuid, tenants)
+            client_repo.set_policies(db, client.uuid, [*fields['policies'], *hidden])
+            return self._view(db, client, tenants)
 
     def rotate_secret(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID,
                       ensure_grantable: Callable[[list[str]], None]) -> dict[str, Any]:
@@ -121,7 +127,7 @@ class ClientService:
                 raise InvalidData('A public client has no secret', details={'public': True})
             ensure_grantable(client_repo.token_acl(db, client))
             client.secret_hash = new_hash
-            view = self._view(db, client)
+            view = self._view(db, client, tenants)
         logger.info('client %s: secret rotated', client.client_id)
         return {**view, 'client_secret': secret}
 
@@ -262,8 +268,9 @@ class ClientService:
         return client
 
     @staticmethod
-    def _view(db, client: Client) -> dict[str, Any]:
-        return _view(client, client_repo.policies_of(db, [client.uuid])[client.uuid])
+    def _view(db, client: Client, tenants: list[uuid.UUID]) -> dict[str, Any]:
+        """The client as a caller of ``tenants`` sees it: policies it cannot see left out."""
+        return _view(client, client_repo.policies_of(db, [client.uuid], tenants)[client.uuid])
 
 
 def _view(client: Client, policies: list) -> dict[str, Any]:
