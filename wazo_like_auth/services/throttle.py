@@ -121,11 +121,13 @@ class LoginThrottle:
             flying = self._count_failure(db, _in_flight(per_subject))
         counts = self._counts(db, [pair, per_subject])
         self._refuse_over(counts.get(pair), s.per_address)
-        self._refuse_over(pair_flying, s.in_flight + 1)
+        if pair_flying[0] > s.in_flight:
+            _too_many_in_flight()
         over = (counts.get(per_subject) or (0,))[0] >= s.per_login or flying[0] > s.in_flight
         if over and not self._known(db, [subject, also_known_as], address):
             self._refuse_over(counts.get(per_subject), s.per_login)
-            self._refuse_over(flying, s.in_flight + 1)
+            if flying[0] > s.in_flight:
+                _too_many_in_flight()
 
     def _landed(self, db, subject: str, address: str) -> None:
         """An attempt counted in flight by ``_check`` has its outcome."""
@@ -299,6 +301,12 @@ def _pair_key(subject: str, address: str) -> str:
 
 def _subject_key(subject: str) -> str:
     return f'subject:{subject}'
+
+
+def _too_many_in_flight() -> None:
+    # Checks in progress end within a second or so: retrying soon is fine, not at the
+    # window's end as after failures.
+    raise TooManyAttempts(headers={'Retry-After': '1'}, details={'retry_after': 1})
 
 
 def _in_flight(key: str) -> str:
