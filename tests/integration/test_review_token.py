@@ -2,9 +2,12 @@
 it (logins, checks, mail flows, metrics): each test is what a user saw before its fix."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.admin_client import AdminClient, token_of
 from tests.support.envelope import assert_envelope
 from tests.support.smtp_server import mail_config, mailbox  # noqa: F401
 
@@ -91,3 +94,34 @@ def test_a_long_scope_is_answered_for_an_acl_whose_wildcards_compete(client, mak
                           json={'scopes': ['x.' + 'a' * 1000, 'x.' + 'a' * 1000 + 'z']})
     assert checked.get_json()['scopes'] == {'x.' + 'a' * 1000: False,
                                             'x.' + 'a' * 1000 + 'z': True}
+
+
+def test_an_address_equal_but_for_non_ascii_case_cannot_shadow_a_login(
+        admin, client, make_user, login):
+    # lower() of a C-locale database keeps É: 'élise@…' was free beside the username
+    # 'Élise@…', and a login as typed ('Élise@…', lowered by Python too) reached the other
+    # user's confirmed address first: the owner locked out, the other's password let in.
+    admin.ok('POST', '/users', json={'username': 'Élise@example.com', 'password': 'victim-pw'})
+    child = admin.ok('POST', '/tenants', json={'name': 'child'})['uuid']
+    make_user('sub-admin', acl=['#'], tenant_uuid=uuid.UUID(child))
+    sub_admin = AdminClient(client, token_of(login, 'sub-admin'))
+    for address in ('élise@example.com', 'ÉLISE@EXAMPLE.COM'):
+        taken = sub_admin.post('/users', json={'username': 'mallory', 'password': 'm-pw',
+                                               'email_address': address})
+        assert taken.status_code == 409, taken.get_json()
+    other = admin.post('/users', json={'username': 'other', 'password': 'pw',
+                                       'email_address': 'JOSÉ@example.com'})
+    assert other.status_code == 200
+    assert admin.post('/users', json={'username': 'josé@example.com', 'password': 'pw'}) \
+        .status_code == 409
+
+
+def test_a_login_as_written_names_its_user_before_any_unicode_lowered_namesake(
+        login, make_user):
+    # Two such users made before the check above (or straight in the database): the login as
+    # written wins over an address only the Unicode lowering makes equal.
+    make_user('Élise@example.com', 'victim-pw')
+    make_user('mallory', 'mallory-pw', email='élise@example.com')
+    assert login('Élise@example.com', 'victim-pw').status_code == 200
+    assert login('Élise@example.com', 'mallory-pw').status_code == 401
+    assert login('élise@example.com', 'mallory-pw').status_code == 200

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Email, User
-from .users import same_login, typed_first
+from .users import login_passes, typed_first
 
 _OWNER = (User.uuid, User.tenant_uuid, User.enabled)
 
@@ -19,14 +19,15 @@ def owner(session: Session, login: str) -> Any:
     enabled user with that confirmed e-mail, else the enabled user with that username,
     case-insensitively (the rule of users.find_enabled_by_login); else a disabled user it
     names (a third query, only then); else None."""
-    by_email = (select(*_OWNER).join(Email, Email.user_uuid == User.uuid)
-                .where(same_login(Email.address, login), Email.confirmed.is_(True)))
-    by_username = select(*_OWNER).where(same_login(User.username, login))
-    for query, column in ((by_email, Email.address), (by_username, User.username)):
-        enabled = query.where(User.enabled.is_(True)).order_by(typed_first(column, login))
-        found = session.execute(enabled.limit(1)).first()
-        if found is not None:
-            return found
+    for matches in login_passes(login):
+        by_email = (select(*_OWNER).join(Email, Email.user_uuid == User.uuid)
+                    .where(matches(Email.address), Email.confirmed.is_(True)))
+        by_username = select(*_OWNER).where(matches(User.username))
+        for query, column in ((by_email, Email.address), (by_username, User.username)):
+            enabled = query.where(User.enabled.is_(True)).order_by(typed_first(column, login))
+            found = session.execute(enabled.limit(1)).first()
+            if found is not None:
+                return found
     disabled = by_email.union_all(by_username).limit(1)
     return session.execute(disabled).first()
 

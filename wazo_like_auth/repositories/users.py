@@ -30,6 +30,26 @@ def same_login(column, login: str) -> ColumnElement[bool]:
     return func.lower(column).in_([func.lower(literal(login)), login.lower()])
 
 
+def login_passes(login: str) -> tuple:
+    """How a typed ``login`` is matched, in turn: as PostgreSQL lowers it (which names at most
+    one row per table: the unique indexes' own view), then by ``same_login`` (non-ASCII
+    letters lowered by Python too). The first pass that finds a user wins, e-mails before
+    usernames within a pass: a login as it was written never reaches another user whose
+    address only the Unicode lowering makes equal ('Élise' stays Élise's, not 'élise''s)."""
+    return (lambda column: func.lower(column) == func.lower(literal(login)),
+            lambda column: same_login(column, login))
+
+
+def _folded_candidates(column, login: str) -> ColumnElement[bool]:
+    """A superset of the values equal to ``login`` once both are lowered by Python: a LIKE on
+    PostgreSQL's lower() (ASCII letters) in which each non-ASCII character is any one."""
+    def one(char: str) -> str:
+        if ord(char) > 127:
+            return '_'
+        return char.lower().replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
+    return func.lower(column).like(''.join(one(c) for c in login), escape='\\')
+
+
 def typed_first(column, login: str) -> ColumnElement[bool]:
     """An ORDER BY term putting first the row ``login`` names as PostgreSQL lowers it."""
     return func.lower(column) != func.lower(literal(login))
@@ -38,15 +58,17 @@ def typed_first(column, login: str) -> ColumnElement[bool]:
 def find_enabled_by_login(session: Session, login: str) -> User | None:
     """The enabled user whose confirmed e-mail, else whose username, equals ``login``
     case-insensitively (wazo-token-api §1.2 step 5)."""
-    by_email = (select(User).join(Email, Email.user_uuid == User.uuid)
-                .where(same_login(Email.address, login), Email.confirmed.is_(True),
-                       User.enabled.is_(True)).order_by(typed_first(Email.address, login)))
-    user = session.scalars(by_email).first()
-    if user is not None:
-        return user
-    by_username = select(User).where(same_login(User.username, login),
-                                     User.enabled.is_(True))
-    return session.scalars(by_username.order_by(typed_first(User.username, login))).first()
+    for matches in login_passes(login):
+        by_email = (select(User).join(Email, Email.user_uuid == User.uuid)
+                    .where(matches(Email.address), Email.confirmed.is_(True),
+                           User.enabled.is_(True)).order_by(typed_first(Email.address, login)))
+        by_username = select(User).where(matches(User.username), User.enabled.is_(True)) \
+            .order_by(typed_first(User.username, login))
+        for query in (by_email, by_username):
+            user = session.scalars(query).first()
+            if user is not None:
+                return user
+    return None
 
 
 def lock_of_tenant(db: Session, tenant_uuid: uuid.UUID) -> None:
@@ -151,13 +173,17 @@ def lock_logins(db: Session) -> None:
 
 def login_taken(db: Session, login: str, other_than: uuid.UUID | None = None) -> bool:
     """True when a user other than ``other_than`` has ``login`` as its username or one of its
-    e-mail addresses, case-insensitively, in any tenant (admin spec §1.2)."""
-    by_username = select(User.uuid).where(same_login(User.username, login))
-    by_email = select(Email.user_uuid).where(same_login(Email.address, login))
+    e-mail addresses, case-insensitively, in any tenant (admin spec §1.2): Unicode letters
+    included, which a C-locale database does not lower (``JOSÉ`` takes ``josé``), checked in
+    Python over the few candidates a LIKE finds."""
+    by_username = select(User.username).where(_folded_candidates(User.username, login))
+    by_email = select(Email.address).where(_folded_candidates(Email.address, login))
     if other_than is not None:
         by_username = by_username.where(User.uuid != other_than)
         by_email = by_email.where(Email.user_uuid != other_than)
-    return db.execute(by_username.union_all(by_email).limit(1)).first() is not None
+    key = login.lower()
+    return any(value.lower() == key
+               for value in db.scalars(by_username.union_all(by_email)) if value)
 
 
 def listing(tenants: Sequence[uuid.UUID]) -> Select:
