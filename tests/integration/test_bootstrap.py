@@ -1,9 +1,13 @@
 """`wazo-like-auth bootstrap` and bootstrap_user_on_startup share BootstrapService."""
 from __future__ import annotations
 
+import uuid
+
+import pytest
 from sqlalchemy import text
 
 from tests.support.credentials import basic
+from wazo_like_auth.exceptions import Conflict
 from wazo_like_auth.passwords import PasswordHasher
 from wazo_like_auth.services.bootstrap import BootstrapService
 
@@ -38,3 +42,24 @@ def test_bootstrap_recreates_a_deleted_full_access_policy(client, sessions, engi
         conn.execute(text("DELETE FROM auth_policy WHERE slug = 'wazo_default_master_user_policy'"))
     _bootstrap(sessions).ensure_admin('root', 'pw')
     assert _acl(client) == (200, ['#'])
+
+
+def test_bootstrap_does_not_give_full_access_to_a_namesake_of_another_tenant(
+        admin, client, make_user, sessions):
+    # A self-registered 'Ops' of another tenant got the full-access policy and a new password
+    # (and its owner, a password reset away, full access) when the operator bootstrapped 'ops'.
+    other = admin.ok('POST', '/tenants', json={'name': 'registered'})['uuid']
+    make_user('Ops', 'squatter-pw', tenant_uuid=uuid.UUID(other))
+    with pytest.raises(Conflict):
+        _bootstrap(sessions).ensure_admin('ops', 'operator-pw')
+    token = client.post('/0.1/token', json={}, headers=basic('Ops', 'squatter-pw'))
+    assert token.status_code == 200  # its password unchanged
+    assert '#' not in token.get_json()['data']['acl']
+
+
+def test_bootstrap_does_not_create_a_username_another_users_address_names(
+        make_user, sessions, login):
+    make_user('someone', 'someone-pw', email='ops@example.com')
+    with pytest.raises(Conflict):
+        _bootstrap(sessions).ensure_admin('ops@example.com', 'operator-pw')
+    assert login('ops@example.com', 'someone-pw').status_code == 200

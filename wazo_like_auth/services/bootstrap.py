@@ -5,7 +5,7 @@ import uuid
 
 from sqlalchemy.orm import sessionmaker
 
-from ..exceptions import InvalidData
+from ..exceptions import Conflict, InvalidData
 from ..logs import get_logger
 from ..models import Policy, User, UserPolicy
 from ..passwords import PasswordHasher
@@ -31,16 +31,24 @@ class BootstrapService:
         Idempotent: running it again with the same password changes nothing. A reset password
         revokes the user's sessions (spec D5). Raises InvalidData for a username no login can
         name (empty: an unset shell variable; over 256 characters; NUL) rather than announce
-        an unusable full-access user.
+        an unusable full-access user, and Conflict when the name is already the login of a
+        user of another tenant (a self-registered one, say: it would get full access) or of
+        another user's address (the login would name that user).
         """
         if not 0 < len(username) <= MAX_USERNAME_LENGTH or '\x00' in username:
             raise InvalidData(f'username: must be 1 to {MAX_USERNAME_LENGTH} characters '
                               'without NUL', details={'username': username[:MAX_USERNAME_LENGTH]})
         new_hash = self._hasher.hash(password)
         with self._sessions.begin() as db:
+            user_repo.lock_logins(db)
             top = tenant_repo.top_tenant_uuid(db)
             policy = self._admin_policy(db, top)
             user = user_repo.find_by_username(db, username)
+            if (user is not None and user.tenant_uuid != top) or user_repo.login_taken(
+                    db, username, other_than=user.uuid if user is not None else None):
+                raise Conflict(f'username: {username} is already the login of another user '
+                               '(of another tenant, or an address of one): choose another',
+                               details={'username': username})
             if user is None:
                 user = User(uuid=uuid.uuid4(), username=username, tenant_uuid=top,
                             purpose=purpose, password_hash=new_hash, enabled=True)
