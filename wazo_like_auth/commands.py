@@ -77,7 +77,9 @@ def serve(config: dict, args: argparse.Namespace) -> int:
             stopping.check()
             _in_child(_prepare, config, embedded is not None)
             stopping.check()
-            server.Server(config).run()
+            with start_errors(config):  # its metrics folder, in state_dir
+                served = server.Server(config)
+            served.run()
     except SystemExit as e:  # granian exits non-zero when it stops on a failure
         return int(e.code or 0)
     finally:

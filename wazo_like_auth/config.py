@@ -101,6 +101,10 @@ def _read_yaml(path: Path) -> dict:
         raise ConfigError(f'{path}: not valid YAML{_yaml_error(e)}') from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f'{path}: cannot be read: {" ".join(str(e).split())}') from None
+    except (ValueError, RecursionError) as e:  # a date that is none, a 5,000-digit integer...
+        # Not the message: it quotes the value, which may be a password.
+        raise ConfigError(f'{path}: not valid YAML: a value cannot be read '
+                          f'({type(e).__name__})') from None
     if content is None:
         return {}
     if not isinstance(content, dict):
@@ -125,12 +129,26 @@ def _files(config_file: str | None) -> list[Path]:
             return []
         config_file = DEFAULT_CONFIG_FILE
     main = Path(config_file)
-    if not main.exists():
+    try:
+        found = main.exists()
+    except OSError as e:  # a folder on its path this user may not enter
+        raise ConfigError(f'{main}: cannot be read: {e.strerror}') from None
+    if not found:
         raise ConfigError(f'{main}: no such configuration file')
-    conf_d = main.parent / 'conf.d'
-    extra = sorted(p for p in conf_d.glob('*.yml') if not p.name.startswith('.')) \
-        if conf_d.is_dir() else []
-    return [main, *extra]
+    return [main, *_conf_d(main.parent / 'conf.d')]
+
+
+def _conf_d(conf_d: Path) -> list[Path]:
+    """Its ``*.yml`` files in name order, none without it. One that cannot be listed is an
+    error: skipped (as glob skips it), the service would start without part of its
+    configuration, on another database or with a new token_secret."""
+    try:
+        names = os.listdir(conf_d)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as e:
+        raise ConfigError(f'{conf_d}: cannot be read: {e.strerror}') from None
+    return sorted(conf_d / n for n in names if n.endswith('.yml') and not n.startswith('.'))
 
 
 def _set(config: dict, path: tuple[str, ...], value: Any) -> None:

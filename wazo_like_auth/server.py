@@ -108,12 +108,22 @@ def check_certificate(config: dict) -> None:
     if not rest['certificate']:
         return
     try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(rest['certificate'],
-                                                                rest['private_key'])
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(
+            rest['certificate'], rest['private_key'], password=_encrypted(rest['private_key']))
     except OSError as e:  # ssl.SSLError included
         raise ConfigError(f"rest_api.certificate: cannot load {rest['certificate']} with "
                           f"rest_api.private_key {rest['private_key']}: "
                           f"{e.strerror or getattr(e, 'reason', None) or e}") from None
+
+
+def _encrypted(path: str):
+    """The passphrase callback of an encrypted private key: refuse it, rather than OpenSSL
+    asking for a passphrase on the terminal (check-config hung there) that the service,
+    started by systemd, could never give."""
+    def refuse() -> str:
+        raise ConfigError(f'rest_api.private_key: {path} is encrypted: give an unencrypted '
+                          'key (readable by the service only)')
+    return refuse
 
 
 def settings(config: dict) -> dict:

@@ -183,3 +183,13 @@ def test_a_node_waiting_past_the_statement_timeout_for_the_migration_lock_still_
         assert svc.process.poll() is None, svc.output()
         assert 'statement timeout' not in svc.output()
     engine.dispose()
+
+
+def test_a_state_dir_serve_cannot_use_stops_it_with_one_line(tmp_path, database):
+    # With db_uri and token_secret configured (the Debian layout) nothing touched state_dir
+    # before the metrics folder of the server: a traceback, after the migrations.
+    (tmp_path / 'state').write_text('')  # a file where the folder should be
+    result = run_serve(settings(database, tmp_path), tmp_path)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr, result.stderr
+    assert result.stderr.startswith(f'wazo-like-auth: state_dir {tmp_path}/state: ')
+    assert len(result.stderr.splitlines()) == 1, result.stderr

@@ -4,6 +4,11 @@ makes the configuration loader fail any other way."""
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -115,3 +120,96 @@ def test_no_value_of_any_key_fails_the_loader_other_than_naming_the_key(path, tm
             load_config(str(tmp_path / 'config.yml'), flags=_nested(path, value), environ={})
         except ConfigError as e:  # anything else fails the test, with its traceback
             assert '\n' not in str(e), e
+
+
+@pytest.mark.parametrize('local', [
+    'uuid: 2024-13-45\n',  # a date YAML reads, that is none
+    'bootstrap_user_password: 2024-02-30\n',
+    'rest_api:\n  port: ' + '9' * 5000 + '\n',  # over Python's integer-string limit
+])
+def test_a_yaml_value_that_cannot_be_built_is_one_line_not_a_traceback(etc, capsys, local):
+    (etc / 'conf.d' / '90-local.yml').write_text(local)
+    status, err = check(etc, capsys)
+    assert status == 2 and f'{etc}/conf.d/90-local.yml: not valid YAML' in one_line(err)
+    assert '2024' not in err  # the value may be a password: never quoted
+
+
+@pytest.fixture
+def shared_tmp():
+    """A folder other users may enter (pytest's own is its user's only)."""
+    path = Path(tempfile.mkdtemp(prefix='wla-check-config-'))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_conf_d_the_service_cannot_list_is_an_error_not_skipped(shared_tmp):
+    # glob() skipped it: check-config said valid, and serve started without its database
+    # and token_secret (on an embedded database, with a new secret).
+    if os.geteuid() == 0 and not shutil.which('setpriv'):
+        pytest.skip('needs setpriv to leave root')
+    tmp_path = shared_tmp
+    etc = tmp_path / 'etc'
+    (etc / 'conf.d').mkdir(parents=True)
+    (etc / 'config.yml').write_text(f'state_dir: {tmp_path}/state\n')
+    (etc / 'conf.d' / '40-db.yml').write_text('db_uri: postgresql://auth@db/auth\n')
+    for path in (tmp_path, etc, etc / 'config.yml'):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (etc / 'conf.d').chmod(0o700)  # root's; the service runs as another user
+    leave_root = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] \
+        if os.geteuid() == 0 else []
+    environment = {k: v for k, v in os.environ.items() if not k.startswith('WAZO_LIKE_AUTH_')}
+    done = subprocess.run([*leave_root, sys.executable, '-m', 'wazo_like_auth.cli',
+                           'check-config', '--config', str(etc / 'config.yml')],
+                          capture_output=True, text=True, timeout=60, env=environment, cwd='/')
+    (etc / 'conf.d').chmod(0o755)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert f'{etc}/conf.d: cannot be read' in done.stderr
+
+
+def test_an_encrypted_private_key_is_refused_without_asking_for_its_passphrase(tmp_path):
+    # OpenSSL asked for the passphrase on the terminal (check-config, and the Debian
+    # postinst, waited there); the service started by systemd could never give it.
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'auth')])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = x509.CertificateBuilder().subject_name(name).issuer_name(name) \
+        .public_key(key.public_key()).serial_number(1).not_valid_before(now) \
+        .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256())
+    (tmp_path / 'cert.pem').write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / 'key.pem').write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b'passphrase')))
+    (tmp_path / 'config.yml').write_text(
+        f'state_dir: {tmp_path}/state\nrest_api:\n  certificate: {tmp_path}/cert.pem\n'
+        f'  private_key: {tmp_path}/key.pem\n')
+    environment = {k: v for k, v in os.environ.items() if not k.startswith('WAZO_LIKE_AUTH_')}
+    done = subprocess.run([sys.executable, '-m', 'wazo_like_auth.cli', 'check-config',
+                           '--config', str(tmp_path / 'config.yml')], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60, env=environment)
+    assert done.returncode == 2, done.stderr
+    assert f'rest_api.private_key: {tmp_path}/key.pem is encrypted' in one_line(done.stderr)
+
+
+def test_a_configuration_folder_the_service_cannot_enter_is_one_line(shared_tmp):
+    if os.geteuid() != 0 or not shutil.which('setpriv'):
+        pytest.skip('needs root and setpriv to run as another user')
+    etc = shared_tmp / 'etc'
+    etc.mkdir()
+    (etc / 'config.yml').write_text('{}\n')
+    shared_tmp.chmod(0o755)
+    etc.chmod(0o700)
+    done = subprocess.run(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+                           sys.executable, '-m', 'wazo_like_auth.cli', 'check-config',
+                           '--config', str(etc / 'config.yml')],
+                          capture_output=True, text=True, timeout=60, cwd='/', env={
+                              k: v for k, v in os.environ.items()
+                              if not k.startswith('WAZO_LIKE_AUTH_')})
+    etc.chmod(0o755)
+    assert done.returncode == 2, done.stderr  # was a traceback (PermissionError), exit 1
+    assert f'{etc}/config.yml: cannot be read: Permission denied' in one_line(done.stderr)
