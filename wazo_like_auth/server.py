@@ -223,11 +223,13 @@ def _mark_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)
 
 
-def prepare_database(config: dict, *, admin: tuple[str, str] | None = None) -> None:
+def prepare_database(config: dict, *, admin: tuple[str, str] | None = None,
+                     first: bool = False) -> bool:
     """Migrate the configured database, reconcile it with the configuration (top tenant,
     all-users groups, default policies: services/startup.py; declared OAuth 2.0 clients), and
     create or reset a full-access user: ``admin`` (username, password), else the configured
-    bootstrap user when asked for. `serve` and `bootstrap` share this."""
+    bootstrap user when asked for; with ``first``, ``admin`` only on a database without any
+    user. Whether a full-access user was made or reset. `serve` and `bootstrap` share this."""
     if admin is None and config['bootstrap_user_on_startup']:
         admin = (config['bootstrap_user_username'], config['bootstrap_user_password'])
     engine = db.make_engine(config, pool_size=1)
@@ -236,8 +238,11 @@ def prepare_database(config: dict, *, admin: tuple[str, str] | None = None) -> N
         services = offline_services(config, engine)
         services.startup.run()
         services.client_service.reconcile(config['clients'])
+        if admin is not None and first:
+            return services.bootstrap.create_first_admin(*admin)
         if admin is not None:
             services.bootstrap.ensure_admin(*admin)
+        return admin is not None
     finally:
         engine.dispose()
 
@@ -266,14 +271,17 @@ def embedded_database(config: dict) -> EmbeddedPostgres:
 
 
 def first_admin(config: dict) -> str | None:
-    """On the first embedded start, create 'admin' with a random password written to
-    state_dir/credentials (mode 0600). Returns the password, or None if already done."""
+    """On the first embedded start (its database has no user), create 'admin' with a random
+    password written to state_dir/credentials (mode 0600). Returns the password, or None if
+    already done."""
     path = Path(config['state_dir']) / 'credentials'
     if path.exists() or config['bootstrap_user_on_startup']:
         return None
     alphabet = string.ascii_letters + string.digits
     password = ''.join(secrets.choice(alphabet) for _ in range(24))
-    prepare_database(config, admin=('admin', password))
+    if not prepare_database(config, admin=('admin', password), first=True):
+        logger.info('%s is absent, but the database has users already: no user made', path)
+        return None
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as f:
         f.write(f'username: admin\npassword: {password}\n')

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -63,3 +64,21 @@ def test_bootstrap_does_not_create_a_username_another_users_address_names(
     with pytest.raises(Conflict):
         _bootstrap(sessions).ensure_admin('ops@example.com', 'operator-pw')
     assert login('ops@example.com', 'someone-pw').status_code == 200
+
+
+def test_deleting_the_embedded_credentials_file_does_not_bring_admin_back(
+        make_config, db_uri, engine):
+    # The first start was told by the credentials file: deleted (as the file itself asks),
+    # the next start reset and re-enabled the 'admin' the operator had disabled.
+    from wazo_like_auth import server
+    config = make_config(db_uri=db_uri)
+    Path(config['state_dir']).mkdir(parents=True)  # as serve's embedded start makes it
+    assert server.first_admin(config) is not None  # a database without users: made
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE auth_user SET enabled = false WHERE username = 'admin'"))
+    (Path(config['state_dir']) / 'credentials').unlink()
+
+    assert server.first_admin(config) is None
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT enabled FROM auth_user WHERE username = 'admin'")) \
+            .scalar() is False

@@ -71,6 +71,10 @@ def find_enabled_by_login(session: Session, login: str) -> User | None:
     return None
 
 
+def any_user(db: Session) -> bool:
+    return db.execute(select(User.uuid).limit(1)).first() is not None
+
+
 def lock_of_tenant(db: Session, tenant_uuid: uuid.UUID) -> None:
     """Lock the users of a tenant for update, in uuid order, until the transaction ends."""
     db.execute(select(User.uuid).where(User.tenant_uuid == tenant_uuid)

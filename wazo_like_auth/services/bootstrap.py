@@ -67,6 +67,17 @@ class BootstrapService:
                 db.add(UserPolicy(user_uuid=user.uuid, policy_uuid=policy.uuid))
             return user.uuid
 
+    def create_first_admin(self, username: str, password: str) -> bool:
+        """``ensure_admin`` on a database that has no user yet (True); else nothing (False).
+        The first start of an embedded database is told by its users, not by the credentials
+        file: an operator deletes that file, as it asks, and the next start reset and
+        re-enabled an 'admin' they had since disabled or given another password."""
+        with self._sessions() as db:
+            if user_repo.any_user(db):
+                return False
+        self.ensure_admin(username, password)
+        return True
+
     @staticmethod
     def _admin_policy(db, top: uuid.UUID) -> Policy:
         """The top tenant's full-access policy, recreated if an administrator deleted it."""
