@@ -9,6 +9,7 @@ from typing import Any
 
 from .bus.settings import AMQP_VALIDATORS
 from .config_checks import one_of as _one_of
+from .db_uri import checked
 from .mail_settings import MAIL_VALIDATORS
 from .oauth2.settings import validate_clients
 
@@ -137,7 +138,7 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('rest_api', 'max_body_size'): _integer(1024),
     ('rest_api', 'cors', 'enabled'): _boolean,
     ('rest_api', 'cors', 'allow_headers'): _header_names,
-    ('db_uri',): _optional(_string),
+    ('db_uri',): _optional(lambda value: checked(_string(value))),
     ('db_pool_size',): _integer(1, 500),
     ('db_connect_timeout',): _integer(1, 300),
     ('db_statement_timeout',): _integer(0),

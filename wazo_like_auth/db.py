@@ -9,44 +9,23 @@ import logging
 import select
 from pathlib import Path
 
-from sqlalchemy import URL, Engine, create_engine, event, exc, make_url, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import sessionmaker
 
 # The OpenID Connect tables live beside models.py on the same base, and
 # auth_session.signin_uuid references one of them: every process that opens sessions has them
 # registered (imported here, not from models.py, so that neither module imports the other).
 from . import event_models, mail_models, oauth_models, oidc_models  # noqa: F401
+from .db_uri import DatabaseURIError, url  # noqa: F401 (db.url, db.DatabaseURIError)
 
 MIGRATIONS = Path(__file__).parent / 'migrations'
 # Any constant works; it only has to be the same for every node upgrading one database.
 MIGRATION_LOCK_ID = 0x7761_7a6f
 
 
-class DatabaseURIError(ValueError):
-    """A db_uri that is not a PostgreSQL URI; the message never quotes it (it may hold a
-    password)."""
-
-
 class MigrationError(Exception):
     """The migrations cannot bring this database to the newest schema (alembic's message: a
     revision this version does not know, ...)."""
-
-
-def url(uri: str) -> URL:
-    """``uri`` with the psycopg2 driver, the one this service ships with. Raises
-    DatabaseURIError when ``uri`` is not a PostgreSQL URI.
-
-    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3; users write bare URIs.
-    """
-    try:
-        parsed = make_url(uri)
-    except (exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise DatabaseURIError('not a URI: expected postgresql://user:password@host:port/'
-                               'database') from None
-    if parsed.drivername not in ('postgresql', 'postgresql+psycopg2'):
-        raise DatabaseURIError(f'{parsed.drivername}:// is not supported: expected '
-                               'postgresql://user:password@host:port/database')
-    return parsed.set(drivername='postgresql+psycopg2')
 
 
 # Events recorded by this service's connections are not for the bus when it has none

@@ -63,9 +63,15 @@ def test_upgrade_db_without_a_database_says_what_is_missing(config_file, capsys)
     assert 'db_uri' in capsys.readouterr().err
 
 
+def test_a_db_uri_that_is_none_is_a_configuration_error(config_file, capsys):
+    assert main(['upgrade-db', '--db-uri', 'postgres ql://', '--config', config_file]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('wazo-like-auth: configuration error: ') and len(err.splitlines()) == 1
+    assert err.endswith('db_uri: not a URI: expected postgresql://user:password@host:port/'
+                        'database\n'), err
+
+
 @pytest.mark.parametrize('args, message', [
-    (['upgrade-db', '--db-uri', 'postgres ql://'],
-     'bad db_uri: not a URI: expected postgresql://user:password@host:port/database'),
     (['bootstrap', '--db-uri', 'postgresql://auth:secret@127.0.0.1:1/auth', '--username', 'a',
       '--password', 'pw'],
      'cannot use the database: connection to server at "127.0.0.1", port 1 failed: '

@@ -103,19 +103,24 @@ def _stale(uri: str) -> str:
     return uri
 
 
+@pytest.mark.parametrize('uri, message', [
+    ('not a URI', 'not a URI: expected postgresql://user:password@host:port/database'),
+    ('mysql://auth:secret@localhost/auth', 'mysql:// is not supported: expected '
+                                           'postgresql://user:password@host:port/database'),
+])
+def test_a_db_uri_serve_cannot_use_is_a_configuration_error(uri, message, tmp_path):
+    result = run_serve(settings(uri, tmp_path), tmp_path)
+    assert (result.returncode, result.stderr) == (
+        2, f'wazo-like-auth: configuration error: {tmp_path}/config.yml: db_uri: {message}\n')
+
+
 @pytest.mark.parametrize('problem, message', [
-    ('not a URI', 'bad db_uri: not a URI: expected postgresql://user:password@host:port/'
-                  'database'),
-    ('mysql', 'bad db_uri: mysql:// is not supported: expected '
-              'postgresql://user:password@host:port/database'),
     ('stale schema', "cannot migrate the database: Can't locate revision identified by "
                      "'from_a_newer_version'"),
     ('long bootstrap password', 'Password must be at most 72 bytes in UTF-8'),
 ])
 def test_a_preparation_problem_stops_serve_with_one_line(problem, message, tmp_path, database):
     config = {
-        'not a URI': lambda: settings('not a URI', tmp_path),
-        'mysql': lambda: settings('mysql://auth:secret@localhost/auth', tmp_path),
         'stale schema': lambda: settings(_stale(database), tmp_path),
         'long bootstrap password': lambda: settings(
             database, tmp_path, bootstrap_user_on_startup=True,
@@ -125,16 +130,21 @@ def test_a_preparation_problem_stops_serve_with_one_line(problem, message, tmp_p
     assert (result.returncode, result.stderr) == (1, f'wazo-like-auth: {message}\n')
 
 
-def test_an_unexpected_preparation_failure_logs_its_traceback_once(tmp_path, db_uri, engine):
-    # psycopg2 refuses an unknown connection option: nothing the service translates.
-    result = run_serve(settings(f'{db_uri}?no_such_option=1', tmp_path), tmp_path)
+def test_an_unexpected_preparation_failure_logs_its_traceback_once(tmp_path, database):
+    # A table of the schema already there, unlike the migrations': nothing the service
+    # translates (an unknown connection option was one, until the configuration refused it).
+    engine = create_engine(db.url(database))
+    with engine.begin() as conn:
+        conn.execute(text('CREATE TABLE tenant (x integer)'))
+    engine.dispose()
+    result = run_serve(settings(database, tmp_path), tmp_path)
     lines = result.stderr.splitlines()
     unindented = [line for line in lines if not line.startswith(' ')]
     assert result.returncode == 1
     assert len(unindented) == 2, result.stderr  # the log record (its traceback indented)...
     assert unindented[0].endswith('(ERROR) (wazo_like_auth.commands): preparing the database '
                                   'failed')
-    assert 'invalid connection option "no_such_option"' in result.stderr
+    assert 'relation "tenant" already exists' in result.stderr
     assert unindented[1] == ('wazo-like-auth: preparing the database failed: '  # ...and why
                              'ProgrammingError (traceback in the log)')
 

@@ -213,3 +213,18 @@ def test_a_configuration_folder_the_service_cannot_enter_is_one_line(shared_tmp)
     etc.chmod(0o755)
     assert done.returncode == 2, done.stderr  # was a traceback (PermissionError), exit 1
     assert f'{etc}/config.yml: cannot be read: Permission denied' in one_line(done.stderr)
+
+
+@pytest.mark.parametrize('uri, said', [
+    ('mysql://auth:hunter2@db/auth', 'mysql:// is not supported'),
+    ('postgresql://auth:hunter2@db:notaport/auth', 'not a URI'),
+    ('postgresql://auth:hunter2@db/auth?ssl=true', 'invalid connection option "ssl"'),
+    ('postgresql://auth:hunter2@db/auth?port=abc', 'the port option must be a number'),
+])
+def test_check_config_refuses_the_db_uri_serve_would_refuse(etc, capsys, uri, said):
+    # check-config said valid; serve then stopped on it (one line naming no key, or a
+    # traceback for an option libpq does not know), and systemd restarted it for ever.
+    (etc / 'conf.d' / '40-db.yml').write_text(f'db_uri: "{uri}"\n')
+    status, err = check(etc, capsys)
+    assert status == 2 and f'{etc}/conf.d/40-db.yml: db_uri: ' in one_line(err)
+    assert said in err and 'hunter2' not in err
