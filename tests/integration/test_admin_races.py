@@ -40,6 +40,17 @@ def call(app, token, method, path, **kwargs):
     return response.status_code, response.get_json(silent=True)
 
 
+def parked_pair(app, token, engine, lock: tuple, first: tuple, then: tuple) -> tuple:
+    """``first`` (method, path, request options) parked on the row lock ``lock`` (sql,
+    params) holds, then ``then`` sent into it and parked too; both answers once it goes."""
+    with ThreadPoolExecutor(max_workers=2) as pool, holding(engine, lock[0], **lock[1]):
+        one = pool.submit(call, app, token, first[0], first[1], **first[2])
+        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
+        other = pool.submit(call, app, token, then[0], then[1], **then[2])
+        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
+    return one.result(timeout=30), other.result(timeout=30)
+
+
 def new_tenant(admin, name):
     return admin.ok('POST', '/tenants', json={'name': name})['uuid']
 
@@ -47,16 +58,17 @@ def new_tenant(admin, name):
 # -- 1. a group or policy created in a tenant being deleted -----------------------------------
 
 def _create_in_a_tenant_being_deleted(app, admin, engine, path, body):
-    tenant = new_tenant(admin, 'doomed')
+    return _create_in_a_tenant_being_deleted_from(app, admin, engine,
+                                                  new_tenant(admin, 'doomed'), path, body)
+
+
+def _create_in_a_tenant_being_deleted_from(app, admin, engine, tenant, path, body):
     # The tenant's delete cascades to its all-users group: held here, the delete waits with the
     # tenant row already deleted (not committed).
-    with ThreadPoolExecutor(max_workers=2) as pool, holding(
-            engine, 'SELECT 1 FROM auth_group WHERE tenant_uuid = :t FOR UPDATE', t=tenant):
-        deleted = pool.submit(call, app, admin.token, 'DELETE', f'/tenants/{tenant}')
-        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
-        created = pool.submit(call, app, admin.token, 'POST', path, json=body, tenant=tenant)
-        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
-    return deleted.result(timeout=30), created.result(timeout=30)
+    return parked_pair(
+        app, admin.token, engine,
+        ('SELECT 1 FROM auth_group WHERE tenant_uuid = :t FOR UPDATE', {'t': tenant}),
+        ('DELETE', f'/tenants/{tenant}', {}), ('POST', path, {'json': body, 'tenant': tenant}))
 
 
 def test_a_group_created_in_a_tenant_being_deleted_is_not_a_500(app, admin, engine):
@@ -82,15 +94,12 @@ def _while_a_policy_is_deleted(app, admin, engine, make_user, method, path, **kw
     holder = make_user('holder')
     admin.ok('PUT', f"/users/{holder}/policies/{policy['uuid']}", 204)
     # The policy's delete cascades to this link: held here, it waits with the policy deleted.
-    with ThreadPoolExecutor(max_workers=2) as pool, holding(
-            engine, 'SELECT 1 FROM auth_user_policy WHERE policy_uuid = :p FOR UPDATE',
-            p=policy['uuid']):
-        deleted = pool.submit(call, app, admin.token, 'DELETE', f"/policies/{policy['uuid']}")
-        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
-        attached = pool.submit(call, app, admin.token, method, path(policy),
-                               **{k: v(policy) for k, v in kwargs.items()})
-        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
-    return deleted.result(timeout=30), attached.result(timeout=30)
+    return parked_pair(
+        app, admin.token, engine,
+        ('SELECT 1 FROM auth_user_policy WHERE policy_uuid = :p FOR UPDATE',
+         {'p': policy['uuid']}),
+        ('DELETE', f"/policies/{policy['uuid']}", {}),
+        (method, path(policy), {k: v(policy) for k, v in kwargs.items()}))
 
 
 def test_attaching_a_policy_being_deleted_to_a_group_is_404_not_500(app, admin, engine,
@@ -122,16 +131,12 @@ def test_attaching_a_policy_to_a_group_being_deleted_is_404_not_500(app, admin, 
     member = make_user('member')
     admin.ok('PUT', f"/groups/{group['uuid']}/users/{member}", 204)
     # The group's delete cascades to this membership: held here, it waits with the group deleted.
-    with ThreadPoolExecutor(max_workers=2) as pool, holding(
-            engine, 'SELECT 1 FROM auth_user_group WHERE group_uuid = :g FOR UPDATE',
-            g=group['uuid']):
-        deleted = pool.submit(call, app, admin.token, 'DELETE', f"/groups/{group['uuid']}")
-        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
-        attached = pool.submit(call, app, admin.token, 'PUT',
-                               f"/groups/{group['uuid']}/policies/{policy['uuid']}")
-        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
-    assert deleted.result(timeout=30)[0] == 204
-    status, body = attached.result(timeout=30)
+    (deleted, _), (status, body) = parked_pair(
+        app, admin.token, engine,
+        ('SELECT 1 FROM auth_user_group WHERE group_uuid = :g FOR UPDATE', {'g': group['uuid']}),
+        ('DELETE', f"/groups/{group['uuid']}", {}),
+        ('PUT', f"/groups/{group['uuid']}/policies/{policy['uuid']}", {}))
+    assert deleted == 204
     assert status == 404, (status, body)
 
 
@@ -215,15 +220,9 @@ def test_a_shared_policy_and_a_namesake_below_it_cannot_both_be_created(app, adm
 
 def test_a_sub_tenant_created_below_a_tenant_being_deleted_is_404(app, admin, engine):
     parent = new_tenant(admin, 'doomed')
-    with ThreadPoolExecutor(max_workers=2) as pool, holding(
-            engine, 'SELECT 1 FROM auth_group WHERE tenant_uuid = :t FOR UPDATE', t=parent):
-        deleted = pool.submit(call, app, admin.token, 'DELETE', f'/tenants/{parent}')
-        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
-        created = pool.submit(call, app, admin.token, 'POST', '/tenants',
-                              json={'name': 'kid'}, tenant=parent)
-        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
-    assert deleted.result(timeout=30)[0] == 204
-    status, body = created.result(timeout=30)
+    (deleted, _), (status, body) = _create_in_a_tenant_being_deleted_from(
+        app, admin, engine, parent, '/tenants', {'name': 'kid'})
+    assert deleted == 204
     assert (status, body['error_id']) == (404, 'unknown-tenant'), body
 
 
@@ -261,15 +260,11 @@ def test_a_confirmation_requested_for_a_user_being_deleted_is_404_not_500(mail_a
         email = conn.execute(text('SELECT uuid FROM auth_email WHERE user_uuid = :u'),
                              {'u': carol}).scalar()
     # The user's delete cascades to her address: held here, it waits with carol deleted.
-    with ThreadPoolExecutor(max_workers=2) as pool, holding(
-            engine, 'SELECT 1 FROM auth_email WHERE uuid = :e FOR UPDATE', e=email):
-        deleted = pool.submit(call, mail_app, token, 'DELETE', f'/users/{carol}')
-        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
-        requested = pool.submit(call, mail_app, token, 'GET',
-                                f'/users/{carol}/emails/{email}/confirm')
-        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
-    assert deleted.result(timeout=30)[0] == 204
-    status, body = requested.result(timeout=30)
+    (deleted, _), (status, body) = parked_pair(
+        mail_app, token, engine,
+        ('SELECT 1 FROM auth_email WHERE uuid = :e FOR UPDATE', {'e': email}),
+        ('DELETE', f'/users/{carol}', {}), ('GET', f'/users/{carol}/emails/{email}/confirm', {}))
+    assert deleted == 204
     assert status == 404, (status, body)
 
 

@@ -101,10 +101,7 @@ def test_a_value_rotated_away_long_ago_still_revokes_the_grant(api, spa):
 def test_0018_keeps_the_value_0017_remembered_and_downgrades_to_the_latest(scratch):  # noqa: F811
     migrate(scratch, command.upgrade, '0017')
     with scratch.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO auth_user (uuid, tenant_uuid, username, purpose, enabled) "
-            "SELECT gen_random_uuid(), uuid, 'carol', 'user', true FROM tenant "
-            "WHERE uuid = parent_uuid"))
+        conn.execute(text(_CAROL))
         conn.execute(text(_ROW.format(hash="'\\x02'", extra=", true, '\\x01'").replace(
             'metadata)', 'metadata, rotates, previous_hash)')))
 
@@ -195,10 +192,7 @@ def test_0017_keeps_existing_refresh_tokens_and_downgrades_without_the_rotating_
         scratch):  # noqa: F811
     migrate(scratch, command.upgrade, '0016')
     with scratch.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO auth_user (uuid, tenant_uuid, username, purpose, enabled) "
-            "SELECT gen_random_uuid(), uuid, 'carol', 'user', true FROM tenant "
-            "WHERE uuid = parent_uuid"))
+        conn.execute(text(_CAROL))
         conn.execute(text(_ROW.format(hash="'\\x01'", extra='')))
 
     migrate(scratch, command.upgrade, '0017')
@@ -218,6 +212,9 @@ def test_0017_keeps_existing_refresh_tokens_and_downgrades_without_the_rotating_
             conn.execute(text(_ROW.format(hash="'\\x04'", extra='')))
 
 
+_CAROL = ("INSERT INTO auth_user (uuid, tenant_uuid, username, purpose, enabled) "
+          "SELECT gen_random_uuid(), uuid, 'carol', 'user', true FROM tenant "
+          "WHERE uuid = parent_uuid")
 _ROW = ("INSERT INTO auth_refresh_token (uuid, token_hash, client_id, user_uuid, login, "
         "metadata) SELECT gen_random_uuid(), {hash}, 'app', uuid, 'carol', '{{}}'{extra} "
         "FROM auth_user")
