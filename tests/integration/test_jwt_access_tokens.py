@@ -157,6 +157,9 @@ def test_authorization_code_grant_gives_a_jwt_with_its_id_token(api, admin_token
     assert again['scope'] == claims['scope']
     userinfo = rp.get(metadata['userinfo_endpoint'], timeout=10)
     assert userinfo.json()['sub'] == str(carol)
+    # Introspection tells the same scope as the JWT (it left the OpenID scopes out).
+    described = introspect(api, 'webapp', client['client_secret'], token['access_token'])
+    assert described['scope'].split() == claims['scope'].split()
 
 
 def test_opaque_is_the_default_and_the_wazo_api_stays_opaque(api, admin_token, make_client,

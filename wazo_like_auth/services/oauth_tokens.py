@@ -204,7 +204,9 @@ class OAuthTokenService:
         row = oauth_repo.describe(db, tokens.token_digest(value))
         if row is None or row.expires_at <= self._clock():
             return None
-        found = {'scope': scope_string(row.acl), 'client_id': row.client_id,
+        # The scope its answer and its JWT said: the ACL, and an OpenID grant's own scopes.
+        oidc_scope = (row.metadata or {}).get('oidc', {}).get('scope', ())
+        found = {'scope': scope_string(row.acl, oidc_scope), 'client_id': row.client_id,
                  'username': row.username, 'sub': row.auth_id, 'token_type': 'Bearer',
                  'exp': int(row.expires_at.timestamp()), 'iat': int(row.issued_at.timestamp()),
                  'tenant_uuid': str(row.tenant_uuid), 'jti': row.jti}
