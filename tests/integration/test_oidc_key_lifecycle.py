@@ -309,3 +309,42 @@ def test_keys_rotate_without_the_service_token_secret_is_one_line_and_fails(
     assert last.startswith(f'wazo-like-auth: signing key {signing[0]} does not decrypt with '
                            'this token_secret: run keys with the service')
     assert kids(api.base) == signing
+
+
+def _elsewhere(tmp_path) -> str:
+    path = tmp_path / 'elsewhere.yml'  # no token_secret: one of its own state_dir's
+    path.write_text(f'state_dir: {tmp_path}/elsewhere\n')
+    return str(path)
+
+
+def test_keys_retire_of_the_signing_key_run_elsewhere_hands_over_to_the_waiting_one(
+        api, admin_token, keys_cli, tmp_path, db_uri, capsys):
+    # Run with another token_secret than the service's (a leak handled from another
+    # machine), it skipped the waiting key it could not read, made a key the service could
+    # not read either, and deleted the waiting one: the service then made an unannounced key.
+    client = register_jwt(api, admin_token)
+    leaked = kid_of(api.base, token_from(api.base, client))
+    assert keys_cli('rotate').code == 0
+    [waiting] = [kid for kid in kids(api.base) if kid != leaked]
+    capsys.readouterr()
+
+    code = main(['keys', 'retire', leaked, '--config', _elsewhere(tmp_path), '--db-uri', db_uri])
+
+    out = capsys.readouterr().out
+    assert code == 0 and f'signing key {waiting}' in out, out
+    assert kids(api.base) == [waiting]
+    assert kid_of(api.base, token_from(api.base, client)) == waiting
+
+
+def test_keys_retire_of_the_only_key_run_elsewhere_leaves_the_next_key_to_the_service(
+        api, admin_token, tmp_path, db_uri, capsys):
+    client = register_jwt(api, admin_token)
+    leaked = kid_of(api.base, token_from(api.base, client))
+    capsys.readouterr()
+
+    assert main(['keys', 'retire', leaked, '--config', _elsewhere(tmp_path),
+                 '--db-uri', db_uri]) == 0
+
+    fresh = kid_of(api.base, token_from(api.base, client))  # the service makes its own
+    # ...and no other: none was made under a secret the service does not have.
+    assert fresh != leaked and kids(api.base) == [fresh]

@@ -197,28 +197,34 @@ class SigningKeyService:
             if row is None:
                 raise unknown
             signer = self._signing_kid(db, at)
+            readable_here = self._readable(row) is not None
             waiting = [key for key in key_repo.pending(db, at) if key.kid != kid]
             tokens = token_repo.delete_signed_by(db, kid)
             key_repo.remove(db, kid)  # and, by cascade, any token recorded meanwhile (and its
             # session, migration 0016)
             successor = None
             if signer == kid:
-                successor = self._take_over(db, waiting, at)
+                successor = self._take_over(db, waiting, at, readable_here=readable_here)
             elif row.signs_from > at:
                 self._reschedule_after_pending(db, row, waiting, at)
             state = None if successor is None else self._state(successor, at, successor.kid)
         logger.warning('signing key %s retired; %d access tokens it signed deleted', kid, tokens)
         return Retired(kid=kid, tokens=tokens, successor=state)
 
-    def _take_over(self, db: DbSession, waiting: list[SigningKey], at: dt.datetime) -> SigningKey:
+    def _take_over(self, db: DbSession, waiting: list[SigningKey], at: dt.datetime, *,
+                   readable_here: bool) -> SigningKey | None:
         """The key signing from now on, the signing key being retired: the next waiting one
-        (a readable one), else a new key."""
-        for key in waiting:
-            if self._readable(key) is not None:
-                key.signs_from = at
-                db.flush()
-                return key
-        return self._add_signing_now(db, self._algorithm, at)
+        (one readable here first), else a new key. Run with another token_secret than the
+        service's (``readable_here`` false: the retired key did not decrypt here), a waiting
+        key still takes over, by its schedule: the service reads it; and with none waiting,
+        no key is made (None), since one made here would be unreadable to the service, which
+        makes its own at its next signature instead."""
+        ordered = sorted(waiting, key=lambda key: self._readable(key) is None)  # stable
+        if ordered:
+            ordered[0].signs_from = at
+            db.flush()
+            return ordered[0]
+        return self._add_signing_now(db, self._algorithm, at) if readable_here else None
 
     def _reschedule_after_pending(self, db: DbSession, removed: SigningKey,
                                   waiting: list[SigningKey], at: dt.datetime) -> None:
