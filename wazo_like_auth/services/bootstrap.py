@@ -43,12 +43,7 @@ class BootstrapService:
             user_repo.lock_logins(db)
             top = tenant_repo.top_tenant_uuid(db)
             policy = self._admin_policy(db, top)
-            user = user_repo.find_by_username(db, username)
-            if (user is not None and user.tenant_uuid != top) or user_repo.login_taken(
-                    db, username, other_than=user.uuid if user is not None else None):
-                raise Conflict(f'username: {username} is already the login of another user '
-                               '(of another tenant, or an address of one): choose another',
-                               details={'username': username})
+            user = _top_tenant_user(db, username, top)
             if user is None:
                 user = User(uuid=uuid.uuid4(), username=username, tenant_uuid=top,
                             purpose=purpose, password_hash=new_hash, enabled=True)
@@ -89,3 +84,15 @@ class BootstrapService:
             db.flush()
             logger.warning('bootstrap: recreated the full-access policy %s', ADMIN_POLICY_SLUG)
         return policy
+
+
+def _top_tenant_user(db, username: str, top: uuid.UUID) -> User | None:
+    """The top tenant's user ``username`` names, None when the name is free; Conflict when it
+    is the login of anyone else (a user of another tenant, another user's address)."""
+    user = user_repo.find_by_username(db, username)
+    if (user is not None and user.tenant_uuid != top) or user_repo.login_taken(
+            db, username, other_than=user.uuid if user is not None else None):
+        raise Conflict(f'username: {username} is already the login of another user '
+                       '(of another tenant, or an address of one): choose another',
+                       details={'username': username})
+    return user
