@@ -117,8 +117,8 @@ class LoginThrottle:
         # backend services logging a user in many times at once (and the benchmark).
         pair_flying = flying = (0, None)
         if not within(address, self._trusted):
-            pair_flying = self._count_failure(db, _in_flight(pair))
-            flying = self._count_failure(db, _in_flight(per_subject))
+            pair_flying = throttle_repo.record_failure(db, _in_flight(pair), IN_FLIGHT_WINDOW)
+            flying = throttle_repo.record_failure(db, _in_flight(per_subject), IN_FLIGHT_WINDOW)
         counts = self._counts(db, [pair, per_subject])
         self._refuse_over(counts.get(pair), s.per_address)
         if pair_flying[0] > s.in_flight:
@@ -301,6 +301,11 @@ def _pair_key(subject: str, address: str) -> str:
 
 def _subject_key(subject: str) -> str:
     return f'subject:{subject}'
+
+
+# A check in flight ends within seconds; should one never report its outcome (the database
+# failing in between), its count is gone after this rather than after the failure window.
+IN_FLIGHT_WINDOW = 60
 
 
 def _too_many_in_flight() -> None:
