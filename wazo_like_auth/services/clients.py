@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import Conflict, InvalidData, ReadOnlyClient, UnknownClient
@@ -68,18 +67,14 @@ class ClientService:
         client = Client(uuid=uuid.uuid4(), tenant_uuid=tenant_uuid,
                         client_id=fields.get('client_id') or f'client-{secrets.token_hex(8)}',
                         secret_hash=self._hasher.hash(secret) if secret else None)
-        try:
-            with self._sessions.begin() as db:
-                self._apply(db, client, fields, tenants, ensure_grantable)
-                db.add(client)
-                db.flush()
-                client_repo.set_policies(db, client.uuid, fields['policies'])
-                view = self._view(db, client, tenants)
-        except IntegrityError as e:
-            if getattr(e.orig, 'pgcode', None) != concurrency.UNIQUE_VIOLATION:
-                raise  # a policy or the tenant deleted meanwhile (services/concurrency.py)
-            raise Conflict(f'Client "{client.client_id}" already exists',
-                           details={'client_id': client.client_id}) from None
+        taken = Conflict(f'Client "{client.client_id}" already exists',
+                         details={'client_id': client.client_id})
+        with concurrency.unique_violations_as(taken), self._sessions.begin() as db:
+            self._apply(db, client, fields, tenants, ensure_grantable)
+            db.add(client)
+            db.flush()
+            client_repo.set_policies(db, client.uuid, fields['policies'])
+            view = self._view(db, client, tenants)
         logger.info('client %s created in tenant %s', client.client_id, tenant_uuid)
         return {**view, 'client_secret': secret} if secret else view
 

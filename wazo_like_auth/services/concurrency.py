@@ -11,6 +11,7 @@ still delete what is referenced or take what is unique. The database then has th
 """
 from __future__ import annotations
 
+import contextlib
 import re
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -26,6 +27,19 @@ RETRY_CLASS = '40'  # transaction rollback: 40001 serialization failure, 40P01 d
 _MISSING = re.compile(r'is not present in table "([a-z_]+)"')
 _GONE = {'tenant': UnknownTenant, 'auth_user': UnknownUser, 'auth_policy': UnknownPolicy,
          'auth_group': UnknownGroup, 'auth_client': UnknownClient}
+
+
+@contextlib.contextmanager
+def unique_violations_as(error: ServiceError):
+    """Raise ``error`` for a unique violation: a concurrent write won the race past our
+    checks, and the database constraint had the last word (any other violation goes on, to
+    ``service_error_of``)."""
+    try:
+        yield
+    except IntegrityError as e:
+        if getattr(e.orig, 'pgcode', '') == UNIQUE_VIOLATION:
+            raise error from None
+        raise
 
 
 def service_error_of(error: BaseException) -> ServiceError | None:

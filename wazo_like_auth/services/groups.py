@@ -23,6 +23,7 @@ from ..repositories import users as user_repo
 from ..repositories import user_listing
 from ..repositories.listing import paginate
 from . import policies, user_views
+from .concurrency import unique_violations_as
 from .grants import Grants
 from .listing import ListQuery, Page
 
@@ -45,7 +46,7 @@ class GroupService:
     def create(self, scoping: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
         """Create a group in the scoping tenant; 409 on a name or slug clash there (§4.2)."""
         name = body['name']
-        with policies.unique_violations_as(_conflict(name)), self._sessions.begin() as db:
+        with unique_violations_as(_conflict(name)), self._sessions.begin() as db:
             _ensure_free(db, scoping, name=name, slug=body['slug'])
             slug = body['slug'] or slugs.derive(
                 name, lambda s: group_repo.slug_free(db, scoping, s))
@@ -76,7 +77,7 @@ class GroupService:
     def rename(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
                body: dict[str, Any]) -> dict[str, Any]:
         """PUT: the name is the only writable field (§4.4); read-only groups answer 403."""
-        with policies.unique_violations_as(_conflict(body['name'])), self._sessions.begin() as db:
+        with unique_violations_as(_conflict(body['name'])), self._sessions.begin() as db:
             group = _writable(_visible(db, tenants, group_uuid))
             _ensure_free(db, group.tenant_uuid, name=body['name'], exclude=group.uuid)
             group_repo.rename(db, group.uuid, body['name'])

@@ -7,23 +7,22 @@ Every change that gives or takes access goes through the caller's ``Grants`` (§
 """
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
-from ..exceptions import Conflict, ForbiddenPolicy, ServiceError, UnknownPolicy
+from ..exceptions import Conflict, ForbiddenPolicy, UnknownPolicy
 from ..logs import get_logger
 from ..models import Policy
 from ..repositories import locks
 from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
+from .concurrency import unique_violations_as
 from .grants import Grants
 from .listing import ListQuery, Page
 
@@ -34,7 +33,6 @@ FILTERS = ('uuid', 'name', 'slug', 'user_uuid', 'group_uuid', 'tenant_uuid', 're
 USER_POLICY_SORT_COLUMNS = ('name', 'description', 'uuid')
 USER_POLICY_FILTERS = ('uuid', 'name', 'group_uuid', 'tenant_uuid')
 Ref = uuid.UUID | str
-UNIQUE_VIOLATION = '23505'
 # Policy names are checked across tenants (a shared policy's name is unique below it, which
 # no index can say) and slugs are derived from what is free: creates and renames take turns,
 # or two could both pass the check (arbitrary, fixed: "wazopoln").
@@ -230,14 +228,3 @@ def _conflict(name: str, field: str = 'name') -> Conflict:
     message = f'Policy "{name}" already exists'
     return Conflict(message, details={field: {'constraint_id': 'unique', 'message': message}})
 
-
-@contextlib.contextmanager
-def unique_violations_as(error: ServiceError):
-    """Raise ``error`` for a unique violation: a concurrent write won the race past our
-    checks, and the database constraint had the last word."""
-    try:
-        yield
-    except IntegrityError as e:
-        if getattr(e.orig, 'pgcode', '') == UNIQUE_VIOLATION:
-            raise error from None
-        raise
