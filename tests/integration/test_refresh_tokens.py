@@ -86,11 +86,17 @@ def test_offline_token_row_points_at_its_refresh_token(client, engine, alice):
     {'access_type': 'sometimes', 'client_id': 'my-app'},
     {'access_type': 'offline', 'client_id': 'my\x00app'},
     {'refresh_token': '00000000-0000-0000-0000-000000000000', 'client_id': 'my\x00app'},
+    # A refresh token under a client_id with a line break could not be deleted: the
+    # /users/me/tokens/{client_id} routes never match one.
+    {'access_type': 'offline', 'client_id': 'line\nbreak'},
+    {'access_type': 'offline', 'client_id': 'ends\n'},
+    {'access_type': 'offline', 'client_id': 'tab\tapp'},
 ], ids=['offline-without-client-id', 'offline-empty-client-id', 'client-id-too-long',
         'offline-with-refresh-token', 'refresh-token-without-client-id',
         'refresh-token-with-empty-client-id', 'refresh-token-number', 'refresh-token-list',
         'client-id-number', 'unknown-access-type', 'offline-client-id-with-nul',
-        'refresh-client-id-with-nul'])
+        'refresh-client-id-with-nul', 'client-id-with-line-break',
+        'client-id-ending-with-line-break', 'client-id-with-tab'])
 def test_inconsistent_offline_or_refresh_request_is_refused_with_400(
         client, engine, alice, body):
     response = client.post('/0.1/token', json=body, headers=basic('alice', 's3cret'))

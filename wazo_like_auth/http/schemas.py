@@ -17,8 +17,11 @@ class TokenRequestSchema(_Lenient):
     expiration = fields.Integer(strict=False, validate=validate.Range(1, MAX_TOKEN_LIFETIME))
     access_type = fields.String(load_default='online',
                                 validate=validate.OneOf(['online', 'offline']))
-    # No NUL: PostgreSQL text cannot hold it, the lookup would fail with a 500.
-    client_id = fields.String(validate=[validate.Length(1, 1024), validate.Regexp('^[^\x00]*$')])
+    # No control character: PostgreSQL text cannot hold a NUL (the lookup would fail with a
+    # 500), and a refresh token under a client_id with a line break could never be deleted
+    # (the /users/me/tokens/{client_id} routes do not match one).
+    client_id = fields.String(validate=[validate.Length(1, 1024),
+                                        validate.Regexp(r'^[^\x00-\x1f\x7f]*\Z')])
     refresh_token = fields.String(validate=validate.Length(1, 1024))
     saml_session_id = fields.String(validate=validate.Length(1, 1024))
     tenant_id = fields.String()

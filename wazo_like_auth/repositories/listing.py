@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Select, String, and_, cast, func, or_, select
+from sqlalchemy import (Boolean, DateTime, Select, String, and_, cast, func, inspect, or_,
+                        select)
 from sqlalchemy.orm import Session
 
 from ..exceptions import InvalidListParam
@@ -66,14 +67,23 @@ def paginate(db: Session, base: Select, query: ListQuery, *, columns: Mapping[st
         filtered = db.scalar(select(func.count()).select_from(filtered_query.subquery()))
     else:  # no filter: the same count again would be a statement for nothing
         filtered_query, filtered = base, total
+    order = []
     if query.order:
         column = columns[query.order]
-        filtered_query = filtered_query.order_by(
-            column.desc() if query.direction == 'desc' else column.asc())
+        order.append(column.desc() if query.direction == 'desc' else column.asc())
+    filtered_query = filtered_query.order_by(*order, *_tiebreak(base))
     filtered_query = filtered_query.offset(query.offset)
     if query.limit is not None:
         filtered_query = filtered_query.limit(query.limit)
     return total, filtered, list(db.execute(filtered_query))
+
+
+def _tiebreak(base: Select) -> list[Any]:
+    """The primary key of the first entity ``base`` selects: rows equal on the requested
+    order (many sessions with the same ``mobile``) then keep one order on every page, so that
+    the pages of a list show each row once; with no order requested, it is the order."""
+    entity = base.column_descriptions[0].get('entity')
+    return list(inspect(entity).primary_key) if entity is not None else []
 
 
 def _strict(name: str, column: Any, value: str) -> Any:

@@ -249,8 +249,9 @@ class CheckGuard:
         self._lock = threading.Lock()
 
     def refusing(self, address: str) -> bool:
-        """True while ``address`` is over its budget of unknown tokens for this minute."""
-        count = self._counts.get(address)
+        """True while ``address`` (its /64 network for IPv6, as logins count) is over its
+        budget of unknown tokens for this minute."""
+        count = self._counts.get(_check_key(address))
         return bool(count) and count[0] == int(time.monotonic() // 60) and \
             count[1] >= self._limit
 
@@ -265,8 +266,14 @@ class CheckGuard:
         with self._lock:
             if len(self._counts) > 100_000:  # bounded memory under address spraying
                 self._counts.clear()
-            last = self._counts.get(address)
-            self._counts[address] = (minute, last[1] + 1 if last and last[0] == minute else 1)
+            key = _check_key(address)
+            last = self._counts.get(key)
+            self._counts[key] = (minute, last[1] + 1 if last and last[0] == minute else 1)
+
+
+def _check_key(address: str) -> str:
+    # An IPv4 address is its own key without parsing it: this runs on every token check.
+    return client_network(address) if ':' in address else address
 
 
 def networks(specs: Sequence[str]) -> list:

@@ -118,6 +118,8 @@ class TokenService:
         or deletes ORM objects, and the session's bookkeeping cost about 0.1 ms of CPU per
         exchange; the actor, if any, is named as the sessions' begin hook would.
         """
+        if request.backend != 'wazo_user':  # refused as a password login's would be
+            self._fail(request, 'unknown backend', UNKNOWN_BACKEND)
         reads = ExchangeReads(self._settings.default_user_policy,
                               *self._throttle.refresh_counter(request.remote_addr))
         with self._engine.begin() as db:
