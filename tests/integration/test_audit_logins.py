@@ -144,7 +144,9 @@ def test_a_revocation_by_an_oauth_client_names_the_client(admin, client, bob, en
 
     [event] = named(admin, 'auth_session_deleted', user_uuid=bob)
     assert event['session_uuid'] == session['session_uuid']
-    assert event['actor'] == {'client_id': 'crm', 'address': '192.0.2.80'}
+    # The client's tenant too: its own tenant's auditors see who revoked.
+    assert event['actor'] == {'client_id': 'crm', 'tenant_uuid': session['metadata']['tenant_uuid'],
+                              'address': '192.0.2.80'}
 
 
 def test_a_wrong_old_password_is_a_failed_login_of_its_user(admin, client, bob):

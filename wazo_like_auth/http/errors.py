@@ -66,18 +66,10 @@ def handle_error(error: BaseException) -> Response:
     if isinstance(error, ValidationError):
         return error_response(400, InvalidData.error_id, 'Invalid data',
                               _details(error.messages), resource=_body_resource())
-    raced = concurrency.service_error_of(error)
-    if raced is not None:
-        # A race lost past the service's checks: said as what it means, not as a 500.
-        logger.warning('Concurrent change on %s %s: %s answered %d %s', request.method,
-                       _logged_path(), type(getattr(error, 'orig', error)).__name__,
-                       raced.status_code, raced.error_id)
-        return error_response(raced.status_code, raced.error_id, raced.message,
-                              raced.details, raced.headers, raced.resource)
-    if _database_down(error):
-        _log_database_error(error)
-        error = DatabaseUnavailable()
-        return error_response(error.status_code, error.error_id, error.message)
+    meant = database_error_meaning(error)
+    if meant is not None:
+        return error_response(meant.status_code, meant.error_id, meant.message,
+                              meant.details, meant.headers, meant.resource)
     if isinstance(error, HTTPException):
         status = error.code or 500
         headers = {}
@@ -87,6 +79,22 @@ def handle_error(error: BaseException) -> Response:
                               error.description or error.name, headers=headers)
     logger.exception('Unexpected error on %s %s', request.method, _logged_path())
     return error_response(500, 'internal-error', 'Internal Server Error')
+
+
+def database_error_meaning(error: BaseException) -> ServiceError | None:
+    """What a database error means to the caller, logged: a race lost past the service's
+    checks (404, 409, 503 concurrent-change: services/concurrency.py), or the database
+    unavailable (503); None for any other error."""
+    raced = concurrency.service_error_of(error)
+    if raced is not None:
+        logger.warning('Concurrent change on %s %s: %s answered %d %s', request.method,
+                       _logged_path(), type(getattr(error, 'orig', error)).__name__,
+                       raced.status_code, raced.error_id)
+        return raced
+    if _database_down(error):
+        _log_database_error(error)
+        return DatabaseUnavailable()
+    return None
 
 
 def _log_database_error(error: BaseException) -> None:

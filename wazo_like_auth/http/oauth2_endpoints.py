@@ -14,10 +14,13 @@ from urllib.parse import parse_qsl
 from flask import request
 from flask_restful import Resource
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..exceptions import ServiceError
 from ..oauth2.errors import InvalidGrant, InvalidRequest, OAuth2Error, TemporarilyUnavailable
 from ..services import actors
 from ..services.oauth_tokens import Origin
+from .errors import database_error_meaning
 
 FORM = 'application/x-www-form-urlencoded'
 NO_STORE = {'Cache-Control': 'no-store', 'Pragma': 'no-cache'}
@@ -69,9 +72,11 @@ def issuer(public_url: str | None) -> str:
 
 
 def oauth_answers(method):
-    """Answers OAuth2Error as its RFC body; other service errors become the nearest OAuth
-    error (a throttled login: 429 temporarily_unavailable with Retry-After; other 4xx:
-    invalid_grant; 5xx: 503 temporarily_unavailable). Every answer is no-store."""
+    """Answers OAuth2Error as its RFC body; other service errors, and database errors (an
+    outage, a race lost: http/errors.database_error_meaning), become the nearest OAuth error
+    (a throttled login: 429 temporarily_unavailable with Retry-After; other 4xx:
+    invalid_grant; 5xx: 503 temporarily_unavailable, with its Retry-After if any). Every
+    answer is no-store."""
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         try:
@@ -79,13 +84,23 @@ def oauth_answers(method):
         except OAuth2Error as e:
             return e.body(), e.status_code, {**NO_STORE, **e.headers}
         except ServiceError as e:
-            if e.status_code == 429:
-                error = TemporarilyUnavailable(e.message, headers=e.headers)
-                return error.body(), 429, {**NO_STORE, **error.headers}
-            error = InvalidGrant(e.message) if e.status_code < 500 else TemporarilyUnavailable()
-            return error.body(), error.status_code, NO_STORE
+            return _nearest(e)
+        except SQLAlchemyError as e:
+            meant = database_error_meaning(e)
+            if meant is None:
+                raise
+            return _nearest(meant)
         return body, status, NO_STORE
     return wrapper
+
+
+def _nearest(e: ServiceError) -> tuple[dict, int, dict]:
+    if e.status_code == 429:
+        error: OAuth2Error = TemporarilyUnavailable(e.message, headers=e.headers)
+        return error.body(), 429, {**NO_STORE, **error.headers}
+    error = InvalidGrant(e.message) if e.status_code < 500 \
+        else TemporarilyUnavailable(headers=e.headers)
+    return error.body(), error.status_code, {**NO_STORE, **error.headers}
 
 
 class _OAuthResource(Resource):
@@ -111,7 +126,8 @@ class OAuthIntrospection(_OAuthResource):
 
     @oauth_answers
     def post(self):
-        return self._endpoint.handle(oauth_form(), request.headers.get('Authorization')), 200
+        return self._endpoint.handle(oauth_form(), request.headers.get('Authorization'),
+                                     request.remote_addr or ''), 200
 
 
 class OAuthRevocation(_OAuthResource):

@@ -13,6 +13,7 @@ from flask_restful import Resource
 from ..oauth2.errors import REALM, InvalidRequest, InvalidToken, MissingToken
 from ..oidc import discovery, keys
 from ..oidc.realms import Realm, public_base
+from ..services import actors
 from .auth import request_token
 from .oauth2_endpoints import issuer, oauth_answers, oauth_form, origin
 
@@ -131,7 +132,8 @@ class RealmIntrospection(_RealmResource):
 
     @oauth_answers
     def _answer(self, endpoint):
-        return endpoint.handle(oauth_form(), request.headers.get('Authorization')), 200
+        return endpoint.handle(oauth_form(), request.headers.get('Authorization'),
+                               request.remote_addr or ''), 200
 
 
 class RealmRevocation(_RealmResource):
@@ -142,7 +144,9 @@ class RealmRevocation(_RealmResource):
 
     @oauth_answers
     def _answer(self, endpoint):
-        endpoint.handle(oauth_form(), request.headers.get('Authorization'))
+        # Named as at /oauth2/revoke: the client (learnt by the service) and this address.
+        with actors.acting_as({'address': request.remote_addr or ''}):
+            endpoint.handle(oauth_form(), request.headers.get('Authorization'))
         return {}, 200
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, text
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import Session, Token, User
+from ..models import RefreshToken, Session, Token, User
 
 
 def delete_where(db: DbSession, *conditions: ColumnElement[bool]) -> list[uuid.UUID]:
@@ -40,9 +40,15 @@ def delete_of_tenant_users(db: DbSession, tenant_uuid: uuid.UUID) -> list[uuid.U
 
 def delete_from_refresh_tokens(db: DbSession,
                                refresh_uuids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
-    """Revoke the sessions whose token was obtained with one of these refresh tokens."""
+    """Revoke the sessions whose token was obtained with one of these refresh tokens.
+
+    The refresh tokens are locked first (FOR UPDATE, in uuid order): an exchange of one of
+    them in flight holds it FOR SHARE until it commits, so its new session is revoked too,
+    not left behind with a reference that the refresh token's delete sets to NULL."""
     if not refresh_uuids:
         return []
+    db.execute(select(RefreshToken.uuid).where(RefreshToken.uuid.in_(refresh_uuids))
+               .order_by(RefreshToken.uuid).with_for_update())
     created_from = select(Token.session_uuid).where(Token.refresh_token_uuid.in_(refresh_uuids))
     return delete_where(db, Session.uuid.in_(created_from))
 

@@ -183,21 +183,22 @@ class OAuthTokenService:
                     tokens.redact(minted.value), origin.remote_addr)
         return Grant(access_token=minted.value, expires_in=self._lifetime, acl=acl)
 
-    def introspect(self, value: str, client: AuthenticatedClient,
-                   hint: str | None = None) -> dict[str, Any]:
+    def introspect(self, value: str, client: AuthenticatedClient, hint: str | None = None,
+                   address: str = '') -> dict[str, Any]:
         """RFC 7662 §2.2: what a live access token (any), or a refresh token of the calling
-        client, is; ``{"active": false}`` for anything else."""
+        client, is; ``{"active": false}`` for anything else. Inside the unknown-token budget
+        of token checks, as userinfo is (RFC 7662 §4: no scanning through introspection)."""
+        self._guard.refuse_if_scanning(address)
         canonical = tokens.normalize(value or '')
-        if canonical is None:
-            return {'active': False}
         with self._sessions() as db:
             lookups = [self._describe_access, self._describe_refresh]
             if hint == 'refresh_token':
                 lookups.reverse()
-            for lookup in lookups:
+            for lookup in lookups if canonical is not None else ():
                 found = lookup(db, canonical, client)
                 if found is not None:
                     return {'active': True, **found}
+        self._guard.not_found(address)
         return {'active': False}
 
     def _describe_access(self, db, value: str, client: AuthenticatedClient) -> dict | None:
@@ -244,7 +245,8 @@ class OAuthTokenService:
         if canonical is None:
             return
         with self._sessions.begin() as db:
-            actors.name_in(db, client_id=client.client_id)
+            # The client's tenant: its own tenant's auditors see who revoked (audit trail).
+            actors.name_in(db, client_id=client.client_id, tenant_uuid=str(client.tenant_uuid))
             steps = [self._revoke_access, self._revoke_refresh]
             if hint == 'refresh_token':
                 steps.reverse()

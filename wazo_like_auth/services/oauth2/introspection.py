@@ -18,7 +18,10 @@ class IntrospectionEndpoint:
         self._clients = clients
         self._tokens = tokens
 
-    def handle(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
+    def handle(self, form: Mapping[str, str], authorization: str | None,
+               address: str = '') -> dict[str, Any]:
+        """``address``: the caller's, whose unknown tokens count against the budget of token
+        checks (OAuthTokenService.introspect)."""
         client = authenticate_client(self._clients, form, authorization, confidential=True)
         token = required(form, 'token')
-        return self._tokens.introspect(token, client, form.get('token_type_hint'))
+        return self._tokens.introspect(token, client, form.get('token_type_hint'), address)

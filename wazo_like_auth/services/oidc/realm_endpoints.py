@@ -57,9 +57,9 @@ class RealmTokens:
         return self._tokens.refresh(client, refresh_token, origin,
                                     realm_tenant=self._realm.tenant_uuid)
 
-    def introspect(self, value: str, client: AuthenticatedClient,
-                   hint: str | None = None) -> dict:
-        found = self._tokens.introspect(value, client, hint)
+    def introspect(self, value: str, client: AuthenticatedClient, hint: str | None = None,
+                   address: str = '') -> dict:
+        found = self._tokens.introspect(value, client, hint, address)
         tenant = found.get('tenant_uuid')
         if tenant is not None and not self._realm.accepts(uuid.UUID(tenant)):
             return {'active': False}
