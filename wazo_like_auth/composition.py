@@ -204,8 +204,11 @@ def _background(config: dict, engine: Engine, metrics: Metrics | None,
     publisher. ``also``: the other purges of the cleaner's cycle (login-failure counters, the
     revocation feed's expired entries, expired sign-ins and authorization codes); the audit
     trail's retention is added here."""
+    # Without a bus, events an earlier bus never took are purged like the rest: nothing
+    # would ever send them (and, the bus turned on again, they would go months late).
     retention = EventRetention(engine=engine, days=config['events']['retention_days'],
-                               batch_size=config['token_cleanup_batch_size'])
+                               batch_size=config['token_cleanup_batch_size'],
+                               keep_unpublished=config['amqp']['enabled'])
     cleaner = ExpiredTokenCleaner(engine=engine, interval=config['token_cleanup_interval'],
                                   batch_size=config['token_cleanup_batch_size'],
                                   on_purged=metrics.purged.inc if metrics else None,

@@ -86,17 +86,28 @@ class EscapingLogger(logging.LoggerAdapter):
 
 
 class _Escaped:
-    """An argument rendered escaped, by ``%s`` as by ``%r``."""
+    """An argument rendered escaped, by ``%s`` as by ``%r``, and cut after MAX_ARGUMENT
+    characters: a request value (a login of nearly rest_api.max_body_size) is no log line of
+    a megabyte, as often as a client cares to send it."""
     __slots__ = ('value',)
 
     def __init__(self, value: Any):
         self.value = value
 
     def __str__(self) -> str:
-        return escape(self.value)
+        return escape(_cut(str(self.value)))
 
     def __repr__(self) -> str:
-        return escape(repr(self.value))
+        return escape(_cut(repr(self.value)))
+
+
+MAX_ARGUMENT = 2048
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_ARGUMENT:
+        return text
+    return f'{text[:MAX_ARGUMENT]}... ({len(text) - MAX_ARGUMENT} more characters)'
 
 
 def _safe(arg: Any) -> Any:

@@ -13,6 +13,7 @@ import requests
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.audit import actor_of, named, now, stored_events, stored_text
 from tests.support.credentials import basic
+from tests.support.device_flow import DEVICE, Person, start
 from tests.support.offline_access import rows
 from tests.support.oidc import REDIRECT, realm, register_client, submit  # noqa: F401
 from wazo_like_auth.app import create_app, shutdown
@@ -149,6 +150,29 @@ def test_a_revocation_by_an_oauth_client_names_the_client(admin, client, bob, en
                               'address': '192.0.2.80'}
 
 
+def test_a_revocation_by_a_tenants_own_client_is_not_hidden_from_that_tenants_auditor(
+        client, make_user, login, child):
+    # The actor of /oauth2/revoke is {client_id, address}: no tenant_uuid. Its tenant unknown,
+    # it read {"redacted": true} to every caller but those who see the top tenant, though the
+    # client is of the auditor's own tenant (README: redacted only "when the actor's tenant
+    # is not among the caller's visible tenants").
+    make_user('sub-admin', acl=['#'], tenant_uuid=child)
+    auditor = AdminClient(client, token_of(login, 'sub-admin'))
+    carol = str(make_user('carol', 'c4rol-pw', tenant_uuid=child))
+    secret = auditor.ok('POST', '/clients', json={
+        'client_id': 'crm', 'grant_types': ['password']})['client_secret']
+    grant = client.post('/0.1/oauth2/token', headers=basic('crm', secret), data={
+        'grant_type': 'password', 'username': 'carol', 'password': 'c4rol-pw'}).get_json()
+
+    client.post('/0.1/oauth2/revoke', data={'token': grant['access_token']},
+                headers={**basic('crm', secret), **from_('192.0.2.80')})
+
+    [event] = named(auditor, 'auth_session_deleted', user_uuid=carol)
+    assert event['actor'] != {'redacted': True}
+    assert (event['actor'].get('client_id'), event['actor'].get('address')) == \
+        ('crm', '192.0.2.80')
+
+
 def test_a_wrong_old_password_is_a_failed_login_of_its_user(admin, client, bob):
     response = client.put(f'/0.1/users/{bob}/password', headers={
         'X-Auth-Token': admin.token, **from_('203.0.113.5')}, json={
@@ -204,6 +228,66 @@ def test_the_sign_in_page_records_its_logins(api, admin_token, admin, make_user,
         ('auth_login_succeeded', 'alice', 'oidc_signin', None)]
     assert found[0]['tenant_uuid'] == str(top_tenant)
     assert found[2]['tenant_uuid'] == realm['uuid']
+
+
+def test_a_right_password_of_a_user_the_client_does_not_serve_is_no_successful_login(
+        api, admin_token, admin, make_user, realm):  # noqa: F811
+    # The token endpoint records a user outside the client's tenants as a failed login
+    # (wrong_tenant, README: "the user is outside the realm's or the client's tenants"). The
+    # global issuer's sign-in page refuses that user too (403, no sign-in, no session), but
+    # recorded the attempt as a successful login: the auditor's "failed logins of bob" misses
+    # it, and the trail says bob signed in where he never did.
+    bob = str(make_user('bob', 'b0b-pw'))  # top tenant: not served by a client of acme
+    register_client(api, admin_token, realm['uuid'], public=True)
+    url = f'{api.url}/oauth2/authorize?' + urlencode({
+        'client_id': 'webapp', 'redirect_uri': REDIRECT, 'response_type': 'code',
+        'scope': 'openid', 'state': 'st', 'code_challenge': s256('v' * 43),
+        'code_challenge_method': 'S256'})
+    browser = requests.Session()
+    page = browser.get(url, timeout=10, allow_redirects=False)
+
+    refused = submit(browser, page, username='bob', password='b0b-pw')
+
+    assert refused.status_code == 403
+    assert api.admin('GET', f'/users/{bob}/sessions', admin_token).json()['total'] == 0
+    found = named(admin, 'auth_login_failed', 'auth_login_succeeded', user_uuid=bob)
+    assert [(e['name'], e['data']['endpoint'], e['data'].get('reason')) for e in found] == [
+        ('auth_login_failed', 'oidc_signin', 'wrong_tenant')]
+
+
+def test_a_right_password_of_a_user_the_device_client_does_not_serve_is_no_successful_login(
+        api, make_client, admin, make_user, realm):  # noqa: F811
+    # The device verification page, likewise: refused (403) after the password, recorded as
+    # a successful login.
+    bob = str(make_user('bob', 'b0b-pw'))
+    make_client('tv', public=True, grant_types=[DEVICE], headers={'Wazo-Tenant': realm['uuid']})
+    started = start(api)
+
+    refused = Person().sign_in(started['verification_uri_complete'], 'bob', 'b0b-pw')
+
+    assert refused.status_code == 403
+    found = named(admin, 'auth_login_failed', 'auth_login_succeeded', user_uuid=bob)
+    assert [(e['name'], e['data']['endpoint'], e['data'].get('reason')) for e in found] == [
+        ('auth_login_failed', 'device_verification', 'wrong_tenant')]
+
+
+def test_a_long_non_ascii_login_is_a_failed_login_not_a_database_error(admin, login):
+    # The login is a key of two btree indexes (the throttle's counter, 'name:<login>', and the
+    # trail's login index), whose entries hold at most 2704 bytes. 1000 characters outside the
+    # BMP (4000 bytes) passed the 1024-character bound: the insert failed, 503 "Database
+    # unavailable" for a wrong login, a warning sending the operator to PostgreSQL. A login
+    # is now bounded to 1024 bytes of UTF-8: longer, it fails as any over-long login does.
+    typed = ''.join(chr(0x20000 + (i * 7919) % 0xA000) for i in range(1000))
+
+    assert login(typed, 'guess').status_code == 401
+    assert login('x' * 1025, 'guess').status_code == 401
+    assert named(admin, 'auth_login_failed') == []  # neither is checked, nor recorded
+
+    at_the_bound = typed[:256]  # 1024 bytes: checked, throttled and recorded whole
+    assert login(at_the_bound, 'guess').status_code == 401
+    [event] = named(admin, 'auth_login_failed')
+    assert event['data']['login'] == at_the_bound
+    assert event['data']['reason'] == 'unknown_login'
 
 
 def test_logins_go_to_the_bus_only_when_asked(make_config, db_uri, engine, make_user,

@@ -26,9 +26,10 @@ def _names(engine) -> list[str]:
 
 @pytest.fixture
 def cleaner(make_config, db_uri):
-    """The cleaner of a service keeping 7 days of events, purging 2 rows per batch."""
+    """The cleaner of a service with a bus (whose publisher does not run here), keeping 7
+    days of events, purging 2 rows per batch."""
     app = create_app(make_config(db_uri=db_uri, events={'retention_days': 7},
-                                 token_cleanup_batch_size=2))
+                                 token_cleanup_batch_size=2, amqp={'enabled': True}))
     yield services_of(app).cleaner
     shutdown(app)
 
@@ -71,3 +72,21 @@ def test_retention_days_must_be_a_positive_number_of_days(make_config):
         with pytest.raises(ConfigError, match='events.retention_days'):
             make_config(events={'retention_days': bad})
     assert make_config()['events'] == {'retention_days': 30, 'publish_logins': False}
+
+
+def test_a_service_without_bus_purges_the_events_an_earlier_bus_never_took(make_config,
+                                                                            db_uri, engine):
+    # Events recorded while amqp was on and the broker unreachable wait for it. Once the bus
+    # is turned off nothing will ever send them: EventRetention's keep_unpublished=False is
+    # for that ("a service that publishes nothing (AMQP off) must not keep its whole
+    # history"), but the service builds its retention without it, so they are kept for ever
+    # (and sent, months old, should the bus be turned on again).
+    _event(engine, 'left-waiting', 30, publish=True)
+    app = create_app(make_config(db_uri=db_uri, events={'retention_days': 7},
+                                 amqp={'enabled': False}))
+    try:
+        services_of(app).cleaner.purge()
+    finally:
+        shutdown(app)
+
+    assert _names(engine) == []

@@ -14,6 +14,8 @@ from tests.support.offline_access import PASSWORD, offline_login
 from tests.support.apps import running_app
 from tests.support.scratch_db import scratch  # noqa: F401
 from wazo_like_auth import db
+from wazo_like_auth.repositories import event_outbox
+from wazo_like_auth.services import event_publisher
 from wazo_like_auth.services.event_publisher import EventPublisher
 
 
@@ -153,3 +155,19 @@ def test_a_fresh_database_announces_its_top_tenant(scratch):  # noqa: F811
     assert events == [('auth_tenant_added', f'auth.tenants.{top}.created', top,
                        {'uuid': str(top), 'name': 'master', 'slug': 'master',
                         'domain_names': []}, True)]
+
+
+def test_looking_for_waiting_events_reads_only_the_waiting_ones(engine):
+    """Every node's publisher looks for waiting events every poll_interval (0.5 s): however
+    long the trail (30 days of sessions and logins), the look-up must go through the partial
+    index of the waiting rows, not read every row of the trail."""
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO auth_event (name, routing_key, publish, published_at) "
+                          "SELECT 'auth_session_created', 'auth.sessions.x.created', true, "
+                          "now() FROM generate_series(1, 100000)"))
+        conn.execute(text('ANALYZE auth_event'))
+        compiled = event_outbox._PENDING.compile(dialect=conn.dialect)
+        plan = conn.exec_driver_sql('EXPLAIN ' + str(compiled),
+                                    {'limit': event_publisher.BATCH}).scalars().all()
+
+    assert any('auth_event__idx__unpublished' in line for line in plan), plan

@@ -12,9 +12,11 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from ..bus.messages import Event as BusEvent
 from ..event_models import Event
 
+# `WHERE publish`, not `publish IS true`: PostgreSQL proves only the former matches the partial
+# index auth_event__idx__unpublished; with the latter every poll read the whole trail.
 _PENDING = select(Event.id, Event.name, Event.routing_key, Event.tenant_uuid, Event.user_uuid,
                   Event.session_uuid, Event.data, Event.occurred_at) \
-    .where(Event.publish.is_(True), Event.published_at.is_(None)) \
+    .where(Event.publish, Event.published_at.is_(None)) \
     .order_by(Event.id).limit(bindparam('limit'))
 
 

@@ -223,8 +223,23 @@ class DeviceFlow:
                         address)
             self._throttle.login_failed(attempt, WRONG_TENANT if elsewhere else None)
             raise VerificationFailed('bad_credentials', 401)
+        return self._recorded_consent(attempt, code, candidate[0], realm.issuer)
+
+    def _recorded_consent(self, attempt: LoginAttempt, code: str, user_uuid,
+                          issuer: str) -> Consent:
+        """``_ask_consent`` after a right password, recorded in the trail as a successful
+        login, unless the client does not serve the user (wrong_tenant, as at the token
+        endpoint)."""
+        try:
+            consent = self._ask_consent(code, user_uuid, issuer)
+        except VerificationFailed as e:
+            if e.reason == 'outside_client':
+                self._throttle.login_failed(attempt, WRONG_TENANT)
+            else:  # the code went meanwhile: the password was right all the same
+                self._throttle.login_succeeded(attempt)
+            raise
         self._throttle.login_succeeded(attempt)
-        return self._ask_consent(code, candidate[0], realm.issuer)
+        return consent
 
     def _ask_consent(self, code: str, user_uuid, issuer: str) -> Consent:
         nonce = secrets.token_urlsafe(32)

@@ -44,9 +44,11 @@ _MAX_TEXT = 1024
 
 
 def plausible_login(login: str | None) -> bool:
-    """Logins PostgreSQL can compare: non-empty, bounded, without NUL. Any other login fails
-    as a wrong password does, without a lookup."""
-    return bool(login) and len(login) <= 1024 and '\x00' not in login
+    """Logins PostgreSQL can compare and index: non-empty, at most 1024 bytes of UTF-8 (a
+    btree entry holds at most 2704: the throttle's counters and the trail index the login),
+    without NUL. Any other login fails as a wrong password does, without a lookup."""
+    return bool(login) and len(login) <= 1024 and '\x00' not in login \
+        and len(login.encode('utf-8', 'surrogatepass')) <= 1024
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,10 @@ def _str(value: Any) -> str | None:
 
 
 def _text(value: str | None) -> str | None:
-    """What a client typed, storable as JSON text: bounded, without NUL, valid UTF-8 (JSONB
-    refuses NUL and lone surrogates; a 500 otherwise)."""
+    """What a client typed, storable as JSON text and indexable: at most _MAX_TEXT bytes of
+    UTF-8 (cut at a character's boundary), without NUL, valid UTF-8 (JSONB refuses NUL and
+    lone surrogates; a 500 otherwise)."""
     if value is None:
         return None
-    cleaned = value[:_MAX_TEXT].replace('\x00', '')
-    return cleaned.encode('utf-8', 'replace').decode('utf-8')
+    cleaned = value[:_MAX_TEXT].replace('\x00', '').encode('utf-8', 'replace')
+    return cleaned[:_MAX_TEXT].decode('utf-8', 'ignore')

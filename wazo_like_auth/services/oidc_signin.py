@@ -34,7 +34,7 @@ from ..repositories import oidc as oidc_repo
 from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from ..clock import utc_now
-from .login_trail import WRONG_TENANT, LoginAttempt, plausible_login
+from .login_trail import USER_CHANGED, WRONG_TENANT, LoginAttempt, plausible_login
 from .refresh_tokens import governs
 from .throttle import LoginThrottle
 
@@ -116,8 +116,16 @@ class SigninService:
             logger.info('sign-in page: wrong credentials for "%s" from %s', login, address)
             self._throttle.login_failed(attempt, WRONG_TENANT if elsewhere else None)
             raise SigninFailed('bad_credentials', 401)
+        try:
+            signed_in = self._create(candidate, login, address, client_tenant, previous)
+        except SigninFailed as e:
+            # A right password of a user the client does not serve is no successful login
+            # (the token endpoint records it as wrong_tenant too).
+            self._throttle.login_failed(
+                attempt, WRONG_TENANT if e.reason == 'outside_client' else USER_CHANGED)
+            raise
         self._throttle.login_succeeded(attempt)
-        return self._create(candidate, login, address, client_tenant, previous)
+        return signed_in
 
     def _create(self, candidate, login: str, address: str, client_tenant: uuid.UUID | None,
                 previous: str | None) -> SignedIn:
