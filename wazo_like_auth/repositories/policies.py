@@ -209,6 +209,12 @@ def unlink_group(db: Session, group_uuid: uuid.UUID, policy_uuid: uuid.UUID) -> 
                       ).rowcount > 0
 
 
+def unlink_all(db: Session, policy_uuid: uuid.UUID) -> int:
+    """Detach the policy from every user, group and client holding it: how many links."""
+    return sum(db.execute(delete(link).where(link.policy_uuid == policy_uuid)).rowcount
+               for link in (UserPolicy, GroupPolicy, ClientPolicy))
+
+
 def in_use(db: Session, policy_uuid: uuid.UUID) -> bool:
     """Whether a user or a group holds the policy."""
     by_user = exists().where(UserPolicy.policy_uuid == policy_uuid)
@@ -220,7 +226,11 @@ def acl_given_outside(db: Session, tenant_uuid: uuid.UUID) -> list[str]:
     """Every entry that the policies of ``tenant_uuid`` give to users, groups or clients of
     other tenants (deleting the tenant takes them away from those holders), locking those
     links until the transaction ends: for update, since the delete removes them (share locks
-    let a group's delete take them too, and each then waited for the other)."""
+    let a group's delete take them too, and each then waited for the other). The policies
+    are locked first: a link to one of them made meanwhile (its foreign key share-locks the
+    policy) is either committed and counted here, or waits and then finds no policy."""
+    db.execute(select(Policy.uuid).where(Policy.tenant_uuid == tenant_uuid)
+               .order_by(Policy.uuid).with_for_update())
     links = ((UserPolicy, UserPolicy.user_uuid, User),
              (GroupPolicy, GroupPolicy.group_uuid, Group),
              (ClientPolicy, ClientPolicy.client_uuid, Client))

@@ -83,11 +83,24 @@ def _upsert_default_policy(db: Session, top: uuid.UUID, slug: str,
         policy = Policy(uuid=uuid.uuid4(), tenant_uuid=top)
         db.add(policy)
         logger.info('startup: default policy %s created', slug)
+    elif not policy.config_managed:
+        _take_over(db, policy, slug)
     policy.name = policy.slug = slug
     policy.description = config.get('description') or DEFAULT_DESCRIPTION
     policy.acl = list(config['acl'])
     policy.config_managed = True
     db.flush()
+
+
+def _take_over(db: Session, policy: Policy, slug: str) -> None:
+    """A policy made through the API becomes the configured ``slug``: its links go. Whoever
+    attached it (perhaps an operator holding only auth.policies.#, who made it empty under
+    this slug) could not give the configured entries, which the links would now carry."""
+    unlinked = policy_repo.unlink_all(db, policy.uuid)
+    if unlinked:
+        logger.warning('startup: default policy %s takes over policy %s made through the API: '
+                       'detached from the %d users, groups and clients holding it (attach it '
+                       'again to give them the configured entries)', slug, policy.uuid, unlinked)
 
 
 def _delete_unconfigured(db: Session, configured: set[str]) -> None:
