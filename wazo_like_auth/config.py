@@ -138,6 +138,17 @@ def _files(config_file: str | None) -> list[Path]:
     return [main, *_conf_d(main.parent / 'conf.d')]
 
 
+def _check_pool_size(result: dict) -> None:
+    # The worker publishing events keeps one connection for its lock, and so does the mail
+    # sender (which needs another one for its outbox): with fewer, their work or the
+    # worker's requests would wait for a connection that never comes back.
+    keepers = [name for name, kept in (('amqp.enabled', result['amqp']['enabled']),
+                                       ('smtp.host', result['smtp']['host'])) if kept]
+    if result['db_pool_size'] < 1 + len(keepers):
+        raise ConfigError(f'db_pool_size: must be at least {1 + len(keepers)} with '
+                          f'{" and ".join(keepers)} set (each keeps one connection for its lock)')
+
+
 def _conf_d(conf_d: Path) -> list[Path]:
     """Its ``*.yml`` files in name order, none without it. One that cannot be listed is an
     error: skipped (as glob skips it), the service would start without part of its
@@ -176,10 +187,7 @@ def validate(config: dict) -> dict:
         for key in ('bootstrap_user_username', 'bootstrap_user_password'):
             if not result[key]:
                 raise ConfigError(f'{key}: must be set when bootstrap_user_on_startup is true')
-    if result['amqp']['enabled'] and result['db_pool_size'] < 2:
-        # The worker publishing events keeps one for its lock: its requests would find none.
-        raise ConfigError('db_pool_size: must be at least 2 when amqp.enabled is true (the '
-                          'worker publishing events to the bus keeps one connection)')
+    _check_pool_size(result)
     result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
     try:
         check_mail(result)

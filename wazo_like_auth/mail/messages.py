@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import re
 import unicodedata
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -82,6 +83,10 @@ def _address(recipient: str, display_name: str | None) -> Address:
                                                  for c in recipient if c != ' ') \
             or ' ' in recipient or '=?' in recipient:  # an encoded word: see the module doc
         raise BadRecipient('not a deliverable address')
+    if len(local) > 1 and local[0] == local[-1] == '"':
+        # A quoted local part ("john.smith") names its unquoted mailbox; Address quotes a
+        # username again where it must, so given as typed it was quoted twice: another box.
+        local = re.sub(r'\\(.)', r'\1', local[1:-1])
     try:
         return Address(display_name=clean_display_name(display_name or ''),
                        username=local, domain=_ascii_domain(local, domain))

@@ -94,20 +94,45 @@ class EmailConfirmationService:
             'email_uuid': str(email.uuid), 'username': user.username, **(extra or {})})
 
     def confirm(self, email_uuid: uuid.UUID, token: str, client: str) -> None:
-        """Mark ``email_uuid`` confirmed; see the module doc for who may."""
+        """Mark ``email_uuid`` confirmed; see the module doc for who may.
+
+        One database connection at a time: a token that is not this address's link is
+        checked as an access token before the transaction, not inside it (ten confirmations
+        with random tokens, each holding a connection while asking the pool for a second,
+        emptied the pool of the worker)."""
         token_hash = mail_tokens.digest(token) if token else None
+        auth = None if self._is_link(token_hash, email_uuid) \
+            else self._authorize(token, email_uuid, client)
+        if not self._confirmed(email_uuid, token_hash, auth):
+            # The link was used or voided since it was looked at: only as an access token
+            # may this token confirm now.
+            self._confirmed(email_uuid, token_hash, self._authorize(token, email_uuid, client))
+
+    def _is_link(self, token_hash: bytes | None, email_uuid: uuid.UUID) -> bool:
+        if token_hash is None:
+            return False
+        with self._sessions() as db:
+            found = mail_repo.live_token(db, token_hash, PURPOSE)
+            return found is not None and found.email_uuid == email_uuid and _usable(
+                found, db.get(User, found.user_uuid))
+
+    def _authorize(self, token: str, email_uuid: uuid.UUID, client: str) -> Any:
+        return self._authorizer.authorize(
+            token, f'auth.emails.{email_uuid}.confirm.update', None, client)
+
+    def _confirmed(self, email_uuid: uuid.UUID, token_hash: bytes | None, auth: Any) -> bool:
+        """Confirm for the link of ``token_hash`` (``auth`` None) or for ``auth``; False
+        when the link no longer confirms (nothing done)."""
         with self._sessions.begin() as db:
             owner = user_repo.owner_of_email(db, email_uuid)
             # The user first, as every change of a user and its addresses locks it: a
             # concurrent one (a rename, new addresses) commits wholly before or after this
             # one, so its auth_user_updated comes in commit order, and neither deadlocks.
             user = db.get(User, owner, with_for_update=True) if owner is not None else None
-            found = mail_repo.live_token(db, token_hash, PURPOSE, lock=True) \
-                if token_hash else None
-            auth = None
-            if found is None or found.email_uuid != email_uuid or not _usable(found, user):
-                auth = self._authorizer.authorize(
-                    token, f'auth.emails.{email_uuid}.confirm.update', None, client)
+            if auth is None:
+                found = mail_repo.live_token(db, token_hash, PURPOSE, lock=True)
+                if found is None or found.email_uuid != email_uuid or not _usable(found, user):
+                    return False
             email = db.get(Email, email_uuid, with_for_update=True)
             # An access token confirms addresses of its own tenant tree's users only.
             if email is None or (auth is not None and user_repo.tenant_of(
@@ -120,6 +145,7 @@ class EmailConfirmationService:
             email.confirmed = True
             mail_repo.delete_tokens(db, PURPOSE, email_uuid=email_uuid)
         logger.info('address %s of user %s confirmed', email_uuid, email.user_uuid)
+        return True
 
 
 def _usable(token: MailToken, user: User | None) -> bool:

@@ -104,8 +104,10 @@ class RegistrationService:
         if not tenant_uuid:
             return
         user_uuid = uuid.UUID(context['user_uuid'])
+        # Locked before counting, as a confirmation locks the user before confirming: one
+        # committing meanwhile is counted (the registration kept), not deleted with the user.
+        user = db.get(User, user_uuid, with_for_update=True)
         confirmed = user_repo.confirmed_email_count(db, user_uuid)
-        user = db.get(User, user_uuid)
         if user is None or confirmed or str(user.tenant_uuid) != tenant_uuid:
             return
         tenant = user.tenant_uuid
