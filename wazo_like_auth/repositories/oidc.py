@@ -115,8 +115,12 @@ def signin_of_code(db: DbSession, signin_uuid: uuid.UUID) -> Signin | None:
 
 
 def signin_alive(db: DbSession, signin_uuid: uuid.UUID, now: dt.datetime) -> bool:
+    """Whether the sign-in is live, then kept from being deleted until the transaction ends
+    (FOR KEY SHARE: a session may be linked to it); one being deleted meanwhile is waited
+    for, then not live (linking to it failed its foreign key)."""
     return db.scalar(select(Signin.uuid).where(Signin.uuid == signin_uuid,
-                                               Signin.expires_at > now)) is not None
+                                               Signin.expires_at > now)
+                     .with_for_update(read=True, key_share=True)) is not None
 
 
 def token_oidc(db: DbSession, digest: bytes):

@@ -160,6 +160,14 @@ def rotated_away(db: DbSession, digest: bytes, client_id: str) -> RefreshToken |
         RefreshToken.rotates.is_(True)).with_for_update(of=RefreshToken)).first()
 
 
+def of_openid_session(db: DbSession, user_uuid: uuid.UUID, sid: str) -> list[uuid.UUID]:
+    """The user's refresh tokens of the OpenID grant whose ID tokens say ``sid`` (metadata
+    ``oidc.sid``: the first session of a password or device grant asked with openid)."""
+    return list(db.scalars(select(RefreshToken.uuid).where(
+        RefreshToken.user_uuid == user_uuid,
+        RefreshToken.metadata_['oidc']['sid'].astext == sid)))
+
+
 def mobile_of_user(db: DbSession, user_uuid: uuid.UUID) -> list[uuid.UUID]:
     return list(db.scalars(select(RefreshToken.uuid).where(RefreshToken.user_uuid == user_uuid,
                                                            RefreshToken.mobile.is_(True))))

@@ -150,11 +150,13 @@ class CodeService:
                 'auth_time': int(signin.auth_time.timestamp())}
         refresh = None
         if OFFLINE_ACCESS in scope:
+            # A refresh token of its own for every sign-in, a confidential client's too (it
+            # rotates): one shared by a person's laptop and phone took the last sign-in's sid,
+            # auth_time and iss, so signing out on one ended the other's tokens.
             refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
                                            mobile=False, backend='wazo_user',
                                            user_agent=origin.user_agent,
-                                           remote_addr=origin.remote_addr,
-                                           rotates=client.public)
+                                           remote_addr=origin.remote_addr, rotates=True)
             db.get(RefreshToken, refresh.uuid).metadata_ = {'oidc': oidc}
         issued = self._tokens.issue(
             db, user, LoginRequest(login=login, client_id=client.client_id,

@@ -31,6 +31,7 @@ from ..oidc.realms import Realm
 from ..oidc_models import Signin
 from ..passwords import PasswordHasher
 from ..repositories import oidc as oidc_repo
+from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
 from ..clock import utc_now
@@ -202,21 +203,32 @@ class SigninService:
     def end_in_realm(self, realm: Realm, sid: uuid.UUID, sub: str) -> int:
         """End what an ID token's ``sid`` names in ``realm`` (``sub``: its user): a sign-in,
         with every session issued through it, or, for the ID token of a password or device
-        grant (no sign-in), the session of its access token. Returns how many sessions
-        ended; 0 when unknown."""
+        grant (no sign-in), the grant's sessions: the first one, which ``sid`` names, and
+        those of its refreshes (their ID tokens say the same ``sid``). Its refresh token
+        stays, as a sign-in's does (offline access outlives signing out). Returns how many
+        sessions ended; 0 when unknown."""
         with self._sessions.begin() as db:
             signin = db.get(Signin, sid)
             if signin is not None:
                 ended = oidc_repo.end_signin(db, sid) if realm.accepts(signin.tenant_uuid) \
                     else []
             else:
-                session = db.get(Session, sid)
-                named = session is not None and str(session.user_uuid) == sub \
-                    and realm.accepts(session.tenant_uuid)
-                ended = session_repo.delete_where(db, Session.uuid == sid) if named else []
+                ended = self._end_grant(db, realm, sid, sub)
         if ended:
             logger.info('logout of %s ended %d sessions', sid, len(ended))
         return len(ended)
+
+    @staticmethod
+    def _end_grant(db, realm: Realm, sid: uuid.UUID, sub: str) -> list[uuid.UUID]:
+        try:
+            user = db.get(User, uuid.UUID(sub))
+        except ValueError:  # a client's own ID token names no user
+            return []
+        if user is None or not realm.accepts(user.tenant_uuid):
+            return []
+        refreshed = refresh_repo.of_openid_session(db, user.uuid, str(sid))
+        return session_repo.delete_where(db, Session.uuid == sid, Session.user_uuid == user.uuid) \
+            + session_repo.delete_from_refresh_tokens(db, refreshed)
 
     def end(self, signin_uuid: uuid.UUID) -> int:
         """End a sign-in and every session issued through it; returns how many sessions."""

@@ -125,7 +125,7 @@ class TokenService:
         with self._engine.begin() as db:
             if actors.current():  # what actors.name_actor_at_begin does for sessions
                 actors.name_in(db)
-            if request.public_client:
+            if request.public_client or request.client_authenticated:  # it may rotate
                 self._refresh_tokens.lock_for_rotation(db, request.refresh_token,
                                                        request.client_id)
             row = self._refresh_tokens.find_for_exchange(db, request.refresh_token,
