@@ -1,7 +1,7 @@
 """A client library for applications that call services protected by wazo-like-auth.
 
-Only depends on ``requests`` (``pip install wazo-like-auth[client]``); it imports nothing else of
-the service, so a script can vendor this one file.
+Only depends on ``requests`` (``pip install wazo-like-auth[client]``); of the service it imports
+only its log escaping (logs.py) and deadline reads (bounded_http.py), no server code.
 
     client = AuthClient('http://127.0.0.1:9497/0.1', username='alice', password='s3cret',
                         client_id='my-app', offline=True)
@@ -20,7 +20,10 @@ Contract:
 - A renewal opens a new session on the server; the replaced token is not revoked (other threads
   may still be using it) and simply expires.
 - Calls to the auth service never follow a redirect (a 3xx login is UnexpectedResponse), so
-  credentials go to ``base_url`` only.
+  credentials go to ``base_url`` only, and each is answered whole within its connect + read
+  timeouts, or is ServiceUnavailable (an answer sent a byte at a time holds no thread).
+- A refresh token the server refused is not sent again (it falls back to the password once,
+  then logs in by password); a throttled login is TooManyAttempts, not TooManySessions.
 - Tokens and passwords are never logged; at most a token's last 8 characters. Note that
   urllib3 logs request lines at DEBUG, and token checks carry the token in the path: keep the
   ``urllib3`` logger at INFO or above in production.
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +41,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
+from . import bounded_http
 from .logs import get_logger
 
 logger = get_logger(__name__)
@@ -46,6 +51,8 @@ DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, for every call this m
 # attempt: an application calling token() per request must not hammer a failing service.
 RENEW_RETRY_DELAY = 5.0
 _UTC_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
+_MAX_ANSWER = 1024 * 1024  # bytes: a token answer is about 1 KiB
+TOO_MANY_ATTEMPTS = 'too-many-attempts'
 
 
 class AuthError(Exception):
@@ -65,6 +72,15 @@ class InvalidCredentials(AuthError):
 
 class TooManySessions(AuthError):
     """The user has reached the server's concurrent-session limit (429)."""
+
+
+class TooManyAttempts(AuthError):
+    """The server throttles logins of this user or from this address (429
+    ``too-many-attempts``): retry after ``retry_after`` seconds (None if it did not say)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(AuthError):
@@ -259,6 +275,10 @@ class AuthClient:
                     raise
                 logger.warning('Refresh token %s refused; falling back to the password',
                                _redact(self._refresh_token))
+                # Not sent again: each refusal counts against the address's refresh
+                # throttle, shared by every application of the host (a new one may come
+                # with the password login, offline).
+                self._refresh_token = None
         body: dict[str, Any] = {}
         if self._offline:
             body = {'access_type': 'offline', 'client_id': self._client_id}
@@ -286,15 +306,20 @@ class AuthClient:
         logger.debug('Got token %s valid %.0f s', _redact(value), lifetime)
         return self._current
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One call to the auth service; connection problems and 5xx → ServiceUnavailable.
-        Redirects are not followed: they would re-send the password, the refresh token or
-        the token in the path to wherever ``Location`` points (a 3xx is then unexpected)."""
+    def _call(self, method: str, path: str, **kwargs: Any) -> _Answer:
+        """One call to the auth service, its answer read whole within the connect + read
+        timeouts (one sent a byte at a time held the caller, and the client's lock, for
+        ever); connection problems, slowness and 5xx → ServiceUnavailable. Redirects are not
+        followed: they would re-send the password, the refresh token or the token in the
+        path to wherever ``Location`` points (a 3xx is then unexpected)."""
         url = self.url(path)
+        deadline = time.monotonic() + bounded_http.budget(self._timeout)
         try:
-            response = self._http.request(method, url, timeout=self._timeout,
-                                          allow_redirects=False, **kwargs)
-        except requests.RequestException as error:
+            with self._http.request(method, url, timeout=self._timeout, stream=True,
+                                    allow_redirects=False, **kwargs) as streamed:
+                response = _Answer(streamed.status_code, streamed.headers,
+                                   bounded_http.body_of(streamed, deadline, _MAX_ANSWER))
+        except (requests.RequestException, OSError, bounded_http.FetchFailed) as error:
             raise ServiceUnavailable(f'auth service unreachable at {self._base}: '
                                      f'{type(error).__name__}') from None
         if response.status_code >= 500:
@@ -320,18 +345,39 @@ def _origin(url: str) -> tuple[str, str | None, int | None]:
     return scheme, parts.hostname, parts.port or {'http': 80, 'https': 443}.get(scheme)
 
 
-def _login_error(response: requests.Response) -> AuthError:
-    status = response.status_code
-    kind = {401: InvalidCredentials, 429: TooManySessions}.get(status, UnexpectedResponse)
+@dataclass(frozen=True)
+class _Answer:
+    """An answer of the auth service, read whole."""
+    status_code: int
+    headers: Any
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _login_error(response: _Answer) -> AuthError:
+    status, error_id = response.status_code, _body_field(response, 'error_id')
     message = _body_field(response, 'message') or f'POST /token answered {status}'
-    return kind(message, status_code=status, error_id=_body_field(response, 'error_id'))
+    if status == 429 and error_id == TOO_MANY_ATTEMPTS:
+        return TooManyAttempts(message, status_code=status, error_id=error_id,
+                               retry_after=_seconds(response.headers.get('Retry-After')))
+    kind = {401: InvalidCredentials, 429: TooManySessions}.get(status, UnexpectedResponse)
+    return kind(message, status_code=status, error_id=error_id)
 
 
-def _body_field(response: requests.Response, name: str) -> str | None:
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _body_field(response: Any, name: str) -> str | None:
     """A string field of a JSON error envelope, or None (no body on HEAD, not JSON, ...)."""
     try:
         value = response.json().get(name)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, str) else None
 

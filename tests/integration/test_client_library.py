@@ -20,7 +20,7 @@ from sqlalchemy import text
 from tests.support.clock import ManualMonotonic
 from tests.support.live_server import LiveServer, closed_port_url
 from wazo_like_auth.client import (AuthClient, InvalidCredentials, ServiceUnavailable,
-                                   UnexpectedResponse)
+                                   TooManyAttempts, TooManySessions, UnexpectedResponse)
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / 'contribs' / 'examples'
 ME_TOKENS = '/users/me/tokens'  # a protected endpoint: 401 when the token is dead
@@ -301,3 +301,70 @@ def _load_example(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_a_refused_refresh_token_is_not_sent_again_at_every_renewal(new_client, base_url,
+                                                                    auth_server, user):
+    # Once the service refused the refresh token and the password gave a token, the next
+    # renewals must go by the password alone: each one sent the dead refresh token first,
+    # one more failure for the address's refresh throttle (20 per 15 minutes, shared by every
+    # application of that host) until the refresh answer is 429 and token() raises.
+    bootstrap = new_client(username='alice', password='s3cret', client_id='app', offline=True)
+    bootstrap.token()
+    revoked = requests.delete(f'{base_url}/users/me/tokens/app',
+                              headers={'X-Auth-Token': bootstrap.token()}, timeout=5)
+    assert revoked.status_code == 204
+    client = new_client(username='alice', password='s3cret', client_id='app',
+                        refresh_token=bootstrap.refresh_token)
+    assert _valid(base_url, client.token())
+    before = auth_server.count('POST', '/0.1/token')
+    for _ in range(3):
+        assert _valid(base_url, client.renew())
+    assert auth_server.count('POST', '/0.1/token') - before == 3
+
+
+def test_a_login_answer_that_never_ends_is_service_unavailable_in_bounded_time():
+    # An auth service (or a proxy in front of it) sending the login answer a byte at a time,
+    # each within the read timeout: token() must give up as on a timeout (ServiceUnavailable)
+    # within about the connect + read timeout, as the verifier's key fetch does. Before: it
+    # waited for ever, holding the client's lock, so every thread of the application asking
+    # for a token hung with it.
+    stop, raised = threading.Event(), []
+
+    def drip(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'application/json'),
+                                  ('Content-Length', str(1 << 20))])
+        while not stop.wait(0.1):
+            yield b' '
+
+    def login(client):
+        try:
+            client.token()
+        except Exception as error:  # noqa: BLE001 - the test looks at what was raised
+            raised.append(type(error))
+
+    with LiveServer(drip) as server:
+        client = AuthClient(f'{server.url}/0.1', username='alice', password='s3cret',
+                            timeout=(1.0, 1.0))
+        caller = threading.Thread(target=login, args=(client,), daemon=True)
+        caller.start()
+        caller.join(timeout=30)  # liveness, not speed: the budget is 2 s
+        answered = list(raised)
+        stop.set()
+    assert answered == [ServiceUnavailable]
+
+
+def test_a_throttled_login_is_not_a_session_limit(new_client, user):
+    # Past the login throttle the service answers 429 too-many-attempts (with Retry-After);
+    # the client raised TooManySessions, documented as "the user has reached the server's
+    # concurrent-session limit": an application acting on it (ending the user's other
+    # sessions) acts on a limit that was never reached.
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            new_client(username='alice', password='wrong').token()
+    with pytest.raises(TooManyAttempts) as raised:
+        new_client(username='alice', password='wrong').token()
+    assert raised.value.status_code == 429
+    assert raised.value.error_id == 'too-many-attempts'
+    assert raised.value.retry_after > 0  # the service's Retry-After
+    assert not isinstance(raised.value, TooManySessions)

@@ -287,3 +287,21 @@ def test_retiring_a_key_that_does_not_sign_under_another_token_secret_makes_no_k
 
     assert retired.successor is None and kids(node.jwks()) == [signing]
     assert [(key.state, key.retire_at) for key in node.states()] == [('signing', None)]
+
+
+def test_rotate_now_on_a_node_whose_clock_lags_keeps_the_key_another_node_signs_with(
+        engine, empty_keys):
+    # Node A (a second ahead) made a key that signs at once (its first key here; as well a
+    # `keys retire` hand-over or a `rotate --now`) and signed with it. `keys rotate --now` run
+    # at once on node B took that key for one "waiting its turn" (it signs from A's now,
+    # after B's) and deleted it: off certs, and the JWT access tokens it signed deleted
+    # (cascade), though A had issued them. It should retire like any key that has signed.
+    node_a, node_b = _lagging_nodes()
+    first, operator = service(engine, node_a), service(engine, node_b)
+    made = first.active().kid
+
+    new = operator.rotate(now=True)
+
+    assert new.state == 'signing'
+    assert made in kids(first.jwks())
+    assert first.active().kid == operator.active().kid == new.kid  # and signs on both nodes

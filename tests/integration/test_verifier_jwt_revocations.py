@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 
 import pytest
 import requests
@@ -216,3 +217,29 @@ def test_polling_needs_where_and_with_what(make_verifier, issuer):
         make_verifier(auth_url=issuer, revocation_poll_interval=10)
     with pytest.raises(ValueError):
         make_verifier(revocation_token='t', revocation_poll_interval=10)
+
+
+def test_a_feed_answer_that_never_ends_fails_in_bounded_time(make_verifier, issuer, feed_token):
+    # A feed (or a proxy in front of it) sending its body a byte at a time, each within the
+    # read timeout: the poll must fail as an unreachable feed does, within about the connect
+    # + read timeout, as the key set's fetch does. Before: it waited for ever, holding the
+    # poll lock, and the poller thread never polled again, silently: every token revoked from
+    # then on was accepted offline until it expired.
+    stop, polled = threading.Event(), []
+
+    def drip(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'application/json'),
+                                  ('Content-Length', str(1 << 20))])
+        while not stop.wait(0.1):
+            yield b' '
+
+    with LiveServer(drip) as front:
+        verifier = polling(make_verifier, issuer, feed_token, audience='confd',
+                           auth_url=f'{front.url}/api/auth/0.1', timeout=(1.0, 1.0))
+        poller = threading.Thread(target=lambda: polled.append(verifier.revocations.poll()),
+                                  daemon=True)
+        poller.start()
+        poller.join(timeout=30)  # liveness, not speed: the budget is 2 s
+        answered = list(polled)
+        stop.set()
+    assert answered == [False]

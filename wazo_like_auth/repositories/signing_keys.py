@@ -87,6 +87,14 @@ def delete_pending(db: DbSession, now: dt.datetime, but: str) -> int:
                                                SigningKey.signs_from > now)).rowcount
 
 
+def start_before(db: DbSession, start: dt.datetime, but: str) -> int:
+    """Keys but ``but`` that start signing at ``start`` or later start just before it: the
+    key ``but``, starting at ``start``, then comes first in ``signing``'s order."""
+    return db.execute(update(SigningKey).where(SigningKey.kid != but,
+                                               SigningKey.signs_from >= start)
+                      .values(signs_from=start - dt.timedelta(microseconds=1))).rowcount
+
+
 def remove(db: DbSession, kid: str) -> None:
     db.execute(delete(SigningKey).where(SigningKey.kid == kid))
 

@@ -175,9 +175,12 @@ class SigningKeyService:
 
     def _add_signing_now(self, db: DbSession, algorithm: str, at: dt.datetime) -> SigningKey:
         """A key signing from ``at``: keys waiting their turn go (they signed nothing), the
-        others retire once the tokens they signed until now expire."""
+        others retire once the tokens they signed until now expire. A key whose turn comes
+        within SKEW is no waiting key: a node whose clock runs ahead may have signed with it
+        (``_signer``); it is kept, as started just before the new key, and retires too."""
         row = self._add(db, algorithm, at, at)
-        key_repo.delete_pending(db, at, but=row.kid)
+        key_repo.delete_pending(db, at + SKEW, but=row.kid)
+        key_repo.start_before(db, at, but=row.kid)
         key_repo.retire_others_by(db, row.kid, at + self._lifetime + SKEW)
         return row
 

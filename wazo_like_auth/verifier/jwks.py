@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import requests
 
+from .. import bounded_http
 from ..logs import get_logger
 from . import jose
 
@@ -39,7 +40,6 @@ DEFAULT_MAX_AGE = 300.0
 MAX_MAX_AGE = 86400.0
 _MAX_KEYS = 100  # a JWK Set is a handful of keys; more is not one we trust whole
 _MAX_BODY = 512 * 1024  # bytes: _MAX_KEYS RSA-4096 keys are about 150 KiB
-_CHUNK = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -145,16 +145,18 @@ class KeyStore:
     def _get(self, url: str) -> tuple[Any, str | None]:
         """The JSON document at ``url`` and its Cache-Control; see the module docstring."""
         # The real clock, not the injected one: this bounds real waiting on a socket.
-        deadline = time.monotonic() + _budget(self._timeout)
+        deadline = time.monotonic() + bounded_http.budget(self._timeout)
         try:
             with self._http.get(url, timeout=self._timeout, allow_redirects=False,
                                 stream=True) as response:
                 if response.status_code != 200:
                     raise _FetchFailed(f'HTTP {response.status_code}')
-                body = _body(response.raw, deadline)
+                body = bounded_http.body_of(response, deadline, _MAX_BODY)
                 cache_control = response.headers.get('Cache-Control')
         except (requests.RequestException, OSError) as error:
             raise _FetchFailed(type(error).__name__) from None
+        except bounded_http.FetchFailed as error:
+            raise _FetchFailed(str(error)) from None
         try:
             return json.loads(body), cache_control
         except (ValueError, RecursionError):
@@ -184,30 +186,3 @@ class KeyStore:
                            self._issuer)
             return None
         return PublicKey(kid, alg, key, self._jws.JWSRegistry(algorithms=[alg]))
-
-
-def _body(raw: Any, deadline: float) -> bytes:
-    """The (decoded) body read from urllib3's ``raw`` response, at most _MAX_BODY bytes, by
-    short reads that each return what has arrived (``read1``), until ``deadline``."""
-    read = getattr(raw, 'read1', None) or raw.read  # read1: urllib3 2.3 and later
-    body = bytearray()
-    while True:
-        try:
-            chunk = read(_CHUNK, decode_content=True)
-        except Exception as error:  # noqa: BLE001 - urllib3's (timeout, reset, bad encoding)
-            raise _FetchFailed(type(error).__name__) from None
-        if not chunk:
-            return bytes(body)
-        body += chunk
-        if len(body) > _MAX_BODY:
-            raise _FetchFailed(f'over {_MAX_BODY} bytes')
-        if time.monotonic() > deadline:
-            raise _FetchFailed('too slow')
-
-
-def _budget(timeout: Any) -> float:
-    """The whole time a fetch may take: connect + read timeouts (requests' ``timeout``)."""
-    parts = timeout if isinstance(timeout, tuple) else (timeout,)
-    if any(part is None for part in parts):
-        return float('inf')  # the caller asked for no limit
-    return float(sum(parts))

@@ -29,17 +29,23 @@ known.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
+import time
 from typing import Any, Callable
 
 import requests
 
+from .. import bounded_http
 from ..logs import get_logger
 from .background import ProcessThread
 
 logger = get_logger(__name__)
 
 PATH = '/tokens/revoked'
+# A first poll lists every revoked JWT still to expire (about 100 bytes each); more than this
+# is no answer of a feed.
+_MAX_BODY = 64 * 1024 * 1024
 
 
 class _FeedFailed(Exception):
@@ -119,19 +125,31 @@ class RevocationFeed:
             token = self._token() if callable(self._token) else self._token
         except Exception as error:  # noqa: BLE001 - whatever the token source raises, keep going
             raise _FeedFailed(f'no service token ({type(error).__name__})') from None
-        try:
-            response = self._http.get(self._url, params=params, timeout=self._timeout,
-                                      headers={'X-Auth-Token': token}, allow_redirects=False)
-        except requests.RequestException as error:
-            raise _FeedFailed(f'unreachable ({type(error).__name__})') from None
-        if response.status_code == 400 and params and _error_id(response) == 'invalid-cursor':
+        status, body = self._get(params, token)
+        if status == 400 and params and _error_id(body) == 'invalid-cursor':
             raise _CursorRefused('refused the cursor')
-        if response.status_code != 200:
-            raise _FeedFailed(f'answered HTTP {response.status_code}')
+        if status != 200:
+            raise _FeedFailed(f'answered HTTP {status}')
         try:
-            return response.json()
-        except ValueError:
+            return json.loads(body)
+        except (ValueError, RecursionError):
             raise _FeedFailed('answered something else than JSON') from None
+
+    def _get(self, params: dict, token: str) -> tuple[int, bytes]:
+        """The status and body of the feed's answer, whole within connect + read timeouts
+        (the real clock: it bounds real waiting): an answer sent a byte at a time held the
+        poll, and so revocation, for ever."""
+        deadline = time.monotonic() + bounded_http.budget(self._timeout)
+        try:
+            with self._http.get(self._url, params=params, timeout=self._timeout, stream=True,
+                                headers={'X-Auth-Token': token},
+                                allow_redirects=False) as response:
+                return response.status_code, bounded_http.body_of(response, deadline,
+                                                                  _MAX_BODY)
+        except (requests.RequestException, OSError) as error:
+            raise _FeedFailed(f'unreachable ({type(error).__name__})') from None
+        except bounded_http.FetchFailed as error:
+            raise _FeedFailed(f'unreachable ({error})') from None
 
 
 def _parsed(document: Any) -> tuple[list[tuple[str, float]], str]:
@@ -149,10 +167,10 @@ def _parsed(document: Any) -> tuple[list[tuple[str, float]], str]:
     return items, document['cursor']
 
 
-def _error_id(response: requests.Response) -> Any:
+def _error_id(body: bytes) -> Any:
     try:
-        document = response.json()
-    except ValueError:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
         return None
     return document.get('error_id') if isinstance(document, dict) else None
 
