@@ -169,12 +169,20 @@ class BusConsumer:
         self._connect()
 
     def _connect(self) -> None:
-        self._connection = kombu.Connection(self._uri, connect_timeout=2)
-        channel = self._connection.channel()
-        self._queue(channel).declare()
-        self._consumer = kombu.Consumer(channel, [self._queue], callbacks=[self._on_message],
-                                        accept=['json'])
-        self._consumer.consume()
+        """Connect and consume, or raise leaving no connection: a connection whose consumer
+        was never set up (the broker slow to answer, under load) drained nothing for ever,
+        each drain timing out as if the queue were empty."""
+        connection = kombu.Connection(self._uri, connect_timeout=2)
+        try:
+            channel = connection.channel()
+            self._queue(channel).declare()
+            consumer = kombu.Consumer(channel, [self._queue], callbacks=[self._on_message],
+                                      accept=['json'])
+            consumer.consume()
+        except Exception:
+            connection.release()
+            raise
+        self._connection, self._consumer = connection, consumer
 
     def _on_message(self, body, message) -> None:
         props = message.properties
@@ -195,6 +203,9 @@ class BusConsumer:
                 if predicate(self.messages) or now > deadline:
                     return self.messages
                 asked = now
+            if self._connection is None:  # the last reconnection failed: try again
+                self._reconnect()
+                continue
             try:
                 self._connection.drain_events(timeout=0.05)
             except TimeoutError:
@@ -208,17 +219,21 @@ class BusConsumer:
             m.body['data'].get(key) == value for key, value in where.items())]
 
     def _reconnect(self) -> None:
-        try:
-            self._connection.release()
-        except Exception:
-            pass
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:
+                pass
+            self._connection = None
         time.sleep(0.2)
         try:
             self._connect()
-        except Exception:  # the broker is still away: the next drain tries again
+        except Exception:  # the broker is still away: the next turn tries again
             pass
 
     def close(self) -> None:
+        if self._connection is None:
+            return
         try:
             self._consumer.cancel()
             self._queue(self._connection.channel()).delete()
