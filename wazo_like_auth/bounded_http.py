@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import requests
-
 _CHUNK = 16 * 1024
 
 
@@ -29,8 +27,8 @@ def budget(timeout: Any) -> float:
     return float(sum(parts))
 
 
-def body_of(response: requests.Response, deadline: float, max_bytes: int) -> bytes:
-    """The (decoded) body of a ``stream=True`` response, at most ``max_bytes``, read by short
+def body_of(response: Any, deadline: float, max_bytes: int) -> bytes:
+    """The (decoded) body of a ``requests`` response made with ``stream=True``, at most ``max_bytes``, read by short
     reads that each return what has arrived (``read1``), until ``deadline`` (a
     ``time.monotonic()`` value); raises FetchFailed."""
     raw = response.raw

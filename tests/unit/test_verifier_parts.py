@@ -16,7 +16,7 @@ from wazo_like_auth.verifier.jwks import DEFAULT_MAX_AGE, MAX_MAX_AGE, max_age
 PACKAGE = Path(__file__).resolve().parents[2] / 'wazo_like_auth'
 # logs: the escaping logger every module logs through (standard library and tokens only).
 ALLOWED = {'flask', 'requests', 'joserfc', 'amqp', 'wazo_like_auth.acl',
-           'wazo_like_auth.bus.address', 'wazo_like_auth.logs'}
+           'wazo_like_auth.bus.address', 'wazo_like_auth.logs', 'wazo_like_auth.bounded_http'}
 
 
 def _imports(path: Path) -> set[str]:
@@ -46,7 +46,7 @@ def test_the_verifier_imports_only_flask_requests_joserfc_amqp_and_the_acl_rules
 
 @pytest.mark.parametrize('shared', ['acl/__init__.py', 'acl/matching.py', 'acl/granting.py',
                                     'bus/__init__.py', 'bus/address.py', 'logs.py',
-                                    'tokens.py'])
+                                    'tokens.py', 'bounded_http.py'])
 def test_what_the_verifier_shares_with_the_service_needs_only_the_standard_library(shared):
     assert _outside(_imports(PACKAGE / shared), set()) == set()
 

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import requests
 
-from .. import bounded_http
+from ..bounded_http import FetchFailed, body_of, budget
 from ..logs import get_logger
 from . import jose
 
@@ -145,17 +145,17 @@ class KeyStore:
     def _get(self, url: str) -> tuple[Any, str | None]:
         """The JSON document at ``url`` and its Cache-Control; see the module docstring."""
         # The real clock, not the injected one: this bounds real waiting on a socket.
-        deadline = time.monotonic() + bounded_http.budget(self._timeout)
+        deadline = time.monotonic() + budget(self._timeout)
         try:
             with self._http.get(url, timeout=self._timeout, allow_redirects=False,
                                 stream=True) as response:
                 if response.status_code != 200:
                     raise _FetchFailed(f'HTTP {response.status_code}')
-                body = bounded_http.body_of(response, deadline, _MAX_BODY)
+                body = body_of(response, deadline, _MAX_BODY)
                 cache_control = response.headers.get('Cache-Control')
         except (requests.RequestException, OSError) as error:
             raise _FetchFailed(type(error).__name__) from None
-        except bounded_http.FetchFailed as error:
+        except FetchFailed as error:
             raise _FetchFailed(str(error)) from None
         try:
             return json.loads(body), cache_control

@@ -36,7 +36,7 @@ from typing import Any, Callable
 
 import requests
 
-from .. import bounded_http
+from ..bounded_http import FetchFailed, body_of, budget
 from ..logs import get_logger
 from .background import ProcessThread
 
@@ -139,16 +139,15 @@ class RevocationFeed:
         """The status and body of the feed's answer, whole within connect + read timeouts
         (the real clock: it bounds real waiting): an answer sent a byte at a time held the
         poll, and so revocation, for ever."""
-        deadline = time.monotonic() + bounded_http.budget(self._timeout)
+        deadline = time.monotonic() + budget(self._timeout)
         try:
             with self._http.get(self._url, params=params, timeout=self._timeout, stream=True,
                                 headers={'X-Auth-Token': token},
                                 allow_redirects=False) as response:
-                return response.status_code, bounded_http.body_of(response, deadline,
-                                                                  _MAX_BODY)
+                return response.status_code, body_of(response, deadline, _MAX_BODY)
         except (requests.RequestException, OSError) as error:
             raise _FeedFailed(f'unreachable ({type(error).__name__})') from None
-        except bounded_http.FetchFailed as error:
+        except FetchFailed as error:
             raise _FeedFailed(f'unreachable ({error})') from None
 
 
