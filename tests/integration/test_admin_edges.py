@@ -95,3 +95,32 @@ def test_a_default_policy_taken_over_at_start_up_does_not_reach_who_its_creator_
         'wazo_default_admin_policy': {'acl': ['confd.#']}}), engine=engine).startup.run()
 
     assert not scope_ok(client, token_of(login, 'helpdesk'), 'confd.users.1.delete')
+def test_a_refused_membership_does_not_tell_the_entries_of_a_policy_the_caller_cannot_see(
+        admin, client, make_user, login, sessions, top_tenant):
+    # The top tenant's operator gives a group of tenant `one` a private policy of its own:
+    # `one`'s administrator sees neither that policy (404) nor it among the group's policies,
+    # and must not read its entries in the 401 refusing a new member either.
+    one = make_tenant(sessions, top_tenant, 'one')
+    member = make_user('member', tenant_uuid=one)
+    group = admin.ok('POST', '/groups', tenant=one, json={'name': 'billing'})
+    secret = admin.ok('POST', '/policies', json={'name': 'top-secret',
+                                                 'acl': ['billing.payroll.export.#']})
+    admin.ok('PUT', f"/groups/{group['uuid']}/policies/{secret['uuid']}", 204)
+    make_user('operator-one', acl=['auth.#', 'confd.#'], tenant_uuid=one)
+    operator = AdminClient(client, token_of(login, 'operator-one'))
+    assert operator.get(f"/policies/{secret['uuid']}").status_code == 404
+    assert operator.ok('GET', f"/groups/{group['uuid']}/policies")['items'] == []
+
+    refused = operator.put(f"/groups/{group['uuid']}/users/{member}")
+
+    assert refused.status_code == 401
+    assert 'billing.payroll' not in refused.get_data(as_text=True)
+    assert refused.get_json()['details']['reason'] == 'policy_not_visible'
+    # An entry of a policy the operator sees (of its tenant) is named, as before.
+    admin.ok('DELETE', f"/groups/{group['uuid']}/policies/{secret['uuid']}", 204)
+    visible = admin.ok('POST', '/policies', tenant=one, json={'name': 'visible',
+                                                              'acl': ['billing.read']})
+    admin.ok('PUT', f"/groups/{group['uuid']}/policies/{visible['uuid']}", 204)
+    named = operator.put(f"/groups/{group['uuid']}/users/{member}")
+    assert named.status_code == 401
+    assert named.get_json()['details']['required_access'] == 'billing.read'

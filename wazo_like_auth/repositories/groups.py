@@ -84,6 +84,15 @@ def acl_of(db: Session, group_uuid: uuid.UUID) -> list[str]:
     return [entry for acl in rows for entry in acl]
 
 
+def acl_shown(db: Session, group_uuid: uuid.UUID, tenants: Sequence[uuid.UUID]) -> set[str]:
+    """The entries ``acl_of`` gives that come from policies a caller of ``tenants`` sees
+    (of one of them, or shared)."""
+    linked = select(GroupPolicy.policy_uuid).where(GroupPolicy.group_uuid == group_uuid)
+    rows = db.scalars(select(Policy.acl).where(
+        Policy.uuid.in_(linked), or_(Policy.tenant_uuid.in_(tenants), Policy.shared)))
+    return {entry for acl in rows for entry in acl}
+
+
 def members(group_uuid: uuid.UUID) -> Select:
     """The users of a group, as (User,) rows."""
     return (select(User).join(UserGroup, UserGroup.user_uuid == User.uuid)

@@ -165,6 +165,19 @@ def token_acl(session: Session, user_uuid: uuid.UUID, default_policy: str | None
         'user_uuid': user_uuid, 'default_policy': default_policy}).one())
 
 
+def acl_shown(db: Session, user_uuid: uuid.UUID, tenants: Sequence[uuid.UUID]) -> set[str]:
+    """The entries of the user's own and groups' policies that a caller of ``tenants`` sees
+    (policies of one of them, or shared)."""
+    own = select(UserPolicy.policy_uuid).where(UserPolicy.user_uuid == user_uuid)
+    grouped = select(GroupPolicy.policy_uuid).join(
+        UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid).where(
+        UserGroup.user_uuid == user_uuid)
+    rows = db.scalars(select(Policy.acl).where(
+        or_(Policy.uuid.in_(own), Policy.uuid.in_(grouped)),
+        or_(Policy.tenant_uuid.in_(tenants), Policy.shared)))
+    return {entry for acl in rows for entry in acl}
+
+
 # Logins are unique across two tables (usernames and e-mail addresses, case-insensitively);
 # no index can enforce that, so the writes that add logins are serialised by this lock.
 _LOGINS_LOCK = 0x7761_7a6f_6c6f_67  # arbitrary, fixed: "wazolog"

@@ -141,7 +141,8 @@ class EmailConfirmationService:
                                    details={'uuid': str(email_uuid)})
             if auth is not None and auth.user_uuid != email.user_uuid:
                 # A confirmed address receives password resets.
-                ensure_may_become(Grants.of(auth).ensure_may_add, db, email.user_uuid)
+                ensure_may_become(Grants.of(auth).ensure_may_add, db, email.user_uuid,
+                                  auth.tenants)
             email.confirmed = True
             mail_repo.delete_tokens(db, PURPOSE, email_uuid=email_uuid)
         logger.info('address %s of user %s confirmed', email_uuid, email.user_uuid)

@@ -10,7 +10,7 @@ write ``#`` into a policy and attach it to themselves. The rule itself is ``acl.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from .. import tokens
@@ -42,17 +42,21 @@ class Grants:
         caller holds it for other users' resources, not only as a self-service right."""
         return self._check.matches(access)
 
-    def ensure_may_add(self, accesses: Iterable[str], alongside: Iterable[str] = ()) -> None:
+    def ensure_may_add(self, accesses: Iterable[str], alongside: Iterable[str] = (), *,
+                       shown: Shown | None = None) -> None:
         """Raises Unauthorized (401) naming the first entry of ``accesses`` (given together,
         as one grant) the caller may not hand out; the negatives of ``alongside`` (the rest of
-        the policy they join) bound them too (``acl.refused_grant``)."""
+        the policy they join) bound them too (``acl.refused_grant``). ``shown``: the entries
+        the caller may read (those of the policies it sees), asked for on a refusal only; an
+        entry not among them is refused without being named."""
         refused = refused_grant(self._acl, list(accesses), carried=list(alongside),
                                 auth_id=self._auth_id, session_uuid=self._session_uuid,
                                 compiled=self._check)
         if refused is not None:
-            raise self._refused(refused)
+            raise self._refused(refused, shown)
 
-    def ensure_may_remove(self, accesses: Iterable[str], remaining: Iterable[str] = ()) -> None:
+    def ensure_may_remove(self, accesses: Iterable[str], remaining: Iterable[str] = (), *,
+                          shown: Shown | None = None) -> None:
         """Raises Unauthorized (401) naming the first access the caller may not remove.
 
         A positive entry must be held (literally, as for adding it). Removing ``!x`` hands
@@ -67,17 +71,28 @@ class Grants:
             else:
                 allowed = self._check.matches(access, self._auth_id, self._session_uuid)
             if not allowed:
-                raise self._refused(access)
+                raise self._refused(access, shown)
 
-    def _refused(self, access: str) -> Unauthorized:
+    def _refused(self, access: str, shown: Shown | None = None) -> Unauthorized:
+        if shown is not None and access not in shown():
+            # An entry of a policy the caller cannot see (a parent tenant's, attached to a
+            # group of the caller's): refused all the same, without telling what it is.
+            return Unauthorized(details={'invalid_token': tokens.redact(self._token),
+                                         'reason': 'policy_not_visible'})
         return Unauthorized(details={'invalid_token': tokens.redact(self._token),
                                      'required_access': access})
 
 
-def ensure_may_become(ensure_may_add: Callable[[list[str]], None], db: Any,
-                      user_uuid: uuid.UUID) -> None:
+# The entries a caller may read, computed only when a refusal would name one.
+Shown = Callable[[], Collection[str]]
+
+
+def ensure_may_become(ensure_may_add: Callable[..., None], db: Any, user_uuid: uuid.UUID,
+                      tenants: Sequence[uuid.UUID]) -> None:
     """Handing a caller another user (setting its password, adding or confirming an address
     that receives its resets, enabling it again) is a grant of everything that user holds:
     its own and its groups' policies (the default policy is everyone's). ``ensure_may_add``:
-    the caller's ``Grants.ensure_may_add``."""
-    ensure_may_add(user_repo.token_acl(db, user_uuid, None))
+    the caller's ``Grants.ensure_may_add``; ``tenants``: those the caller sees (a refusal
+    names only an entry of a policy of theirs, or shared)."""
+    ensure_may_add(user_repo.token_acl(db, user_uuid, None),
+                   shown=lambda: user_repo.acl_shown(db, user_uuid, tenants))

@@ -24,7 +24,7 @@ from ..repositories import user_listing
 from ..repositories.listing import paginate
 from . import policies, user_views
 from .concurrency import unique_violations_as
-from .grants import Grants
+from .grants import Grants, Shown
 from .listing import ListQuery, Page
 
 logger = get_logger(__name__)
@@ -91,7 +91,8 @@ class GroupService:
             # Locked first: two deletes (or a tenant's) took the group's policy links in
             # turn and deadlocked; now the second waits, then finds no group (404).
             group = _writable(_visible(db, tenants, group_uuid, for_update=True))
-            grants.ensure_may_remove(group_repo.acl_of(db, group.uuid))
+            grants.ensure_may_remove(group_repo.acl_of(db, group.uuid),
+                                     shown=_shown(db, group.uuid, tenants))
             group_repo.delete_one(db, group.uuid)
         logger.info('group %s deleted', group_uuid)
 
@@ -122,7 +123,8 @@ class GroupService:
                 raise MismatchingTenant(details={
                     'user_tenant_uuid': str(user.tenant_uuid),
                     'group_tenant_uuid': str(group.tenant_uuid)})
-            grants.ensure_may_add(group_repo.acl_of(db, _writable(group).uuid))
+            grants.ensure_may_add(group_repo.acl_of(db, _writable(group).uuid),
+                                  shown=_shown(db, group.uuid, tenants))
             group_repo.add_member(db, group.uuid, user_uuid)
 
     def remove_member(self, tenants: Sequence[uuid.UUID], group_uuid: uuid.UUID,
@@ -135,7 +137,8 @@ class GroupService:
             group = _writable(_visible(db, tenants, group_uuid, for_update=True))
             removed = group_repo.remove_member(db, group.uuid, user_uuid)
             if removed:
-                grants.ensure_may_remove(group_repo.acl_of(db, group.uuid))
+                grants.ensure_may_remove(group_repo.acl_of(db, group.uuid),
+                                         shown=_shown(db, group.uuid, tenants))
             if not removed and not _user_in(db, tenants, user_uuid):
                 raise UnknownUser(details={'uuid': str(user_uuid)})
 
@@ -221,3 +224,8 @@ def _ensure_free(db: Session, tenant: uuid.UUID, *, name: str, slug: str | None 
 def _conflict(name: str, field: str = 'name') -> Conflict:
     message = f'Group "{name}" already exists'
     return Conflict(message, details={field: {'constraint_id': 'unique', 'message': message}})
+
+
+def _shown(db, group_uuid: uuid.UUID, tenants: Sequence[uuid.UUID]) -> Shown:
+    """What a refusal may name of the group's entries: those of policies the caller sees."""
+    return lambda: group_repo.acl_shown(db, group_uuid, tenants)

@@ -125,7 +125,7 @@ class PasswordResetService:
                 raise UnknownUser(f'No such user: "{user_uuid}"', details={'uuid': str(user_uuid)})
             if not by_mail and auth.user_uuid != user_uuid:
                 # Who sets a password logs in as its user.
-                ensure_may_become(Grants.of(auth).ensure_may_add, db, user_uuid)
+                ensure_may_become(Grants.of(auth).ensure_may_add, db, user_uuid, auth.tenants)
             user.password_hash = new_hash
             mail_repo.delete_tokens(db, PURPOSE, user_uuid=user_uuid)
             revoked = session_repo.delete_of_user(db, user_uuid)

@@ -72,7 +72,8 @@ class UserService:
                     emails = user_repo.replace_emails(db, user_uuid, [{
                         'address': body['email_address'], 'main': True, 'confirmed': True}])
                 group = tenant_repo.ensure_all_users_group(db, tenant_uuid)
-                grants.ensure_may_add(group_repo.acl_of(db, group))
+                grants.ensure_may_add(group_repo.acl_of(db, group), shown=lambda: (
+                    group_repo.acl_shown(db, group, tenant_repo.descendants(db, tenant_uuid))))
                 user_repo.join_group(db, user_uuid, group)
                 view = user_view(user, emails)
         except IntegrityError as error:
@@ -102,7 +103,7 @@ class UserService:
 
     def update(self, scope: uuid.UUID, user_uuid: uuid.UUID, body: dict[str, Any], *,
                self_service: bool = False,
-               ensure_grantable: Callable[[list[str]], None] | None = None) -> dict[str, Any]:
+               ensure_grantable: Callable[..., None] | None = None) -> dict[str, Any]:
         """Replace the user's fields (§1.6: omitted ones take their defaults); a disabled user
         loses its sessions and access tokens at once.
 
@@ -118,7 +119,8 @@ class UserService:
                 if self_service:
                     body = rules.status_kept(user, body)
                 if ensure_grantable and body['enabled'] and not user.enabled:
-                    ensure_may_become(ensure_grantable, db, user_uuid)
+                    ensure_may_become(ensure_grantable, db, user_uuid,
+                                      tenant_repo.descendants(db, scope))
                 method = rules.authentication_method(body)
                 _check_login(db, 'username', body['username'], other_than=user_uuid)
                 rules.apply_fields(user, body, method)
@@ -170,7 +172,7 @@ class UserService:
 
     def replace_emails(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
                        items: list[dict[str, Any]],
-                       ensure_grantable: Callable[[list[str]], None] | None = None
+                       ensure_grantable: Callable[..., None] | None = None
                        ) -> list[dict[str, Any]]:
         """Make ``items`` the user's e-mail addresses (§1.9); returns them.
 
@@ -187,7 +189,8 @@ class UserService:
                 _visible(db, scope, user_uuid, lock=True)
                 current = user_repo.emails_of(db, [user_uuid])[user_uuid]
                 if ensure_grantable and _hands_over(current, items):
-                    ensure_may_become(ensure_grantable, db, user_uuid)
+                    ensure_may_become(ensure_grantable, db, user_uuid,
+                                      tenant_repo.descendants(db, scope))
                 before = {e.uuid: e.confirmed for e in current}
                 after = user_repo.replace_emails(db, user_uuid, items)
                 _void_lost_reset_links(db, user_uuid, before, {e.uuid: e.confirmed for e in after})
