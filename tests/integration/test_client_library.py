@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import text
 
 from tests.support.clock import ManualMonotonic
-from tests.support.live_server import LiveServer, closed_port_url
+from tests.support.live_server import LiveServer, closed_port_url, dripping
 from wazo_like_auth.client import (AuthClient, InvalidCredentials, ServiceUnavailable,
                                    TooManyAttempts, TooManySessions, UnexpectedResponse)
 
@@ -331,19 +331,13 @@ def test_a_login_answer_that_never_ends_is_service_unavailable_in_bounded_time()
     # for a token hung with it.
     stop, raised = threading.Event(), []
 
-    def drip(environ, start_response):
-        start_response('200 OK', [('Content-Type', 'application/json'),
-                                  ('Content-Length', str(1 << 20))])
-        while not stop.wait(0.1):
-            yield b' '
-
     def login(client):
         try:
             client.token()
         except Exception as error:  # noqa: BLE001 - the test looks at what was raised
             raised.append(type(error))
 
-    with LiveServer(drip) as server:
+    with LiveServer(dripping(stop)) as server:
         client = AuthClient(f'{server.url}/0.1', username='alice', password='s3cret',
                             timeout=(1.0, 1.0))
         caller = threading.Thread(target=login, args=(client,), daemon=True)

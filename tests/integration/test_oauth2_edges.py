@@ -12,24 +12,12 @@ from tests.integration.test_client_delete_races import (finished, in_background,
                                                        waiting_on_a_lock)
 from tests.support.audit import named
 from tests.support.credentials import basic
+from tests.integration.test_security_review_throttles import throttled_app  # noqa: F401
 from tests.support.oidc import realm  # noqa: F401
 from tests.support.polling import wait_until
 from wazo_like_auth.app import create_app, services_of, shutdown
 
 ATTACKER = '203.0.113.66'
-
-
-@pytest.fixture
-def throttled_app(make_config, db_uri, engine):
-    built = []
-
-    def build(**throttle):
-        app = create_app(make_config(db_uri=db_uri, throttle=throttle), engine=engine)
-        built.append(app)
-        return app
-    yield build
-    for app in built:
-        shutdown(app)
 
 
 def test_introspection_is_inside_the_unknown_token_throttle(throttled_app, admin):

@@ -22,7 +22,7 @@ from tests.support.jwt_access import (revoked_jtis, rfc7009, session_delete, unv
                                       user_delete, users_jwt, wazo_delete)
 from tests.support.jwt_verifier import (FEED_ACL, FEED_PATH, auth_server,  # noqa: F401
                                         feed_token, issue, issuer, make_verifier, mono, status)
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, dripping
 from tests.support.polling import wait_until
 from wazo_like_auth.client import AuthClient
 from wazo_like_auth.verifier import TokenVerifier
@@ -227,13 +227,7 @@ def test_a_feed_answer_that_never_ends_fails_in_bounded_time(make_verifier, issu
     # then on was accepted offline until it expired.
     stop, polled = threading.Event(), []
 
-    def drip(environ, start_response):
-        start_response('200 OK', [('Content-Type', 'application/json'),
-                                  ('Content-Length', str(1 << 20))])
-        while not stop.wait(0.1):
-            yield b' '
-
-    with LiveServer(drip) as front:
+    with LiveServer(dripping(stop)) as front:
         verifier = polling(make_verifier, issuer, feed_token, audience='confd',
                            auth_url=f'{front.url}/api/auth/0.1', timeout=(1.0, 1.0))
         poller = threading.Thread(target=lambda: polled.append(verifier.revocations.poll()),

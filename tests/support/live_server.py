@@ -70,3 +70,15 @@ def closed_port_url() -> str:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
     return f'http://127.0.0.1:{port}'
+
+
+def dripping(stop: threading.Event):
+    """A WSGI app answering 200 with a 1 MiB JSON body it sends a byte every 0.1 s until
+    ``stop`` is set: each read of its client gets a byte within any read timeout, the whole
+    answer never comes."""
+    def app(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'application/json'),
+                                  ('Content-Length', str(1 << 20))])
+        while not stop.wait(0.1):
+            yield b' '
+    return app
