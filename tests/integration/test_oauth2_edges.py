@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 import requests
 
 from tests.integration.test_client_delete_races import (finished, in_background, parked,
