@@ -148,16 +148,8 @@ class CodeService:
         login = user.username or str(user.uuid)
         oidc = {'scope': list(scope), 'sid': str(signin.uuid), 'iss': row.issuer,
                 'auth_time': int(signin.auth_time.timestamp())}
-        refresh = None
-        if OFFLINE_ACCESS in scope:
-            # A refresh token of its own for every sign-in, a confidential client's too (it
-            # rotates): one shared by a person's laptop and phone took the last sign-in's sid,
-            # auth_time and iss, so signing out on one ended the other's tokens.
-            refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
-                                           mobile=False, backend='wazo_user',
-                                           user_agent=origin.user_agent,
-                                           remote_addr=origin.remote_addr, rotates=True)
-            db.get(RefreshToken, refresh.uuid).metadata_ = {'oidc': oidc}
+        refresh = self._offline(db, user, login, client, origin, oidc) \
+            if OFFLINE_ACCESS in scope else None
         issued = self._tokens.issue(
             db, user, LoginRequest(login=login, client_id=client.client_id,
                                    user_agent=origin.user_agent,
@@ -177,6 +169,18 @@ class CodeService:
         id_token = self._id_tokens.sign(db, key, user.uuid, client.client_id, oidc, grant,
                                         nonce=row.nonce) if 'openid' in scope else None
         return OidcGrant(**vars(grant), id_token=id_token, oidc_scope=scope)
+
+    def _offline(self, db, user: User, login: str, client, origin: Origin, oidc: dict):
+        """The refresh token of an offline grant: one of its own for every sign-in, a
+        confidential client's too (it rotates). One shared by a person's laptop and phone
+        took the last sign-in's sid, auth_time and iss, and signing out on one ended the
+        other's tokens."""
+        refresh = self._refresh.obtain(db, user, login=login, client_id=client.client_id,
+                                       mobile=False, backend='wazo_user',
+                                       user_agent=origin.user_agent,
+                                       remote_addr=origin.remote_addr, rotates=True)
+        db.get(RefreshToken, refresh.uuid).metadata_ = {'oidc': oidc}
+        return refresh
 
     def with_id_token(self, grant: Grant, client: AuthenticatedClient) -> OidcGrant:
         """``grant`` (of the refresh or password grant) with an ID token when its access token
