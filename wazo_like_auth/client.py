@@ -1,7 +1,8 @@
 """A client library for applications that call services protected by wazo-like-auth.
 
 Only depends on ``requests`` (``pip install wazo-like-auth[client]``); of the service it imports
-only its log escaping (logs.py) and deadline reads (bounded_http.py), no server code.
+only its log escaping (logs.py), deadline reads (bounded_http.py) and its errors
+(client_errors.py), no server code.
 
     client = AuthClient('http://127.0.0.1:9497/0.1', username='alice', password='s3cret',
                         client_id='my-app', offline=True)
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -42,7 +42,14 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 
 from . import bounded_http
+from .client_errors import (Answer, AuthError, InvalidCredentials, ServiceUnavailable,
+                            TooManyAttempts, TooManySessions, UnexpectedResponse, body_field,
+                            login_error)
 from .logs import get_logger
+
+__all__ = ['AuthClient', 'TokenAuth', 'AuthError', 'InvalidCredentials', 'TooManySessions',
+           'TooManyAttempts', 'ServiceUnavailable', 'UnexpectedResponse', 'DEFAULT_TIMEOUT',
+           'RENEW_RETRY_DELAY']
 
 logger = get_logger(__name__)
 
@@ -52,43 +59,6 @@ DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, for every call this m
 RENEW_RETRY_DELAY = 5.0
 _UTC_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 _MAX_ANSWER = 1024 * 1024  # bytes: a token answer is about 1 KiB
-TOO_MANY_ATTEMPTS = 'too-many-attempts'
-
-
-class AuthError(Exception):
-    """Base of every error of this module; ``status_code``/``error_id`` when the server said."""
-
-    def __init__(self, message: str, *, status_code: int | None = None,
-                 error_id: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-        self.error_id = error_id
-
-
-class InvalidCredentials(AuthError):
-    """The login was refused (401): wrong password, disabled user, revoked refresh token."""
-
-
-class TooManySessions(AuthError):
-    """The user has reached the server's concurrent-session limit (429)."""
-
-
-class TooManyAttempts(AuthError):
-    """The server throttles logins of this user or from this address (429
-    ``too-many-attempts``): retry after ``retry_after`` seconds (None if it did not say)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-class ServiceUnavailable(AuthError):
-    """The auth service could not be reached, timed out, or answered 5xx. Retry later."""
-
-
-class UnexpectedResponse(AuthError):
-    """Any other answer (400, non-JSON body, ...): usually a client configuration error."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +259,7 @@ class AuthClient:
         response = self._call('POST', '/token', json={**body, 'expiration': self._expiration},
                               auth=credentials)
         if response.status_code != 200:
-            raise _login_error(response)
+            raise login_error(response)
         try:
             data = response.json()['data']
             value = data['token']
@@ -306,7 +276,7 @@ class AuthClient:
         logger.debug('Got token %s valid %.0f s', _redact(value), lifetime)
         return self._current
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> _Answer:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
         """One call to the auth service, its answer read whole within the connect + read
         timeouts (one sent a byte at a time held the caller, and the client's lock, for
         ever); connection problems, slowness and 5xx → ServiceUnavailable. Redirects are not
@@ -317,7 +287,7 @@ class AuthClient:
         try:
             with self._http.request(method, url, timeout=self._timeout, stream=True,
                                     allow_redirects=False, **kwargs) as streamed:
-                response = _Answer(streamed.status_code, streamed.headers,
+                response = Answer(streamed.status_code, streamed.headers,
                                    bounded_http.body_of(streamed, deadline, _MAX_ANSWER))
         except (requests.RequestException, OSError, bounded_http.FetchFailed) as error:
             raise ServiceUnavailable(f'auth service unreachable at {self._base}: '
@@ -325,7 +295,7 @@ class AuthClient:
         if response.status_code >= 500:
             raise ServiceUnavailable(f'auth service answered {response.status_code}',
                                      status_code=response.status_code,
-                                     error_id=_body_field(response, 'error_id'))
+                                     error_id=body_field(response, 'error_id'))
         return response
 
 
@@ -343,43 +313,6 @@ def _origin(url: str) -> tuple[str, str | None, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, parts.hostname, parts.port or {'http': 80, 'https': 443}.get(scheme)
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """An answer of the auth service, read whole."""
-    status_code: int
-    headers: Any
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def _login_error(response: _Answer) -> AuthError:
-    status, error_id = response.status_code, _body_field(response, 'error_id')
-    message = _body_field(response, 'message') or f'POST /token answered {status}'
-    if status == 429 and error_id == TOO_MANY_ATTEMPTS:
-        return TooManyAttempts(message, status_code=status, error_id=error_id,
-                               retry_after=_seconds(response.headers.get('Retry-After')))
-    kind = {401: InvalidCredentials, 429: TooManySessions}.get(status, UnexpectedResponse)
-    return kind(message, status_code=status, error_id=error_id)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _body_field(response: Any, name: str) -> str | None:
-    """A string field of a JSON error envelope, or None (no body on HEAD, not JSON, ...)."""
-    try:
-        value = response.json().get(name)
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    return value if isinstance(value, str) else None
 
 
 def _lifetime(data: dict[str, Any], requested: int) -> float:

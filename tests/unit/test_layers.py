@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ('repositories', {'repositories'}),
     ('schema', {'models', 'oauth_models', 'oidc_models', 'event_models', 'mail_models', 'db',
                 'prepared', 'migrations'}),
-    ('client library', {'client', 'verifier'}),
+    ('client library', {'client', 'client_errors', 'verifier'}),
     ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
                      'config', 'config_defaults', 'config_values', 'config_checks', 'metrics',
                      'logs', 'embedded_db', 'mail', 'mail_settings', 'mail_tokens', 'bus',
