@@ -43,10 +43,15 @@ class PasswordHasher:
 
     def hash(self, password: str) -> str:
         """Hash a new password. Raises PasswordTooLong over 72 UTF-8 bytes."""
-        encoded = password.encode('utf-8')
-        if len(encoded) > MAX_PASSWORD_BYTES:
+        self.ensure_hashable(password)
+        return self._run(bcrypt.hashpw, password.encode('utf-8'),
+                         bcrypt.gensalt(self._rounds)).decode('ascii')
+
+    @staticmethod
+    def ensure_hashable(password: str) -> None:
+        """Raises PasswordTooLong when ``hash`` would, without hashing."""
+        if len(password.encode('utf-8')) > MAX_PASSWORD_BYTES:
             raise PasswordTooLong(details={'password': 'at most 72 bytes in UTF-8'})
-        return self._run(bcrypt.hashpw, encoded, bcrypt.gensalt(self._rounds)).decode('ascii')
 
     def verify(self, password: str, password_hash: str | None) -> bool:
         """True iff ``password`` matches ``password_hash``.

@@ -13,15 +13,18 @@ def describe(db: DbSession, digest: bytes) -> Row | None:
     """The token of ``digest`` (expired or not) with ``client_id`` (the OAuth client it was
     issued to, else the client of the refresh token it came from), ``jti`` (JWT access
     tokens), and its user's
-    ``username``, ``firstname``, ``lastname``, ``tenant_uuid`` and ``user_uuid`` if any."""
-    main_email = (select(Email.address).where(Email.user_uuid == User.uuid, Email.main.is_(True))
-                  .limit(1).scalar_subquery())
+    ``username``, ``firstname``, ``lastname``, ``tenant_uuid`` and ``user_uuid`` if any,
+    its main address ``email`` and whether it is confirmed, ``email_confirmed``."""
+    main = select(Email).where(Email.user_uuid == User.uuid, Email.main.is_(True)).limit(1)
+    main_email = main.with_only_columns(Email.address).scalar_subquery()
+    main_confirmed = main.with_only_columns(Email.confirmed).scalar_subquery()
     return db.execute(
         select(Token.auth_id, Token.acl, Token.issued_at, Token.expires_at,
                Token.metadata_.label('metadata'), Token.jti,
                func.coalesce(Token.client_id, RefreshToken.client_id).label('client_id'),
                Session.tenant_uuid, Session.user_uuid, User.username, User.firstname,
-               User.lastname, main_email.label('email'))
+               User.lastname, main_email.label('email'),
+               main_confirmed.label('email_confirmed'))
         .join(Session, Session.uuid == Token.session_uuid)
         .outerjoin(RefreshToken, RefreshToken.uuid == Token.refresh_token_uuid)
         .outerjoin(User, User.uuid == Session.user_uuid)

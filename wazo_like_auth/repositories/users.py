@@ -42,9 +42,13 @@ def login_passes(login: str) -> tuple:
 
 def _folded_candidates(column, login: str) -> ColumnElement[bool]:
     """A superset of the values equal to ``login`` once both are lowered by Python: a LIKE on
-    PostgreSQL's lower() (ASCII letters) in which each non-ASCII character is any one."""
+    PostgreSQL's lower() (ASCII letters only) in which a non-ASCII character is any run of
+    characters (Python lowers some to two: 'İ' to 'i̇'), and 'i' or 'k' any one character
+    (the lowered 'İ' starts with an 'i', the Kelvin sign lowers to 'k')."""
     def one(char: str) -> str:
         if ord(char) > 127:
+            return '%'
+        if char.lower() in 'ik':
             return '_'
         return char.lower().replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
     return func.lower(column).like(''.join(one(c) for c in login), escape='\\')

@@ -289,8 +289,12 @@ class OAuthTokenService:
             self._guard.not_found(address)
             return None
         name = ' '.join(p for p in (row.firstname, row.lastname) if p) or None
+        # email_verified beside email, as OpenID Connect says it: a user may make any address
+        # it typed in its main one; a relying party matching accounts by e-mail must see that
+        # this one was never confirmed.
         claims = {'sub': row.auth_id, 'preferred_username': row.username, 'name': name,
                   'email': row.email, 'tenant_uuid': str(row.tenant_uuid),
+                  'email_verified': bool(row.email_confirmed) if row.email else None,
                   'client_id': row.client_id if row.user_uuid is None else None}
         return {key: v for key, v in claims.items() if v is not None}
 

@@ -159,6 +159,12 @@ class LoginThrottle:
             self._succeeded(db, _subject(owner, attempt.login), attempt.address)
             self._trail.succeeded(db, attempt, owner, session_uuid)
 
+    def user_landed(self, user_uuid: uuid.UUID, address: str) -> None:
+        """A password check of a known user ended neither right nor wrong (the user changed
+        meanwhile): no longer in flight, nothing counted."""
+        with self._sessions.begin() as db:
+            self._landed(db, _user_subject(user_uuid), address)
+
     def user_succeeded(self, user_uuid: uuid.UUID, address: str) -> None:
         """A password check of a known user passed (not a login: nothing recorded)."""
         with self._sessions.begin() as db:

@@ -154,6 +154,7 @@ class UserService:
         with self._sessions() as db:
             user = _visible(db, scope, user_uuid)
             current = _login_hash(db, user)
+        self._hasher.ensure_hashable(new_password)  # a 400 before the check is counted
         attempt = LoginAttempt(login=None, address=address, endpoint='users_password')
         self._throttle.check_user(user_uuid, attempt)
         new_hash = self._hasher.hash(new_password)
@@ -164,6 +165,7 @@ class UserService:
             user = db.get(User, user_uuid, with_for_update=True)
             # Changed meanwhile (disabled, deleted, another new password): start again.
             if user is None or not user.enabled or user.password_hash != current:
+                self._throttle.user_landed(user_uuid, address)
                 raise AuthenticationFailed()
             user.password_hash = new_hash
             revoked = session_repo.delete_of_user(db, user_uuid)
