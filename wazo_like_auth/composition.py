@@ -237,6 +237,6 @@ def throttle_settings(config: dict) -> ThrottleSettings:
 
 
 def listener_dsn(engine: Engine) -> dict[str, Any]:
-    """psycopg2 connection arguments for the engine's database."""
-    args = engine.url.translate_connect_args(username='user', database='dbname')
-    return {**args, **engine.url.query}
+    """psycopg2 connection arguments for the engine's database, as the engine makes them (a
+    db_uri naming several hosts gives psycopg2 host='a,b', not the query's tuple)."""
+    return dict(engine.dialect.create_connect_args(engine.url)[1])

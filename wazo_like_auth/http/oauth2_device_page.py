@@ -20,6 +20,7 @@ from flask import Response, request
 from ..oauth2.device import display_user_code, normalize_user_code
 from ..oidc.realms import Realm
 from ..services.device_flow import DeviceFlow, VerificationFailed
+from .client_facts import user_agent
 from .oidc_endpoints import base_url, global_realm
 from .pages import CsrfGuard, readable_errors, render
 
@@ -70,7 +71,7 @@ class DevicePages:
             consent = self._devices.sign_in(
                 request.remote_addr or '', form.get('user_code', ''), form.get('username', ''),
                 form.get('password', ''), realm=realm,
-                user_agent=request.headers.get('User-Agent', ''))
+                user_agent=user_agent())
         except VerificationFailed as e:
             return self._page('device.html', e.status, user_code=form.get('user_code', '')[:32],
                               username=form.get('username', '')[:256],

@@ -20,6 +20,7 @@ from ..exceptions import ServiceError
 from ..oauth2.errors import InvalidGrant, InvalidRequest, OAuth2Error, TemporarilyUnavailable
 from ..services import actors
 from ..services.oauth_tokens import Origin
+from .client_facts import user_agent
 from .errors import database_error_meaning
 
 FORM = 'application/x-www-form-urlencoded'
@@ -61,7 +62,7 @@ def oauth_form() -> dict[str, str]:
 def origin(issuer_url: str | None = None) -> Origin:
     """The request's origin; ``issuer_url``: the issuer it came to (the ``iss`` of JWT access
     tokens it may issue)."""
-    return Origin(user_agent=request.headers.get('User-Agent', ''),
+    return Origin(user_agent=user_agent(),
                   remote_addr=request.remote_addr or '', issuer=issuer_url)
 
 

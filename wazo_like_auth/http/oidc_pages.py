@@ -19,6 +19,7 @@ from ..oidc import authorize
 from ..oidc.errors import AuthorizeError, InvalidTarget, consent_required, login_required
 from ..oidc.realms import Realm
 from ..services.oidc_signin import SignedIn, SigninFailed
+from .client_facts import user_agent
 from .oidc_endpoints import base_url, global_realm
 from .oidc_page_kit import (FORM_POST_SCRIPT, SIGNIN_COOKIE, PageKit, no_store,
                             set_signin_cookie)
@@ -69,7 +70,7 @@ class AuthorizePages:
                                            request.form.get('username', ''),
                                            request.form.get('password', ''),
                                            client.tenant_uuid if client else None,
-                                           user_agent=request.headers.get('User-Agent', ''),
+                                           user_agent=user_agent(),
                                            previous=request.cookies.get(SIGNIN_COOKIE))
         except SigninFailed as e:
             return self._continue(realm, params, path, message=MESSAGES[e.reason],

@@ -10,6 +10,7 @@ from ..services.login_requests import LoginRequest
 from ..services.tokens import TokenService
 from ..services.validation import CheckedToken, TokenChecker
 from ..services.views import token_view
+from .client_facts import user_agent
 from .body import json_object
 from .credentials import basic_credentials
 from .schemas import ScopesCheckSchema, TokenRequestSchema
@@ -30,7 +31,7 @@ def login_request() -> LoginRequest:
         backend=body['backend'], access_type=body['access_type'],
         client_id=body.get('client_id'), refresh_token=body.get('refresh_token'),
         mobile=request.headers.get('Wazo-Session-Type', '').lower() == 'mobile',
-        user_agent=request.headers.get('User-Agent', ''),
+        user_agent=user_agent(),
         remote_addr=request.remote_addr or '',
     )
 

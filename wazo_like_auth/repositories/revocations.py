@@ -39,7 +39,7 @@ class Listening:
         """The notifications that arrived within ``wait`` seconds, oldest first. After a
         silent ``wait``, one round trip proves the server still answers (TimeoutError, or
         psycopg2's OperationalError when the connection broke)."""
-        if select.select([self._conn], [], [], wait)[0]:
+        if _ready(self._conn, select.POLLIN, wait):
             self._wait()  # reads what arrived: notifications only, no query runs
         else:
             self._run('SELECT 1')
@@ -62,9 +62,18 @@ class Listening:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f'PostgreSQL did not answer within {self._timeout:g} s')
-            reading = state == extensions.POLL_READ
-            select.select([self._conn] if reading else [], [] if reading else [self._conn],
-                          [], remaining)
+            _ready(self._conn, select.POLLIN if state == extensions.POLL_READ
+                   else select.POLLOUT, remaining)
+
+
+def _ready(conn, events: int, wait: float) -> bool:
+    """Whether ``conn``'s socket is ready for ``events`` within ``wait`` seconds. poll, not
+    select: select refuses descriptors of 1024 and more, which a granian worker holding
+    many keep-alive connections gives (it raises its open-file limit), and the listener
+    then never listened (the cache stayed off)."""
+    poller = select.poll()
+    poller.register(conn, events | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(max(wait, 0) * 1000))
 
 
 def notify(db: Session, payload: str) -> None:

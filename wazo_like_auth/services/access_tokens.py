@@ -57,6 +57,13 @@ class TokenFacts:
     extra_scope: Sequence[str] = ()
 
 
+def issue_time(token_format: JwtFormat | None, now: dt.datetime) -> dt.datetime:
+    """When a token issued ``now`` says it was issued: a JWT on a whole second, as its ``iat``
+    claim, so that its row expires when its ``exp`` says (a row keeping the microseconds
+    answered its checks up to a second past ``exp``, where offline verifiers refuse it)."""
+    return now.replace(microsecond=0) if token_format is not None else now
+
+
 def mint(token_format: JwtFormat | None, facts: TokenFacts) -> Minted:
     """A new access-token value for ``facts``: opaque when ``token_format`` is None."""
     if token_format is None:

@@ -31,7 +31,7 @@ from ..repositories import oauth_tokens as oauth_repo
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tokens as token_repo
-from .access_tokens import AccessTokenFormats, TokenFacts, mint, recording
+from .access_tokens import AccessTokenFormats, TokenFacts, issue_time, mint, recording
 from . import actors
 from .clients import AuthenticatedClient
 from .login_requests import IssuedToken, LoginRequest, OpenIdRequest
@@ -155,7 +155,7 @@ class OAuthTokenService:
     def for_client(self, client: AuthenticatedClient, origin: Origin) -> Grant | None:
         """RFC 6749 §4.4: a token for the client itself; None if it was deleted meanwhile."""
         token_format = self._formats.of(client, origin.issuer)
-        now = self._clock()
+        now = issue_time(token_format, self._clock())
         expires_at = now + dt.timedelta(seconds=self._lifetime)
         metadata = {'uuid': None, 'tenant_uuid': str(client.tenant_uuid),
                     'auth_id': client.client_id, 'pbx_user_uuid': None,

@@ -28,7 +28,7 @@ from ..repositories import tokens as token_repo
 from ..repositories import users as user_repo
 from ..repositories.refresh_tokens import ExchangeReads
 from . import actors
-from .access_tokens import TokenFacts, mint, recording
+from .access_tokens import TokenFacts, issue_time, mint, recording
 from .login_requests import IssuedToken, LoginRequest, TokenSettings
 from .login_trail import (CLIENT_AUTHENTICATION_REQUIRED, INVALID_REFRESH_TOKEN, UNKNOWN_BACKEND,
                           USER_CHANGED, WRONG_TENANT, LoginRefused, plausible_login, reason_of)
@@ -199,7 +199,7 @@ class TokenService:
         tenant_uuid and purpose) within the caller's transaction; a JWT when the request has
         a ``token_format`` (services/access_tokens.py); ``acl`` when the caller has read it
         already (users.token_acl)."""
-        now = self._clock()
+        now = issue_time(request.token_format, self._clock())
         lifetime = request.expiration or self._settings.default_lifetime
         session_uuid = uuid.uuid4()
         metadata = {**(persistent or {}), **self.metadata(user)}
