@@ -139,11 +139,14 @@ def _files(config_file: str | None) -> list[Path]:
 
 
 def _check_pool_size(result: dict) -> None:
-    # The worker publishing events keeps one connection for its lock, and so does the mail
-    # sender (which needs another one for its outbox): with fewer, their work or the
-    # worker's requests would wait for a connection that never comes back.
+    # The worker publishing events keeps one connection for its lock, and so do the mail
+    # sender and the expired-token purge while they run (each needs another one for its
+    # work): with fewer, their work or the worker's requests would wait for a connection
+    # that never comes back.
     keepers = [name for name, kept in (('amqp.enabled', result['amqp']['enabled']),
-                                       ('smtp.host', result['smtp']['host'])) if kept]
+                                       ('smtp.host', result['smtp']['host']),
+                                       ('token_cleanup_interval',
+                                        result['token_cleanup_interval'] > 0)) if kept]
     if result['db_pool_size'] < 1 + len(keepers):
         raise ConfigError(f'db_pool_size: must be at least {1 + len(keepers)} with '
                           f'{" and ".join(keepers)} set (each keeps one connection for its lock)')

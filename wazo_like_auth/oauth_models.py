@@ -83,3 +83,6 @@ class DeviceCode(Base):
     # The issuer it was requested at (migration 0015): only that issuer's verification page
     # and token endpoint know it.
     issuer: Mapped[str] = mapped_column(Text, nullable=False)
+    # The password checked at sign-in on the verification page (migration 0019): redeemed only
+    # while it is still the user's (mail_tokens.password_fingerprint).
+    password_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary(32))

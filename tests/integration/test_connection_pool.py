@@ -53,7 +53,8 @@ def test_a_request_finding_every_connection_busy_answers_503_and_the_log_says_so
         make_config, db_uri, make_user, service_log):
     lines = service_log()
     make_user('alice')
-    app = create_app(make_config(db_uri=db_uri, db_pool_size=1, db_connect_timeout=1))
+    app = create_app(make_config(db_uri=db_uri, db_pool_size=1, db_connect_timeout=1,
+                                 token_cleanup_interval=0))
     try:
         engine = services_of(app).engine
         client = app.test_client()

@@ -31,7 +31,8 @@ def test_confirming_by_access_token_holds_one_database_connection_at_a_time(
     # others, and the worker answers 503 for db_connect_timeout. Any other request needs one.
     carol = make_user('carol', 'pw', email='carol@example.com', email_confirmed=False)
     make_user('root-admin', acl=['#'])
-    app = create_app(mail_config(mailbox.port, db_pool_size=2, db_connect_timeout=1))
+    app = create_app(mail_config(mailbox.port, db_pool_size=2, db_connect_timeout=1,
+                                 token_cleanup_interval=0))
     try:
         client = app.test_client()
         admin = client.post('/0.1/token', json={}, headers=basic('root-admin', 's3cret'))
@@ -56,11 +57,16 @@ def test_a_pool_too_small_for_the_mail_sender_is_refused_naming_db_pool_size(mai
     # The mail sender keeps one connection for its advisory lock and needs a second one for
     # the outbox: with db_pool_size 1 every cycle waited db_connect_timeout for itself and
     # failed, no mail ever left (and the worker's requests found no connection meanwhile).
+    quiet = {'token_cleanup_interval': 0}  # the purge counted apart (test_session_edges)
     with pytest.raises(ConfigError, match='db_pool_size: must be at least 2 with smtp.host'):
-        mail_config(mailbox.port, db_pool_size=1)
+        mail_config(mailbox.port, db_pool_size=1, **quiet)
     with pytest.raises(ConfigError, match='at least 3 with amqp.enabled and smtp.host'):
-        mail_config(mailbox.port, db_pool_size=2, amqp={'enabled': True})
-    assert mail_config(mailbox.port, db_pool_size=3, amqp={'enabled': True})['db_pool_size'] == 3
+        mail_config(mailbox.port, db_pool_size=2, amqp={'enabled': True}, **quiet)
+    assert mail_config(mailbox.port, db_pool_size=3, amqp={'enabled': True},
+                       **quiet)['db_pool_size'] == 3
+    with pytest.raises(ConfigError, match='at least 4 with amqp.enabled and smtp.host and '
+                                          'token_cleanup_interval'):
+        mail_config(mailbox.port, db_pool_size=3, amqp={'enabled': True})
 
 
 def test_a_quoted_local_part_is_mailed_to_its_own_mailbox(client, app, mailbox):  # noqa: F811

@@ -43,7 +43,8 @@ def test_a_database_outage_on_the_token_endpoint_answers_an_oauth_error(make_con
     # README: the OAuth endpoints answer RFC 6749 error bodies, not the Wazo envelope (and
     # oauth_answers: "5xx: 503 temporarily_unavailable"); OAuth client libraries read `error`.
     secret = admin.ok('POST', '/clients', json={'client_id': 'backend'})['client_secret']
-    app = create_app(make_config(db_uri=db_uri, db_pool_size=1, db_connect_timeout=1))
+    app = create_app(make_config(db_uri=db_uri, db_pool_size=1, db_connect_timeout=1,
+                                 token_cleanup_interval=0))
     try:
         client = app.test_client()
         with services_of(app).engine.connect():  # the pool's only connection stays busy

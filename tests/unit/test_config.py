@@ -197,10 +197,17 @@ def test_bootstrap_on_startup_without_its_user_is_an_error_naming_the_key(config
 def test_publishing_events_with_one_database_connection_is_an_error(config_dir):
     # The worker publishing events keeps one connection for its lock: with a pool of one,
     # every request on it waited db_connect_timeout and failed 503.
-    message = error_of(config_dir, main={'amqp': {'enabled': True}, 'db_pool_size': 1})
+    message = error_of(config_dir, main={'amqp': {'enabled': True}, 'db_pool_size': 1,
+                                         'token_cleanup_interval': 0})
     assert 'config.yml: db_pool_size: must be at least 2' in message and 'amqp.enabled' in message
-    assert load(config_dir, main={'amqp': {'enabled': True}, 'db_pool_size': 2})
-    assert load(config_dir, main={'db_pool_size': 1})  # no publisher: one is enough
+    assert load(config_dir, main={'amqp': {'enabled': True}, 'db_pool_size': 2,
+                                  'token_cleanup_interval': 0})
+    # The expired-token purge keeps one while it runs (its lock) and works on another.
+    message = error_of(config_dir, main={'amqp': {'enabled': True}, 'db_pool_size': 2})
+    assert 'db_pool_size: must be at least 3 with amqp.enabled and token_cleanup_interval' \
+        in message
+    assert error_of(config_dir, main={'db_pool_size': 1})
+    assert load(config_dir, main={'db_pool_size': 1, 'token_cleanup_interval': 0})
 
 
 def test_numeric_strings_become_integers(config_dir):

@@ -5,10 +5,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session as DbSession
 
+from ..mail_tokens import password_fingerprint
 from ..oauth_models import DeviceCode
 
 
@@ -83,3 +84,13 @@ def failures(db: DbSession, address: str, window: int) -> int:
 def record_failure(db: DbSession, address: str, window: int) -> None:
     db.execute(_PURGE_FAILURES, {'window': window})
     db.execute(_RECORD_FAILURE, {'address': address, 'window': window})
+
+
+def carry_password_fingerprint(db: DbSession, user_uuid: uuid.UUID, old_hash: str | None,
+                               new_hash: str) -> None:
+    """The user's authorizations signed in with ``old_hash`` now remember ``new_hash``: the
+    same password stored anew (a stronger hash at login) is no password change."""
+    db.execute(update(DeviceCode).where(
+        or_(DeviceCode.user_uuid == user_uuid, DeviceCode.consent_user_uuid == user_uuid),
+        DeviceCode.password_fingerprint == password_fingerprint(old_hash),
+    ).values(password_fingerprint=password_fingerprint(new_hash)))

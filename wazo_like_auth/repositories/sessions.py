@@ -104,12 +104,13 @@ def purge_expired_batch(conn: Connection, batch: int) -> int:
 # Sessions of a user whose token expires within the window and that were not announced yet,
 # found from the token expiry index; each gets its auth_session_expire_soon in the statement
 # that marks it, so it is announced once, by one node (rows another purge holds are skipped).
+# Those expired already (in the gap between two cycles, which start an interval after the
+# previous one ended) are announced too, before the purge that follows deletes them.
 _ANNOUNCE_BATCH = text("""
 WITH soon AS (
     SELECT s.uuid FROM auth_session s
     WHERE s.uuid IN (SELECT session_uuid FROM auth_token
-                     WHERE expires_at >= now()
-                       AND expires_at < now() + make_interval(secs => :within))
+                     WHERE expires_at < now() + make_interval(secs => :within))
       AND NOT s.expire_soon_sent AND s.user_uuid IS NOT NULL
     LIMIT :batch FOR UPDATE OF s SKIP LOCKED
 ), marked AS (

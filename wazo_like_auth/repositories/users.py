@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (ColumnElement, Connection, Select, bindparam, func, literal,
-                        literal_column, or_, select, text)
+                        literal_column, or_, select, text, update)
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Email, GroupPolicy, Policy, Tenant, User, UserGroup, UserPolicy
 from ..prepared import PreparedQuery
+from . import device_codes as device_repo
 from . import mail as mail_repo
 
 
@@ -249,13 +250,18 @@ def replace_emails(db: Session, user_uuid: uuid.UUID, items: Sequence[dict]) -> 
     return result
 
 
-def rehash_password(db: Session, user: User, new_hash: str) -> None:
-    """Store a stronger hash of the user's unchanged password (at login). Not a password
-    change: the transaction-local setting tells migration 0013's trigger to write no event,
-    and the links mailed to the user (which remember the hash) keep working."""
+def rehash_password(db: Session, user_uuid: uuid.UUID, old_hash: str, new_hash: str) -> bool:
+    """Store a stronger hash of the user's unchanged password (at login), if its hash is still
+    ``old_hash`` (False otherwise). Not a password change: the transaction-local setting tells
+    migration 0013's trigger to write no event, and the links mailed to the user and its
+    device authorizations (which remember the hash) keep working."""
     db.execute(text("SELECT set_config('wazo_like_auth.password_rehash', 'on', true)"))
-    mail_repo.carry_password_fingerprint(db, user.uuid, user.password_hash, new_hash)
-    user.password_hash = new_hash
+    if db.execute(update(User).where(User.uuid == user_uuid, User.password_hash == old_hash)
+                  .values(password_hash=new_hash)).rowcount == 0:
+        return False
+    mail_repo.carry_password_fingerprint(db, user_uuid, old_hash, new_hash)
+    device_repo.carry_password_fingerprint(db, user_uuid, old_hash, new_hash)
+    return True
 
 
 def join_group(db: Session, user_uuid: uuid.UUID, group_uuid: uuid.UUID) -> None:

@@ -47,8 +47,8 @@ class ExpiredTokenCleaner:
             if not got:
                 return None
             try:
+                self._announce_expiring()  # first: every purged session was announced
                 removed = self._purge_batches()
-                self._announce_expiring()
                 for task in self._also:
                     task()
                 return removed
@@ -74,7 +74,8 @@ class ExpiredTokenCleaner:
 
     def _announce_expiring(self) -> None:
         """auth_session_expire_soon for the sessions whose token expires before the next
-        cycle (spec: within one cleanup interval), in batches of the purge's size."""
+        cycle (spec: within one cleanup interval), or expired unannounced, in batches of the
+        purge's size."""
         while not self._stop.is_set():
             with self._engine.begin() as conn:
                 count = session_repo.announce_expiring_batch(conn, self._interval,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
+from ..mail_tokens import password_fingerprint
 from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
 from ..logs import get_logger
@@ -161,6 +162,10 @@ class DeviceFlow:
         db.delete(row)
         if user is None or not user.enabled:
             return InvalidGrant('The user who approved is no longer enabled')
+        if row.password_fingerprint is not None \
+                and row.password_fingerprint != password_fingerprint(user.password_hash):
+            # A password change or reset ends what was given with the old one.
+            return InvalidGrant('The password of the user who approved has changed since')
         if not governs(db, client.tenant_uuid, user.tenant_uuid):
             return InvalidGrant("The user who approved is outside the client's tenants")
         login, scope = user.username or str(user.uuid), row.scope.split()
@@ -256,6 +261,7 @@ class DeviceFlow:
                 # account now rather than say "connected" and fail the device's poll.
                 raise VerificationFailed('outside_client', 403)
             row.consent_hash, row.consent_user_uuid = _digest(nonce), user.uuid
+            row.password_fingerprint = password_fingerprint(user.password_hash)
             return Consent(nonce=nonce, user_code=display_user_code(code),
                            client_id=client.client_id, client_name=client.name,
                            username=user.username or str(user.uuid),

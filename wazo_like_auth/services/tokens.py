@@ -94,18 +94,44 @@ class TokenService:
             candidate = (user.uuid, user.password_hash) if user else (None, None)
         if not self._hasher.verify(request.password, candidate[1]):
             self._fail(request, 'wrong login or password')
-        with self._sessions.begin() as db:
-            # The row lock serialises logins of one user: exact session limit, one refresh
-            # token per client even under concurrent offline logins.
-            user = db.get(User, candidate[0], with_for_update=True)
-            if user is None or not user.enabled or user.password_hash != candidate[1]:
+        issued = self._locked_grant(request, candidate)
+        if issued is None:
+            # Its hash changed since it was read: a concurrent login stored a stronger hash
+            # of the same password, or the password changed. Checked once more against it.
+            with self._sessions() as db:
+                user = db.get(User, candidate[0])
+                candidate = (candidate[0], user.password_hash if user else None)
+            if not self._hasher.verify(request.password, candidate[1]):
                 self._fail(request, 'user changed during login', USER_CHANGED)
+            issued = self._locked_grant(request, candidate)
+            if issued is None:
+                self._fail(request, 'user changed during login', USER_CHANGED)
+        if self._hasher.needs_rehash(candidate[1]):
+            self._rehash(candidate, request.password)
+        return issued
+
+    def _locked_grant(self, request: LoginRequest, candidate: tuple) -> IssuedToken | None:
+        """The login's grant, the user row locked (it serialises logins of one user: exact
+        session limit, one refresh token per client even under concurrent offline logins);
+        None when the user's password hash is no longer the one checked."""
+        with self._sessions.begin() as db:
+            user = db.get(User, candidate[0], with_for_update=True)
+            if user is None or not user.enabled:
+                self._fail(request, 'user changed during login', USER_CHANGED)
+            if user.password_hash != candidate[1]:
+                return None
             if request.client_tenant_uuid is not None \
                     and not governs(db, request.client_tenant_uuid, user.tenant_uuid):
                 self._fail(request, "user outside the client's tenants", WRONG_TENANT)
-            if self._hasher.needs_rehash(user.password_hash):
-                user_repo.rehash_password(db, user, self._hasher.hash(request.password))
             return self._grant(db, user, request, request.login)
+
+    def _rehash(self, candidate: tuple, password: str) -> None:
+        """Store a stronger hash of the password just checked, hashed with no connection or
+        lock held, unless the hash changed meanwhile (then another login stored one, or the
+        password changed: nothing to do)."""
+        stronger = self._hasher.hash(password)
+        with self._sessions.begin() as db:
+            user_repo.rehash_password(db, candidate[0], candidate[1], stronger)
 
     def _refresh_login(self, request: LoginRequest) -> IssuedToken:
         """No password, no bcrypt: the refresh token is looked up by digest and client_id.
