@@ -20,4 +20,9 @@ positive entries it holds, bounded by its negative ones compared by language.
 from .granting import refused_grant
 from .matching import AccessCheck, AccessCheckCache, ExactAccessCheck
 
-__all__ = ['AccessCheck', 'AccessCheckCache', 'ExactAccessCheck', 'refused_grant']
+__all__ = ['AccessCheck', 'AccessCheckCache', 'ExactAccessCheck', 'MAX_ENTRIES', 'refused_grant']
+
+# Every token of a user carries the ACL of all its policies, and every check matches against
+# it: an unbounded policy (a 1 MiB body holds ~200 000 entries) would bloat every token row and
+# check. Wazo's own policies hold tens of entries.
+MAX_ENTRIES = 4096

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from ..acl import MAX_ENTRIES
 from ..slugs import POLICY_SLUG_RE
 from .admin_schemas import Text
 
 MAX_ACCESS_LENGTH = 1024
-# Every token of a user carries the ACL of all its policies, and every check matches against
-# it: an unbounded list (a 1 MiB body holds ~200 000 entries) would bloat every token row and
-# check. Wazo's own policies hold tens of entries.
-MAX_ACL_ENTRIES = 4096
+MAX_ACL_ENTRIES = MAX_ENTRIES  # acl/__init__.py says why
 
 
 def _slug() -> Text:

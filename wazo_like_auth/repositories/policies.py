@@ -216,10 +216,9 @@ def unlink_all(db: Session, policy_uuid: uuid.UUID) -> int:
 
 
 def in_use(db: Session, policy_uuid: uuid.UUID) -> bool:
-    """Whether a user or a group holds the policy."""
-    by_user = exists().where(UserPolicy.policy_uuid == policy_uuid)
-    by_group = exists().where(GroupPolicy.policy_uuid == policy_uuid)
-    return bool(db.scalar(select(or_(by_user, by_group))))
+    """Whether a user, a group or an OAuth client holds the policy."""
+    return bool(db.scalar(select(or_(*(exists().where(link.policy_uuid == policy_uuid)
+                                       for link in (UserPolicy, GroupPolicy, ClientPolicy))))))
 
 
 def acl_given_outside(db: Session, tenant_uuid: uuid.UUID) -> list[str]:

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import slugs
-from ..exceptions import Conflict, ForbiddenPolicy, UnknownPolicy
+from ..acl import MAX_ENTRIES
+from ..exceptions import Conflict, ForbiddenPolicy, InvalidData, UnknownPolicy
 from ..logs import get_logger
 from ..models import Policy
 from ..repositories import locks
@@ -125,6 +126,10 @@ class PolicyService:
             row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_add([access], alongside=row.acl)
             _ensure_writable(row)
+            if len(row.acl) >= MAX_ENTRIES and access not in row.acl:
+                raise InvalidData(f'A policy holds at most {MAX_ENTRIES} ACL entries',
+                                  details={'acl': {'constraint_id': 'length',
+                                                   'max': MAX_ENTRIES}})
             if not policy_repo.add_access(db, row.uuid, access):
                 raise Conflict(f'Policy already associated to {access}',
                                details={'acl': {'constraint_id': 'unique', 'value': access}})
