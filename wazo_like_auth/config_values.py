@@ -41,6 +41,8 @@ def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def _string(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError('must be a non-empty string')
+    if '\x00' in value:  # no path, name or address holds one (open() would refuse it)
+        raise ValueError('must not contain a NUL character')
     return value
 
 

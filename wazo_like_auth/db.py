@@ -123,6 +123,10 @@ def upgrade(engine: Engine) -> None:
         except AlembicError as e:
             raise MigrationError(str(e)) from e
         finally:
+            # A migration the database refused leaves the transaction aborted: rolled back
+            # first, or the unlock failed too ("current transaction is aborted") and its
+            # error hid the refusal's.
+            connection.rollback()
             connection.execute(text('SELECT pg_advisory_unlock(:id)'), {'id': MIGRATION_LOCK_ID})
             connection.execute(text('RESET statement_timeout'))
             connection.commit()

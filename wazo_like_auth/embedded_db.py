@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -79,8 +80,10 @@ def command(program: Path | str, *args: str) -> list[str]:
     user = server_user()
     if user is None:
         return [str(program), *args]
-    return ['setpriv', f'--reuid={user}', f'--regid={user}', '--init-groups', '--',
-            str(program), *args]
+    # By number: a user's group is not always its namesake (nobody's is nogroup on Debian).
+    entry = pwd.getpwnam(user)
+    return ['setpriv', f'--reuid={entry.pw_uid}', f'--regid={entry.pw_gid}', '--init-groups',
+            '--', str(program), *args]
 
 
 def hand_over(path: Path) -> None:
@@ -102,24 +105,32 @@ def free_port() -> int:
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL cluster in ``data_dir``, listening on 127.0.0.1 only, trust auth."""
+    """A PostgreSQL cluster in ``data_dir``, trust authentication, reachable only through a
+    Unix socket in a directory of its own, mode 0700: its server user's, and root's. On TCP
+    (127.0.0.1) any local account was its superuser: every user, password hash and policy of
+    the service, and programs run as the server user (COPY ... TO PROGRAM)."""
 
     def __init__(self, data_dir: Path, *, port: int | None = None, database: str = 'wazo_auth'):
         self.data_dir = Path(data_dir)
-        self.port = port or free_port()
+        self.port = port or free_port()  # names the socket file (.s.PGSQL.<port>)
         self.database = database
+        self.socket_dir = _socket_dir(self.data_dir.parent, self.port)
         self._bindir = find_bindir()
         self._process: subprocess.Popen | None = None
 
     @property
     def uri(self) -> str:
-        return f'postgresql://postgres@127.0.0.1:{self.port}/{self.database}'
+        return (f'postgresql://postgres@/{self.database}'
+                f'?host={self.socket_dir}&port={self.port}')
 
     def initialize(self) -> None:
         """Create the cluster unless it exists already."""
         if (self.data_dir / 'PG_VERSION').exists():
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Traversable by the server user whatever the umask (systemd's UMask=0027).
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.data_dir.parent.chmod(0o711)
+        self.data_dir.mkdir(exist_ok=True, mode=0o700)
         hand_over(self.data_dir)
         result = subprocess.run(
             command(self._bindir / 'initdb', '-D', str(self.data_dir), '-U', 'postgres',
@@ -135,6 +146,8 @@ class EmbeddedPostgres:
         would stop it, and it would hold the data directory's lock. A SIGINT or SIGTERM
         landing while the server is being launched is held until ``_process`` names it."""
         self.initialize()
+        self._prepare_socket_dir()
+        stop_leftover(self.data_dir)
         try:
             with signals_held():  # an exception inside Popen would lose the only handle
                 self._process = self._launch()
@@ -148,7 +161,8 @@ class EmbeddedPostgres:
         with open(self.data_dir.parent / 'postgresql.log', 'ab') as log:
             return subprocess.Popen(
                 command(self._bindir / 'postgres', '-D', str(self.data_dir), '-p',
-                        str(self.port), '-h', '127.0.0.1', '-k', '',
+                        str(self.port), '-h', '', '-k', str(self.socket_dir),
+                        '-c', 'unix_socket_permissions=0700',
                         '-c', 'logging_collector=off', '-c', 'max_connections=200'),
                 stdout=log, stderr=log, start_new_session=True)
 
@@ -160,7 +174,7 @@ class EmbeddedPostgres:
                 raise EmbeddedDatabaseError(
                     f'PostgreSQL exited at start; see {self.data_dir.parent}/postgresql.log')
             try:
-                psycopg2.connect(host='127.0.0.1', port=self.port, user='postgres',
+                psycopg2.connect(host=str(self.socket_dir), port=self.port, user='postgres',
                                  dbname='postgres', connect_timeout=2).close()
                 return
             except psycopg2.OperationalError:
@@ -170,7 +184,7 @@ class EmbeddedPostgres:
 
     def _create_database(self) -> None:
         import psycopg2
-        conn = psycopg2.connect(host='127.0.0.1', port=self.port, user='postgres',
+        conn = psycopg2.connect(host=str(self.socket_dir), port=self.port, user='postgres',
                                 dbname='postgres')
         try:
             conn.autocommit = True
@@ -195,12 +209,71 @@ class EmbeddedPostgres:
                 self._process.wait()
             self._process = None
 
+    def _prepare_socket_dir(self) -> None:
+        self.socket_dir.mkdir(exist_ok=True, mode=0o700)
+        self.socket_dir.chmod(0o700)  # whatever the umask, or an older one's mode
+        hand_over(self.socket_dir)
+
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _socket_dir(base: Path, port: int) -> Path:
+    """``base``/socket, or a new private directory under the system's temporary one when the
+    socket's path would pass the 107 bytes a Unix socket address holds."""
+    preferred = base / 'socket'
+    if len(os.fsencode(preferred / f'.s.PGSQL.{port}')) <= 100:
+        return preferred
+    return Path(tempfile.mkdtemp(prefix='wazo-like-auth-pg-'))
+
+
+def stop_leftover(data_dir: Path, timeout: float = 30.0) -> None:
+    """Stop a server still running on ``data_dir`` (its ``postmaster.pid`` names a live
+    PostgreSQL of that directory): one whose serve was killed (kill -9, the OOM killer)
+    outlives it, in its own session, and holds the directory's lock, so no start would
+    succeed until someone stopped it by hand. Fast shutdown, then SIGKILL after ``timeout``."""
+    pid = _leftover_pid(data_dir)
+    if pid is None:
+        return
+    logger.warning('a PostgreSQL left running on %s (pid %d) by a previous start: stopped',
+                   data_dir, pid)
+    os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline = float('inf')
+        time.sleep(0.1)
+
+
+def _leftover_pid(data_dir: Path) -> int | None:
+    try:
+        pid = int((data_dir / 'postmaster.pid').read_text().split('\n', 1)[0])
+        cmdline = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
+    except (OSError, ValueError):
+        return None
+    return pid if os.fsencode(data_dir) in cmdline and _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return Path(f'/proc/{pid}').exists() and b'Z' != _state(pid)
+
+
+def _state(pid: int) -> bytes:
+    try:
+        return Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()[0]
+    except (OSError, IndexError):
+        return b'?'
 
 
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
