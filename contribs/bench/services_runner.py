@@ -245,9 +245,10 @@ class Cluster:
 
 
 def embedded_uri(state_dir: Path) -> str:
-    """The URI of the embedded PostgreSQL of ``state_dir`` (its port is in postmaster.pid)."""
+    """The URI of the embedded PostgreSQL of ``state_dir``: its port and socket directory are
+    lines 4 and 5 of postmaster.pid (it listens on no TCP port)."""
     lines = (state_dir / 'postgresql' / 'data' / 'postmaster.pid').read_text().splitlines()
-    return f'postgresql://postgres@{HOST}:{int(lines[3])}/wazo_auth'
+    return f'postgresql://postgres@/wazo_auth?host={lines[4]}&port={int(lines[3])}'
 
 
 def embedded_postmaster(state_dir: Path) -> int:
