@@ -28,7 +28,10 @@ from dataclasses import dataclass
 from flask import Flask, Response, current_app, request
 from flask_restful import Resource
 
+from .api import PREFIXES
+
 ANY_ORIGIN = ('Access-Control-Allow-Origin', '*')
+_WAZO_API = tuple(prefix + '/' for prefix in PREFIXES)
 OAUTH_ALLOW_HEADERS = 'Authorization, Content-Type'
 OAUTH_EXPOSE_HEADERS = 'WWW-Authenticate, Retry-After'  # what an OAuth client acts on
 PREFLIGHT_MAX_AGE = '600'
@@ -57,6 +60,10 @@ def install(app: Flask, settings: CorsSettings) -> None:
 def _allow(response: Response, *, wazo_headers: str) -> Response:
     marked = _marked(current_app.view_functions.get(request.endpoint or ''))
     if marked is None:
+        if request.url_rule is None and request.path.startswith(_WAZO_API):
+            # A routing error of the Wazo API (404, 405): its envelope readable cross-origin,
+            # as every answer of that API is (a browser would see a network error).
+            response.headers[ANY_ORIGIN[0]] = ANY_ORIGIN[1]
         return response
     response.headers[ANY_ORIGIN[0]] = ANY_ORIGIN[1]
     if request.method == 'OPTIONS':  # a preflight: what the real request may carry

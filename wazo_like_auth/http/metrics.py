@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from flask import Flask, Response, g, request
 from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException
 
 from ..exceptions import MetricsForbidden
 from ..metrics import Metrics
@@ -70,7 +71,14 @@ def _login_body(rule: str) -> dict | None:
     """
     if request.method != 'POST' or not rule.endswith('/token'):
         return None
-    return {'refresh_token': b'"refresh_token"' in request.get_data(cache=True)}
+    try:
+        body = request.get_data(cache=True)
+    except HTTPException:
+        # The body was refused (over rest_api.max_body_size, broken off): read again here,
+        # the refusal came back inside the after-request hooks and cut them short (no
+        # request id, CORS or access log on that 413).
+        return None
+    return {'refresh_token': b'"refresh_token"' in body}
 
 
 def _allowed(address: str | None, networks) -> bool:
