@@ -28,9 +28,9 @@ def budget(timeout: Any) -> float:
 
 
 def body_of(response: Any, deadline: float, max_bytes: int) -> bytes:
-    """The (decoded) body of a ``requests`` response made with ``stream=True``, at most ``max_bytes``, read by short
-    reads that each return what has arrived (``read1``), until ``deadline`` (a
-    ``time.monotonic()`` value); raises FetchFailed."""
+    """The (decoded) body of a ``requests`` response made with ``stream=True``, at most
+    ``max_bytes``, read by short reads that each return what has arrived (``read1``), until
+    ``deadline`` (a ``time.monotonic()`` value); raises FetchFailed."""
     raw = response.raw
     read = getattr(raw, 'read1', None) or raw.read  # read1: urllib3 2.3 and later
     body = bytearray()

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.test_serve import postgres_pids, state_dir, wait_for_no_postgres  # noqa: F401
-from tests.support.served import (clean_environment, free_port, serve_command, service,
+from tests.support.served import (clean_environment, embedded_serve, free_port, service,
                                   write_config)
 from wazo_like_auth import db, embedded_db, server
 
@@ -94,10 +94,7 @@ def test_the_embedded_database_starts_as_root_without_a_postgres_user(state_dir,
 
 
 def test_serve_starts_again_after_it_was_killed(state_dir, tmp_path):  # noqa: F811
-    port = free_port()
-    config = write_config(tmp_path / 'config.yml', {
-        'rest_api': {'port': port, 'workers': 1}, 'password_hash_rounds': 4})
-    args = serve_command('--config', config, '--state-dir', str(state_dir))
+    port, args = embedded_serve(tmp_path, state_dir)
     with service(args, port, tmp_path / 'first') as svc:
         svc.wait_until_up()
     # service() ends with SIGKILL to serve's process group, as kill -9 or the OOM killer would.

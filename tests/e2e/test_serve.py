@@ -18,8 +18,8 @@ import requests
 import yaml
 
 from tests.support.polling import wait_until
-from tests.support.served import (Service, clean_environment, free_port, log_in, serve_command,
-                                  service, write_config)
+from tests.support.served import (Service, clean_environment, embedded_serve, free_port, log_in,
+                                  serve_command, service, write_config)
 
 pytestmark = pytest.mark.e2e
 
@@ -198,10 +198,7 @@ def test_a_signal_at_any_point_of_the_embedded_start_leaves_no_postgresql(point,
 
 
 def test_embedded_default_prints_a_working_curl_line(state_dir, tmp_path):
-    port = free_port()
-    config = write_config(tmp_path / 'config.yml', {
-        'rest_api': {'port': port, 'workers': 1}, 'password_hash_rounds': 4})
-    args = serve_command('--config', config, '--state-dir', str(state_dir))
+    port, args = embedded_serve(tmp_path, state_dir)
     with service(args, port, tmp_path / 'logs') as svc:
         svc.wait_until_up()
         line = curl_line(svc)

@@ -11,7 +11,7 @@ from wazo_like_auth.models import Policy
 
 
 def prepare(config: dict, engine) -> None:
-    """The start-up reconciliation of `serve` and `bootstrap` (as tests/integration/test_startup)."""
+    """The start-up reconciliation of `serve` and `bootstrap` (as in test_startup)."""
     build_services(config, engine=engine).startup.run()
 
 

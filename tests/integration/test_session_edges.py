@@ -3,15 +3,14 @@ a device approved before a password change, expire_soon before every purge, the 
 connections."""
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
 from sqlalchemy import text as sql
 
+from tests.integration.test_refresh_races import _together
 from tests.support.apps import running_app
 from tests.support.credentials import basic
 from tests.support.device_flow import Person, poll_error, start
@@ -20,19 +19,6 @@ from tests.support.polling import wait_until
 from wazo_like_auth.app import create_app, services_of, shutdown
 from wazo_like_auth.config import ConfigError
 from wazo_like_auth.services.cleanup import ExpiredTokenCleaner
-
-
-def _together(app, count: int, action) -> list:
-    """Run ``action(test_client, index)`` in ``count`` threads released at the same moment."""
-    barrier = threading.Barrier(count)
-
-    def run(index: int):
-        client = app.test_client()
-        barrier.wait(timeout=30)
-        return action(client, index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def test_concurrent_logins_of_a_user_whose_hash_is_upgraded_all_succeed(

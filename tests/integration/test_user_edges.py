@@ -2,27 +2,12 @@
 password changes and the throttle, logins equal once lowered."""
 from __future__ import annotations
 
-import pytest
-
+from tests.integration.test_security_review_throttles import throttled_app  # noqa: F401
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.credentials import basic
 from tests.support.offline_access import assert_error
-from wazo_like_auth.app import create_app, shutdown
 
 ADDRESS = '203.0.113.9'
-
-
-@pytest.fixture
-def throttled_app(make_config, db_uri, engine):
-    built = []
-
-    def build(**throttle):
-        app = create_app(make_config(db_uri=db_uri, throttle=throttle), engine=engine)
-        built.append(app)
-        return app
-    yield build
-    for app in built:
-        shutdown(app)
 
 
 def _login(app, address, login, password):

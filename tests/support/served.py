@@ -42,6 +42,15 @@ def write_config(path: Path, settings: dict) -> str:
     return str(path)
 
 
+def embedded_serve(tmp_path: Path, state_dir: Path) -> tuple[int, list[str]]:
+    """The port and command line of a one-worker serve on its embedded PostgreSQL of
+    ``state_dir`` (bcrypt cost 4)."""
+    port = free_port()
+    config = write_config(tmp_path / 'config.yml', {
+        'rest_api': {'port': port, 'workers': 1}, 'password_hash_rounds': 4})
+    return port, serve_command('--config', config, '--state-dir', str(state_dir))
+
+
 class Service:
     def __init__(self, process: subprocess.Popen, port: int, stdout: Path, stderr: Path):
         self.process = process

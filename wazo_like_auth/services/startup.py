@@ -6,8 +6,8 @@ Runs after the migrations and before anything else touches the database:
 2. every tenant has its read-only all-users group, holding every user of the tenant (§4.7);
 3. when ``update_policy_on_startup`` (default true), the config-managed policies are exactly
    ``default_policies`` (§3.9): each entry is created or updated in the top tenant (name = slug,
-   ACL replaced, read-only); one no longer configured is deleted, unless a user, a group or a client
-   still holds it — then it is kept, with a warning, so nobody loses access silently.
+   ACL replaced, read-only); one no longer configured is deleted, unless a user, a group or a
+   client still holds it — then it is kept, with a warning, so nobody loses access silently.
 
 Everything runs in one transaction under an advisory lock: nodes starting together take turns,
 and the second finds nothing left to do.
@@ -106,8 +106,8 @@ def _take_over(db: Session, policy: Policy, slug: str) -> None:
 def _delete_unconfigured(db: Session, configured: set[str]) -> None:
     for policy in policy_repo.config_managed_except(db, configured):
         if policy_repo.in_use(db, policy.uuid):
-            logger.warning('startup: policy %s is no longer in default_policies but a user, group or '
-                           'client still holds it: kept', policy.slug)
+            logger.warning('startup: policy %s is no longer in default_policies but a user, '
+                           'group or client still holds it: kept', policy.slug)
             continue
         policy_repo.delete_one(db, policy.uuid)
         logger.info('startup: policy %s no longer in default_policies: deleted', policy.slug)
