@@ -15,7 +15,7 @@ from tests.support.envelope import assert_envelope
 from tests.support.security_review import PLAIN_LINE, register_client
 from wazo_like_auth import tokens
 from wazo_like_auth.app import create_app, shutdown
-from wazo_like_auth.embedded_db import free_port
+from tests.support.ports import free_port
 
 FORGED = '2026-12-06 06:00:00,000 [1] (INFO) (wazo_like_auth.services.tokens): Successful login'
 

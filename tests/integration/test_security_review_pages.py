@@ -14,7 +14,7 @@ from sqlalchemy import text
 from tests.integration.test_review_oidc import _authorize
 from tests.support.oidc import REDIRECT, realm, register_client, submit  # noqa: F401
 from wazo_like_auth.app import create_app, shutdown
-from wazo_like_auth.embedded_db import free_port
+from tests.support.ports import free_port
 
 
 def _consent_page(browser, api, username: str, **params) -> requests.Response:

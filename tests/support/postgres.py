@@ -11,7 +11,7 @@ import testing.postgresql
 from sqlalchemy import create_engine
 
 from wazo_like_auth import db, embedded_db
-from wazo_like_auth.embedded_db import free_port
+from tests.support.ports import free_port
 
 
 class Postgresql(testing.postgresql.Postgresql):

@@ -31,7 +31,7 @@ import pytest
 from kombu.exceptions import OperationalError
 
 from wazo_like_auth import embedded_db
-from wazo_like_auth.embedded_db import free_port
+from tests.support.ports import free_port
 
 SERVER = Path('/usr/lib/rabbitmq/bin/rabbitmq-server')
 EPMD = shutil.which('epmd') or '/usr/lib/erlang/bin/epmd'
@@ -107,13 +107,16 @@ class RabbitMQ:
             time.sleep(0.2)
 
     def _answers(self) -> bool:
+        """Whether this broker accepts AMQP connections: another one answering on its port
+        is not it (its cluster name, the node name of its first node, says whose it is)."""
         connection = amqp.Connection(f'127.0.0.1:{self.port}', connect_timeout=1)
         try:
             connection.connect()
+            name = str(connection.server_properties.get('cluster_name', ''))
             connection.close()
-            return True
         except Exception:
             return False
+        return name.split('@')[0] == self.node.split('@')[0]
 
     def stop(self, kill: bool = False) -> None:
         """Stop the broker: gracefully, or at once with ``kill`` (a crash)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,15 +15,10 @@ import requests
 import yaml
 
 from tests.support.polling import wait_until
+from tests.support.ports import free_port  # noqa: F401 - what tests import from here
 
 START_TIMEOUT = 30
 STOP_TIMEOUT = 15
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def serve_command(*args: str) -> list[str]:

@@ -10,7 +10,6 @@ import email
 import email.policy
 import logging
 import re
-import socket
 import threading
 import time
 import urllib.parse
@@ -19,6 +18,7 @@ from email.message import EmailMessage
 import pytest
 
 from tests.support.polling import wait_until
+from tests.support.ports import free_port  # noqa: F401 - what tests import from here
 from wazo_like_auth.app import services_of
 
 
@@ -26,12 +26,6 @@ from wazo_like_auth.app import services_of
 # is over and pytest has closed the stream that test's logging wrote to ("--- Logging error
 # ---" in the suite's output). What the tests check is what the server received.
 logging.getLogger('mail.log').setLevel(logging.CRITICAL)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 class _Handler:
