@@ -232,10 +232,12 @@ def _socket_dir(base: Path, port: int) -> Path:
 
 
 def stop_leftover(data_dir: Path, timeout: float = 30.0) -> None:
-    """Stop a server still running on ``data_dir`` (its ``postmaster.pid`` names a live
-    PostgreSQL of that directory): one whose serve was killed (kill -9, the OOM killer)
-    outlives it, in its own session, and holds the directory's lock, so no start would
-    succeed until someone stopped it by hand. Fast shutdown, then SIGKILL after ``timeout``."""
+    """Stop a server left running on ``data_dir`` (its ``postmaster.pid`` names a live
+    PostgreSQL of that directory whose parent is no process of ours): one whose serve was
+    killed (kill -9, the OOM killer) outlives it, in its own session, and holds the
+    directory's lock, so no start would succeed until someone stopped it by hand. One whose
+    serve (or command) still runs is left alone: this start then fails, as it did. Fast
+    shutdown, then SIGKILL after ``timeout``."""
     pid = _leftover_pid(data_dir)
     if pid is None:
         return
@@ -256,7 +258,21 @@ def _leftover_pid(data_dir: Path) -> int | None:
         cmdline = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
     except (OSError, ValueError):
         return None
-    return pid if os.fsencode(data_dir) in cmdline and _alive(pid) else None
+    if os.fsencode(data_dir) not in cmdline or not _alive(pid) or _parent_is_ours(pid):
+        return None
+    return pid
+
+
+def _parent_is_ours(pid: int) -> bool:
+    """Whether the parent of ``pid`` is a wazo-like-auth process (a serve or a command that
+    started this server and still runs); a killed one's server has another parent (init, a
+    subreaper)."""
+    try:
+        parent = int(Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()[1])
+        cmdline = Path(f'/proc/{parent}/cmdline').read_bytes()
+    except (OSError, IndexError, ValueError):
+        return False
+    return b'wazo-like-auth' in cmdline or b'wazo_like_auth' in cmdline
 
 
 def _alive(pid: int) -> bool:

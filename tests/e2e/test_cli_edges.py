@@ -104,6 +104,35 @@ def test_serve_starts_again_after_it_was_killed(state_dir, tmp_path):  # noqa: F
     assert wait_for_no_postgres(state_dir) == []
 
 
+# A start of the embedded database by a process of ours that keeps running (a serve, or a
+# command using the embedded database).
+HOLDER = (
+    'import sys, time\n'
+    'from wazo_like_auth import server\n'
+    "server.embedded_database({'state_dir': sys.argv[1]}).start()\n"
+    "print('up', flush=True)\n"
+    'time.sleep(120)\n')
+
+
+def test_a_start_beside_a_running_one_leaves_it_running(state_dir):  # noqa: F811
+    holder = subprocess.Popen([sys.executable, '-c', HOLDER, str(state_dir)],
+                              stdout=subprocess.PIPE, text=True, env=clean_environment())
+    try:
+        assert holder.stdout.readline().strip() == 'up'
+        data = state_dir / 'postgresql' / 'data'
+        running = postgres_pids(state_dir)
+        # Not a leftover: its serve still runs. This start fails (the directory is locked),
+        # as it always did, rather than stop the server that serve is using.
+        with pytest.raises(embedded_db.EmbeddedDatabaseError):
+            server.embedded_database({'state_dir': str(state_dir)}).start()
+        assert postgres_pids(state_dir) == running
+    finally:
+        holder.kill()
+        holder.wait()
+        embedded_db.stop_leftover(data)  # its server, orphaned now: a leftover
+    assert wait_for_no_postgres(state_dir) == []
+
+
 @pytest.fixture
 def unprivileged_uri(postgres):
     """A database the role of its URI may connect to but not create tables in (PostgreSQL 15:
