@@ -267,29 +267,27 @@ def _parent_is_ours(pid: int) -> bool:
     """Whether the parent of ``pid`` is a wazo-like-auth process (a serve or a command that
     started this server and still runs); a killed one's server has another parent (init, a
     subreaper)."""
+    fields = _stat(pid)
     try:
-        parent = int(Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()[1])
-        cmdline = Path(f'/proc/{parent}/cmdline').read_bytes()
-    except (OSError, IndexError, ValueError):
+        cmdline = Path(f'/proc/{int(fields[1])}/cmdline').read_bytes() if fields else b''
+    except OSError:
         return False
     return b'wazo-like-auth' in cmdline or b'wazo_like_auth' in cmdline
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return Path(f'/proc/{pid}').exists() and b'Z' != _state(pid)
+    """Whether ``pid`` runs (exists, and is no zombie)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != b'Z'
 
 
-def _state(pid: int) -> bytes:
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, parent pid, ...), None
+    when there is no such process."""
     try:
-        return Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()[0]
-    except (OSError, IndexError):
-        return b'?'
+        return Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()
+    except OSError:
+        return None
 
 
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -44,7 +44,7 @@ def test_a_dropped_default_policy_still_held_by_a_client_is_kept(admin, make_con
 # --- Finding: PUT /policies/{p}/acl/{access} grows a policy past the 4096-entry bound -----
 
 def test_adding_entries_one_by_one_cannot_pass_the_acl_entry_limit(admin):
-    """policy_schemas.MAX_ACL_ENTRIES (README "Input limits": more than 4096 ACL entries →
+    """acl.MAX_ENTRIES (README "Input limits": more than 4096 ACL entries →
     400) bounds POST and PUT /policies only: PUT /policies/{p}/acl/{access} appends without
     looking at the size, so a policy (and every token of its holders) grows without bound."""
     created = admin.ok('POST', '/policies', json={

@@ -13,7 +13,6 @@ from urllib.parse import parse_qsl
 
 from flask import request
 from flask_restful import Resource
-
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..exceptions import ServiceError

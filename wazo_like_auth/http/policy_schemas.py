@@ -13,7 +13,6 @@ from ..slugs import POLICY_SLUG_RE
 from .admin_schemas import Text
 
 MAX_ACCESS_LENGTH = 1024
-MAX_ACL_ENTRIES = MAX_ENTRIES  # acl/__init__.py says why
 
 
 def _slug() -> Text:
@@ -24,7 +23,7 @@ def _slug() -> Text:
 def _acl() -> fields.List:
     # Entries are not otherwise validated (admin spec §3.1): `!`, `*`, `#`, `me` are all fine.
     return fields.List(Text(validate=validate.Length(max=MAX_ACCESS_LENGTH)), load_default=list,
-                       validate=validate.Length(max=MAX_ACL_ENTRIES))
+                       validate=validate.Length(max=MAX_ENTRIES))
 
 
 class _Lenient(Schema):

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ..models import Group, GroupPolicy, Policy, Tenant, User, UserGroup
+from . import policies as policy_repo
 from .listing import Condition
 
 FIELDS = (Group.uuid, Group.tenant_uuid, Group.name, Group.slug, Group.system_managed)
@@ -85,12 +86,9 @@ def acl_of(db: Session, group_uuid: uuid.UUID) -> list[str]:
 
 
 def acl_shown(db: Session, group_uuid: uuid.UUID, tenants: Sequence[uuid.UUID]) -> set[str]:
-    """The entries ``acl_of`` gives that come from policies a caller of ``tenants`` sees
-    (of one of them, or shared)."""
-    linked = select(GroupPolicy.policy_uuid).where(GroupPolicy.group_uuid == group_uuid)
-    rows = db.scalars(select(Policy.acl).where(
-        Policy.uuid.in_(linked), or_(Policy.tenant_uuid.in_(tenants), Policy.shared)))
-    return {entry for acl in rows for entry in acl}
+    """The entries ``acl_of`` gives that come from policies a caller of ``tenants`` sees."""
+    return policy_repo.entries_seen(db, select(GroupPolicy.policy_uuid).where(
+        GroupPolicy.group_uuid == group_uuid), tenants)
 
 
 def members(group_uuid: uuid.UUID) -> Select:

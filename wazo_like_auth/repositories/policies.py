@@ -209,16 +209,28 @@ def unlink_group(db: Session, group_uuid: uuid.UUID, policy_uuid: uuid.UUID) -> 
                       ).rowcount > 0
 
 
+# What attaches a policy to its holders: users, groups, OAuth clients.
+_LINKS = (UserPolicy, GroupPolicy, ClientPolicy)
+
+
+def entries_seen(db: Session, policy_uuids: Select, tenants: Sequence[uuid.UUID]) -> set[str]:
+    """The entries of the policies ``policy_uuids`` selects that a caller of ``tenants`` sees
+    (policies of one of them, or shared)."""
+    rows = db.scalars(select(Policy.acl).where(
+        Policy.uuid.in_(policy_uuids), or_(Policy.tenant_uuid.in_(tenants), Policy.shared)))
+    return {entry for acl in rows for entry in acl}
+
+
 def unlink_all(db: Session, policy_uuid: uuid.UUID) -> int:
     """Detach the policy from every user, group and client holding it: how many links."""
     return sum(db.execute(delete(link).where(link.policy_uuid == policy_uuid)).rowcount
-               for link in (UserPolicy, GroupPolicy, ClientPolicy))
+               for link in _LINKS)
 
 
 def in_use(db: Session, policy_uuid: uuid.UUID) -> bool:
     """Whether a user, a group or an OAuth client holds the policy."""
     return bool(db.scalar(select(or_(*(exists().where(link.policy_uuid == policy_uuid)
-                                       for link in (UserPolicy, GroupPolicy, ClientPolicy))))))
+                                       for link in _LINKS)))))
 
 
 def acl_given_outside(db: Session, tenant_uuid: uuid.UUID) -> list[str]:

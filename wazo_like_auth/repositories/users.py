@@ -16,6 +16,7 @@ from ..models import Email, GroupPolicy, Policy, Tenant, User, UserGroup, UserPo
 from ..prepared import PreparedQuery
 from . import device_codes as device_repo
 from . import mail as mail_repo
+from . import policies as policy_repo
 
 
 def same_login(column, login: str) -> ColumnElement[bool]:
@@ -177,10 +178,7 @@ def acl_shown(db: Session, user_uuid: uuid.UUID, tenants: Sequence[uuid.UUID]) -
     grouped = select(GroupPolicy.policy_uuid).join(
         UserGroup, UserGroup.group_uuid == GroupPolicy.group_uuid).where(
         UserGroup.user_uuid == user_uuid)
-    rows = db.scalars(select(Policy.acl).where(
-        or_(Policy.uuid.in_(own), Policy.uuid.in_(grouped)),
-        or_(Policy.tenant_uuid.in_(tenants), Policy.shared)))
-    return {entry for acl in rows for entry in acl}
+    return policy_repo.entries_seen(db, own.union(grouped), tenants)
 
 
 # Logins are unique across two tables (usernames and e-mail addresses, case-insensitively);

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
-from ..mail_tokens import password_fingerprint
 from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
 from ..logs import get_logger
+from ..mail_tokens import password_fingerprint
 from ..models import User
 from ..networks import client_network
 from ..oauth_models import Client, DeviceCode

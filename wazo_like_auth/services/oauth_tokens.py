@@ -190,16 +190,23 @@ class OAuthTokenService:
         of token checks, as userinfo is (RFC 7662 §4: no scanning through introspection)."""
         self._guard.refuse_if_scanning(address)
         canonical = tokens.normalize(value or '')
+        found = self._described(canonical, client, hint) if canonical is not None else None
+        if found is None:
+            self._guard.not_found(address)
+            return {'active': False}
+        return {'active': True, **found}
+
+    def _described(self, value: str, client: AuthenticatedClient,
+                   hint: str | None) -> dict | None:
         with self._sessions() as db:
             lookups = [self._describe_access, self._describe_refresh]
             if hint == 'refresh_token':
                 lookups.reverse()
-            for lookup in lookups if canonical is not None else ():
-                found = lookup(db, canonical, client)
+            for lookup in lookups:
+                found = lookup(db, value, client)
                 if found is not None:
-                    return {'active': True, **found}
-        self._guard.not_found(address)
-        return {'active': False}
+                    return found
+        return None
 
     def _describe_access(self, db, value: str, client: AuthenticatedClient) -> dict | None:
         row = oauth_repo.describe(db, tokens.token_digest(value))

@@ -33,6 +33,7 @@ the hot path; a database write per check would be the attacker's amplifier). Tru
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import math
 import threading
@@ -278,8 +279,12 @@ class CheckGuard:
 
 
 def _check_key(address: str) -> str:
-    # An IPv4 address is its own key without parsing it: this runs on every token check.
-    return client_network(address) if ':' in address else address
+    # Runs on every token check: an IPv4 address is its own key without parsing it, and an
+    # IPv6 one's network is parsed once per address (a bounded cache).
+    return _network_of(address) if ':' in address else address
+
+
+_network_of = functools.lru_cache(maxsize=4096)(client_network)
 
 
 def networks(specs: Sequence[str]) -> list:
