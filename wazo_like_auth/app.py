@@ -13,7 +13,7 @@ from .composition import Services, build_services
 from .http import metrics as metrics_http
 from .http import cors, request_log, routes
 from .http.api import Api
-from .http.body_limit import ChunkedBodyLimit
+from .http.body_limit import BodyReader, readers_of
 from .http.check_fast_path import CheckFastPath
 from .http.errors import envelope, handle_error, log_unhandled
 from .http.forwarded_warning import ForwardedForWarning
@@ -80,7 +80,8 @@ def _wrap(app: Flask, config: dict, checker: TokenChecker, observe, cors: bool) 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=num_proxies, x_proto=num_proxies)
     else:
         app.wsgi_app = ForwardedForWarning(app.wsgi_app)
-    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, config['rest_api']['max_body_size'])
+    rest = config['rest_api']
+    app.wsgi_app = BodyReader(app.wsgi_app, rest['max_body_size'], readers_of(rest['threads']))
     app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH)
 
 

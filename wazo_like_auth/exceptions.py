@@ -128,6 +128,14 @@ class DatabaseUnavailable(ServiceError):
     message = 'Database unavailable'
 
 
+class ServerBusy(ServiceError):
+    """Every thread allowed to wait for request bodies is waiting (http/body_limit.py): the
+    answer carries Retry-After."""
+    status_code = 503
+    error_id = 'server-busy'
+    message = 'Too many requests are sending their bodies at once, retry later'
+
+
 class ConcurrentChange(ServiceError):
     """A concurrent request's transaction got in the way (a deadlock, a serialization
     failure): nothing was written, and the same request can be sent again."""

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.support.hardened import ADMIN, served
+from tests.support.polling import wait_until
 from tests.support.postgres import migrated_restartable
 
 pytestmark = pytest.mark.e2e
@@ -145,3 +146,56 @@ def test_outage_answers_503_in_the_envelope_within_2_s_then_recovers(tmp_path, o
             time.sleep(0.2)
         assert [timed_status(svc, t)[0] for t in tokens] == [204] * 3
         log_in(svc)
+
+
+def stall_body(port: int, target: bytes) -> socket.socket:
+    """A request whose head is complete and announces a body that never comes."""
+    sock = socket.create_connection(('127.0.0.1', port), timeout=10)
+    sock.sendall(b'POST ' + target + b' HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                 b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n')
+    return sock
+
+
+def checked_or_timed_out(svc, token: str) -> tuple[int | None, float]:
+    started = time.monotonic()
+    try:
+        return timed_status(svc, token)
+    except requests.Timeout:
+        return None, time.monotonic() - started
+
+
+def answer_status(sock: socket.socket) -> int | None:
+    """The status of the answer on ``sock`` within 2 s, None when none came."""
+    sock.settimeout(2)
+    try:
+        head = read_answer(sock)
+    except TimeoutError:
+        return None
+    return int(head.split(b' ', 2)[1]) if head else None
+
+
+def test_requests_whose_body_never_comes_do_not_block_others(tmp_path, db_uri, engine):
+    # The head read is bounded (HEADER_READ_TIMEOUT) and held by granian outside Python; the
+    # body is read by a blocking thread, with no time limit. Bodies are read by at most a
+    # quarter of a worker's threads (one of this server's two): the stalled request holding
+    # it holds one thread; the others find no free reader and are answered 503 at once, and
+    # the second thread keeps answering checks.
+    with small_server(tmp_path, db_uri) as svc:
+        token = log_in(svc)
+        target = b'/0.1/token/' + token.encode() + b'/scopes/check'
+        stalled = [stall_body(svc.port, target) for _ in range(4)]  # more than its threads
+        try:
+            time.sleep(0.5)
+            answers = [checked_or_timed_out(svc, token) for _ in range(3)]
+            refused = [answer_status(sock) for sock in stalled]
+            login = requests.post(svc.url('/0.1/token'), auth=ADMIN, json={}, timeout=5)
+        finally:
+            for sock in stalled:
+                sock.close()
+        assert {status for status, _ in answers} == {204}, answers
+        assert max(seconds for _, seconds in answers) < 1.0, answers
+        assert sorted(refused, key=str) == [503, 503, 503, None], refused
+        assert (login.status_code, login.headers['Retry-After']) == (503, '1')
+        # The reader comes back when the stalled client goes away.
+        assert wait_until(lambda: requests.post(svc.url('/0.1/token'), auth=ADMIN, json={},
+                                                timeout=5).status_code == 200, timeout=5)

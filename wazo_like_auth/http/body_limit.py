@@ -1,39 +1,107 @@
-"""The body-size limit for bodies sent without Content-Length (chunked transfer encoding).
+"""Request bodies, read whole before the application runs, by a bounded number of threads.
 
-With a Content-Length over ``rest_api.max_body_size`` werkzeug answers 413 before reading
-anything. A chunked body has no length up front, and werkzeug then silently *truncates* it at
-the limit: the application would parse the first MiB of a bigger body (a 400 for invalid JSON
-at best, a different document at worst). This middleware reads such a body up to one byte
-past the limit before the application runs: over the limit is 413 in the envelope; within it,
-the application gets the body with its Content-Length, as if the client had sent one.
+granian hands the application its body as it arrives: a read blocks its thread until the client
+sends the bytes, with no time limit (granian 2.8 has no body timeout). A client announcing a
+body it never sends would hold the thread for as long as it keeps the connection open, and
+``rest_api.threads`` such clients would stop every request of the worker, token checks included.
+So bodies are read here, by at most ``readers`` threads of the worker at once (a quarter of
+them): stalled clients hold those, the others keep answering. A request that finds every reader
+busy for READER_WAIT reads, instead of its body, a ``ServerBusy`` (503, Retry-After) raised by
+its first read, through the application's error handling (the envelope, an RFC 6749 error, a
+page); a request that never reads its body (a token check) is not concerned.
+
+Bodies sent without Content-Length (chunked transfer encoding) have no length up front, and
+werkzeug would silently *truncate* one at ``rest_api.max_body_size``: the application would
+parse the first MiB of a bigger body (a 400 for invalid JSON at best, a different document at
+worst). Such a body is read up to one byte past the limit: over the limit is 413 in the
+envelope; within it, the application gets the body with its Content-Length, as if the client
+had sent one. A Content-Length over the limit is not read: werkzeug answers 413.
 """
 from __future__ import annotations
 
 import io
 import json
+import threading
 
+from ..exceptions import ServerBusy
 from .errors import envelope
 
+# How long a request waits for a free reader before it is answered 503. Bodies that have
+# arrived with their request are read in microseconds: only readers held by slow or stalled
+# clients make anyone wait.
+READER_WAIT = 0.1
+RETRY_AFTER = '1'
+_CHUNKED = -1
 
-class ChunkedBodyLimit:
-    def __init__(self, app, limit: int):
+
+def readers_of(threads: int) -> int:
+    """The threads of a worker that may wait for request bodies at once."""
+    return max(1, threads // 4)
+
+
+class BodyReader:
+    def __init__(self, app, limit: int, readers: int):
         self._app = app
         self._limit = limit
+        self._readers = threading.BoundedSemaphore(readers)
 
     def __call__(self, environ, start_response):
-        chunked = 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower()
-        # wsgi.input_terminated: the server ends the stream at the last chunk (granian does).
-        if not chunked or not environ.get('wsgi.input_terminated'):
+        length = _announced(environ)
+        if length is None or length > self._limit:
             return self._app(environ, start_response)
-        body = _read_at_most(environ['wsgi.input'], self._limit + 1)
-        if len(body) > self._limit:
-            # Read (and drop) a bounded rest: closing with unread data makes TCP reset the
-            # connection, and the client may never see the 413 of a body slightly too big.
-            _discard(environ['wsgi.input'], self._limit)
+        if not self._readers.acquire(timeout=READER_WAIT):
+            environ['wsgi.input'] = _Refused()
+            return self._app(environ, start_response)
+        try:
+            body = self._read(environ['wsgi.input'], length)
+        finally:
+            self._readers.release()
+        if body is None:
             return _too_large(start_response)
         environ['wsgi.input'] = io.BytesIO(body)
-        environ['CONTENT_LENGTH'] = str(len(body))
+        if length == _CHUNKED:
+            environ['CONTENT_LENGTH'] = str(len(body))
         return self._app(environ, start_response)
+
+    def _read(self, stream, length: int) -> bytes | None:
+        """The body (shorter than announced when the client went away; werkzeug tells it);
+        None for a chunked body over the limit."""
+        if length != _CHUNKED:
+            return _read_at_most(stream, length)
+        body = _read_at_most(stream, self._limit + 1)
+        if len(body) <= self._limit:
+            return body
+        # Read (and drop) a bounded rest: closing with unread data makes TCP reset the
+        # connection, and the client may never see the 413 of a body slightly too big.
+        _discard(stream, self._limit)
+        return None
+
+
+def _announced(environ) -> int | None:
+    """The body's Content-Length; _CHUNKED for a chunked body the server ends at its last
+    chunk (wsgi.input_terminated: granian does); None when there is no body to read here."""
+    if 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower():
+        return _CHUNKED if environ.get('wsgi.input_terminated') else None
+    try:
+        length = int(environ.get('CONTENT_LENGTH') or 0)
+    except ValueError:
+        return None  # werkzeug reads such a request as bodiless
+    return length if length > 0 else None
+
+
+class _Refused:
+    """The body of a request that found no free reader: any read answers 503."""
+
+    def read(self, *args):
+        raise ServerBusy(headers={'Retry-After': RETRY_AFTER})
+
+    readline = readlines = read
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.read()
 
 
 def _read_at_most(stream, size: int) -> bytes:
