@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
-from wazo_like_auth.acl import AccessCheck, AccessCheckCache, refused_grant
+from wazo_like_auth.acl import (AccessCheck, AccessCheckCache, Budget, ExactAccessCheck,
+                                 refused_grant)
 
 AUTH_ID = '5f2ab0c6-8d3e-4a6b-9c1f-0e2d3c4b5a69'
 OTHER_ID = 'a1b2c3d4-e5f6-4711-8899-aabbccddeeff'
@@ -459,3 +461,40 @@ def test_patterns_with_competing_wildcards_answer_long_required_strings(acl, req
             f'sys.exit(0 if AccessCheck({acl!r}).matches({required!r}, "u-1", "s-1") '
             f'is {expected!r} else 1)')
     assert subprocess.run([sys.executable, '-c', code], timeout=60).returncode == 0
+
+
+# Thousands of risky patterns in one ACL (a tenant administrator may write 4096 into a policy)
+# would make each check seconds of CPU: a check, or a request of many scopes, has a budget of
+# automaton steps (acl/linear.py), past which the access is refused, never granted.
+COMPETING = [f'confd.#.#.e{i}' for i in range(4096)]
+LONG_SCOPE = 'confd.' + 'x.' * 509  # matched by none of them
+
+
+def test_a_check_past_its_budget_is_refused_quickly():
+    check = AccessCheck(COMPETING)
+    started = time.process_time()
+    assert not check.matches(LONG_SCOPE)
+    assert not ExactAccessCheck(COMPETING, 'u-1').matches(LONG_SCOPE)
+    assert time.process_time() - started < 2.0  # 7 s each without the budget
+
+
+def test_a_budget_is_shared_by_the_checks_given_it():
+    check = AccessCheck(COMPETING)
+    budget = Budget()
+    started = time.process_time()
+    answers = [check.matches(LONG_SCOPE, budget=budget) for _ in range(50)]
+    assert answers == [False] * 50
+    assert time.process_time() - started < 2.0
+
+
+def test_negatives_past_the_budget_refuse_what_a_positive_grants():
+    check = AccessCheck(['confd.#', *('!' + p for p in COMPETING[:500])])
+    assert not check.matches(LONG_SCOPE)  # undecided: refused
+    assert check.matches('confd.users.read')  # decided within the budget: granted
+    assert not check.matches('confd.a.b.e7')
+
+
+def test_a_few_risky_patterns_answer_long_scopes_within_the_budget():
+    check = AccessCheck(['confd.#.#.#.#.#.#.z', '!confd.#.#.#.#.#.#.y'])
+    assert check.matches('confd.' + '.' * 1000 + 'z', budget=Budget())
+    assert not check.matches('confd.' + '.' * 1000 + 'y')

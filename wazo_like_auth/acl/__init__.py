@@ -18,9 +18,11 @@ variant (two, up to 16) when the required string holds the token's auth_id or se
 positive entries it holds, bounded by its negative ones compared by language.
 """
 from .granting import refused_grant
+from .linear import Budget
 from .matching import AccessCheck, AccessCheckCache, ExactAccessCheck
 
-__all__ = ['AccessCheck', 'AccessCheckCache', 'ExactAccessCheck', 'MAX_ENTRIES', 'refused_grant']
+__all__ = ['AccessCheck', 'AccessCheckCache', 'Budget', 'ExactAccessCheck', 'MAX_ENTRIES',
+           'refused_grant']
 
 # Every token of a user carries the ACL of all its policies, and every check matches against
 # it: an unbounded policy (a 1 MiB body holds ~200 000 entries) would bloat every token row and

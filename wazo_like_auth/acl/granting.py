@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .linear import Budget
 from .matching import RESERVED, AccessCheck
 
 # An access pattern denotes a set of access strings (its language). Granting a positive entry `e`
@@ -20,7 +21,8 @@ _MAX_STEPS = 1_000_000
 def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
                   carried: Sequence[str] = (), auth_id: str | None = None,
                   session_uuid: str | None = None,
-                  compiled: AccessCheck | None = None) -> str | None:
+                  compiled: AccessCheck | None = None,
+                  budget: Budget | None = None) -> str | None:
     """The first positive entry of ``granted`` that a token with ACL ``holder`` may not hand
     out, or None when it may hand out all of them.
 
@@ -39,8 +41,10 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     ``edit`` for ``edit`` and ``update``; the grant's ``me``/``my_session`` stand for any one
     word (whoever gets it), and a carried ``!m`` covers them only literally. Negative entries
     are never refused: they only take access away. ``compiled``: ``holder`` compiled, when
-    the caller has it.
+    the caller has it; ``budget``: the matching steps of risky patterns (linear.py) the
+    request may still spend, past which entries are refused.
     """
+    matching = budget or Budget()
     holder_check = compiled or AccessCheck(holder)
     bounds = AccessCheck([a[1:] for a in [*granted, *carried] if a.startswith('!')])
     denied = [_variants(a[1:], auth_id, session_uuid) for a in holder if a.startswith('!')]
@@ -48,21 +52,21 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     for entry in granted:
         if entry.startswith('!'):
             continue
-        if not _held(holder_check, entry, auth_id, session_uuid) \
-                or not _bounded(entry, denied, bounds, budget):
+        if not _held(holder_check, entry, auth_id, session_uuid, matching) \
+                or not _bounded(entry, denied, bounds, budget, matching):
             return entry
     return None
 
 
 def _held(holder_check: AccessCheck, entry: str, auth_id: str | None,
-          session_uuid: str | None) -> bool:
+          session_uuid: str | None, matching: Budget) -> bool:
     """Rule (1) of ``refused_grant``: ``entry`` read literally is granted, and so is each of
     its ``edit`` words read as ``update`` (what the grantee's `edit` also matches; a holder
     with ``x.e*`` holds ``x.edit``, not ``x.update``)."""
     variants = _variants(entry, None, None, granted_side=True)
     if variants is None:
         return False  # too many reserved words to reason about
-    return all(holder_check.matches(*_as_anyone(entry, text, auth_id, session_uuid))
+    return all(holder_check.matches(*_as_anyone(entry, text, auth_id, session_uuid), matching)
                for text, _ in variants)
 
 
@@ -86,7 +90,8 @@ def _as_anyone(entry: str, text: str, auth_id: str | None,
             _ANYONE if 'my_session' in granted else session_uuid)
 
 
-def _bounded(entry: str, denied: list, bounds: AccessCheck, budget: list[int]) -> bool:
+def _bounded(entry: str, denied: list, bounds: AccessCheck, budget: list[int],
+             matching: Budget) -> bool:
     """Rule (2) of ``refused_grant`` for one entry; False when undecidable within limits."""
     shapes = _variants(entry, None, None, granted_side=True)
     try:
@@ -95,7 +100,7 @@ def _bounded(entry: str, denied: list, bounds: AccessCheck, budget: list[int]) -
                 return False  # too many reserved words to reason about
             meeting = [text for text, n in variants
                        if any(_meet(s, n, budget) for _, s in shapes)]
-            if any(not bounds.matches(text) for text in meeting):
+            if any(not bounds.matches(text, budget=matching) for text in meeting):
                 return False
     except _TooComplex:
         return False

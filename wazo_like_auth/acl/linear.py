@@ -9,7 +9,9 @@ could then freeze a worker for hours with one ``HEAD /token/{t}?scope=`` of a fe
 ``risky`` tells those patterns apart; matching.py keeps every other pattern in its compiled
 regex (the hot path: one C-speed match) and matches these with ``LinearPattern``, a Thompson
 simulation of the pattern's automaton: the set of states alive after each character, so
-len(required) * len(pattern) steps at most, whatever the input.
+len(required) * len(pattern) steps at most, whatever the input. Thousands of such patterns
+in one ACL would still make that seconds a check: each check (or request of many scopes) has a
+``Budget`` of steps, past which the access is refused.
 
 A wildcard reads what its regex in matching.py reads (``*``: no ``.``, ``#`` or sentinel; ``#``:
 no sentinel), and a segment that is a reserved word reads one of its fixed words.
@@ -19,6 +21,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 _LIT, _STAR, _HASH = 0, 1, 2
+
+# The automaton steps (a live state reading a character) one check, or one request of many
+# scopes, may spend on risky patterns: about 0.1 s of CPU. A few such patterns take thousands
+# of steps for a scope of 1024 characters (`confd.#.#.#.#.#.#.z`: 8,000); only thousands of
+# them in one ACL, written to tie up workers (4096 `confd.#.#.eN` read such a scope in 7 s),
+# reach this.
+STEPS = 200_000
+
+
+class Exhausted(Exception):
+    """The budget ran out before the answer was known: the access is refused (matching.py),
+    never granted."""
+
+
+class Budget:
+    """Steps left to one check, or one request of several (``STEPS`` by default)."""
+
+    __slots__ = ('left',)
+
+    def __init__(self, steps: int = STEPS):
+        self.left = steps
 
 
 def risky(pattern: str) -> bool:
@@ -60,10 +83,14 @@ class LinearPattern:
         self._final = state
         self._start = self._closure({0})
 
-    def matches(self, required: str) -> bool:
-        """True iff the whole of ``required`` is read by the pattern."""
+    def matches(self, required: str, budget: Budget) -> bool:
+        """True iff the whole of ``required`` is read by the pattern. Raises Exhausted when
+        ``budget`` runs out first."""
         alive = self._start
         for char in required:
+            budget.left -= len(alive)
+            if budget.left < 0:
+                raise Exhausted()
             reached = set()
             for state in alive:
                 for kind, chars, target in self._moves[state]:

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from threading import Lock
 
-from .linear import LinearPattern, risky
+from .linear import Budget, Exhausted, LinearPattern, risky
 
 # What `me` and `my_session` may stand for: one segment. A token's auth_id is its user's uuid,
 # or, for a client's own token, its client_id, which may hold dots ('com.example.app'): read
@@ -128,45 +128,51 @@ class AccessCheck:
         self._fullmatch = re.compile('|'.join(either) if either else '(?!)', re.DOTALL).fullmatch
 
     def matches(self, required: str | None, auth_id: str | None = None,
-                session_uuid: str | None = None) -> bool:
+                session_uuid: str | None = None, budget: Budget | None = None) -> bool:
         """True iff the ACL, held by a token of ``auth_id`` and ``session_uuid``, grants
-        ``required``; ``None`` (no scope asked) is always granted."""
+        ``required``; ``None`` (no scope asked) is always granted. ``budget``: the steps risky
+        patterns may take (linear.py), shared by the checks of one request; a fresh one by
+        default. When it runs out, ``required`` is refused."""
         if required is None:
             return True
         auth_id, session_uuid = one_segment(auth_id), one_segment(session_uuid)
         if _ME in required or _MY_SESSION in required:
-            return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required)
+            return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required, budget)
         # A word that does not occur in ``required`` is read by no match: dropped from here on.
         mine = auth_id if auth_id and auth_id in required else None
         ours = session_uuid if session_uuid and session_uuid in required else None
         if mine or ours:
-            return self._matches_variants(required, mine, ours)
+            return self._matches_variants(required, mine, ours, budget or Budget())
         if self._linear is None:
             found = self._fullmatch(required)
             return found is not None and found.lastindex is None
-        return self._verdict(required) is True
+        return self._verdict(required, budget or Budget()) is True
 
-    def _verdict(self, required: str) -> bool | None:
-        """False when a negative matches ``required``, else True when a positive does, else
-        None."""
+    def _verdict(self, required: str, budget: Budget) -> bool | None:
+        """False when a negative matches ``required`` (or ``budget`` runs out first), else
+        True when a positive does, else None."""
         found = self._fullmatch(required)
         if found is not None and found.lastindex is not None:
             return False
         if self._linear is not None:
             negatives, positives = self._linear
-            if any(pattern.matches(required) for pattern in negatives):
-                return False
-            if found is None and any(pattern.matches(required) for pattern in positives):
-                return True
+            try:
+                if any(pattern.matches(required, budget) for pattern in negatives):
+                    return False
+                if found is None and any(pattern.matches(required, budget)
+                                         for pattern in positives):
+                    return True
+            except Exhausted:
+                return False  # refused, never granted, undecided
         return None if found is None else True
 
-    def _matches_variants(self, required: str, auth_id, session_uuid) -> bool:
+    def _matches_variants(self, required: str, auth_id, session_uuid, budget: Budget) -> bool:
         variants = _with_sentinels(required, auth_id, session_uuid)
         if variants is None:
-            return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required)
+            return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required, budget)
         granted = False
         for variant in variants:  # denied if a negative matches any; granted if a positive
-            verdict = self._verdict(variant)
+            verdict = self._verdict(variant, budget)
             if verdict is False:
                 return False
             granted = granted or verdict is True
@@ -237,14 +243,19 @@ class ExactAccessCheck:
         self._slow_allow = [_exact_linear(p, auth_id, session_uuid) for p in allow if risky(p)]
         self._slow_deny = [_exact_linear(p, auth_id, session_uuid) for p in deny if risky(p)]
 
-    def matches(self, required: str | None) -> bool:
+    def matches(self, required: str | None, budget: Budget | None = None) -> bool:
+        """As AccessCheck.matches, for this token."""
         if required is None:
             return True
-        if (self._deny is not None and self._deny.fullmatch(required)) \
-                or any(pattern.matches(required) for pattern in self._slow_deny):
-            return False
-        return (self._allow is not None and self._allow.fullmatch(required) is not None) \
-            or any(pattern.matches(required) for pattern in self._slow_allow)
+        budget = budget or Budget()
+        try:
+            if (self._deny is not None and self._deny.fullmatch(required)) \
+                    or any(pattern.matches(required, budget) for pattern in self._slow_deny):
+                return False
+            return (self._allow is not None and self._allow.fullmatch(required) is not None) \
+                or any(pattern.matches(required, budget) for pattern in self._slow_allow)
+        except Exhausted:
+            return False  # refused, never granted, undecided
 
 
 class AccessCheckCache:

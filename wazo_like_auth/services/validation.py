@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from .. import tokens
 from ..clock import Clock, utc_now
-from ..acl import AccessCheckCache
+from ..acl import AccessCheckCache, Budget
 from ..exceptions import ForbiddenScope, TokenNotFound, UnknownUser
 from ..repositories import tenants as tenant_repo
 from ..repositories import tokens as token_repo
@@ -138,8 +138,8 @@ class TokenChecker:
         return row is not None and row.expires_at > self._clock()
 
     @staticmethod
-    def allows(row: CheckedToken, scope: str | None) -> bool:
-        return row.access.matches(scope, row.auth_id, row.session)
+    def allows(row: CheckedToken, scope: str | None, budget: Budget | None = None) -> bool:
+        return row.access.matches(scope, row.auth_id, row.session, budget)
 
     def check(self, token: str, scope: str | None = None, tenant: str | None = None,
               client: str = '') -> tuple[str, Any]:
@@ -160,7 +160,8 @@ class TokenChecker:
         _, row = self.find(token, client)
         if tenant:
             self.check_tenant(row, tenant)
-        return {scope: self.allows(row, scope) for scope in scopes}
+        budget = Budget()  # the request's steps on risky patterns (acl/linear.py)
+        return {scope: self.allows(row, scope, budget) for scope in scopes}
 
     def check_tenant(self, row: Any, tenant: str) -> None:
         """The tenant must be the token owner's tenant or a descendant, else ForbiddenScope."""
