@@ -158,7 +158,7 @@ class EmbeddedPostgres:
             raise
 
     def _launch(self) -> subprocess.Popen:
-        with open(self.data_dir.parent / 'postgresql.log', 'ab') as log:
+        with _private_log(self.data_dir.parent / 'postgresql.log') as log:
             return subprocess.Popen(
                 command(self._bindir / 'postgres', '-D', str(self.data_dir), '-p',
                         str(self.port), '-h', '', '-k', str(self.socket_dir),
@@ -315,3 +315,12 @@ def signals_held() -> Iterator[None]:
             signal.signal(signum, handler)
         for signum in dict.fromkeys(received):
             signal.raise_signal(signum)
+
+
+def _private_log(path: Path):
+    """``path`` opened for appending, readable by its owner only: PostgreSQL logs the text of
+    a failing statement, with its values (psycopg2 sends them inline): a password hash, an
+    e-mail address. An older log made with the umask's mode is narrowed too."""
+    log = open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), 'ab')
+    os.fchmod(log.fileno(), 0o600)
+    return log

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DataError
 
 from tests.e2e.test_serve import postgres_pids, state_dir, wait_for_no_postgres  # noqa: F401
 from tests.support.served import (clean_environment, embedded_serve, free_port, service,
@@ -62,6 +63,25 @@ def test_another_local_user_cannot_use_the_embedded_database(state_dir):  # noqa
     # user, password hash and policy of the service; COPY ... TO PROGRAM as 'postgres').
     assert 'connected' not in intruder.stdout, intruder.stdout
     assert intruder.stdout.count('refused on') == 2, (intruder.stdout, intruder.stderr)
+
+
+def test_the_embedded_databases_log_is_readable_by_its_owner_only(state_dir):  # noqa: F811
+    # PostgreSQL logs a failing statement with its values (psycopg2 sends them inline).
+    log = state_dir / 'postgresql' / 'postgresql.log'
+    log.parent.mkdir(parents=True)
+    log.write_text('an older log, made with the umask\n')
+    log.chmod(0o644)
+    embedded = server.embedded_database({'state_dir': str(state_dir)})
+    embedded.start()
+    try:
+        engine = create_engine(db.url(embedded.uri))
+        with engine.connect() as conn, pytest.raises(DataError):
+            conn.execute(text("SELECT 'secret-value'::int"))
+        engine.dispose()
+    finally:
+        embedded.stop()
+    assert oct(log.stat().st_mode & 0o777) == oct(0o600)
+    assert 'secret-value' in log.read_text()  # what it protects
 
 
 @as_root

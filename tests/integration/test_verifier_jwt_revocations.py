@@ -219,6 +219,13 @@ def test_polling_needs_where_and_with_what(make_verifier, issuer):
         make_verifier(revocation_token='t', revocation_poll_interval=10)
 
 
+@pytest.mark.parametrize('interval', [0, -1, float('nan'), float('inf')])
+def test_polling_needs_an_interval_above_0(make_verifier, issuer, interval):
+    # 0 polled the service in a tight loop: every verifier so configured a flood of requests.
+    with pytest.raises(ValueError, match='revocation_poll_interval'):
+        make_verifier(auth_url=issuer, revocation_token='t', revocation_poll_interval=interval)
+
+
 def test_a_feed_answer_that_never_ends_fails_in_bounded_time(make_verifier, issuer, feed_token):
     # A feed (or a proxy in front of it) sending its body a byte at a time, each within the
     # read timeout: the poll must fail as an unreachable feed does, within about the connect

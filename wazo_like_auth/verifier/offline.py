@@ -106,6 +106,8 @@ class JwtVerifier(Guard):
         if revocation_poll_interval is not None:
             if not auth_url or not revocation_token:
                 raise ValueError('revocation_poll_interval needs auth_url and revocation_token')
+            if not 0 < revocation_poll_interval < math.inf:  # 0 polled the service non-stop
+                raise ValueError('revocation_poll_interval: seconds between two polls, above 0')
             self.revocations = RevocationFeed(
                 auth_url, token=revocation_token, interval=revocation_poll_interval,
                 keep_for=leeway, http=http, timeout=timeout, wall_clock=wall_clock)
