@@ -115,3 +115,23 @@ def test_user_code_guesses_sent_at_once_get_no_more_than_the_budget(api):
         answers = list(pool.map(guess, browsers))
 
     assert sorted(answers) == [400] * 10 + [429] * 20
+
+
+def test_a_consent_page_of_another_request_cannot_approve_a_prompt_login_request(
+        api, admin_token, make_user, realm):
+    """Someone at a browser signed in long ago, without the password: the client asks for a
+    new sign-in (prompt=login, or max_age), and the consent page of another request of the
+    browser (shown without one) must not approve it. It did: its form was bound to the user
+    only, and the consent answer takes the browser's sign-in as it is."""
+    make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    register_client(api, admin_token, realm['uuid'], require_consent=True)
+    browser = requests.Session()
+    _consent_page(browser, api, 'alice')  # signed in; that consent left unanswered
+    shown = browser.get(_authorize(api, state='other'), timeout=10, allow_redirects=False)
+    assert 'Allow access?' in shown.text  # no sign-in asked: the browser's is reused
+
+    for fresh in ({'prompt': 'login'}, {'max_age': '0'}):
+        answer = submit(browser, shown, button='approve', state='fresh', **fresh)
+
+        assert 'Location' not in answer.headers, answer.headers.get('Location')
+        assert answer.status_code == 400 and 'This form has expired' in answer.text

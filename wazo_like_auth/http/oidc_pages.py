@@ -11,6 +11,8 @@ like the first.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from urllib.parse import urlencode
 
 from flask import Response, redirect, request
@@ -83,10 +85,10 @@ class AuthorizePages:
         realm, path = self.realm(slug), _auth_path(last='/consent')
         params = authorize.parameters(request.form)
         # The sign-in of this browser, as it is: prompt=login (or select_account) and max_age
-        # were satisfied when the consent page was shown (applying them again would loop
-        # back to sign-in).
+        # were satisfied when the consent page of this very request was shown (applying them
+        # again would loop back to sign-in); the form is bound to the request for that.
         signin = self._signins.current(realm, request.cookies.get(SIGNIN_COOKIE))
-        if not self._kit.csrf_ok(_consent_form(signin)):
+        if not self._kit.csrf_ok(_consent_form(signin, params)):
             # Also a page shown for another user than the browser's sign-in now (it signed
             # in again as someone else in another tab): that user saw no consent page.
             return self._continue(realm, params, path, message=MESSAGES['csrf'], status=400)
@@ -138,7 +140,7 @@ class AuthorizePages:
             return self._kit.page(
                 'oidc_consent.html', 200, cookie_path=_cookie_path(path),
                 redirect_uri=req.redirect_uri, action=path + '/consent', params=params,
-                form=_consent_form(signin), client_name=client.registration.name,
+                form=_consent_form(signin, params), client_name=client.registration.name,
                 username=signin.username,
                 scopes=[SCOPE_TEXT[s] for s in req.scope if s in SCOPE_TEXT])
         if decision == 'approve':
@@ -186,10 +188,15 @@ class AuthorizePages:
         return self._clients.realm(slug, base_url(self._public_url))
 
 
-def _consent_form(signin: SignedIn | None) -> str:
-    """The CSRF form name of the consent page shown to ``signin``'s user: its answer counts
-    only while the browser is signed in as that user."""
-    return f'consent:{signin.user_uuid}' if signin is not None else 'consent'
+def _consent_form(signin: SignedIn | None, params: dict) -> str:
+    """The CSRF form name of the consent page shown to ``signin``'s user for the request of
+    ``params``: its answer counts only while the browser is signed in as that user, and for
+    that request. A consent page of another request (shown to a browser signed in long ago)
+    would otherwise approve a prompt=login or max_age request with no new sign-in."""
+    if signin is None:
+        return 'consent'
+    request_digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+    return f'consent:{signin.user_uuid}:{request_digest}'
 
 
 def _auth_path(last: str = '') -> str:
