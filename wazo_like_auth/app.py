@@ -72,17 +72,19 @@ def services_of(app: Flask) -> Services:
 
 def _wrap(app: Flask, config: dict, checker: TokenChecker, observe, cors: bool) -> None:
     """The WSGI layers in front of Flask, innermost first."""
-    # Cached successful checks skip Flask; not when every successful check must be logged.
-    if config['validation_cache'] and not config['access_log']['successful_checks']:
-        app.wsgi_app = CheckFastPath(app.wsgi_app, checker, observe, cross_origin=cors)
-    num_proxies = config['rest_api']['num_proxies']
-    if num_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=num_proxies, x_proto=num_proxies)
-    else:
-        app.wsgi_app = ForwardedForWarning(app.wsgi_app)
     rest = config['rest_api']
     app.wsgi_app = BodyReader(app.wsgi_app, rest['max_body_size'], readers_of(rest['threads']))
     app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH)
+    num_proxies = rest['num_proxies']
+    if not num_proxies:
+        app.wsgi_app = ForwardedForWarning(app.wsgi_app)
+    # Cached successful checks skip Flask and the layers above (none concerns them: a check
+    # has no body, and a target too long for us holds no token); not when every successful
+    # check must be logged. Behind ProxyFix, which gives it the client's address.
+    if config['validation_cache'] and not config['access_log']['successful_checks']:
+        app.wsgi_app = CheckFastPath(app.wsgi_app, checker, observe, cross_origin=cors)
+    if num_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=num_proxies, x_proto=num_proxies)
 
 
 def shutdown(app: Flask) -> None:

@@ -19,10 +19,10 @@ positive entries it holds, bounded by its negative ones compared by language.
 """
 from .granting import refused_grant
 from .linear import Budget
-from .matching import AccessCheck, AccessCheckCache, ExactAccessCheck
+from .matching import AccessCheck, AccessCheckCache, ExactAccessCheck, one_segment
 
 __all__ = ['AccessCheck', 'AccessCheckCache', 'Budget', 'ExactAccessCheck', 'MAX_ENTRIES',
-           'refused_grant']
+           'one_segment', 'refused_grant']
 
 # Every token of a user carries the ACL of all its policies, and every check matches against
 # it: an unbounded policy (a 1 MiB body holds ~200 000 entries) would bloat every token row and

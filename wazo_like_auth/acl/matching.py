@@ -133,9 +133,16 @@ class AccessCheck:
         ``required``; ``None`` (no scope asked) is always granted. ``budget``: the steps risky
         patterns may take (linear.py), shared by the checks of one request; a fresh one by
         default. When it runs out, ``required`` is refused."""
+        return self.matches_words(required, one_segment(auth_id), one_segment(session_uuid),
+                                  budget)
+
+    def matches_words(self, required: str | None, me: str | None, my_session: str | None,
+                      budget: Budget | None = None) -> bool:
+        """``matches``, given what ``me`` and ``my_session`` stand for: ``one_segment`` of the
+        token's auth_id and session uuid (a cached token keeps them)."""
         if required is None:
             return True
-        auth_id, session_uuid = one_segment(auth_id), one_segment(session_uuid)
+        auth_id, session_uuid = me, my_session
         if _ME in required or _MY_SESSION in required:
             return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required, budget)
         # A word that does not occur in ``required`` is read by no match: dropped from here on.

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from .. import tokens
 from ..clock import Clock, utc_now
-from ..acl import AccessCheckCache, Budget
+from ..acl import AccessCheckCache, Budget, one_segment
 from ..exceptions import ForbiddenScope, TokenNotFound, UnknownUser
 from ..repositories import tenants as tenant_repo
 from ..repositories import tokens as token_repo
@@ -33,9 +33,9 @@ class CheckedToken:
     ACL and the ACL tuple (one per distinct ACL, from the AccessCheckCache), the user's uuid
     wherever it repeats the auth_id, and values common to many tokens (``ValuePool``)."""
 
-    __slots__ = ('auth_id', 'session_uuid', 'session', 'acl', 'access', 'expires_at', 'issued_at',
-                 'pbx_user_uuid', 'xivo_uuid', 'metadata', 'user_agent', 'remote_addr',
-                 'check_body_tail')
+    __slots__ = ('auth_id', 'session_uuid', 'session', 'acl', 'access', 'me', 'my_session',
+                 'expires_at', 'issued_at', 'pbx_user_uuid', 'xivo_uuid', 'metadata',
+                 'user_agent', 'remote_addr', 'check_body_tail')
 
     def __init__(self, row: Any, access_checks: AccessCheckCache, pool: ValuePool):
         self.auth_id = auth_id = row.auth_id
@@ -43,6 +43,8 @@ class CheckedToken:
         self.session = str(row.session_uuid)  # the form ``my_session`` matches
         self.access = access_checks.get(row.acl)
         self.acl = self.access.acl
+        # What the ACL's `me` and `my_session` stand for, vetted once (acl.one_segment).
+        self.me, self.my_session = one_segment(auth_id), one_segment(self.session)
         self.expires_at, self.issued_at = row.expires_at, row.issued_at
         self.pbx_user_uuid = auth_id if row.pbx_user_uuid == auth_id else row.pbx_user_uuid
         self.xivo_uuid = pool.share(row.xivo_uuid)
@@ -139,7 +141,7 @@ class TokenChecker:
 
     @staticmethod
     def allows(row: CheckedToken, scope: str | None, budget: Budget | None = None) -> bool:
-        return row.access.matches(scope, row.auth_id, row.session, budget)
+        return row.access.matches_words(scope, row.me, row.my_session, budget)
 
     def check(self, token: str, scope: str | None = None, tenant: str | None = None,
               client: str = '') -> tuple[str, Any]:
