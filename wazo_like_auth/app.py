@@ -110,6 +110,7 @@ class _TargetLimit:
         if target <= self._limit:
             return self._app(environ, start_response)
         body = json.dumps(envelope(414, 'uri-too-long', 'Request target too long')).encode()
-        start_response('414 URI Too Long', [('Content-Type', 'application/json'),
-                                            ('Content-Length', str(len(body)))])
+        headers = [('Content-Type', 'application/json'), ('Content-Length', str(len(body)))]
+        request_log.answered_early(environ, 414, headers)
+        start_response('414 URI Too Long', headers)
         return [body]

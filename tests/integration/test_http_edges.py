@@ -3,6 +3,7 @@
 Wazo API, errors included), and so does a routing error of the Wazo API."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 
@@ -51,3 +52,26 @@ def test_a_wrong_method_on_the_wazo_api_is_readable_cross_origin(client):
     malformed = client.get('/api/auth/0.1/users/not-a-uuid', headers=SENT)
     assert malformed.status_code == 404
     assert malformed.headers.get('Access-Control-Allow-Origin') == '*'
+
+
+def test_a_target_over_16_kib_is_logged_with_its_request_id(client, caplog):
+    # app._TargetLimit answers before Flask: it had no request id and no access-log line.
+    caplog.set_level(logging.INFO, logger='wazo_like_auth.access')
+    answer = client.get('/0.1/status?x=' + 'a' * 20 * 1024, headers=SENT)
+    assert answer.status_code == 414
+    assert answer.headers.get('X-Request-Id') == 'review-http-1', dict(answer.headers)
+    assert [line['status'] for line in _access_lines(caplog)] == [414]
+
+
+def test_a_chunked_body_over_the_limit_is_logged_with_its_request_id(client, caplog):
+    # http/body_limit answered it before Flask: no request id, no CORS, no log line.
+    caplog.set_level(logging.INFO, logger='wazo_like_auth.access')
+    answer = client.post('/0.1/token', input_stream=io.BytesIO(TOO_BIG), headers={
+        **basic('alice', 's3cret'), **SENT, 'Transfer-Encoding': 'chunked'},
+        environ_overrides={'wsgi.input_terminated': True})
+    assert answer.status_code == 413
+    assert answer.get_json()['error_id'] == 'payload-too-large'
+    assert answer.headers.get('X-Request-Id') == 'review-http-1', dict(answer.headers)
+    assert answer.headers.get('Access-Control-Allow-Origin') == '*'
+    assert [line['status'] for line in _access_lines(caplog)] == [413]
+

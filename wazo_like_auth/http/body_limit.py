@@ -13,18 +13,19 @@ page); a request that never reads its body (a token check) is not concerned.
 Bodies sent without Content-Length (chunked transfer encoding) have no length up front, and
 werkzeug would silently *truncate* one at ``rest_api.max_body_size``: the application would
 parse the first MiB of a bigger body (a 400 for invalid JSON at best, a different document at
-worst). Such a body is read up to one byte past the limit: over the limit is 413 in the
-envelope; within it, the application gets the body with its Content-Length, as if the client
+worst). Such a body is read up to one byte past the limit: over the limit, the application's
+first read of it raises 413 (RequestEntityTooLarge); within it, the application gets the body with its Content-Length, as if the client
 had sent one. A Content-Length over the limit is not read: werkzeug answers 413.
 """
 from __future__ import annotations
 
 import io
-import json
 import threading
+from collections.abc import Callable
+
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..exceptions import ServerBusy
-from .errors import envelope
 
 # How long a request waits for a free reader before it is answered 503. Bodies that have
 # arrived with their request are read in microseconds: only readers held by slow or stalled
@@ -50,17 +51,18 @@ class BodyReader:
         if length is None or length > self._limit:
             return self._app(environ, start_response)
         if not self._readers.acquire(timeout=READER_WAIT):
-            environ['wsgi.input'] = _Refused()
+            environ['wsgi.input'] = _Refused(_busy)
             return self._app(environ, start_response)
         try:
             body = self._read(environ['wsgi.input'], length)
         finally:
             self._readers.release()
         if body is None:
-            return _too_large(start_response)
-        environ['wsgi.input'] = io.BytesIO(body)
-        if length == _CHUNKED:
-            environ['CONTENT_LENGTH'] = str(len(body))
+            environ['wsgi.input'] = _Refused(_too_large)
+        else:
+            environ['wsgi.input'] = io.BytesIO(body)
+            if length == _CHUNKED:  # as if the client had sent its length
+                environ['CONTENT_LENGTH'] = str(len(body))
         return self._app(environ, start_response)
 
     def _read(self, stream, length: int) -> bytes | None:
@@ -89,11 +91,24 @@ def _announced(environ) -> int | None:
     return length if length > 0 else None
 
 
+def _busy() -> Exception:
+    return ServerBusy(headers={'Retry-After': RETRY_AFTER})
+
+
+def _too_large() -> Exception:
+    return RequestEntityTooLarge('Request body too large')
+
+
 class _Refused:
-    """The body of a request that found no free reader: any read answers 503."""
+    """The body of a request refused before the application ran (no free reader, over the
+    limit): any read raises ``error()``, which the application answers as it answers its
+    own errors (with the request id, CORS, the access log)."""
+
+    def __init__(self, error: Callable[[], Exception]):
+        self._error = error
 
     def read(self, *args):
-        raise ServerBusy(headers={'Retry-After': RETRY_AFTER})
+        raise self._error()
 
     readline = readlines = read
 
@@ -118,11 +133,3 @@ def _read_at_most(stream, size: int) -> bytes:
 def _discard(stream, size: int) -> None:
     while size > 0 and (part := stream.read(min(size, 64 * 1024))):
         size -= len(part)
-
-
-def _too_large(start_response):
-    body = json.dumps(envelope(413, 'payload-too-large', 'Request body too large')).encode()
-    start_response('413 Request Entity Too Large', [
-        ('Content-Type', 'application/json'), ('Content-Length', str(len(body))),
-        ('Connection', 'close')])
-    return [body]

@@ -19,7 +19,7 @@ import time
 from flask import Flask, g, request
 
 from .. import tokens
-from ..logs import get_logger
+from ..logs import escape, get_logger
 from .auth import request_token
 
 logger = get_logger('wazo_like_auth.access')
@@ -80,6 +80,19 @@ def _finish(response, successful_checks: bool):
                        'status': response.status_code, 'duration_ms': round(duration, 2),
                        'method': request.method, 'route': _route()})
     return response
+
+
+def answered_early(environ: dict, status: int, headers: list[tuple[str, str]]) -> None:
+    """What every answer carries, for one made before Flask (a request target too long):
+    its request id, appended to ``headers``, and its access-log line."""
+    request_id_ = request_id(environ.get('HTTP_X_REQUEST_ID'))
+    headers.append(('X-Request-Id', request_id_))
+    method = escape(environ.get('REQUEST_METHOD', ''))
+    remote_addr = escape(environ.get('REMOTE_ADDR') or '')
+    logger.info('%s %s %s %.1fms', method, '<unmatched>', status, 0.0,
+                extra={'request_id': request_id_, 'remote_addr': remote_addr, 'token': '',
+                       'status': status, 'duration_ms': 0.0, 'method': method,
+                       'route': '<unmatched>'})
 
 
 def _route() -> str:
