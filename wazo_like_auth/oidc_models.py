@@ -28,6 +28,15 @@ class SigningKey(Base):
     retire_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class RetiredSigningKey(Base):
+    """A key taken off by ``keys retire`` (a leak): listed by the revocation feed for a day
+    (migration 0020)."""
+    __tablename__ = 'auth_retired_signing_key'
+    kid: Mapped[str] = mapped_column(Text, primary_key=True)
+    retired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                    index=True)
+
+
 class Signin(Base):
     """A browser sign-in session, known by the SHA-256 of its cookie value."""
     __tablename__ = 'auth_signin'

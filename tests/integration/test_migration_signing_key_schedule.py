@@ -1,10 +1,10 @@
-"""Migration 0014 (signing keys published before they sign; the key of each JWT access
+"""Migrations 0014 (signing keys published before they sign; the key of each JWT access
 token), on a database of its own: existing keys sign from their creation, and the downgrade
-gives back the 0012 schema with the keys kept."""
+gives back the 0012 schema with the keys kept; and 0020 (the keys retired for a leak)."""
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from tests.support.scratch_db import columns, migrate, scratch  # noqa: F401
 
@@ -32,3 +32,15 @@ def test_0014_upgrades_existing_keys_and_downgrades_to_0013(scratch):
         assert conn.execute(text('SELECT kid FROM auth_signing_key')).scalars().all() == ['k1']
     migrate(scratch, command.upgrade, 'head')
     assert 'signs_from' in columns(scratch, 'auth_signing_key')
+
+
+def test_0020_adds_the_retired_keys_and_downgrades_to_0019(scratch):
+    migrate(scratch, command.upgrade, '0020')
+    with scratch.begin() as conn:
+        conn.execute(text("INSERT INTO auth_retired_signing_key VALUES ('k1', now())"))
+
+    migrate(scratch, command.downgrade, '0019')
+
+    assert 'auth_retired_signing_key' not in inspect(scratch).get_table_names()
+    migrate(scratch, command.upgrade, 'head')
+    assert columns(scratch, 'auth_retired_signing_key') == {'kid', 'retired_at'}

@@ -18,10 +18,11 @@ import threading
 import pytest
 import requests
 
-from tests.support.jwt_access import (revoked_jtis, rfc7009, session_delete, unverified_claims,
-                                      user_delete, users_jwt, wazo_delete)
-from tests.support.jwt_verifier import (FEED_ACL, FEED_PATH, auth_server,  # noqa: F401
-                                        feed_token, issue, issuer, make_verifier, mono, status)
+from tests.support.jwt_access import (feed, revoked_jtis, rfc7009, session_delete,
+                                      unverified_claims, user_delete, users_jwt, wazo_delete)
+from tests.support.jwt_verifier import (AUDIENCE, FEED_ACL, FEED_PATH,  # noqa: F401
+                                        auth_server, feed_token, issue, issuer, make_verifier,
+                                        mint, mono, signing_keys, status)
 from tests.support.live_server import LiveServer, dripping
 from tests.support.polling import wait_until
 from wazo_like_auth.client import AuthClient
@@ -75,6 +76,28 @@ def test_a_jwt_revoked_at_the_service_is_refused_offline_after_the_next_poll(
     assert status(verifier, token, acl) == 401
     assert world['claims']['jti'] in verifier.revocations
     assert status(verifier, other) == 200
+
+
+def test_a_key_retired_for_a_leak_is_refused_offline_after_the_next_poll(
+        make_verifier, issuer, auth_server, feed_token, api, mint, signing_keys, mono):
+    # The verifier keeps certs for its max-age (5 minutes): before, a token forged with the
+    # leaked key passed for that long after `keys retire`, which revoked only the jtis of the
+    # tokens the service had issued with it.
+    verifier = polling(make_verifier, issuer, feed_token, audience=AUDIENCE)
+    leaked = signing_keys.active()
+    assert status(verifier, mint(scope='#')) == 200  # certs fetched, the key in them
+    settled(verifier, auth_server)
+    assert feed(api, feed_token)['retired_keys'] == []
+
+    signing_keys.retire(leaked.kid)
+    forged = mint(key=leaked, scope='#')  # signed with the leaked key, after it was retired
+
+    assert status(verifier, forged) == 200  # until the next poll (the documented trade-off)
+    assert verifier.revocations.poll()
+    assert status(verifier, forged) == 401
+    assert feed(api, feed_token, since='0')['retired_keys'] == [leaked.kid]  # whatever since
+    mono.advance(10)  # the verifier may fetch certs again for the key that took over
+    assert status(verifier, mint(scope='#')) == 200
 
 
 def test_polls_send_back_the_cursor_the_feed_answered(make_verifier, issuer, auth_server,

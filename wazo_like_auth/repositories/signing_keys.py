@@ -4,11 +4,15 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, exists, func, not_, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import Token
-from ..oidc_models import SigningKey
+from ..oidc_models import RetiredSigningKey, SigningKey
 
+# How long the revocation feed lists a key retired for a leak: far beyond the 5 minutes a
+# verifier keeps certs (a verifier started later fetches certs without it).
+RETIRED_LISTED = dt.timedelta(days=1)
 # Nodes creating the first key, rotating or retiring take turns (fixed id: "wazokeys").
 KEYS_LOCK = 0x7761_7a6f_6b65_7973
 
@@ -97,6 +101,20 @@ def start_before(db: DbSession, start: dt.datetime, but: str) -> int:
 
 def remove(db: DbSession, kid: str) -> None:
     db.execute(delete(SigningKey).where(SigningKey.kid == kid))
+
+
+def record_retired(db: DbSession, kid: str, at: dt.datetime) -> None:
+    """Remember that ``kid`` was retired (a leak) at ``at``, for the revocation feed."""
+    db.execute(insert(RetiredSigningKey).values(kid=kid, retired_at=at).on_conflict_do_update(
+        index_elements=[RetiredSigningKey.kid], set_={'retired_at': at}))
+
+
+def retired_lately(db: DbSession) -> list[str]:
+    """The kids retired (a leak) in the last RETIRED_LISTED, as of the database's clock
+    (the revocation feed's entries are too)."""
+    return list(db.scalars(select(RetiredSigningKey.kid).where(
+        RetiredSigningKey.retired_at > func.now() - RETIRED_LISTED)
+        .order_by(RetiredSigningKey.retired_at)))
 
 
 def purge_retired(db: DbSession, now: dt.datetime) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..exceptions import InvalidCursor
 from ..repositories import revoked_jtis
+from ..repositories import signing_keys as key_repo
 
 _CURSOR = re.compile(r'[0-9]{1,19}')
 
@@ -28,17 +29,19 @@ class RevocationFeed:
         self._batch_size = batch_size
 
     def since(self, cursor: str | None) -> dict[str, Any]:
-        """``{"items": [{"jti", "expires_at"}], "cursor"}``: the entries revoked since
-        ``cursor`` (every live one when None). Raises InvalidCursor for a cursor this feed
-        cannot have given."""
+        """``{"items": [{"jti", "expires_at"}], "cursor", "retired_keys"}``: the entries
+        revoked since ``cursor`` (every live one when None), and the kids retired for a leak
+        lately (every time, whatever the cursor: a verifier may hold them in a cached
+        ``certs``). Raises InvalidCursor for a cursor this feed cannot have given."""
         since = _parse(cursor)
         with self._sessions() as db:
             revoked = revoked_jtis.revoked_since(db, since)
+            retired = key_repo.retired_lately(db)
         if since > revoked.xmax:
             raise InvalidCursor(details={'since': 'not a cursor of this feed'})
         return {'items': [{'jti': jti, 'expires_at': _iso(expires_at)}
                           for jti, expires_at in revoked.items],
-                'cursor': str(revoked.xmin)}
+                'cursor': str(revoked.xmin), 'retired_keys': retired}
 
     def purge(self) -> int:
         """Delete the entries whose token has expired, in batches (run by the token cleaner);

@@ -205,6 +205,7 @@ class SigningKeyService:
             tokens = token_repo.delete_signed_by(db, kid)
             key_repo.remove(db, kid)  # and, by cascade, any token recorded meanwhile (and its
             # session, migration 0016)
+            key_repo.record_retired(db, kid, at)  # for offline verifiers' revocation feed
             successor = None
             if signer == kid:
                 successor = self._take_over(db, waiting, at, readable_here=readable_here)

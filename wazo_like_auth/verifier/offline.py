@@ -72,6 +72,9 @@ class _NoFeed:
     def __contains__(self, jti: str) -> bool:
         return False
 
+    def key_retired(self, kid: str) -> bool:
+        return False
+
     def start(self) -> None:
         pass
 
@@ -159,6 +162,9 @@ class JwtVerifier(Guard):
         self.revocations.start()
         if self.push is not None:
             self.push.start()
+        if self.revocations.key_retired(header['kid']):
+            logger.debug('JWT access token refused: its key was retired (revocation feed)')
+            raise unauthorized(token, acl)
         try:
             key = self._keys.find(header['kid'])
         except KeysUnavailable:

@@ -12,10 +12,12 @@ The feed, as wazo-like-auth serves it::
     X-Auth-Token: <a token whose ACL holds auth.tokens.revoked.read>
 
     200 {"items": [{"jti": "<jti>", "expires_at": "<ISO 8601 with an offset>"}, ...],
-         "cursor": "<opaque string>"}
+         "cursor": "<opaque string>", "retired_keys": ["<kid>", ...]}
 
 Without ``since`` it lists every revoked JWT whose expiry is still to come; with the cursor of
-the previous answer, those revoked since. A jti is forgotten once its ``expires_at`` (plus the
+the previous answer, those revoked since. ``retired_keys``, in every answer: the signing keys
+retired for a leak lately (``keys retire``), whose tokens are refused even while a ``certs``
+fetched before still holds the key (a feed without it retires none). A jti is forgotten once its ``expires_at`` (plus the
 verifier's leeway, during which the token would still pass) is past: the token is dead anyway.
 
 If a poll fails (unreachable, not 200, an answer not of that shape, the service token not
@@ -68,12 +70,17 @@ class RevocationFeed:
         self._token, self._interval, self._keep_for = token, interval, keep_for
         self._http, self._timeout, self._wall_clock = http, timeout, wall_clock
         self._revoked: dict[str, float] = {}  # jti -> when it may be forgotten (epoch s)
+        self._retired_keys: frozenset[str] = frozenset()
         self._cursor: str | None = None
         self._poll_lock = threading.Lock()
         self._worker = ProcessThread(self._run, 'wazo-like-auth-revocation-feed')
 
     def __contains__(self, jti: str) -> bool:
         return jti in self._revoked  # the dict is replaced whole by a poll, never mutated
+
+    def key_retired(self, kid: str) -> bool:
+        """Whether the feed's last answer lists ``kid`` as retired for a leak."""
+        return kid in self._retired_keys
 
     def start(self) -> None:
         """Start polling in this process, if not already (a forked worker starts its own)
@@ -97,7 +104,7 @@ class RevocationFeed:
         """Ask the feed once; True when its answer was applied (see the module docstring)."""
         with self._poll_lock:
             try:
-                items, cursor = _parsed(self._ask_from_cursor())
+                items, cursor, retired_keys = _parsed(self._ask_from_cursor())
             except _FeedFailed as failure:
                 logger.warning('revocation feed %s: %s; keeping the %d known revoked tokens',
                                self._url, failure, len(self._revoked))
@@ -107,6 +114,7 @@ class RevocationFeed:
             revoked.update((jti, until + self._keep_for) for jti, until in items
                            if until + self._keep_for > now)
             self._revoked, self._cursor = revoked, cursor
+            self._retired_keys = retired_keys
             return True
 
     def _ask_from_cursor(self) -> Any:
@@ -151,11 +159,15 @@ class RevocationFeed:
             raise _FeedFailed(f'unreachable ({error})') from None
 
 
-def _parsed(document: Any) -> tuple[list[tuple[str, float]], str]:
-    """The (jti, expiry as epoch seconds) items and the cursor of a feed answer."""
+def _parsed(document: Any) -> tuple[list[tuple[str, float]], str, frozenset[str]]:
+    """The (jti, expiry as epoch seconds) items, the cursor and the retired kids of a feed
+    answer."""
     if not isinstance(document, dict) or not isinstance(document.get('items'), list) \
             or not isinstance(document.get('cursor'), str):
         raise _FeedFailed('answered an unexpected document')
+    retired = document.get('retired_keys', [])
+    if not isinstance(retired, list) or not all(isinstance(kid, str) for kid in retired):
+        raise _FeedFailed('answered unexpected retired keys')
     items = []
     for item in document['items']:
         jti = item.get('jti') if isinstance(item, dict) else None
@@ -163,7 +175,7 @@ def _parsed(document: Any) -> tuple[list[tuple[str, float]], str]:
         if not isinstance(jti, str) or not jti or until is None:
             raise _FeedFailed('answered an unexpected item')
         items.append((jti, until))
-    return items, document['cursor']
+    return items, document['cursor'], frozenset(retired)
 
 
 def _error_id(body: bytes) -> Any:
