@@ -33,8 +33,7 @@ class RetiredSigningKey(Base):
     (migration 0020)."""
     __tablename__ = 'auth_retired_signing_key'
     kid: Mapped[str] = mapped_column(Text, primary_key=True)
-    retired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                                    index=True)
+    retired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class Signin(Base):

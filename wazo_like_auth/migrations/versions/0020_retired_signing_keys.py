@@ -18,7 +18,7 @@ down_revision = '0019'
 def upgrade():
     op.execute('CREATE TABLE auth_retired_signing_key ('
                'kid text PRIMARY KEY, retired_at timestamptz NOT NULL)')
-    op.execute('CREATE INDEX auth_retired_signing_key__retired_at '
+    op.execute('CREATE INDEX auth_retired_signing_key__idx__retired_at '
                'ON auth_retired_signing_key (retired_at)')
 
 
