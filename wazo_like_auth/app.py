@@ -74,7 +74,7 @@ def _wrap(app: Flask, config: dict, checker: TokenChecker, observe, cors: bool) 
     """The WSGI layers in front of Flask, innermost first."""
     rest = config['rest_api']
     app.wsgi_app = BodyReader(app.wsgi_app, rest['max_body_size'], readers_of(rest['threads']))
-    app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH)
+    app.wsgi_app = _TargetLimit(app.wsgi_app, MAX_TARGET_LENGTH, cross_origin=cors)
     num_proxies = rest['num_proxies']
     if not num_proxies:
         app.wsgi_app = ForwardedForWarning(app.wsgi_app)
@@ -101,9 +101,11 @@ def shutdown(app: Flask) -> None:
 class _TargetLimit:
     """Answers 414 in the envelope when the path and query string are too long to be ours."""
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, limit: int, *, cross_origin: bool = False):
+        """``cross_origin``: CORS is on (http/cors.py)."""
         self._app = app
         self._limit = limit
+        self._cross_origin = cross_origin
 
     def __call__(self, environ, start_response):
         target = len(environ.get('PATH_INFO', '')) + len(environ.get('QUERY_STRING', ''))
@@ -111,6 +113,8 @@ class _TargetLimit:
             return self._app(environ, start_response)
         body = json.dumps(envelope(414, 'uri-too-long', 'Request target too long')).encode()
         headers = [('Content-Type', 'application/json'), ('Content-Length', str(len(body)))]
+        if self._cross_origin and cors.without_endpoint_readable(environ.get('PATH_INFO', '')):
+            headers.append(cors.ANY_ORIGIN)
         request_log.answered_early(environ, 414, headers)
         start_response('414 URI Too Long', headers)
         return [body]

@@ -104,3 +104,37 @@ def test_a_caller_cannot_grant_me_with_a_pattern_that_only_reads_the_word(
                                                  'acl': ['confd.users.me.read']})
 
     assert response.status_code == 401, 'created: attached to bob, it gives him ' + held
+
+
+# --- Finding: a refused check of a cached token spends two budgets -----------------------
+
+def test_a_refused_check_of_a_cached_token_spends_one_budget_of_steps(
+        admin, client, make_user, login, services, monkeypatch):
+    """README (ACL patterns): "a check ... has a budget of 200,000 steps (about 0.1 s), past
+    which the scope is refused". A cached token's check is first tried by the fast path
+    (http/check_fast_path: TokenChecker.peek -> allows, with a fresh Budget); refused there,
+    it falls through to the full check (TokenChecker.check -> allows), which starts another
+    fresh Budget: the same refused check spends the budget twice (0.2 s of CPU)."""
+    from wazo_like_auth.acl import linear
+
+    created = admin.ok('POST', '/policies', json={
+        'name': 'wildcards', 'acl': [f'confd.#.#.e{i}' for i in range(4096)]})
+    bob = make_user('bob')
+    admin.ok('PUT', f"/users/{bob}/policies/{created['uuid']}", status=204)
+    token = token_of(login, 'bob')
+    assert client.head(f'/0.1/token/{token}').status_code == 204  # cached from here on
+    budgets: list = []
+    matches = linear.LinearPattern.matches
+
+    def spy(self, required, budget):
+        if not any(budget is seen for seen in budgets):
+            budgets.append(budget)
+        return matches(self, required, budget)
+    monkeypatch.setattr(linear.LinearPattern, 'matches', spy)
+
+    scope = f"confd.{'x.' * 250}y"  # 507 characters: the fast path's own scopes
+    answer = client.head(f'/0.1/token/{token}?scope={scope}')
+
+    assert answer.status_code == 403
+    spent = sum(linear.STEPS - max(budget.left, 0) for budget in budgets)
+    assert spent <= linear.STEPS, f'{len(budgets)} budgets, {spent} steps for one check'

@@ -75,3 +75,15 @@ def test_a_chunked_body_over_the_limit_is_logged_with_its_request_id(client, cap
     assert answer.headers.get('Access-Control-Allow-Origin') == '*'
     assert [line['status'] for line in _access_lines(caplog)] == [413]
 
+
+
+def test_a_target_over_16_kib_on_the_wazo_api_is_readable_cross_origin(client):
+    # README (Input limits): "path and query over 16 KiB -> 414 ... These answers carry the
+    # request id and CORS header and have their access-log line, as every answer of the
+    # application does" (and CORS: every answer of the Wazo API, errors included).
+    # app._TargetLimit answers before Flask: request id and log line (request_log.
+    # answered_early), but no Access-Control-Allow-Origin, so a browser application of another
+    # origin sees a network error instead of the 414.
+    answer = client.get('/0.1/users?search=' + 'a' * 20 * 1024, headers=SENT)
+    assert answer.status_code == 414
+    assert answer.headers.get('Access-Control-Allow-Origin') == '*', dict(answer.headers)

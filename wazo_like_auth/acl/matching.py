@@ -127,6 +127,12 @@ class AccessCheck:
         either = ([f'({"|".join(negatives)})'] if negatives else []) + positives
         self._fullmatch = re.compile('|'.join(either) if either else '(?!)', re.DOTALL).fullmatch
 
+    @property
+    def costly(self) -> bool:
+        """Whether the ACL holds risky patterns (linear.py): a check may then spend a
+        ``Budget``, so it should be made once per request, not tried twice."""
+        return self._linear is not None
+
     def matches(self, required: str | None, auth_id: str | None = None,
                 session_uuid: str | None = None, budget: Budget | None = None) -> bool:
         """True iff the ACL, held by a token of ``auth_id`` and ``session_uuid``, grants

@@ -15,7 +15,9 @@ werkzeug would silently *truncate* one at ``rest_api.max_body_size``: the applic
 parse the first MiB of a bigger body (a 400 for invalid JSON at best, a different document at
 worst). Such a body is read up to one byte past the limit: over the limit, the application's
 first read of it raises 413 (RequestEntityTooLarge); within it, the application gets the body with its Content-Length, as if the client
-had sent one. A Content-Length over the limit is not read: werkzeug answers 413.
+had sent one. A Content-Length over the limit is not read: werkzeug answers 413. A body shorter
+than its Content-Length (the client went away mid-body) reads as 400: granian ends the stream
+where it stops, and the part that came is not the request.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from collections.abc import Callable
 
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..exceptions import ServerBusy
+from ..exceptions import InvalidData, ServerBusy
 
 # How long a request waits for a free reader before it is answered 503. Bodies that have
 # arrived with their request are read in microseconds: only readers held by slow or stalled
@@ -57,26 +59,29 @@ class BodyReader:
             body = self._read(environ['wsgi.input'], length)
         finally:
             self._readers.release()
-        if body is None:
-            environ['wsgi.input'] = _Refused(_too_large)
+        if isinstance(body, _Refused):
+            environ['wsgi.input'] = body
         else:
             environ['wsgi.input'] = io.BytesIO(body)
             if length == _CHUNKED:  # as if the client had sent its length
                 environ['CONTENT_LENGTH'] = str(len(body))
         return self._app(environ, start_response)
 
-    def _read(self, stream, length: int) -> bytes | None:
-        """The body (shorter than announced when the client went away; werkzeug tells it);
-        None for a chunked body over the limit."""
+    def _read(self, stream, length: int) -> bytes | _Refused:
+        """The body, or its refusal: a chunked body over the limit, or a body shorter than
+        its Content-Length. The client of the latter went away mid-body: granian ends the
+        stream there and tells werkzeug the stream is whole (wsgi.input_terminated), which
+        would hand the part that came to the application as the request."""
         if length != _CHUNKED:
-            return _read_at_most(stream, length)
+            body = _read_at_most(stream, length)
+            return body if len(body) == length else _Refused(_cut_short)
         body = _read_at_most(stream, self._limit + 1)
         if len(body) <= self._limit:
             return body
         # Read (and drop) a bounded rest: closing with unread data makes TCP reset the
         # connection, and the client may never see the 413 of a body slightly too big.
         _discard(stream, self._limit)
-        return None
+        return _Refused(_too_large)
 
 
 def _announced(environ) -> int | None:
@@ -97,6 +102,10 @@ def _busy() -> Exception:
 
 def _too_large() -> Exception:
     return RequestEntityTooLarge('Request body too large')
+
+
+def _cut_short() -> Exception:
+    return InvalidData('The body ended before its Content-Length')
 
 
 class _Refused:

@@ -60,9 +60,7 @@ def install(app: Flask, settings: CorsSettings) -> None:
 def _allow(response: Response, *, wazo_headers: str) -> Response:
     marked = _marked(current_app.view_functions.get(request.endpoint or ''))
     if marked is None:
-        if request.url_rule is None and request.path.startswith(_WAZO_API):
-            # A routing error of the Wazo API (404, 405): its envelope readable cross-origin,
-            # as every answer of that API is (a browser would see a network error).
+        if request.url_rule is None and without_endpoint_readable(request.path):
             response.headers[ANY_ORIGIN[0]] = ANY_ORIGIN[1]
         return response
     response.headers[ANY_ORIGIN[0]] = ANY_ORIGIN[1]
@@ -76,6 +74,13 @@ def _allow(response: Response, *, wazo_headers: str) -> Response:
     elif marked:
         response.headers['Access-Control-Expose-Headers'] = OAUTH_EXPOSE_HEADERS
     return response
+
+
+def without_endpoint_readable(path: str) -> bool:
+    """Whether an answer made for ``path`` without an endpoint (a routing error, 404 or 405;
+    a target too long, 414) is readable cross-origin, CORS being on: under the Wazo API, as
+    every answer of that API is (a browser would see a network error instead)."""
+    return path.startswith(_WAZO_API)
 
 
 def _marked(view) -> bool | None:

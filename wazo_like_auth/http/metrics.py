@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
-from ..exceptions import MetricsForbidden, ServerBusy
+from ..exceptions import MetricsForbidden, ServiceError
 from ..metrics import Metrics
 from .api import PREFIXES
 
@@ -73,9 +73,9 @@ def _login_body(rule: str) -> dict | None:
         return None
     try:
         body = request.get_data(cache=True)
-    except (HTTPException, ServerBusy):
-        # The body was refused (over rest_api.max_body_size, broken off, no free body reader:
-        # http/body_limit.py): read again here,
+    except (HTTPException, ServiceError):
+        # The body was refused (over rest_api.max_body_size, broken off, cut short, no free
+        # body reader: http/body_limit.py): read again here,
         # the refusal came back inside the after-request hooks and cut them short (no
         # request id, CORS or access log on that 413).
         return None

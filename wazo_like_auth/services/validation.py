@@ -120,9 +120,9 @@ class TokenChecker:
 
     def peek(self, token: str, scope: str | None, client: str = '') -> tuple[str, Any] | None:
         """What ``check(token, scope)`` would return, answered from the cache alone; None
-        whenever only the full check can answer (not cached, expired, scope refused, client
-        throttled, cache off). No side effect: a None is followed by the full check, which
-        does the counting."""
+        whenever only the full check can answer (not cached, expired, scope refused or asked
+        of a costly ACL, client throttled, cache off). No side effect: a None is followed by
+        the full check, which does the counting."""
         if not self._cache.enabled or self._guard.refusing(client):
             return None
         value = tokens.normalize(token)
@@ -131,7 +131,10 @@ class TokenChecker:
         # Counted only when answered from here: a None is followed by the full check,
         # which finds the row again and counts that hit (one check, one hit).
         row = self._cache.get(tokens.token_digest(value), count=False)
-        if not self._live(row) or not self.allows(row, scope):
+        if not self._live(row) or (scope is not None and row.access.costly) \
+                or not self.allows(row, scope):
+            # A costly ACL's scope is matched once, by the full check: a refusal here would
+            # have it spend its budget of steps twice.
             return None
         self._cache.hit()
         return value, row
