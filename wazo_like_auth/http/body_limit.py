@@ -110,8 +110,8 @@ def _cut_short() -> Exception:
 
 class _Refused:
     """The body of a request refused before the application ran (no free reader, over the
-    limit): any read raises ``error()``, which the application answers as it answers its
-    own errors (with the request id, CORS, the access log)."""
+    limit, cut short by its client): any read raises ``error()``, which the application
+    answers as it answers its own errors (with the request id, CORS, the access log)."""
 
     def __init__(self, error: Callable[[], Exception]):
         self._error = error
