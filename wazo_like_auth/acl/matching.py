@@ -142,28 +142,29 @@ class AccessCheck:
         return self.matches_words(required, one_segment(auth_id), one_segment(session_uuid),
                                   budget)
 
-    def matches_words(self, required: str | None, me: str | None, my_session: str | None,
-                      budget: Budget | None = None) -> bool:
+    def matches_words(self, required: str | None, auth_id: str | None,
+                      session_uuid: str | None, budget: Budget | None = None) -> bool:
         """``matches``, given what ``me`` and ``my_session`` stand for: ``one_segment`` of the
         token's auth_id and session uuid (a cached token keeps them)."""
         if required is None:
             return True
-        auth_id, session_uuid = me, my_session
+        if budget is None and self._linear is not None:
+            budget = Budget()  # one for every variant and fallback of this check
         if _ME in required or _MY_SESSION in required:
             return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required, budget)
         # A word that does not occur in ``required`` is read by no match: dropped from here on.
         mine = auth_id if auth_id and auth_id in required else None
         ours = session_uuid if session_uuid and session_uuid in required else None
         if mine or ours:
-            return self._matches_variants(required, mine, ours, budget or Budget())
+            return self._matches_variants(required, mine, ours, budget)
         if self._linear is None:
             found = self._fullmatch(required)
             return found is not None and found.lastindex is None
-        return self._verdict(required, budget or Budget()) is True
+        return self._verdict(required, budget) is True
 
-    def _verdict(self, required: str, budget: Budget) -> bool | None:
-        """False when a negative matches ``required`` (or ``budget`` runs out first), else
-        True when a positive does, else None."""
+    def _verdict(self, required: str, budget: Budget | None) -> bool | None:
+        """False when a negative matches ``required`` (or ``budget``, given when the ACL has
+        risky patterns, runs out first), else True when a positive does, else None."""
         found = self._fullmatch(required)
         if found is not None and found.lastindex is not None:
             return False
@@ -179,7 +180,8 @@ class AccessCheck:
                 return False  # refused, never granted, undecided
         return None if found is None else True
 
-    def _matches_variants(self, required: str, auth_id, session_uuid, budget: Budget) -> bool:
+    def _matches_variants(self, required: str, auth_id, session_uuid,
+                          budget: Budget | None) -> bool:
         variants = _with_sentinels(required, auth_id, session_uuid)
         if variants is None:
             return ExactAccessCheck(self.acl, auth_id, session_uuid).matches(required, budget)

@@ -74,11 +74,8 @@ def _finish(response, successful_checks: bool):
     token = request.view_args.get('token') if request.view_args else None
     token = token or request_token()
     duration = (time.perf_counter() - g.get('started', time.perf_counter())) * 1000
-    logger.info('%s %s %s %.1fms', request.method, _route(), response.status_code, duration,
-                extra={'request_id': request_id, 'remote_addr': request.remote_addr or '',
-                       'token': tokens.redact(token) if token else '',
-                       'status': response.status_code, 'duration_ms': round(duration, 2),
-                       'method': request.method, 'route': _route()})
+    _log_line(request.method, _route(), response.status_code, duration, request_id,
+              request.remote_addr or '', tokens.redact(token) if token else '')
     return response
 
 
@@ -87,12 +84,17 @@ def answered_early(environ: dict, status: int, headers: list[tuple[str, str]]) -
     its request id, appended to ``headers``, and its access-log line."""
     request_id_ = request_id(environ.get('HTTP_X_REQUEST_ID'))
     headers.append(('X-Request-Id', request_id_))
-    method = escape(environ.get('REQUEST_METHOD', ''))
-    remote_addr = escape(environ.get('REMOTE_ADDR') or '')
-    logger.info('%s %s %s %.1fms', method, '<unmatched>', status, 0.0,
-                extra={'request_id': request_id_, 'remote_addr': remote_addr, 'token': '',
-                       'status': status, 'duration_ms': 0.0, 'method': method,
-                       'route': '<unmatched>'})
+    _log_line(escape(environ.get('REQUEST_METHOD', '')), '<unmatched>', status, 0.0,
+              request_id_, escape(environ.get('REMOTE_ADDR') or ''), '')
+
+
+def _log_line(method: str, route: str, status: int, duration: float, request_id_: str,
+              remote_addr: str, token: str) -> None:
+    """The access-log line of one answer; ``duration`` in ms, ``token`` redacted."""
+    logger.info('%s %s %s %.1fms', method, route, status, duration,
+                extra={'request_id': request_id_, 'remote_addr': remote_addr, 'token': token,
+                       'status': status, 'duration_ms': round(duration, 2), 'method': method,
+                       'route': route})
 
 
 def _route() -> str:
