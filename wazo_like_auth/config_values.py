@@ -6,6 +6,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from .bus.settings import AMQP_VALIDATORS
 from .config_checks import one_of as _one_of
@@ -14,6 +15,10 @@ from .mail_settings import MAIL_VALIDATORS
 from .oauth2.settings import validate_clients
 
 MAX_TOKEN_LIFETIME = 315_360_000  # ten years, as wazo-auth
+# Upper bounds of durations the database computes with (now() - make_interval(...) leaves
+# PostgreSQL's timestamp range past some 6,000 years) or that a thread waits for.
+YEAR = 366 * 86400
+PG_INT_MAX = 2_147_483_647
 LOG_LEVELS = ('debug', 'info', 'warning', 'error', 'critical')
 
 
@@ -94,6 +99,13 @@ def _public_url(value: Any) -> str:
     if not isinstance(value, str) or not value.startswith(('http://', 'https://')) \
             or '?' in value or '#' in value:
         raise ValueError('must be an http(s) URL without query or fragment')
+    try:  # a host urlsplit cannot read (an unclosed [ of an IPv6 address, a port of letters)
+        parts = urlsplit(value)
+        if not parts.hostname:
+            raise ValueError
+        parts.port  # noqa: B018 (read for its ValueError)
+    except ValueError:
+        raise ValueError('must be an http(s) URL with a valid host and port') from None
     return value.rstrip('/')
 
 
@@ -124,8 +136,8 @@ def _default_policy(slug: Any, policy: Any) -> dict:
             isinstance(a, str) and len(a) <= 1024 and '\x00' not in a for a in acl):
         raise ValueError(f'{slug}.acl: must be a list of strings of at most 1024 characters')
     description = policy.get('description')
-    if description is not None and not isinstance(description, str):
-        raise ValueError(f'{slug}.description: must be a string')
+    if description is not None and (not isinstance(description, str) or '\x00' in description):
+        raise ValueError(f'{slug}.description: must be a string without a NUL character')
     return {'acl': list(dict.fromkeys(acl)), 'description': description}
 
 
@@ -143,21 +155,21 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('db_uri',): _optional(lambda value: checked(_string(value))),
     ('db_pool_size',): _integer(1, 500),
     ('db_connect_timeout',): _integer(1, 300),
-    ('db_statement_timeout',): _integer(0),
+    ('db_statement_timeout',): _integer(0, PG_INT_MAX),  # PostgreSQL refuses more
     ('state_dir',): _optional(_string),
     ('token_secret',): _optional(secret),
     ('default_token_lifetime',): _integer(1, MAX_TOKEN_LIFETIME),
     ('max_user_concurrent_sessions',): _integer(1),
-    ('token_cleanup_interval',): _integer(0),
-    ('token_cleanup_batch_size',): _integer(1),
+    ('token_cleanup_interval',): _integer(0, YEAR),
+    ('token_cleanup_batch_size',): _integer(1, 1_000_000),
     ('password_hash_rounds',): _integer(4, 31),
     ('password_hash_concurrency',): _optional(_integer(1, 256)),
     ('validation_cache',): _boolean,
     ('throttle', 'login_failures_per_address'): _integer(1),
     ('throttle', 'login_failures_per_login'): _integer(1),
-    ('throttle', 'login_window'): _integer(1),
+    ('throttle', 'login_window'): _integer(1, YEAR),
     ('throttle', 'logins_in_flight'): _integer(1),
-    ('throttle', 'known_address_days'): _integer(1),
+    ('throttle', 'known_address_days'): _integer(1, 36500),
     ('throttle', 'refresh_failures_per_address'): _integer(1),
     ('throttle', 'unknown_token_checks_per_minute'): _integer(1),
     ('throttle', 'trusted_networks'): _networks,
@@ -176,7 +188,7 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('oauth2', 'device_code_lifetime'): _integer(60, 86400),
     ('oauth2', 'device_poll_interval'): _integer(1, 3600),
     ('oauth2', 'device_max_failures'): _integer(1),
-    ('oauth2', 'device_failure_window'): _integer(1),
+    ('oauth2', 'device_failure_window'): _integer(1, YEAR),
     ('oidc', 'signing_algorithm'): _one_of('RS256', 'ES256'),
     ('oidc', 'signin_session_lifetime'): _integer(60, 31 * 86400),
     ('log_format',): _one_of('plain', 'json'),

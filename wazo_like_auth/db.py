@@ -102,7 +102,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration; safe to run from several nodes at once.
     Raises MigrationError when alembic cannot (a revision it does not know: the database was
-    migrated by a newer version)."""
+    migrated by a newer version) or PostgreSQL refuses a migration's DDL (a table of another
+    application in the way, a missing privilege)."""
     # Imported here: a serving process never needs alembic (commands.py runs the
     # migrations in a child process, so that granian's workers do not inherit it).
     from alembic import command
@@ -122,6 +123,11 @@ def upgrade(engine: Engine) -> None:
             connection.commit()
         except AlembicError as e:
             raise MigrationError(str(e)) from e
+        except exc.ProgrammingError as e:
+            # A table or index of ours already there, a privilege missing: a db_uri naming
+            # another application's database, or a role that may not create tables. The
+            # driver's first line names the object (the statement would quote the schema).
+            raise MigrationError(str(e.orig).strip().splitlines()[0]) from e
         finally:
             # A migration the database refused leaves the transaction aborted: rolled back
             # first, or the unlock failed too ("current transaction is aborted") and its

@@ -114,14 +114,27 @@ def test_a_db_uri_serve_cannot_use_is_a_configuration_error(uri, message, tmp_pa
         2, f'wazo-like-auth: configuration error: {tmp_path}/config.yml: db_uri: {message}\n')
 
 
+def _with_another_applications_table(uri: str) -> str:
+    engine = create_engine(db.url(uri))
+    with engine.begin() as conn:
+        conn.execute(text('CREATE TABLE tenant (x integer)'))
+    engine.dispose()
+    return uri
+
+
 @pytest.mark.parametrize('problem, message', [
     ('stale schema', "cannot migrate the database: Can't locate revision identified by "
                      "'from_a_newer_version'"),
+    # A db_uri naming another application's database: the table in the way named, not the
+    # traceback of the migration quoting the whole schema.
+    ('table in the way', 'cannot migrate the database: relation "tenant" already exists'),
     ('long bootstrap password', 'Password must be at most 72 bytes in UTF-8'),
 ])
 def test_a_preparation_problem_stops_serve_with_one_line(problem, message, tmp_path, database):
     config = {
         'stale schema': lambda: settings(_stale(database), tmp_path),
+        'table in the way': lambda: settings(_with_another_applications_table(database),
+                                             tmp_path),
         'long bootstrap password': lambda: settings(
             database, tmp_path, bootstrap_user_on_startup=True,
             bootstrap_user_username='admin', bootstrap_user_password='p' * 73),
@@ -131,22 +144,28 @@ def test_a_preparation_problem_stops_serve_with_one_line(problem, message, tmp_p
 
 
 def test_an_unexpected_preparation_failure_logs_its_traceback_once(tmp_path, database):
-    # A table of the schema already there, unlike the migrations': nothing the service
-    # translates (an unknown connection option was one, until the configuration refused it).
+    # Something the service does not expect of its own schema (here a trigger refusing the
+    # policies the configuration declares): a bug to report, with its traceback.
     engine = create_engine(db.url(database))
+    db.upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(text('CREATE TABLE tenant (x integer)'))
+        conn.execute(text(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'no policy today'; END $$"))
+        conn.execute(text('CREATE TRIGGER refuse BEFORE INSERT ON auth_policy '
+                          'FOR EACH ROW EXECUTE FUNCTION refuse()'))
     engine.dispose()
-    result = run_serve(settings(database, tmp_path), tmp_path)
+    result = run_serve(settings(database, tmp_path, default_policies={
+        'operators': {'acl': ['confd.#']}}), tmp_path)
     lines = result.stderr.splitlines()
-    unindented = [line for line in lines if not line.startswith(' ')]
+    unindented = [line for line in lines if not line.startswith(' ') and '(INFO)' not in line]
     assert result.returncode == 1
     assert len(unindented) == 2, result.stderr  # the log record (its traceback indented)...
     assert unindented[0].endswith('(ERROR) (wazo_like_auth.commands): preparing the database '
                                   'failed')
-    assert 'relation "tenant" already exists' in result.stderr
+    assert 'no policy today' in result.stderr
     assert unindented[1] == ('wazo-like-auth: preparing the database failed: '  # ...and why
-                             'ProgrammingError (traceback in the log)')
+                             'InternalError (traceback in the log)')
 
 
 def _waiting_for_the_migration_lock(engine) -> bool:

@@ -101,13 +101,14 @@ def _token_format(item: dict) -> dict[str, Any]:
 
 def _text(item: dict, key: str, default: str) -> str:
     value = item.get(key, default)
-    if not isinstance(value, str):
-        raise ValueError(f'{key}: must be a string')
+    if not isinstance(value, str) or '\x00' in value:  # PostgreSQL text holds no NUL
+        raise ValueError(f'{key}: must be a string without a NUL character')
     return value
 
 
 def _strings(item: dict, key: str) -> list[str]:
     value = item.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f'{key}: must be a list of non-empty strings')
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and v and '\x00' not in v for v in value):
+        raise ValueError(f'{key}: must be a list of non-empty strings without a NUL character')
     return value
