@@ -8,7 +8,7 @@ from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session as DbSession
 
-from ..models import Policy, Session, Token
+from ..models import Policy, Session, Token, User
 from ..oauth_models import Client, ClientPolicy
 from . import refresh_tokens as refresh_repo
 from . import sessions as session_repo
@@ -116,6 +116,28 @@ def revoke_all(db: DbSession, client: Client) -> int:
     revoked = session_repo.delete_from_refresh_tokens(db, refresh_uuids)
     refresh_repo.delete_uuids(db, refresh_uuids)
     issued = select(Token.session_uuid).where(Token.client_id == client.client_id)
+    revoked += session_repo.delete_where(db, Session.uuid.in_(issued))
+    return len(revoked)
+
+
+def of_tenants(db: DbSession, tenants: Sequence[uuid.UUID]) -> list[Client]:
+    """The clients registered in ``tenants``."""
+    return list(db.scalars(select(Client).where(Client.tenant_uuid.in_(tenants))
+                           .order_by(Client.uuid)))
+
+
+def revoke_in(db: DbSession, client: Client, tenants: Sequence[uuid.UUID]) -> int:
+    """Revoke what ``client`` holds for the users of ``tenants``, as ``revoke_all`` does for
+    the users it governs: their refresh tokens bound to its client_id, the sessions created
+    from them, and their sessions holding a token issued to it. Returns how many sessions
+    were revoked."""
+    refresh_uuids = refresh_repo.of_client_in(db, client.client_id, tenants)
+    revoked = session_repo.delete_from_refresh_tokens(db, refresh_uuids)
+    refresh_repo.delete_uuids(db, refresh_uuids)
+    of_users = select(Session.uuid).where(Session.user_uuid.in_(
+        select(User.uuid).where(User.tenant_uuid.in_(tenants))))
+    issued = select(Token.session_uuid).where(Token.session_uuid.in_(of_users),
+                                              Token.client_id == client.client_id)
     revoked += session_repo.delete_where(db, Session.uuid.in_(issued))
     return len(revoked)
 

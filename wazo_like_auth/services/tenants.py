@@ -17,6 +17,7 @@ from ..exceptions import (Conflict, DeletingOwnTenant, InvalidData, TenantHasChi
 from .. import slugs
 from ..logs import get_logger
 from ..models import Tenant
+from ..repositories import clients as client_repo
 from ..repositories import policies as policy_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
@@ -140,13 +141,19 @@ class TenantService:
                 # Sessions cascade with their tenant; this also catches any session of the
                 # tenant's users recorded under another tenant, so none outlives its user.
                 session_repo.delete_of_tenant_users(db, tenant_uuid)
+                # Its clients go by cascade: what they issued goes as with DELETE /clients
+                # (the tokens of users they no longer govern, of a tenant moved away, too).
+                for client in client_repo.of_tenants(db, [tenant_uuid]):
+                    client_repo.revoke_all(db, client)
                 tenant_repo.delete(db, tenant_uuid)
         except IntegrityError:  # a child appeared meanwhile: its parent key protects it
             raise _has_children(tenant_uuid) from None
         logger.info('tenant %s deleted', tenant_uuid)
 
     def move(self, scope: uuid.UUID, tenant_uuid: uuid.UUID, parent_uuid: uuid.UUID) -> None:
-        """Make ``parent_uuid`` the parent of ``tenant_uuid``; both visible, no cycle (§2.7)."""
+        """Make ``parent_uuid`` the parent of ``tenant_uuid``; both visible, no cycle (§2.7).
+        The clients of the tenants no longer above it stop governing its users: what they
+        hold for them is revoked (_let_go)."""
         with self._sessions.begin() as db:
             tenant_repo.lock_tree(db)
             tenant = _visible(db, scope, tenant_uuid)
@@ -156,8 +163,10 @@ class TenantService:
                                f'"{tenant_uuid}"', details={'uuid': str(tenant_uuid),
                                                             'parent_uuid': str(parent_uuid)},
                                resource='tenants')
+            revoked = _let_go(db, tenant_uuid, parent_uuid)
             tenant.parent_uuid = parent_uuid
-        logger.info('tenant %s moved below %s', tenant_uuid, parent_uuid)
+        logger.info('tenant %s moved below %s, %d sessions of clients above it revoked',
+                    tenant_uuid, parent_uuid, revoked)
 
     @staticmethod
     def _apply(db: Session, tenant: Tenant, body: dict[str, Any], scope: uuid.UUID) -> None:
@@ -253,3 +262,18 @@ def _conflict(error: IntegrityError, tenant_uuid: uuid.UUID) -> Exception:
         return UnknownTenant(details={})
     logger.warning('tenant %s: unexpected integrity error on %s', tenant_uuid, constraint)
     return Conflict(resource='tenants')
+
+
+def _let_go(db: Session, tenant_uuid: uuid.UUID, parent_uuid: uuid.UUID) -> int:
+    """Revoke what the clients of the tenants that stop being above ``tenant_uuid`` (moved
+    below ``parent_uuid``) hold for the users of its subtree: a confidential client's refresh
+    token would otherwise be redeemed without the client's secret, the client no longer
+    governing its client_id there (services.refresh_tokens.governs). Returns how many
+    sessions were revoked."""
+    leaving = set(tenant_repo.ancestors(db, tenant_uuid)) - {tenant_uuid} \
+        - set(tenant_repo.ancestors(db, parent_uuid))
+    if not leaving:
+        return 0
+    subtree = tenant_repo.descendants(db, tenant_uuid)
+    return sum(client_repo.revoke_in(db, client, subtree)
+               for client in client_repo.of_tenants(db, sorted(leaving)))
