@@ -1,9 +1,11 @@
 """Whom a client's requests count against, for every per-client budget: the login throttle's
 password and refresh budgets and known addresses, the mail budgets, the device flow's wrong
-user codes."""
+user codes; and whether a client is in configured networks (throttle.trusted_networks,
+metrics.allowed_networks)."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 
 def client_network(address: str) -> str:
@@ -21,3 +23,21 @@ def client_network(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f'{ip}/64', strict=False))
     return str(ip)
+
+
+def networks(specs: Sequence[str]) -> list:
+    """The configured networks ``specs`` (CIDR strings, host bits allowed) for ``within``."""
+    return [ipaddress.ip_network(n, strict=False) for n in specs]
+
+
+def within(address: str | None, configured: Sequence) -> bool:
+    """Whether ``address`` is an IP address of one of the ``configured`` networks. An IPv4
+    client of a dual-stack listener (``::ffff:a.b.c.d``, what a service on ``::`` sees of
+    127.0.0.1) is its IPv4 address: compared as IPv6, it was in no IPv4 network."""
+    try:
+        ip = ipaddress.ip_address(address or '')
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in configured)

@@ -52,6 +52,14 @@ def test_metrics_are_refused_outside_the_allowed_networks(client):
     assert response.get_json()['error_id'] == 'forbidden'
 
 
+def test_metrics_are_open_to_loopback_through_a_dual_stack_listener(client):
+    """A scraper on 127.0.0.1 seen by a service listening on `::` (an IPv4-mapped address)
+    is in the allowed loopback network; another IPv4 client that way is not."""
+    loopback = client.get('/metrics', environ_base={'REMOTE_ADDR': '::ffff:127.0.0.1'})
+    outside = client.get('/metrics', environ_base={'REMOTE_ADDR': '::ffff:203.0.113.9'})
+    assert (loopback.status_code, outside.status_code) == (200, 403)
+
+
 def test_a_cached_check_answered_by_the_full_path_counts_one_cache_hit(client, make_user, clock):
     make_user(acl=['confd.#'])
     token = client.post('/0.1/token', json={'expiration': 600},

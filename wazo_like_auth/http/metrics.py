@@ -2,7 +2,6 @@
 that feeds the metrics from every answered request."""
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable, Sequence
 
@@ -12,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..exceptions import MetricsForbidden, ServiceError
 from ..metrics import Metrics
+from ..networks import networks, within
 from .api import PREFIXES
 
 
@@ -25,7 +25,7 @@ def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,
     route, status, seconds)`` for the answers given before Flask (check_fast_path), which
     are tallied in the process and synced every SYNC_INTERVAL: on a thread when
     ``background`` (the server), else by the next request Flask answers or scrape."""
-    networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    allowed = networks(allowed_networks)
     last_sync = [0.0]
     if background:
         metrics.start_sync(cache, engine.pool, SYNC_INTERVAL)
@@ -46,7 +46,7 @@ def install(app: Flask, *, metrics: Metrics, cache, engine: Engine,
         return response
 
     def serve_metrics():
-        if not _allowed(request.remote_addr, networks):
+        if not within(request.remote_addr, allowed):
             raise MetricsForbidden()
         metrics.sync(cache, engine.pool)
         body, content_type = metrics.exposition()
@@ -80,11 +80,3 @@ def _login_body(rule: str) -> dict | None:
         # request id, CORS or access log on that 413).
         return None
     return {'refresh_token': b'"refresh_token"' in body}
-
-
-def _allowed(address: str | None, networks) -> bool:
-    try:
-        ip = ipaddress.ip_address(address or '')
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import ipaddress
 import math
 import threading
 import time
@@ -47,7 +46,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..clock import Clock, utc_now
 from ..exceptions import TooManyAttempts
-from ..networks import client_network
+from ..networks import client_network, networks, within
 from ..repositories import login_throttle as throttle_repo
 from ..repositories import logins as login_repo
 from .login_trail import SESSION_LIMIT, THROTTLED, WRONG_PASSWORD, LoginAttempt, LoginTrail
@@ -285,19 +284,6 @@ def _check_key(address: str) -> str:
 
 
 _network_of = functools.lru_cache(maxsize=4096)(client_network)
-
-
-def networks(specs: Sequence[str]) -> list:
-    return [ipaddress.ip_network(n, strict=False) for n in specs]
-
-
-def within(address: str, trusted: Sequence) -> bool:
-    """Whether ``address`` is an IP address of one of the ``trusted`` networks."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in trusted)
 
 
 def _subject(owner: Any, login: str) -> str:
