@@ -22,13 +22,12 @@ from ..oidc.realms import Realm
 from ..services.device_flow import DeviceFlow, VerificationFailed
 from .client_facts import user_agent
 from .oidc_endpoints import base_url, global_realm
-from .pages import CsrfGuard, readable_errors, render
+from .pages import CsrfGuard, readable_errors, render, throttled_message, with_retry_after
 
 COOKIE = 'wazo_like_auth_device_csrf'
 MESSAGES = {
     'unknown_code': 'This code is unknown or has expired. Check the code shown on your device.',
     'bad_credentials': 'Wrong username or password.',
-    'throttled': 'Too many failed attempts. Please wait a few minutes and try again.',
     'expired': 'This request is no longer pending: it expired or was already answered.',
     'csrf': 'This form has expired. Please try again.',
     'outside_client': 'This account cannot be used with this application. '
@@ -73,9 +72,12 @@ class DevicePages:
                 form.get('password', ''), realm=realm,
                 user_agent=user_agent())
         except VerificationFailed as e:
-            return self._page('device.html', e.status, user_code=form.get('user_code', '')[:32],
-                              username=form.get('username', '')[:256],
-                              message=MESSAGES[e.reason])
+            message = throttled_message(e.retry_after) if e.reason == 'throttled' \
+                else MESSAGES[e.reason]
+            return with_retry_after(
+                self._page('device.html', e.status, user_code=form.get('user_code', '')[:32],
+                           username=form.get('username', '')[:256], message=message),
+                e.retry_after)
         return self._page('consent.html', 200, consent=consent)
 
     def _decide(self, slug: str | None = None) -> Response:

@@ -25,10 +25,10 @@ from .client_facts import user_agent
 from .oidc_endpoints import base_url, global_realm
 from .oidc_page_kit import (FORM_POST_SCRIPT, SIGNIN_COOKIE, PageKit, no_store,
                             set_signin_cookie)
+from .pages import throttled_message, with_retry_after
 
 MESSAGES = {
     'bad_credentials': 'Wrong username or password.',
-    'throttled': 'Too many failed attempts. Please wait a few minutes and try again.',
     'csrf': 'This form has expired. Please try again.',
     'outside_client': 'This account cannot sign in to this application. '
                       'Please sign in with another account.',
@@ -75,8 +75,11 @@ class AuthorizePages:
                                            user_agent=user_agent(),
                                            previous=request.cookies.get(SIGNIN_COOKIE))
         except SigninFailed as e:
-            return self._continue(realm, params, path, message=MESSAGES[e.reason],
-                                  status=e.status, username=request.form.get('username', ''))
+            message = throttled_message(e.retry_after) if e.reason == 'throttled' \
+                else MESSAGES[e.reason]
+            return with_retry_after(
+                self._continue(realm, params, path, message=message, status=e.status,
+                               username=request.form.get('username', '')), e.retry_after)
         response = self._continue(realm, params, path, signin=signin)
         set_signin_cookie(response, signin.cookie, _cookie_path(path), self._lifetime)
         return response

@@ -61,6 +61,27 @@ def render(template: str, status: int, *, form_action: str = "'none'", **context
     return response
 
 
+def throttled_message(retry_after: int | None) -> str:
+    """What a page refused by a throttle (429) says: the wait its Retry-After gives, in
+    seconds or minutes (a refusal of checks in flight is over in a second: "a few minutes"
+    sent people away for nothing); None, when no wait is known: a few minutes."""
+    if retry_after is None:
+        wait = 'a few minutes'
+    elif retry_after < 60:
+        wait = f'{retry_after} second{"s" if retry_after > 1 else ""}'
+    else:
+        minutes = -(-retry_after // 60)
+        wait = f'{minutes} minute{"s" if minutes > 1 else ""}'
+    return f'Too many failed attempts. Please wait {wait} and try again.'
+
+
+def with_retry_after(response: Response, retry_after: int | None) -> Response:
+    """``response`` with the Retry-After header of a throttled page, when a wait is known."""
+    if retry_after is not None:
+        response.headers['Retry-After'] = str(retry_after)
+    return response
+
+
 def readable_errors(view: Callable[..., Response], *,
                     in_envelope: tuple[int, ...] = ()) -> Callable[..., Response]:
     """``view`` answering a page instead of the envelope when it raises (see module doc),

@@ -51,11 +51,13 @@ logger = get_logger(__name__)
 
 
 class VerificationFailed(Exception):
-    """A verification-page step failed; ``reason`` says which, for the page to explain."""
+    """A verification-page step failed; ``reason`` says which, for the page to explain;
+    ``retry_after``: the seconds to wait, when the login throttle said (429)."""
 
-    def __init__(self, reason: str, status: int):
+    def __init__(self, reason: str, status: int, retry_after: int | None = None):
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after
         super().__init__(reason)
 
 
@@ -216,8 +218,8 @@ class DeviceFlow:
                                user_agent=user_agent)
         try:
             self._throttle.check_login(attempt)
-        except TooManyAttempts:
-            raise VerificationFailed('throttled', 429) from None
+        except TooManyAttempts as e:
+            raise VerificationFailed('throttled', 429, e.details.get('retry_after')) from None
         with self._sessions() as db:
             user = user_repo.find_enabled_by_login(db, login)
             elsewhere = user is not None and not realm.accepts(user.tenant_uuid)

@@ -50,11 +50,13 @@ _LOCK_NOT_AVAILABLE = '55P03'
 
 class SigninFailed(Exception):
     """``reason``: bad_credentials (401), outside_client (403: a user the client does not
-    serve) or throttled (429), for the page to explain."""
+    serve) or throttled (429, with ``retry_after``: the seconds the throttle's Retry-After
+    says), for the page to explain."""
 
-    def __init__(self, reason: str, status: int):
+    def __init__(self, reason: str, status: int, retry_after: int | None = None):
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after
         super().__init__(reason)
 
 
@@ -106,8 +108,8 @@ class SigninService:
                                user_agent=user_agent)
         try:
             self._throttle.check_login(attempt)
-        except TooManyAttempts:
-            raise SigninFailed('throttled', 429) from None
+        except TooManyAttempts as e:
+            raise SigninFailed('throttled', 429, e.details.get('retry_after')) from None
         with self._sessions() as db:
             user = user_repo.find_enabled_by_login(db, login)
             elsewhere = user is not None and not realm.accepts(user.tenant_uuid)
