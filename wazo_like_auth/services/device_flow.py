@@ -93,10 +93,15 @@ class DeviceFlow:
     def start(self, client: AuthenticatedClient, scope: list[str], issuer: str,
               verification_uri: str) -> dict:
         """RFC 8628 §3.2: a new device code and user code for ``client``, requested at
-        ``issuer`` (the one place it can be approved and redeemed)."""
+        ``issuer`` (the one place it can be approved and redeemed). Raises InvalidClient when
+        the client is gone (deleted since it was authenticated)."""
         device_code = secrets.token_urlsafe(32)
         now = self._clock()
         with self._sessions.begin() as db:
+            # The client held, as every grant holds it: a delete of it commits first (no
+            # client: invalid_client, not the foreign key's error) or waits for this one.
+            if client_repo.held(db, client.uuid) is None:
+                raise InvalidClient()
             device_repo.purge_expired(db, now - dt.timedelta(seconds=self._settings.lifetime))
             user_code = self._insert(db, client, device_code, scope, issuer, now)
         shown = display_user_code(user_code)
