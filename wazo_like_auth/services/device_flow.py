@@ -41,7 +41,7 @@ from ..repositories import users as user_repo
 from .access_tokens import AccessTokenFormats, JwtFormat
 from .clients import AuthenticatedClient
 from .login_requests import LoginRequest
-from .login_trail import WRONG_TENANT, LoginAttempt, plausible_login
+from .login_trail import USER_CHANGED, WRONG_TENANT, LoginAttempt, plausible_login
 from .oauth_tokens import OFFLINE_ACCESS, Grant, Origin, grant_of, openid_request
 from .refresh_tokens import RefreshTokenService, governs
 from .throttle import LoginThrottle
@@ -235,33 +235,40 @@ class DeviceFlow:
                         address)
             self._throttle.login_failed(attempt, WRONG_TENANT if elsewhere else None)
             raise VerificationFailed('bad_credentials', 401)
-        return self._recorded_consent(attempt, code, candidate[0], realm.issuer)
+        return self._recorded_consent(attempt, code, candidate, realm.issuer)
 
-    def _recorded_consent(self, attempt: LoginAttempt, code: str, user_uuid,
+    def _recorded_consent(self, attempt: LoginAttempt, code: str, candidate: tuple,
                           issuer: str) -> Consent:
         """``_ask_consent`` after a right password, recorded in the trail as a successful
         login, unless the client does not serve the user (wrong_tenant, as at the token
-        endpoint)."""
+        endpoint) or the user changed since its password was read (user_changed)."""
         try:
-            consent = self._ask_consent(code, user_uuid, issuer)
+            consent = self._ask_consent(code, candidate, issuer)
         except VerificationFailed as e:
-            if e.reason == 'outside_client':
-                self._throttle.login_failed(attempt, WRONG_TENANT)
+            if e.reason in ('outside_client', 'bad_credentials'):
+                self._throttle.login_failed(
+                    attempt, WRONG_TENANT if e.reason == 'outside_client' else USER_CHANGED)
             else:  # the code went meanwhile: the password was right all the same
                 self._throttle.login_succeeded(attempt)
             raise
         self._throttle.login_succeeded(attempt)
         return consent
 
-    def _ask_consent(self, code: str, user_uuid, issuer: str) -> Consent:
+    def _ask_consent(self, code: str, candidate: tuple, issuer: str) -> Consent:
+        """The consent asked of ``candidate``'s user (uuid, the hash its password was checked
+        against). VerificationFailed: ``unknown_code``, the code went; ``bad_credentials``, the
+        user was disabled, deleted or given a new password since (as at the sign-in page)."""
         nonce = secrets.token_urlsafe(32)
         now = self._clock()
         with self._sessions.begin() as db:
             row = device_repo.pending_by_user_code(db, code, now, for_update=True)
-            user = db.get(User, user_uuid)
-            if row is None or not same_issuer(row.issuer, issuer) or user is None \
-                    or not user.enabled:
+            user = db.get(User, candidate[0])
+            if row is None or not same_issuer(row.issuer, issuer):
                 raise VerificationFailed('unknown_code', 400)
+            if user is None or not user.enabled or user.password_hash != candidate[1]:
+                # The fingerprint recorded below is of the password checked: a change
+                # committing later is caught by it when the device polls.
+                raise VerificationFailed('bad_credentials', 401)
             client = db.get(Client, row.client_uuid)
             if not governs(db, client.tenant_uuid, user.tenant_uuid):
                 # Its token would be refused (the rule of every grant): ask for another
