@@ -498,3 +498,13 @@ def test_a_few_risky_patterns_answer_long_scopes_within_the_budget():
     check = AccessCheck(['confd.#.#.#.#.#.#.z', '!confd.#.#.#.#.#.#.y'])
     assert check.matches('confd.' + '.' * 1000 + 'z', budget=Budget())
     assert not check.matches('confd.' + '.' * 1000 + 'y')
+
+
+def test_a_holders_me_does_not_stand_for_the_grantees_my_session():
+    # `auth.users.me.#` holds the holder's own user and the literal word `me`, never a
+    # session's uuid: a grant naming both words (`my_session` where the holder has `me`)
+    # gives its grantee auth.users.<its session>.<its uuid>, which the holder never held.
+    assert refused(['auth.users.me.#'], ['auth.users.my_session.me']) \
+        == 'auth.users.my_session.me'
+    assert refused(['auth.sessions.my_session.#'], ['auth.sessions.me.my_session']) \
+        == 'auth.sessions.me.my_session'

@@ -1,0 +1,49 @@
+"""Regression tests of a second adversarial review of privilege escalation: a caller never
+hands out, directly or through a group, client or link, more than it holds itself, and never
+reaches a tenant it cannot see."""
+from __future__ import annotations
+
+from tests.support.admin_client import AdminClient, token_of
+from tests.support.credentials import basic
+from tests.support.offline_access import assert_error
+
+
+def scope_ok(client, token, scope):
+    status = client.head(f'/0.1/token/{token}', query_string={'scope': scope}).status_code
+    assert status in (204, 403), status
+    return status == 204
+
+
+def client_token(client, client_id, secret):
+    response = client.post('/0.1/oauth2/token', data={'grant_type': 'client_credentials'},
+                           headers=basic(client_id, secret))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()['access_token']
+
+
+# -- a client's update keeps the policies attached from above: their deny entries too -----------
+
+def test_updating_a_client_cannot_lift_a_deny_entry_over_a_policy_attached_from_above(
+        admin, client, make_user, login):
+    child = admin.ok('POST', '/tenants', json={'name': 'child'})['uuid']
+    make_user('child-admin', acl=['auth.#'], tenant_uuid=child)
+    child_admin = AdminClient(client, token_of(login, 'child-admin'))
+    # The child's administrator registers an integration (it knows its secret) ...
+    created = child_admin.ok('POST', '/clients', json={
+        'client_id': 'crm', 'grant_types': ['client_credentials']})
+    # ... and the operator above gives it its own policy, fenced off the users.
+    wide = admin.ok('POST', '/policies', json={'name': 'operator-confd', 'acl': ['confd.#']})
+    admin.ok('PUT', f"/clients/{created['uuid']}", json={
+        'client_id': 'crm', 'grant_types': ['client_credentials'],
+        'acl': ['!confd.users.#'], 'policies': [wide['uuid']]})
+    assert not scope_ok(client, client_token(client, 'crm', created['client_secret']),
+                        'confd.users.1.read')
+
+    # Dropping the deny entry hands the client confd.users.# (through confd.#), which the
+    # child's administrator does not hold.
+    response = child_admin.put(f"/clients/{created['uuid']}", json={
+        'client_id': 'crm', 'grant_types': ['client_credentials'], 'acl': []})
+
+    assert_error(response, 401, 'unauthorized')
+    assert not scope_ok(client, client_token(client, 'crm', created['client_secret']),
+                        'confd.users.1.read')
