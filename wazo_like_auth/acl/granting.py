@@ -70,24 +70,27 @@ def _held(holder_check: AccessCheck, entry: str, auth_id: str | None,
                for text, _ in variants)
 
 
-# A word no ACL entry holds (entries never contain NUL): only a holder pattern matching any
-# word (`*`, `#`) at its place, or the holder's own `me`/`my_session`, matches it.
-_ANYONE = '\x00'
+# For a granted `me` and `my_session`, words no ACL entry holds (entries never contain NUL):
+# only a holder pattern matching any word (`*`, `#`) at its place, or the holder's own `me`
+# (`my_session`), matches one. Two distinct words: a holder's `me` stands for a grantee's
+# `me` only, never for its `my_session` (a session uuid), nor the reverse. Only NULs, so no
+# pattern with a literal character (`m*`, `*e`) reads either.
+_ANYONE = {'me': '\x00', 'my_session': '\x00\x00'}
 
 
 def _as_anyone(entry: str, text: str, auth_id: str | None,
                session_uuid: str | None) -> tuple[str, str | None, str | None]:
     """The arguments of the holder's ``matches`` for ``text`` (a variant of ``entry``): a
     granted ``me``/``my_session`` stands for whoever gets it, so the holder must hold that
-    segment for any word, as ``me``, ``*`` or ``#`` do. Read as the literal word ``me``, a
-    holder pattern matching only that word (``x.m*``) handed out its holder's own id."""
+    segment for any word, as its own ``me`` (resp. ``my_session``), ``*`` or ``#`` do. Read
+    as the literal word ``me``, a holder pattern matching only that word (``x.m*``) handed
+    out its holder's own id."""
     granted = entry.split('.')
     if 'me' not in granted and 'my_session' not in granted:
         return text, auth_id, session_uuid
-    words = [_ANYONE if word in ('me', 'my_session') else shown
-             for word, shown in zip(granted, text.split('.'))]
-    return ('.'.join(words), _ANYONE if 'me' in granted else auth_id,
-            _ANYONE if 'my_session' in granted else session_uuid)
+    words = [_ANYONE.get(word, shown) for word, shown in zip(granted, text.split('.'))]
+    return ('.'.join(words), _ANYONE['me'] if 'me' in granted else auth_id,
+            _ANYONE['my_session'] if 'my_session' in granted else session_uuid)
 
 
 def _bounded(entry: str, denied: list, bounds: AccessCheck, budget: list[int],
