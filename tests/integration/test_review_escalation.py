@@ -47,3 +47,37 @@ def test_updating_a_client_cannot_lift_a_deny_entry_over_a_policy_attached_from_
     assert_error(response, 401, 'unauthorized')
     assert not scope_ok(client, client_token(client, 'crm', created['client_secret']),
                         'confd.users.1.read')
+
+
+def test_updating_a_client_cannot_detach_a_policy_of_deny_entries_over_one_from_above(
+        admin, client, make_user, login):
+    child = admin.ok('POST', '/tenants', json={'name': 'child'})['uuid']
+    make_user('child-admin', acl=['auth.#'], tenant_uuid=child)
+    child_admin = AdminClient(client, token_of(login, 'child-admin'))
+    created = child_admin.ok('POST', '/clients', json={
+        'client_id': 'crm', 'grant_types': ['client_credentials']})
+    # The fence is a policy of the child's own (visible to its administrator) this time.
+    fence = child_admin.ok('POST', '/policies', json={'name': 'fence',
+                                                      'acl': ['!confd.users.#']})
+    wide = admin.ok('POST', '/policies', json={'name': 'operator-confd', 'acl': ['confd.#']})
+    admin.ok('PUT', f"/clients/{created['uuid']}", json={
+        'client_id': 'crm', 'grant_types': ['client_credentials'],
+        'policies': [wide['uuid'], fence['uuid']]})
+
+    response = child_admin.put(f"/clients/{created['uuid']}", json={
+        'client_id': 'crm', 'grant_types': ['client_credentials'], 'policies': []})
+
+    assert_error(response, 401, 'unauthorized')
+    assert response.get_json()['details']['required_access'] == '!confd.users.#'
+    assert not scope_ok(client, client_token(client, 'crm', created['client_secret']),
+                        'confd.users.1.read')
+
+
+def test_a_client_deny_entry_over_access_its_remover_holds_may_be_dropped(admin, client):
+    created = admin.ok('POST', '/clients', json={
+        'client_id': 'crm', 'grant_types': ['client_credentials'],
+        'acl': ['confd.#', '!confd.users.#']})
+    admin.ok('PUT', f"/clients/{created['uuid']}", json={
+        'client_id': 'crm', 'grant_types': ['client_credentials'], 'acl': ['confd.#']})
+    assert scope_ok(client, client_token(client, 'crm', created['client_secret']),
+                    'confd.users.1.read')

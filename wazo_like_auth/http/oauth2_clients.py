@@ -111,7 +111,7 @@ class ClientItem(ClientResource):
     def put(self, client_uuid, auth):
         body = ClientSchema().load(json_object())
         return self._clients.update(auth.visible_tenants(), client_uuid, body,
-                                    Grants.of(auth).ensure_may_add), 200
+                                    Grants.of(auth)), 200
 
     @required_acl('auth.clients.{client_uuid}.delete')
     def delete(self, client_uuid, auth):

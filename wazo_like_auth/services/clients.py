@@ -30,6 +30,7 @@ from ..repositories import locks
 from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
+from .grants import Grants
 from .listing import ListQuery, Page
 from .verified_secrets import VerifiedSecrets
 
@@ -95,18 +96,29 @@ class ClientService:
             return Page(total, filtered, [_view(c, policies[c.uuid]) for c in clients])
 
     def update(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID, fields: dict[str, Any],
-               ensure_grantable: Callable[[list[str]], None]) -> dict[str, Any]:
+               grants: Grants) -> dict[str, Any]:
         """Full replacement of name, grant_types, acl, policies, redirect URIs, consent and
         access-token format (client_id and public are fixed at creation). Existing tokens are
-        snapshots and keep their ACL and format."""
+        snapshots and keep their ACL and format.
+
+        ``grants`` (the anti-escalation guard, admin spec §0.6) must allow every entry the
+        client's tokens would get, as at creation, and every entry they would lose, bounded by
+        what stays (``Grants.ensure_may_remove``): dropping ``!x``, from ``acl`` or with a
+        detached policy, hands back the ``x`` another entry grants (a policy attached from a
+        tenant above, say). A refusal raises Unauthorized (401) and changes nothing."""
         with self._sessions.begin() as db:
             client = self._writable(db, client_uuid, tenants)
+            before = client_repo.token_acl(db, client)
             fields = {**fields, 'public': client.public}
-            self._apply(db, client, fields, tenants, ensure_grantable)
+            self._apply(db, client, fields, tenants, grants.ensure_may_add)
             # Policies attached from a tenant above, which the caller cannot see (nor name),
             # stay: a replacement by a caller replaces what it can see.
             hidden = client_repo.hidden_policies(db, client.uuid, tenants)
             client_repo.set_policies(db, client.uuid, [*fields['policies'], *hidden])
+            after = client_repo.token_acl(db, client)
+            # No ``shown``: the hidden policies stay, so every dropped entry is one the caller
+            # sees (of the client's acl or of a policy it sees).
+            grants.ensure_may_remove([a for a in before if a not in after], remaining=after)
             return self._view(db, client, tenants)
 
     def rotate_secret(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID,
