@@ -267,3 +267,26 @@ def test_a_feed_answer_that_never_ends_fails_in_bounded_time(make_verifier, issu
         answered = list(polled)
         stop.set()
     assert answered == [False]
+
+
+def test_a_feed_token_from_the_client_library_that_dies_is_replaced_at_the_next_poll(
+        make_verifier, issuer, api, make_user, issue, caplog):
+    # README's setup: revocation_token=feed_reader.token (an AuthClient with a password).
+    # When the reader's token dies before its renewal time (its sessions ended by an
+    # administrator, its password changed, ...), the feed answers 401 and AuthClient.token()
+    # hands the same dead token out until its renewal margin (about 54 minutes of a 1 hour
+    # token): every poll fails, and every JWT revoked meanwhile is accepted offline for that
+    # long, although the feed is up and the client could log in again at once.
+    make_user('feed-reader', 'r3ader', acl=[FEED_ACL])
+    reader = AuthClient(api.url, username='feed-reader', password='r3ader')
+    verifier = polling(make_verifier, issuer, reader.token)
+    assert verifier.revocations.poll()
+    dead = reader.token()  # the reader's session ended at the service:
+    assert api.session.delete(f'{api.url}/token/{dead}', timeout=10).status_code == 200
+
+    token = issue()
+    gone = revoked(api, token)
+    with caplog.at_level(logging.WARNING, logger='wazo_like_auth.verifier'):
+        learnt = verifier.revocations.poll() or verifier.revocations.poll()
+    assert learnt and gone in verifier.revocations, caplog.text
+    assert status(verifier, token) == 401
