@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.jwt_verifier import auth_server, status  # noqa: F401
 from tests.support.live_server import LiveServer, closed_port_url, dripping
+from wazo_like_auth.client import AuthClient, UnexpectedResponse
 from wazo_like_auth.verifier import PushRevocation, TokenVerifier
 
 
@@ -61,3 +62,20 @@ def test_a_check_whose_scope_or_tenant_is_too_long_for_the_service_is_no_outage(
     assert [status(verifier, narrow_token, acl, tenant),
             status(verifier, str(uuid.uuid4()), acl, tenant)] == [403, 401]
     assert 'answered 414' not in caplog.text
+
+
+def _nested_json(environ, start_response):
+    """A 200 JSON answer nested too deep for Python's json (well under the client's 1 MiB)."""
+    start_response('200 OK', [('Content-Type', 'application/json')])
+    return [b'{"data": ' + b'[' * 100_000 + b']' * 100_000 + b'}']
+
+
+def test_a_login_answer_nested_too_deep_is_an_unexpected_response():
+    # The client's errors are typed (README: all AuthErrors); its error envelopes are read
+    # with RecursionError caught (client_errors.body_field), as the verifier's key set is, but
+    # a 200 login answer is read with only ValueError, KeyError and TypeError caught:
+    # RecursionError out of token() (a misrouted base URL, a broken proxy).
+    with LiveServer(_nested_json) as server:
+        client = AuthClient(f'{server.url}/0.1', username='alice', password='s3cret')
+        with pytest.raises(UnexpectedResponse):
+            client.token()
