@@ -4,14 +4,17 @@ against. Real HTTP throughout: the real service, or a small WSGI peer standing f
 hostile one."""
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import uuid
 
 import pytest
 
-from tests.support.jwt_verifier import auth_server, status  # noqa: F401
+from tests.support.jwt_verifier import (auth_server, issuer, make_verifier, mint,  # noqa: F401
+                                        mono, signing_keys, status)
 from tests.support.live_server import LiveServer, closed_port_url, dripping
-from wazo_like_auth.client import AuthClient, UnexpectedResponse
+from wazo_like_auth.client import AuthClient, ServiceUnavailable, UnexpectedResponse
 from wazo_like_auth.verifier import PushRevocation, TokenVerifier
 
 
@@ -79,3 +82,79 @@ def test_a_login_answer_nested_too_deep_is_an_unexpected_response():
         client = AuthClient(f'{server.url}/0.1', username='alice', password='s3cret')
         with pytest.raises(UnexpectedResponse):
             client.token()
+
+
+@contextlib.contextmanager
+def dripping_headers():
+    """The URL of a peer that answers every request with a status line, then one header whose
+    value it sends a byte every 0.1 s (each read gets a byte within any read timeout; the
+    header never ends), until the block exits."""
+    stop = threading.Event()
+    listener = socket.create_server(('127.0.0.1', 0))
+    listener.settimeout(0.1)
+
+    def drip(peer: socket.socket) -> None:
+        with peer:
+            peer.recv(65536)
+            peer.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: ')
+            while not stop.wait(0.1):
+                try:
+                    peer.sendall(b'a')
+                except OSError:
+                    return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=drip, args=(peer,), daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f'http://127.0.0.1:{listener.getsockname()[1]}'
+    finally:
+        stop.set()
+        listener.close()
+
+
+def _outcome(call) -> list:
+    """What ``call()`` returned or raised (its type), if it ended within 20 s (liveness, not
+    speed: every budget here is 2 s); [] if it was still waiting."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(call())
+        except Exception as error:  # noqa: BLE001 - the test looks at what was raised
+            outcome.append(type(error))
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(timeout=20)
+    return list(outcome)
+
+
+def test_a_login_answer_whose_headers_never_end_is_service_unavailable_in_bounded_time():
+    # README: ServiceUnavailable for "an answer not whole within the connect + read timeouts".
+    # bounded_http bounds the body only: the headers are read by requests' own call, each
+    # byte within the read timeout, so token() waits for ever, holding the client's lock.
+    with dripping_headers() as url:
+        client = AuthClient(f'{url}/0.1', username='alice', password='s3cret',
+                            timeout=(1.0, 1.0))
+        assert _outcome(client.token) == [ServiceUnavailable]
+
+
+def test_a_key_set_whose_headers_never_end_fails_closed_in_bounded_time(make_verifier, mint):
+    # README: a key set fetch "fails closed ... on one still arriving after the connect + read
+    # timeout": not when the headers are what keeps arriving; every request needing the keys
+    # waits on the key store's lock meanwhile.
+    with dripping_headers() as url:
+        verifier = make_verifier(jwks_url=f'{url}/certs', timeout=(1.0, 1.0))
+        assert _outcome(lambda: status(verifier, mint())) == [503]
+
+
+def test_an_online_check_whose_headers_never_end_is_503_in_bounded_time():
+    # DEFAULT_TIMEOUT is (connect, read) "so that a backend must not hang on its auth service".
+    with dripping_headers() as url:
+        verifier = TokenVerifier(f'{url}/0.1', cache_ttl=0, timeout=(1.0, 1.0))
+        assert _outcome(lambda: status(verifier, str(uuid.uuid4()))) == [503]
