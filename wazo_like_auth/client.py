@@ -263,7 +263,7 @@ class AuthClient:
         try:
             data = response.json()['data']
             value = data['token']
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # nested too deep: no login
             value = None
         if not _usable(value):
             raise UnexpectedResponse('POST /token answered 200 without a usable token')
