@@ -136,14 +136,22 @@ class AuthClient:
             return path_or_url
         return f'{self._base}/{path_or_url.lstrip("/")}'
 
-    def token(self) -> str:
+    def token(self, refused: str | None = None) -> str:
         """A valid access token, logging in or renewing first when needed.
 
         If the service is unreachable while the current token is in its renewal margin but
         not yet expired, that token is returned, and renewal is tried again after
         RENEW_RETRY_DELAY seconds (or at its expiry, if sooner), not on every call.
+        ``refused``: a token a service just refused (401), e.g. by the JWT verifier's
+        revocation feed. A token can die before its renewal time (session ended, password
+        changed): as ``request`` does, the client then asks the auth service whether it is
+        still valid (one HEAD) and, if not, logs in again, rather than hand it out again.
         Raises InvalidCredentials, TooManySessions, ServiceUnavailable or UnexpectedResponse.
         """
+        if refused is not None:
+            replacement = self._replacement_for(refused)
+            if replacement is not None:
+                return replacement
         with self._lock:
             current = self._current
             now = self._clock()

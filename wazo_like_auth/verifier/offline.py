@@ -85,7 +85,9 @@ class _NoFeed:
 class JwtVerifier(Guard):
     """Verifies RFC 9068 access tokens of ``issuer`` for ``audience`` offline; see the module
     docstring. The revocation feed is polled when ``revocation_poll_interval`` is given (it
-    then needs ``auth_url``, the service's API base, and ``revocation_token``); ``push``
+    then needs ``auth_url``, the service's API base, and ``revocation_token``: a token, or a
+    callable returning one, told with ``refused=`` the token the feed refused, if it takes
+    that keyword, as ``AuthClient.token`` does; see ``revocations``); ``push``
     follows session ends on the bus. ``clock`` is monotonic (key cache), ``wall_clock`` gives
     epoch seconds (expiry); tests pass their own."""
 

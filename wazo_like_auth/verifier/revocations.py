@@ -24,13 +24,18 @@ If a poll fails (unreachable, not 200, an answer not of that shape, the service 
 obtainable), the known set stays as it is, the cursor is not moved, and a warning is logged
 (never a token). Except when the feed refuses the cursor itself (400 ``invalid-cursor``: its
 database was restored or replaced, and no longer knows it): the same poll then lists every
-revoked token again from no cursor, rather than sending a dead cursor forever. The first poll
+revoked token again from no cursor, rather than sending a dead cursor forever. When the feed
+refuses the service token (401: its session ended, its user's password changed, ...), the next
+poll asks a token source that takes a ``refused`` keyword (as ``AuthClient.token`` does) for a
+replacement of that token, rather than sending a dead one until its source renews it on its own
+schedule (most of its lifetime, all revocations unknown meanwhile). The first poll
 runs when the first token is verified, in the background: until it has answered, no jti is
 known.
 """
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import threading
 import time
@@ -61,13 +66,16 @@ class _CursorRefused(_FeedFailed):
 class RevocationFeed:
     """The set of revoked jtis, kept up to date by a daemon thread polling every ``interval``
     seconds; ``token`` is the service token, or a callable returning one (e.g. the ``token``
-    method of ``wazo_like_auth.client.AuthClient``, which renews it)."""
+    method of ``wazo_like_auth.client.AuthClient``, which renews it). A callable taking a
+    ``refused`` keyword is passed, at the poll after a 401, the token the feed refused."""
 
     def __init__(self, auth_url: str, *, token: str | Callable[[], str], interval: float,
                  keep_for: float, http: requests.Session, timeout: Any,
                  wall_clock: Callable[[], float]):
         self._url = auth_url.rstrip('/') + PATH
         self._token, self._interval, self._keep_for = token, interval, keep_for
+        self._replaces = _takes_refused(token)
+        self._refused: str | None = None  # the token of the last 401, for its source
         self._http, self._timeout, self._wall_clock = http, timeout, wall_clock
         self._revoked: dict[str, float] = {}  # jti -> when it may be forgotten (epoch s)
         self._retired_keys: frozenset[str] = frozenset()
@@ -130,10 +138,12 @@ class RevocationFeed:
     def _ask(self) -> Any:
         params = {} if self._cursor is None else {'since': self._cursor}
         try:
-            token = self._token() if callable(self._token) else self._token
+            token = self._service_token()
         except Exception as error:  # noqa: BLE001 - whatever the token source raises, keep going
             raise _FeedFailed(f'no service token ({type(error).__name__})') from None
         status, body = self._get(params, token)
+        if status == 401:
+            self._refused = token  # the next poll asks its source for another
         if status == 400 and params and _error_id(body) == 'invalid-cursor':
             raise _CursorRefused('refused the cursor')
         if status != 200:
@@ -142,6 +152,15 @@ class RevocationFeed:
             return json.loads(body)
         except (ValueError, RecursionError):
             raise _FeedFailed('answered something else than JSON') from None
+
+    def _service_token(self) -> str:
+        """The token to send: the source's, told of the one refused last if it takes that."""
+        if not callable(self._token):
+            return self._token
+        refused, self._refused = self._refused, None
+        if refused is not None and self._replaces:
+            return self._token(refused=refused)
+        return self._token()
 
     def _get(self, params: dict, token: str) -> tuple[int, bytes]:
         """The status and body of the feed's answer, whole within connect + read timeouts
@@ -176,6 +195,16 @@ def _parsed(document: Any) -> tuple[list[tuple[str, float]], str, frozenset[str]
             raise _FeedFailed('answered an unexpected item')
         items.append((jti, until))
     return items, document['cursor'], frozenset(retired)
+
+
+def _takes_refused(source: Any) -> bool:
+    """Whether the token source ``source`` accepts a ``refused`` keyword argument."""
+    if not callable(source):
+        return False
+    try:
+        return 'refused' in inspect.signature(source).parameters
+    except (TypeError, ValueError):  # a builtin or C callable without a signature
+        return False
 
 
 def _error_id(body: bytes) -> Any:
