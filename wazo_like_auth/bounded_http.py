@@ -1,14 +1,27 @@
-"""HTTP answers read whole within a deadline.
+"""HTTP exchanges whole within a deadline.
 
-``requests``' read timeout bounds each wait for the next bytes, not the whole answer: a server,
-or a proxy before it, that sends one byte a second keeps a plain ``get`` for ever. Whoever
-must give up in time (the offline verifier's key set and revocation feed fetches, the client
-library's calls to the service) asks with ``stream=True`` and reads the body here.
+``requests``' timeouts bound each wait for the next bytes, not the whole answer: a server, or a
+proxy before it, that sends its status line, headers or body one byte a second keeps a plain
+``get`` for ever. Whoever must give up in time (the verifiers' token checks, key set and
+revocation feed fetches, the client library's calls to the service) exchanges through
+``BoundedHTTP.fetch``: a watchdog shuts the socket of the exchange's connection down at its
+deadline, connect + read timeouts after it began, which ends any read waiting on it, and an
+exchange that reached its deadline fails, whatever it had read by then (a status line read
+whole with headers cut short is no answer).
+
+Needs ``requests`` (the client library and the verifier both do); no other package.
 """
 from __future__ import annotations
 
-import time
-from typing import Any
+import contextlib
+import functools
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import requests
+from requests.adapters import HTTPAdapter
 
 _CHUNK = 16 * 1024
 
@@ -16,6 +29,14 @@ _CHUNK = 16 * 1024
 class FetchFailed(Exception):
     """The answer did not arrive whole in time, was too large, or broke off; the message says
     which (no value of the answer)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer read whole: status, headers, body (decoded)."""
+    status_code: int
+    headers: Any
+    body: bytes
 
 
 def budget(timeout: Any) -> float:
@@ -27,10 +48,48 @@ def budget(timeout: Any) -> float:
     return float(sum(parts))
 
 
-def body_of(response: Any, deadline: float, max_bytes: int) -> bytes:
-    """The (decoded) body of a ``requests`` response made with ``stream=True``, at most
-    ``max_bytes``, read by short reads that each return what has arrived (``read1``), until
-    ``deadline`` (a ``time.monotonic()`` value); raises FetchFailed."""
+class BoundedHTTP:
+    """Exchanges with ``session``'s settings (verify, cert, proxies, headers, auth), each
+    whole within its connect + read timeouts. Its connections are its own (not those of the
+    session's mounted adapters), so that its watchdog can reach their sockets."""
+
+    def __init__(self, session: requests.Session):
+        self._session = session
+        self._adapter = _WatchedAdapter()
+
+    def fetch(self, method: str, url: str, *, timeout: Any, max_bytes: int,
+              **kwargs: Any) -> Reply:
+        """``method url`` (``kwargs`` of ``requests.Request``: params, headers, json, auth),
+        not following redirects; its status, headers and at most ``max_bytes`` of body, all
+        received within ``budget(timeout)`` seconds of the real clock. Raises FetchFailed:
+        unreachable, too slow, too large or broken off."""
+        request = self._session.prepare_request(requests.Request(method, url, **kwargs))
+        settings = self._session.merge_environment_settings(request.url, {}, True, None, None)
+        settings['stream'] = True
+        with self._adapter.watching(budget(timeout)) as watch:
+            try:
+                with self._adapter.send(request, timeout=timeout, **settings) as response:
+                    reply = Reply(response.status_code, response.headers,
+                                  _body_of(response, max_bytes))
+            except (requests.RequestException, OSError) as error:
+                failure = FetchFailed(type(error).__name__)
+            except FetchFailed as error:
+                failure = error
+            else:
+                failure = None
+        if watch.expired:
+            raise FetchFailed('not whole in time')
+        if failure is not None:
+            raise failure
+        return reply
+
+    def close(self) -> None:
+        self._adapter.close()
+
+
+def _body_of(response: Any, max_bytes: int) -> bytes:
+    """The (decoded) body of a streamed ``requests`` response, at most ``max_bytes``, read by
+    short reads that each return what has arrived (``read1``); raises FetchFailed."""
     raw = response.raw
     read = getattr(raw, 'read1', None) or raw.read  # read1: urllib3 2.3 and later
     body = bytearray()
@@ -44,5 +103,124 @@ def body_of(response: Any, deadline: float, max_bytes: int) -> bytes:
         body += chunk
         if len(body) > max_bytes:
             raise FetchFailed(f'over {max_bytes} bytes')
-        if time.monotonic() > deadline:
-            raise FetchFailed('too slow')
+
+
+class _Watch:
+    """One exchange's deadline: when it passes, the sockets of the connections the exchange
+    uses are shut down (a retry of the session's adapter may use a second one)."""
+
+    def __init__(self, seconds: float):
+        self._lock = threading.Lock()
+        self._sockets: list[tuple[Any, Any]] = []  # (connection, its socket then)
+        self.expired = False
+        self._ended = False
+        self._timer = None
+        if seconds != float('inf'):
+            self._timer = threading.Timer(seconds, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def attach(self, connection: Any) -> None:
+        """Called by the connection, in the exchange's thread, once it has a socket and
+        before it waits for the answer: a connection given after the deadline is cut."""
+        with self._lock:
+            # The socket, not the connection: http.client may hand it to the response and
+            # take it off the connection (``Connection: close``).
+            sock = getattr(connection, 'sock', None)
+            if sock is None:
+                return
+            connection.deadline_watch = self
+            self._sockets.append((connection, sock))
+            if self.expired:
+                _cut(sock)
+
+    def end(self) -> None:
+        with self._lock:
+            self._ended = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._ended:
+                return
+            self.expired = True
+            for connection, sock in self._sockets:
+                # Not a connection another exchange took from the pool meanwhile.
+                if getattr(connection, 'deadline_watch', None) is self:
+                    _cut(sock)
+
+
+def _cut(sock: Any) -> None:
+    """Shut a connection's socket down: a read waiting on it returns at once (a close from
+    another thread would not wake it); the pool then sees the connection dropped."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by its peer or its owner
+
+
+class _Watched:
+    """Mixed into a pool's connection class: tells the current exchange's watch (of its
+    thread, in ``watches``) that it holds the connection."""
+
+    def __init__(self, *args: Any, watches: threading.local, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._deadline_watches = watches
+        self.deadline_watch: _Watch | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        self._attach()
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        self._attach()
+        return super().getresponse(*args, **kwargs)
+
+    def _attach(self) -> None:
+        watch = getattr(self._deadline_watches, 'watch', None)
+        if watch is not None:
+            watch.attach(self)
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose pools make connections that report to the thread's watch."""
+
+    def __init__(self) -> None:
+        self._watches = threading.local()
+        self._classes: dict[type, type] = {}  # connection class -> its watched subclass
+        super().__init__()
+
+    @contextlib.contextmanager
+    def watching(self, seconds: float) -> Iterator[_Watch]:
+        watch = _Watch(seconds)
+        self._watches.watch = watch
+        try:
+            yield watch
+        finally:
+            self._watches.watch = None
+            watch.end()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self._watch_pools_of(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        fresh = proxy not in self.proxy_manager
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if fresh:
+            self._watch_pools_of(manager)
+        return manager
+
+    def _watch_pools_of(self, manager: Any) -> None:
+        manager.pool_classes_by_scheme = {
+            scheme: functools.partial(self._new_pool, make)
+            for scheme, make in manager.pool_classes_by_scheme.items()}
+
+    def _new_pool(self, make: Any, *args: Any, **kwargs: Any) -> Any:
+        pool = make(*args, **kwargs)
+        base = pool.ConnectionCls
+        if base not in self._classes:
+            self._classes[base] = type(f'Watched{base.__name__}', (_Watched, base), {})
+        pool.ConnectionCls = functools.partial(self._classes[base], watches=self._watches)
+        return pool

@@ -1,7 +1,7 @@
 """A client library for applications that call services protected by wazo-like-auth.
 
 Only depends on ``requests`` (``pip install wazo-like-auth[client]``); of the service it imports
-only its log escaping (logs.py), deadline reads (bounded_http.py) and its errors
+only its log escaping (logs.py), deadline exchanges (bounded_http.py) and its errors
 (client_errors.py), no server code.
 
     client = AuthClient('http://127.0.0.1:9497/0.1', username='alice', password='s3cret',
@@ -110,6 +110,7 @@ class AuthClient:
         self._margin, self._fraction = renew_margin, renew_fraction
         self._timeout = timeout
         self._http = session or requests.Session()
+        self._service = bounded_http.BoundedHTTP(self._http)  # calls to the auth service
         self._clock = clock
         self._lock = threading.Lock()
         self._current: _Issued | None = None
@@ -212,6 +213,7 @@ class AuthClient:
             self._call('DELETE', f'/token/{quote(current.value, safe="")}')
 
     def close(self) -> None:
+        self._service.close()
         self._http.close()
 
     def __enter__(self) -> AuthClient:
@@ -285,21 +287,18 @@ class AuthClient:
         return self._current
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
-        """One call to the auth service, its answer read whole within the connect + read
-        timeouts (one sent a byte at a time held the caller, and the client's lock, for
-        ever); connection problems, slowness and 5xx → ServiceUnavailable. Redirects are not
+        """One call to the auth service, its answer (status line, headers, body) whole within
+        the connect + read timeouts (one sent a byte at a time held the caller, and the
+        client's lock, for ever); connection problems, slowness and 5xx → ServiceUnavailable. Redirects are not
         followed: they would re-send the password, the refresh token or the token in the
         path to wherever ``Location`` points (a 3xx is then unexpected)."""
-        url = self.url(path)
-        deadline = time.monotonic() + bounded_http.budget(self._timeout)
         try:
-            with self._http.request(method, url, timeout=self._timeout, stream=True,
-                                    allow_redirects=False, **kwargs) as streamed:
-                response = Answer(streamed.status_code, streamed.headers,
-                                   bounded_http.body_of(streamed, deadline, _MAX_ANSWER))
-        except (requests.RequestException, OSError, bounded_http.FetchFailed) as error:
+            reply = self._service.fetch(method, self.url(path), timeout=self._timeout,
+                                        max_bytes=_MAX_ANSWER, **kwargs)
+        except bounded_http.FetchFailed as error:
             raise ServiceUnavailable(f'auth service unreachable at {self._base}: '
-                                     f'{type(error).__name__}') from None
+                                     f'{error}') from None
+        response = Answer(reply.status_code, reply.headers, reply.body)
         if response.status_code >= 500:
             raise ServiceUnavailable(f'auth service answered {response.status_code}',
                                      status_code=response.status_code,

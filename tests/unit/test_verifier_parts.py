@@ -46,9 +46,15 @@ def test_the_verifier_imports_only_flask_requests_joserfc_amqp_and_the_acl_rules
 
 @pytest.mark.parametrize('shared', ['acl/__init__.py', 'acl/matching.py', 'acl/granting.py',
                                     'bus/__init__.py', 'bus/address.py', 'logs.py',
-                                    'tokens.py', 'bounded_http.py'])
+                                    'tokens.py'])
 def test_what_the_verifier_shares_with_the_service_needs_only_the_standard_library(shared):
     assert _outside(_imports(PACKAGE / shared), set()) == set()
+
+
+def test_the_deadline_transport_of_the_verifier_and_the_client_needs_only_requests():
+    # bounded_http subclasses requests' HTTPAdapter (its watchdog must reach the sockets);
+    # only the verifier and the client library use it, and both need requests anyway.
+    assert _outside(_imports(PACKAGE / 'bounded_http.py'), {'requests'}) == set()
 
 
 def test_the_online_mode_works_without_joserfc_and_the_jwt_mode_says_what_to_install():

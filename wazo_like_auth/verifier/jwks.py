@@ -16,21 +16,19 @@ Contract of ``KeyStore.find(kid)``:
 - an https issuer's keys are fetched over https only (a ``jwks_uri`` over plain HTTP is a
   failed fetch: anyone on the path could swap the keys);
 - a fetch (discovery document, then JWK Set) fails closed: an answer other than 200 JSON, a
-  body over 512 KiB, JSON nested too deep, or a body still arriving when the sum of
-  ``timeout`` (connect + read) has passed, is a failed fetch, so the requests waiting for it
+  body over 512 KiB, JSON nested too deep, or an answer (status line, headers, body) still
+  arriving when the sum of ``timeout`` (connect + read) has passed, is a failed fetch, so the requests waiting for it
   wait a bounded time (a peer sending one byte a second never reaches the read timeout).
 """
 from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import requests
 
-from ..bounded_http import FetchFailed, body_of, budget
+from ..bounded_http import BoundedHTTP, FetchFailed
 from ..logs import get_logger
 from . import jose
 
@@ -76,7 +74,7 @@ def max_age(cache_control: str | None) -> float:
 class KeyStore:
     """See the module docstring. ``clock`` is monotonic (tests pass a controllable one)."""
 
-    def __init__(self, *, issuer: str, jwks_url: str | None, http: requests.Session,
+    def __init__(self, *, issuer: str, jwks_url: str | None, http: BoundedHTTP,
                  timeout: Any, min_refetch_interval: float, clock: Callable[[], float]):
         self._jwk, self._jws, _ = jose.load()
         self._issuer = issuer
@@ -144,21 +142,14 @@ class KeyStore:
 
     def _get(self, url: str) -> tuple[Any, str | None]:
         """The JSON document at ``url`` and its Cache-Control; see the module docstring."""
-        # The real clock, not the injected one: this bounds real waiting on a socket.
-        deadline = time.monotonic() + budget(self._timeout)
         try:
-            with self._http.get(url, timeout=self._timeout, allow_redirects=False,
-                                stream=True) as response:
-                if response.status_code != 200:
-                    raise _FetchFailed(f'HTTP {response.status_code}')
-                body = body_of(response, deadline, _MAX_BODY)
-                cache_control = response.headers.get('Cache-Control')
-        except (requests.RequestException, OSError) as error:
-            raise _FetchFailed(type(error).__name__) from None
+            reply = self._http.fetch('GET', url, timeout=self._timeout, max_bytes=_MAX_BODY)
         except FetchFailed as error:
             raise _FetchFailed(str(error)) from None
+        if reply.status_code != 200:
+            raise _FetchFailed(f'HTTP {reply.status_code}')
         try:
-            return json.loads(body), cache_control
+            return json.loads(reply.body), reply.headers.get('Cache-Control')
         except (ValueError, RecursionError):
             raise _FetchFailed('not JSON') from None
 

@@ -54,6 +54,7 @@ from typing import Any, Callable
 import requests
 
 from ..acl import AccessCheck, AccessCheckCache
+from ..bounded_http import BoundedHTTP
 from ..logs import get_logger
 from . import jose
 from .guard import DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, Guard, forbidden, unauthorized, unreachable
@@ -100,7 +101,7 @@ class JwtVerifier(Guard):
                  session: requests.Session | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time):
-        http = session or requests.Session()
+        http = BoundedHTTP(session or requests.Session())
         _, self._jws, _ = jose.load()
         self._issuer, self._audience, self._leeway = issuer, audience, leeway
         self._wall_clock = wall_clock

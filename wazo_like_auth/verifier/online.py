@@ -41,18 +41,22 @@ push, up to ``push_cache_ttl``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Any, Callable, NamedTuple
 from urllib.parse import quote
 
 import requests
 
+from ..bounded_http import BoundedHTTP, FetchFailed, Reply
 from ..logs import get_logger
 from .cache import PositiveCache
 from .guard import DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, Guard, forbidden, unauthorized, unreachable
 from .push import PushRevocation, SessionEndings
 
 logger = get_logger(__name__)
+
+_MAX_ANSWER = 64 * 1024  # bytes: a check's answer (GET, with push) is about 1 KiB
 
 
 class _Answer(NamedTuple):
@@ -78,7 +82,7 @@ class TokenVerifier(Guard):
                  wall_clock: Callable[[], float] = time.time):
         self._base = auth_url.rstrip('/')
         self._timeout = timeout
-        self._http = session or requests.Session()
+        self._http = BoundedHTTP(session or requests.Session())
         self._wall_clock = wall_clock
         self._cache = PositiveCache(cache_ttl, cache_size, clock,
                                     push_ttl=push_cache_ttl if push else 0.0)
@@ -124,30 +128,30 @@ class TokenVerifier(Guard):
 
     def _ask(self, token: str, path: str, acl: str, tenant: str | None) -> _Answer:
         """``HEAD /token/{path}?scope=acl[&tenant=...]``; GET with push (200: its session);
-        ``path`` is ``token`` quoted."""
+        ``path`` is ``token`` quoted. The answer, status line, headers and body, must be whole
+        within the connect + read timeouts: one sent a byte at a time is unreachable (503)."""
         params = {'scope': acl, **({'tenant': tenant} if tenant else {})}
-        method = self._http.get if self.push is not None else self._http.head
         try:
-            response = method(f'{self._base}/token/{path}', params=params,
-                              timeout=self._timeout, allow_redirects=False)
-        except requests.RequestException as error:
-            logger.warning('Auth service %s unreachable: %s', self._base, type(error).__name__)
+            response = self._http.fetch('GET' if self.push is not None else 'HEAD',
+                                        f'{self._base}/token/{path}', params=params,
+                                        timeout=self._timeout, max_bytes=_MAX_ANSWER)
+        except FetchFailed as error:
+            logger.warning('Auth service %s unreachable: %s', self._base, error)
             raise unreachable() from None
-        with response:
-            if self.push is None:  # exactly 204, as wazo clients: another success is no check
-                return _Answer(response.status_code, response.status_code == 204)
-            if response.status_code != 200:
-                return _Answer(response.status_code)
-            described = self._described(response, token)
-            return _Answer(200) if described is None else _Answer(200, True, *described)
+        if self.push is None:  # exactly 204, as wazo clients: another success is no check
+            return _Answer(response.status_code, response.status_code == 204)
+        if response.status_code != 200:
+            return _Answer(response.status_code)
+        described = self._described(response, token)
+        return _Answer(200) if described is None else _Answer(200, True, *described)
 
-    def _described(self, response: requests.Response,
+    def _described(self, response: Reply,
                    token: str) -> tuple[str | None, float | None] | None:
         """The session and remaining lifetime a GET answer tells (None for what it does not:
         such an answer is then cached as without push); None if the answer is no check of
         ``token`` (``{"data": {"token": ...}}``)."""
         try:
-            data = response.json()['data']
+            data = json.loads(response.body)['data']
             named = data.get('token')
             session, expires = data.get('session_uuid'), data.get('utc_expires_at')
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):

@@ -38,12 +38,10 @@ import datetime as dt
 import inspect
 import json
 import threading
-import time
 from typing import Any, Callable
 
-import requests
 
-from ..bounded_http import FetchFailed, body_of, budget
+from ..bounded_http import BoundedHTTP, FetchFailed
 from ..logs import get_logger
 from .background import ProcessThread
 
@@ -70,7 +68,7 @@ class RevocationFeed:
     ``refused`` keyword is passed, at the poll after a 401, the token the feed refused."""
 
     def __init__(self, auth_url: str, *, token: str | Callable[[], str], interval: float,
-                 keep_for: float, http: requests.Session, timeout: Any,
+                 keep_for: float, http: BoundedHTTP, timeout: Any,
                  wall_clock: Callable[[], float]):
         self._url = auth_url.rstrip('/') + PATH
         self._token, self._interval, self._keep_for = token, interval, keep_for
@@ -163,19 +161,15 @@ class RevocationFeed:
         return self._token()
 
     def _get(self, params: dict, token: str) -> tuple[int, bytes]:
-        """The status and body of the feed's answer, whole within connect + read timeouts
-        (the real clock: it bounds real waiting): an answer sent a byte at a time held the
-        poll, and so revocation, for ever."""
-        deadline = time.monotonic() + budget(self._timeout)
+        """The status and body of the feed's answer, whole (status line, headers, body) within
+        connect + read timeouts: an answer sent a byte at a time held the poll, and so
+        revocation, for ever."""
         try:
-            with self._http.get(self._url, params=params, timeout=self._timeout, stream=True,
-                                headers={'X-Auth-Token': token},
-                                allow_redirects=False) as response:
-                return response.status_code, body_of(response, deadline, _MAX_BODY)
-        except (requests.RequestException, OSError) as error:
-            raise _FeedFailed(f'unreachable ({type(error).__name__})') from None
+            reply = self._http.fetch('GET', self._url, params=params, timeout=self._timeout,
+                                     headers={'X-Auth-Token': token}, max_bytes=_MAX_BODY)
         except FetchFailed as error:
             raise _FeedFailed(f'unreachable ({error})') from None
+        return reply.status_code, reply.body
 
 
 def _parsed(document: Any) -> tuple[list[tuple[str, float]], str, frozenset[str]]:
