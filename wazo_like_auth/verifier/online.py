@@ -16,6 +16,9 @@ Contract of ``required_acl(template)``:
   the check to another path), is refused without asking (JWT access tokens are checked online
   too: the service accepts them in the path);
 - ``Wazo-Tenant``, when sent, is checked too (``tenant=`` of the token check);
+- a check whose target (path and query) would reach 16 KiB, its ACL filled from long path
+  values or its ``Wazo-Tenant`` long, asks the token alone: unknown → 401, valid → 403 (see
+  ``_unaskable``), rather than a 414 of the service taken for an outage;
 - the check is ``HEAD {auth_url}/token/{token}?scope=<acl>``: exactly 204 → the view runs
   (with the token in ``flask.g.auth_token``, ``flask.g.auth_claims`` None); 404 or no token →
   401; 403 → 403; unreachable, timeout or any other answer (a 200 too: a web server answering
@@ -44,18 +47,22 @@ import datetime as dt
 import json
 import time
 from typing import Any, Callable, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
 from ..bounded_http import BoundedHTTP, FetchFailed, Reply
 from ..logs import get_logger
 from .cache import PositiveCache
-from .guard import DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, Guard, forbidden, unauthorized, unreachable
+from .guard import (DEFAULT_TIMEOUT, MAX_TOKEN_SIZE, AccessDenied, Guard, forbidden,
+                    unauthorized, unreachable)
 from .push import PushRevocation, SessionEndings
 
 logger = get_logger(__name__)
 
+# A check's target (path and query, as sent) this long or longer is not asked: past 16 KiB
+# the service answers 414 (README, Input limits).
+MAX_TARGET = 16 * 1024
 _MAX_ANSWER = 64 * 1024  # bytes: a check's answer (GET, with push) is about 1 KiB
 
 
@@ -81,6 +88,7 @@ class TokenVerifier(Guard):
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time):
         self._base = auth_url.rstrip('/')
+        self._target = urlsplit(self._base).path + '/token/'  # a check's target starts so
         self._timeout = timeout
         self._http = BoundedHTTP(session or requests.Session())
         self._wall_clock = wall_clock
@@ -107,17 +115,36 @@ class TokenVerifier(Guard):
         path = quote(token, safe='')  # a token of ours is the same quoted (base64url, UUID)
         if len(path) >= MAX_TOKEN_SIZE:
             raise unauthorized(token, acl)  # the service would answer 414: no token of ours
+        params = {'scope': acl, **({'tenant': tenant} if tenant else {})}
+        if len(self._target) + len(path) + 1 + len(urlencode(params)) >= MAX_TARGET:
+            raise self._unaskable(token, path, acl, tenant)
         generation = self._cache.generation()
-        answer = self._ask(token, path, acl, tenant)
+        answer = self._ask(token, path, params)
         if answer.allowed:
             self._cache.remember(key, generation, answer.session, answer.lifetime)
             return None
+        raise self._refusal(answer, token, acl, tenant)
+
+    def _unaskable(self, token: str, path: str, acl: str, tenant: str | None) -> AccessDenied:
+        """The refusal of a check whose scope or tenant (filled from a request's path and
+        headers) makes its target too long for the service (it would answer 414, which is no
+        outage): the token alone is asked (no scope), so an unknown token is still 401; a
+        valid one is 403, not granted, even if its ACL (``confd.#``, say) would have matched:
+        the service cannot be asked, and no ACL or tenant of ours is that long."""
+        answer = self._ask(token, path, {})
+        return forbidden(acl, tenant) if answer.allowed else \
+            self._refusal(answer, token, acl, tenant)
+
+    def _refusal(self, answer: _Answer, token: str, acl: str,
+                 tenant: str | None) -> AccessDenied:
+        """The refusal a check's answer other than success means: 404 → 401, 403 → 403, any
+        other → 503 (logged)."""
         if answer.status == 404:
-            raise unauthorized(token, acl)
+            return unauthorized(token, acl)
         if answer.status == 403:
-            raise forbidden(acl, tenant)
+            return forbidden(acl, tenant)
         logger.warning('Auth service answered %s to a token check', answer.status)
-        raise unreachable()
+        return unreachable()
 
     def _pushed(self) -> bool:
         """Whether session ends are followed right now (subscribing first, in this process)."""
@@ -126,11 +153,10 @@ class TokenVerifier(Guard):
         self.push.start()
         return self.push.live
 
-    def _ask(self, token: str, path: str, acl: str, tenant: str | None) -> _Answer:
-        """``HEAD /token/{path}?scope=acl[&tenant=...]``; GET with push (200: its session);
-        ``path`` is ``token`` quoted. The answer, status line, headers and body, must be whole
+    def _ask(self, token: str, path: str, params: dict[str, str]) -> _Answer:
+        """``HEAD /token/{path}?scope=acl[&tenant=...]`` (``params``); GET with push (200: its
+        session); ``path`` is ``token`` quoted. The answer, status line, headers and body, must be whole
         within the connect + read timeouts: one sent a byte at a time is unreachable (503)."""
-        params = {'scope': acl, **({'tenant': tenant} if tenant else {})}
         try:
             response = self._http.fetch('GET' if self.push is not None else 'HEAD',
                                         f'{self._base}/token/{path}', params=params,
