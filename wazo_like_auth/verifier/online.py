@@ -77,7 +77,7 @@ class TokenVerifier(Guard):
     """Checks tokens against wazo-like-auth for a backend; see the module docstring.
 
     ``auth_url`` is the service's base, e.g. ``http://127.0.0.1:9497/0.1``. ``session`` lets a
-    caller configure TLS (``session.verify``); ``clock`` is a monotonic time source for the
+    caller configure TLS (``session.verify``; its settings are used, not its mounted adapters); ``clock`` is a monotonic time source for the
     cache, ``wall_clock`` gives epoch seconds (a token's expiry, with push); tests pass their
     own. ``push`` subscribes to session ends (``push``), started on the first verification.
     """
