@@ -81,3 +81,49 @@ def test_a_client_deny_entry_over_access_its_remover_holds_may_be_dropped(admin,
         'client_id': 'crm', 'grant_types': ['client_credentials'], 'acl': ['confd.#']})
     assert scope_ok(client, client_token(client, 'crm', created['client_secret']),
                     'confd.users.1.read')
+
+
+# -- a client that signs users in without asking them is handed those users --------------------
+
+SILENT = {'client_id': 'webapp', 'grant_types': ['authorization_code'],
+          'redirect_uris': ['https://app.example.com/cb']}
+
+
+def _tenant_admin(admin, client, make_user, login) -> tuple[str, AdminClient]:
+    """A sub-tenant and its administrator, holding auth.# (less than everything)."""
+    child = admin.ok('POST', '/tenants', json={'name': 'child'})['uuid']
+    make_user('child-admin', acl=['auth.#'], tenant_uuid=child)
+    return child, AdminClient(client, token_of(login, 'child-admin'))
+
+
+def test_a_caller_holding_less_than_everything_registers_no_consent_free_client(
+        admin, client, make_user, login):
+    # Such a client gets, with no page shown, the code of any signed-in user of its tenants
+    # who opens its link: a more privileged one's too, exchanged at its redirect URI for that
+    # user's whole ACL. Registering it hands out those users.
+    _, child_admin = _tenant_admin(admin, client, make_user, login)
+
+    refused = child_admin.post('/clients', json=SILENT)
+
+    assert_error(refused, 401, 'unauthorized')
+    assert refused.get_json()['details']['required_access'] == '#'
+    asking = child_admin.ok('POST', '/clients', json={**SILENT, 'require_consent': True})
+    assert asking['require_consent'] is True
+
+
+def test_a_caller_holding_less_than_everything_makes_no_client_consent_free_to_new_places(
+        admin, client, make_user, login):
+    child, child_admin = _tenant_admin(admin, client, make_user, login)
+    created = admin.ok('POST', '/clients', json=SILENT, tenant=child)  # the operator's
+    path = f"/clients/{created['uuid']}"
+
+    # A redirect URI of its own on the operator's consent-free client: refused.
+    added = child_admin.put(path, json={**SILENT, 'redirect_uris': [
+        *SILENT['redirect_uris'], 'https://elsewhere.example.net/cb']})
+    assert_error(added, 401, 'unauthorized')
+    # Renaming it, as it is, is not a new way in.
+    assert child_admin.ok('PUT', path, json={**SILENT, 'name': 'Team chat'})['name'] == \
+        'Team chat'
+    # Once it asks for consent, making it silent again is refused.
+    child_admin.ok('PUT', path, json={**SILENT, 'require_consent': True})
+    assert_error(child_admin.put(path, json=SILENT), 401, 'unauthorized')

@@ -251,6 +251,8 @@ class ClientService:
         if missing:
             raise InvalidData('Unknown policies', details={'policies': missing})
         ensure_grantable([*fields['acl'], *(a for p in policies for a in p.acl)])
+        if _new_silent_sign_in(client, fields, grant_types):
+            ensure_grantable([EVERYTHING])
         client.name = fields['name']
         client.public = fields['public']
         client.grant_types = list(grant_types)
@@ -302,3 +304,21 @@ def _authenticated(client: Client) -> AuthenticatedClient:
                                grant_types=tuple(client.grant_types),
                                access_token_format=client.access_token_format or 'opaque',
                                access_token_audience=tuple(client.access_token_audience or ()))
+
+
+# What a client signing users in without asking them may receive: any signed-in user's access.
+EVERYTHING = '#'
+
+
+def _new_silent_sign_in(client: Client, fields: dict[str, Any], grant_types) -> bool:
+    """Whether these fields make ``client`` (new, or as it is) sign users in without a consent
+    page where it did not, or to a new redirect URI. Such a client receives the token of any
+    user of its tenants who opens its link while signed in: handing it out is handing out
+    those users (as ensure_may_become), so the caller must be able to grant everything. A
+    caller with less registers it with ``require_consent``: its users see the page."""
+    silent = AUTHORIZATION_CODE in grant_types and not fields.get('require_consent', False)
+    if not silent:
+        return False
+    was_silent = AUTHORIZATION_CODE in (client.grant_types or []) and not client.require_consent
+    gained = set(fields.get('redirect_uris') or []) - set(client.redirect_uris or [])
+    return not was_silent or bool(gained)
