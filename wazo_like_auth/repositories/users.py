@@ -83,7 +83,12 @@ def any_user(db: Session) -> bool:
 
 def lock_of_tenant(db: Session, tenant_uuid: uuid.UUID) -> None:
     """Lock the users of a tenant for update, in uuid order, until the transaction ends."""
-    db.execute(select(User.uuid).where(User.tenant_uuid == tenant_uuid)
+    lock_of_tenants(db, [tenant_uuid])
+
+
+def lock_of_tenants(db: Session, tenants: Sequence[uuid.UUID]) -> None:
+    """Lock the users of ``tenants`` for update, in uuid order, until the transaction ends."""
+    db.execute(select(User.uuid).where(User.tenant_uuid.in_(tenants))
                .order_by(User.uuid).with_for_update())
 
 

@@ -275,5 +275,8 @@ def _let_go(db: Session, tenant_uuid: uuid.UUID, parent_uuid: uuid.UUID) -> int:
     if not leaving:
         return 0
     subtree = tenant_repo.descendants(db, tenant_uuid)
+    # A grant locks its user before it checks that the client governs them, and holds it
+    # to its commit: it ends before (its tokens revoked here) or sees the new tree.
+    user_repo.lock_of_tenants(db, subtree)
     return sum(client_repo.revoke_in(db, client, subtree)
                for client in client_repo.of_tenants(db, sorted(leaving)))
