@@ -33,11 +33,13 @@ def networks(specs: Sequence[str]) -> list:
 def within(address: str | None, configured: Sequence) -> bool:
     """Whether ``address`` is an IP address of one of the ``configured`` networks. An IPv4
     client of a dual-stack listener (``::ffff:a.b.c.d``, what a service on ``::`` sees of
-    127.0.0.1) is its IPv4 address: compared as IPv6, it was in no IPv4 network."""
+    127.0.0.1) is in a network of either form: 127.0.0.0/8, or ::ffff:127.0.0.0/104 as
+    operators wrote before IPv4 networks matched it."""
     try:
         ip = ipaddress.ip_address(address or '')
     except ValueError:
         return False
+    forms = [ip]
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in configured)
+        forms.append(ip.ipv4_mapped)  # and as itself: a ::ffff:a.b.c.d/104 network matches
+    return any(form in network for form in forms for network in configured)
