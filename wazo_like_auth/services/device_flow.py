@@ -308,7 +308,7 @@ class DeviceFlow:
         with self._sessions.begin() as db:
             device_repo.lock_guesser(db, key)
             if device_repo.failures(db, key, window) >= self._settings.max_failures:
-                raise VerificationFailed('throttled', 429)
+                raise VerificationFailed('throttled', 429, window)  # at most the window
             row = device_repo.pending_by_user_code(db, code, self._clock()) if code else None
             found = row is not None and same_issuer(row.issuer, issuer)
             if not found:
