@@ -362,3 +362,18 @@ def test_a_throttled_login_is_not_a_session_limit(new_client, user):
     assert raised.value.error_id == 'too-many-attempts'
     assert raised.value.retry_after > 0  # the service's Retry-After
     assert not isinstance(raised.value, TooManySessions)
+
+
+def test_token_refused_by_another_service_never_hands_out_an_expired_token(new_client, engine,
+                                                                           base_url, user):
+    # token(refused=t), when t is not the current token ("another thread already renewed"),
+    # returns the current token as it is, without the renewal time and expiry token() checks:
+    # a current token that expired meanwhile is handed out (to the revocation feed: one more
+    # 401, and one more poll interval blind), where token() would have logged in again.
+    clock = ManualMonotonic()
+    client = new_client(username='alice', password='s3cret', expiration=100, clock=clock)
+    refused = client.token()       # the feed's token, which it then sent and had refused;
+    client.renew()                 # meanwhile another thread of the application renewed,
+    clock.advance(101)             # and the renewed token expired since
+    _expire_all_tokens(engine)
+    assert _valid(base_url, client.token(refused=refused))
