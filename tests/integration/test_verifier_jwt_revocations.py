@@ -290,3 +290,23 @@ def test_a_feed_token_from_the_client_library_that_dies_is_replaced_at_the_next_
         learnt = verifier.revocations.poll() or verifier.revocations.poll()
     assert learnt and gone in verifier.revocations, caplog.text
     assert status(verifier, token) == 401
+
+
+def test_a_feed_token_with_a_line_break_is_a_failed_poll_not_logged(make_verifier, issuer,
+                                                                     feed_token, caplog):
+    # A token read from a file keeps its final newline (revocation_token=path.read_text()).
+    # bounded_http.BoundedHTTP.fetch prepares the request (requests' header check) before its
+    # try: requests' InvalidHeader, which quotes the header's value, the token, escapes
+    # _get (which catches only FetchFailed) and poll() itself; the polling thread logs it with
+    # logger.exception at every poll, token and all. Before BoundedHTTP, the session's get
+    # raised it inside the try: a failed poll, "unreachable (InvalidHeader)", no token.
+    verifier = polling(make_verifier, issuer, feed_token + '\n')
+    with caplog.at_level(logging.DEBUG):
+        try:
+            polled = verifier.revocations.poll()
+        except Exception as error:  # noqa: BLE001 - what the polling thread would log
+            logging.getLogger('wazo_like_auth.verifier.revocations').exception(
+                'revocation feed: unexpected failure; polling goes on')
+            polled = type(error)
+    assert polled is False
+    assert feed_token not in caplog.text
