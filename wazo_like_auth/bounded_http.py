@@ -111,7 +111,7 @@ class _Watch:
 
     def __init__(self, seconds: float):
         self._lock = threading.Lock()
-        self._sockets: list[tuple[Any, Any]] = []  # (connection, its socket then)
+        self._sockets: list[tuple[Any, Any, bool]] = []  # (connection, socket, owned)
         self.expired = False
         self._ended = False
         self._timer = None
@@ -120,23 +120,24 @@ class _Watch:
             self._timer.daemon = True
             self._timer.start()
 
-    def attach(self, connection: Any) -> None:
-        """Called by the connection, in the exchange's thread, once it has a socket and
-        before it waits for the answer: a connection given after the deadline is cut."""
+    def attach(self, connection: Any, sock: Any, *, owned: bool = False) -> None:
+        """Called by ``connection``, in the exchange's thread, with the socket it is about to
+        wait on: a socket given after the deadline is cut at once. An ``owned`` socket (a
+        duplicate) is the watch's own, closed when the exchange ends."""
         with self._lock:
-            # The socket, not the connection: http.client may hand it to the response and
-            # take it off the connection (``Connection: close``).
-            sock = getattr(connection, 'sock', None)
-            if sock is None:
-                return
             connection.deadline_watch = self
-            self._sockets.append((connection, sock))
+            self._sockets.append((connection, sock, owned))
             if self.expired:
                 _cut(sock)
 
     def end(self) -> None:
+        """The exchange is over: the timer stops, and the duplicates the watch holds are
+        closed (they kept the connections' sockets open)."""
         with self._lock:
             self._ended = True
+            for _, sock, owned in self._sockets:
+                if owned:
+                    sock.close()
         if self._timer is not None:
             self._timer.cancel()
 
@@ -145,7 +146,7 @@ class _Watch:
             if self._ended:
                 return
             self.expired = True
-            for connection, sock in self._sockets:
+            for connection, sock, _ in self._sockets:
                 # Not a connection another exchange took from the pool meanwhile.
                 if getattr(connection, 'deadline_watch', None) is self:
                     _cut(sock)
@@ -162,25 +163,39 @@ def _cut(sock: Any) -> None:
 
 class _Watched:
     """Mixed into a pool's connection class: tells the current exchange's watch (of its
-    thread, in ``watches``) that it holds the connection."""
+    thread, in ``watches``) that it holds the connection, as soon as it has a socket."""
 
     def __init__(self, *args: Any, watches: threading.local, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._deadline_watches = watches
         self.deadline_watch: _Watch | None = None
 
-    def connect(self) -> None:
-        super().connect()
-        self._attach()
+    def _new_conn(self) -> Any:
+        # urllib3's connect() makes the socket here, then reads on it before it returns: a
+        # proxy's CONNECT answer, a TLS handshake. The watch gets a duplicate: the TLS layer
+        # takes the socket object itself over (detach), and a shutdown of the duplicate
+        # ends any read on the connection all the same.
+        sock = super()._new_conn()
+        watch = self._watch()
+        if watch is not None:
+            try:
+                watch.attach(self, sock.dup(), owned=True)
+            except OSError:
+                sock.close()  # out of descriptors: no unwatched connection
+                raise
+        return sock
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        self._attach()
+        # A connection reused from the pool was made under an earlier exchange's watch.
+        watch = self._watch()
+        if watch is not None and getattr(self, 'sock', None) is not None:
+            # The socket, not the connection: http.client may hand it to the response and
+            # take it off the connection (``Connection: close``).
+            watch.attach(self, self.sock)
         return super().getresponse(*args, **kwargs)
 
-    def _attach(self) -> None:
-        watch = getattr(self._deadline_watches, 'watch', None)
-        if watch is not None:
-            watch.attach(self)
+    def _watch(self) -> _Watch | None:
+        return getattr(self._deadline_watches, 'watch', None)
 
 
 class _WatchedAdapter(HTTPAdapter):
