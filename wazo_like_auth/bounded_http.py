@@ -27,8 +27,8 @@ _CHUNK = 16 * 1024
 
 
 class FetchFailed(Exception):
-    """The answer did not arrive whole in time, was too large, or broke off; the message says
-    which (no value of the answer)."""
+    """The request could not be sent, or its answer did not arrive whole in time, was too
+    large, or broke off; the message says which (no value of the request or the answer)."""
 
 
 @dataclass(frozen=True)
@@ -61,29 +61,36 @@ class BoundedHTTP:
               **kwargs: Any) -> Reply:
         """``method url`` (``kwargs`` of ``requests.Request``: params, headers, json, auth),
         not following redirects; its status, headers and at most ``max_bytes`` of body, all
-        received within ``budget(timeout)`` seconds of the real clock. Raises FetchFailed:
-        unreachable, too slow, too large or broken off."""
-        request = self._session.prepare_request(requests.Request(method, url, **kwargs))
-        settings = self._session.merge_environment_settings(request.url, {}, True, None, None)
-        settings['stream'] = True
+        received within ``budget(timeout)`` seconds of the real clock. Raises FetchFailed, and
+        nothing else: unreachable, too slow, too large, broken off, or a request that could
+        not be prepared or sent (named by its exception's type only: requests' messages quote
+        header values, a token among them)."""
         with self._adapter.watching(budget(timeout)) as watch:
             try:
-                with self._adapter.send(request, timeout=timeout, **settings) as response:
-                    reply = Reply(response.status_code, response.headers,
-                                  _body_of(response, max_bytes))
-            except (requests.RequestException, OSError) as error:
-                failure = FetchFailed(type(error).__name__)
+                reply = self._exchange(method, url, timeout, max_bytes, kwargs)
             except FetchFailed as error:
                 failure = error
+            except Exception as error:  # noqa: BLE001 - any, so that no caller logs its message
+                failure = FetchFailed(type(error).__name__)
             else:
                 failure = None
         if watch.expired:
             raise FetchFailed('not whole in time')
         if failure is not None:
-            raise failure
+            raise failure  # raised here, out of the except: no context carrying the message
         return reply
 
+    def _exchange(self, method: str, url: str, timeout: Any, max_bytes: int,
+                  kwargs: dict[str, Any]) -> Reply:
+        request = self._session.prepare_request(requests.Request(method, url, **kwargs))
+        settings = self._session.merge_environment_settings(request.url, {}, True, None, None)
+        settings['stream'] = True
+        with self._adapter.send(request, timeout=timeout, **settings) as response:
+            return Reply(response.status_code, response.headers,
+                         _body_of(response, max_bytes))
+
     def close(self) -> None:
+        """Close the connections kept open for later exchanges (the session's are its own)."""
         self._adapter.close()
 
 
