@@ -170,12 +170,11 @@ def _cut(sock: Any) -> None:
 
 class _Watched:
     """Mixed into a pool's connection class: tells the current exchange's watch (of its
-    thread, in ``watches``) that it holds the connection, as soon as it has a socket."""
+    thread, in the adapter's ``_deadline_watches``, set on the subclass) that it holds the
+    connection, as soon as it has a socket."""
 
-    def __init__(self, *args: Any, watches: threading.local, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._deadline_watches = watches
-        self.deadline_watch: _Watch | None = None
+    _deadline_watches: threading.local
+    deadline_watch: _Watch | None = None  # the watch of the exchange that last held it
 
     def _new_conn(self) -> Any:
         # urllib3's connect() makes the socket here, then reads on it before it returns: a
@@ -210,6 +209,9 @@ class _WatchedAdapter(HTTPAdapter):
 
     def __init__(self) -> None:
         self._watches = threading.local()
+        # Guards the wrapping of managers: two first exchanges through a proxy at once both
+        # found its manager new and wrapped it twice, which broke its every pool for good.
+        self._wrapping = threading.Lock()
         self._classes: dict[type, type] = {}  # connection class -> its watched subclass
         super().__init__()
 
@@ -224,25 +226,37 @@ class _WatchedAdapter(HTTPAdapter):
             watch.end()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self._watch_pools_of(self.poolmanager)
+        with self._wrapping:
+            super().init_poolmanager(*args, **kwargs)
+            self._watch_pools_of(self.poolmanager)
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        fresh = proxy not in self.proxy_manager
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        if fresh:
+        with self._wrapping:
+            manager = super().proxy_manager_for(proxy, **kwargs)
             self._watch_pools_of(manager)
         return manager
 
     def _watch_pools_of(self, manager: Any) -> None:
+        """Make the pools ``manager`` makes from now on make watched connections; once per
+        manager, however often asked (the caller holds ``_wrapping``)."""
+        if getattr(manager, 'deadline_watched', False):
+            return
         manager.pool_classes_by_scheme = {
-            scheme: functools.partial(self._new_pool, make)
-            for scheme, make in manager.pool_classes_by_scheme.items()}
+            scheme: functools.partial(_watched_pool, pool_class,
+                                      self._watched(pool_class.ConnectionCls))
+            for scheme, pool_class in manager.pool_classes_by_scheme.items()}
+        manager.deadline_watched = True
 
-    def _new_pool(self, make: Any, *args: Any, **kwargs: Any) -> Any:
-        pool = make(*args, **kwargs)
-        base = pool.ConnectionCls
+    def _watched(self, base: type) -> type:
+        """The subclass of connection class ``base`` reporting to this adapter's watches."""
         if base not in self._classes:
-            self._classes[base] = type(f'Watched{base.__name__}', (_Watched, base), {})
-        pool.ConnectionCls = functools.partial(self._classes[base], watches=self._watches)
-        return pool
+            self._classes[base] = type(f'Watched{base.__name__}', (_Watched, base),
+                                       {'_deadline_watches': self._watches})
+        return self._classes[base]
+
+
+def _watched_pool(pool_class: type, connection_class: type, *args: Any, **kwargs: Any) -> Any:
+    """A pool of ``pool_class`` making connections of ``connection_class``."""
+    pool = pool_class(*args, **kwargs)
+    pool.ConnectionCls = connection_class
+    return pool
