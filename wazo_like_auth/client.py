@@ -140,34 +140,35 @@ class AuthClient:
     def token(self, refused: str | None = None) -> str:
         """A valid access token, logging in or renewing first when needed.
 
-        If the service is unreachable while the current token is in its renewal margin but
-        not yet expired, that token is returned, and renewal is tried again after
-        RENEW_RETRY_DELAY seconds (or at its expiry, if sooner), not on every call.
-        ``refused``: a token a service just refused (401), e.g. by the JWT verifier's
-        revocation feed. A token can die before its renewal time (session ended, password
-        changed): as ``request`` does, the client then asks the auth service whether it is
-        still valid (one HEAD) and, if not, logs in again, rather than hand it out again.
+        If the service is unreachable while the current token is in its renewal margin but not
+        yet expired, that token is returned, and renewal is tried again after RENEW_RETRY_DELAY
+        seconds (or at its expiry, if sooner), not on every call. ``refused``: a token a
+        service just refused (401), e.g. by the JWT verifier's revocation feed; it can die
+        before its renewal time (session ended, password changed), so, as ``request`` does,
+        the client asks the auth service whether it is still valid (one HEAD) and, if not,
+        logs in again (unless another thread did: its token then, by the rules above).
         Raises InvalidCredentials, TooManySessions, ServiceUnavailable or UnexpectedResponse.
         """
-        if refused is not None:
-            replacement = self._replacement_for(refused)
-            if replacement is not None:
-                return replacement
+        if refused is not None and (replacement := self._replacement_for(refused)):
+            return replacement
         with self._lock:
-            current = self._current
-            now = self._clock()
-            if current is not None and now < current.renew_at:
-                return current.value
-            try:
-                return self._renew_locked().value
-            except ServiceUnavailable:
-                if current is None or now >= current.expires_at:
-                    raise
-                logger.warning('Auth service unavailable; keeping token %s until it expires',
-                               _redact(current.value))
-                self._current = dataclasses.replace(
-                    current, renew_at=min(now + RENEW_RETRY_DELAY, current.expires_at))
-                return current.value
+            return self._token_locked()
+
+    def _token_locked(self) -> str:
+        """``token()``'s answer (no ``refused``); the caller holds the lock."""
+        current, now = self._current, self._clock()
+        if current is not None and now < current.renew_at:
+            return current.value
+        try:
+            return self._renew_locked().value
+        except ServiceUnavailable:
+            if current is None or now >= current.expires_at:
+                raise
+            logger.warning('Auth service unavailable; keeping token %s until it expires',
+                           _redact(current.value))
+            self._current = dataclasses.replace(
+                current, renew_at=min(now + RENEW_RETRY_DELAY, current.expires_at))
+            return current.value
 
     def renew(self, stale: str | None = None) -> str:
         """Log in again now and return the new token.
@@ -235,9 +236,8 @@ class AuthClient:
     def _replacement_for(self, sent: str) -> str | None:
         """A token to retry with instead of ``sent``, or None when ``sent`` is still valid."""
         with self._lock:
-            current = self._current
-            if current is not None and current.value != sent:
-                return current.value  # another thread already renewed
+            if self._current is not None and self._current.value != sent:
+                return self._token_locked()  # another thread renewed: as token() would decide
             response = self._call('HEAD', f'/token/{quote(sent, safe="")}')
             if response.status_code == 204:
                 return None
@@ -288,10 +288,10 @@ class AuthClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
         """One call to the auth service, its answer (status line, headers, body) whole within
-        the connect + read timeouts (one sent a byte at a time held the caller, and the
-        client's lock, for ever); connection problems, slowness and 5xx → ServiceUnavailable. Redirects are not
-        followed: they would re-send the password, the refresh token or the token in the
-        path to wherever ``Location`` points (a 3xx is then unexpected)."""
+        the connect + read timeouts (one sent a byte at a time held the caller, and the client's
+        lock, for ever); connection problems, slowness and 5xx → ServiceUnavailable. Redirects
+        are not followed: they would re-send the password, the refresh token or the token in
+        the path to wherever ``Location`` points (a 3xx is then unexpected)."""
         try:
             reply = self._service.fetch(method, self.url(path), timeout=self._timeout,
                                         max_bytes=_MAX_ANSWER, **kwargs)
