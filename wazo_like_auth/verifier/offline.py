@@ -101,7 +101,7 @@ class JwtVerifier(Guard):
                  session: requests.Session | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time):
-        http = BoundedHTTP(session or requests.Session())
+        self._http = http = BoundedHTTP(session or requests.Session())
         _, self._jws, _ = jose.load()
         self._issuer, self._audience, self._leeway = issuer, audience, leeway
         self._wall_clock = wall_clock
@@ -124,11 +124,13 @@ class JwtVerifier(Guard):
                                        on_subscribed=lambda: None)
 
     def close(self) -> None:
-        """Stop polling the revocation feed and following the bus (verification goes on
-        with what is known)."""
+        """Stop polling the revocation feed and following the bus, and close the connections
+        kept open for key set and feed fetches (verification goes on with what is known; a
+        later fetch opens a new one)."""
         self.revocations.stop()
         if self.push is not None:
             self.push.stop()
+        self._http.close()
 
     def verify(self, token: str, acl: str, tenant: str | None = None) -> dict:
         """The verified claims if ``token`` grants ``acl`` (in ``tenant``); raise

@@ -100,9 +100,12 @@ class TokenVerifier(Guard):
                                        on_subscribed=self._cache.clear)
 
     def close(self) -> None:
-        """Stop following the bus (checks go on, with ``cache_ttl``)."""
+        """Stop following the bus and close the connections kept open to the service (checks
+        go on, with ``cache_ttl``, over new connections; the given session is the caller's to
+        close: its pools are not those the checks use)."""
         if self.push is not None:
             self.push.stop()
+        self._http.close()
 
     def verify(self, token: str, acl: str, tenant: str | None = None) -> None:
         """Return None if ``token`` grants ``acl`` (in ``tenant``); raise AccessDenied
