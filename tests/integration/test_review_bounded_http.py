@@ -17,26 +17,12 @@ from requests.adapters import HTTPAdapter
 from urllib3 import ProxyManager
 
 from tests.support.jwt_verifier import status
+from tests.support.live_server import outcome_within
 from wazo_like_auth.client import AuthClient, ServiceUnavailable
 from wazo_like_auth.verifier import JwtVerifier, TokenVerifier
 
 SERVICE = 'https://auth.example.com'  # never resolved: every exchange goes through the proxy
 
-
-def _outcome(call) -> list:
-    """What ``call()`` returned or raised (its type), if it ended within 20 s (liveness, not
-    speed: every budget here is 2 s); [] if it was still waiting."""
-    outcome = []
-
-    def run():
-        try:
-            outcome.append(call())
-        except Exception as error:  # noqa: BLE001 - the test looks at what was raised
-            outcome.append(type(error))
-    caller = threading.Thread(target=run, daemon=True)
-    caller.start()
-    caller.join(timeout=20)
-    return list(outcome)
 
 
 @contextlib.contextmanager
@@ -99,7 +85,7 @@ def test_an_online_check_through_a_proxy_whose_connect_answer_never_ends_is_503_
     with _listening(_dripping_connect) as (proxy, _):
         verifier = TokenVerifier(f'{SERVICE}/0.1', cache_ttl=0, timeout=(1.0, 1.0),
                                  session=_proxied(proxy))
-        assert _outcome(lambda: status(verifier, str(uuid.uuid4()))) == [503]
+        assert outcome_within(lambda: status(verifier, str(uuid.uuid4()))) == [503]
 
 
 def test_a_client_login_through_a_proxy_whose_connect_answer_never_ends_is_service_unavailable():
@@ -108,7 +94,7 @@ def test_a_client_login_through_a_proxy_whose_connect_answer_never_ends_is_servi
     with _listening(_dripping_connect) as (proxy, _):
         client = AuthClient(f'{SERVICE}/0.1', username='alice', password='s3cret',
                             timeout=(1.0, 1.0), session=_proxied(proxy))
-        assert _outcome(client.token) == [ServiceUnavailable]
+        assert outcome_within(client.token) == [ServiceUnavailable]
 
 
 def test_a_key_set_fetch_through_a_proxy_whose_connect_answer_never_ends_fails_closed():
@@ -118,7 +104,7 @@ def test_a_key_set_fetch_through_a_proxy_whose_connect_answer_never_ends_fails_c
         verifier = JwtVerifier(f'{SERVICE}/api/auth/0.1', 'confd', jwks_url=f'{SERVICE}/certs',
                                timeout=(1.0, 1.0), session=_proxied(proxy))
         try:
-            assert _outcome(lambda: status(verifier, _jwt_header_only())) == [503]
+            assert outcome_within(lambda: status(verifier, _jwt_header_only())) == [503]
         finally:
             verifier.close()
 
@@ -210,12 +196,12 @@ def test_two_first_checks_at_once_through_a_proxy_do_not_break_the_verifier_for_
                                  timeout=(1.0, 1.0), session=session)
         outcomes: list = []
         checks = [threading.Thread(
-            target=lambda: outcomes.extend(_outcome(lambda: status(verifier, 'a-token'))))
+            target=lambda: outcomes.extend(outcome_within(lambda: status(verifier, 'a-token'))))
             for _ in range(2)]
         for check in checks:
             check.start()
             time.sleep(0.05)  # in this order
         for check in checks:
             check.join()
-        later = _outcome(lambda: status(verifier, 'a-token'))
+        later = outcome_within(lambda: status(verifier, 'a-token'))
     assert (outcomes, later) == ([200, 200], [200])

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.jwt_verifier import (auth_server, issuer, make_verifier, mint,  # noqa: F401
                                         mono, signing_keys, status)
-from tests.support.live_server import LiveServer, closed_port_url, dripping
+from tests.support.live_server import LiveServer, closed_port_url, dripping, outcome_within
 from wazo_like_auth.client import AuthClient, ServiceUnavailable, UnexpectedResponse
 from wazo_like_auth.verifier import PushRevocation, TokenVerifier
 
@@ -118,21 +118,6 @@ def dripping_headers():
         listener.close()
 
 
-def _outcome(call) -> list:
-    """What ``call()`` returned or raised (its type), if it ended within 20 s (liveness, not
-    speed: every budget here is 2 s); [] if it was still waiting."""
-    outcome = []
-
-    def run():
-        try:
-            outcome.append(call())
-        except Exception as error:  # noqa: BLE001 - the test looks at what was raised
-            outcome.append(type(error))
-    caller = threading.Thread(target=run, daemon=True)
-    caller.start()
-    caller.join(timeout=20)
-    return list(outcome)
-
 
 def test_a_login_answer_whose_headers_never_end_is_service_unavailable_in_bounded_time():
     # README: ServiceUnavailable for "an answer not whole within the connect + read timeouts".
@@ -141,7 +126,7 @@ def test_a_login_answer_whose_headers_never_end_is_service_unavailable_in_bounde
     with dripping_headers() as url:
         client = AuthClient(f'{url}/0.1', username='alice', password='s3cret',
                             timeout=(1.0, 1.0))
-        assert _outcome(client.token) == [ServiceUnavailable]
+        assert outcome_within(client.token) == [ServiceUnavailable]
 
 
 def test_a_key_set_whose_headers_never_end_fails_closed_in_bounded_time(make_verifier, mint):
@@ -150,11 +135,11 @@ def test_a_key_set_whose_headers_never_end_fails_closed_in_bounded_time(make_ver
     # waits on the key store's lock meanwhile.
     with dripping_headers() as url:
         verifier = make_verifier(jwks_url=f'{url}/certs', timeout=(1.0, 1.0))
-        assert _outcome(lambda: status(verifier, mint())) == [503]
+        assert outcome_within(lambda: status(verifier, mint())) == [503]
 
 
 def test_an_online_check_whose_headers_never_end_is_503_in_bounded_time():
     # DEFAULT_TIMEOUT is (connect, read) "so that a backend must not hang on its auth service".
     with dripping_headers() as url:
         verifier = TokenVerifier(f'{url}/0.1', cache_ttl=0, timeout=(1.0, 1.0))
-        assert _outcome(lambda: status(verifier, str(uuid.uuid4()))) == [503]
+        assert outcome_within(lambda: status(verifier, str(uuid.uuid4()))) == [503]

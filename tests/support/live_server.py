@@ -82,3 +82,19 @@ def dripping(stop: threading.Event):
         while not stop.wait(0.1):
             yield b' '
     return app
+
+
+def outcome_within(call, seconds: float = 20) -> list:
+    """What ``call()`` returned or raised (its type), if it ended within ``seconds`` (a
+    liveness check, not a speed one); [] if it was still waiting."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(call())
+        except Exception as error:  # noqa: BLE001 - the caller looks at what was raised
+            outcome.append(type(error))
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(timeout=seconds)
+    return list(outcome)
