@@ -5,7 +5,6 @@ keep-alive auth service."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import socket
 import threading
@@ -17,48 +16,16 @@ from requests.adapters import HTTPAdapter
 from urllib3 import ProxyManager
 
 from tests.support.jwt_verifier import status
-from tests.support.live_server import outcome_within
+from tests.support.live_server import drip_header, listening, outcome_within
 from wazo_like_auth.client import AuthClient, ServiceUnavailable
 from wazo_like_auth.verifier import JwtVerifier, TokenVerifier
 
 SERVICE = 'https://auth.example.com'  # never resolved: every exchange goes through the proxy
 
 
-
-@contextlib.contextmanager
-def _listening(handle):
-    """``(url, stop)`` of a local TCP peer running ``handle(peer, stop)`` per connection, in a
-    thread, until the block exits."""
-    stop = threading.Event()
-    listener = socket.create_server(('127.0.0.1', 0))
-    listener.settimeout(0.1)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                peer, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(peer, stop), daemon=True).start()
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield f'http://127.0.0.1:{listener.getsockname()[1]}', stop
-    finally:
-        stop.set()
-        listener.close()
-
-
 def _dripping_connect(peer: socket.socket, stop: threading.Event) -> None:
-    """A proxy answering CONNECT with a status line, then one header it sends a byte every
-    0.1 s (each read gets a byte within any read timeout; the header never ends)."""
-    with peer:
-        peer.recv(65536)
-        peer.sendall(b'HTTP/1.1 200 Connection established\r\nX-Pad: ')
-        while not stop.wait(0.1):
-            try:
-                peer.sendall(b'a')
-            except OSError:
-                return
+    """A proxy answering CONNECT with a status line, then one header that never ends."""
+    drip_header(peer, stop, b'HTTP/1.1 200 Connection established\r\nX-Pad: ')
 
 
 def _proxied(proxy: str) -> requests.Session:
@@ -82,7 +49,7 @@ def test_an_online_check_through_a_proxy_whose_connect_answer_never_ends_is_503_
     # connect(), and the watchdog is only told of the connection after connect() returns
     # (bounded_http._Watched.connect): the proxy's answer, a byte at a time, is waited for
     # without end, and so is every request of the backend needing a check.
-    with _listening(_dripping_connect) as (proxy, _):
+    with listening(_dripping_connect) as (proxy, _):
         verifier = TokenVerifier(f'{SERVICE}/0.1', cache_ttl=0, timeout=(1.0, 1.0),
                                  session=_proxied(proxy))
         assert outcome_within(lambda: status(verifier, str(uuid.uuid4()))) == [503]
@@ -91,7 +58,7 @@ def test_an_online_check_through_a_proxy_whose_connect_answer_never_ends_is_503_
 def test_a_client_login_through_a_proxy_whose_connect_answer_never_ends_is_service_unavailable():
     # Same cause: AuthClient.token() waits for ever, holding the client's lock (every thread of
     # the application that needs a token).
-    with _listening(_dripping_connect) as (proxy, _):
+    with listening(_dripping_connect) as (proxy, _):
         client = AuthClient(f'{SERVICE}/0.1', username='alice', password='s3cret',
                             timeout=(1.0, 1.0), session=_proxied(proxy))
         assert outcome_within(client.token) == [ServiceUnavailable]
@@ -100,7 +67,7 @@ def test_a_client_login_through_a_proxy_whose_connect_answer_never_ends_is_servi
 def test_a_key_set_fetch_through_a_proxy_whose_connect_answer_never_ends_fails_closed():
     # Same cause, for the JWT verifier (an https issuer's keys are fetched over https only, so
     # a proxy is always a CONNECT tunnel): the fetch holds the key store's lock for ever.
-    with _listening(_dripping_connect) as (proxy, _):
+    with listening(_dripping_connect) as (proxy, _):
         verifier = JwtVerifier(f'{SERVICE}/api/auth/0.1', 'confd', jwks_url=f'{SERVICE}/certs',
                                timeout=(1.0, 1.0), session=_proxied(proxy))
         try:
@@ -149,7 +116,7 @@ def test_a_closed_verifier_and_its_closed_session_leave_no_connection_open():
     # keep-alive connection to the auth service stays open until the garbage collector finds
     # it (a verifier made per tenant or per issuer leaks one per verifier and per thread).
     peer = _KeepAlive()
-    with _listening(peer) as (url, _):
+    with listening(peer) as (url, _):
         session = requests.Session()
         verifier = TokenVerifier(f'{url}/0.1', cache_ttl=0, timeout=(1.0, 1.0),
                                  session=session)
@@ -189,7 +156,7 @@ def test_two_first_checks_at_once_through_a_proxy_do_not_break_the_verifier_for_
     monkeypatch.setattr(HTTPAdapter, 'proxy_manager_for', switched)
     monkeypatch.setattr(ProxyManager, 'connection_from_host', switched_pool)
     peer = _KeepAlive()
-    with _listening(peer) as (proxy, _):
+    with listening(peer) as (proxy, _):
         session = requests.Session()
         session.proxies = {'http': proxy}  # plain HTTP through a forwarding proxy
         verifier = TokenVerifier('http://auth.example.com/0.1', cache_ttl=0,

@@ -25,9 +25,7 @@ def client_token(client, client_id, secret):
 
 def test_updating_a_client_cannot_lift_a_deny_entry_over_a_policy_attached_from_above(
         admin, client, make_user, login):
-    child = admin.ok('POST', '/tenants', json={'name': 'child'})['uuid']
-    make_user('child-admin', acl=['auth.#'], tenant_uuid=child)
-    child_admin = AdminClient(client, token_of(login, 'child-admin'))
+    _, child_admin = _tenant_admin(admin, client, make_user, login)
     # The child's administrator registers an integration (it knows its secret) ...
     created = child_admin.ok('POST', '/clients', json={
         'client_id': 'crm', 'grant_types': ['client_credentials']})
@@ -51,9 +49,7 @@ def test_updating_a_client_cannot_lift_a_deny_entry_over_a_policy_attached_from_
 
 def test_updating_a_client_cannot_detach_a_policy_of_deny_entries_over_one_from_above(
         admin, client, make_user, login):
-    child = admin.ok('POST', '/tenants', json={'name': 'child'})['uuid']
-    make_user('child-admin', acl=['auth.#'], tenant_uuid=child)
-    child_admin = AdminClient(client, token_of(login, 'child-admin'))
+    _, child_admin = _tenant_admin(admin, client, make_user, login)
     created = child_admin.ok('POST', '/clients', json={
         'client_id': 'crm', 'grant_types': ['client_credentials']})
     # The fence is a policy of the child's own (visible to its administrator) this time.

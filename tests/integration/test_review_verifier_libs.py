@@ -5,7 +5,6 @@ hostile one."""
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import uuid
 
@@ -13,7 +12,8 @@ import pytest
 
 from tests.support.jwt_verifier import (auth_server, issuer, make_verifier, mint,  # noqa: F401
                                         mono, signing_keys, status)
-from tests.support.live_server import LiveServer, closed_port_url, dripping, outcome_within
+from tests.support.live_server import (LiveServer, closed_port_url, drip_header, dripping,
+                                       listening, outcome_within)
 from wazo_like_auth.client import AuthClient, ServiceUnavailable, UnexpectedResponse
 from wazo_like_auth.verifier import PushRevocation, TokenVerifier
 
@@ -89,33 +89,9 @@ def dripping_headers():
     """The URL of a peer that answers every request with a status line, then one header whose
     value it sends a byte every 0.1 s (each read gets a byte within any read timeout; the
     header never ends), until the block exits."""
-    stop = threading.Event()
-    listener = socket.create_server(('127.0.0.1', 0))
-    listener.settimeout(0.1)
-
-    def drip(peer: socket.socket) -> None:
-        with peer:
-            peer.recv(65536)
-            peer.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: ')
-            while not stop.wait(0.1):
-                try:
-                    peer.sendall(b'a')
-                except OSError:
-                    return
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                peer, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=drip, args=(peer,), daemon=True).start()
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield f'http://127.0.0.1:{listener.getsockname()[1]}'
-    finally:
-        stop.set()
-        listener.close()
+    head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: '
+    with listening(lambda peer, stop: drip_header(peer, stop, head)) as (url, _):
+        yield url
 
 
 

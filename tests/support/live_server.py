@@ -6,6 +6,7 @@ really called the service, and with what parameters.
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -98,3 +99,40 @@ def outcome_within(call, seconds: float = 20) -> list:
     caller.start()
     caller.join(timeout=seconds)
     return list(outcome)
+
+
+def drip_header(peer: socket.socket, stop: threading.Event, head: bytes) -> None:
+    """Answer ``peer``'s request with ``head`` (a status line and the start of a header), then
+    one byte of that header every 0.1 s until ``stop``: each read gets a byte within any read
+    timeout, and the header never ends."""
+    with peer:
+        peer.recv(65536)
+        peer.sendall(head)
+        while not stop.wait(0.1):
+            try:
+                peer.sendall(b'a')
+            except OSError:
+                return
+
+
+@contextlib.contextmanager
+def listening(handle):
+    """``(url, stop)`` of a local TCP peer running ``handle(peer, stop)`` per connection, in a
+    thread, until the block exits."""
+    stop = threading.Event()
+    listener = socket.create_server(('127.0.0.1', 0))
+    listener.settimeout(0.1)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=handle, args=(peer, stop), daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f'http://127.0.0.1:{listener.getsockname()[1]}', stop
+    finally:
+        stop.set()
+        listener.close()
