@@ -13,8 +13,12 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
+from tests.integration.test_client_delete_races import (finished, in_background, parked,
+                                                        waiting_on_a_lock)
+from tests.integration.test_review_lifecycle import exchanged_without_secret
 from tests.support.jwt_verifier import status
 from tests.support.live_server import listening, outcome_within
+from tests.support.polling import wait_until
 from tests.support.oidc import (REDIRECT, callback_params, realm,  # noqa: F401 (fixture)
                                 register_client, submit)
 from wazo_like_auth.client import AuthClient, ServiceUnavailable
@@ -196,3 +200,41 @@ def test_a_lesser_admin_cannot_add_its_redirect_uri_before_the_users_consent(
     assert not (added.status_code == 200 and answer.status_code == 302
                 and location.startswith(ELSEWHERE) and 'code=' in urlsplit(location).query), \
         location
+
+
+# -- a user created in the moved tenant while the move runs ----------------------------------
+
+def test_a_user_created_during_a_move_gets_no_secretless_refresh_token(
+        api, engine, make_user, make_client, admin_token, top_tenant):
+    """The move (services.tenants._let_go) now locks the users of the moved subtree, then
+    revokes what the clients left above hold for them: a grant of one of those users either
+    commits first or sees the new tree. The lock covers the users there when it is taken:
+    a user created in the subtree meanwhile is not locked, its grant checks ``governs``
+    against the tree as it still is and commits a refresh token of the confidential client,
+    which the move's revocation no longer looks for. Once the move commits, that refresh
+    token is redeemed at POST /token without the client's secret. The move is parked on the
+    refresh token of a user already there (revoke_in locks it after the users)."""
+    acme = api.admin('POST', '/tenants', admin_token, json={'name': 'acme'}).json()['uuid']
+    branch = api.admin('POST', '/tenants', admin_token, json={'name': 'branch'},
+                       headers={'Wazo-Tenant': acme}).json()['uuid']
+    make_user('dave', 's3cret', tenant_uuid=branch)
+    secret = make_client('backend', grant_types=['password', 'refresh_token'],
+                         headers={'Wazo-Tenant': acme})['client_secret']
+
+    def grant(username):
+        return requests.post(api.token_url(), auth=('backend', secret), timeout=30, data={
+            'grant_type': 'password', 'username': username, 'password': 's3cret',
+            'scope': 'offline_access'})
+    assert grant('dave').status_code == 200
+    with parked(engine, 'auth_refresh_token', 'client_id', 'backend'):
+        moved = in_background(lambda: api.admin(
+            'PUT', f'/tenants/{branch}/parent/{top_tenant}', admin_token))
+        assert wait_until(lambda: waiting_on_a_lock(engine))
+        make_user('erin', 's3cret', tenant_uuid=branch)
+        granted = grant('erin')
+    assert finished(moved).status_code == 204
+    assert granted.status_code == 200, granted.text
+
+    exchanged = exchanged_without_secret(api, granted.json()['refresh_token'])
+
+    assert exchanged.status_code == 401, exchanged.text
