@@ -18,12 +18,12 @@ from tests.integration.test_client_delete_races import (finished, in_background,
 from tests.integration.test_review_lifecycle import exchanged_without_secret
 from tests.support.jwt_verifier import status
 from tests.support.live_server import listening, outcome_within
-from tests.support.polling import wait_until
 from tests.support.oidc import (REDIRECT, callback_params, realm,  # noqa: F401 (fixture)
                                 register_client, submit)
+from tests.support.polling import wait_until
 from wazo_like_auth.client import AuthClient, ServiceUnavailable
-from wazo_like_auth.verifier import TokenVerifier
 from wazo_like_auth.oidc.pkce import s256
+from wazo_like_auth.verifier import TokenVerifier
 
 
 # -- a keep-alive connection through an HTTPS proxy, reused by a later exchange ----------------
