@@ -15,7 +15,6 @@ import requests
 
 from tests.integration.test_client_delete_races import (finished, in_background, parked,
                                                         waiting_on_a_lock)
-from tests.integration.test_review_lifecycle import exchanged_without_secret
 from tests.support.jwt_verifier import status
 from tests.support.live_server import listening, outcome_within
 from tests.support.oidc import (REDIRECT, callback_params, realm,  # noqa: F401 (fixture)
@@ -206,14 +205,15 @@ def test_a_lesser_admin_cannot_add_its_redirect_uri_before_the_users_consent(
 
 def test_a_user_created_during_a_move_gets_no_secretless_refresh_token(
         api, engine, make_user, make_client, admin_token, top_tenant):
-    """The move (services.tenants._let_go) now locks the users of the moved subtree, then
-    revokes what the clients left above hold for them: a grant of one of those users either
-    commits first or sees the new tree. The lock covers the users there when it is taken:
-    a user created in the subtree meanwhile is not locked, its grant checks ``governs``
-    against the tree as it still is and commits a refresh token of the confidential client,
-    which the move's revocation no longer looks for. Once the move commits, that refresh
-    token is redeemed at POST /token without the client's secret. The move is parked on the
-    refresh token of a user already there (revoke_in locks it after the users)."""
+    """The move (services.tenants._let_go) locks the users of the moved subtree, then revokes
+    what the clients left above hold for them: a grant of one of those users either commits
+    first or sees the new tree. A user created in the subtree meanwhile was not locked: its
+    grant checked ``governs`` against the tree as it still was and committed a refresh token
+    of the confidential client that the move's revocation no longer looked for, redeemed
+    after the move at POST /token without the client's secret. Now a new user of a moved
+    tenant waits for the move, and its grant then finds the client no longer serving it. The
+    move is parked on the refresh token of a user already there (revoke_in locks it after
+    the users)."""
     acme = api.admin('POST', '/tenants', admin_token, json={'name': 'acme'}).json()['uuid']
     branch = api.admin('POST', '/tenants', admin_token, json={'name': 'branch'},
                        headers={'Wazo-Tenant': acme}).json()['uuid']
@@ -230,11 +230,14 @@ def test_a_user_created_during_a_move_gets_no_secretless_refresh_token(
         moved = in_background(lambda: api.admin(
             'PUT', f'/tenants/{branch}/parent/{top_tenant}', admin_token))
         assert wait_until(lambda: waiting_on_a_lock(engine))
-        make_user('erin', 's3cret', tenant_uuid=branch)
-        granted = grant('erin')
+        created = in_background(lambda: make_user('erin', 's3cret', tenant_uuid=branch))
+        created['thread'].join(1)
+        assert created['thread'].is_alive()  # the new user waits for the move
     assert finished(moved).status_code == 204
-    assert granted.status_code == 200, granted.text
+    finished(created)
 
-    exchanged = exchanged_without_secret(api, granted.json()['refresh_token'])
+    granted = grant('erin')
 
-    assert exchanged.status_code == 401, exchanged.text
+    # The client no longer serves erin: no token, no refresh token to redeem without secret.
+    assert (granted.status_code, granted.json().get('error')) == (400, 'invalid_grant'), \
+        granted.text
