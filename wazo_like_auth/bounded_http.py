@@ -163,9 +163,17 @@ def _cut(sock: Any) -> None:
     """Shut a connection's socket down: a read waiting on it returns at once (a close from
     another thread would not wake it); the pool then sees the connection dropped."""
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        _network_socket(sock).shutdown(socket.SHUT_RDWR)
     except OSError:
         pass  # already closed by its peer or its owner
+
+
+def _network_socket(sock: Any) -> Any:
+    """The socket beneath ``sock``: urllib3's SSLTransport (TLS to the service inside TLS to
+    an https proxy) has no shutdown of its own, the socket it wraps (``.socket``) has."""
+    while not hasattr(sock, 'shutdown') and hasattr(sock, 'socket'):
+        sock = sock.socket
+    return sock
 
 
 class _Watched:
