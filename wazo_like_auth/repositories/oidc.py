@@ -91,12 +91,6 @@ def remember_consent(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID
         set_={'scope': statement.excluded.scope}))
 
 
-def has_consents(db: DbSession, client_uuid: uuid.UUID) -> bool:
-    """Whether some user's consent to the client is remembered."""
-    return db.scalar(select(Consent.user_uuid).where(Consent.client_uuid == client_uuid)
-                     .limit(1)) is not None
-
-
 def consents_of(db: DbSession, user_uuid: uuid.UUID) -> list[Consent]:
     return list(db.scalars(select(Consent).where(Consent.user_uuid == user_uuid)
                            .order_by(Consent.created_at)))

@@ -27,7 +27,6 @@ from ..oauth2.settings import default_grant_types
 from ..passwords import PasswordHasher
 from ..repositories import clients as client_repo
 from ..repositories import locks
-from ..repositories import oidc as oidc_repo
 from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
@@ -252,7 +251,7 @@ class ClientService:
         if missing:
             raise InvalidData('Unknown policies', details={'policies': missing})
         ensure_grantable([*fields['acl'], *(a for p in policies for a in p.acl)])
-        if _new_silent_sign_in(db, client, fields, grant_types):
+        if _new_silent_sign_in(client, fields, grant_types):
             ensure_grantable([EVERYTHING])
         client.name = fields['name']
         client.public = fields['public']
@@ -311,18 +310,20 @@ def _authenticated(client: Client) -> AuthenticatedClient:
 EVERYTHING = '#'
 
 
-def _new_silent_sign_in(db, client: Client, fields: dict[str, Any], grant_types) -> bool:
-    """Whether these fields make ``client`` (new, or as it is) sign users in without a page
-    where it did not, or send such a sign-in to a new redirect URI: consent-free, or asked
-    already (a remembered consent skips the page too). Such a client receives the code of
-    any user of its tenants (of one who consented) who opens its link while signed in:
-    handing it out is handing out those users (as ensure_may_become), so the caller must be
-    able to grant everything. A caller with less registers it with ``require_consent``."""
+def _new_silent_sign_in(client: Client, fields: dict[str, Any], grant_types) -> bool:
+    """Whether these fields make ``client`` sign users in without a page where it did not,
+    or send its codes to a new redirect URI. A consent-free client receives the code of any
+    user of its tenants who opens its link while signed in; a consent, remembered per client
+    (not per URI), makes one that asks do the same for that user, whenever it was given: so
+    a new URI on an existing client is a new way to those users too. Handing either out is
+    handing out those users (as ensure_may_become): the caller must be able to grant
+    everything. A caller with less registers a new client with ``require_consent``."""
     if AUTHORIZATION_CODE not in grant_types:
         return False
     silent = not fields.get('require_consent', False)
     was_silent = AUTHORIZATION_CODE in (client.grant_types or []) and not client.require_consent
     if silent and not was_silent:
         return True
+    existing = client.redirect_uris is not None  # None: a client being created
     gained = set(fields.get('redirect_uris') or []) - set(client.redirect_uris or [])
-    return bool(gained) and (silent or oidc_repo.has_consents(db, client.uuid))
+    return existing and bool(gained)
