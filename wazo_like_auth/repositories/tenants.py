@@ -80,6 +80,13 @@ def ancestors(db: Session | Connection, child: uuid.UUID) -> list[uuid.UUID]:
 _TREE_LOCK = 0x7761_7a6f_7465_6e  # arbitrary, fixed: "wazoten"
 
 
+def lock_rows(db: Session, tenants: Sequence[uuid.UUID]) -> None:
+    """Lock these tenants' rows for update, in uuid order, until the transaction ends: an
+    insert referencing one of them (a new user) waits for it."""
+    db.execute(select(Tenant.uuid).where(Tenant.uuid.in_(tenants)).order_by(Tenant.uuid)
+               .with_for_update())
+
+
 def lock_tree(db: Session) -> None:
     """Hold the tenant-tree lock until the end of the transaction."""
     db.execute(text('SELECT pg_advisory_xact_lock(:key)'), {'key': _TREE_LOCK})

@@ -275,8 +275,18 @@ def _let_go(db: Session, tenant_uuid: uuid.UUID, parent_uuid: uuid.UUID) -> int:
     if not leaving:
         return 0
     subtree = tenant_repo.descendants(db, tenant_uuid)
-    # A grant locks its user before it checks that the client governs them, and holds it
-    # to its commit: it ends before (its tokens revoked here) or sees the new tree.
-    user_repo.lock_of_tenants(db, subtree)
+    _hold_users(db, subtree)
     return sum(client_repo.revoke_in(db, client, subtree)
                for client in client_repo.of_tenants(db, sorted(leaving)))
+
+
+def _hold_users(db: Session, subtree: list[uuid.UUID]) -> None:
+    """Hold every user of ``subtree`` until the move commits, one created meanwhile included.
+    A grant locks its user before it checks that the client governs them, and holds it to its
+    commit: it ends first (what it made is revoked after this) or sees the new tree. The
+    tenant rows, locked next, keep new users out (their insert waits for the move); a user
+    created before that is held by the second pass (a grant of theirs in flight then waits
+    for the move, or loses a deadlock: 503, nothing kept)."""
+    user_repo.lock_of_tenants(db, subtree)
+    tenant_repo.lock_rows(db, subtree)
+    user_repo.lock_of_tenants(db, subtree)
