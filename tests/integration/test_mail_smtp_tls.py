@@ -3,33 +3,13 @@ STARTTLS and implicit TLS deliver when the CA is configured (``smtp.ca_file``), 
 whose certificate cannot be verified gets nothing (the mail waits for a retry)."""
 from __future__ import annotations
 
-import ssl
-import subprocess
-
-import pytest
 from sqlalchemy import text
 
 from tests.support.apps import running_app
 from tests.support.smtp_server import Mailbox, deliver, free_port, mail_config  # noqa: F401
+from tests.support.tls import certificate, server_context  # noqa: F401 (a fixture)
 
 RESET = '/0.1/users/password/reset'
-
-
-@pytest.fixture(scope='module')
-def certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1 (it is its own CA), and its key."""
-    folder = tmp_path_factory.mktemp('smtp-tls')
-    cert, key = folder / 'cert.pem', folder / 'key.pem'
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-                    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-                    '-keyout', str(key), '-out', str(cert)], check=True, capture_output=True)
-    return cert, key
-
-
-def server_context(certificate) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*map(str, certificate))
-    return context
 
 
 class Authenticator:

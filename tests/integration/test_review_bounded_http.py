@@ -16,7 +16,8 @@ from requests.adapters import HTTPAdapter
 from urllib3 import ProxyManager
 
 from tests.support.jwt_verifier import status
-from tests.support.live_server import drip_header, listening, outcome_within
+from tests.support.live_server import (EMPTY_JSON, NO_CONTENT, drip_header, listening,
+                                       outcome_within, request_heads)
 from wazo_like_auth.client import AuthClient, ServiceUnavailable
 from wazo_like_auth.verifier import JwtVerifier, TokenVerifier
 
@@ -87,21 +88,10 @@ class _KeepAlive:
     def __call__(self, peer: socket.socket, stop: threading.Event) -> None:
         with self._lock:
             self.open += 1
-        buffer = b''
         try:
             with peer:
-                while True:
-                    while b'\r\n\r\n' not in buffer:
-                        data = peer.recv(65536)
-                        if not data:
-                            return
-                        buffer += data
-                    head, buffer = buffer.split(b'\r\n\r\n', 1)
-                    if head.startswith(b'HEAD '):
-                        peer.sendall(b'HTTP/1.1 204 No Content\r\n\r\n')
-                    else:
-                        peer.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
-                                     b'Content-Length: 2\r\n\r\n{}')
+                for head in request_heads(peer):
+                    peer.sendall(NO_CONTENT if head.startswith(b'HEAD ') else EMPTY_JSON)
         except OSError:
             return
         finally:

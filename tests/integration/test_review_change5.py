@@ -15,6 +15,7 @@ from tests.support.device_flow import Person, start
 from tests.support.oidc import (REDIRECT, callback_params, realm,  # noqa: F401 (fixture)
                                 register_client, submit)
 from tests.support.polling import wait_until
+from tests.support.tenant_trees import client_above_a_branch
 from wazo_like_auth.oidc.pkce import s256
 
 VERIFIER = 'v' * 50
@@ -74,12 +75,7 @@ def test_a_password_grant_in_flight_during_a_move_leaves_no_secretless_refresh_t
     Parked on its session's insert (the tenant row's key lock, after ``governs`` passed), the
     grant's refresh token is uncommitted while _let_go looks, and is left to the moved user,
     redeemable with no secret at POST /token."""
-    acme = api.admin('POST', '/tenants', admin_token, json={'name': 'acme'}).json()['uuid']
-    branch = api.admin('POST', '/tenants', admin_token, json={'name': 'branch'},
-                       headers={'Wazo-Tenant': acme}).json()['uuid']
-    make_user('dave', 's3cret', tenant_uuid=branch)
-    client_secret = make_client('backend', grant_types=['password', 'refresh_token'],
-                                headers={'Wazo-Tenant': acme})['client_secret']
+    _, branch, client_secret = client_above_a_branch(api, admin_token, make_user, make_client)
     form = {'grant_type': 'password', 'username': 'dave', 'password': 's3cret',
             'scope': 'offline_access'}
     with parked(engine, 'tenant', 'uuid', branch):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import select
 import socket
 import ssl
-import subprocess
 import threading
 import uuid
 from urllib.parse import urlencode, urlsplit
@@ -16,34 +15,19 @@ import requests
 from tests.integration.test_client_delete_races import (finished, in_background, parked,
                                                         waiting_on_a_lock)
 from tests.support.jwt_verifier import status
-from tests.support.live_server import listening, outcome_within
+from tests.support.live_server import (EMPTY_JSON, NO_CONTENT, listening, outcome_within,
+                                       request_heads)
 from tests.support.oidc import (REDIRECT, callback_params, realm,  # noqa: F401 (fixture)
                                 register_client, submit)
 from tests.support.polling import wait_until
+from tests.support.tenant_trees import client_above_a_branch
+from tests.support.tls import certificate, server_context  # noqa: F401 (a fixture)
 from wazo_like_auth.client import AuthClient, ServiceUnavailable
 from wazo_like_auth.oidc.pkce import s256
 from wazo_like_auth.verifier import TokenVerifier
 
 
 # -- a keep-alive connection through an HTTPS proxy, reused by a later exchange ----------------
-
-@pytest.fixture(scope='module')
-def certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1 (its own CA), and its key: the proxy's and
-    the auth service's."""
-    folder = tmp_path_factory.mktemp('review-tls')
-    cert, key = folder / 'cert.pem', folder / 'key.pem'
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-                    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-                    '-keyout', str(key), '-out', str(cert)], check=True, capture_output=True)
-    return cert, key
-
-
-def _server_context(certificate) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*map(str, certificate))
-    return context
-
 
 class _SecondAnswerNeverEnds:
     """An HTTPS peer keeping its connections open: its first answer (204 to HEAD, ``{}``
@@ -55,19 +39,9 @@ class _SecondAnswerNeverEnds:
     def __call__(self, peer: socket.socket, stop: threading.Event) -> None:
         try:
             with self._context.wrap_socket(peer, server_side=True) as tls:
-                buffer, answered = b'', 0
-                while True:
-                    while b'\r\n\r\n' not in buffer:
-                        data = tls.recv(65536)
-                        if not data:
-                            return
-                        buffer += data
-                    head, buffer = buffer.split(b'\r\n\r\n', 1)
-                    answered += 1
+                for answered, head in enumerate(request_heads(tls), 1):
                     if answered == 1:
-                        tls.sendall(b'HTTP/1.1 204 No Content\r\n\r\n' if head.startswith(b'HEAD')
-                                    else b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
-                                         b'Content-Length: 2\r\n\r\n{}')
+                        tls.sendall(NO_CONTENT if head.startswith(b'HEAD') else EMPTY_JSON)
                         continue
                     tls.sendall(b'HTTP/1.1 200 OK\r\nX-Pad: ')
                     while not stop.wait(0.1):
@@ -114,7 +88,7 @@ def through_https_proxy(certificate, monkeypatch):
     # session.verify: unset, the session's own setting is used, as it is by default.
     monkeypatch.delenv('REQUESTS_CA_BUNDLE', raising=False)
     monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
-    context = _server_context(certificate)
+    context = server_context(certificate)
     with listening(_SecondAnswerNeverEnds(context)) as (service, _):
         port = urlsplit(service).port
         with listening(_https_proxy(context, port)) as (proxy, _):
@@ -214,12 +188,7 @@ def test_a_user_created_during_a_move_gets_no_secretless_refresh_token(
     tenant waits for the move, and its grant then finds the client no longer serving it. The
     move is parked on the refresh token of a user already there (revoke_in locks it after
     the users)."""
-    acme = api.admin('POST', '/tenants', admin_token, json={'name': 'acme'}).json()['uuid']
-    branch = api.admin('POST', '/tenants', admin_token, json={'name': 'branch'},
-                       headers={'Wazo-Tenant': acme}).json()['uuid']
-    make_user('dave', 's3cret', tenant_uuid=branch)
-    secret = make_client('backend', grant_types=['password', 'refresh_token'],
-                         headers={'Wazo-Tenant': acme})['client_secret']
+    _, branch, secret = client_above_a_branch(api, admin_token, make_user, make_client)
 
     def grant(username):
         return requests.post(api.token_url(), auth=('backend', secret), timeout=30, data={

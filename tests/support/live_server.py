@@ -136,3 +136,22 @@ def listening(handle):
     finally:
         stop.set()
         listener.close()
+
+
+NO_CONTENT = b'HTTP/1.1 204 No Content\r\n\r\n'
+EMPTY_JSON = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'
+
+
+def request_heads(conn):
+    """The heads (request line and headers) of the requests arriving on ``conn``, a socket
+    kept alive, one at a time until the client closes it (these peers take no bodies)."""
+    buffer = b''
+    while True:
+        while b'\r\n\r\n' not in buffer:
+            data = conn.recv(65536)
+            if not data:
+                return
+            buffer += data
+        head, buffer = buffer.split(b'\r\n\r\n', 1)
+        yield head
+
