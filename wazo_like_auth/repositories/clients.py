@@ -112,9 +112,8 @@ def revoke_all(db: DbSession, client: Client) -> int:
     below) and the sessions created from them. Another tenant's refresh tokens that merely
     share the client_id are left alone."""
     governed = tenant_repo.descendants(db, client.tenant_uuid)
-    refresh_uuids = refresh_repo.of_client_in(db, client.client_id, governed)
-    revoked = session_repo.delete_from_refresh_tokens(db, refresh_uuids)
-    refresh_repo.delete_uuids(db, refresh_uuids)
+    revoked = _revoke_refresh_tokens(
+        db, refresh_repo.of_client_in(db, client.client_id, governed))
     issued = select(Token.session_uuid).where(Token.client_id == client.client_id)
     revoked += session_repo.delete_where(db, Session.uuid.in_(issued))
     return len(revoked)
@@ -131,14 +130,10 @@ def revoke_in(db: DbSession, client: Client, tenants: Sequence[uuid.UUID]) -> in
     the users it governs: their refresh tokens bound to its client_id, the sessions created
     from them, and their sessions holding a token issued to it. Returns how many sessions
     were revoked."""
-    refresh_uuids = refresh_repo.of_client_in(db, client.client_id, tenants)
-    revoked = session_repo.delete_from_refresh_tokens(db, refresh_uuids)
-    refresh_repo.delete_uuids(db, refresh_uuids)
-    of_users = select(Session.uuid).where(Session.user_uuid.in_(
+    revoked = _revoke_refresh_tokens(
+        db, refresh_repo.of_client_in(db, client.client_id, tenants))
+    revoked += session_repo.delete_issued_to(db, client.client_id, Session.user_uuid.in_(
         select(User.uuid).where(User.tenant_uuid.in_(tenants))))
-    issued = select(Token.session_uuid).where(Token.session_uuid.in_(of_users),
-                                              Token.client_id == client.client_id)
-    revoked += session_repo.delete_where(db, Session.uuid.in_(issued))
     return len(revoked)
 
 
@@ -150,8 +145,7 @@ def revoke_issued(db: DbSession, digest: bytes, client_id: str,
     token_repo.delete_by_digest(db, digest)
     refresh = refresh_repo.find(db, refresh_digest, client_id) if refresh_digest else None
     if refresh is not None:
-        session_repo.delete_from_refresh_tokens(db, [refresh.uuid])
-        refresh_repo.delete_uuids(db, [refresh.uuid])
+        _revoke_refresh_tokens(db, [refresh.uuid])
 
 
 def revoke_for_user(db: DbSession, client: Client, user_uuid: uuid.UUID,
@@ -164,10 +158,18 @@ def revoke_for_user(db: DbSession, client: Client, user_uuid: uuid.UUID,
     refresh_uuids = []
     if tenant_repo.is_subtenant(db, user_tenant, client.tenant_uuid):
         refresh_uuids = refresh_repo.all_for_client(db, user_uuid, client.client_id)
+    revoked = _revoke_refresh_tokens(db, refresh_uuids)
+    revoked += session_repo.delete_issued_to(db, client.client_id,
+                                             Session.user_uuid == user_uuid)
+    return len(revoked)
+
+
+def _revoke_refresh_tokens(db: DbSession, refresh_uuids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Delete these refresh tokens and the sessions created from them; returns the
+    sessions' uuids."""
     revoked = session_repo.delete_from_refresh_tokens(db, refresh_uuids)
     refresh_repo.delete_uuids(db, refresh_uuids)
-    revoked += session_repo.delete_of_user_issued_to(db, user_uuid, client.client_id)
-    return len(revoked)
+    return revoked
 
 
 def set_token_client(db: DbSession, digest: bytes, client_id: str) -> None:

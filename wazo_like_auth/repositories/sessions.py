@@ -53,12 +53,13 @@ def delete_from_refresh_tokens(db: DbSession,
     return delete_where(db, Session.uuid.in_(created_from))
 
 
-def delete_of_user_issued_to(db: DbSession, user_uuid: uuid.UUID,
-                             client_id: str) -> list[uuid.UUID]:
-    """Revoke the sessions of a user holding a token issued to OAuth client ``client_id``.
-    The user's sessions are found first (indexed), then their tokens (indexed by session):
-    auth_token has no index on client_id."""
-    of_user = select(Session.uuid).where(Session.user_uuid == user_uuid)
+def delete_issued_to(db: DbSession, client_id: str,
+                     of_users: ColumnElement[bool]) -> list[uuid.UUID]:
+    """Revoke the sessions of the users ``of_users`` selects (a condition on
+    ``Session.user_uuid``) holding a token issued to OAuth client ``client_id``. The users'
+    sessions are found first (indexed), then their tokens (indexed by session): auth_token
+    has no index on client_id."""
+    of_user = select(Session.uuid).where(of_users)
     issued = select(Token.session_uuid).where(Token.session_uuid.in_(of_user),
                                               Token.client_id == client_id)
     return delete_where(db, Session.uuid.in_(issued))
