@@ -14,10 +14,11 @@ Bodies sent without Content-Length (chunked transfer encoding) have no length up
 werkzeug would silently *truncate* one at ``rest_api.max_body_size``: the application would
 parse the first MiB of a bigger body (a 400 for invalid JSON at best, a different document at
 worst). Such a body is read up to one byte past the limit: over the limit, the application's
-first read of it raises 413 (RequestEntityTooLarge); within it, the application gets the body with its Content-Length, as if the client
-had sent one. A Content-Length over the limit is not read: werkzeug answers 413. A body shorter
-than its Content-Length (the client went away mid-body) reads as 400: granian ends the stream
-where it stops, and the part that came is not the request.
+first read of it raises 413 (RequestEntityTooLarge); within it, the application gets the body
+with its Content-Length, as if the client had sent one. A Content-Length over the limit is not
+read: werkzeug answers 413. A body shorter than its Content-Length (the client went away
+mid-body) reads as 400: granian ends the stream where it stops, and the part that came is not
+the request.
 """
 from __future__ import annotations
 

@@ -50,6 +50,10 @@ from .tokens import TokenService
 logger = get_logger(__name__)
 
 
+# The login-trail reason of a consent refused after a right password, by the page's reason.
+_RECORDED_AS = {'outside_client': WRONG_TENANT, 'bad_credentials': USER_CHANGED}
+
+
 class VerificationFailed(Exception):
     """A verification-page step failed; ``reason`` says which, for the page to explain;
     ``retry_after``: the seconds to wait, when the login throttle said (429)."""
@@ -245,9 +249,9 @@ class DeviceFlow:
         try:
             consent = self._ask_consent(code, candidate, issuer)
         except VerificationFailed as e:
-            if e.reason in ('outside_client', 'bad_credentials'):
-                self._throttle.login_failed(
-                    attempt, WRONG_TENANT if e.reason == 'outside_client' else USER_CHANGED)
+            recorded = _RECORDED_AS.get(e.reason)
+            if recorded is not None:
+                self._throttle.login_failed(attempt, recorded)
             else:  # the code went meanwhile: the password was right all the same
                 self._throttle.login_succeeded(attempt)
             raise

@@ -17,8 +17,9 @@ Contract of ``KeyStore.find(kid)``:
   failed fetch: anyone on the path could swap the keys);
 - a fetch (discovery document, then JWK Set) fails closed: an answer other than 200 JSON, a
   body over 512 KiB, JSON nested too deep, or an answer (status line, headers, body) still
-  arriving when the sum of ``timeout`` (connect + read) has passed, is a failed fetch, so the requests waiting for it
-  wait a bounded time (a peer sending one byte a second never reaches the read timeout).
+  arriving when the sum of ``timeout`` (connect + read) has passed, is a failed fetch, so the
+  requests waiting for it wait a bounded time (a peer sending one byte a second never reaches
+  the read timeout).
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ import json
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
-
 
 from ..bounded_http import BoundedHTTP, FetchFailed
 from ..logs import get_logger

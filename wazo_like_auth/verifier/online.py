@@ -77,9 +77,10 @@ class TokenVerifier(Guard):
     """Checks tokens against wazo-like-auth for a backend; see the module docstring.
 
     ``auth_url`` is the service's base, e.g. ``http://127.0.0.1:9497/0.1``. ``session`` lets a
-    caller configure TLS (``session.verify``; its settings are used, not its mounted adapters); ``clock`` is a monotonic time source for the
-    cache, ``wall_clock`` gives epoch seconds (a token's expiry, with push); tests pass their
-    own. ``push`` subscribes to session ends (``push``), started on the first verification.
+    caller configure TLS (``session.verify``; its settings are used, not its mounted
+    adapters); ``clock`` is a monotonic time source for the cache, ``wall_clock`` gives epoch
+    seconds (a token's expiry, with push); tests pass their own. ``push`` subscribes to
+    session ends (``push``), started on the first verification.
     """
 
     def __init__(self, auth_url: str, *, cache_ttl: float = 5.0, cache_size: int = 10000,
@@ -158,8 +159,9 @@ class TokenVerifier(Guard):
 
     def _ask(self, token: str, path: str, params: dict[str, str]) -> _Answer:
         """``HEAD /token/{path}?scope=acl[&tenant=...]`` (``params``); GET with push (200: its
-        session); ``path`` is ``token`` quoted. The answer, status line, headers and body, must be whole
-        within the connect + read timeouts: one sent a byte at a time is unreachable (503)."""
+        session); ``path`` is ``token`` quoted. The answer, status line, headers and body, must
+        be whole within the connect + read timeouts: one sent a byte at a time is unreachable
+        (503)."""
         try:
             response = self._http.fetch('GET' if self.push is not None else 'HEAD',
                                         f'{self._base}/token/{path}', params=params,

@@ -17,8 +17,9 @@ The feed, as wazo-like-auth serves it::
 Without ``since`` it lists every revoked JWT whose expiry is still to come; with the cursor of
 the previous answer, those revoked since. ``retired_keys``, in every answer: the signing keys
 retired for a leak lately (``keys retire``), whose tokens are refused even while a ``certs``
-fetched before still holds the key (a feed without it retires none). A jti is forgotten once its ``expires_at`` (plus the
-verifier's leeway, during which the token would still pass) is past: the token is dead anyway.
+fetched before still holds the key (a feed without it retires none). A jti is forgotten once
+its ``expires_at`` (plus the verifier's leeway, during which the token would still pass) is
+past: the token is dead anyway.
 
 If a poll fails (unreachable, not 200, an answer not of that shape, the service token not
 obtainable), the known set stays as it is, the cursor is not moved, and a warning is logged
@@ -39,7 +40,6 @@ import inspect
 import json
 import threading
 from typing import Any, Callable
-
 
 from ..bounded_http import BoundedHTTP, FetchFailed
 from ..logs import get_logger
