@@ -131,3 +131,16 @@ def test_concurrent_logins_at_the_session_limit_never_exceed_it(
 
     assert Counter(r.status_code for r in responses) == {200: 5, 429: 7}
     assert rows(engine, 'SELECT count(*) FROM auth_session')[0][0] == 5
+
+
+def test_concurrent_refresh_exchanges_at_the_session_limit_never_exceed_it(
+        make_config, db_uri, engine, alice):
+    config = make_config(db_uri=db_uri, max_user_concurrent_sessions=5,
+                         throttle={'refresh_failures_per_address': 100_000})
+    with running_app(config, engine) as app:
+        value = refresh_token_of(app.test_client(), 'alice', 'my-app')  # session 1 of 5
+        for _ in range(3):
+            responses = _together(app, 12, lambda c, i: refresh_login(c, value, 'my-app'))
+            assert {r.status_code for r in responses} <= {200, 429}
+
+    assert rows(engine, 'SELECT count(*) FROM auth_session')[0][0] == 5

@@ -65,9 +65,18 @@ def delete_issued_to(db: DbSession, client_id: str,
     return delete_where(db, Session.uuid.in_(issued))
 
 
-def count_live_of_user(db: DbSession | Connection, user_uuid: uuid.UUID) -> int:
-    """Sessions of a user holding an unexpired token (expired ones do not count)."""
-    now = dt.datetime.now(dt.timezone.utc)
+def hold_new_sessions_of_user(db: DbSession | Connection, user_uuid: uuid.UUID) -> None:
+    """Hold, until the transaction ends, the lock of a user's new sessions: a count of live
+    sessions made under it sees every session committed by another holder, so a limit checked
+    by counting after the insert is exact (without it, two transactions would each miss the
+    other's uncommitted session). Two-key advisory lock, as repositories.device_codes'."""
+    db.execute(text('SELECT pg_advisory_xact_lock(8629, hashtext(:user))'),
+               {'user': str(user_uuid)})
+
+
+def count_live_of_user(db: DbSession | Connection, user_uuid: uuid.UUID,
+                       now: dt.datetime) -> int:
+    """Sessions of a user holding a token unexpired at ``now`` (expired ones do not count)."""
     return db.scalar(select(func.count()).select_from(Session)
                      .join(Token, Token.session_uuid == Session.uuid)
                      .where(Session.user_uuid == user_uuid, Token.expires_at > now)) or 0

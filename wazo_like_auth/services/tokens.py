@@ -137,8 +137,8 @@ class TokenService:
         """No password, no bcrypt: the refresh token is looked up by digest and client_id.
 
         The user row is share-locked, not exclusively: exchanges of one user run in parallel
-        (the session limit may then be passed by the exchanges in flight), while a disable or a
-        password login waits for them. Lock order user → refresh token, as mobile logins do.
+        up to the session limit's count (check_session_limit), while a disable or a password
+        login waits for them. Lock order user → refresh token, as mobile logins do.
         The lookup also reads the new token's ACL and the address's failure counter: one round
         trip, then the insert. On a Core connection, not an ORM session: nothing here loads
         or deletes ORM objects, and the session's bookkeeping cost about 0.1 ms of CPU per
@@ -211,10 +211,15 @@ class TokenService:
 
     def check_session_limit(self, db, user: User | Row) -> None:
         """At most max_user_concurrent_sessions live sessions for purposes user and
-        external_api, counting the one just created (the transaction rolls back on excess)."""
+        external_api, counting the one just created (the transaction rolls back on excess);
+        exact under concurrent grants of one user: a grant counts holding the user's
+        new-sessions lock, after any other grant of theirs holding it has committed."""
         if user.purpose == 'internal':
             return
-        if session_repo.count_live_of_user(db, user.uuid) > self._settings.max_user_sessions:
+        # Refresh exchanges of one user share its row lock, so its own lock for the count.
+        session_repo.hold_new_sessions_of_user(db, user.uuid)
+        live = session_repo.count_live_of_user(db, user.uuid, self._clock())
+        if live > self._settings.max_user_sessions:
             raise TooManySessions(
                 f'User {user.uuid} has exceeded the maximum number of active sessions')
 
