@@ -9,10 +9,12 @@ from flask import request
 from ..exceptions import InvalidData
 
 
-def json_object(*, null_is_empty: bool = True) -> dict[str, Any]:
+def json_object(*, falsy_is_empty: bool = True) -> dict[str, Any]:
     """The body as a JSON object. Raises InvalidData for an empty, non-UTF-8, invalid or
     non-object body, and for a body holding a lone UTF-16 surrogate (``"\\udfff"``) in any
-    string or key; a JSON ``null`` reads as ``{}``."""
+    string or key. A JSON ``null`` reads as ``{}``, and so does any falsy value (``false``,
+    ``0``, ``""``, ``[]``) with ``falsy_is_empty``: what the administration API does (admin
+    spec §0.2); the token API reads only ``null`` so (token spec §1.1)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise InvalidData('A JSON body is required')
@@ -23,7 +25,7 @@ def json_object(*, null_is_empty: bool = True) -> dict[str, Any]:
     if not _is_unicode(value):
         raise InvalidData('The body holds a string that is not valid Unicode (a lone '
                           'surrogate)')
-    if value is None and null_is_empty:
+    if value is None or (falsy_is_empty and not value):
         return {}
     if not isinstance(value, dict):
         raise InvalidData('The body must be a JSON object',

@@ -20,9 +20,8 @@ class GroupResource(ProtectedResource):
 
 
 class Groups(GroupResource):
-    @required_acl('auth.groups.create')
-    def post(self, auth):
-        body = GroupCreateSchema().load(json_object())
+    @required_acl('auth.groups.create', body=lambda: GroupCreateSchema().load(json_object()))
+    def post(self, auth, body):
         return self._groups.create(auth.tenant_uuid, body)
 
     @required_acl('auth.groups.read')

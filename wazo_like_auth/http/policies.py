@@ -49,9 +49,8 @@ class PolicyResource(ProtectedResource):
 
 
 class Policies(PolicyResource):
-    @required_acl('auth.policies.create')
-    def post(self, auth):
-        body = PolicyCreateSchema().load(json_object())
+    @required_acl('auth.policies.create', body=lambda: PolicyCreateSchema().load(json_object()))
+    def post(self, auth, body):
         return self._policies.create(auth.tenant_uuid, body, Grants.of(auth))
 
     @required_acl('auth.policies.read')

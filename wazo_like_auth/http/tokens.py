@@ -24,7 +24,7 @@ _SCOPES_CHECK = ScopesCheckSchema()
 
 def login_request() -> LoginRequest:
     """The LoginRequest of the current POST /token request."""
-    body = _TOKEN_REQUEST.load(json_object())
+    body = _TOKEN_REQUEST.load(json_object(falsy_is_empty=False))
     login, password = basic_credentials(request.headers.get('Authorization'))
     return LoginRequest(
         login=login, password=password, expiration=body.get('expiration'),
@@ -105,7 +105,7 @@ class TokenScopesCheck(Resource):
         self._checker = token_checker
 
     def post(self, token):
-        body = _SCOPES_CHECK.load(json_object())
+        body = _SCOPES_CHECK.load(json_object(falsy_is_empty=False))
         scopes = self._checker.check_scopes(token, body['scopes'], body['tenant_uuid'],
                                             request.remote_addr or '')
         return {'scopes': scopes}, 200

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,9 +59,11 @@ class Authorizer:
         self._checker = checker
 
     def authorize(self, token: str, required: str, tenant_header: str | None,
-                  client: str = '', subject: uuid.UUID | None = None) -> AuthContext:
-        """Check ``token`` for the ``required`` ACL, then resolve the scoping tenant, the
-        tenants below it and the tenant of ``subject`` (the request path's user), together.
+                  client: str = '', subject: uuid.UUID | None = None,
+                  before_tenant: Callable[[], object] | None = None) -> AuthContext:
+        """Check ``token`` for the ``required`` ACL, run ``before_tenant`` if given (it may
+        raise: a body refused before the tenant is looked at), then resolve the scoping tenant,
+        the tenants below it and the tenant of ``subject`` (the request path's user), together.
 
         Raises Unauthorized (401) for a missing/unknown/expired token or a missing ACL, and
         UnauthorizedTenant (401) for a Wazo-Tenant outside the caller's tenant tree.
@@ -76,6 +79,8 @@ class Authorizer:
                                         'required_access': required,
                                         'reason': 'missing_permission_or_invalid_tenant',
                                         'tenant_uuid': tenant_header})
+        if before_tenant is not None:
+            before_tenant()
         with self._engine.connect() as conn:
             tenant = self._scoping_tenant(conn, row, tenant_header)
             tenants = tuple(tenant_repo.descendants(conn, tenant))
