@@ -5,8 +5,17 @@ A port the kernel hands out (bind to port 0, then close) is free for anyone unti
 binds it: another pytest-xdist worker may be handed it meanwhile, or a client socket. A broker
 restarted on its own port (the crash test) then found another worker's broker answering
 there, took it for itself, and the events published to it never reached the test's consumer.
-Blocks of their own leave each worker's ports to that worker alone, and the kernel never hands
-out a port below its ephemeral range (32768 by default).
+Blocks of their own leave each process's ports to that process alone, and the kernel never
+hands out a port below its ephemeral range (32768 by default).
+
+A block is a process's own while that process holds the block's first port bound: the socket
+stays open until the process ends, and the kernel releases it even after a crash. So no two
+processes of the machine share a block: the workers of one run, and also two runs at once (two
+checkouts, two CI jobs on one host). A block chosen by xdist worker index alone was shared by
+every run's ``gw0`` (and every run without xdist), each drawing the same ports in the same order:
+two brokers started at once on one port (the second did not start: ``own_rabbitmq`` ended in
+ERROR), and a broker stopped by its test saw another run's broker take its port (the verifier of
+test_verifier_push's bus-down test subscribed to that one).
 """
 from __future__ import annotations
 
@@ -17,21 +26,47 @@ import threading
 
 _BASE = 20000
 _BLOCK = 500
-_WORKERS = 24  # blocks: 20000-31999
+_BLOCKS = 24  # 20000-31999
 
 _drawn = itertools.count()
 _lock = threading.Lock()
+_claim: tuple[int, socket.socket] | None = None  # (pid, the bound first port of its block)
 
 
 def free_port() -> int:
     """A port of this process's block that nothing is bound to now."""
-    base = _BASE + (_worker_index() % _WORKERS) * _BLOCK
     with _lock:
-        for _ in range(_BLOCK):
-            port = base + next(_drawn) % _BLOCK
+        base = _block()
+        for _ in range(_BLOCK - 1):
+            port = base + 1 + next(_drawn) % (_BLOCK - 1)  # the first one is the claim
             if _bindable(port):
                 return port
-    raise RuntimeError(f'no free port in {base}-{base + _BLOCK - 1}')
+    raise RuntimeError(f'no free port in {base + 1}-{base + _BLOCK - 1}')
+
+
+def _block() -> int:
+    """The first port of this process's block, claimed on first use (a forked child claims
+    one of its own: its parent's stays its parent's). Called under ``_lock``."""
+    global _claim
+    if _claim is None or _claim[0] != os.getpid():
+        _claim = os.getpid(), _claimed_block()
+    return _claim[1].getsockname()[1]
+
+
+def _claimed_block() -> socket.socket:
+    """A socket bound to the first port of a block nobody holds; the worker's own block
+    first, so the workers of one run rarely try the same one."""
+    first = _worker_index() % _BLOCKS
+    for index in range(_BLOCKS):
+        claim = socket.socket()  # no SO_REUSEADDR: no other socket may bind this port
+        try:
+            claim.bind(('127.0.0.1', _BASE + (first + index) % _BLOCKS * _BLOCK))
+        except OSError:
+            claim.close()
+            continue
+        return claim
+    raise RuntimeError(f'every block of ports {_BASE}-{_BASE + _BLOCKS * _BLOCK - 1} is held '
+                       'by another test process')
 
 
 def _worker_index() -> int:

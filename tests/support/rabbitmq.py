@@ -62,7 +62,11 @@ class RabbitMQ:
         self._epmd = self._spawn([EPMD, '-port', str(self._epmd_port), '-address',
                                   '127.0.0.1'], 'epmd.log')
         self._server: subprocess.Popen | None = None
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # no fixture will close it: its epmd would live on, holding a port
+            self.close()
+            raise
 
     def _write_config(self) -> None:
         (self._base / 'rabbitmq.conf').write_text(
