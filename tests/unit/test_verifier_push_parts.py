@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.clock import ManualMonotonic
 from wazo_like_auth.verifier import PushRevocation
-from wazo_like_auth.verifier.cache import PositiveCache
+from wazo_like_auth.verifier.cache import RECENT_ENDS, PositiveCache
 from wazo_like_auth.verifier.ended_sessions import EndedSessions
 from wazo_like_auth.verifier.push import EVENT, ended_session
 
@@ -97,6 +97,21 @@ def test_an_answer_given_before_a_session_end_is_not_cached_after_it():
     cache.remember(key, cache.generation(), SESSION)
     cache.clear()
     assert not cache.hit(key, pushed=True)
+
+
+def test_an_answer_given_before_another_session_ends_is_cached():
+    cache = PositiveCache(5.0, 100, ManualMonotonic(), push_ttl=300.0)
+    key, unknown, late = (cache.key('a', acl, None) for acl in ('acl', 'other', 'late'))
+    asked_at = cache.generation()
+    cache.drop_session(str(uuid.uuid4()))  # another session's end, while the answers travel
+    cache.remember(key, asked_at, SESSION)
+    cache.remember(unknown, asked_at, None)  # no session named: it may be the one that ended
+    assert cache.hit(key, pushed=True) and not cache.hit(unknown)
+    asked_at = cache.generation()
+    for _ in range(RECENT_ENDS + 1):  # more ends than remembered: one may have been its own
+        cache.drop_session(str(uuid.uuid4()))
+    cache.remember(late, asked_at, SESSION)
+    assert not cache.hit(late, pushed=True)
 
 
 def test_the_cache_stays_bounded_and_forgets_evicted_entries_by_session():

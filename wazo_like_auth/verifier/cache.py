@@ -5,11 +5,16 @@ Keys are SHA-256 digests of (token, acl, tenant), so the cache never holds a usa
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Callable
+
+# Session ends remembered to tell whether an answer in flight may predate the end of its own
+# session; an answer asked before more ends than this is not stored (as after ``clear``).
+RECENT_ENDS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +32,10 @@ class PositiveCache:
     can then drop it); never past the token's expiry when the answer told it.
 
     ``generation()`` before asking the service, given back to ``remember``: an answer is not
-    stored if a session ended or the cache was emptied in between (the answer may predate a
-    revocation that push has already applied).
+    stored if its session ended or the cache was emptied in between (the answer may predate a
+    revocation that push has already applied). The end of another session does not stop it:
+    a busy bus (sessions ending every few milliseconds) would otherwise keep any answer out
+    of the cache; an answer naming no session counts as any session's.
     """
 
     def __init__(self, ttl: float, size: int, clock: Callable[[], float],
@@ -37,7 +44,9 @@ class PositiveCache:
         self._enabled = size > 0 and max(ttl, push_ttl) > 0
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._sessions: dict[str, set[bytes]] = {}
-        self._generation = 0
+        self._generation = 0  # one more at each drop_session and clear
+        self._cleared = 0  # the generation the last clear made
+        self._ends: deque[str] = deque(maxlen=RECENT_ENDS)  # the sessions dropped, in order
         self._lock = threading.Lock()
 
     @staticmethod
@@ -71,7 +80,7 @@ class PositiveCache:
         if not self._enabled:
             return
         with self._lock:
-            if generation != self._generation:
+            if self._ended_since(generation, session):
                 return
             now = self._clock()
             self._discard(key)
@@ -86,14 +95,28 @@ class PositiveCache:
         """Forget every check of the tokens of ``session``, now."""
         with self._lock:
             self._generation += 1
+            self._ends.append(session)
             for key in self._sessions.pop(session, ()):
                 self._entries.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
             self._generation += 1
+            self._cleared = self._generation
             self._entries.clear()
             self._sessions.clear()
+
+    def _ended_since(self, generation: int, session: str | None) -> bool:
+        """Whether an answer about ``session`` asked at ``generation`` may predate what push
+        applied since: the cache emptied, or that session (an unknown one: any) ended, or
+        more sessions ended than are remembered. Called under the lock."""
+        since = self._generation - generation
+        if since == 0:
+            return False
+        if self._cleared > generation or session is None or since > len(self._ends):
+            return True
+        # No clear since: the last ``since`` generations are all session ends.
+        return session in itertools.islice(reversed(self._ends), since)
 
     def _discard(self, key: bytes) -> None:
         entry = self._entries.pop(key, None)
