@@ -30,7 +30,8 @@ _BLOCKS = 24  # 20000-31999
 
 _drawn = itertools.count()
 _lock = threading.Lock()
-_claim: tuple[int, socket.socket] | None = None  # (pid, the bound first port of its block)
+# (pid, the bound first port of its block, or None when every block was held: shared then)
+_claim: tuple[int, socket.socket | None] | None = None
 
 
 def free_port() -> int:
@@ -50,12 +51,16 @@ def _block() -> int:
     global _claim
     if _claim is None or _claim[0] != os.getpid():
         _claim = os.getpid(), _claimed_block()
+    if _claim[1] is None:  # more processes than blocks: the worker's own, shared as before
+        return _BASE + _worker_index() % _BLOCKS * _BLOCK
     return _claim[1].getsockname()[1]
 
 
-def _claimed_block() -> socket.socket:
-    """A socket bound to the first port of a block nobody holds; the worker's own block
-    first, so the workers of one run rarely try the same one."""
+def _claimed_block() -> socket.socket | None:
+    """A socket bound to the first port of a block nobody holds, the worker's own block
+    first (so the workers of one run rarely try the same one); None when every block is held
+    (a runner with more than _BLOCKS cores, or several runs at once): the process then
+    shares its worker's block, each port still checked free before it is handed out."""
     first = _worker_index() % _BLOCKS
     for index in range(_BLOCKS):
         claim = socket.socket()  # no SO_REUSEADDR: no other socket may bind this port
@@ -65,8 +70,7 @@ def _claimed_block() -> socket.socket:
             claim.close()
             continue
         return claim
-    raise RuntimeError(f'every block of ports {_BASE}-{_BASE + _BLOCKS * _BLOCK - 1} is held '
-                       'by another test process')
+    return None
 
 
 def _worker_index() -> int:

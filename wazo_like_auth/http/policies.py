@@ -69,9 +69,11 @@ class PolicyItem(PolicyResource):
 
     @required_acl('auth.policies.{policy}.update')
     def put(self, policy, auth):
+        tenants = lookup_tenants(auth, policy)
+        if not isinstance(policy, uuid.UUID):  # an unknown slug is 404 before any 400 (§3.6)
+            self._policies.get(auth.tenant_uuid, tenants, policy)
         body = PolicyUpdateSchema().load(json_object())
-        return self._policies.update(auth.tenant_uuid, lookup_tenants(auth, policy), policy,
-                                     body, Grants.of(auth))
+        return self._policies.update(auth.tenant_uuid, tenants, policy, body, Grants.of(auth))
 
     @required_acl('auth.policies.{policy}.delete')
     def delete(self, policy, auth):
