@@ -160,3 +160,18 @@ def test_postinst_sets_up_the_package_database_whatever_root_environment(host):
     assert host.sql("SELECT count(*) FROM auth_user WHERE username = 'admin'",
                     'wazo_like_auth') == [(1,)]
     assert host.tables(other) == set(), 'another database was migrated and given an admin'
+
+
+def test_postinst_run_again_after_an_interruption_finishes_the_first_administrator(host):
+    """The postinst says "every step is idempotent: dpkg-reconfigure runs them again safely,
+    and finishes the set-up". Interrupted once the database exists (the terminal running
+    apt-get closes while upgrade-db runs), dpkg leaves the package half-configured and
+    `dpkg --configure -a` runs the postinst again: the database is no longer new, so no
+    administrator is made, credentials.yml never appears, and nothing says so."""
+    first = host.postinst('upgrade_schema() { kill -HUP $$; }\nconfigure')
+    assert first.returncode != 0 and 'wazo_like_auth' in {
+        name for (name,) in host.sql('SELECT datname FROM pg_database')}
+    again = host.postinst()
+    said = again.stdout + again.stderr
+    assert again.returncode == 0, said
+    assert host.credentials.exists() or 'bootstrap' in said, said
