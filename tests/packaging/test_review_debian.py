@@ -247,3 +247,20 @@ def test_reinstalling_on_the_database_purge_kept_keeps_the_refresh_tokens(instal
         install.wait_for_status(installed, process, 200)
         assert install.token_is_valid(installed, tokens['token'])
         assert install.refreshes(installed, tokens['refresh_token'])
+
+
+def test_purge_leaves_no_file_to_whoever_gets_the_group_it_deletes(installed):
+    """README.Debian and the postinst ask for local settings (a db_uri with its password) in
+    conf.d/90-local.yml, mode 0640, group wazo-like-auth. purge deletes that group but keeps
+    the operator's file (dpkg: "directory '/etc/wazo-like-auth/conf.d' not empty so not
+    removed"): its group is now a bare number, and the next system group created on the host
+    (any package's adduser --system --group) gets that number and reads the file."""
+    installed.apt('purge', 'wazo-like-auth')
+    try:
+        groups = {int(line.split(':')[2]) for line in installed.read('etc/group').splitlines()}
+        orphans = [f'{path.relative_to(installed.root)} (gid {path.stat().st_gid})'
+                   for path in (installed.root / 'etc/wazo-like-auth').rglob('*')
+                   if path.stat().st_gid not in groups and path.stat().st_mode & 0o040]
+        assert not orphans
+    finally:
+        installed.apt('install', str(installed.debs[0]))  # installed again for the next test
