@@ -157,7 +157,9 @@ def test_postinst_sets_up_the_package_database_whatever_root_environment(host):
     gets no schema and no administrator, while credentials.yml holds the other one's."""
     other = f'other_{uuid.uuid4().hex[:8]}'
     host.sql(f'CREATE DATABASE {other}')
-    result = host.postinst(WAZO_LIKE_AUTH_DB_URI=host.server_uri(other))
+    # libpq's variables too: psql, upgrade-db and bootstrap would read them.
+    result = host.postinst(WAZO_LIKE_AUTH_DB_URI=host.server_uri(other), PGDATABASE=other,
+                           PGOPTIONS='-c default_transaction_read_only=on')
     assert result.returncode == 0, result.stdout + result.stderr
     assert host.credentials.exists(), result.stdout + result.stderr
     assert 'auth_user' in host.tables('wazo_like_auth'), result.stdout + result.stderr
