@@ -369,10 +369,14 @@ def test_postrm_purge_removes_what_the_package_made_and_drops_the_database_only_
         package):
     postrm = package.control_text('postrm')
     purge = _function(postrm, 'purge')
-    for step in ('$DB_FILE', '50-token-secret.yml', 'rm -rf /var/lib/wazo-like-auth '
+    for step in ('$DB_FILE', 'purge_token_secret', 'rm -rf /var/lib/wazo-like-auth '
                  '/var/log/wazo-like-auth', '/root/.config/wazo-like-auth/credentials.yml',
                  'deluser --quiet --system', 'purge_database'):
         assert step in purge, step
+    # The token secret is deleted only with the database whose tokens derive from it.
+    secret = _function(postrm, 'purge_token_secret')
+    assert 'SECRET_FILE=/etc/wazo-like-auth/conf.d/50-token-secret.yml' in postrm.splitlines()
+    assert secret.index('if [ "$database_dropped" = yes ]') < secret.index('rm -f "$SECRET_FILE"')
     # dropdb runs only in purge_database, after the debconf answer is yes.
     ask = _function(postrm, 'purge_database')
     for line in postrm.splitlines():

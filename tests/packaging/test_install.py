@@ -335,19 +335,25 @@ def remove_keeps_data(target: Target) -> None:
 
 
 def purge_asks_before_dropping_the_database(target: Target) -> None:
-    """Unanswered (default no), purge keeps the database; preseeded yes, it drops it."""
+    """Unanswered (default no), purge keeps the database and its token secret, which the
+    reinstall uses again; preseeded yes, it drops the database and deletes the secret."""
+    secret = target.read(f'{CONF_D}/50-token-secret.yml')
     purged = target.apt('purge', 'wazo-like-auth')
     assert 'dropdb wazo_like_auth' in purged.stdout + purged.stderr
-    assert not (target.root / 'etc/wazo-like-auth').exists()
+    assert [path.relative_to(target.root).as_posix() for path in
+            (target.root / 'etc/wazo-like-auth').rglob('*') if path.is_file()] == [
+        f'{CONF_D}/50-token-secret.yml']
     assert not (target.root / 'var/lib/wazo-like-auth').exists()
     assert not (target.root / CREDENTIALS).exists()
     assert 'wazo-like-auth' not in target.read('etc/passwd')
     assert psql(target, "SELECT count(*) FROM pg_database WHERE datname = 'wazo_like_auth'") == '1'
 
     target.apt('install', str(target.debs[1]))
+    assert target.read(f'{CONF_D}/50-token-secret.yml') == secret
     chroot.run(target.root, ['debconf-set-selections'],
                input='wazo-like-auth wazo-like-auth/purge_database boolean true\n')
     target.apt('purge', 'wazo-like-auth')
+    assert not (target.root / 'etc/wazo-like-auth').exists()
     assert psql(target, "SELECT count(*) FROM pg_database WHERE datname = 'wazo_like_auth'") == '0'
     assert psql(target, "SELECT count(*) FROM pg_roles WHERE rolname = 'wazo_like_auth'") == '0'
 
