@@ -345,6 +345,9 @@ def purge_asks_before_dropping_the_database(target: Target) -> None:
         f'{CONF_D}/50-token-secret.yml']
     assert not (target.root / 'var/lib/wazo-like-auth').exists()
     assert not (target.root / CREDENTIALS).exists()
+    # config.yml's statoverride (0640 root:wazo-like-auth) goes with the package.
+    assert chroot.run(target.root, ['dpkg-statoverride', '--list', f'/{CONFIG}'],
+                      check=False).stdout == ''
     # The system user and group stay (README.Debian): files may still have their number.
     assert re.search(r'^wazo-like-auth:', target.read('etc/passwd'), re.M)
     assert re.search(r'^wazo-like-auth:', target.read('etc/group'), re.M)
@@ -352,6 +355,7 @@ def purge_asks_before_dropping_the_database(target: Target) -> None:
 
     target.apt('install', str(target.debs[1]))
     assert target.read(f'{CONF_D}/50-token-secret.yml') == secret
+    assert (target.root / CONFIG).stat().st_mode & 0o777 == 0o640
     chroot.run(target.root, ['debconf-set-selections'],
                input='wazo-like-auth wazo-like-auth/purge_database boolean true\n')
     target.apt('purge', 'wazo-like-auth')
