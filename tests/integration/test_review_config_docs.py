@@ -173,3 +173,24 @@ def _answers(url: str) -> bool:
     with contextlib.suppress(requests.RequestException):
         return requests.get(url, timeout=1).status_code == 200
     return False
+
+
+# --- check-config names the file -------------------------------------------------------------
+
+
+@pytest.mark.parametrize('local', [
+    'smtp:\n  host: smtp.example.com\n',  # public_url is then required (mail links)
+    'rest_api:\n  private_key: /etc/ssl/private/auth.key\n',  # certificate is then required
+    'smtp:\n  password: relay-password\n',  # username is then required
+], ids=['smtp.host without public_url', 'private_key without certificate',
+        'smtp.password without username'])
+def test_a_key_missing_for_another_ones_sake_names_the_file_that_set_the_other(etc, capsys,
+                                                                                local):
+    """Man page, check-config: 'Prints one line naming the file and the key, and exits 2,
+    when it is invalid' (README: 'one line naming where it was set and the key'). When the
+    rule is broken by a key a file set, the line names no file at all today."""
+    (etc / 'conf.d' / '50-local.yml').write_text(local)
+    status = main(['check-config', '--config', str(etc / 'config.yml')])
+    err = one_line(capsys.readouterr().err)
+    assert status == 2
+    assert f'{etc}/conf.d/50-local.yml' in err, err
