@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from .config_defaults import DEFAULTS
-from .config_values import VALIDATORS, secret
+from .config_values import VALIDATORS, check_bootstrap_user, secret
 from .mail_settings import check_mail
 
 DEFAULT_CONFIG_FILE = '/etc/wazo-like-auth/config.yml'
@@ -148,8 +148,8 @@ def _check_pool_size(result: dict) -> None:
                                        ('token_cleanup_interval',
                                         result['token_cleanup_interval'] > 0)) if kept]
     if result['db_pool_size'] < 1 + len(keepers):
-        raise ConfigError(f'db_pool_size: must be at least {1 + len(keepers)} with '
-                          f'{" and ".join(keepers)} set (each keeps one connection for its lock)')
+        raise ValueError(f'db_pool_size: must be at least {1 + len(keepers)} with '
+                         f'{" and ".join(keepers)} set (each keeps one connection for its lock)')
 
 
 def _conf_d(conf_d: Path) -> list[Path]:
@@ -172,8 +172,20 @@ def _set(config: dict, path: tuple[str, ...], value: Any) -> None:
 
 
 def validate(config: dict) -> dict:
-    """Return a copy of ``config`` with every known key checked and normalised."""
+    """Return a copy of ``config`` with every known key checked and normalised. Raises
+    ConfigError starting with the dotted key."""
     result = copy.deepcopy(config)
+    _check_values(result)
+    try:
+        _check_rules(result)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
+    return result
+
+
+def _check_values(result: dict) -> None:
+    """Each value of VALIDATORS in place, normalised."""
     for path, check in VALIDATORS.items():
         node: Any = result
         for key in path[:-1]:
@@ -184,19 +196,15 @@ def validate(config: dict) -> dict:
             node[path[-1]] = check(node.get(path[-1]))
         except ValueError as e:
             raise ConfigError(f'{".".join(path)}: {e}') from None
+
+
+def _check_rules(result: dict) -> None:
+    """The rules between keys, on checked values; raises ValueError 'KEY: reason'."""
     if bool(result['rest_api']['certificate']) != bool(result['rest_api']['private_key']):
-        raise ConfigError('rest_api.certificate: must be set together with rest_api.private_key')
-    if result['bootstrap_user_on_startup']:  # else every start fails preparing the database
-        for key in ('bootstrap_user_username', 'bootstrap_user_password'):
-            if not result[key]:
-                raise ConfigError(f'{key}: must be set when bootstrap_user_on_startup is true')
+        raise ValueError('rest_api.certificate: must be set together with rest_api.private_key')
+    check_bootstrap_user(result)  # else every start fails preparing the database
     _check_pool_size(result)
-    result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
-    try:
-        check_mail(result)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    return result
+    check_mail(result)
 
 
 def load_config(config_file: str | None = None, flags: Mapping | None = None,

@@ -11,8 +11,11 @@ from urllib.parse import urlsplit
 from .bus.settings import AMQP_VALIDATORS
 from .config_checks import one_of as _one_of
 from .db_uri import checked
+from .exceptions import InvalidData
 from .mail_settings import MAIL_VALIDATORS
 from .oauth2.settings import validate_clients
+from .passwords import PasswordHasher
+from .usernames import username_error
 
 MAX_TOKEN_LIFETIME = 315_360_000  # ten years, as wazo-auth
 # Upper bounds of durations the database computes with (now() - make_interval(...) leaves
@@ -139,6 +142,26 @@ def _default_policy(slug: Any, policy: Any) -> dict:
     if description is not None and (not isinstance(description, str) or '\x00' in description):
         raise ValueError(f'{slug}.description: must be a string without a NUL character')
     return {'acl': list(dict.fromkeys(acl)), 'description': description}
+
+
+def check_bootstrap_user(config: dict) -> None:
+    """With ``bootstrap_user_on_startup``, what serve's ensure_admin would refuse once the
+    database is migrated, failing every start (exit 1, restarted by systemd): a missing
+    username or password, a username no login can name (usernames.username_error), a password
+    bcrypt cannot hash whole (PasswordHasher.ensure_hashable). The same rules, not copies of
+    them. Raises ValueError 'KEY: reason' (never quoting the password)."""
+    if not config['bootstrap_user_on_startup']:
+        return  # neither value is used
+    for key in ('bootstrap_user_username', 'bootstrap_user_password'):
+        if not config[key]:
+            raise ValueError(f'{key}: must be set when bootstrap_user_on_startup is true')
+    error = username_error(config['bootstrap_user_username'])
+    if error:
+        raise ValueError(f'bootstrap_user_username: {error}')
+    try:
+        PasswordHasher.ensure_hashable(config['bootstrap_user_password'])
+    except InvalidData as e:
+        raise ValueError(f'bootstrap_user_password: must be {e.details["password"]}') from None
 
 
 VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {

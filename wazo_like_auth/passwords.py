@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 
-from .exceptions import PasswordTooLong
+from .exceptions import InvalidData, PasswordTooLong
 
 MAX_PASSWORD_BYTES = 72
 HASHING_NICENESS = 10  # CFS weight 110 against 1024 for the request threads
@@ -42,16 +42,24 @@ class PasswordHasher:
         return self._rounds
 
     def hash(self, password: str) -> str:
-        """Hash a new password. Raises PasswordTooLong over 72 UTF-8 bytes."""
+        """Hash a new password. Raises what ``ensure_hashable`` raises."""
         self.ensure_hashable(password)
         return self._run(bcrypt.hashpw, password.encode('utf-8'),
                          bcrypt.gensalt(self._rounds)).decode('ascii')
 
     @staticmethod
     def ensure_hashable(password: str) -> None:
-        """Raises PasswordTooLong when ``hash`` would, without hashing."""
-        if len(password.encode('utf-8')) > MAX_PASSWORD_BYTES:
-            raise PasswordTooLong(details={'password': 'at most 72 bytes in UTF-8'})
+        """Raises, without hashing, PasswordTooLong over MAX_PASSWORD_BYTES bytes in UTF-8, and
+        InvalidData for a password that is no UTF-8 text (a lone surrogate: a YAML escape, an
+        argument that is not UTF-8). ``details['password']`` says what a password must be."""
+        try:
+            encoded = password.encode('utf-8')
+        except UnicodeEncodeError:
+            raise InvalidData('Password must be UTF-8 text',
+                              details={'password': 'text without lone surrogates'}) from None
+        if len(encoded) > MAX_PASSWORD_BYTES:
+            raise PasswordTooLong(details={'password': f'at most {MAX_PASSWORD_BYTES} bytes '
+                                                       'in UTF-8'})
 
     def verify(self, password: str, password_hash: str | None) -> bool:
         """True iff ``password`` matches ``password_hash``.

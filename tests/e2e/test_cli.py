@@ -93,6 +93,19 @@ def test_bootstrap_refuses_a_password_bcrypt_would_cut(config_file, db_uri, engi
                                        'UTF-8\n')
 
 
+@pytest.mark.parametrize('username, password', [('boot\udcff', 'pw'), ('boot', 'pw\udcff')],
+                         ids=['username', 'password'])
+def test_bootstrap_refuses_an_argument_that_is_no_utf8_text_in_one_line(
+        username, password, config_file, db_uri, engine, capsys):
+    """Bytes that are not UTF-8 reach Python as lone surrogates: they were a
+    UnicodeEncodeError traceback (bcrypt, then the database driver)."""
+    assert main(['bootstrap', '--config', config_file, '--db-uri', db_uri,
+                 '--username', username, '--password', password]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('wazo-like-auth: ') and len(err.splitlines()) == 1, err
+    assert ('username' if username != 'boot' else 'Password') in err
+
+
 @pytest.mark.parametrize('username', ['', 'u' * 257])
 def test_bootstrap_refuses_a_username_no_login_could_use(username, config_file, db_uri,
                                                         engine, capsys):

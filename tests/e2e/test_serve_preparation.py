@@ -128,19 +128,33 @@ def _with_another_applications_table(uri: str) -> str:
     # A db_uri naming another application's database: the table in the way named, not the
     # traceback of the migration quoting the whole schema.
     ('table in the way', 'cannot migrate the database: relation "tenant" already exists'),
-    ('long bootstrap password', 'Password must be at most 72 bytes in UTF-8'),
 ])
 def test_a_preparation_problem_stops_serve_with_one_line(problem, message, tmp_path, database):
     config = {
         'stale schema': lambda: settings(_stale(database), tmp_path),
         'table in the way': lambda: settings(_with_another_applications_table(database),
                                              tmp_path),
-        'long bootstrap password': lambda: settings(
-            database, tmp_path, bootstrap_user_on_startup=True,
-            bootstrap_user_username='admin', bootstrap_user_password='p' * 73),
     }[problem]()
     result = run_serve(config, tmp_path)
     assert (result.returncode, result.stderr) == (1, f'wazo-like-auth: {message}\n')
+
+
+def test_a_bootstrap_password_bcrypt_would_cut_stops_serve_before_it_migrates(tmp_path,
+                                                                             database):
+    # It stopped preparing the database, exit 1: systemd restarted it every 2 s. It is a
+    # configuration error now (exit 2, not restarted), found before anything starts.
+    result = run_serve(settings(database, tmp_path, bootstrap_user_on_startup=True,
+                                bootstrap_user_username='admin',
+                                bootstrap_user_password='p' * 73), tmp_path)
+    assert (result.returncode, result.stderr) == (
+        2, f'wazo-like-auth: configuration error: {tmp_path}/config.yml: '
+           'bootstrap_user_password: must be at most 72 bytes in UTF-8\n')
+    engine = create_engine(db.url(database))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None
+    finally:
+        engine.dispose()
 
 
 def test_an_unexpected_preparation_failure_logs_its_traceback_once(tmp_path, database):

@@ -194,6 +194,32 @@ def test_bootstrap_on_startup_without_its_user_is_an_error_naming_the_key(config
     assert key in error_of(config_dir, main=settings)
 
 
+@pytest.mark.parametrize('username, password, key', [
+    ('u' * 257, 'boot-password', 'bootstrap_user_username'),  # auth_user.username: 256
+    ('boot\ud800', 'boot-password', 'bootstrap_user_username'),  # a YAML "\ud800" escape
+    ('boot', 'é' * 37, 'bootstrap_user_password'),  # 74 bytes in UTF-8: bcrypt reads 72
+    ('boot', 'pass\udcff', 'bootstrap_user_password'),  # no UTF-8 text: bcrypt cannot hash it
+])
+def test_a_bootstrap_user_ensure_admin_refuses_is_a_configuration_error(config_dir, username,
+                                                                        password, key):
+    """The rules ensure_admin and bcrypt apply once the database is migrated, applied first:
+    else check-config passes and every start fails (exit 1, restarted by systemd)."""
+    settings = {'bootstrap_user_on_startup': True, 'bootstrap_user_username': username,
+                'bootstrap_user_password': password}
+    message = error_of(config_dir, main=settings)
+    assert f'config.yml: {key}: must be' in message
+    assert password not in message
+    # Not used without bootstrap_user_on_startup: a configuration that starts keeps starting.
+    assert load(config_dir, main={**settings, 'bootstrap_user_on_startup': False})
+
+
+def test_a_bootstrap_user_at_the_limits_is_accepted(config_dir):
+    config = load(config_dir, main={'bootstrap_user_on_startup': True,
+                                    'bootstrap_user_username': 'ü' * 256,
+                                    'bootstrap_user_password': 'é' * 36})
+    assert config['bootstrap_user_username'] == 'ü' * 256
+
+
 def test_publishing_events_with_one_database_connection_is_an_error(config_dir):
     # The worker publishing events keeps one connection for its lock: with a pool of one,
     # every request on it waited db_connect_timeout and failed 503.

@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
                      'config', 'config_defaults', 'config_values', 'config_checks', 'metrics',
                      'logs', 'embedded_db', 'mail', 'mail_settings', 'mail_tokens', 'bus',
-                     'networks', 'db_uri', 'bounded_http'}),
+                     'networks', 'db_uri', 'bounded_http', 'usernames'}),
 ]
 
 

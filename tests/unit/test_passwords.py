@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from wazo_like_auth.exceptions import PasswordTooLong
+from wazo_like_auth.exceptions import InvalidData, PasswordTooLong
 from wazo_like_auth.passwords import PasswordHasher
 
 
@@ -48,6 +48,15 @@ def test_password_over_72_utf8_bytes_is_refused(hasher, password):
         hasher.hash(password)
     assert raised.value.status_code == 400
     assert raised.value.error_id == 'password-too-long'
+
+
+def test_a_password_that_is_no_utf8_text_is_refused_not_a_crash(hasher):
+    """A lone surrogate (a YAML escape, a command-line argument that is not UTF-8) cannot be
+    encoded for bcrypt: refused as invalid data (400; one line of `bootstrap`), never a
+    UnicodeEncodeError."""
+    with pytest.raises(InvalidData) as raised:
+        hasher.hash('pass\udcff')
+    assert raised.value.status_code == 400 and 'password' in raised.value.details
 
 
 def test_over_long_password_never_matches_its_72_byte_prefix(hasher):

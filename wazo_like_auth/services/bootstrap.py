@@ -13,11 +13,11 @@ from ..repositories import policies as policy_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
+from ..usernames import MAX_USERNAME_LENGTH, username_error
 
 logger = get_logger(__name__)
 
 ADMIN_POLICY_SLUG = 'wazo_default_master_user_policy'
-MAX_USERNAME_LENGTH = 256  # auth_user.username, as the API's user schemas allow
 
 
 class BootstrapService:
@@ -30,14 +30,16 @@ class BootstrapService:
 
         Idempotent: running it again with the same password changes nothing. A reset password
         revokes the user's sessions (spec D5). Raises InvalidData for a username no login can
-        name (empty: an unset shell variable; over 256 characters; NUL) rather than announce
-        an unusable full-access user, and Conflict when the name is already the login of a
-        user of another tenant (a self-registered one, say: it would get full access) or of
-        another user's address (the login would name that user).
+        name (usernames.username_error: empty, too long, a NUL...) rather than announce an
+        unusable full-access user, and for a password ``PasswordHasher.hash`` refuses (the
+        configuration checks refuse both for the bootstrap user beforehand); Conflict when the
+        name is already the login of a user of another tenant (a self-registered one, say: it
+        would get full access) or of another user's address (the login would name that user).
         """
-        if not 0 < len(username) <= MAX_USERNAME_LENGTH or '\x00' in username:
-            raise InvalidData(f'username: must be 1 to {MAX_USERNAME_LENGTH} characters '
-                              'without NUL', details={'username': username[:MAX_USERNAME_LENGTH]})
+        error = username_error(username)
+        if error:
+            raise InvalidData(f'username: {error}',
+                              details={'username': username[:MAX_USERNAME_LENGTH]})
         new_hash = self._hasher.hash(password)
         with self._sessions.begin() as db:
             user_repo.lock_logins(db)
