@@ -165,10 +165,24 @@ def _conf_d(conf_d: Path) -> list[Path]:
     return sorted(conf_d / n for n in names if n.endswith('.yml') and not n.startswith('.'))
 
 
-def _set(config: dict, path: tuple[str, ...], value: Any) -> None:
-    for key in path[:-1]:
-        config = config.setdefault(key, {})
-    config[path[-1]] = value
+def _overlay(config: dict, overlay: Mapping, source: str, above: tuple[str, ...] = (),
+             sections: Mapping = DEFAULTS) -> None:
+    """``overlay`` (from ``source``: an environment variable, the command line) into
+    ``config`` in place, as deep_merge does. Raises ConfigError 'SECTION: must be a mapping
+    (...)' where ``overlay`` sets keys of a section (a mapping in the defaults, ``sections``)
+    that a file made something else (``rest_api: 8080``, or null: ``rest_api:`` with every
+    sub-key commented out), rather than fail on it or replace the whole section."""
+    for key, value in overlay.items():
+        section, default = config.get(key), sections.get(key)
+        if isinstance(value, Mapping) and isinstance(section, dict):
+            _overlay(section, value, source, (*above, key),
+                     default if isinstance(default, dict) else {})
+        elif isinstance(value, Mapping) and isinstance(default, dict):
+            path = '.'.join((*above, key))
+            raise ConfigError(f'{path}: must be a mapping ({source} sets '
+                              f'{", ".join(f"{path}.{k}" for k in value)})')
+        else:
+            config[key] = copy.deepcopy(value)
 
 
 def validate(config: dict) -> dict:
@@ -219,13 +233,14 @@ def load_config(config_file: str | None = None, flags: Mapping | None = None,
         config = _merge_file(config, content)
         sources.append((str(path), content))
     environ = os.environ if environ is None else environ
-    for variable, path in ENVIRONMENT.items():
-        if environ.get(variable):
-            _set(config, path, environ[variable])
-            sources.append((f'environment variable {variable}', _nested(path, 'set')))
-    config = deep_merge(config, flags or {})
-    sources.append(('command line', flags or {}))
     try:
+        for variable, path in ENVIRONMENT.items():
+            if environ.get(variable):
+                _overlay(config, _nested(path, environ[variable]),
+                         f'environment variable {variable}')
+                sources.append((f'environment variable {variable}', _nested(path, 'set')))
+        _overlay(config, flags or {}, 'the command line')
+        sources.append(('command line', flags or {}))
         return validate(config)
     except ConfigError as e:
         origin = _origin(sources, str(e).split(':', 1)[0].split('.'))

@@ -179,6 +179,27 @@ def test_bad_environment_value_is_an_error_naming_the_key(config_dir):
     assert 'rest_api.port' in error_of(config_dir, environ={'WAZO_LIKE_AUTH_PORT': 'abc'})
 
 
+@pytest.mark.parametrize('section', [8080, None, [], 'everything'],
+                         ids=['scalar', 'null', 'list', 'string'])
+@pytest.mark.parametrize('over', [
+    {'environ': {'WAZO_LIKE_AUTH_PORT': '9000'}},
+    {'flags': {'rest_api': {'port': 9000}}},
+    {},
+], ids=['environment', 'flag', 'nothing'])
+def test_a_section_that_is_no_mapping_names_its_file_whatever_sets_keys_in_it(
+        config_dir, section, over):
+    """``rest_api:`` with every sub-key commented out is null: WAZO_LIKE_AUTH_PORT over it was
+    a TypeError traceback, and --port replaced the section (then rest_api.listen was named)."""
+    message = error_of(config_dir, conf_d={'90-local.yml': {'rest_api': section}}, **over)
+    assert message.startswith(f'{config_dir}/conf.d/90-local.yml: rest_api: must be a mapping')
+
+
+def test_a_mapping_given_for_a_value_is_that_values_error_not_a_section_error(config_dir):
+    # Only sections (mappings in the defaults) must stay mappings; a value keeps its message.
+    assert 'db_uri: must be a non-empty string' in error_of(config_dir,
+                                                            flags={'db_uri': {'a': 1}})
+
+
 def test_certificate_without_private_key_is_an_error(config_dir):
     assert 'rest_api' in error_of(config_dir, main={'rest_api': {'certificate': '/x.pem'}})
 
