@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import logging
 import os
 import shlex
@@ -234,13 +235,25 @@ def _announce_first_admin(config: dict) -> None:
         return
     rest = config['rest_api']
     scheme = 'https' if rest['certificate'] else 'http'
-    host = '127.0.0.1' if rest['listen'] in ('0.0.0.0', '::') else rest['listen']
-    url = f"{scheme}://{host}:{rest['port']}/api/auth/0.1/token"
+    url = f"{scheme}://{url_host(rest['listen'])}:{rest['port']}/api/auth/0.1/token"
     print(f"\nFirst start: created user 'admin' with full access; its password is in "
           f"{config['state_dir']}/credentials and shown only now.\n"
           f"  curl -sk -X POST -u {shlex.quote('admin:' + password)} "
-          f"-H 'Content-Type: application/json' -d '{{\"expiration\": 3600}}' {url}\n",
-          flush=True)
+          f"-H 'Content-Type: application/json' -d '{{\"expiration\": 3600}}' "
+          f"{shlex.quote(url)}\n", flush=True)
+
+
+def url_host(listen: str) -> str:
+    """The host part of a URL that reaches the address ``listen`` from this machine. A
+    wildcard is reached on the loopback address of its own family: 0.0.0.0 on 127.0.0.1, ::
+    on ::1 (a :: socket may be IPv6-only: net.ipv6.bindv6only, IPV6_V6ONLY). An IPv6 address
+    is in brackets (RFC 3986), its zone's % written %25 (RFC 6874)."""
+    address = ipaddress.ip_address(listen)
+    if address.is_unspecified:
+        address = ipaddress.ip_address('127.0.0.1' if address.version == 4 else '::1')
+    if address.version == 6:
+        return '[' + str(address).replace('%', '%25') + ']'
+    return str(address)
 
 
 def check_config(config: dict, args: argparse.Namespace) -> int:
