@@ -41,15 +41,41 @@ def _parser() -> argparse.ArgumentParser:
         'retire', help='remove a (leaked) key at once: off certs, no longer signing, the '
                        'access tokens it signed revoked; a retired signing key is replaced')
     retire.add_argument('kid', nargs='?', help='the key id (keys list)')
-    for sub in (serve, check, upgrade, bootstrap, rotate, listing, retire):
-        sub.add_argument('--config', help='configuration file (default: %s when it exists)'
-                         % configuration.DEFAULT_CONFIG_FILE)
-        sub.add_argument('--db-uri', help='PostgreSQL URI (default: embedded PostgreSQL)')
-        sub.add_argument('--state-dir', help='state directory (embedded database, secrets)')
+    _add_common_options({'serve': serve, 'check-config': check, 'upgrade-db': upgrade,
+                         'bootstrap': bootstrap, 'keys': rotate}, listing, retire)
     serve.add_argument('--listen', help='address to listen on')
     serve.add_argument('--port', type=int, help='port to listen on')
     serve.add_argument('--workers', type=int, help='number of worker processes')
     return parser
+
+
+# What --db-uri and --state-dir mean to each subcommand: only serve embeds a PostgreSQL.
+_NEEDS_DB_URI = ('PostgreSQL URI, needed unless db_uri (configuration) or '
+                 'WAZO_LIKE_AUTH_DB_URI sets one: this command never uses an embedded PostgreSQL')
+_SECRETS_DIR = ('state directory, where token_secret is read (or created) when the '
+                'configuration sets none')
+_OPTION_HELP = {
+    'serve': ('PostgreSQL URI (default: db_uri of the configuration or WAZO_LIKE_AUTH_DB_URI, '
+              'else an embedded PostgreSQL in the state directory)',
+              'state directory (the embedded PostgreSQL, token_secret, first credentials)'),
+    'check-config': ('PostgreSQL URI to check as serve would use it (nothing connects)',
+                     'state directory to check as serve would use it'),
+    'upgrade-db': (_NEEDS_DB_URI, 'not used by upgrade-db (accepted, checked as a value)'),
+    'bootstrap': (_NEEDS_DB_URI, _SECRETS_DIR),
+    'keys': (_NEEDS_DB_URI, _SECRETS_DIR + ' (it encrypts the private signing keys)'),
+}
+
+
+def _add_common_options(named: dict[str, argparse.ArgumentParser],
+                        *more_keys: argparse.ArgumentParser) -> None:
+    """--config, --db-uri and --state-dir, with the help of _OPTION_HELP: ``named`` maps a
+    subcommand to its parser, ``more_keys`` are the other parsers of ``keys``."""
+    for name, sub in [*named.items(), *(('keys', sub) for sub in more_keys)]:
+        db_uri, state_dir = _OPTION_HELP[name]
+        sub.add_argument('--config', help='configuration file (default: %s when it exists)'
+                         % configuration.DEFAULT_CONFIG_FILE)
+        sub.add_argument('--db-uri', help=db_uri)
+        sub.add_argument('--state-dir', help=state_dir)
 
 
 def _flags(args: argparse.Namespace) -> dict:

@@ -228,3 +228,16 @@ def test_check_config_refuses_the_db_uri_serve_would_refuse(etc, capsys, uri, sa
     status, err = check(etc, capsys)
     assert status == 2 and f'{etc}/conf.d/40-db.yml: db_uri: ' in one_line(err)
     assert said in err and 'hunter2' not in err
+
+
+@pytest.mark.parametrize('command, promised', [
+    (['serve'], 'embedded PostgreSQL'),
+    (['upgrade-db'], 'needed unless db_uri'),
+    (['bootstrap'], 'needed unless db_uri'),
+    (['keys', 'rotate'], 'needed unless db_uri'),
+])
+def test_db_uri_help_says_what_each_command_does_without_one(command, promised, capsys):
+    """Only serve embeds a PostgreSQL; the others stop saying they need db_uri."""
+    with pytest.raises(SystemExit):
+        main([*command, '--help'])
+    assert promised in ' '.join(capsys.readouterr().out.split())
