@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .config_checks import required_together
 from .config_defaults import DEFAULTS
 from .config_values import VALIDATORS, check_bootstrap_user, secret
 from .mail_settings import check_mail
@@ -42,7 +43,12 @@ MASK = '********'
 
 class ConfigError(Exception):
     """A configuration value is wrong; the message names the key (validate: it starts with
-    the dotted key, which load_config then prefixes with the file that set it)."""
+    the dotted key, which load_config then prefixes with the file that set it). ``by``: the
+    key whose source to name instead, when the key named is missing for its sake."""
+
+    def __init__(self, message: str, by: str | None = None):
+        super().__init__(message)
+        self.by = by
 
 
 def default_workers() -> int:
@@ -192,8 +198,8 @@ def validate(config: dict) -> dict:
     _check_values(result)
     try:
         _check_rules(result)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
+    except ValueError as e:  # config_checks.RequiredBy: a key missing for another one's sake
+        raise ConfigError(str(e), by=getattr(e, 'by', None)) from None
     result['state_dir'] = str(Path(result['state_dir'] or default_state_dir()).expanduser())
     return result
 
@@ -214,8 +220,9 @@ def _check_values(result: dict) -> None:
 
 def _check_rules(result: dict) -> None:
     """The rules between keys, on checked values; raises ValueError 'KEY: reason'."""
-    if bool(result['rest_api']['certificate']) != bool(result['rest_api']['private_key']):
-        raise ValueError('rest_api.certificate: must be set together with rest_api.private_key')
+    rest = result['rest_api']
+    required_together(('rest_api.certificate', rest['certificate']),
+                      ('rest_api.private_key', rest['private_key']))
     check_bootstrap_user(result)  # else every start fails preparing the database
     _check_pool_size(result)
     check_mail(result)
@@ -243,7 +250,8 @@ def load_config(config_file: str | None = None, flags: Mapping | None = None,
         sources.append(('command line', flags or {}))
         return validate(config)
     except ConfigError as e:
-        origin = _origin(sources, str(e).split(':', 1)[0].split('.'))
+        origin = (e.by and _origin(sources, e.by.split('.'))) or \
+            _origin(sources, str(e).split(':', 1)[0].split('.'))
         raise ConfigError(f'{origin}: {e}' if origin else str(e)) from None
 
 
@@ -255,7 +263,7 @@ def _nested(path: tuple[str, ...], value: Any) -> dict:
 
 def _origin(sources: list[tuple[str, Mapping]], key: list[str]) -> str | None:
     """The last source setting ``key``, or a value above it (``rest_api: 5``); None when
-    only the defaults do (a key missing for another one's sake)."""
+    only the defaults do."""
     for origin, content in reversed(sources):
         node: Any = content
         for part in key:

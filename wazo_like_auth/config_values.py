@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .bus.settings import AMQP_VALIDATORS
+from .config_checks import RequiredBy
 from .config_checks import one_of as _one_of
 from .db_uri import checked
 from .exceptions import InvalidData
@@ -154,7 +155,7 @@ def check_bootstrap_user(config: dict) -> None:
         return  # neither value is used
     for key in ('bootstrap_user_username', 'bootstrap_user_password'):
         if not config[key]:
-            raise ValueError(f'{key}: must be set when bootstrap_user_on_startup is true')
+            raise RequiredBy(key, 'bootstrap_user_on_startup', 'true')
     error = username_error(config['bootstrap_user_username'])
     if error:
         raise ValueError(f'bootstrap_user_username: {error}')

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config_checks import one_of, strict_boolean
+from .config_checks import RequiredBy, one_of, required_together, strict_boolean
 
 SECURITY_MODES = ('none', 'starttls', 'tls')
 _HOST_RE = re.compile(r'^[A-Za-z0-9.:\[\]-]{1,253}$')
@@ -113,14 +113,14 @@ MAIL_VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
 
 
 def check_mail(config: dict) -> None:
-    """The cross-key rules above; raises ValueError naming the key (config.validate turns it
-    into a ConfigError)."""
+    """The cross-key rules above; raises ValueError naming the key (RequiredBy for a key
+    missing for another one's sake; config.validate turns it into a ConfigError)."""
     if config['smtp']['host'] and not config['public_url']:
-        raise ValueError('public_url: must be set when smtp.host is (links in mails)')
+        raise RequiredBy('public_url', 'smtp.host', '(links in mails)')
     if config['registration']['enabled'] and not config['smtp']['host']:
         raise ValueError('registration.enabled: needs smtp.host (confirmation mails)')
-    if bool(config['smtp']['username']) != bool(config['smtp']['password']):
-        raise ValueError('smtp.username: must be set together with smtp.password')
+    required_together(('smtp.username', config['smtp']['username']),
+                      ('smtp.password', config['smtp']['password']))
 
 
 @dataclass(frozen=True)

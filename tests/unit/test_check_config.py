@@ -55,7 +55,8 @@ def test_a_valid_configuration_passes(etc, capsys):
     ('log_level: loud\n', 'log_level'),
     ('token_secret: short\n', 'token_secret'),
     ('smtp:\n  ca_file: ' + 'x' * 5000 + '\n', 'smtp.ca_file'),  # a name too long to stat
-    ('rest_api:\n  certificate: /etc/ssl/auth.pem\n', 'rest_api.certificate'),  # no key
+    # No key: the line names the key missing and the file that set the certificate.
+    ('rest_api:\n  certificate: /etc/ssl/auth.pem\n', 'rest_api.private_key'),
 ])
 def test_a_bad_value_in_a_conf_d_file_names_that_file_and_the_key(etc, capsys, local, key):
     (etc / 'conf.d' / '10-site.yml').write_text('rest_api:\n  workers: 2\n')

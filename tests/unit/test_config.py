@@ -204,6 +204,26 @@ def test_certificate_without_private_key_is_an_error(config_dir):
     assert 'rest_api' in error_of(config_dir, main={'rest_api': {'certificate': '/x.pem'}})
 
 
+@pytest.mark.parametrize('local, message', [
+    ({'rest_api': {'certificate': '/x.pem'}},
+     'rest_api.private_key: must be set when rest_api.certificate is'),
+    ({'rest_api': {'private_key': '/x.key'}},
+     'rest_api.certificate: must be set when rest_api.private_key is'),
+    ({'smtp': {'username': 'relay'}}, 'smtp.password: must be set when smtp.username is'),
+    ({'smtp': {'password': 'relay-pw'}}, 'smtp.username: must be set when smtp.password is'),
+    ({'smtp': {'host': 'mail.example.com'}}, 'public_url: must be set when smtp.host is'),
+    ({'bootstrap_user_on_startup': True},
+     'bootstrap_user_username: must be set when bootstrap_user_on_startup is true'),
+])
+def test_a_key_missing_for_another_ones_sake_names_the_file_that_set_the_other(
+        config_dir, local, message):
+    """The key named is missing (no file set it): the line names the file whose key asks for
+    it, in the shape of every other error, 'FILE: KEY: reason'."""
+    main = {} if 'public_url' in message else {'public_url': 'https://auth.example.com'}
+    assert error_of(config_dir, main=main, conf_d={'50-local.yml': local}).startswith(
+        f'{config_dir}/conf.d/50-local.yml: {message}')
+
+
 @pytest.mark.parametrize('settings, key', [
     ({'bootstrap_user_on_startup': True}, 'bootstrap_user_username'),
     ({'bootstrap_user_on_startup': True, 'bootstrap_user_username': 'root'},
