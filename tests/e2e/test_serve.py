@@ -215,3 +215,15 @@ def test_embedded_default_prints_a_working_curl_line(state_dir, tmp_path):
         assert password in (state_dir / 'credentials').read_text()
         assert svc.terminate() == 0
     assert wait_for_no_postgres(state_dir) == []
+
+
+def test_the_first_start_curl_line_reaches_an_ipv6_listen_address(state_dir, tmp_path):
+    """The line works as pasted on ::1 too: the host in brackets (http://[::1]:PORT/...)."""
+    port, args = embedded_serve(tmp_path, state_dir, listen='::1')
+    with service(args, port, tmp_path / 'logs', host='[::1]') as svc:
+        svc.wait_until_up()
+        line = curl_line(svc)
+        result = subprocess.run(line, shell=True, capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, (line, result.stderr)
+        assert TOKEN_FORM.match(yaml.safe_load(result.stdout)['data']['token'])
+        assert svc.terminate() == 0

@@ -2,21 +2,11 @@
 the man page, --help) against what the service does with it."""
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
 import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.support.polling import wait_until
-from tests.support.served import START_TIMEOUT, free_port, serve_command, service, write_config
 from wazo_like_auth.cli import main
 
 
@@ -115,64 +105,6 @@ def test_db_uri_help_of_a_command_that_needs_one_promises_no_embedded_default(co
         main([*command, '--help'])
     shown = ' '.join(capsys.readouterr().out.split())
     assert 'default: embedded PostgreSQL' not in shown, shown
-
-
-# --- the first start's curl line ------------------------------------------------------------
-
-
-@pytest.fixture
-def state_dir() -> Iterator[Path]:
-    # Not tmp_path: as root, the unprivileged PostgreSQL user must traverse this directory.
-    path = Path(tempfile.mkdtemp(prefix='wla-review-config-'))
-    path.chmod(0o711)
-    try:
-        yield path
-    finally:
-        for pid in _postgres_pids(path):  # only if the service failed to stop its database
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _postgres_pids(data_dir: Path) -> list[int]:
-    pids = []
-    for entry in Path('/proc').iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                cmdline = (entry / 'cmdline').read_bytes().replace(b'\0', b' ').decode()
-                if str(data_dir) in cmdline and 'postgres' in cmdline:
-                    pids.append(int(entry.name))
-    return pids
-
-
-def test_the_first_start_curl_line_works_as_pasted_on_an_ipv6_address(state_dir, tmp_path):
-    """README, Quick start: the first start prints 'a curl line that works as pasted'.
-    rest_api.listen takes IPv6 addresses (config.yml); with ::1 the line reads
-    http://::1:PORT/api/auth/0.1/token, which curl refuses (the host needs brackets)."""
-    port = free_port()
-    config = write_config(tmp_path / 'config.yml', {
-        'rest_api': {'listen': '::1', 'port': port, 'workers': 1}, 'password_hash_rounds': 4})
-    args = serve_command('--config', config, '--state-dir', str(state_dir))
-    with service(args, port, tmp_path / 'logs') as svc:
-        try:
-            line = wait_until(lambda: next((text.strip() for text in
-                                            svc.stdout.read_text().splitlines()
-                                            if text.strip().startswith('curl ')), ''),
-                              START_TIMEOUT, interval=0.2) or pytest.fail(svc.output())
-            up = wait_until(lambda: _answers(f'http://[::1]:{port}/0.1/status'),
-                            START_TIMEOUT, interval=0.2)
-            assert up, svc.output()
-            result = subprocess.run(line, shell=True, capture_output=True, text=True,
-                                    timeout=30)
-            assert result.returncode == 0, (line, result.stderr)
-        finally:
-            svc.terminate()
-
-
-def _answers(url: str) -> bool:
-    with contextlib.suppress(requests.RequestException):
-        return requests.get(url, timeout=1).status_code == 200
-    return False
 
 
 # --- check-config names the file -------------------------------------------------------------

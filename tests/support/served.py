@@ -36,24 +36,27 @@ def write_config(path: Path, settings: dict) -> str:
     return str(path)
 
 
-def embedded_serve(tmp_path: Path, state_dir: Path) -> tuple[int, list[str]]:
+def embedded_serve(tmp_path: Path, state_dir: Path,
+                   listen: str | None = None) -> tuple[int, list[str]]:
     """The port and command line of a one-worker serve on its embedded PostgreSQL of
-    ``state_dir`` (bcrypt cost 4)."""
+    ``state_dir`` (bcrypt cost 4), on ``listen`` if given."""
     port = free_port()
-    config = write_config(tmp_path / 'config.yml', {
-        'rest_api': {'port': port, 'workers': 1}, 'password_hash_rounds': 4})
+    rest = {'port': port, 'workers': 1, **({'listen': listen} if listen else {})}
+    config = write_config(tmp_path / 'config.yml', {'rest_api': rest, 'password_hash_rounds': 4})
     return port, serve_command('--config', config, '--state-dir', str(state_dir))
 
 
 class Service:
-    def __init__(self, process: subprocess.Popen, port: int, stdout: Path, stderr: Path):
+    def __init__(self, process: subprocess.Popen, port: int, stdout: Path, stderr: Path,
+                 host: str = '127.0.0.1'):
         self.process = process
         self.port = port
         self.stdout = stdout
         self.stderr = stderr
+        self.host = host  # as a URL writes it: [::1]
 
     def url(self, path: str) -> str:
-        return f'http://127.0.0.1:{self.port}{path}'
+        return f'http://{self.host}:{self.port}{path}'
 
     def output(self) -> str:
         return self.stdout.read_text() + '\n--- stderr ---\n' + self.stderr.read_text()[-5000:]
@@ -82,14 +85,15 @@ class Service:
 
 
 @contextlib.contextmanager
-def service(args: list[str], port: int, logs: Path) -> Iterator[Service]:
+def service(args: list[str], port: int, logs: Path,
+            host: str = '127.0.0.1') -> Iterator[Service]:
     logs.mkdir(parents=True, exist_ok=True)
     stdout, stderr = logs / 'stdout', logs / 'stderr'
     with open(stdout, 'w') as out, open(stderr, 'w') as err:
         process = subprocess.Popen(args, stdout=out, stderr=err, env=clean_environment(),
                                    start_new_session=True)
     try:
-        yield Service(process, port, stdout, stderr)
+        yield Service(process, port, stdout, stderr, host)
     finally:
         # The whole process group (its own session): granian's workers outlive a killed
         # master, and an orphaned worker would keep serving and holding database connections.
