@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from tests.support.envelope import RequestsAdapter, assert_envelope
 from tests.support.polling import wait_until
-from wazo_like_auth.config import ConfigError, public_view
+from wazo_like_auth.config import ConfigError
+from wazo_like_auth.config_view import public_view
 from wazo_like_auth.oauth_models import Client
 from wazo_like_auth.server import prepare_database
 

@@ -7,8 +7,8 @@ import stat
 import pytest
 import yaml
 
-from wazo_like_auth.config import (ConfigError, hash_concurrency, load_config, public_view,
-                                   token_secret)
+from wazo_like_auth.config import ConfigError, hash_concurrency, load_config, token_secret
+from wazo_like_auth.config_view import public_view
 
 
 @pytest.fixture

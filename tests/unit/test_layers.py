@@ -26,8 +26,8 @@ LAYERS: list[tuple[str, set[str]]] = [
                 'prepared', 'migrations'}),
     ('client library', {'client', 'client_errors', 'verifier'}),
     ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
-                     'config', 'config_defaults', 'config_values', 'config_checks', 'metrics',
-                     'logs', 'embedded_db', 'mail', 'mail_settings', 'mail_tokens', 'bus',
+                     'config', 'config_defaults', 'config_values', 'config_checks', 'config_view',
+                     'metrics', 'logs', 'embedded_db', 'mail', 'mail_settings', 'mail_tokens', 'bus',
                      'networks', 'db_uri', 'bounded_http', 'usernames'}),
 ]
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from .. import tokens
-from ..config import public_view
+from ..config_view import public_view
 from ..exceptions import Unauthorized
 from ..repositories import tenants as tenant_repo
 from .authorization import AuthContext
