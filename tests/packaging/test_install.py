@@ -238,6 +238,8 @@ def install_without_postgresql_running(target: Target) -> None:
     service (its config.yml edited by hand) answers 503 until the database exists."""
     installed = target.apt('install', str(target.debs[0]))
     assert 'dpkg-reconfigure wazo-like-auth' in installed.stdout + installed.stderr
+    # config.yml may hold secrets (db_uri's password, smtp.password): not world-readable.
+    assert (target.root / CONFIG).stat().st_mode & 0o777 == 0o640
     assert not (target.root / CREDENTIALS).exists()
     assert re.search(r'^db_uri: postgresql://wazo_like_auth:[0-9a-f]{48}@127\.0\.0\.1:5432/',
                      target.read(f'{CONF_D}/40-db.yml'), re.M)
@@ -334,9 +336,10 @@ def remove_keeps_data(target: Target) -> None:
     assert psql(target, 'SELECT count(*) FROM auth_user', 'wazo_like_auth') != '0'
 
 
-def purge_asks_before_dropping_the_database(target: Target) -> None:
+def purge_asks_before_dropping_the_database(target: Target, tokens: dict) -> None:
     """Unanswered (default no), purge keeps the database and its token secret, which the
-    reinstall uses again; preseeded yes, it drops the database and deletes the secret."""
+    reinstall uses again (the refresh tokens kept in the database still refresh); preseeded
+    yes, it drops the database and deletes the secret."""
     secret = target.read(f'{CONF_D}/50-token-secret.yml')
     purged = target.apt('purge', 'wazo-like-auth')
     assert 'dropdb wazo_like_auth' in purged.stdout + purged.stderr
@@ -356,6 +359,11 @@ def purge_asks_before_dropping_the_database(target: Target) -> None:
     target.apt('install', str(target.debs[1]))
     assert target.read(f'{CONF_D}/50-token-secret.yml') == secret
     assert (target.root / CONFIG).stat().st_mode & 0o777 == 0o640
+    with open(target.root / CONFIG, 'a') as config:  # the hand edit went with the purge
+        config.write(f'rest_api:\n  port: {target.service_port}\n  workers: 1\n')
+    with service(target) as process:
+        wait_for_status(target, process, 200)
+        assert refreshes(target, tokens['refresh_token'])
     chroot.run(target.root, ['debconf-set-selections'],
                input='wazo-like-auth wazo-like-auth/purge_database boolean true\n')
     target.apt('purge', 'wazo-like-auth')
@@ -394,7 +402,7 @@ def lifecycle(target: Target) -> None:
     with target.step('remove'):
         remove_keeps_data(target)
     with target.step('purge, reinstall, purge dropping the database'):
-        purge_asks_before_dropping_the_database(target)
+        purge_asks_before_dropping_the_database(target, tokens)
     postgresql(target, 'stop')
     assert not chroot.processes_inside(target.root), shlex.join(
         map(str, chroot.processes_inside(target.root)))

@@ -6,13 +6,13 @@ The postinst's functions run as written; only what needs a Debian root is replac
 user: `runuser -u USER --` is a pass-through, `chown` does nothing) and the local PostgreSQL
 server, which `runuser -u postgres -- psql` reaches as on a Debian host (its default socket
 there, the test server's port here). The CLI is the project's own (`.venv/bin/wazo-like-auth`).
-Cheaper than test_install.py (seconds, no build, no chroot), for the postinst's logic.
+Cheaper than test_install.py (seconds, no build, no chroot), for the postinst's logic; what
+only a real install shows (config.yml's mode, the secret and refresh tokens kept across a purge
+that keeps the database, the system group kept) is checked in test_install's lifecycle.
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 import uuid
@@ -22,9 +22,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from tests.packaging import chroot
-from tests.packaging import test_install as install
-from tests.packaging.test_debian_package import built  # noqa: F401 - the fixture
 from tests.support.postgres import Postgresql
 from wazo_like_auth import db
 
@@ -181,88 +178,3 @@ def test_postinst_run_again_after_an_interruption_finishes_the_first_administrat
     said = again.stdout + again.stderr
     assert again.returncode == 0, said
     assert host.credentials.exists() or 'bootstrap' in said, said
-
-
-# --- the package installed for real in a clean root of this machine's release --------------
-# The .deb of test_debian_package (dpkg-buildpackage here: its virtualenv runs on this machine's
-# python3), installed with apt-get in a minbase root of the same release with PostgreSQL running,
-# the service started as its unit does (test_install's helpers).
-
-
-def _host_release() -> str | None:
-    fields = dict(line.split('=', 1) for line in Path('/etc/os-release').read_text().splitlines()
-                  if '=' in line)
-    return fields.get('VERSION_CODENAME', '').strip('"') or None
-
-
-@pytest.fixture(scope='module')
-def installed(built, tmp_path_factory):
-    """A Target of test_install: this release's clean root, the package installed in it with
-    PostgreSQL running, the service's port in conf.d/90-local.yml (mode 0640, root's group the
-    service's, as README.Debian asks)."""
-    release = _host_release()
-    if release not in install.RELEASES:
-        pytest.skip(f'this machine runs {release}, not a release the package is built for')
-    reason = chroot.unavailable(release)
-    if reason:
-        pytest.skip(f'cannot install on Debian {release}: {reason}')
-    deb, _ = built
-    root = tmp_path_factory.mktemp('installed') / 'root'
-    try:
-        chroot.bootstrap(release, root, ['postgresql', 'ca-certificates'])
-        shutil.copy(deb, root / 'tmp')
-        target = install.Target(release, root, [Path('/tmp') / deb.name])
-        install.postgresql(target, 'start')
-        target.apt('install', str(target.debs[0]))
-        local = root / install.CONF_D / '90-local.yml'
-        local.write_text(f'rest_api:\n  port: {target.service_port}\n  workers: 1\n')
-        chroot.run(root, ['chgrp', 'wazo-like-auth', f'/{install.CONF_D}/90-local.yml'])
-        local.chmod(0o640)
-        yield target
-    finally:
-        chroot.remove(root)
-
-
-def test_the_configuration_file_operators_edit_is_not_world_readable(installed):
-    """config.yml is the conffile whose edits dpkg keeps (README: "your edits stay"), and it
-    documents, each with its key, the secrets an operator sets there: token_secret, db_uri with
-    its password, smtp.password, amqp.uri's password, bootstrap_user_password. Installed
-    0644 root:root, whatever secret it is given is readable by every local user; the files the
-    package generates with secrets are 0640 root:wazo-like-auth, as the service needs."""
-    mode = (installed.root / install.CONFIG).stat().st_mode & 0o777
-    assert not mode & 0o007, oct(mode)
-
-
-def test_reinstalling_on_the_database_purge_kept_keeps_the_refresh_tokens(installed):
-    """purge keeps the database by default, its question saying "Keep them to reinstall the
-    package later on the same data". purge deletes 50-token-secret.yml and the reinstall
-    generates another token_secret: the access token still checks, every refresh token kept in
-    that database (offline access of every application) is refused."""
-    with install.service(installed) as process:
-        install.wait_for_status(installed, process, 200)
-        tokens = install.log_in(installed)
-    installed.apt('purge', 'wazo-like-auth')
-    assert install.psql(installed, "SELECT count(*) FROM pg_database "
-                                   "WHERE datname = 'wazo_like_auth'") == '1'
-    installed.apt('install', str(installed.debs[0]))
-    with install.service(installed) as process:
-        install.wait_for_status(installed, process, 200)
-        assert install.token_is_valid(installed, tokens['token'])
-        assert install.refreshes(installed, tokens['refresh_token'])
-
-
-def test_purge_leaves_no_file_to_whoever_gets_the_group_it_deletes(installed):
-    """README.Debian and the postinst ask for local settings (a db_uri with its password) in
-    conf.d/90-local.yml, mode 0640, group wazo-like-auth. purge deletes that group but keeps
-    the operator's file (dpkg: "directory '/etc/wazo-like-auth/conf.d' not empty so not
-    removed"): its group is now a bare number, and the next system group created on the host
-    (any package's adduser --system --group) gets that number and reads the file."""
-    installed.apt('purge', 'wazo-like-auth')
-    try:
-        groups = {int(line.split(':')[2]) for line in installed.read('etc/group').splitlines()}
-        orphans = [f'{path.relative_to(installed.root)} (gid {path.stat().st_gid})'
-                   for path in (installed.root / 'etc/wazo-like-auth').rglob('*')
-                   if path.stat().st_gid not in groups and path.stat().st_mode & 0o040]
-        assert not orphans
-    finally:
-        installed.apt('install', str(installed.debs[0]))  # installed again for the next test
