@@ -11,7 +11,8 @@ import yaml
 
 from wazo_like_auth.bus.address import BrokerAddress
 from wazo_like_auth.bus.messages import Event, Unsendable, encode, escape_part
-from wazo_like_auth.config import ConfigError, load_config, public_view
+from wazo_like_auth.config import ConfigError, load_config
+from wazo_like_auth.config_view import public_view
 
 TENANT = uuid.UUID('11111111-1111-4111-8111-111111111111')
 USER = uuid.UUID('22222222-2222-4222-8222-222222222222')

@@ -43,7 +43,7 @@ def test_bad_mail_settings_stop_start_up_naming_the_key(tmp_path, flags, key):
 
 
 def test_smtp_password_is_masked_in_the_public_view(tmp_path):
-    from wazo_like_auth.config import MASK, public_view
+    from wazo_like_auth.config_view import MASK, public_view
     loaded = config(tmp_path, public_url='https://a.example.com',
                     smtp={'host': 'mail.example.com', 'username': 'u', 'password': 'secret'})
     assert public_view(loaded)['smtp']['password'] == MASK

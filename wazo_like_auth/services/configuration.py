@@ -18,7 +18,7 @@ BACKENDS = ('wazo_user',)
 
 class ConfigService:
     def __init__(self, *, config: dict, sessions: sessionmaker):
-        # Masked once: what GET /config shows never holds a secret (config.public_view).
+        # Masked once: what GET /config shows never holds a secret (config_view.public_view).
         self._shown = {'debug': config['log_level'] == 'debug', **public_view(config)}
         self._sessions = sessions
         self._top: uuid.UUID | None = None
