@@ -32,7 +32,6 @@ ENVIRONMENT = {
 }
 
 
-
 class ConfigError(Exception):
     """A configuration value is wrong; the message names the key (validate: it starts with
     the dotted key, which load_config then prefixes with the file that set it). ``by``: the

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from ..mail_tokens import password_fingerprint
 from ..oauth_models import DeviceCode
+from . import locks
 
 
 def insert_if_absent(db: DbSession, **columns: Any) -> bool:
@@ -72,9 +73,8 @@ DELETE FROM auth_device_attempt WHERE window_start < now() - make_interval(secs 
 
 def lock_guesser(db: DbSession, address: str) -> None:
     """Hold, until the transaction ends, the lock of one address's verification attempts
-    (two-key advisory locks: apart from the one-key locks of repositories.locks)."""
-    db.execute(text('SELECT pg_advisory_xact_lock(8628, hashtext(:address))'),
-               {'address': address})
+    (repositories.locks)."""
+    locks.hold_keyed_for_transaction(db, locks.DEVICE_GUESSES, address)
 
 
 def failures(db: DbSession, address: str, window: int) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, 
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import RefreshToken, Session, Token, User
+from . import locks
 
 
 def delete_where(db: DbSession, *conditions: ColumnElement[bool]) -> list[uuid.UUID]:
@@ -69,9 +70,8 @@ def hold_new_sessions_of_user(db: DbSession | Connection, user_uuid: uuid.UUID) 
     """Hold, until the transaction ends, the lock of a user's new sessions: a count of live
     sessions made under it sees every session committed by another holder, so a limit checked
     by counting after the insert is exact (without it, two transactions would each miss the
-    other's uncommitted session). Two-key advisory lock, as repositories.device_codes'."""
-    db.execute(text('SELECT pg_advisory_xact_lock(8629, hashtext(:user))'),
-               {'user': str(user_uuid)})
+    other's uncommitted session)."""
+    locks.hold_keyed_for_transaction(db, locks.NEW_SESSIONS, str(user_uuid))
 
 
 def count_live_of_user(db: DbSession | Connection, user_uuid: uuid.UUID,
