@@ -69,6 +69,7 @@ def serve(config: dict, args: argparse.Namespace) -> int:
             server.check_certificate(config)
         with start_errors(config):
             server.check_listen(config)  # exit 1: the port may be freed before a restart
+            config = _with_token_secret(config)  # read (or made) before anything starts
             if not config['db_uri']:
                 embedded = server.embedded_database(config)  # initdb: not interrupted
         # Until granian takes them over, SIGINT and SIGTERM stop serve through the finally
@@ -89,15 +90,20 @@ def serve(config: dict, args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_token_secret(config: dict) -> dict:
+    """``config`` with a token_secret: the configured one, else state_dir's."""
+    if config['token_secret']:
+        return config
+    return {**config, 'token_secret': configuration.token_secret(config).decode()}
+
+
 def _started(config: dict, embedded: EmbeddedPostgres | None) -> dict:
-    """``config`` with the db_uri of ``embedded`` (started) and a token_secret."""
+    """``config`` with the db_uri of ``embedded``, started."""
+    if embedded is None:
+        return config
     with start_errors(config):
-        if embedded is not None:
-            embedded.start()
-            config = {**config, 'db_uri': embedded.uri}
-        if not config['token_secret']:
-            config = {**config, 'token_secret': configuration.token_secret(config).decode()}
-    return config
+        embedded.start()
+    return {**config, 'db_uri': embedded.uri}
 
 
 @contextlib.contextmanager

@@ -40,6 +40,22 @@ def test_an_empty_token_secret_file_is_one_line_naming_the_file(tmp_path, capsys
     assert f'{state}/token_secret' in err and 'Traceback' not in err
 
 
+def test_an_empty_token_secret_file_stops_serve_before_any_embedded_postgresql(tmp_path, capsys):
+    """README, Configuration: serve checks state_dir and its token_secret before it starts
+    anything. It used to create and start the embedded PostgreSQL first (initdb: seconds),
+    then stop it and refuse the token_secret."""
+    state = tmp_path / 'state'
+    state.mkdir()
+    (state / 'token_secret').write_text('')
+    config = _config(tmp_path, f'state_dir: {state}\n')
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    assert main(['serve', '--config', config, '--listen', '127.0.0.1', '--port', str(port)]) == 1
+    assert f'{state}/token_secret' in capsys.readouterr().err
+    assert not (state / 'postgresql').exists()
+
+
 def test_a_state_dir_that_cannot_be_created_is_one_line_naming_it(tmp_path, capsys):
     blocker = tmp_path / 'file'
     blocker.write_text('')
