@@ -15,7 +15,7 @@ from typing import NoReturn
 from sqlalchemy.exc import OperationalError
 
 from . import config as configuration
-from . import db, server
+from . import config_secret, db, server
 from .embedded_db import EmbeddedDatabaseError, EmbeddedPostgres
 from .exceptions import ServiceError
 from .logs import get_logger
@@ -94,7 +94,7 @@ def _with_token_secret(config: dict) -> dict:
     """``config`` with a token_secret: the configured one, else state_dir's."""
     if config['token_secret']:
         return config
-    return {**config, 'token_secret': configuration.token_secret(config).decode()}
+    return {**config, 'token_secret': config_secret.token_secret(config).decode()}
 
 
 def _started(config: dict, embedded: EmbeddedPostgres | None) -> dict:
@@ -265,9 +265,11 @@ def url_host(listen: str) -> str:
 def check_config(config: dict, args: argparse.Namespace) -> int:
     """``check-config``: what serve checks before it starts, starting nothing. cli.py has
     loaded the configuration (every value) and opened its log file; left: the TLS certificate
-    and key, read as this user. Not the port, which the running service may hold."""
+    and key, read as this user, and a token_secret file already in state_dir. Not the port,
+    which the running service may hold."""
     with invalid_configuration():
         server.check_certificate(config)
+        config_secret.check_token_secret(config)
     print('configuration is valid')
     return 0
 

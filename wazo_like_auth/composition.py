@@ -16,7 +16,8 @@ from . import db, mail_wiring, oauth_wiring
 from .acl import AccessCheckCache
 from .bus.settings import BusSettings
 from .clock import Clock, utc_now
-from .config import hash_concurrency, token_secret
+from .config import hash_concurrency
+from .config_secret import token_secret
 from .metrics import Metrics
 from .oauth2.device import DeviceSettings
 from .passwords import PasswordHasher

@@ -7,11 +7,8 @@ validated once; a bad value stops start-up with a message naming the key.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
-import secrets
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,7 @@ import yaml
 
 from .config_checks import required_together
 from .config_defaults import DEFAULTS
-from .config_values import VALIDATORS, check_bootstrap_user, secret
+from .config_values import VALIDATORS, check_bootstrap_user
 from .mail_settings import check_mail
 
 DEFAULT_CONFIG_FILE = '/etc/wazo-like-auth/config.yml'
@@ -266,44 +263,3 @@ def _origin(sources: list[tuple[str, Mapping]], key: list[str]) -> str | None:
         else:
             return origin
     return None
-
-
-def token_secret(config: dict) -> bytes:
-    """The server secret: from config, else read from (or created once in) state_dir.
-
-    Created with mode 0600, complete or not at all (a full disk leaves no empty file). It
-    derives refresh-token values (spec D3): losing or rotating it invalidates every refresh
-    token. Raises ConfigError naming the file when it holds no valid secret, or state_dir
-    when the file cannot be created or read there.
-    """
-    if config['token_secret']:
-        return config['token_secret'].encode('utf-8')
-    path = Path(config['state_dir']) / 'token_secret'
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            _create_secret_file(path)
-        value = path.read_text().strip()
-    except OSError as e:
-        raise ConfigError(f"state_dir {config['state_dir']}: cannot keep token_secret there: "
-                          f"{e.strerror}" + (f': {e.filename}' if e.filename else '')) from None
-    try:
-        return secret(value).encode('utf-8')
-    except ValueError as e:
-        raise ConfigError(f'{path}: {e}; delete it to generate a new one (every refresh token '
-                          f'then becomes invalid)') from None
-
-
-def _create_secret_file(path: Path) -> None:
-    """Write a new secret beside ``path``, then link it there: whoever links first (another
-    process may be creating it too) wins, and a reader never sees it half written."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix='.token_secret.')
-    try:
-        with os.fdopen(fd, 'w') as f:  # mkstemp: mode 0600
-            f.write(secrets.token_hex(32) + '\n')
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from . import mail_tokens
-from .config import token_secret
+from .config_secret import token_secret
 from .mail.messages import MailComposer
 from .mail_settings import MailSettings
 from .passwords import PasswordHasher

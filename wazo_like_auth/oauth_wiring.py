@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 
 from .clock import Clock
-from .config import token_secret
+from .config_secret import token_secret
 from .passwords import PasswordHasher
 from .services.access_tokens import AccessTokenFormats
 from .services.clients import ClientService

@@ -242,3 +242,21 @@ def test_db_uri_help_says_what_each_command_does_without_one(command, promised, 
     with pytest.raises(SystemExit):
         main([*command, '--help'])
     assert promised in ' '.join(capsys.readouterr().out.split())
+
+
+def test_a_token_secret_file_serve_would_refuse_is_refused(etc, capsys):
+    """check-config --help: it checks the state directory as serve would use it. A
+    token_secret file left empty (a full disk) stops serve; check-config said 'valid'."""
+    state = etc / 'state'
+    state.mkdir()
+    (state / 'token_secret').write_text('')
+    status, err = check(etc, capsys)
+    assert status == 2
+    assert f'{state}/token_secret' in one_line(err)
+
+
+def test_a_missing_token_secret_file_is_valid_and_not_created(etc, capsys):
+    """serve creates it at its first start; checking creates nothing."""
+    status, err = check(etc, capsys)
+    assert (status, err) == (0, '')
+    assert not (etc / 'state').exists()

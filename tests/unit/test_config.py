@@ -7,7 +7,8 @@ import stat
 import pytest
 import yaml
 
-from wazo_like_auth.config import ConfigError, hash_concurrency, load_config, token_secret
+from wazo_like_auth.config import ConfigError, hash_concurrency, load_config
+from wazo_like_auth.config_secret import token_secret
 from wazo_like_auth.config_view import public_view
 
 

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ('client library', {'client', 'client_errors', 'verifier'}),
     ('foundations', {'oauth2', 'oidc', 'acl', 'tokens', 'passwords', 'exceptions', 'slugs', 'clock',
                      'config', 'config_defaults', 'config_values', 'config_checks', 'config_view',
+                     'config_secret',
                      'metrics', 'logs', 'embedded_db', 'mail', 'mail_settings', 'mail_tokens', 'bus',
                      'networks', 'db_uri', 'bounded_http', 'usernames'}),
 ]
