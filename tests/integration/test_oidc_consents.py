@@ -132,3 +132,28 @@ def test_removing_an_unknown_consent_answers_404_and_revokes_nothing(api, admin_
         assert api.admin('DELETE', path, admin_token).status_code == 404, path
     assert api.is_valid(fresh['access_token'])
     assert _refresh(api, client, fresh['refresh_token']).status_code == 200
+
+
+def test_the_consent_lists_take_the_list_parameters_as_every_list_does(api, admin_token,
+                                                                         make_user, realm):
+    # The README and the OpenAPI document promise it of every list: {total, filtered,
+    # items}, limit/offset/order/direction/search and strict filters, and a bad value is a
+    # 400 invalid-list-param; the consent lists answered {items, total} and ignored them all.
+    alice, client, browser, _ = _consented(api, admin_token, make_user, realm)
+    notes = register_client(api, admin_token, realm['uuid'], client_id='notes',
+                            require_consent=True)
+    _exchange(api, notes, _code(api, browser, 'notes'))
+    mine = api.login('alice', 's3cret')
+
+    for path, token in ((f'/users/{alice}/consents', admin_token),
+                        ('/users/me/consents', mine)):
+        listed = api.admin('GET', f'{path}?order=client_id&direction=desc', token).json()
+        assert [c['client_id'] for c in listed['items']] == ['webapp', 'notes'], listed
+        assert (listed['total'], listed['filtered']) == (2, 2)
+        page = api.admin('GET', f'{path}?order=client_id&limit=1&offset=1', token).json()
+        assert [c['client_id'] for c in page['items']] == ['webapp'], page
+        one = api.admin('GET', f'{path}?client_id=notes', token).json()
+        assert (one['total'], one['filtered'], one['items'][0]['client_id']) == (2, 1, 'notes')
+        assert api.admin('GET', f'{path}?search=web', token).json()['filtered'] == 1
+        bad = api.admin('GET', f'{path}?limit=abc', token)
+        assert bad.status_code == 400 and bad.json()['error_id'] == 'invalid-list-param'

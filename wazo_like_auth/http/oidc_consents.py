@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from ..exceptions import UnknownUser
 from ..services.authorization import Authorizer
+from ..services.listing import ListQuery
 from ..services.oidc_clients import OidcClientService
 from .auth import ProtectedResource, required_acl
+from .listing import list_query
+
+
+def _query() -> ListQuery:
+    return list_query(sort_columns=('created_at', 'client_id'), default_order='created_at',
+                      filters=('client_id', 'client_uuid', 'created_at'))
 
 
 class ConsentResource(ProtectedResource):
@@ -21,8 +28,7 @@ class UserConsents(ConsentResource):
     @required_acl('auth.users.{user_uuid}.consents.read')
     def get(self, user_uuid, auth):
         auth.user_scope(user_uuid)
-        items = self._consents.consents(user_uuid)
-        return {'items': items, 'total': len(items)}, 200
+        return self._consents.consents(user_uuid, _query()).as_dict(), 200
 
 
 class UserConsent(ConsentResource):
@@ -36,8 +42,7 @@ class UserConsent(ConsentResource):
 class MyConsents(ConsentResource):
     @required_acl('auth.users.me.consents.read')
     def get(self, auth):
-        items = self._consents.consents(_me(auth))
-        return {'items': items, 'total': len(items)}, 200
+        return self._consents.consents(_me(auth), _query()).as_dict(), 200
 
 
 class MyConsent(ConsentResource):

@@ -4,11 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session as DbSession
 
 from ..models import Email, Session, Token, User
+from ..oauth_models import Client
 from ..oidc_models import AuthorizationCode, Consent, Signin
 
 
@@ -91,9 +92,15 @@ def remember_consent(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID
         set_={'scope': statement.excluded.scope}))
 
 
-def consents_of(db: DbSession, user_uuid: uuid.UUID) -> list[Consent]:
-    return list(db.scalars(select(Consent).where(Consent.user_uuid == user_uuid)
-                           .order_by(Consent.created_at)))
+# What GET /users/{u}/consents sorts, filters (strictly) and searches by.
+CONSENT_COLUMNS = {'client_id': Client.client_id, 'client_uuid': Consent.client_uuid,
+                   'created_at': Consent.created_at}
+
+
+def consent_listing(user_uuid: uuid.UUID) -> Select:
+    """A user's consents as (client_uuid, client_id, scope, created_at) rows, for paginate."""
+    return select(Consent.client_uuid, Client.client_id, Consent.scope, Consent.created_at) \
+        .join(Client, Client.uuid == Consent.client_uuid).where(Consent.user_uuid == user_uuid)
 
 
 def forget_consent(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID) -> bool:

@@ -17,6 +17,8 @@ from ..oidc.realms import Realm, realm_issuer
 from ..repositories import clients as client_repo
 from ..repositories import oidc as oidc_repo
 from ..repositories import tenants as tenant_repo
+from ..repositories.listing import paginate
+from .listing import ListQuery, Page
 
 logger = get_logger(__name__)
 
@@ -73,14 +75,15 @@ class OidcClientService:
             merged = list(dict.fromkeys([*granted, *scope]))
             oidc_repo.remember_consent(db, user_uuid, client.uuid, merged)
 
-    def consents(self, user_uuid: uuid.UUID) -> list[dict]:
+    def consents(self, user_uuid: uuid.UUID, query: ListQuery) -> Page:
         """The clients a user consented to, with the scopes (GET /users/{u}/consents)."""
         with self._sessions() as db:
-            rows = oidc_repo.consents_of(db, user_uuid)
-            return [{'client_uuid': str(r.client_uuid),
-                     'client_id': db.get(Client, r.client_uuid).client_id,
-                     'scope': list(r.scope), 'created_at': r.created_at.isoformat()}
-                    for r in rows]
+            total, filtered, rows = paginate(db, oidc_repo.consent_listing(user_uuid), query,
+                                             columns=oidc_repo.CONSENT_COLUMNS,
+                                             searchable=('client_id',))
+        return Page(total, filtered, [
+            {'client_uuid': str(r.client_uuid), 'client_id': r.client_id,
+             'scope': list(r.scope), 'created_at': r.created_at.isoformat()} for r in rows])
 
     def forget_consent(self, user_uuid: uuid.UUID, client_uuid: uuid.UUID) -> None:
         """Revoke a consent and the access the client got through it: its unused codes,
