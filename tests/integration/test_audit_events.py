@@ -130,6 +130,37 @@ def test_client_events_never_carry_its_secret(admin, client, top_tenant, engine)
         assert secret not in trail
 
 
+def test_an_administrators_password_reset_names_the_administrator(admin, client, make_user,
+                                                                   login):
+    """POST /users/password/reset with an access token checks that token in the service, not
+    through @required_acl: its events named nobody, as if the service had reset the password
+    on its own."""
+    me = actor_of(client, admin.token)
+    bob = str(make_user('bob', 's3cret'))
+    token_of(login, 'bob')  # a session, ended by the reset
+
+    admin.ok('POST', '/users/password/reset', 204, query={'user_uuid': bob},
+             json={'password': 'temporary-pass'})
+
+    found = [e for e in named(admin, 'auth_user_updated', 'auth_session_deleted')
+             if e['user_uuid'] == bob]
+    assert sorted(e['name'] for e in found) == ['auth_session_deleted', 'auth_user_updated']
+    assert all(e['actor'] == me for e in found)
+
+
+def test_an_address_confirmed_with_an_access_token_names_the_caller(admin, client, make_user):
+    me = actor_of(client, admin.token)
+    bob = str(make_user('bob', 's3cret'))
+    [email] = admin.ok('PUT', f'/users/{bob}/emails',
+                       json={'emails': [{'address': 'bob@example.com', 'main': True}]})
+    assert email['confirmed'] is False
+
+    admin.ok('PUT', f'/emails/{email["uuid"]}/confirm', 204)
+
+    [confirmed] = named(admin, 'auth_user_updated', user_uuid=bob)[-1:]
+    assert confirmed['actor'] == me
+
+
 def test_a_tenant_deleted_with_its_content_emits_one_deleted_event_for_each(admin, client):
     me = actor_of(client, admin.token)
     t = admin.ok('POST', '/tenants', json={'name': 'acme'})['uuid']

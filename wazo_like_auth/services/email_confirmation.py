@@ -32,6 +32,7 @@ from ..models import Email, User
 from ..repositories import mail as mail_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
+from . import actors
 from .authorization import Authorizer
 from .grants import Grants, ensure_may_become
 from .mail_budget import MailRequestBudget
@@ -103,10 +104,11 @@ class EmailConfirmationService:
         token_hash = mail_tokens.digest(token) if token else None
         auth = None if self._is_link(token_hash, email_uuid) \
             else self._authorize(token, email_uuid, client)
-        if not self._confirmed(email_uuid, token_hash, auth):
+        if not self._confirmed(email_uuid, token_hash, auth, client):
             # The link was used or voided since it was looked at: only as an access token
             # may this token confirm now.
-            self._confirmed(email_uuid, token_hash, self._authorize(token, email_uuid, client))
+            self._confirmed(email_uuid, token_hash, self._authorize(token, email_uuid, client),
+                            client)
 
     def _is_link(self, token_hash: bytes | None, email_uuid: uuid.UUID) -> bool:
         if token_hash is None:
@@ -120,10 +122,13 @@ class EmailConfirmationService:
         return self._authorizer.authorize(
             token, f'auth.emails.{email_uuid}.confirm.update', None, client)
 
-    def _confirmed(self, email_uuid: uuid.UUID, token_hash: bytes | None, auth: Any) -> bool:
+    def _confirmed(self, email_uuid: uuid.UUID, token_hash: bytes | None, auth: Any,
+                   client: str) -> bool:
         """Confirm for the link of ``token_hash`` (``auth`` None) or for ``auth``; False
         when the link no longer confirms (nothing done)."""
         with self._sessions.begin() as db:
+            if auth is not None:  # checked here, not by @required_acl: name it in the trail
+                actors.name_in(db, **actors.of_token(auth.row, client))
             owner = user_repo.owner_of_email(db, email_uuid)
             # The user first, as every change of a user and its addresses locks it: a
             # concurrent one (a rename, new addresses) commits wholly before or after this

@@ -41,6 +41,7 @@ from ..passwords import PasswordHasher
 from ..repositories import mail as mail_repo
 from ..repositories import sessions as session_repo
 from ..repositories import users as user_repo
+from . import actors
 from .authorization import Authorizer
 from .grants import Grants, ensure_may_become
 from .mail_budget import MailRequestBudget
@@ -123,9 +124,11 @@ class PasswordResetService:
                 raise _refused()
             if user is None:
                 raise UnknownUser(f'No such user: "{user_uuid}"', details={'uuid': str(user_uuid)})
-            if not by_mail and auth.user_uuid != user_uuid:
-                # Who sets a password logs in as its user.
-                ensure_may_become(Grants.of(auth).ensure_may_add, db, user_uuid, auth.tenants)
+            if not by_mail:  # checked here, not by @required_acl: name it in the trail
+                actors.name_in(db, **actors.of_token(auth.row, client))
+                if auth.user_uuid != user_uuid:  # who sets a password logs in as its user
+                    ensure_may_become(Grants.of(auth).ensure_may_add, db, user_uuid,
+                                      auth.tenants)
             user.password_hash = new_hash
             mail_repo.delete_tokens(db, PURPOSE, user_uuid=user_uuid)
             revoked = session_repo.delete_of_user(db, user_uuid)
