@@ -185,6 +185,18 @@ def test_a_wrong_old_password_is_a_failed_login_of_its_user(admin, client, bob):
                                          'wrong_password')
 
 
+def test_a_wrong_old_password_records_where_it_came_from_with_its_user_agent(admin, client,
+                                                                             bob):
+    """Like every other failed login: "where did the failed logins for bob come from" reads
+    data.user_agent, which was always empty for this endpoint."""
+    client.put(f'/0.1/users/{bob}/password', headers={
+        'X-Auth-Token': admin.token, **from_('203.0.113.5', 'curl/8')}, json={
+        'old_password': 'guess', 'new_password': 'x'})
+
+    [event] = named(admin, 'auth_login_failed', user_uuid=bob)
+    assert (event['data']['address'], event['data']['user_agent']) == ('203.0.113.5', 'curl/8')
+
+
 def test_oauth_logins_name_their_client_and_endpoint(admin, client, bob):
     secret = admin.ok('POST', '/clients', json={
         'client_id': 'crm', 'grant_types': ['password', 'refresh_token']})['client_secret']

@@ -11,6 +11,7 @@ from ..services.users import UserService
 from .admin_schemas import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema
 from .auth import ProtectedResource, required_acl
 from .body import json_object
+from .client_facts import user_agent
 from .listing import list_query
 
 
@@ -72,5 +73,6 @@ class UserPassword(UserResource):
         body = PasswordChangeSchema().load(json_object())
         self._users.change_password(reach(auth, user_uuid), user_uuid,
                                     body['old_password'], body['new_password'],
-                                    address=request.remote_addr or '')
+                                    address=request.remote_addr or '',
+                                    user_agent=user_agent())
         return '', 204

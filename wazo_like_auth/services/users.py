@@ -142,20 +142,22 @@ class UserService:
         logger.info('user %s deleted, %d sessions revoked', user_uuid, len(revoked))
 
     def change_password(self, scope: uuid.UUID | None, user_uuid: uuid.UUID,
-                        old_password: str, new_password: str, address: str = '') -> None:
+                        old_password: str, new_password: str, address: str = '',
+                        user_agent: str = '') -> None:
         """Set a new password if ``old_password`` logs the user in (§1.8).
 
         The old password is checked as a login would check it: the user's login (its username,
         else its main confirmed address) must resolve to this enabled user. Any failure is
         AuthenticationFailed. A wrong ``old_password`` is a failed login of the user from
-        ``address``, under the login throttle: TooManyAttempts (429) once over budget, before
-        any bcrypt. bcrypt runs with no database connection held.
+        ``address`` (with ``user_agent``), under the login throttle: TooManyAttempts (429) once
+        over budget, before any bcrypt. bcrypt runs with no database connection held.
         """
         with self._sessions() as db:
             user = _visible(db, scope, user_uuid)
             current = _login_hash(db, user)
         self._hasher.ensure_hashable(new_password)  # a 400 before the check is counted
-        attempt = LoginAttempt(login=None, address=address, endpoint='users_password')
+        attempt = LoginAttempt(login=None, address=address, endpoint='users_password',
+                               user_agent=user_agent)
         self._throttle.check_user(user_uuid, attempt)
         new_hash = self._hasher.hash(new_password)
         if not self._hasher.verify(old_password, current):
