@@ -16,6 +16,7 @@ from tests.support.polling import wait_until
 from tests.support.smtp_server import (Mailbox, api_of, deliver, free_port,  # noqa: F401
                                            link_in, mail_config, mailbox, text_of)
 from wazo_like_auth.app import create_app, shutdown
+from wazo_like_auth.config import ConfigError
 
 RESET = '/0.1/users/password/reset'
 
@@ -190,18 +191,32 @@ def test_operator_templates_override_the_packaged_ones(mail_config, mailbox, eng
     assert 'A password reset was asked' in message.get_body(('html',)).get_content()
 
 
-def test_a_broken_template_override_stops_start_up(mail_config, mailbox, engine,  # noqa
-                                                   tmp_path):
-    import jinja2
-    (tmp_path / 'email_confirmation.html').write_text('{% if %}')
-    with pytest.raises(jinja2.TemplateSyntaxError):
-        create_app(mail_config(mailbox.port, mail={'templates_dir': str(tmp_path)}),
-                   engine=engine)
+@pytest.mark.parametrize('name, text, says', [
+    ('email_confirmation.html', 'x\n{% if %}', 'email_confirmation.html, line 2: '),
+    ('password_reset.txt', '{{ user.name }}', "password_reset.txt: cannot be used: "
+                                               "UndefinedError: 'user' is undefined"),
+    ('password_reset.subject.txt', '{{ username.upper() }}', 'password_reset.subject.txt: '),
+    ('password_reset.html', b'caf\xe9', 'password_reset.html: not UTF-8 text'),
+])
+def test_a_broken_template_override_is_refused_with_the_configuration(mail_config, mailbox,  # noqa
+                                                                      tmp_path, name, text,
+                                                                      says):
+    """Refused before start-up, naming the file: a template that cannot be read, parsed or
+    rendered with the variables a mail has (a username or none) used to fail every mail of
+    its kind, or stop start-up with 'preparing the database failed: TemplateSyntaxError'."""
+    path = tmp_path / name
+    path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        mail_config(mailbox.port, mail={'templates_dir': str(tmp_path)})
+    assert f'mail.templates_dir: {tmp_path}/' in str(refused.value)
+    assert says in str(refused.value)
 
 
 def test_a_mail_that_fails_to_render_does_not_hold_the_others(mail_config, mailbox, engine,  # noqa
                                                               make_user, tmp_path):
-    (tmp_path / 'password_reset.txt').write_text('{{ no_such_variable }}\n')
+    # Renders for any address but alice's (start-up renders every template once).
+    (tmp_path / 'password_reset.txt').write_text(
+        "{% if address == 'alice@example.com' %}{{ no_such_variable }}{% endif %}\n")
     make_user('alice', 's3cret', email='alice@example.com')
     bob = make_user('bob', 's3cret', email='bob@example.com', email_confirmed=False)
     make_user('root', 'r00t', acl=['#'])

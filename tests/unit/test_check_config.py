@@ -260,3 +260,17 @@ def test_a_missing_token_secret_file_is_valid_and_not_created(etc, capsys):
     status, err = check(etc, capsys)
     assert (status, err) == (0, '')
     assert not (etc / 'state').exists()
+
+
+def test_a_mail_template_that_cannot_be_parsed_is_refused_naming_its_file_and_line(etc, capsys):
+    """README, Mail: a broken template stops start-up. check-config (what postinst runs) said
+    'configuration is valid', then serve failed with 'preparing the database failed:
+    TemplateSyntaxError', naming neither the file nor the line."""
+    templates = etc / 'mail'
+    templates.mkdir()
+    (templates / 'password_reset.html').write_text('<p>\n{{ link }\n</p>\n')
+    with open(etc / 'config.yml', 'a') as config:
+        config.write(f'mail:\n  templates_dir: {templates}\n')
+    status, err = check(etc, capsys)
+    assert status == 2
+    assert f'mail.templates_dir: {templates}/password_reset.html, line 2: ' in one_line(err)

@@ -3,8 +3,9 @@
 Templates are files named ``<kind>.subject.txt``, ``<kind>.txt`` and ``<kind>.html``; a file of
 the same name in ``mail.templates_dir`` replaces the packaged one (each file on its own). They
 are Jinja2: the HTML one is autoescaped, the text ones are not (no HTML in them). The packaged
-defaults are short and language-neutral in form: no locale-dependent dates (expiry in ISO 8601
-UTC), the link on a line of its own; operators translate them by overriding the files.
+defaults are short and language-neutral in form: no locale-dependent dates (expiry as UTC
+``YYYY-MM-DD HH:MM``), the link on a line of its own; operators translate them by overriding
+the files. Start-up reads and renders them all (``check_templates``).
 
 A recipient with an ASCII local part and an international domain is written with the domain's
 ASCII form (``_ascii_domain``): the same mailbox, and the message then needs no SMTPUTF8, which
@@ -37,27 +38,68 @@ MAX_DISPLAY_NAME = 100
 MAX_SUBJECT = 200
 
 
+SUFFIXES = ('.subject.txt', '.txt', '.html')
+# What a mail's templates are rendered with (services/mail_sender.py), for the check.
+_SAMPLE = {'link': 'https://auth.example.com/0.1/x', 'address': 'someone@example.com',
+           'expires_at': '2030-01-01 00:00'}
+
+
 class BadRecipient(ValueError):
     """The recipient address cannot be written in a message (never deliverable)."""
 
 
+class TemplateProblem(ValueError):
+    """A mail template that cannot be read, parsed or rendered; the message names its file."""
+
+
+def _environment(templates_dir: str | None) -> jinja2.Environment:
+    loaders = [jinja2.FileSystemLoader(templates_dir)] if templates_dir else []
+    loaders.append(jinja2.FileSystemLoader(DEFAULT_TEMPLATES))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=('html',),
+                                            default_for_string=False, default=False))
+
+
+def check_templates(templates_dir: str | None) -> None:
+    """Read and render every template as a mail would (with and without a username): a
+    broken override stops start-up instead of every mail of its kind. Raises TemplateProblem
+    naming the first one that fails (its file, the line of a syntax error)."""
+    env = _environment(templates_dir)
+    for name in (kind + suffix for kind in KINDS for suffix in SUFFIXES):
+        try:
+            template = env.get_template(name)
+            for username in ('someone', None):
+                template.render({**_SAMPLE, 'username': username})
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateProblem(f'{e.filename or name}, line {e.lineno}: {e.message}') \
+                from None
+        except OSError as e:
+            raise TemplateProblem(f'{e.filename or name}: {e.strerror}') from None
+        except UnicodeDecodeError:
+            raise TemplateProblem(f'{_file_of(templates_dir, name)}: not UTF-8 text') from None
+        except Exception as e:  # an unknown variable, a filter failing on the sample...
+            raise TemplateProblem(f'{_file_of(templates_dir, name)}: cannot be used: '
+                                  f'{type(e).__name__}: {e}') from None
+
+
+def _file_of(templates_dir: str | None, name: str) -> Path:
+    """The file template ``name`` is read from: the override, else the packaged one."""
+    override = Path(templates_dir or '') / name
+    return override if templates_dir and override.is_file() else DEFAULT_TEMPLATES / name
+
+
 class MailComposer:
     def __init__(self, *, templates_dir: str | None, from_address: str, from_name: str | None):
-        loaders = [jinja2.FileSystemLoader(templates_dir)] if templates_dir else []
-        loaders.append(jinja2.FileSystemLoader(DEFAULT_TEMPLATES))
-        self._env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
-            autoescape=jinja2.select_autoescape(enabled_extensions=('html',),
-                                                default_for_string=False, default=False))
+        self._templates_dir = templates_dir
+        self._env = _environment(templates_dir)
         self._sender = Address(display_name=clean_display_name(from_name or ''),
                                addr_spec=from_address)
         self._domain = from_address.rpartition('@')[2]
 
     def check(self) -> None:
-        """Load every template once (a broken override stops start-up, not the first mail)."""
-        for kind in KINDS:
-            for suffix in ('.subject.txt', '.txt', '.html'):
-                self._env.get_template(kind + suffix)
+        """check_templates of this composer's templates."""
+        check_templates(self._templates_dir)
 
     def compose(self, kind: str, recipient: str, display_name: str | None,
                 context: dict[str, Any]) -> EmailMessage:
