@@ -18,6 +18,7 @@ import yaml
 from .config_checks import required_together
 from .config_defaults import DEFAULTS
 from .config_values import VALIDATORS, check_bootstrap_user
+from .mail.messages import TemplateProblem, check_templates
 from .mail_settings import check_mail
 
 DEFAULT_CONFIG_FILE = '/etc/wazo-like-auth/config.yml'
@@ -214,6 +215,11 @@ def _check_rules(result: dict) -> None:
     check_bootstrap_user(result)  # else every start fails preparing the database
     _check_pool_size(result)
     check_mail(result)
+    if result['mail']['templates_dir']:
+        try:
+            check_templates(result['mail']['templates_dir'])
+        except TemplateProblem as e:
+            raise ValueError(f'mail.templates_dir: {e}') from None
 
 
 def load_config(config_file: str | None = None, flags: Mapping | None = None,

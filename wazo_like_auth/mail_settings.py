@@ -7,8 +7,9 @@ Rules checked at start-up (a bad value names its key):
 - ``registration.enabled`` ⇒ ``smtp.host``: a registration whose confirmation mail cannot be
   sent is refused, so mail must be configured for registration to exist at all.
 - ``mail.password_reset_link`` is an http(s) URL template holding ``{token}``.
-- ``mail.templates_dir``: every template read and rendered as a mail would be
-  (mail/messages.py: check_templates), so a broken one stops start-up, not every mail.
+- ``mail.templates_dir``: every template read and rendered as a mail would be (config.py
+  runs mail/messages.py's check_templates: mail imports this module), so a broken one stops
+  start-up, not every mail.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from .config_checks import RequiredBy, one_of, required_together, strict_boolean
-from .mail.messages import TemplateProblem, check_templates
 
 SECURITY_MODES = ('none', 'starttls', 'tls')
 _HOST_RE = re.compile(r'^[A-Za-z0-9.:\[\]-]{1,253}$')
@@ -124,11 +124,6 @@ def check_mail(config: dict) -> None:
         raise ValueError('registration.enabled: needs smtp.host (confirmation mails)')
     required_together(('smtp.username', config['smtp']['username']),
                       ('smtp.password', config['smtp']['password']))
-    if config['mail']['templates_dir']:
-        try:
-            check_templates(config['mail']['templates_dir'])
-        except TemplateProblem as e:
-            raise ValueError(f'mail.templates_dir: {e}') from None
 
 
 @dataclass(frozen=True)

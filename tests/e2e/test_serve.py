@@ -171,7 +171,7 @@ START_POINTS = [
     'call:psycopg2.errors.<module>',
     'call:EmbeddedPostgres._create_database',
     'return:EmbeddedPostgres.start',
-    'call:token_secret',
+    'return:_started',  # the embedded server started, its db_uri not yet used
     'c_return:fork',  # the preparation's child forked, not yet waited for
     'call:Server.run',
 ]
