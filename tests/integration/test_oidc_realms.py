@@ -172,6 +172,24 @@ def test_logout_never_redirects_to_an_unregistered_uri(api, admin_token, make_us
     assert api.is_valid(token['access_token'])
 
 
+@pytest.mark.parametrize('params, says', [
+    ({'client_id': 'webapp', 'post_logout_redirect_uri': 'https://evil.test/'},
+     'not registered for this application'),
+    ({'client_id': 'no-such-app', 'post_logout_redirect_uri': LOGOUT_REDIRECT},
+     'not known to this service'),
+    ({'post_logout_redirect_uri': LOGOUT_REDIRECT}, 'could not be identified'),
+])
+def test_a_logout_that_cannot_return_says_why(api, admin_token, make_user, realm, params, says):
+    """Each page used to say the address 'is not registered for this application', even when
+    no application, or an unknown one, was named (what to fix differs for its developer)."""
+    browser, token = _signed_in_tokens(api, admin_token, make_user, realm)
+    response = browser.get(f'{api.base}/realms/acme/protocol/openid-connect/logout',
+                           params=params, timeout=10, allow_redirects=False)
+    assert response.status_code == 400 and 'Location' not in response.headers
+    assert 'Cannot sign out' in response.text and says in response.text
+    assert api.is_valid(token['access_token'])
+
+
 def test_logout_with_a_forged_hint_asks_to_confirm(api, admin_token, make_user, realm):
     browser, token = _signed_in_tokens(api, admin_token, make_user, realm)
     header, payload, signature = token['id_token'].split('.')

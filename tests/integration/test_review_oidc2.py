@@ -129,4 +129,4 @@ def test_a_jwt_access_token_is_not_an_id_token_hint(api, admin_token, make_user,
         'id_token_hint': access, 'post_logout_redirect_uri': LOGOUT_REDIRECT}, timeout=10,
         allow_redirects=False)
 
-    assert page.status_code == 400 and 'not registered' in page.text
+    assert page.status_code == 400 and 'could not be identified' in page.text

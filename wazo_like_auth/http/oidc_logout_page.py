@@ -90,13 +90,19 @@ class LogoutPages:
         if hinted_client and params.get('client_id') and params['client_id'] != hinted_client:
             client_id = None
         client = self._clients.client(realm, client_id)
-        if client is None or uri not in client.post_logout_redirect_uris:
-            return self._kit.page('oidc_error.html', 400,
-                                  cookie_path=_cookie_path(request.script_root + request.path),
-                                  title='Cannot sign out',
-                                  message='The address to return to after signing out is '
-                                          'not registered for this application.')
-        return uri
+        if client is not None and uri in client.post_logout_redirect_uris:
+            return uri
+        if client is not None:
+            message = ('The address to return to after signing out is not registered for '
+                       'this application.')
+        elif client_id:
+            message = 'The application that sent you here is not known to this service.'
+        else:  # RP-Initiated Logout §2: the URI needs client_id or a valid id_token_hint
+            message = ('The application that sent you here could not be identified, so it '
+                       'cannot send you back.')
+        return self._kit.page('oidc_error.html', 400,
+                              cookie_path=_cookie_path(request.script_root + request.path),
+                              title='Cannot sign out', message=message)
 
     def _done(self, target: str | None, params: dict, path: str,
               signed_out: bool = True) -> Response:
