@@ -34,11 +34,9 @@ import jinja2
 
 DEFAULT_TEMPLATES = Path(__file__).parent / 'templates'
 KINDS = ('password_reset', 'email_confirmation')
+SUFFIXES = ('.subject.txt', '.txt', '.html')
 MAX_DISPLAY_NAME = 100
 MAX_SUBJECT = 200
-
-
-SUFFIXES = ('.subject.txt', '.txt', '.html')
 # What a mail's templates are rendered with (services/mail_sender.py), for the check.
 _SAMPLE = {'link': 'https://auth.example.com/0.1/x', 'address': 'someone@example.com',
            'expires_at': '2030-01-01 00:00'}
