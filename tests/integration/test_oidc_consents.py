@@ -157,3 +157,16 @@ def test_the_consent_lists_take_the_list_parameters_as_every_list_does(api, admi
         assert api.admin('GET', f'{path}?search=web', token).json()['filtered'] == 1
         bad = api.admin('GET', f'{path}?limit=abc', token)
         assert bad.status_code == 400 and bad.json()['error_id'] == 'invalid-list-param'
+
+
+def test_a_created_at_filter_postgresql_cannot_read_is_a_400_not_a_500(admin, make_user):
+    """2024-01-01T00:00:00+16:00 is ISO 8601 (Python parses it), but PostgreSQL refuses a time
+    zone displacement beyond 15:59: the consent lists' new created_at filter answered 500."""
+    alice = make_user('alice', 's3cret')
+    for path in (f'/users/{alice}/consents', '/users/me/consents'):
+        for value in ('2024-01-01T00:00:00+16:00', '9999-12-31T23:59:59-23:59'):
+            response = admin.get(path, query={'created_at': value})
+            assert response.status_code != 500, (path, value, response.get_data())
+            body = response.get_json()
+            assert (response.status_code, body.get('error_id')) == (
+                400, 'invalid-list-param') or body.get('filtered') == 0, body
