@@ -274,3 +274,18 @@ def test_a_mail_template_that_cannot_be_parsed_is_refused_naming_its_file_and_li
     status, err = check(etc, capsys)
     assert status == 2
     assert f'mail.templates_dir: {templates}/password_reset.html, line 2: ' in one_line(err)
+
+
+def test_a_state_dir_serve_cannot_create_is_refused(etc, capsys):
+    """check-config --help: '--state-dir: state directory to check as serve would use it';
+    README: it checks 'state_dir's token_secret'. Under a regular file no state_dir can be
+    made: serve stops at once (exit 1, 'state_dir ...: cannot keep token_secret there'), while
+    check-config, finding no token_secret file, said 'configuration is valid'."""
+    blocker = etc / 'file'
+    blocker.write_text('')
+    status = main(['check-config', '--config', str(etc / 'config.yml'),
+                   '--state-dir', f'{blocker}/state'])
+    err = capsys.readouterr().err
+    assert status != 0, 'check-config said valid; serve refuses this state_dir'
+    assert f'{blocker}/state' in one_line(err)
+    assert blocker.read_text() == '' and blocker.is_file()
