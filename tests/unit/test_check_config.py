@@ -289,3 +289,22 @@ def test_a_state_dir_serve_cannot_create_is_refused(etc, capsys):
     assert status != 0, 'check-config said valid; serve refuses this state_dir'
     assert f'{blocker}/state' in one_line(err)
     assert blocker.read_text() == '' and blocker.is_file()
+
+
+def test_a_mail_template_that_never_finishes_rendering_does_not_hang_check_config(etc):
+    """check_templates renders every override at load (check-config, serve, every command):
+    a loop without end in one (here a range Python would take hours to walk) made
+    check-config, what postinst runs, hang with no message, and serve never start."""
+    templates = etc / 'mail'
+    templates.mkdir()
+    (templates / 'password_reset.txt').write_text(
+        '{% for i in range(10 ** 12) %}{% endfor %}{{ link }}\n')
+    with open(etc / 'config.yml', 'a') as config:
+        config.write(f'mail:\n  templates_dir: {templates}\n')
+    try:
+        done = subprocess.run([sys.executable, '-m', 'wazo_like_auth.cli', 'check-config',
+                               '--config', str(etc / 'config.yml')],
+                              capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        pytest.fail('check-config still rendering the template after 15 s')
+    assert done.returncode == 2 and 'password_reset.txt' in done.stderr, done
