@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import tempfile
@@ -26,10 +27,23 @@ def token_secret(config: dict) -> bytes:
 
 
 def check_token_secret(config: dict) -> None:
-    """Raise the ConfigError token_secret would raise for the secret file already in
-    state_dir, creating nothing (no file: serve creates one)."""
+    """Raise the ConfigError token_secret would raise: for the secret file already in
+    state_dir, or, with none there, for a state_dir where it could not be created. Creates
+    nothing."""
     if not config['token_secret']:
         _state_secret(config, create=False)
+
+
+def _ensure_creatable(directory: Path) -> None:
+    """Raise the OSError that making ``directory`` (with its parents) and a file in it would
+    raise, making nothing: its nearest existing ancestor must be a directory we may write."""
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(existing))
 
 
 def _state_secret(config: dict, *, create: bool) -> bytes:
@@ -40,6 +54,7 @@ def _state_secret(config: dict, *, create: bool) -> bytes:
             if not path.exists():
                 _create_secret_file(path)
         elif not path.exists():
+            _ensure_creatable(path.parent)
             return b''
         value = path.read_text().strip()
     except OSError as e:

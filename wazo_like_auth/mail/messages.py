@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 DEFAULT_TEMPLATES = Path(__file__).parent / 'templates'
 KINDS = ('password_reset', 'email_confirmation')
@@ -51,9 +52,11 @@ class TemplateProblem(ValueError):
 
 
 def _environment(templates_dir: str | None) -> jinja2.Environment:
+    """Sandboxed: a template reaches no attribute of Python's internals, and a range over
+    100,000 items fails (in check_templates, at start-up) instead of rendering for ever."""
     loaders = [jinja2.FileSystemLoader(templates_dir)] if templates_dir else []
     loaders.append(jinja2.FileSystemLoader(DEFAULT_TEMPLATES))
-    return jinja2.Environment(
+    return SandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=('html',),
                                             default_for_string=False, default=False))

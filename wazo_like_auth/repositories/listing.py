@@ -102,8 +102,11 @@ def _strict(name: str, column: Any, value: str) -> Any:
     if isinstance(column.type, DateTime):  # as listed (ISO 8601), compared as a time
         try:
             moment = dt.datetime.fromisoformat(value)
-        except ValueError:
+            # In UTC: PostgreSQL refuses offsets past ±15:59, which Python accepts.
+            moment = moment.replace(tzinfo=moment.tzinfo or dt.timezone.utc) \
+                .astimezone(dt.timezone.utc)
+        except (ValueError, OverflowError):  # OverflowError: past year 9999 in UTC
             raise InvalidListParam(f'Invalid value for {name}: Not a valid datetime.', details={
                 name: [{'message': 'Not a valid datetime.', 'constraint_id': 'type'}]}) from None
-        return column == (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc))
+        return column == moment
     return cast(column, String) == value
