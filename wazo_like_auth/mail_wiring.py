@@ -41,7 +41,6 @@ def build(config: dict, *, engine: Engine, sessions: sessionmaker, hasher: Passw
     composer = MailComposer(templates_dir=settings.templates_dir,
                             from_address=settings.smtp.from_address,
                             from_name=settings.smtp.from_name)
-    composer.check()  # a broken template override stops start-up
     notify = _Deferred()
     common = dict(sessions=sessions, budget=budget, settings=settings, notify=notify)
     resets = PasswordResetService(hasher=hasher, authorizer=authorizer, key=key, **common)

@@ -92,15 +92,10 @@ def _file_of(templates_dir: str | None, name: str) -> Path:
 
 class MailComposer:
     def __init__(self, *, templates_dir: str | None, from_address: str, from_name: str | None):
-        self._templates_dir = templates_dir
         self._env = _environment(templates_dir)
         self._sender = Address(display_name=clean_display_name(from_name or ''),
                                addr_spec=from_address)
         self._domain = from_address.rpartition('@')[2]
-
-    def check(self) -> None:
-        """check_templates of this composer's templates."""
-        check_templates(self._templates_dir)
 
     def compose(self, kind: str, recipient: str, display_name: str | None,
                 context: dict[str, Any]) -> EmailMessage:
