@@ -12,6 +12,7 @@ import uuid
 
 from flask import request
 
+from ..clock import as_utc
 from ..services.audit_trail import SORT_COLUMNS, AuditTrail, EventFilters
 from ..services.authorization import Authorizer
 from .auth import ProtectedResource, required_acl
@@ -72,9 +73,8 @@ def _time(name: str, value: str | None) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(_SPACED_OFFSET.sub(r'+\1', value.strip()))
-        # In UTC: PostgreSQL refuses offsets past 15:59, which Python accepts up to 23:59.
-        moment = moment.astimezone(dt.timezone.utc) if moment.tzinfo is not None else None
-    except (ValueError, OverflowError):  # OverflowError: before year 1 once in UTC
+        moment = as_utc(moment) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):
         moment = None
     if moment is None:
         raise invalid_param(name, 'Not an ISO 8601 time with an offset '

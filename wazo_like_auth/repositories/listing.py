@@ -10,6 +10,7 @@ from sqlalchemy import (Boolean, DateTime, Select, String, and_, cast, func, ins
                         select)
 from sqlalchemy.orm import Session
 
+from ..clock import as_utc
 from ..exceptions import InvalidListParam
 
 
@@ -101,11 +102,8 @@ def _strict(name: str, column: Any, value: str) -> Any:
             name: [{'message': 'Not a valid boolean.', 'constraint_id': 'type'}]})
     if isinstance(column.type, DateTime):  # as listed (ISO 8601), compared as a time
         try:
-            moment = dt.datetime.fromisoformat(value)
-            # In UTC: PostgreSQL refuses offsets past ±15:59, which Python accepts.
-            moment = moment.replace(tzinfo=moment.tzinfo or dt.timezone.utc) \
-                .astimezone(dt.timezone.utc)
-        except (ValueError, OverflowError):  # OverflowError: past year 9999 in UTC
+            moment = as_utc(dt.datetime.fromisoformat(value))
+        except (ValueError, OverflowError):
             raise InvalidListParam(f'Invalid value for {name}: Not a valid datetime.', details={
                 name: [{'message': 'Not a valid datetime.', 'constraint_id': 'type'}]}) from None
         return column == moment
