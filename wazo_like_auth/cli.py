@@ -41,8 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         'retire', help='remove a (leaked) key at once: off certs, no longer signing, the '
                        'access tokens it signed revoked; a retired signing key is replaced')
     retire.add_argument('kid', nargs='?', help='the key id (keys list)')
-    _add_common_options({'serve': serve, 'check-config': check, 'upgrade-db': upgrade,
-                         'bootstrap': bootstrap, 'keys': rotate}, listing, retire)
+    _add_common_options([('serve', serve), ('check-config', check), ('upgrade-db', upgrade),
+                         ('bootstrap', bootstrap), ('keys', rotate), ('keys', listing),
+                         ('keys', retire)])
     serve.add_argument('--listen', help='address to listen on')
     serve.add_argument('--port', type=int, help='port to listen on')
     serve.add_argument('--workers', type=int, help='number of worker processes')
@@ -66,11 +67,10 @@ _OPTION_HELP = {
 }
 
 
-def _add_common_options(named: dict[str, argparse.ArgumentParser],
-                        *more_keys: argparse.ArgumentParser) -> None:
-    """--config, --db-uri and --state-dir, with the help of _OPTION_HELP: ``named`` maps a
-    subcommand to its parser, ``more_keys`` are the other parsers of ``keys``."""
-    for name, sub in [*named.items(), *(('keys', sub) for sub in more_keys)]:
+def _add_common_options(parsers: list[tuple[str, argparse.ArgumentParser]]) -> None:
+    """--config, --db-uri and --state-dir on each (subcommand, parser), with the help
+    _OPTION_HELP gives that subcommand."""
+    for name, sub in parsers:
         db_uri, state_dir = _OPTION_HELP[name]
         sub.add_argument('--config', help='configuration file (default: %s when it exists)'
                          % configuration.DEFAULT_CONFIG_FILE)

@@ -92,8 +92,6 @@ def serve(config: dict, args: argparse.Namespace) -> int:
 
 def _with_token_secret(config: dict) -> dict:
     """``config`` with a token_secret: the configured one, else state_dir's."""
-    if config['token_secret']:
-        return config
     return {**config, 'token_secret': config_secret.token_secret(config).decode()}
 
 
