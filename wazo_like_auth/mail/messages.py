@@ -5,7 +5,8 @@ the same name in ``mail.templates_dir`` replaces the packaged one (each file on 
 are Jinja2: the HTML one is autoescaped, the text ones are not (no HTML in them). The packaged
 defaults are short and language-neutral in form: no locale-dependent dates (expiry as UTC
 ``YYYY-MM-DD HH:MM``), the link on a line of its own; operators translate them by overriding
-the files. Start-up reads and renders them all (``check_templates``).
+the files. With ``mail.templates_dir`` set, the configuration check reads and renders them
+all (``check_templates``).
 
 A recipient with an ASCII local part and an international domain is written with the domain's
 ASCII form (``_ascii_domain``): the same mailbox, and the message then needs no SMTPUTF8, which
