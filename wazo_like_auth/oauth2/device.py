@@ -14,6 +14,10 @@ from dataclasses import dataclass
 USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ'
 USER_CODE_LENGTH = 8
 SLOW_DOWN_STEP = 5  # RFC 8628 §3.5: "the interval MUST be increased by 5 seconds"
+# Characters of a device authorization's ``scope``, as at the authorization endpoint
+# (oidc/authorize.MAX_LENGTH): it is stored with the authorization, which anyone knowing a
+# public client's id may start, so unbounded it let each request store up to the body limit.
+MAX_SCOPE_LENGTH = 1024
 
 
 @dataclass(frozen=True)

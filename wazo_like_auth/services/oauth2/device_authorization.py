@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...oauth2.clients import DEVICE_CODE, REFRESH_TOKEN, scope_tokens
+from ...oauth2.device import MAX_SCOPE_LENGTH
 from ...oauth2.discovery import verification_uri
 from ...oauth2.errors import InvalidScope, UnauthorizedClient
 from ..clients import ClientService
@@ -26,6 +27,8 @@ class DeviceAuthorizationEndpoint:
         client = authenticate_client(self._clients, form, authorization)
         if DEVICE_CODE not in client.grant_types:
             raise UnauthorizedClient('This client may not use the device code grant')
+        if len(form.get('scope') or '') > MAX_SCOPE_LENGTH:
+            raise InvalidScope(f'scope is longer than {MAX_SCOPE_LENGTH} characters')
         scope = scope_tokens(form.get('scope'))
         if OFFLINE_ACCESS in scope and REFRESH_TOKEN not in client.grant_types:
             raise InvalidScope('offline_access needs the refresh_token grant for this client')
