@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from tests.integration.test_refresh_token_rotation import _refresh, _refused, spa  # noqa: F401
 from tests.support.oauth_live import assert_oauth_error
+from tests.support.oidc import realm  # noqa: F401
+from wazo_like_auth.services import refresh_tokens
 
 
 def test_device_authorization_with_a_huge_scope_stores_nothing(api, make_client, engine):
@@ -19,3 +22,22 @@ def test_device_authorization_with_a_huge_scope_stores_nothing(api, make_client,
     assert_oauth_error(response, 400, 'invalid_scope')
     with engine.connect() as conn:
         assert conn.scalar(text('SELECT count(*) FROM auth_device_code')) == 0
+
+
+def test_a_rotating_refresh_token_keeps_a_bounded_history(api, spa, engine, monkeypatch):
+    # Every exchange of a public client's refresh token remembered the value it rotated away
+    # from, for the life of the grant: a holder of one grant exchanging in a loop (deleting
+    # each new access token, so no session limit applies) grew the table without end. The
+    # last RETIRED_VALUES_KEPT values are remembered (a copy of one of them still revokes
+    # the grant); older ones are refused as unknown.
+    monkeypatch.setattr(refresh_tokens, 'RETIRED_VALUES_KEPT', 3, raising=False)
+    values = [spa['sign_in']()['refresh_token']]
+    for _ in range(8):
+        answer = _refresh(spa, values[-1])
+        api.session.delete(f'{api.url}/token/{answer["access_token"]}', timeout=10)
+        values.append(answer['refresh_token'])
+
+    with engine.connect() as conn:
+        assert conn.scalar(text('SELECT count(*) FROM auth_refresh_token_retired')) == 3
+    _refused(spa, values[0])  # forgotten: refused, the grant kept
+    assert _refresh(spa, values[-1])['refresh_token']

@@ -136,6 +136,12 @@ def rotate(db: DbSession | Connection, row_uuid: uuid.UUID, generation: int, dig
     return db.execute(retire).first() is not None
 
 
+def forget_retired(db: DbSession | Connection, digest: bytes) -> None:
+    """Forget the rotated-away value of ``digest`` (services/refresh_tokens.py keeps the
+    last ones only)."""
+    db.execute(delete(RetiredRefreshToken).where(RetiredRefreshToken.token_hash == digest))
+
+
 def lock_for_rotation(db: Connection, digest: bytes, client_id: str) -> None:
     """Lock the refresh token of ``digest`` (FOR NO KEY UPDATE: new tokens may still reference
     it) and its user (FOR SHARE, as the exchange does) before an exchange that may rotate it:
@@ -153,7 +159,7 @@ FOR SHARE OF u FOR NO KEY UPDATE OF r
 
 def rotated_away(db: DbSession, digest: bytes, client_id: str) -> RefreshToken | None:
     """The rotating refresh token one of whose values, rotated away, has ``digest``
-    (however many rotations ago), locked, or None."""
+    (among the last ones kept: services/refresh_tokens.RETIRED_VALUES_KEPT), locked, or None."""
     return db.scalars(select(RefreshToken).join(
         RetiredRefreshToken, RetiredRefreshToken.refresh_token_uuid == RefreshToken.uuid).where(
         RetiredRefreshToken.token_hash == digest, RefreshToken.client_id == client_id,

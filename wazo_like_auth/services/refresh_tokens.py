@@ -30,6 +30,12 @@ from .listing import ListQuery, Page
 
 logger = get_logger(__name__)
 
+# The values a rotating refresh token was rotated away from that are remembered to recognise
+# a reuse. Each exchange adds one: kept all, a holder of one grant exchanging in a loop grew
+# the table without end. An older value presented again is refused as an unknown one (it
+# still gets nothing), without revoking the grant.
+RETIRED_VALUES_KEPT = 1000
+
 
 @dataclass(frozen=True)
 class Obtained:
@@ -102,6 +108,10 @@ class RefreshTokenService:
         if not refresh_repo.rotate(db, row.uuid, row.generation, tokens.token_digest(value),
                                    previous):
             raise RefreshTokenConflict()  # not expected under the lock: a 409 to retry
+        forgotten = row.generation - RETIRED_VALUES_KEPT  # values derive from the generation
+        if forgotten >= 0:
+            refresh_repo.forget_retired(db, tokens.token_digest(self.value_of(row.uuid,
+                                                                             forgotten)))
         return value
 
     def lock_for_rotation(self, db, value: str, client_id: str) -> None:
