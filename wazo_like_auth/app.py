@@ -21,6 +21,8 @@ from .passwords import PasswordHasher
 from .services.validation import TokenChecker
 
 MAX_TARGET_LENGTH = 16 * 1024
+# A host name (RFC 1035: 255 octets), a colon and a port.
+MAX_HOST_LENGTH = 255 + 6
 
 
 def create_app(config: dict, *, engine: Engine | None = None,
@@ -99,7 +101,8 @@ def shutdown(app: Flask) -> None:
 
 
 class _TargetLimit:
-    """Answers 414 in the envelope when the path and query string are too long to be ours."""
+    """Answers in the envelope, before Flask, a request whose target is too long to be ours
+    (414) or whose Host header is not a host name and port (400, see _bad_host)."""
 
     def __init__(self, app, limit: int, *, cross_origin: bool = False):
         """``cross_origin``: CORS is on (http/cors.py)."""
@@ -109,12 +112,33 @@ class _TargetLimit:
 
     def __call__(self, environ, start_response):
         target = len(environ.get('PATH_INFO', '')) + len(environ.get('QUERY_STRING', ''))
-        if target <= self._limit:
-            return self._app(environ, start_response)
-        body = json.dumps(envelope(414, 'uri-too-long', 'Request target too long')).encode()
+        if target > self._limit:
+            return self._refuse(environ, start_response, '414 URI Too Long',
+                                envelope(414, 'uri-too-long', 'Request target too long'))
+        if _bad_host(environ.get('HTTP_HOST', '')):
+            return self._refuse(environ, start_response, '400 BAD REQUEST',
+                                envelope(400, 'invalid-host', 'Invalid Host header'))
+        return self._app(environ, start_response)
+
+    def _refuse(self, environ, start_response, status: str, error: dict):
+        body = json.dumps(error).encode()
         headers = [('Content-Type', 'application/json'), ('Content-Length', str(len(body)))]
         if self._cross_origin and cors.without_endpoint_readable(environ.get('PATH_INFO', '')):
             headers.append(cors.ANY_ORIGIN)
-        request_log.answered_early(environ, 414, headers)
-        start_response('414 URI Too Long', headers)
+        request_log.answered_early(environ, int(status[:3]), headers)
+        start_response(status, headers)
         return [body]
+
+
+def _bad_host(host: str) -> bool:
+    """Whether a Host header is refused: longer than a host name and port (without
+    ``public_url`` the Host is the issuer, which device codes store), or one Flask cannot
+    route with (werkzeug encodes its name to IDNA: a label over 63 characters, or an empty
+    one, raised while the error of it was being answered: a 500)."""
+    if len(host) > MAX_HOST_LENGTH:
+        return True
+    try:
+        host.partition(':')[0].encode('idna')
+    except UnicodeError:
+        return True
+    return False

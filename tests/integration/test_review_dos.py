@@ -2,6 +2,7 @@
 service store or spend, measured by counts and sizes, not by wall time."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from tests.integration.test_refresh_token_rotation import _refresh, _refused, spa  # noqa: F401
@@ -41,3 +42,33 @@ def test_a_rotating_refresh_token_keeps_a_bounded_history(api, spa, engine, monk
         assert conn.scalar(text('SELECT count(*) FROM auth_refresh_token_retired')) == 3
     _refused(spa, values[0])  # forgotten: refused, the grant kept
     assert _refresh(spa, values[-1])['refresh_token']
+
+
+def test_a_host_header_longer_than_a_host_name_is_refused_and_stores_nothing(api, make_client,
+                                                                             engine):
+    # Without public_url the issuer is the request's Host: a device authorization stored it
+    # whole with its device code, up to the server's 32 KiB head limit per request. A host
+    # name has at most 255 characters (RFC 1035), a port 6 more.
+    make_client('tv', public=True, name='Living room TV')
+    host = 'a' * 16 * 1024 + '.example'
+
+    response = api.post_form('/oauth2/device_authorization', {'client_id': 'tv'},
+                             headers={'Host': host})
+
+    assert response.status_code == 400
+    assert response.json()['error_id'] == 'invalid-host'
+    assert response.headers.get('X-Request-Id')
+    with engine.connect() as conn:
+        assert conn.scalar(text('SELECT count(*) FROM auth_device_code')) == 0
+    assert api.post_form('/oauth2/device_authorization', {'client_id': 'tv'},
+                         headers={'Host': 'a.' * 121 + 'example:8443'}).status_code == 200
+
+
+@pytest.mark.parametrize('host', ['a' * 64 + '.example', 'auth..example', '.example:443'])
+def test_a_host_name_flask_cannot_route_with_is_a_400_not_a_500(client, host):
+    # werkzeug encodes the Host's name to IDNA to route: a label over 63 characters or an
+    # empty one raised BadHost, raised again while flask-restful chose who answers it.
+    for path in ('/0.1/status', '/0.1/token/' + 'x' * 36):
+        response = client.get(path, headers={'Host': host})
+        assert response.status_code == 400, (path, response.status_code)
+        assert response.get_json()['error_id'] == 'invalid-host'
