@@ -76,7 +76,8 @@ def ancestors(db: Session | Connection, child: uuid.UUID) -> list[uuid.UUID]:
 
 
 # Serialises the writes that a unique index cannot guard: domain names live in an array column
-# (globally unique across rows) and parent moves must never create a cycle.
+# (globally unique across rows) and parent moves must never create a cycle; and keeps policy
+# creates out of a tenant's delete, which checks what that tenant's policies give outside it.
 _TREE_LOCK = 0x7761_7a6f_7465_6e  # arbitrary, fixed: "wazoten"
 
 

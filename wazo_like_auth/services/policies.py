@@ -54,6 +54,10 @@ class PolicyService:
         grants.ensure_may_add(acl)
         name, shared = body['name'], body['shared']
         with unique_violations_as(_conflict(name)), self._sessions.begin() as db:
+            # After a tenant's delete, not during it: that delete checks what its policies
+            # give outside it, and would drop unchecked one made and linked meanwhile (a deny
+            # entry lifted). Waiting, a create in that tenant then finds it gone (404).
+            tenant_repo.lock_tree(db)
             locks.hold_for_transaction(db, NAMES_LOCK)
             _ensure_free(db, scoping, name=name, slug=body['slug'], shared=shared)
             slug = body['slug'] or slugs.derive(name, lambda s: policy_repo.clash(
