@@ -46,3 +46,18 @@ def test_a_deny_policy_made_in_a_tenant_being_deleted_is_not_dropped_unchecked(
     # and linked first, and the delete, taking it away from mallory, is refused (401).
     assert outcome in ((204, 404, None), (401, 200, 204)), outcome
     assert fenced(client, token_of(login, 'mallory')) == (outcome[0] == 401)
+
+
+def test_two_groups_whose_names_derive_the_same_slug_are_both_created(app, admin, engine,
+                                                                     top_tenant):
+    # Both inserts' foreign-key checks wait here, after both derived the slug "ops".
+    with ThreadPoolExecutor(max_workers=2) as pool, holding(
+            engine, 'SELECT 1 FROM tenant WHERE uuid = :t FOR UPDATE', t=top_tenant):
+        created = [pool.submit(call, app, admin.token, 'POST', '/groups', json={'name': name})
+                   for name in ('ops!', 'ops?')]
+        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
+    answers = [f.result(timeout=30) for f in created]
+
+    # Neither name was taken: the second gets another slug, not "Group already exists".
+    assert [status for status, _ in answers] == [200, 200], answers
+    assert len({body['slug'] for _, body in answers}) == 2, answers

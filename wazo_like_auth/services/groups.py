@@ -18,6 +18,7 @@ from ..exceptions import Conflict, ForbiddenGroup, MismatchingTenant, UnknownGro
 from ..logs import get_logger
 from ..models import Group
 from ..repositories import groups as group_repo
+from ..repositories import locks
 from ..repositories import policies as policy_repo
 from ..repositories import users as user_repo
 from ..repositories import user_listing
@@ -47,6 +48,9 @@ class GroupService:
         """Create a group in the scoping tenant; 409 on a name or slug clash there (§4.2)."""
         name = body['name']
         with unique_violations_as(_conflict(name)), self._sessions.begin() as db:
+            # Creates in one tenant take turns: two names deriving the same slug ('ops!',
+            # 'ops?') both found it free, and the second was refused as a taken name.
+            locks.hold_keyed_for_transaction(db, locks.TENANT_GROUPS, str(scoping))
             _ensure_free(db, scoping, name=name, slug=body['slug'])
             slug = body['slug'] or slugs.derive(
                 name, lambda s: group_repo.slug_free(db, scoping, s))
