@@ -134,11 +134,16 @@ def _bad_host(host: str) -> bool:
     """Whether a Host header is refused: longer than a host name and port (without
     ``public_url`` the Host is the issuer, which device codes store), or one Flask cannot
     route with (werkzeug encodes its name to IDNA: a label over 63 characters, or an empty
-    one, raised while the error of it was being answered: a 500)."""
+    one, raised while the error of it was being answered: a 500), or one werkzeug cannot
+    build the request's URL with (it decodes an ASCII name, lowered, from IDNA: a label
+    ``xn--`` that is no punycode raised from ``request.host_url``, the issuer: a 500)."""
     if len(host) > MAX_HOST_LENGTH:
         return True
+    name = host.partition(':')[0]
     try:
-        host.partition(':')[0].encode('idna')
+        name.encode('idna')
+        if name.isascii():
+            name.lower().encode('ascii').decode('idna')  # as werkzeug: lowered
     except UnicodeError:
         return True
     return False

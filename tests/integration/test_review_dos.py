@@ -72,3 +72,19 @@ def test_a_host_name_flask_cannot_route_with_is_a_400_not_a_500(client, host):
         response = client.get(path, headers={'Host': host})
         assert response.status_code == 400, (path, response.status_code)
         assert response.get_json()['error_id'] == 'invalid-host'
+
+
+@pytest.mark.parametrize('host', ['xn--zz', 'XN--A', 'auth.xn--.example:8443'])
+def test_a_host_name_werkzeug_cannot_decode_is_a_400_not_a_500(api, make_client, host):
+    # A label starting xn-- that is no punycode encodes to IDNA as it is (the check above
+    # passed it) but cannot be decoded: werkzeug decodes the Host whenever the request's URL
+    # is built (request.host_url: the issuer without public_url) and let the codec's
+    # UnicodeError through: discovery, the OAuth endpoints and the pages answered 500.
+    make_client('tv', public=True, name='Living room TV')
+    for path in ('/.well-known/openid-configuration', '/oauth2/device_authorization',
+                 '/oauth2/authorize?client_id=tv', '/device'):
+        method = 'POST' if path == '/oauth2/device_authorization' else 'GET'
+        response = api.session.request(method, api.url + path, data={'client_id': 'tv'},
+                                       headers={'Host': host}, timeout=10)
+        assert response.status_code == 400, (path, response.status_code)
+        assert response.json()['error_id'] == 'invalid-host'
