@@ -24,7 +24,7 @@ from .auth import request_token
 
 logger = get_logger('wazo_like_auth.access')
 
-_REQUEST_ID = re.compile(r'^[A-Za-z0-9._-]{1,128}$')
+_REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 _PREFIX = secrets.token_hex(10)
 _COUNTER = itertools.count(1)
 
@@ -55,7 +55,7 @@ def _start() -> None:
 def request_id(incoming: str | None) -> str:
     """The id of a request: the client's ``X-Request-Id`` when harmless for logs and
     headers, else a new one."""
-    return incoming if incoming and _REQUEST_ID.match(incoming) else _new_id()
+    return incoming if incoming and _REQUEST_ID.fullmatch(incoming) else _new_id()
 
 
 def _new_id() -> str:
