@@ -1,12 +1,13 @@
 """The revocation feed of offline verifiers: the ``jti`` of every JWT access token revoked
-(deleted by any path before it expired) and not expired yet, since a cursor.
+(deleted by any path before it expired) and not expired more than
+``revoked_jtis.LISTED_PAST_EXPIRY`` ago (verifiers' leeway), since a cursor.
 
 The cursor is a PostgreSQL transaction-id horizon, not a count: entries are written by the
 revoking transactions, which commit in any order, so "everything after entry n" could skip an
 entry numbered below n that committed after n was read. An answer lists the entries of every
 transaction from the cursor on and returns as next cursor the oldest transaction still running
 when it was read; an entry may therefore be listed twice (a set of jtis absorbs that), never
-missed. Entries whose token expired are left out, and purged by the token cleaner.
+missed. Entries whose token expired longer ago are left out, and purged by the token cleaner.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class RevocationFeed:
                 'cursor': str(revoked.xmin), 'retired_keys': retired}
 
     def purge(self) -> int:
-        """Delete the entries whose token has expired, in batches (run by the token cleaner);
+        """Delete the entries whose token expired past the verifiers' leeway, in batches (run by the token cleaner);
         returns how many."""
         removed = 0
         while True:
