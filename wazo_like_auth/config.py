@@ -147,6 +147,14 @@ def _check_pool_size(result: dict) -> None:
                          f'{" and ".join(keepers)} set (each keeps one connection for its lock)')
 
 
+def _check_device_flow(oauth2: dict) -> None:
+    # A device told to wait as long as its code lives could never poll in time.
+    lifetime = oauth2['device_code_lifetime']
+    if oauth2['device_poll_interval'] >= lifetime:
+        raise ValueError('oauth2.device_poll_interval: must be less than '
+                         f'oauth2.device_code_lifetime ({lifetime})')
+
+
 def _conf_d(conf_d: Path) -> list[Path]:
     """Its ``*.yml`` files in name order, none without it. One that cannot be listed is an
     error: skipped (as glob skips it), the service would start without part of its
@@ -214,6 +222,7 @@ def _check_rules(result: dict) -> None:
                       ('rest_api.private_key', rest['private_key']))
     check_bootstrap_user(result)  # else every start fails preparing the database
     _check_pool_size(result)
+    _check_device_flow(result['oauth2'])
     check_mail(result)
     if result['mail']['templates_dir']:
         try:

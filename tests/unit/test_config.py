@@ -278,6 +278,17 @@ def test_publishing_events_with_one_database_connection_is_an_error(config_dir):
     assert load(config_dir, main={'db_pool_size': 1, 'token_cleanup_interval': 0})
 
 
+def test_a_device_poll_interval_not_below_the_code_lifetime_is_an_error(config_dir):
+    # A device told to wait as long as its code lives could never poll in time: every device
+    # authorization would expire unused.
+    message = error_of(config_dir, main={'oauth2': {'device_code_lifetime': 60,
+                                                    'device_poll_interval': 60}})
+    assert 'config.yml: oauth2.device_poll_interval: must be less than ' \
+        'oauth2.device_code_lifetime (60)' in message
+    assert load(config_dir, main={'oauth2': {'device_code_lifetime': 60,
+                                             'device_poll_interval': 59}})
+
+
 def test_numeric_strings_become_integers(config_dir):
     config = load(config_dir, main={'rest_api': {'port': '8080'}, 'password_hash_rounds': '10'})
     assert config['rest_api']['port'] == 8080
