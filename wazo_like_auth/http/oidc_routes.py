@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..exceptions import UnknownRealm
 from . import oidc_consents as oc
 from . import oidc_endpoints as oe
 from .api import PREFIXES, Api
@@ -66,7 +67,7 @@ def _pages(api: Api, services: Services) -> None:
                     'auth/consent': 'authorize/consent'}
     for name, page, methods in views:
         # A browser gets a page when the database is down or a bug shows, never JSON.
-        view = readable_errors(page, in_envelope=(404,))
+        view = readable_errors(page, in_envelope=(UnknownRealm,))
         endpoint = 'oidc_' + name.replace('/', '_')
         add_page_rule(api.app, f'{PROTOCOL}/{name}', endpoint, view, methods)
         for prefix in PREFIXES:

@@ -83,19 +83,20 @@ def with_retry_after(response: Response, retry_after: int | None) -> Response:
 
 
 def readable_errors(view: Callable[..., Response], *,
-                    in_envelope: tuple[int, ...] = ()) -> Callable[..., Response]:
+                    in_envelope: tuple[type[Exception], ...] = ()) -> Callable[..., Response]:
     """``view`` answering a page instead of the envelope when it raises (see module doc),
-    except for the statuses ``in_envelope`` (the unknown realm of the OpenID Connect
-    endpoints, a 404 in the envelope on every one of them)."""
+    except for the exceptions ``in_envelope`` (the unknown realm of the OpenID Connect
+    endpoints, a 404 in the envelope on every one of them). By type, not status: another
+    404 (a client or user deleted by a race the database caught) still answers a page."""
     @wraps(view)
     def page_view(*args, **kwargs) -> Response:
         try:
             return view(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 (classified and logged by handle_error)
             answer = handle_error(e)
+            if isinstance(e, in_envelope):
+                return answer
         status = answer.status_code
-        if status in in_envelope:
-            return answer
         if status == 503:
             return render('result.html', 503, title='Temporarily unavailable', ok=False,
                           message='This page cannot be shown right now. Please try again in '
