@@ -12,11 +12,11 @@ from tests.support.oidc import callback_params, realm, register_client, submit  
 from tests.support.polling import wait_until
 
 
-def _waiting_for_a_lock(engine) -> bool:
+def _lock_waiters(engine) -> int:
     with engine.connect() as conn:
-        return bool(conn.execute(text(
+        return conn.execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database()")).scalar())
+            "AND datname = current_database()")).scalar()
 
 
 def test_a_client_deleted_while_its_code_is_issued_answers_a_readable_page(
@@ -36,7 +36,7 @@ def test_a_client_deleted_while_its_code_is_issued_answers_a_readable_page(
         asking = threading.Thread(target=lambda: answers.append(
             browser.get(_authorize(api), timeout=30, allow_redirects=False)))
         asking.start()
-        assert wait_until(lambda: not asking.is_alive() or _waiting_for_a_lock(engine))
+        assert wait_until(lambda: not asking.is_alive() or _lock_waiters(engine) > 0)
         deleting.commit()
     asking.join(timeout=30)
 
@@ -45,3 +45,42 @@ def test_a_client_deleted_while_its_code_is_issued_answers_a_readable_page(
     assert answer.status_code >= 400 and 'Location' not in answer.headers
     assert answer.headers['X-Frame-Options'] == 'DENY'
     assert answer.headers['Cache-Control'] == 'no-store'
+
+
+def test_consents_approved_in_two_tabs_at_once_are_both_remembered(
+        api, admin_token, make_user, realm, engine):
+    """Alice, who once let the application know who she is, is asked for her e-mail in one
+    tab and for her profile in another, and allows both at the same moment: both scopes are
+    remembered. Each answer read the scopes granted so far and wrote them back with its own,
+    so the later write dropped the other's scope (she was asked again for it)."""
+    alice = make_user('alice', 's3cret', tenant_uuid=realm['uuid'])
+    client = register_client(api, admin_token, realm['uuid'], require_consent=True)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO auth_consent (user_uuid, client_uuid, scope) "
+                          "VALUES (:u, :c, '{openid}')"), {'u': alice, 'c': client['uuid']})
+    browser = requests.Session()
+    page = browser.get(_authorize(api, scope='openid email'), timeout=10,
+                       allow_redirects=False)
+    email_tab = submit(browser, page, username='alice', password='s3cret')
+    profile_tab = browser.get(_authorize(api, scope='openid profile'), timeout=10,
+                              allow_redirects=False)
+    assert 'Allow access?' in email_tab.text and 'Allow access?' in profile_tab.text
+    answers = []
+    with engine.connect() as holding:  # both answers read the consent, then wait to write
+        holding.execute(text('SELECT 1 FROM auth_consent WHERE user_uuid = :u FOR UPDATE'),
+                        {'u': alice})
+        tabs = [threading.Thread(target=lambda tab=tab: answers.append(
+            submit(browser, tab, button='approve'))) for tab in (email_tab, profile_tab)]
+        for tab in tabs:
+            tab.start()
+        assert wait_until(lambda: _lock_waiters(engine) >= 2 or
+                          not any(tab.is_alive() for tab in tabs))
+        holding.rollback()
+    for tab in tabs:
+        tab.join(timeout=30)
+
+    assert [callback_params(answer)['code'] != '' for answer in answers] == [True, True]
+    with engine.connect() as conn:
+        granted = conn.execute(text('SELECT scope FROM auth_consent WHERE user_uuid = :u'),
+                               {'u': alice}).scalar()
+    assert sorted(granted) == ['email', 'openid', 'profile']

@@ -83,13 +83,21 @@ def consented_scope(db: DbSession, user_uuid: uuid.UUID,
                                                  Consent.client_uuid == client_uuid))
 
 
+# The scopes granted so far, then the new ones, each once, in that order.
+_MERGED_SCOPE = text('ARRAY(SELECT s FROM unnest(auth_consent.scope || excluded.scope) '
+                     'WITH ORDINALITY AS t(s, n) GROUP BY s ORDER BY min(n))')
+
+
 def remember_consent(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID,
                      scope: list[str]) -> None:
+    """Add ``scope`` to what the user granted the client. Merged by the statement itself:
+    two answers at once (two tabs) each keep their scopes, where a read then a write lost the
+    first writer's."""
     statement = insert(Consent).values(user_uuid=user_uuid, client_uuid=client_uuid,
                                        scope=scope)
     db.execute(statement.on_conflict_do_update(
         index_elements=[Consent.user_uuid, Consent.client_uuid],
-        set_={'scope': statement.excluded.scope}))
+        set_={'scope': _MERGED_SCOPE}))
 
 
 # What GET /users/{u}/consents sorts, filters (strictly) and searches by.

@@ -71,9 +71,7 @@ class OidcClientService:
     def remember_consent(self, user_uuid: uuid.UUID, client: RealmClient,
                          scope: tuple[str, ...]) -> None:
         with self._sessions.begin() as db:
-            granted = oidc_repo.consented_scope(db, user_uuid, client.uuid) or []
-            merged = list(dict.fromkeys([*granted, *scope]))
-            oidc_repo.remember_consent(db, user_uuid, client.uuid, merged)
+            oidc_repo.remember_consent(db, user_uuid, client.uuid, list(dict.fromkeys(scope)))
 
     def consents(self, user_uuid: uuid.UUID, query: ListQuery) -> Page:
         """The clients a user consented to, with the scopes (GET /users/{u}/consents)."""
