@@ -129,20 +129,36 @@ def _all_users_name(tenant_uuid: Any) -> Any:
 
 def create_all_users_groups(db: Session) -> None:
     """Give every tenant that lacks one its read-only all-users group (admin spec §4.7), named
-    like ``tenants.all_users_group_name``. Idempotent, one statement."""
-    rows = select(func.gen_random_uuid(), Tenant.uuid, _all_users_name(Tenant.uuid),
-                  _all_users_name(Tenant.uuid), literal(True))
+    like ``tenants.all_users_group_name``. Idempotent, one statement.
+
+    The tenants it reads are key-share locked: a tenant another node is deleting is waited
+    for, then left out. Without it, the insert met the deleted group on conflict, waited for
+    it, inserted anew and failed on the tenant's foreign key (a start-up traceback)."""
+    rows = (select(func.gen_random_uuid(), Tenant.uuid, _all_users_name(Tenant.uuid),
+                   _all_users_name(Tenant.uuid), literal(True))
+            .where(~select(Group.uuid).where(Group.tenant_uuid == Tenant.uuid,
+                                             Group.name == _all_users_name(Tenant.uuid))
+                   .exists())
+            .with_for_update(key_share=True, read=True, of=Tenant))
     db.execute(pg_insert(Group).from_select(
         ['uuid', 'tenant_uuid', 'name', 'slug', 'system_managed'], rows)
         .on_conflict_do_nothing())
 
 
 def fill_all_users_groups(db: Session) -> None:
-    """Make every user a member of its tenant's all-users group. Idempotent, one statement."""
+    """Make every user a member of its tenant's all-users group. Idempotent, one statement.
+
+    Only missing memberships are inserted, their user and group key-share locked: a user
+    (or tenant) another node is deleting is waited for, then left out, rather than inserted
+    after its delete (a foreign-key violation, a start-up traceback)."""
     pairs = (select(User.uuid, Group.uuid)
              .join(Group, Group.tenant_uuid == User.tenant_uuid)
              .where(Group.system_managed.is_(True),
-                    Group.name == _all_users_name(User.tenant_uuid)))
+                    Group.name == _all_users_name(User.tenant_uuid),
+                    ~select(UserGroup.user_uuid).where(UserGroup.user_uuid == User.uuid,
+                                                       UserGroup.group_uuid == Group.uuid)
+                    .exists())
+             .with_for_update(key_share=True, read=True, of=(User, Group)))
     db.execute(pg_insert(UserGroup).from_select(['user_uuid', 'group_uuid'], pairs)
                .on_conflict_do_nothing())
 

@@ -1,0 +1,57 @@
+"""Review (several nodes on one database): what one node does while another starts or serves.
+Each test parks one node's work on a row lock another node's transaction holds (a separate
+connection), then lets that transaction commit."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from sqlalchemy import text
+
+from tests.support.offline_access import make_tenant
+from tests.support.polling import wait_until
+
+
+def _waiting_on_locks(engine, count: int = 1) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")).scalar() >= count
+
+
+def _start_while_committing(engine, services, sql: str, **params) -> None:
+    """Start-up reconciliation of a node starting while another node's transaction (``sql``)
+    commits: it may wait on its row locks, then runs on."""
+    with ThreadPoolExecutor(max_workers=1) as pool, engine.connect() as conn:
+        conn.execute(text(sql), params)
+        starting = pool.submit(services.startup.run)
+        assert wait_until(lambda: starting.done() or _waiting_on_locks(engine), timeout=10)
+        conn.commit()
+        starting.result(timeout=30)
+
+
+def _count(engine, sql: str, **params) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+@pytest.mark.parametrize('member', [True, False])
+def test_a_node_starts_while_another_deletes_a_user(engine, services, make_user, member):
+    """It failed with a traceback (a ForeignKeyViolation of the all-users group's membership):
+    systemd started it again 2 s later. ``member``: bob is in the all-users group already, as
+    a user made by the API is (else the start-up is what adds him)."""
+    user = make_user('bob')
+    if member:
+        services.startup.run()
+    _start_while_committing(engine, services, 'DELETE FROM auth_user WHERE uuid = :u', u=user)
+    assert _count(engine, 'SELECT count(*) FROM auth_user_group WHERE user_uuid = :u',
+                  u=user) == 0
+
+
+def test_a_node_starts_while_another_deletes_a_tenant(engine, services, sessions, top_tenant):
+    tenant = make_tenant(sessions, top_tenant, 'acme')
+    services.startup.run()  # the tenant gets its all-users group, as one made by the API has
+    _start_while_committing(engine, services, 'DELETE FROM tenant WHERE uuid = :t', t=tenant)
+    assert _count(engine, 'SELECT count(*) FROM auth_group WHERE tenant_uuid = :t',
+                  t=tenant) == 0
