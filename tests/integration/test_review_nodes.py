@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tests.support.offline_access import make_tenant
 from tests.support.polling import wait_until
+from wazo_like_auth.models import Policy
 
 
 def _waiting_on_locks(engine, count: int = 1) -> bool:
@@ -55,3 +56,27 @@ def test_a_node_starts_while_another_deletes_a_tenant(engine, services, sessions
     _start_while_committing(engine, services, 'DELETE FROM tenant WHERE uuid = :t', t=tenant)
     assert _count(engine, 'SELECT count(*) FROM auth_group WHERE tenant_uuid = :t',
                   t=tenant) == 0
+
+
+def _reconcile_while_committing(engine, services, declared, sql: str, **params) -> None:
+    """Like ``_start_while_committing``, for the declared clients' reconciliation."""
+    with ThreadPoolExecutor(max_workers=1) as pool, engine.connect() as conn:
+        conn.execute(text(sql), params)
+        starting = pool.submit(services.client_service.reconcile, declared)
+        assert wait_until(lambda: starting.done() or _waiting_on_locks(engine), timeout=10)
+        conn.commit()
+        starting.result(timeout=30)
+
+
+def test_a_node_starts_while_another_deletes_a_policy_its_declared_client_names(
+        engine, services, sessions, top_tenant):
+    with sessions.begin() as db:
+        db.add(Policy(tenant_uuid=top_tenant, name='ops', slug='ops', acl=['ops.#']))
+    declared = [{'client_id': 'conf-app', 'client_secret': None, 'public': True,
+                 'name': 'Configured', 'grant_types': ['urn:ietf:params:oauth:grant-type:'
+                                                       'device_code'],
+                 'acl': [], 'policies': ['ops']}]
+    _reconcile_while_committing(engine, services, declared,
+                                "DELETE FROM auth_policy WHERE slug = 'ops'")
+    assert _count(engine, 'SELECT count(*) FROM auth_client_policy') == 0
+    assert _count(engine, "SELECT count(*) FROM auth_client WHERE client_id = 'conf-app'") == 1

@@ -110,8 +110,12 @@ def by_slug(db: Session, tenant: uuid.UUID, slug: str, *,
 
 
 def by_slugs(db: Session, tenant: uuid.UUID, slugs: Sequence[str]) -> list[Policy]:
+    """The policies of ``tenant`` with these slugs, key-share locked until the transaction
+    ends: a policy being deleted meanwhile (by another node) is waited for and left out, so
+    the caller may link what it returns (a link to a deleted policy violated its foreign key)."""
     return list(db.scalars(select(Policy).where(Policy.tenant_uuid == tenant,
-                                                Policy.slug.in_(list(slugs)))))
+                                                Policy.slug.in_(list(slugs)))
+                           .with_for_update(key_share=True, read=True)))
 
 
 def by_uuids(db: Session, uuids: Sequence[uuid.UUID]) -> list[Policy]:
