@@ -36,3 +36,12 @@ def test_moving_a_tenant_under_another_publishes_no_event(admin):
     updated = named(admin, 'auth_tenant_updated', recurse='true')
     assert [e['routing_key'] for e in updated] == []
 
+
+
+def test_updating_an_unknown_user_with_an_invalid_method_is_a_400(admin):
+    """Admin spec §1.6: PUT /users/{u} checks the authentication method (400) before the
+    user's visibility (404), as it checks the rest of the body."""
+    response = admin.put(f'/users/{uuid.uuid4()}', json={'authentication_method': 'not-native'})
+    body = assert_envelope(response, 400)
+    assert body['error_id'] == 'invalid-data'
+    assert body['details'] == {'authentication_method': 'not-native'}

@@ -21,10 +21,17 @@ USER_AUTHENTICATION_METHODS = ('native', 'default')
 def authentication_method(body: dict[str, Any]) -> str:
     """The requested authentication method, else ``default`` for people and ``native`` for
     internal and external_api users."""
-    method = body.get('authentication_method')
+    method = check_authentication_method(body)
     if method is None:
         return 'default' if body['purpose'] == 'user' else 'native'
-    if method not in USER_AUTHENTICATION_METHODS:
+    return method
+
+
+def check_authentication_method(body: dict[str, Any]) -> str | None:
+    """The requested authentication method, if any; InvalidData (400) if it is none of ours.
+    Needs no other field: an update checks it before looking the user up (§1.6)."""
+    method = body.get('authentication_method')
+    if method is not None and method not in USER_AUTHENTICATION_METHODS:
         raise InvalidData(f'Invalid authentication method {method}',
                           details={'authentication_method': method})
     return method

@@ -111,7 +111,9 @@ class UserService:
         change ``purpose`` or ``enabled`` (Unauthorized, 401); omitted, they keep their values.
         ``ensure_grantable`` (another user's caller: Grants.ensure_may_add) is given the
         user's ACL when a disabled user is enabled: that hands it its access back.
+        An invalid ``authentication_method`` is a 400 before an unknown user's 404 (§1.6).
         """
+        rules.check_authentication_method(body)
         try:
             with self._sessions.begin() as db:
                 user_repo.lock_logins(db)
