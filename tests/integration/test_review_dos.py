@@ -31,7 +31,7 @@ def test_a_rotating_refresh_token_keeps_a_bounded_history(api, spa, engine, monk
     # each new access token, so no session limit applies) grew the table without end. The
     # last RETIRED_VALUES_KEPT values are remembered (a copy of one of them still revokes
     # the grant); older ones are refused as unknown.
-    monkeypatch.setattr(refresh_tokens, 'RETIRED_VALUES_KEPT', 3, raising=False)
+    monkeypatch.setattr(refresh_tokens, 'RETIRED_VALUES_KEPT', 3)
     values = [spa['sign_in']()['refresh_token']]
     for _ in range(8):
         answer = _refresh(spa, values[-1])
