@@ -9,25 +9,19 @@ import pytest
 
 from sqlalchemy import text
 
+from tests.integration.test_admin_races import waiting_on_locks
 from tests.support.offline_access import make_tenant
 from tests.support.polling import wait_until
 from wazo_like_auth.models import Policy
 
 
-def _waiting_on_locks(engine, count: int = 1) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'")).scalar() >= count
-
-
-def _start_while_committing(engine, services, sql: str, **params) -> None:
-    """Start-up reconciliation of a node starting while another node's transaction (``sql``)
+def _run_while_committing(engine, work, sql: str, **params) -> None:
+    """``work`` (a node's start-up step) run while another node's transaction (``sql``)
     commits: it may wait on its row locks, then runs on."""
     with ThreadPoolExecutor(max_workers=1) as pool, engine.connect() as conn:
         conn.execute(text(sql), params)
-        starting = pool.submit(services.startup.run)
-        assert wait_until(lambda: starting.done() or _waiting_on_locks(engine), timeout=10)
+        starting = pool.submit(work)
+        assert wait_until(lambda: starting.done() or waiting_on_locks(engine, 1), timeout=10)
         conn.commit()
         starting.result(timeout=30)
 
@@ -45,7 +39,7 @@ def test_a_node_starts_while_another_deletes_a_user(engine, services, make_user,
     user = make_user('bob')
     if member:
         services.startup.run()
-    _start_while_committing(engine, services, 'DELETE FROM auth_user WHERE uuid = :u', u=user)
+    _run_while_committing(engine, services.startup.run, 'DELETE FROM auth_user WHERE uuid = :u', u=user)
     assert _count(engine, 'SELECT count(*) FROM auth_user_group WHERE user_uuid = :u',
                   u=user) == 0
 
@@ -53,19 +47,9 @@ def test_a_node_starts_while_another_deletes_a_user(engine, services, make_user,
 def test_a_node_starts_while_another_deletes_a_tenant(engine, services, sessions, top_tenant):
     tenant = make_tenant(sessions, top_tenant, 'acme')
     services.startup.run()  # the tenant gets its all-users group, as one made by the API has
-    _start_while_committing(engine, services, 'DELETE FROM tenant WHERE uuid = :t', t=tenant)
+    _run_while_committing(engine, services.startup.run, 'DELETE FROM tenant WHERE uuid = :t', t=tenant)
     assert _count(engine, 'SELECT count(*) FROM auth_group WHERE tenant_uuid = :t',
                   t=tenant) == 0
-
-
-def _reconcile_while_committing(engine, services, declared, sql: str, **params) -> None:
-    """Like ``_start_while_committing``, for the declared clients' reconciliation."""
-    with ThreadPoolExecutor(max_workers=1) as pool, engine.connect() as conn:
-        conn.execute(text(sql), params)
-        starting = pool.submit(services.client_service.reconcile, declared)
-        assert wait_until(lambda: starting.done() or _waiting_on_locks(engine), timeout=10)
-        conn.commit()
-        starting.result(timeout=30)
 
 
 def test_a_node_starts_while_another_deletes_a_policy_its_declared_client_names(
@@ -76,7 +60,7 @@ def test_a_node_starts_while_another_deletes_a_policy_its_declared_client_names(
                  'name': 'Configured', 'grant_types': ['urn:ietf:params:oauth:grant-type:'
                                                        'device_code'],
                  'acl': [], 'policies': ['ops']}]
-    _reconcile_while_committing(engine, services, declared,
-                                "DELETE FROM auth_policy WHERE slug = 'ops'")
+    _run_while_committing(engine, lambda: services.client_service.reconcile(declared),
+                          "DELETE FROM auth_policy WHERE slug = 'ops'")
     assert _count(engine, 'SELECT count(*) FROM auth_client_policy') == 0
     assert _count(engine, "SELECT count(*) FROM auth_client WHERE client_id = 'conf-app'") == 1

@@ -7,16 +7,10 @@ import threading
 import requests
 from sqlalchemy import text
 
+from tests.integration.test_admin_races import waiting_on_locks
 from tests.integration.test_review_oidc import _authorize
 from tests.support.oidc import callback_params, realm, register_client, submit  # noqa: F401
 from tests.support.polling import wait_until
-
-
-def _lock_waiters(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database()")).scalar()
 
 
 def test_a_client_deleted_while_its_code_is_issued_answers_a_readable_page(
@@ -36,7 +30,7 @@ def test_a_client_deleted_while_its_code_is_issued_answers_a_readable_page(
         asking = threading.Thread(target=lambda: answers.append(
             browser.get(_authorize(api), timeout=30, allow_redirects=False)))
         asking.start()
-        assert wait_until(lambda: not asking.is_alive() or _lock_waiters(engine) > 0)
+        assert wait_until(lambda: not asking.is_alive() or waiting_on_locks(engine, 1))
         deleting.commit()
     asking.join(timeout=30)
 
@@ -73,7 +67,7 @@ def test_consents_approved_in_two_tabs_at_once_are_both_remembered(
             submit(browser, tab, button='approve'))) for tab in (email_tab, profile_tab)]
         for tab in tabs:
             tab.start()
-        assert wait_until(lambda: _lock_waiters(engine) >= 2 or
+        assert wait_until(lambda: waiting_on_locks(engine, 2) or
                           not any(tab.is_alive() for tab in tabs))
         holding.rollback()
     for tab in tabs:
