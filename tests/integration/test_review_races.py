@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy import text
+
 from tests.integration.test_admin_races import call, holding, waiting_on_locks
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.polling import wait_until
@@ -61,3 +63,28 @@ def test_two_groups_whose_names_derive_the_same_slug_are_both_created(app, admin
     # Neither name was taken: the second gets another slug, not "Group already exists".
     assert [status for status, _ in answers] == [200, 200], answers
     assert len({body['slug'] for _, body in answers}) == 2, answers
+
+
+def test_a_consent_withdrawn_while_its_user_is_deleted_is_404_not_a_deadlock(
+        app, admin, engine, login, make_user):
+    carol = make_user('carol')
+    assert login('carol').status_code == 200  # a session, with its token
+    client = admin.ok('POST', '/clients', json={'client_id': 'webapp',
+                                                  'grant_types': ['client_credentials']})
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO auth_consent (user_uuid, client_uuid, scope) "
+                          "VALUES (:u, :c, '{openid}')"), {'u': carol, 'c': client['uuid']})
+    # The user's delete locks carol, then waits here for her session's token; the withdrawal
+    # sent meanwhile must not take the consent row the delete's cascade needs, then wait for
+    # carol (a deadlock: PostgreSQL aborted one, 503 concurrent-change).
+    with ThreadPoolExecutor(max_workers=2) as pool, holding(
+            engine, 'SELECT 1 FROM auth_token t JOIN auth_session s ON s.uuid = t.session_uuid '
+                    'WHERE s.user_uuid = :u FOR UPDATE OF t', u=carol):
+        deleted = pool.submit(call, app, admin.token, 'DELETE', f'/users/{carol}')
+        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
+        withdrawn = pool.submit(call, app, admin.token, 'DELETE',
+                                f"/users/{carol}/consents/{client['uuid']}")
+        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
+    answers = [deleted.result(timeout=30), withdrawn.result(timeout=30)]
+
+    assert [status for status, _ in answers] == [204, 404], answers

@@ -71,6 +71,13 @@ def add_code(db: DbSession, code: AuthorizationCode) -> None:
     db.flush()
 
 
+def user_of_code(db: DbSession, digest: bytes) -> uuid.UUID | None:
+    """The uuid of the user whose sign-in a code was issued to (no lock), or None."""
+    return db.scalar(select(Signin.user_uuid).join(
+        AuthorizationCode, AuthorizationCode.signin_uuid == Signin.uuid)
+        .where(AuthorizationCode.code_hash == digest))
+
+
 def code_for_update(db: DbSession, digest: bytes) -> AuthorizationCode | None:
     return db.scalars(select(AuthorizationCode).where(AuthorizationCode.code_hash == digest)
                       .with_for_update()).first()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import sessionmaker
 
-from ..exceptions import UnknownClient, UnknownRealm
+from ..exceptions import UnknownClient, UnknownRealm, UnknownUser
 from ..logs import get_logger
 from ..models import User
 from ..oauth_models import Client
@@ -90,13 +90,17 @@ class OidcClientService:
         asks again next time; the user's browser sign-in and other clients are left alone.
         Raises UnknownClient when the user gave this client no consent."""
         with self._sessions.begin() as db:
+            # The user row first, then the consent and codes: the lock order of a user's
+            # delete (its cascade reaches the consent) and of the code exchange (the code's
+            # user, then the code), so that neither deadlocks with this. An exchange in flight
+            # either commits first and is revoked below, or finds its code gone; a refresh
+            # exchange share-locks the user too. A user deleted meanwhile: 404.
+            user = db.get(User, user_uuid, with_for_update=True)
+            if user is None:
+                raise UnknownUser(details={'uuid': str(user_uuid)})
             if not oidc_repo.forget_consent(db, user_uuid, client_uuid):
                 raise UnknownClient(details={'uuid': str(client_uuid)})
-            # Codes, then the user row: the lock order of the code exchange (code, then
-            # user), so that an exchange in flight either commits first and is revoked
-            # below, or finds its code gone. A refresh exchange share-locks the user too.
             oidc_repo.forget_codes(db, user_uuid, client_uuid)
-            user = db.get(User, user_uuid, with_for_update=True)
             client = db.get(Client, client_uuid)
             revoked = client_repo.revoke_for_user(db, client, user.uuid, user.tenant_uuid)
         logger.info('consent of user %s to client %s removed, %d sessions revoked',

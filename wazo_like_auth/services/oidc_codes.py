@@ -104,6 +104,12 @@ class CodeService:
         # The client first, as in device_flow._poll (repositories.clients.held).
         if client_repo.held(db, client.uuid) is None:
             return InvalidClient()
+        # The code's user before the code: the order of every change of a user (a delete, a
+        # password change, a consent withdrawn: the user, then its sessions, sign-ins, codes),
+        # so that none deadlocks with an exchange.
+        owner = oidc_repo.user_of_code(db, _digest(code or ''))
+        if owner is not None:
+            db.get(User, owner, with_for_update=True)
         row = oidc_repo.code_for_update(db, _digest(code or ''))
         if row is None or row.client_uuid != client.uuid:
             return InvalidGrant('Unknown, expired or used code, or issued to another client')
