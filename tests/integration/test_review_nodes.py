@@ -9,10 +9,11 @@ import pytest
 
 from sqlalchemy import text
 
-from tests.integration.test_admin_races import waiting_on_locks
+from tests.integration.test_admin_races import call, holding, waiting_on_locks
 from tests.support.offline_access import make_tenant
 from tests.support.polling import wait_until
 from wazo_like_auth.models import Policy
+from wazo_like_auth.services.startup import StartupService
 
 
 def _run_while_committing(engine, work, sql: str, **params) -> None:
@@ -64,3 +65,32 @@ def test_a_node_starts_while_another_deletes_a_policy_its_declared_client_names(
                           "DELETE FROM auth_policy WHERE slug = 'ops'")
     assert _count(engine, 'SELECT count(*) FROM auth_client_policy') == 0
     assert _count(engine, "SELECT count(*) FROM auth_client WHERE client_id = 'conf-app'") == 1
+
+
+def _configured_ops(sessions) -> StartupService:
+    """A node's start-up with the default policy 'ops'."""
+    return StartupService(sessions=sessions, default_policies={'ops': {'acl': ['ops.#']}})
+
+
+def _ops_policies(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT acl, config_managed FROM auth_policy "
+                                 "WHERE slug = 'ops'")).all()
+
+
+def test_a_node_starts_while_the_api_creates_a_policy_of_a_default_policys_slug(
+        app, admin, engine, services, sessions, top_tenant):
+    services.startup.run()  # every tenant has its all-users group: no tenant read locked
+    # The API's insert waits here for its foreign-key check, its slug 'ops' already indexed.
+    with ThreadPoolExecutor(max_workers=2) as pool, holding(
+            engine, 'SELECT 1 FROM tenant WHERE uuid = :t FOR UPDATE', t=top_tenant):
+        created = pool.submit(call, app, admin.token, 'POST', '/policies',
+                              json={'name': 'ops', 'acl': []})
+        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
+        starting = pool.submit(_configured_ops(sessions).run)
+        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
+    assert created.result(timeout=30)[0] == 200
+    starting.result(timeout=30)  # it raised IntegrityError: a start-up traceback
+
+    assert _ops_policies(engine) == [(['ops.#'], True)]  # taken over, as at any start
+

@@ -94,12 +94,14 @@ class PolicyService:
         acl = unique(body['acl'])
         grants.ensure_may_add(acl)
         with unique_violations_as(_conflict(body['name'])), self._sessions.begin() as db:
+            # The names lock before the row, as start-up takes them (it updates the rows of
+            # the default policies' slugs under the names lock): the other order deadlocked.
+            locks.hold_for_transaction(db, NAMES_LOCK)
             row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_remove((a for a in row.acl if a not in acl), remaining=acl)
             _ensure_writable(row)
             if body['name'] != row.name and self._gives_everyone(db, row):
                 grants.ensure_may_remove(row.acl)  # renamed, it is taken from every user
-            locks.hold_for_transaction(db, NAMES_LOCK)
             _ensure_free(db, row.tenant_uuid, name=body['name'], shared=row.shared,
                          exclude=row.uuid)
             policy_repo.replace(db, row.uuid, name=body['name'],

@@ -27,6 +27,7 @@ from ..repositories import groups as group_repo
 from ..repositories import locks
 from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
+from .policies import NAMES_LOCK
 
 logger = get_logger(__name__)
 
@@ -50,6 +51,10 @@ class StartupService:
             group_repo.create_all_users_groups(db)
             group_repo.fill_all_users_groups(db)
             if self._update_policies:
+                # Policy names are checked, then taken, under the lock the API's creates and
+                # renames hold: a policy the API makes meanwhile with a configured slug is
+                # waited for, then taken over (an insert beside it violated its unique index).
+                locks.hold_for_transaction(db, NAMES_LOCK)
                 for slug, policy in self._default_policies.items():
                     _upsert_default_policy(db, top, slug, policy)
                 _delete_unconfigured(db, set(self._default_policies))
