@@ -94,3 +94,21 @@ def test_a_node_starts_while_the_api_creates_a_policy_of_a_default_policys_slug(
 
     assert _ops_policies(engine) == [(['ops.#'], True)]  # taken over, as at any start
 
+
+def test_a_node_starts_while_the_api_deletes_a_policy_of_a_default_policys_slug(
+        app, admin, engine, services, sessions, make_user):
+    services.startup.run()
+    policy = admin.ok('POST', '/policies', json={'name': 'ops', 'acl': []})
+    admin.ok('PUT', f"/users/{make_user('holder')}/policies/{policy['uuid']}", 204)
+    # The delete cascades to this link: held here, it waits with the policy deleted.
+    with ThreadPoolExecutor(max_workers=2) as pool, holding(
+            engine, 'SELECT 1 FROM auth_user_policy WHERE policy_uuid = :p FOR UPDATE',
+            p=policy['uuid']):
+        deleted = pool.submit(call, app, admin.token, 'DELETE', f"/policies/{policy['uuid']}")
+        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
+        starting = pool.submit(_configured_ops(sessions).run)
+        assert wait_until(lambda: starting.done() or waiting_on_locks(engine, 2), timeout=10)
+    assert deleted.result(timeout=30)[0] == 204
+    starting.result(timeout=30)  # it raised StaleDataError: a start-up traceback
+
+    assert _ops_policies(engine) == [(['ops.#'], True)]  # made anew

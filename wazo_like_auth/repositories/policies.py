@@ -102,11 +102,14 @@ def stored(db: Session, policy_uuid: uuid.UUID) -> Any:
                       .where(Policy.uuid == policy_uuid)).first()
 
 
-def by_slug(db: Session, tenant: uuid.UUID, slug: str, *,
-            ignore_case: bool = False) -> Policy | None:
-    """The policy ``slug`` of ``tenant`` (any case when ``ignore_case``), or None."""
+def by_slug(db: Session, tenant: uuid.UUID, slug: str, *, ignore_case: bool = False,
+            for_update: bool = False) -> Policy | None:
+    """The policy ``slug`` of ``tenant`` (any case when ``ignore_case``), or None. With
+    ``for_update``, locked until the transaction ends: one being deleted meanwhile is waited
+    for, then not found (updating it failed: no row matched)."""
     same = func.lower(Policy.slug) == slug.lower() if ignore_case else Policy.slug == slug
-    return db.scalars(select(Policy).where(Policy.tenant_uuid == tenant, same)).first()
+    query = select(Policy).where(Policy.tenant_uuid == tenant, same)
+    return db.scalars(query.with_for_update() if for_update else query).first()
 
 
 def by_slugs(db: Session, tenant: uuid.UUID, slugs: Sequence[str]) -> list[Policy]:

@@ -77,7 +77,8 @@ def _ensure_top_tenant(db: Session) -> uuid.UUID:
 def _upsert_default_policy(db: Session, top: uuid.UUID, slug: str,
                            config: Mapping[str, Any]) -> None:
     """Make the top tenant's policy ``slug`` match its configuration, read-only."""
-    policy = policy_repo.by_slug(db, top, slug, ignore_case=True)
+    # Locked: a policy the API is deleting is waited for, then made anew.
+    policy = policy_repo.by_slug(db, top, slug, ignore_case=True, for_update=True)
     other = policy_repo.clash(db, top, name=slug, exclude=policy.uuid if policy else None)
     if other is not None:
         # Renaming someone else's policy would be a surprise; keep going without this one.
