@@ -112,3 +112,25 @@ def test_a_node_starts_while_the_api_deletes_a_policy_of_a_default_policys_slug(
     starting.result(timeout=30)  # it raised StaleDataError: a start-up traceback
 
     assert _ops_policies(engine) == [(['ops.#'], True)]  # made anew
+
+
+def test_a_node_starts_while_the_api_creates_a_declared_clients_client_id(
+        app, admin, engine, services, top_tenant):
+    declared = [{'client_id': 'conf-app', 'client_secret': None, 'public': True,
+                 'name': 'Configured', 'grant_types': ['urn:ietf:params:oauth:grant-type:'
+                                                       'device_code'],
+                 'acl': [], 'policies': []}]
+    # The API's insert waits here for its foreign-key check, its client_id already indexed.
+    with ThreadPoolExecutor(max_workers=2) as pool, holding(
+            engine, 'SELECT 1 FROM tenant WHERE uuid = :t FOR UPDATE', t=top_tenant):
+        created = pool.submit(call, app, admin.token, 'POST', '/clients', json={
+            'client_id': 'conf-app', 'grant_types': ['client_credentials']})
+        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
+        starting = pool.submit(services.client_service.reconcile, declared)
+        assert wait_until(lambda: waiting_on_locks(engine, 2), timeout=10)
+    assert created.result(timeout=30)[0] == 200
+    starting.result(timeout=30)  # it raised IntegrityError: a start-up traceback
+
+    # The API's client is left alone, with a warning, as at any start.
+    assert _count(engine, "SELECT count(*) FROM auth_client WHERE client_id = 'conf-app' "
+                          "AND NOT config_managed") == 1

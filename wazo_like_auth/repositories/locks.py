@@ -17,6 +17,7 @@ def hold_for_transaction(db: Session | Connection, key: int) -> None:
 DEVICE_GUESSES = 8628  # an address's device user-code verifications
 NEW_SESSIONS = 8629  # a user's new sessions, for the session limit's count
 TENANT_GROUPS = 8630  # a tenant's new groups, whose slugs are derived from what is free
+CLIENT_IDS = 8631  # a client_id, created through the API or declared in the configuration
 
 
 def hold_keyed_for_transaction(db: Session | Connection, namespace: int, key: str) -> None:

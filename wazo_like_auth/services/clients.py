@@ -71,6 +71,7 @@ class ClientService:
         taken = Conflict(f'Client "{client.client_id}" already exists',
                          details={'client_id': client.client_id})
         with concurrency.unique_violations_as(taken), self._sessions.begin() as db:
+            locks.hold_keyed_for_transaction(db, locks.CLIENT_IDS, client.client_id)
             self._apply(db, client, fields, tenants, ensure_grantable)
             db.add(client)
             db.flush()
@@ -199,6 +200,10 @@ class ClientService:
                                 client.client_id)
 
     def _reconcile_one(self, db, top: uuid.UUID, item: dict[str, Any]) -> None:
+        # The lock of the client_id an API create holds: a client the API is creating under
+        # this client_id is waited for, then left alone (an insert beside it violated its
+        # unique index: a start-up traceback).
+        locks.hold_keyed_for_transaction(db, locks.CLIENT_IDS, item['client_id'])
         client = client_repo.find_by_client_id(db, item['client_id'])
         if client is not None and not client.config_managed:
             logger.warning('client %s exists and is managed through the API: its '
