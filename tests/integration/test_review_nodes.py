@@ -134,3 +134,25 @@ def test_a_node_starts_while_the_api_creates_a_declared_clients_client_id(
     # The API's client is left alone, with a warning, as at any start.
     assert _count(engine, "SELECT count(*) FROM auth_client WHERE client_id = 'conf-app' "
                           "AND NOT config_managed") == 1
+
+
+def test_a_node_bootstraps_its_user_while_the_api_deletes_the_full_access_policy(
+        app, admin, engine, services):
+    services.bootstrap.ensure_admin('boss', 's3cret-boss')
+    with engine.connect() as conn:
+        policy = conn.execute(text("SELECT uuid FROM auth_policy "
+                                   "WHERE slug = 'wazo_default_master_user_policy'")).scalar()
+    # The delete cascades to boss's link: held here, it waits with the policy deleted.
+    with ThreadPoolExecutor(max_workers=2) as pool, holding(
+            engine, 'SELECT 1 FROM auth_user_policy WHERE policy_uuid = :p FOR UPDATE',
+            p=policy):
+        deleted = pool.submit(call, app, admin.token, 'DELETE', f'/policies/{policy}')
+        assert wait_until(lambda: waiting_on_locks(engine, 1), timeout=10)
+        starting = pool.submit(services.bootstrap.ensure_admin, 'ops', 's3cret-ops')
+        assert wait_until(lambda: starting.done() or waiting_on_locks(engine, 2), timeout=10)
+    assert deleted.result(timeout=30)[0] == 204
+    starting.result(timeout=30)  # it raised IntegrityError (the link's foreign key)
+
+    assert _count(engine, "SELECT count(*) FROM auth_user_policy l JOIN auth_user u "
+                          "ON u.uuid = l.user_uuid JOIN auth_policy p ON p.uuid = l.policy_uuid "
+                          "WHERE u.username = 'ops' AND p.acl = '{#}'") == 1

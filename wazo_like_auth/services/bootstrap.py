@@ -9,11 +9,13 @@ from ..exceptions import Conflict, InvalidData
 from ..logs import get_logger
 from ..models import Policy, User, UserPolicy
 from ..passwords import PasswordHasher
+from ..repositories import locks
 from ..repositories import policies as policy_repo
 from ..repositories import sessions as session_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories import users as user_repo
 from ..usernames import MAX_USERNAME_LENGTH, username_error
+from .policies import NAMES_LOCK
 
 logger = get_logger(__name__)
 
@@ -78,7 +80,11 @@ class BootstrapService:
     @staticmethod
     def _admin_policy(db, top: uuid.UUID) -> Policy:
         """The top tenant's full-access policy, recreated if an administrator deleted it."""
-        policy = policy_repo.by_slug(db, top, ADMIN_POLICY_SLUG)
+        # Under the names lock and locked, as start-up reads the default policies: one the
+        # API is deleting is waited for, then recreated (linking to it failed its foreign key),
+        # and one the API is creating under this slug is waited for, then found.
+        locks.hold_for_transaction(db, NAMES_LOCK)
+        policy = policy_repo.by_slug(db, top, ADMIN_POLICY_SLUG, for_update=True)
         if policy is None:
             policy = Policy(uuid=uuid.uuid4(), tenant_uuid=top, name=ADMIN_POLICY_SLUG,
                             slug=ADMIN_POLICY_SLUG, description='Full access', acl=['#'])
