@@ -23,3 +23,25 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# Characters Python lowers to one other character without being that character's upper or
+# title case (a unit test checks the table against every code point of the running Python).
+# 'İ' is not here: it lowers to two characters, 'i' and a combining dot above.
+_OTHER_CAPITALS = {'\u03b8': '\u03f4', '\u00df': '\u1e9e', '\u03c9': '\u2126',  # θϴ ßẞ ωΩ
+                   'k': '\u212a', '\u00e5': '\u212b'}  # k and the Kelvin sign, å Å
+DOTTED_CAPITAL_I = ('\u0130', 'i\u0307')  # İ
+
+
+def capitals_of(lowered: str) -> tuple[str, str]:
+    """(capitals, their lower case): every character outside ASCII that Python lowers to one
+    character of ``lowered`` (a string lowered by Python), each beside the character it
+    lowers to, for a SQL translate() that lowers what a C-locale lower() leaves alone."""
+    capitals, targets = [], []
+    for char in sorted(set(lowered)):
+        for capital in sorted({char.upper(), char.title(), _OTHER_CAPITALS.get(char, char)}):
+            if len(capital) == 1 and capital != char and not capital.isascii() \
+                    and capital.lower() == char:
+                capitals.append(capital)
+                targets.append(char)
+    return ''.join(capitals), ''.join(targets)

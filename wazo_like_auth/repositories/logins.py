@@ -9,27 +9,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Email, User
-from .users import login_passes, typed_first
+from .login_match import login_passes, typed_first
 
 _OWNER = (User.uuid, User.tenant_uuid, User.enabled)
 
 
 def owner(session: Session, login: str) -> Any:
-    """The user a login with ``login`` tries, as a row (uuid, tenant_uuid, enabled): the
-    enabled user with that confirmed e-mail, else the enabled user with that username,
-    case-insensitively (the rule of users.find_enabled_by_login); else a disabled user it
-    names (a third query, only then); else None."""
-    for matches in login_passes(login):
-        by_email = (select(*_OWNER).join(Email, Email.user_uuid == User.uuid)
+    """The user a login with ``login`` tries, as a row (uuid, tenant_uuid, enabled, then the
+    login it matched): the enabled user with that confirmed e-mail, else the enabled user with
+    that username, case-insensitively (the rule of users.find_enabled_by_login); else a
+    disabled user it names (one more query, only then); else None."""
+    for matches, same in login_passes(login):
+        by_email = (select(*_OWNER, Email.address).join(Email, Email.user_uuid == User.uuid)
                     .where(matches(Email.address), Email.confirmed.is_(True)))
-        by_username = select(*_OWNER).where(matches(User.username))
+        by_username = select(*_OWNER, User.username).where(matches(User.username))
         for query, column in ((by_email, Email.address), (by_username, User.username)):
-            enabled = query.where(User.enabled.is_(True)).order_by(typed_first(column, login))
-            found = session.execute(enabled.limit(1)).first()
+            enabled = query.where(User.enabled.is_(True)) \
+                .order_by(typed_first(column, login), User.uuid)
+            found = next((row for row in session.execute(enabled) if same(row[-1])), None)
             if found is not None:
                 return found
-    disabled = by_email.union_all(by_username).limit(1)
-    return session.execute(disabled).first()
+    disabled = by_email.union_all(by_username)
+    return next((row for row in session.execute(disabled) if same(row[-1])), None)
 
 
 def user(session: Session, user_uuid: uuid.UUID) -> Any:

@@ -5,8 +5,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import (ColumnElement, Connection, Select, bindparam, func, literal,
-                        literal_column, or_, select, text, update)
+from sqlalchemy import (Connection, Select, bindparam, func, literal_column, or_, select, text,
+                        update)
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,61 +17,22 @@ from ..prepared import PreparedQuery
 from . import device_codes as device_repo
 from . import mail as mail_repo
 from . import policies as policy_repo
-
-
-def same_login(column, login: str) -> ColumnElement[bool]:
-    """``column`` equals ``login`` case-insensitively, as the unique indexes on lower(username)
-    and lower(address) see it, with ``login`` lowered by PostgreSQL or by Python (Unicode).
-
-    Both, because a database in the C locale (the embedded one) lowers ASCII letters only:
-    lowered there, ``JOSÉ`` would miss ``josé``; lowered in Python only, a stored ``Ärger``
-    (kept as ``Ärger`` by that lower()) would miss even as typed. With a UTF-8 locale both
-    agree. The two values stay index lookups. Where both could name different rows (``Ärger``
-    and ``ärger``, distinct to a C-locale index), ``typed_first`` orders the as-typed one first.
-    """
-    return func.lower(column).in_([func.lower(literal(login)), login.lower()])
-
-
-def login_passes(login: str) -> tuple:
-    """How a typed ``login`` is matched, in turn: as PostgreSQL lowers it (which names at most
-    one row per table: the unique indexes' own view), then by ``same_login`` (non-ASCII
-    letters lowered by Python too). The first pass that finds a user wins, e-mails before
-    usernames within a pass: a login as it was written never reaches another user whose
-    address only the Unicode lowering makes equal ('Élise' stays Élise's, not 'élise''s)."""
-    return (lambda column: func.lower(column) == func.lower(literal(login)),
-            lambda column: same_login(column, login))
-
-
-def _folded_candidates(column, login: str) -> ColumnElement[bool]:
-    """A superset of the values equal to ``login`` once both are lowered by Python: a LIKE on
-    PostgreSQL's lower() (ASCII letters only) in which a non-ASCII character is any run of
-    characters (Python lowers some to two: 'İ' to 'i̇'), and 'i' or 'k' any one character
-    (the lowered 'İ' starts with an 'i', the Kelvin sign lowers to 'k')."""
-    def one(char: str) -> str:
-        if ord(char) > 127:
-            return '%'
-        if char.lower() in 'ik':
-            return '_'
-        return char.lower().replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
-    return func.lower(column).like(''.join(one(c) for c in login), escape='\\')
-
-
-def typed_first(column, login: str) -> ColumnElement[bool]:
-    """An ORDER BY term putting first the row ``login`` names as PostgreSQL lowers it."""
-    return func.lower(column) != func.lower(literal(login))
+from .login_match import login_passes, typed_first, unicode_lowered
 
 
 def find_enabled_by_login(session: Session, login: str) -> User | None:
     """The enabled user whose confirmed e-mail, else whose username, equals ``login``
-    case-insensitively (wazo-token-api §1.2 step 5)."""
-    for matches in login_passes(login):
-        by_email = (select(User).join(Email, Email.user_uuid == User.uuid)
+    case-insensitively (wazo-token-api §1.2 step 5; login_match.login_passes)."""
+    for matches, same in login_passes(login):
+        by_email = (select(User, Email.address).join(Email, Email.user_uuid == User.uuid)
                     .where(matches(Email.address), Email.confirmed.is_(True),
-                           User.enabled.is_(True)).order_by(typed_first(Email.address, login)))
-        by_username = select(User).where(matches(User.username), User.enabled.is_(True)) \
-            .order_by(typed_first(User.username, login))
+                           User.enabled.is_(True))
+                    .order_by(typed_first(Email.address, login), Email.uuid))
+        by_username = select(User, User.username) \
+            .where(matches(User.username), User.enabled.is_(True)) \
+            .order_by(typed_first(User.username, login), User.uuid)
         for query in (by_email, by_username):
-            user = session.scalars(query).first()
+            user = next((user for user, value in session.execute(query) if same(value)), None)
             if user is not None:
                 return user
     return None
@@ -117,9 +78,14 @@ def in_tenants(db: Session, user_uuids: Iterable[uuid.UUID | None],
 
 
 def find_by_username(session: Session, username: str) -> User | None:
-    return session.scalars(
-        select(User).where(same_login(User.username, username))
-        .order_by(typed_first(User.username, username))).first()
+    """The user (enabled or not) whose username is ``username``, in any case."""
+    for matches, same in login_passes(username):
+        query = select(User).where(matches(User.username)) \
+            .order_by(typed_first(User.username, username), User.uuid)
+        user = next((user for user in session.scalars(query) if same(user.username)), None)
+        if user is not None:
+            return user
+    return None
 
 
 def token_acl_columns(user, with_default: bool) -> list:
@@ -200,13 +166,13 @@ def login_taken(db: Session, login: str, other_than: uuid.UUID | None = None) ->
     """True when a user other than ``other_than`` has ``login`` as its username or one of its
     e-mail addresses, case-insensitively, in any tenant (admin spec §1.2): Unicode letters
     included, which a C-locale database does not lower (``JOSÉ`` takes ``josé``), checked in
-    Python over the few candidates a LIKE finds."""
-    by_username = select(User.username).where(_folded_candidates(User.username, login))
-    by_email = select(Email.address).where(_folded_candidates(Email.address, login))
+    Python over the few candidates login_match.unicode_lowered finds."""
+    key = login.lower()
+    by_username = select(User.username).where(unicode_lowered(User.username, key))
+    by_email = select(Email.address).where(unicode_lowered(Email.address, key))
     if other_than is not None:
         by_username = by_username.where(User.uuid != other_than)
         by_email = by_email.where(Email.user_uuid != other_than)
-    key = login.lower()
     return any(value.lower() == key
                for value in db.scalars(by_username.union_all(by_email)) if value)
 
@@ -280,10 +246,14 @@ def delete(db: Session, user_uuid: uuid.UUID) -> None:
 
 def enabled_with_confirmed_email(db: Session, address: str) -> Any:
     """(user, e-mail) of the enabled user with this confirmed e-mail (in any case), or None."""
-    return db.execute(select(User, Email).join(Email, Email.user_uuid == User.uuid)
-                      .where(same_login(Email.address, address),
-                             Email.confirmed.is_(True), User.enabled.is_(True))
-                      .order_by(typed_first(Email.address, address))).first()
+    for matches, same in login_passes(address):
+        query = select(User, Email).join(Email, Email.user_uuid == User.uuid) \
+            .where(matches(Email.address), Email.confirmed.is_(True), User.enabled.is_(True)) \
+            .order_by(typed_first(Email.address, address), Email.uuid)
+        row = next((row for row in db.execute(query) if same(row[1].address)), None)
+        if row is not None:
+            return row
+    return None
 
 
 def confirmed_email_count(db: Session, user_uuid: uuid.UUID) -> int:
