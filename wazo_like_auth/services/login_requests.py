@@ -52,6 +52,9 @@ class LoginRequest:
     # The realm a refresh token is presented at (OpenID Connect): only its tenant's are
     # exchanged, checked before anything is issued or rotated. None: any tenant.
     realm_tenant_uuid: uuid.UUID | None = None
+    # The issuer a refresh token is presented at (OAuth 2.0 token endpoint): one of an OpenID
+    # grant is exchanged only there (its ``oidc.iss``). None: any issuer.
+    issuer: str | None = None
     # The password grant asked with the openid scope; None otherwise.
     openid: OpenIdRequest | None = None
     endpoint: str = 'token'  # which endpoint logs in, for the login trail

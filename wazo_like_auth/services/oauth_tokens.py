@@ -120,7 +120,8 @@ class OAuthTokenService:
     def refresh(self, client: AuthenticatedClient, refresh_token: str, origin: Origin,
                 realm_tenant: uuid.UUID | None = None) -> Grant:
         """RFC 6749 §6: a token for a refresh token bound to this client (AuthenticationFailed
-        otherwise; also for a user of another tenant than ``realm_tenant``). A public client's
+        otherwise; also for a user of another tenant than ``realm_tenant``, and for a refresh
+        token of an OpenID grant of another issuer than ``origin``'s). A public client's
         refresh token of a grant rotates (RFC 9700 §4.14.2): the answer holds the next one,
         and the one presented, used again, revokes the grant. The Wazo API's refresh tokens
         (and a confidential client's) keep working as they are."""
@@ -130,7 +131,8 @@ class OAuthTokenService:
                 client_authenticated=True, client_tenant_uuid=client.tenant_uuid,
                 user_agent=origin.user_agent, remote_addr=origin.remote_addr,
                 endpoint=OAUTH2_TOKEN, token_format=self._formats.of(client, origin.issuer),
-                public_client=client.public, realm_tenant_uuid=realm_tenant))
+                public_client=client.public, realm_tenant_uuid=realm_tenant,
+                issuer=origin.issuer))
         except AuthenticationFailed:
             if client.public:
                 self._refresh.revoke_reused(refresh_token, client.client_id)

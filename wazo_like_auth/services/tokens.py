@@ -21,6 +21,7 @@ from ..clock import Clock, utc_now
 from ..exceptions import AuthenticationFailed, TooManyAttempts, TooManySessions
 from ..logs import get_logger
 from ..models import User
+from ..oidc.realms import same_issuer
 from ..passwords import PasswordHasher
 from ..repositories import refresh_tokens as refresh_repo
 from ..repositories import sessions as session_repo
@@ -171,12 +172,17 @@ class TokenService:
 
     def _check_exchange(self, request: LoginRequest, row) -> None:
         """Refuse (AuthenticationFailed) an exchange of an unknown refresh token, of a disabled
-        user's, of another realm's user's, or of one redeemed only at the OAuth 2.0 token
-        endpoint from this path."""
+        user's, of another realm's user's, of an OpenID grant's at another issuer, or of one
+        redeemed only at the OAuth 2.0 token endpoint from this path."""
         if row is None or not row.enabled:
             self._fail(request, 'unknown refresh token or client_id')
         if request.realm_tenant_uuid is not None and row.tenant_uuid != request.realm_tenant_uuid:
             self._fail(request, 'refresh token of another realm', WRONG_TENANT)
+        granted_at = ((row.metadata_ or {}).get('oidc') or {}).get('iss')
+        if request.issuer and granted_at and not same_issuer(granted_at, request.issuer):
+            # One authorization server per issuer, as for codes (oidc_codes): its ID tokens
+            # keep the grant's issuer (OIDC Core §12.2), its access tokens would name this one.
+            self._fail(request, 'refresh token of another issuer', INVALID_REFRESH_TOKEN)
         if (row.confidential or row.rotates) and not request.client_authenticated:
             # A confidential client's refresh tokens are redeemed at the OAuth 2.0 token
             # endpoint with its secret (RFC 6749 §6), a rotating one's there with the new
