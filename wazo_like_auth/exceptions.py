@@ -33,6 +33,13 @@ class InvalidData(ServiceError):
     message = 'Invalid data'
 
 
+class InvalidHost(InvalidData):
+    """The request names no host (a Host header werkzeug does not read as one, or none) where
+    the service names itself by it: its issuer and URLs without ``public_url``."""
+    error_id = 'invalid-host'
+    message = 'Invalid Host header: set public_url, or reach the service by a host name'
+
+
 class InvalidListParam(InvalidData):
     error_id = 'invalid-list-param'
     message = 'Invalid list parameter'

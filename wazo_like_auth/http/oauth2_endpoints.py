@@ -15,7 +15,7 @@ from flask import request
 from flask_restful import Resource
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..exceptions import ServiceError
+from ..exceptions import InvalidHost, ServiceError
 from ..oauth2.errors import InvalidGrant, InvalidRequest, OAuth2Error, TemporarilyUnavailable
 from ..services import actors
 from ..services.oauth_tokens import Origin
@@ -66,9 +66,18 @@ def origin(issuer_url: str | None = None) -> Origin:
 
 
 def issuer(public_url: str | None) -> str:
-    """Configured ``public_url``, else derived from the request (scheme and Host as the client
-    used them, behind ProxyFix when proxies are configured)."""
-    return public_url or request.host_url.rstrip('/') + '/api/auth/0.1'
+    """Configured ``public_url``, else derived from the request (``request_root``)."""
+    return public_url or request_root() + '/api/auth/0.1'
+
+
+def request_root() -> str:
+    """The request's scheme and host as the client used them (behind ProxyFix when proxies are
+    configured). InvalidHost when werkzeug read no host name in it: a Host of other characters (a space, '@', a port that is not one, 'web_app' with its underscore),
+    which it takes for none: the issuer was then 'http:/api/auth/0.1'. Only what names the
+    service by its host refuses it: the Wazo API answers such a request."""
+    if not request.host:
+        raise InvalidHost()
+    return request.host_url.rstrip('/')
 
 
 def oauth_answers(method):
@@ -95,6 +104,8 @@ def oauth_answers(method):
 
 
 def _nearest(e: ServiceError) -> tuple[dict, int, dict]:
+    if isinstance(e, InvalidHost):
+        return InvalidRequest(e.message).body(), 400, NO_STORE
     if e.status_code == 429:
         error: OAuth2Error = TemporarilyUnavailable(e.message, headers=e.headers)
         return error.body(), 429, {**NO_STORE, **error.headers}

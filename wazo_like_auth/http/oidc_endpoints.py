@@ -15,14 +15,14 @@ from ..oidc import discovery, keys
 from ..oidc.realms import Realm, public_base
 from ..services import actors
 from .auth import request_token
-from .oauth2_endpoints import issuer, oauth_answers, oauth_form, origin
+from .oauth2_endpoints import issuer, oauth_answers, oauth_form, origin, request_root
 
 # A rotated key is published CERTS_MAX_AGE before it signs: whoever cached the set knows it.
 CERTS_CACHE = f'public, max-age={keys.CERTS_MAX_AGE}'
 
 
 def base_url(public_url: str | None) -> str:
-    return public_base(public_url, request.host_url)
+    return public_base(public_url, '' if public_url else request_root())
 
 
 def global_realm(public_url: str | None) -> Realm:
