@@ -25,7 +25,9 @@ from .pages import CsrfGuard, security_headers
 
 CSRF_COOKIE = 'wla_oidc_csrf'
 SIGNIN_COOKIE = 'wla_signin'
-_ORIGIN_RE = re.compile(r'^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?\Z')
+# CSP3 host-source (§2.3.1): host-char is ALPHA / DIGIT / "-", in dot-separated labels. A browser
+# ignores a source outside it (a host with "_", an IPv6 literal), so its redirect is blocked.
+_ORIGIN_RE = re.compile(r'^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?(:[0-9]{1,5})?\Z')
 _SCHEME_RE = re.compile(r'^[a-z][a-z0-9+.-]{0,63}$')
 FORM_POST_SCRIPT = 'document.forms[0].submit();'
 
@@ -49,11 +51,17 @@ def csp(redirect_uri: str | None = None, script: str | None = None) -> str:
 
 def _form_target(uri: str) -> str | None:
     """The CSP source of a registered redirect URI: its origin (http/https) or its scheme
-    (custom schemes of native apps); None when it cannot be written safely."""
+    (custom schemes of native apps); None when it cannot be written safely.
+
+    An http(s) origin the CSP grammar cannot name (docker-compose's ``web_app``, RFC 8252
+    §7.3's loopback ``[::1]``, a userinfo) is allowed by its scheme, which we write, never the
+    URI's text: no request value reaches the header. That is no weaker where it matters: the
+    redirect is ours, to a URI the client registered, and form-action only stops a form
+    injected into the page, which shows nothing unescaped and runs no script."""
     parts = urlsplit(uri)
     if parts.scheme in ('http', 'https'):
         origin = f'{parts.scheme}://{parts.netloc}'
-        return origin if _ORIGIN_RE.match(origin) and '@' not in parts.netloc else None
+        return origin if _ORIGIN_RE.match(origin) else f'{parts.scheme}:'
     return f'{parts.scheme}:' if _SCHEME_RE.match(parts.scheme) else None
 
 
