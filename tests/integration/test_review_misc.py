@@ -2,14 +2,25 @@
 leads of earlier rounds. Real HTTP through requests, as the neighbouring review files."""
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
+from sqlalchemy import create_engine, select, text
 
 from tests.support.oidc import realm, register_client  # noqa: F401
+from wazo_like_auth import db
+from wazo_like_auth.models import RefreshToken, Tenant, User
+from wazo_like_auth.oauth_models import Client
+from wazo_like_auth.oidc_models import Consent
 from wazo_like_auth.oidc.pkce import s256
+from wazo_like_auth.repositories import clients as client_repo
+from wazo_like_auth.repositories import oidc as oidc_repo
+from wazo_like_auth.repositories import refresh_tokens as refresh_repo
+from wazo_like_auth.repositories.listing import ListQuery, paginate
 
 # CSP3 §2.3.1 source grammar, as Chromium parses it: a source outside it (a host with "_",
 # an IPv6 literal) is ignored with a console warning, and the form's redirect is blocked.
@@ -54,3 +65,58 @@ def test_sign_in_page_csp_lets_the_form_lead_to_any_registered_redirect_uri(
     policy = page.headers['Content-Security-Policy']
     assert _form_action_allows(policy, redirect_uri), policy
     assert policy.count(';') == 5 and ',' not in policy  # nothing of the URI became a directive
+
+
+@pytest.fixture
+def icu_engine(postgres):
+    """A migrated database whose default collation is ICU's English, as a cluster initialised
+    in an en_US locale (Debian's default) has: its text columns compare linguistically."""
+    name = f'icu_{uuid.uuid4().hex[:12]}'
+    admin = create_engine(db.url(postgres.url()), isolation_level='AUTOCOMMIT')
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
+                          "ICU_LOCALE 'en' LOCALE 'C'"))
+    engine = create_engine(db.url(postgres.url().rsplit('/', 1)[0] + f'/{name}'))
+    try:
+        db.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE {name}'))
+        admin.dispose()
+
+
+# Bytewise (admin spec §0.5): uppercase before lowercase, '-' before '_'. ICU's English puts
+# 'B' after 'a_b' and '_' before '-'.
+IDS = ['B', 'a', 'a-b', 'a_b']
+
+
+def test_refresh_token_and_client_lists_sort_text_bytewise_whatever_the_collation(icu_engine):
+    """GET /users/{u}/tokens, /tokens, /clients and /users/{u}/consents sorted client_id
+    (and a client's name) by the database's collation; the other admin lists sort bytewise
+    (.collate('C')), as admin spec §0.5 asks: on a cluster made in an en_US locale these lists
+    came out in another order."""
+    sessions = db.make_sessionmaker(icu_engine)
+    with sessions.begin() as s:
+        top = s.scalars(select(Tenant.uuid).where(Tenant.uuid == Tenant.parent_uuid)).one()
+        user = User(uuid=uuid.uuid4(), username='alice', tenant_uuid=top, password_hash='x')
+        s.add(user)
+        s.flush()
+        for client_id in reversed(IDS):
+            s.add(RefreshToken(token_hash=os.urandom(32), client_id=client_id,
+                               user_uuid=user.uuid, login='alice'))
+            client = Client(uuid=uuid.uuid4(), client_id=client_id, name=client_id,
+                            tenant_uuid=top)
+            s.add(client)
+            s.flush()
+            s.add(Consent(user_uuid=user.uuid, client_uuid=client.uuid, scope=['openid']))
+    with sessions() as s:
+        def order(base, columns, by):
+            rows = paginate(s, base, ListQuery(order=by), columns=columns)[2]
+            return [getattr(row, by, None) or getattr(row[0], by) for row in rows]
+        assert order(refresh_repo.listing([top]), refresh_repo.LIST_COLUMNS, 'client_id') == IDS
+        assert order(client_repo.listing([top]), client_repo.LIST_COLUMNS, 'client_id') == IDS
+        assert order(client_repo.listing([top]), client_repo.LIST_COLUMNS, 'name') == IDS
+        assert order(oidc_repo.consent_listing(user.uuid), oidc_repo.CONSENT_COLUMNS,
+                     'client_id') == IDS

@@ -107,8 +107,9 @@ def remember_consent(db: DbSession, user_uuid: uuid.UUID, client_uuid: uuid.UUID
         set_={'scope': _MERGED_SCOPE}))
 
 
-# What GET /users/{u}/consents sorts, filters (strictly) and searches by.
-CONSENT_COLUMNS = {'client_id': Client.client_id, 'client_uuid': Consent.client_uuid,
+# What GET /users/{u}/consents sorts (text bytewise, admin spec §0.5), filters (strictly)
+# and searches by.
+CONSENT_COLUMNS = {'client_id': Client.client_id.collate('C'), 'client_uuid': Consent.client_uuid,
                    'created_at': Consent.created_at}
 
 

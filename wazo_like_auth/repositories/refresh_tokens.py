@@ -212,5 +212,6 @@ def listing(tenants: Sequence[uuid.UUID], user_uuid: uuid.UUID | None = None) ->
     return query
 
 
-LIST_COLUMNS = {'created_at': RefreshToken.created_at, 'client_id': RefreshToken.client_id,
-                'mobile': RefreshToken.mobile}
+# Text sorts bytewise, whatever the database's collation (admin spec §0.5), as every list.
+LIST_COLUMNS = {'created_at': RefreshToken.created_at,
+                'client_id': RefreshToken.client_id.collate('C'), 'mobile': RefreshToken.mobile}
