@@ -11,6 +11,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
+from tests.support.jwt_access import SCOPE, feed, revoked_jtis, users_jwt, wazo_delete
 from tests.support.oidc import realm, register_client  # noqa: F401
 from wazo_like_auth import db
 from wazo_like_auth.models import RefreshToken, Tenant, User
@@ -120,3 +121,21 @@ def test_refresh_token_and_client_lists_sort_text_bytewise_whatever_the_collatio
         assert order(client_repo.listing([top]), client_repo.LIST_COLUMNS, 'name') == IDS
         assert order(oidc_repo.consent_listing(user.uuid), oidc_repo.CONSENT_COLUMNS,
                      'client_id') == IDS
+
+
+def test_a_jwt_revoked_in_its_last_seconds_is_listed_whatever_the_database_clock(
+        api, admin_token, make_user, realm, clock, oauth_config):
+    """The trigger writing the feed kept a deleted token only when its expires_at, set with
+    the service's clock, was still ahead of PostgreSQL's clock_timestamp(): with the database
+    7 s ahead, a JWT revoked 2 s before its exp (by the service's and the verifiers' clocks)
+    was left off the feed, and offline verifiers accepted it until exp + leeway."""
+    lifetime = oauth_config['default_token_lifetime']
+    clock.advance(-lifetime - 5)  # the JWT issued so as to expire 5 s ago by the database
+    world = users_jwt(api, admin_token, make_user, realm)
+    clock.advance(lifetime - 2)  # the service 7 s behind the database: 2 s left by its clock
+    assert api.is_valid(world['token'], scope=SCOPE)
+    before = feed(api, admin_token)
+
+    wazo_delete(world)
+
+    assert world['claims']['jti'] in revoked_jtis(api, admin_token, since=before['cursor'])

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session as DbSession
 # Entries stay listed (and kept) this long after their token's expiry: offline verifiers accept
 # a token until its exp plus their leeway (30 s by default), so a token revoked just before
 # its exp must still reach a verifier polling after it (it was dropped at exp, and the revoked
-# token passed until exp + leeway). A leeway above this is not covered.
+# token passed until exp + leeway). A leeway above this is not covered. Migration 0022's
+# trigger keeps a token deleted up to as long after its expiry (literally 300 there too).
 LISTED_PAST_EXPIRY = 300  # seconds
 
 # One statement, so one snapshot: the rows and the boundary of what it can see. Every
