@@ -55,6 +55,18 @@ def _string(value: Any) -> str:
     return value
 
 
+def _text(value: Any) -> str:
+    """A string the database stores: no lone surrogate (a YAML "\\udc80" escape), which
+    psycopg2 cannot encode (every login answered 500 with one in default_user_policy or
+    uuid). Paths keep ``_string``: a surrogate there names a non-UTF-8 file name."""
+    value = _string(value)
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ValueError('must be text without a lone surrogate (such as \\udc80)') from None
+    return value
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -198,10 +210,10 @@ VALIDATORS: dict[tuple[str, ...], Callable[[Any], Any]] = {
     ('throttle', 'unknown_token_checks_per_minute'): _integer(1),
     ('throttle', 'trusted_networks'): _networks,
     ('validation_cache_size',): _integer(1),
-    ('default_user_policy',): _optional(_string),
+    ('default_user_policy',): _optional(_text),
     ('default_policies',): _default_policies,
     ('update_policy_on_startup',): _boolean,
-    ('uuid',): _optional(_string),
+    ('uuid',): _optional(_text),
     ('bootstrap_user_on_startup',): _boolean,
     ('bootstrap_user_username',): _optional(_string),
     ('bootstrap_user_password',): _optional(_string),

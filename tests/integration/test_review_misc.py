@@ -11,9 +11,12 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
+from tests.support.apps import running_app
+from tests.support.credentials import basic
 from tests.support.jwt_access import SCOPE, feed, revoked_jtis, users_jwt, wazo_delete
 from tests.support.oidc import realm, register_client  # noqa: F401
 from wazo_like_auth import db
+from wazo_like_auth.config import ConfigError
 from wazo_like_auth.models import RefreshToken, Tenant, User
 from wazo_like_auth.oauth_models import Client
 from wazo_like_auth.oidc_models import Consent
@@ -139,3 +142,22 @@ def test_a_jwt_revoked_in_its_last_seconds_is_listed_whatever_the_database_clock
     wazo_delete(world)
 
     assert world['claims']['jti'] in revoked_jtis(api, admin_token, since=before['cursor'])
+
+
+@pytest.mark.parametrize('key, value', [('default_user_policy', 'every\udc80one'),
+                                        ('uuid', 'xivo-\udc80')])
+def test_a_lone_surrogate_in_a_string_every_login_uses_is_a_configuration_error(
+        make_config, db_uri, engine, make_user, key, value):
+    """A YAML "\\udc80" escape in default_user_policy or uuid passed the configuration check,
+    then every login answered 500 (psycopg2 cannot encode the value for the ACL query or the
+    token row); it is a configuration error naming the key, as a NUL is."""
+    try:
+        config = make_config(db_uri=db_uri, **{key: value})
+    except ConfigError as e:
+        assert f'{key}: must be' in str(e) and value not in str(e)
+        return
+    make_user('alice', 's3cret')
+    with running_app(config, engine) as app:
+        answer = app.test_client().post('/api/auth/0.1/token', json={},
+                                        headers=basic('alice', 's3cret'))
+    assert answer.status_code == 200, answer.data[:300]
