@@ -82,3 +82,18 @@ def test_deleting_the_embedded_credentials_file_does_not_bring_admin_back(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT enabled FROM auth_user WHERE username = 'admin'")) \
             .scalar() is False
+
+
+@pytest.mark.parametrize('name', ['wazo_default_master_user_policy',
+                                  'WAZO_DEFAULT_MASTER_USER_POLICY'])
+def test_bootstrap_refuses_a_policy_of_the_full_access_name_that_is_not_full_access(
+        admin, client, sessions, engine, name):
+    # The full-access policy deleted, an administrator made one of its name (in any case):
+    # bootstrap linked 'root' to whatever it held (a 'full access' user without it) or, in
+    # another case, met the case-insensitive unique index (a start-up traceback).
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM auth_policy WHERE slug = 'wazo_default_master_user_policy'"))
+    admin.ok('POST', '/policies', json={'name': name, 'acl': ['auth.users.read']})
+    with pytest.raises(Conflict, match='not full access'):
+        _bootstrap(sessions).ensure_admin('root', 'pw')
+    assert _acl(client)[0] == 401  # nobody half-made

@@ -79,12 +79,22 @@ class BootstrapService:
 
     @staticmethod
     def _admin_policy(db, top: uuid.UUID) -> Policy:
-        """The top tenant's full-access policy, recreated if an administrator deleted it."""
+        """The top tenant's full-access policy, recreated if an administrator deleted it;
+        Conflict when a policy of its name (in any case) grants less."""
         # Under the names lock and locked, as start-up reads the default policies: one the
         # API is deleting is waited for, then recreated (linking to it failed its foreign key),
         # and one the API is creating under this slug is waited for, then found.
         locks.hold_for_transaction(db, NAMES_LOCK)
-        policy = policy_repo.by_slug(db, top, ADMIN_POLICY_SLUG, for_update=True)
+        # In any case, as the unique index sees slugs: another case inserted beside it failed.
+        policy = policy_repo.by_slug(db, top, ADMIN_POLICY_SLUG, ignore_case=True,
+                                     for_update=True)
+        if policy is not None and policy.acl != ['#']:
+            # An administrator's policy of that name, since the original was deleted: linking
+            # it made a "full access" user without full access, and making it full access
+            # would give '#' to whoever else holds it.
+            raise Conflict(f'policy {policy.slug} of the top tenant is not full access: '
+                           'rename or delete it, then bootstrap again',
+                           details={'uuid': str(policy.uuid)})
         if policy is None:
             policy = Policy(uuid=uuid.uuid4(), tenant_uuid=top, name=ADMIN_POLICY_SLUG,
                             slug=ADMIN_POLICY_SLUG, description='Full access', acl=['#'])
