@@ -123,3 +123,47 @@ def test_a_caller_holding_less_than_everything_makes_no_client_consent_free_to_n
     # Once it asks for consent, making it silent again is refused.
     child_admin.ok('PUT', path, json={**SILENT, 'require_consent': True})
     assert_error(child_admin.put(path, json=SILENT), 401, 'unauthorized')
+
+
+# -- a client's `me` is its client_id: a name its creator chose, not the creator's `me` --------
+
+ITS_OWN = {'client_id': '42', 'grant_types': ['client_credentials']}
+
+
+def test_a_caller_gives_no_client_a_me_it_holds_only_for_itself(admin, client, make_user,
+                                                                 login):
+    # A client's own token reads `me` as its client_id: a client named after another user's
+    # numeric id (wazo-confd's /users/42), given `confd.users.me.#` by a caller holding that
+    # for itself only, would reach confd.users.42.#.
+    make_user('helpdesk', acl=['auth.#', 'confd.users.me.#'])
+    helpdesk = AdminClient(client, token_of(login, 'helpdesk'))
+
+    direct = helpdesk.post('/clients', json={**ITS_OWN, 'acl': ['confd.users.me.#']})
+    assert_error(direct, 401, 'unauthorized')
+    assert direct.get_json()['details']['required_access'] == 'confd.users.me.#'
+    mine = helpdesk.ok('POST', '/policies', json={'name': 'mine', 'acl': ['confd.users.me.#']})
+    through_policy = helpdesk.post('/clients', json={**ITS_OWN, 'policies': [mine['uuid']]})
+    assert_error(through_policy, 401, 'unauthorized')
+    assert helpdesk.ok('GET', '/clients')['total'] == 0
+
+
+def test_a_policy_held_by_a_client_gets_no_me_its_editor_holds_only_for_itself(
+        admin, client, make_user, login):
+    make_user('helpdesk', acl=['auth.#', 'confd.users.me.#', 'confd.lines.#'])
+    helpdesk = AdminClient(client, token_of(login, 'helpdesk'))
+    policy = helpdesk.ok('POST', '/policies', json={'name': 'lines', 'acl': ['confd.lines.#']})
+    created = helpdesk.ok('POST', '/clients', json={**ITS_OWN, 'policies': [policy['uuid']]})
+
+    updated = helpdesk.put(f"/policies/{policy['uuid']}", json={
+        'name': 'lines', 'acl': ['confd.lines.#', 'confd.users.me.#']})
+    added = helpdesk.put(f"/policies/{policy['uuid']}/acl/confd.users.me.read")
+
+    assert_error(updated, 401, 'unauthorized')
+    assert_error(added, 401, 'unauthorized')
+    assert not scope_ok(client, client_token(client, '42', created['client_secret']),
+                        'confd.users.42.read')
+    # A policy no client holds, or a caller holding the access for anyone, may carry it.
+    helpdesk.ok('POST', '/policies', json={'name': 'own', 'acl': ['confd.users.me.#']})
+    admin.ok('PUT', f"/policies/{policy['uuid']}/acl/confd.users.me.read", 204)
+    assert scope_ok(client, client_token(client, '42', created['client_secret']),
+                    'confd.users.42.read')

@@ -389,6 +389,18 @@ def test_me_in_a_negation_stands_for_the_holder(granted, expected):
     assert refused(ME_FENCE, granted) == expected
 
 
+@pytest.mark.parametrize('holder, grantee, expected', [
+    (['confd.users.me.#'], None, None),                 # a user's `me`: its own uuid
+    (['confd.users.me.#'], '42', 'confd.users.me.#'),   # a client's: the name it was given
+    (['confd.users.*.#'], '42', None),
+    (['confd.users.4*.#'], '42', None),
+    (['confd.users.me.#'], 'me', None),                 # a dotted client_id: the word `me`
+])
+def test_a_known_grantee_reads_the_granted_me_as_its_own_name(holder, grantee, expected):
+    assert refused_grant(holder, ['confd.users.me.#'], auth_id=AUTH_ID, session_uuid=SESSION,
+                         grantee=grantee) == expected
+
+
 def test_edit_stands_for_update_on_both_sides():
     assert refused(['#', '!confd.*.update'], ['confd.x.edit']) == 'confd.x.edit'
     assert refused(['#', '!confd.x.edit'], ['confd.x.update']) == 'confd.x.update'

@@ -22,7 +22,7 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
                   carried: Sequence[str] = (), auth_id: str | None = None,
                   session_uuid: str | None = None,
                   compiled: AccessCheck | None = None,
-                  budget: Budget | None = None) -> str | None:
+                  budget: Budget | None = None, grantee: str | None = None) -> str | None:
     """The first positive entry of ``granted`` that a token with ACL ``holder`` may not hand
     out, or None when it may hand out all of them.
 
@@ -42,7 +42,9 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     word (whoever gets it), and a carried ``!m`` covers them only literally. Negative entries
     are never refused: they only take access away. ``compiled``: ``holder`` compiled, when
     the caller has it; ``budget``: the matching steps of risky patterns (linear.py) the
-    request may still spend, past which entries are refused.
+    request may still spend, past which entries are refused. ``grantee``: what the grant's
+    ``me`` stands for when it is known and not a user's uuid (a client's client_id, a name
+    its creator chose: ``me`` there is that word, held as such, not the holder's own ``me``).
     """
     matching = budget or Budget()
     holder_check = compiled or AccessCheck(holder)
@@ -52,21 +54,22 @@ def refused_grant(holder: Sequence[str], granted: Sequence[str], *,
     for entry in granted:
         if entry.startswith('!'):
             continue
-        if not _held(holder_check, entry, auth_id, session_uuid, matching) \
+        if not _held(holder_check, entry, auth_id, session_uuid, matching, grantee) \
                 or not _bounded(entry, denied, bounds, budget, matching):
             return entry
     return None
 
 
 def _held(holder_check: AccessCheck, entry: str, auth_id: str | None,
-          session_uuid: str | None, matching: Budget) -> bool:
+          session_uuid: str | None, matching: Budget, grantee: str | None = None) -> bool:
     """Rule (1) of ``refused_grant``: ``entry`` read literally is granted, and so is each of
     its ``edit`` words read as ``update`` (what the grantee's `edit` also matches; a holder
     with ``x.e*`` holds ``x.edit``, not ``x.update``)."""
     variants = _variants(entry, None, None, granted_side=True)
     if variants is None:
         return False  # too many reserved words to reason about
-    return all(holder_check.matches(*_as_anyone(entry, text, auth_id, session_uuid), matching)
+    return all(holder_check.matches(*_as_anyone(entry, text, auth_id, session_uuid, grantee),
+                                    matching)
                for text, _ in variants)
 
 
@@ -78,18 +81,22 @@ def _held(holder_check: AccessCheck, entry: str, auth_id: str | None,
 _ANYONE = {'me': '\x00', 'my_session': '\x00\x00'}
 
 
-def _as_anyone(entry: str, text: str, auth_id: str | None,
-               session_uuid: str | None) -> tuple[str, str | None, str | None]:
+def _as_anyone(entry: str, text: str, auth_id: str | None, session_uuid: str | None,
+               grantee: str | None = None) -> tuple[str, str | None, str | None]:
     """The arguments of the holder's ``matches`` for ``text`` (a variant of ``entry``): a
     granted ``me``/``my_session`` stands for whoever gets it, so the holder must hold that
     segment for any word, as its own ``me`` (resp. ``my_session``), ``*`` or ``#`` do. Read
     as the literal word ``me``, a holder pattern matching only that word (``x.m*``) handed
-    out its holder's own id."""
+    out its holder's own id. A known ``grantee`` (a client's client_id) is its ``me``: the
+    holder must hold that word there (a client named ``42`` given ``confd.users.me.#`` gets
+    ``confd.users.42.#``, which the holder's own ``me`` is not)."""
     granted = entry.split('.')
     if 'me' not in granted and 'my_session' not in granted:
         return text, auth_id, session_uuid
-    words = [_ANYONE.get(word, shown) for word, shown in zip(granted, text.split('.'))]
-    return ('.'.join(words), _ANYONE['me'] if 'me' in granted else auth_id,
+    anyone = {**_ANYONE, 'me': grantee} if grantee else _ANYONE
+    words = [anyone.get(word, shown) for word, shown in zip(granted, text.split('.'))]
+    mine = 'me' in granted and not grantee
+    return ('.'.join(words), _ANYONE['me'] if mine else auth_id,
             _ANYONE['my_session'] if 'my_session' in granted else session_uuid)
 
 

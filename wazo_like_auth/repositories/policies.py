@@ -240,6 +240,14 @@ def in_use(db: Session, policy_uuid: uuid.UUID) -> bool:
                                        for link in _LINKS)))))
 
 
+def client_ids_of(db: Session, policy_uuid: uuid.UUID) -> list[str]:
+    """The client_ids of the OAuth clients holding the policy, whatever their tenant."""
+    return list(db.scalars(select(Client.client_id)
+                           .join(ClientPolicy, ClientPolicy.client_uuid == Client.uuid)
+                           .where(ClientPolicy.policy_uuid == policy_uuid)
+                           .order_by(Client.client_id)))
+
+
 def acl_given_outside(db: Session, tenant_uuid: uuid.UUID) -> list[str]:
     """Every entry that the policies of ``tenant_uuid`` give to users, groups or clients of
     other tenants (deleting the tenant takes them away from those holders), locking those

@@ -30,7 +30,7 @@ from ..repositories import locks
 from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
-from .grants import Grants
+from .grants import Grants, client_me
 from .listing import ListQuery, Page
 from .verified_secrets import VerifiedSecrets
 
@@ -61,7 +61,7 @@ class ClientService:
     # -- administration (one transaction per method) -------------------------------------
 
     def create(self, tenant_uuid: uuid.UUID, fields: dict[str, Any], tenants: list[uuid.UUID],
-               ensure_grantable: Callable[[list[str]], None]) -> dict[str, Any]:
+               ensure_grantable: Callable[..., None]) -> dict[str, Any]:
         """Create a client in ``tenant_uuid``; the answer holds ``client_secret`` (confidential
         clients), the only time it is shown. Raises Conflict for a taken client_id."""
         secret = None if fields['public'] else secrets.token_urlsafe(32)
@@ -119,11 +119,12 @@ class ClientService:
             after = client_repo.token_acl(db, client)
             # No ``shown``: the hidden policies stay, so every dropped entry is one the caller
             # sees (of the client's acl or of a policy it sees).
-            grants.ensure_may_remove([a for a in before if a not in after], remaining=after)
+            grants.ensure_may_remove([a for a in before if a not in after], remaining=after,
+                                     grantee=client_me(client.client_id))
             return self._view(db, client, tenants)
 
     def rotate_secret(self, tenants: list[uuid.UUID], client_uuid: uuid.UUID,
-                      ensure_grantable: Callable[[list[str]], None]) -> dict[str, Any]:
+                      ensure_grantable: Callable[..., None]) -> dict[str, Any]:
         """A new secret for a confidential client; the old one stops working at once. Who
         holds the secret gets the client's tokens: ``ensure_grantable`` (the anti-escalation
         guard) sees their ACL, as when the client was given it."""
@@ -133,7 +134,8 @@ class ClientService:
             client = self._writable(db, client_uuid, tenants)
             if client.public:
                 raise InvalidData('A public client has no secret', details={'public': True})
-            ensure_grantable(client_repo.token_acl(db, client))
+            ensure_grantable(client_repo.token_acl(db, client),
+                             grantee=client_me(client.client_id))
             client.secret_hash = new_hash
             view = self._view(db, client, tenants)
         logger.info('client %s: secret rotated', client.client_id)
@@ -237,10 +239,10 @@ class ClientService:
     # -- internals ------------------------------------------------------------------------
 
     def _apply(self, db, client: Client, fields: dict[str, Any], tenants: list[uuid.UUID],
-               ensure_grantable: Callable[[list[str]], None]) -> None:
+               ensure_grantable: Callable[..., None]) -> None:
         """Set name, grant types and ACL after the anti-escalation guard (admin spec §0.6):
         ``ensure_grantable`` (Grants.ensure_may_add) sees every entry the client's tokens would
-        get, its policies' included, as one grant."""
+        get, its policies' included, as one grant, their ``me`` read as the client's own."""
         grant_types = fields['grant_types']
         if grant_types is None:
             grant_types = default_grant_types(fields['public'])
@@ -255,7 +257,8 @@ class ClientService:
         missing = [str(u) for u in fields['policies'] if u not in visible]
         if missing:
             raise InvalidData('Unknown policies', details={'policies': missing})
-        ensure_grantable([*fields['acl'], *(a for p in policies for a in p.acl)])
+        ensure_grantable([*fields['acl'], *(a for p in policies for a in p.acl)],
+                         grantee=client_me(client.client_id))
         if _new_silent_sign_in(client, fields, grant_types):
             ensure_grantable([EVERYTHING])
         client.name = fields['name']

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from .. import tokens
-from ..acl import AccessCheck, Budget, refused_grant
+from ..acl import AccessCheck, Budget, one_segment, refused_grant
 from ..exceptions import Unauthorized
 from ..repositories import users as user_repo
 
@@ -46,20 +46,21 @@ class Grants:
         return self._check.matches(access, budget=self._budget)
 
     def ensure_may_add(self, accesses: Iterable[str], alongside: Iterable[str] = (), *,
-                       shown: Shown | None = None) -> None:
+                       shown: Shown | None = None, grantee: str | None = None) -> None:
         """Raises Unauthorized (401) naming the first entry of ``accesses`` (given together,
         as one grant) the caller may not hand out; the negatives of ``alongside`` (the rest of
         the policy they join) bound them too (``acl.refused_grant``). ``shown``: the entries
         the caller may read (those of the policies it sees), asked for on a refusal only; an
-        entry not among them is refused without being named."""
+        entry not among them is refused without being named. ``grantee``: a client's ``me``
+        (``client_me``), when the grant goes to one."""
         refused = refused_grant(self._acl, list(accesses), carried=list(alongside),
                                 auth_id=self._auth_id, session_uuid=self._session_uuid,
-                                compiled=self._check, budget=self._budget)
+                                compiled=self._check, budget=self._budget, grantee=grantee)
         if refused is not None:
             raise self._refused(refused, shown)
 
     def ensure_may_remove(self, accesses: Iterable[str], remaining: Iterable[str] = (), *,
-                          shown: Shown | None = None) -> None:
+                          shown: Shown | None = None, grantee: str | None = None) -> None:
         """Raises Unauthorized (401) naming the first access the caller may not remove.
 
         A positive entry must be held (literally, as for adding it). Removing ``!x`` hands
@@ -70,7 +71,8 @@ class Grants:
             if access.startswith('!'):
                 allowed = refused_grant(self._acl, [access[1:]], carried=remaining,
                                         auth_id=self._auth_id, session_uuid=self._session_uuid,
-                                        compiled=self._check, budget=self._budget) is None
+                                        compiled=self._check, budget=self._budget,
+                                        grantee=grantee) is None
             else:
                 allowed = self._check.matches(access, self._auth_id, self._session_uuid,
                                               self._budget)
@@ -85,6 +87,13 @@ class Grants:
                                          'reason': 'policy_not_visible'})
         return Unauthorized(details={'invalid_token': tokens.redact(self._token),
                                      'required_access': access})
+
+
+def client_me(client_id: str) -> str:
+    """What ``me`` stands for in a client's own tokens (acl/matching.py): its client_id when
+    one segment, else only the word ``me``. A name its creator chose, unlike a user's uuid:
+    a grant to a client is checked with it (``refused_grant``'s ``grantee``)."""
+    return one_segment(client_id) or 'me'
 
 
 # The entries a caller may read, computed only when a refusal would name one.

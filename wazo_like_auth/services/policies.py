@@ -24,7 +24,7 @@ from ..repositories import policies as policy_repo
 from ..repositories import tenants as tenant_repo
 from ..repositories.listing import paginate
 from .concurrency import unique_violations_as
-from .grants import Grants
+from .grants import Grants, client_me
 from .listing import ListQuery, Page
 
 logger = get_logger(__name__)
@@ -98,7 +98,9 @@ class PolicyService:
             # the default policies' slugs under the names lock): the other order deadlocked.
             locks.hold_for_transaction(db, NAMES_LOCK)
             row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
-            grants.ensure_may_remove((a for a in row.acl if a not in acl), remaining=acl)
+            dropped = [a for a in row.acl if a not in acl]
+            grants.ensure_may_remove(dropped, remaining=acl)
+            _ensure_clients_may_get(db, grants, row.uuid, acl, dropped=dropped, remaining=acl)
             _ensure_writable(row)
             if body['name'] != row.name and self._gives_everyone(db, row):
                 grants.ensure_may_remove(row.acl)  # renamed, it is taken from every user
@@ -131,6 +133,7 @@ class PolicyService:
         with self._sessions.begin() as db:
             row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
             grants.ensure_may_add([access], alongside=row.acl)
+            _ensure_clients_may_get(db, grants, row.uuid, [access], alongside=row.acl)
             _ensure_writable(row)
             if len(row.acl) >= MAX_ENTRIES and access not in row.acl:
                 raise InvalidData(f'A policy holds at most {MAX_ENTRIES} ACL entries',
@@ -145,7 +148,10 @@ class PolicyService:
         """Remove one access; removing an absent one is fine (204)."""
         with self._sessions.begin() as db:
             row = _locked(db, policy_repo.viewpoint(db, scoping, tenants), ref)
-            grants.ensure_may_remove([access], remaining=[a for a in row.acl if a != access])
+            remaining = [a for a in row.acl if a != access]
+            grants.ensure_may_remove([access], remaining=remaining)
+            _ensure_clients_may_get(db, grants, row.uuid, [], dropped=[access],
+                                    remaining=remaining)
             _ensure_writable(row)
             policy_repo.remove_access(db, row.uuid, access)
 
@@ -219,6 +225,20 @@ def _locked(db: Session, view: policy_repo.Viewpoint, ref: Ref) -> Any:
     row = find_visible(db, view, ref)
     policy_repo.lock(db, row.uuid)
     return find_visible(db, view, row.uuid)
+
+
+def _ensure_clients_may_get(db: Session, grants: Grants, policy_uuid: uuid.UUID,
+                            granted: Sequence[str], *, alongside: Sequence[str] = (),
+                            dropped: Sequence[str] = (), remaining: Sequence[str] = ()) -> None:
+    """The grant of a policy change once more for each OAuth client holding the policy: a
+    client's ``me`` is its client_id (grants.client_me), a name its creator chose, which the
+    caller's own ``me`` does not hold. Only entries with a ``me`` word read differently."""
+    if not any('me' in a.lstrip('!').split('.') for a in [*granted, *dropped]):
+        return
+    for client_id in policy_repo.client_ids_of(db, policy_uuid):
+        grantee = client_me(client_id)
+        grants.ensure_may_add(granted, alongside, grantee=grantee)
+        grants.ensure_may_remove(dropped, remaining, grantee=grantee)
 
 
 def _ensure_writable(row: Any) -> None:
