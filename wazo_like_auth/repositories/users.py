@@ -5,8 +5,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import (Connection, Select, bindparam, func, literal_column, or_, select, text,
-                        update)
+from sqlalchemy import (Connection, Select, bindparam, func, literal, literal_column, or_, select,
+                        text, update)
 from sqlalchemy import delete as delete_statement
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -166,15 +166,19 @@ def login_taken(db: Session, login: str, other_than: uuid.UUID | None = None) ->
     """True when a user other than ``other_than`` has ``login`` as its username or one of its
     e-mail addresses, case-insensitively, in any tenant (admin spec §1.2): Unicode letters
     included, which a C-locale database does not lower (``JOSÉ`` takes ``josé``), checked in
-    Python over the few candidates login_match.unicode_lowered finds."""
+    Python over the few candidates login_match.unicode_lowered finds. A login equal to another
+    as the database lowers them is taken too: the unique indexes hold it so (a UTF-8 locale
+    lowers 'ΟΔΟΣ' to 'οδοσ', Python to 'οδος'), and a lookup as written finds it, e-mails
+    first (an address equal so to a username took that username's login)."""
     key = login.lower()
-    by_username = select(User.username).where(unicode_lowered(User.username, key))
-    by_email = select(Email.address).where(unicode_lowered(Email.address, key))
-    if other_than is not None:
-        by_username = by_username.where(User.uuid != other_than)
-        by_email = by_email.where(Email.user_uuid != other_than)
-    return any(value.lower() == key
-               for value in db.scalars(by_username.union_all(by_email)) if value)
+
+    def candidates(column, owner):
+        same_in_db = func.lower(column) == func.lower(literal(login))
+        query = select(column, same_in_db).where(or_(same_in_db, unicode_lowered(column, key)))
+        return query if other_than is None else query.where(owner != other_than)
+    rows = db.execute(candidates(User.username, User.uuid)
+                      .union_all(candidates(Email.address, Email.user_uuid)))
+    return any(same_in_db or value.lower() == key for value, same_in_db in rows if value)
 
 
 def listing(tenants: Sequence[uuid.UUID]) -> Select:
