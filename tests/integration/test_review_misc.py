@@ -9,10 +9,11 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from tests.support.apps import running_app
 from tests.support.credentials import basic
+from tests.support.scratch_db import database
 from tests.support.jwt_access import SCOPE, feed, revoked_jtis, users_jwt, wazo_delete
 from tests.support.oidc import realm, register_client  # noqa: F401
 from wazo_like_auth import db
@@ -75,20 +76,10 @@ def test_sign_in_page_csp_lets_the_form_lead_to_any_registered_redirect_uri(
 def icu_engine(postgres):
     """A migrated database whose default collation is ICU's English, as a cluster initialised
     in an en_US locale (Debian's default) has: its text columns compare linguistically."""
-    name = f'icu_{uuid.uuid4().hex[:12]}'
-    admin = create_engine(db.url(postgres.url()), isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
-                          "ICU_LOCALE 'en' LOCALE 'C'"))
-    engine = create_engine(db.url(postgres.url().rsplit('/', 1)[0] + f'/{name}'))
-    try:
+    with database(postgres, 'icu', "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en' "
+                  "LOCALE 'C'") as (_, engine):
         db.upgrade(engine)
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE {name}'))
-        admin.dispose()
 
 
 # Bytewise (admin spec §0.5): uppercase before lowercase, '-' before '_'. ICU's English puts

@@ -5,13 +5,12 @@ the database's locale"). A C.UTF-8 database's lower() lowers Unicode, but not as
 'İ' to 'i', a final 'Σ' to 'σ'."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.support.admin_client import AdminClient, token_of
 from tests.support.credentials import basic
+from tests.support.scratch_db import database
 from wazo_like_auth import db
 from wazo_like_auth.app import create_app, shutdown
 
@@ -19,23 +18,14 @@ from wazo_like_auth.app import create_app, shutdown
 @pytest.fixture
 def utf8_app(postgres, make_config):
     """An application on a database of its own whose lower() knows Unicode (C.UTF-8)."""
-    name = f'utf8_{uuid.uuid4().hex[:12]}'
-    admin = create_engine(db.url(postgres.url()), isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                          "LC_COLLATE 'C.utf8' LC_CTYPE 'C.utf8'"))
-    uri = postgres.url().rsplit('/', 1)[0] + f'/{name}'
-    engine = create_engine(db.url(uri))
-    db.upgrade(engine)
-    app = create_app(make_config(db_uri=uri), engine=engine)
-    try:
-        yield app
-    finally:
-        shutdown(app)
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE {name} WITH (FORCE)'))
-        admin.dispose()
+    options = "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.utf8' LC_CTYPE 'C.utf8'"
+    with database(postgres, 'utf8', options) as (uri, engine):
+        db.upgrade(engine)
+        app = create_app(make_config(db_uri=uri), engine=engine)
+        try:
+            yield app
+        finally:
+            shutdown(app)
 
 
 @pytest.fixture
