@@ -54,9 +54,19 @@ $(VENV)/.installed: $(VENV)/.created setup.cfg setup.py constraints.txt
 		2>/dev/null || $(PIP_INSTALL) -e '.[embedded]'
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+# Test-only tools from npm (tests/interop: panva's openid-client), pinned by its
+# package-lock.json. Never fails: without Node.js (.ci/install-deps installs it) or the registry
+# the tests that need them skip, saying why.
+INTEROP = tests/interop
+$(VENV)/.installed-test: $(VENV)/.installed $(INTEROP)/package-lock.json
 	$(PIP_INSTALL) -e '.[test]'
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo 'warning: npm not found; the tests of $(INTEROP) will be skipped' >&2; \
+	elif ! (cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error); then \
+		rm -rf $(INTEROP)/node_modules; \
+		echo 'warning: npm ci failed; the tests of $(INTEROP) will be skipped' >&2; \
+	fi
 	touch $@
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache $(INTEROP)/node_modules
